@@ -1,0 +1,28 @@
+"""Sustain: keep delivered systems operational.
+
+Readiness of fleets of repairable systems at each site (METRIC family), from one
+scenario file::
+
+    import sustain
+    scenario = sustain.load_scenario("examples/coalition-air-defence.yaml")
+    ev = sustain.evaluate(scenario)           # VARI-METRIC; method="metric" or "exact"
+    doc = ev.to_dict()                        # the JSON contract of shared/spec
+"""
+
+from sustain.errors import ScenarioError, SustainError
+from sustain.readiness.evaluate import Evaluation, evaluate
+from sustain.readiness.metric import Method
+from sustain.scenario import Scenario, load_scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Evaluation",
+    "Method",
+    "Scenario",
+    "ScenarioError",
+    "SustainError",
+    "__version__",
+    "evaluate",
+    "load_scenario",
+]

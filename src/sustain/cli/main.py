@@ -1,0 +1,165 @@
+"""``sustain`` command line: thin wrappers over the public API.
+
+Exit codes: 0 ok, 2 scenario or usage error, 3 infeasible plan or unreachable target.
+Diagnostics go to stderr; ``--json`` writes one document to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sustain.errors import ScenarioError, SustainError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Sustain: keep delivered systems operational (readiness, sparing, simulation).",
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class MethodChoice(StrEnum):
+    """Evaluation methods offered on the command line."""
+
+    VARI_METRIC = "vari-metric"
+    METRIC = "metric"
+    EXACT = "exact"
+
+
+def _fail(exc: SustainError, code: int = 2) -> typer.Exit:
+    if isinstance(exc, ScenarioError):
+        err.print(str(exc), markup=False, highlight=False)
+    else:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
+
+
+@app.callback()
+def _root() -> None:
+    """Sustain: keep delivered systems operational."""
+
+
+@app.command()
+def evaluate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the JSON document (shared/spec) to stdout.")
+    ] = False,
+    method: Annotated[
+        MethodChoice, typer.Option("--method", "-m", help="Pipeline model.")
+    ] = MethodChoice.VARI_METRIC,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write a markdown report to this file.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Items to list by backorders.", min=1)] = 15,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables on the console.")] = False,
+) -> None:
+    """Readiness of every fleet at every site with the stock held now."""
+    from sustain.readiness.compare import approximation_errors
+    from sustain.readiness.evaluate import evaluate as run_evaluate
+    from sustain.report.markdown import evaluation_report, write_atomic
+    from sustain.scenario import load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+        ev = run_evaluate(sc, method=method.value)
+    except SustainError as exc:
+        raise _fail(exc) from None
+    comparison = approximation_errors(ev) if method is MethodChoice.EXACT else None
+    doc: dict[str, Any] = ev.to_dict()
+    if comparison is not None:
+        doc["approximation"] = comparison
+    if output is not None:
+        text = evaluation_report(sc, ev, top=top, comparison=_comparison_md(comparison))
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            err.print(f"error: {output}: cannot write the report: {exc.strerror}", markup=False)
+            raise typer.Exit(2) from None
+    if json_out:
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+        return
+    if not quiet:
+        _print_tables(sc.name or str(scenario), doc, top, comparison)
+    if output is not None and not quiet:
+        err.print(f"report written to {output}")
+
+
+def _comparison_md(comparison: dict[str, Any] | None) -> str:
+    if not comparison:
+        return ""
+    rows = ["| method | system | site | availability | error vs exact |", "|---|---|---|---:|---:|"]
+    for name, block in comparison.items():
+        for f in block["fleets"]:
+            rows.append(
+                f"| {name} | {f['system']} | {f['site']} | {_pct(f['availability'])} | "
+                f"{100 * f['availability_error']:+.3f} pts |"
+            )
+    return "\n".join(rows)
+
+
+def _print_tables(
+    title: str, doc: dict[str, Any], top: int, comparison: dict[str, Any] | None
+) -> None:
+    t = Table(title=f"{title}: fleets ({doc['method']})")
+    for col, just in (
+        ("system", "left"),
+        ("site", "left"),
+        ("systems", "right"),
+        ("availability", "right"),
+        ("expected up", "right"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for f in doc["fleets"]:
+        t.add_row(
+            f["system"], f["site"], str(f["count"]), _pct(f["availability"]),
+            f"{f['expected_available']:.2f}",
+        )
+    out.print(t)
+    items = sorted(doc["items"], key=lambda r: -r["ebo"])[:top]
+    t = Table(title=f"Items with the most expected backorders (top {len(items)})")
+    for col in ("item", "site", "stock", "demand/day", "pipeline", "EBO", "fill rate"):
+        t.add_column(col, justify="left" if col in ("item", "site") else "right")
+    for r in items:
+        t.add_row(
+            r["item"], r["site"], str(r["stock"]), f"{r['demand_per_day']:.4f}",
+            f"{r['pipeline_mean']:.3f}", f"{r['ebo']:.4f}", _pct(r["fill_rate"]),
+        )
+    out.print(t)
+    out.print(f"Stock held: {doc['stock_cost']:,.0f}")
+    if comparison:
+        t = Table(title="Approximation error against the exact model (Graves 1985)")
+        for col in ("method", "system", "site", "availability", "error", "max |ΔEBO|"):
+            t.add_column(col, justify="left" if col in ("method", "system", "site") else "right")
+        for name, block in comparison.items():
+            for f in block["fleets"]:
+                t.add_row(
+                    name, f["system"], f["site"], _pct(f["availability"]),
+                    f"{100 * f['availability_error']:+.3f} pts",
+                    f"{block['max_abs_ebo_error']:.2e}",
+                )
+        out.print(t)
+
+
+def main() -> None:
+    """Entry point of the ``sustain`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

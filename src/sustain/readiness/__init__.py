@@ -1,0 +1,1 @@
+"""Analytic readiness: the METRIC family on arrays."""

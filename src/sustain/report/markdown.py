@@ -1,0 +1,82 @@
+"""A short markdown report of an evaluation."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from sustain.readiness.evaluate import Evaluation
+from sustain.scenario.model import Scenario
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def evaluation_report(
+    scenario: Scenario, ev: Evaluation, *, top: int = 15, comparison: str = ""
+) -> str:
+    """Markdown text: fleets, worst items by backorders, stock value."""
+    a = ev.arrays
+    lines = [
+        f"# Readiness report: {scenario.name or scenario.source}",
+        "",
+        f"Scenario `{scenario.source}`, method **{ev.method}**, "
+        f"{a.n_items} items, {a.n_sites} sites, {a.fleet_system.size} fleets.",
+        "",
+        "## Fleets",
+        "",
+        "| system | site | systems | availability | expected available |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in ev.fleets_dict():
+        lines.append(
+            f"| {row['system']} | {row['site']} | {row['count']} | "
+            f"{_pct(row['availability'])} | {row['expected_available']:.2f} |"
+        )
+    total = float(np.sum(a.fleet_count))
+    lines += [
+        "",
+        f"Expected available systems: **{float(np.sum(ev.expected_available)):.1f}** "
+        f"of {total:.0f}.",
+        "",
+        f"## Items with the most expected backorders (top {top})",
+        "",
+        "| item | site | stock | demand/day | pipeline | EBO | fill rate |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    items = sorted(ev.items_dict(), key=lambda r: -r["ebo"])[:top]
+    for r in items:
+        lines.append(
+            f"| {r['item']} | {r['site']} | {r['stock']} | {r['demand_per_day']:.4f} | "
+            f"{r['pipeline_mean']:.3f} | {r['ebo']:.3f} | {_pct(r['fill_rate'])} |"
+        )
+    lines += [
+        "",
+        f"Stock held: {ev.stock_cost:,.0f} {scenario.currency}.",
+        "",
+    ]
+    if comparison:
+        lines += ["## Approximation error", "", comparison, ""]
+    lines += [
+        "Availability is the expected share of systems not waiting for a part "
+        "(Sherbrooke's product formula), in steady state with ample repair capacity.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file, so a failure leaves no partial file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

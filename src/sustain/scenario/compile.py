@@ -1,0 +1,180 @@
+"""Scenario → :class:`ScenarioArrays`: integer indices, rates per day, dense stock.
+
+This is the only place rates are derived: a user gives MTBF in operating hours and
+fleet hours per day; the engine receives failures per day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sustain._types import FloatArray, IntArray
+from sustain.scenario.model import Scenario
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioArrays:
+    """A scenario as arrays, ready for the numerical engines.
+
+    Axes: items (``i``), sites (``s``), systems (``k``), fleets (``f``).  Sites are
+    numbered so that every parent precedes its children; items so that every parent
+    precedes its sub-items.
+
+    Attributes
+    ----------
+    site_parent : IntArray
+        Parent site index, -1 for a root.
+    site_depth : IntArray
+        0 for roots, 1 for their children, …
+    order_ship_days : FloatArray
+        Resupply time from the parent (0 at roots), O in Sherbrooke (2004).
+    item_parent : IntArray
+        Parent item index, -1 for a top-level item.
+    item_level : IntArray
+        Indenture level: 0 for top-level items (LRU), 1 for their sub-items (SRU), …
+    failures_per_hour : FloatArray
+        1 / MTBF per installed unit and operating hour (0 for sub-items).
+    qty_per_system : FloatArray
+        (items × systems) units installed per system, Z in Sherbrooke (2004).
+    replace_fraction, base_repair_fraction, condemnation_fraction : FloatArray
+        Per item.
+    base_repair_days, depot_repair_days, procurement_days : FloatArray
+        Per item, days.
+    unit_cost : FloatArray
+        Per item.
+    fleet_system, fleet_site : IntArray
+        Per fleet.
+    fleet_count, fleet_hours_per_day : FloatArray
+        Per fleet.
+    stock : FloatArray
+        (items × sites) spares held (whole numbers).
+    """
+
+    site_ids: tuple[str, ...]
+    item_ids: tuple[str, ...]
+    system_ids: tuple[str, ...]
+    site_parent: IntArray
+    site_depth: IntArray
+    order_ship_days: FloatArray
+    item_parent: IntArray
+    item_level: IntArray
+    failures_per_hour: FloatArray
+    qty_per_system: FloatArray
+    replace_fraction: FloatArray
+    base_repair_fraction: FloatArray
+    base_repair_days: FloatArray
+    depot_repair_days: FloatArray
+    condemnation_fraction: FloatArray
+    procurement_days: FloatArray
+    unit_cost: FloatArray
+    fleet_system: IntArray
+    fleet_site: IntArray
+    fleet_count: FloatArray
+    fleet_hours_per_day: FloatArray
+    stock: FloatArray
+
+    @property
+    def n_items(self) -> int:
+        """Number of items."""
+        return len(self.item_ids)
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites."""
+        return len(self.site_ids)
+
+    def with_stock(self, stock: FloatArray) -> ScenarioArrays:
+        """The same scenario with another (items × sites) stock matrix."""
+        from dataclasses import replace
+
+        return replace(self, stock=np.asarray(stock, dtype=np.float64))
+
+
+def _tree_order(parent_of: dict[str, str | None], ids: list[str]) -> list[str]:
+    """Order ids so that parents come first (breadth first from the roots, stable)."""
+    children: dict[str | None, list[str]] = {}
+    for x in ids:
+        children.setdefault(parent_of[x], []).append(x)
+    out: list[str] = []
+    frontier = children.get(None, [])
+    while frontier:
+        out.extend(frontier)
+        frontier = [c for p in frontier for c in children.get(p, [])]
+    return out
+
+
+def compile_scenario(scenario: Scenario) -> ScenarioArrays:
+    """Turn a validated scenario into arrays (ids sorted within each tree level)."""
+    site_parent_of = {s.id: s.parent for s in scenario.sites}
+    site_ids = _tree_order(site_parent_of, sorted(site_parent_of))
+    s_idx = {s: n for n, s in enumerate(site_ids)}
+    by_site = {s.id: s for s in scenario.sites}
+
+    item_parent_of = {i.id: i.parent for i in scenario.items}
+    item_ids = _tree_order(item_parent_of, sorted(item_parent_of))
+    i_idx = {s: n for n, s in enumerate(item_ids)}
+    by_item = {i.id: i for i in scenario.items}
+
+    system_ids = sorted(s.id for s in scenario.systems)
+    k_idx = {s: n for n, s in enumerate(system_ids)}
+
+    site_parent = np.array(
+        [s_idx[p] if (p := by_site[s].parent) is not None else -1 for s in site_ids],
+        dtype=np.int64,
+    )
+    site_depth = np.zeros(len(site_ids), dtype=np.int64)
+    for n, p in enumerate(site_parent):
+        if p >= 0:
+            site_depth[n] = site_depth[p] + 1
+    item_parent = np.array(
+        [i_idx[p] if (p := by_item[i].parent) is not None else -1 for i in item_ids],
+        dtype=np.int64,
+    )
+    item_level = np.zeros(len(item_ids), dtype=np.int64)
+    for n, p in enumerate(item_parent):
+        if p >= 0:
+            item_level[n] = item_level[p] + 1
+
+    qty = np.zeros((len(item_ids), len(system_ids)))
+    for it in scenario.items:
+        for inst in it.installed_in:
+            qty[i_idx[it.id], k_idx[inst.system]] = inst.qty
+
+    def col(attr: str) -> FloatArray:
+        return np.array([float(getattr(by_item[i], attr)) for i in item_ids], dtype=np.float64)
+
+    fleets = sorted(scenario.fleets, key=lambda f: (f.system, f.site))
+    stock = np.zeros((len(item_ids), len(site_ids)))
+    for st in scenario.stock:
+        stock[i_idx[st.item], s_idx[st.site]] += st.qty
+    return ScenarioArrays(
+        site_ids=tuple(site_ids),
+        item_ids=tuple(item_ids),
+        system_ids=tuple(system_ids),
+        site_parent=site_parent,
+        site_depth=site_depth,
+        order_ship_days=np.array(
+            [by_site[s].order_ship_days for s in site_ids], dtype=np.float64
+        ),
+        item_parent=item_parent,
+        item_level=item_level,
+        failures_per_hour=np.array(
+            [1.0 / m if (m := by_item[i].mtbf_hours) else 0.0 for i in item_ids],
+            dtype=np.float64,
+        ),
+        qty_per_system=qty,
+        replace_fraction=col("replace_fraction"),
+        base_repair_fraction=col("base_repair_fraction"),
+        base_repair_days=col("base_repair_days"),
+        depot_repair_days=col("depot_repair_days"),
+        condemnation_fraction=col("condemnation_fraction"),
+        procurement_days=col("procurement_days"),
+        unit_cost=col("unit_cost"),
+        fleet_system=np.array([k_idx[f.system] for f in fleets], dtype=np.int64),
+        fleet_site=np.array([s_idx[f.site] for f in fleets], dtype=np.int64),
+        fleet_count=np.array([f.count for f in fleets], dtype=np.float64),
+        fleet_hours_per_day=np.array([f.hours_per_day for f in fleets], dtype=np.float64),
+        stock=stock,
+    )

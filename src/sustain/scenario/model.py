@@ -1,0 +1,91 @@
+"""Validated, immutable scenario objects: ids resolved, defaults filled, units in names.
+
+Everything downstream of :mod:`sustain.scenario.validate` receives these and trusts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Site:
+    """A site of the support tree (``parent`` is None for a root)."""
+
+    id: str
+    name: str | None = None
+    kind: str
+    parent: str | None = None
+    order_ship_days: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class System:
+    """A type of delivered system."""
+
+    id: str
+    name: str | None = None
+    unit_cost: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fleet:
+    """``count`` systems of one type at one site, each run ``hours_per_day``."""
+
+    system: str
+    site: str
+    count: int
+    hours_per_day: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Installation:
+    """``qty`` units of a top-level item per system of type ``system`` (Z)."""
+
+    system: str
+    qty: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """A repairable item: top level (``installed_in``) or sub-item (``parent``).
+
+    Times are days; ``mtbf_hours`` is per installed unit per operating hour.
+    """
+
+    id: str
+    name: str | None = None
+    unit_cost: float = 0.0
+    mtbf_hours: float | None = None
+    installed_in: tuple[Installation, ...] = ()
+    parent: str | None = None
+    replace_fraction: float = 0.0
+    base_repair_fraction: float = 0.0
+    base_repair_days: float = 0.0
+    depot_repair_days: float = 0.0
+    condemnation_fraction: float = 0.0
+    procurement_days: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockLevel:
+    """Spares of an item held at a site."""
+
+    item: str
+    site: str
+    qty: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """A whole validated scenario."""
+
+    name: str | None = None
+    description: str | None = None
+    currency: str = "EUR"
+    sites: tuple[Site, ...]
+    systems: tuple[System, ...]
+    fleets: tuple[Fleet, ...]
+    items: tuple[Item, ...]
+    stock: tuple[StockLevel, ...] = ()
+    source: str = "<memory>"

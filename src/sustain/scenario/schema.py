@@ -1,0 +1,132 @@
+"""The scenario contract (``shared/spec/scenario-format.md``) as field tables.
+
+One pydantic model per entity: the field name, type, unit (in the name), default
+and range live here and nowhere else.  ``validate.py`` runs them and turns their
+errors into :class:`~sustain.errors.Issue` objects with file, row and key path;
+``docs/reference`` can be generated from the same tables
+(``Model.model_json_schema()``).
+
+The project may add optional keys; the contract's names are never renamed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Row(BaseModel):
+    """Base of every table: unknown keys are errors, objects are immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        allow_inf_nan=False,
+        coerce_numbers_to_str=True,
+    )
+
+
+class SiteKind(StrEnum):
+    """Role of a site in the support tree (informational; the tree decides)."""
+
+    DEPOT = "depot"
+    INTERMEDIATE = "intermediate"
+    BASE = "base"
+
+
+class SiteRow(_Row):
+    """A site of the support tree; every site but a root names its parent."""
+
+    id: str = Field(min_length=1, description="Unique site id.")
+    name: str | None = Field(None, description="Readable name.")
+    kind: SiteKind | None = Field(None, description="depot, intermediate or base.")
+    parent: str | None = Field(None, description="Id of the site that resupplies this one.")
+    order_ship_days: float | None = Field(
+        None, ge=0, description="Resupply time parent -> this site, days (default 0)."
+    )
+
+
+class SystemRow(_Row):
+    """A type of delivered system."""
+
+    id: str = Field(min_length=1)
+    name: str | None = None
+    unit_cost: float | None = Field(None, ge=0, description="Cost of one system, currency.")
+
+
+class FleetRow(_Row):
+    """How many systems of a type operate at a site, and how hard."""
+
+    system: str = Field(min_length=1)
+    site: str = Field(min_length=1)
+    count: int = Field(ge=0, description="Systems of this type at this site.")
+    hours_per_day: float = Field(
+        gt=0, le=24, description="Operating hours per system per calendar day."
+    )
+
+
+class InstalledRow(_Row):
+    """Where a top-level item is installed and how many per system."""
+
+    system: str = Field(min_length=1)
+    qty: int = Field(1, ge=1, description="Units of the item per system (Z).")
+
+
+class ItemRow(_Row):
+    """A repairable item: top-level (installed_in) or sub-item (parent)."""
+
+    id: str = Field(min_length=1)
+    name: str | None = None
+    unit_cost: float = Field(0.0, ge=0, description="Cost of one spare, currency.")
+    mtbf_hours: float | None = Field(
+        None, gt=0, description="Mean operating hours between failures, per installed unit."
+    )
+    installed_in: list[InstalledRow] | None = None
+    parent: str | None = Field(None, description="Parent item (for sub-items).")
+    replace_fraction: float | None = Field(
+        None, ge=0, le=1, description="Share of the parent's repairs that replace this item."
+    )
+    base_repair_fraction: float = Field(
+        0.0, ge=0, le=1, description="Share of failures repaired where they occur."
+    )
+    base_repair_days: float | None = Field(None, gt=0, description="Repair time at a base.")
+    depot_repair_days: float | None = Field(None, gt=0, description="Repair time at the root.")
+    condemnation_fraction: float = Field(
+        0.0, ge=0, le=1, description="Share of root arrivals scrapped and bought anew."
+    )
+    procurement_days: float | None = Field(
+        None, gt=0, description="Lead time to replace a condemned unit."
+    )
+
+
+class StockRow(_Row):
+    """Spares of an item held at a site now."""
+
+    item: str = Field(min_length=1)
+    site: str = Field(min_length=1)
+    qty: int = Field(ge=0)
+
+
+class ScenarioDoc(_Row):
+    """The top level of a scenario file."""
+
+    name: str | None = None
+    description: str | None = None
+    currency: str = "EUR"
+    sites: list[SiteRow]
+    systems: list[SystemRow]
+    fleets: list[FleetRow]
+    items: list[ItemRow]
+    stock: list[StockRow] = Field(default_factory=list)
+
+
+#: The tables of a scenario and the model of one row of each.
+TABLES: dict[str, type[_Row]] = {
+    "sites": SiteRow,
+    "systems": SystemRow,
+    "fleets": FleetRow,
+    "items": ItemRow,
+    "stock": StockRow,
+}
