@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from sustain.scenario.load import load_raw
+from typing import Any
+
+from sustain.scenario.load import RawScenario, load_raw
 from sustain.scenario.model import (
     Fleet,
     Installation,
@@ -23,6 +25,7 @@ __all__ = [
     "StockLevel",
     "System",
     "load_scenario",
+    "scenario_from_dict",
 ]
 
 
@@ -35,3 +38,21 @@ def load_scenario(path: str | Path) -> Scenario:
         Listing every problem, each with its file, line or row and key path.
     """
     return validate(load_raw(path))
+
+
+def scenario_from_dict(data: dict[str, Any], *, name: str = "<dict>") -> Scenario:
+    """Check and return a scenario given as a mapping (the file's structure, inline tables).
+
+    Raises
+    ------
+    sustain.errors.ScenarioError
+        As :func:`load_scenario`; locations read ``name`` and key paths.
+    """
+    raw = RawScenario(path=Path(name), data=dict(data), where=name)
+    for key, value in raw.data.items():
+        if isinstance(value, list):
+            from sustain.scenario.load import TableSource
+
+            raw.tables[key] = TableSource(where=name, from_file=False)
+            raw.row_where[key] = [name] * len(value)
+    return validate(raw)
