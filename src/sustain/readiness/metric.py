@@ -64,15 +64,12 @@ class Flows:
     repairs : FloatArray
         Repairs completed at the site per day (base repairs; at a root, every
         arrival not condemned).
-    by_fleet : FloatArray
-        (items × fleets) failures per day of top-level items in each fleet.
     """
 
     local: FloatArray
     demand: FloatArray
     up: FloatArray
     repairs: FloatArray
-    by_fleet: FloatArray
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,7 +95,6 @@ def demand_flows(a: ScenarioArrays) -> Flows:
     n_i, n_s = a.n_items, a.n_sites
     hours = a.fleet_count * a.fleet_hours_per_day  # operating hours per day per fleet
     rate_q = a.qty_per_system * a.failures_per_hour[:, None]  # failures per op-hour per system
-    by_fleet = rate_q[:, a.fleet_system] * hours[None, :]
     op = np.zeros((len(a.system_ids), n_s))
     np.add.at(op, (a.fleet_system, a.fleet_site), hours)
     local = np.zeros((n_i, n_s))
@@ -126,7 +122,7 @@ def demand_flows(a: ScenarioArrays) -> Flows:
             upr[:, s] = dem[:, s] - rep[:, s]
             dem[:, p] += upr[:, s]
         local[rows], demand[rows], up[rows], repairs[rows] = loc, dem, upr, rep
-    return Flows(local=local, demand=demand, up=up, repairs=repairs, by_fleet=by_fleet)
+    return Flows(local=local, demand=demand, up=up, repairs=repairs)
 
 
 def _safe_div(num: FloatArray, den: FloatArray) -> FloatArray:
@@ -205,13 +201,18 @@ def fleet_availability(a: ScenarioArrays, flows: Flows, ebo: FloatArray) -> Floa
     """
     n_f = a.fleet_system.size
     out = np.full(n_f, np.nan)
+    rows_of = {
+        int(k): np.flatnonzero(a.qty_per_system[:, k] > 0) for k in np.unique(a.fleet_system)
+    }
+    hours = a.fleet_count * a.fleet_hours_per_day
     for f in range(n_f):
         k, s, count = a.fleet_system[f], a.fleet_site[f], a.fleet_count[f]
         if count <= 0:
             continue
-        rows = np.flatnonzero(a.qty_per_system[:, k] > 0)
+        rows = rows_of[int(k)]
         z = a.qty_per_system[rows, k]
-        share = np.minimum(_safe_div(flows.by_fleet[rows, f], flows.demand[rows, s]), 1.0)
+        mine = z * a.failures_per_hour[rows] * hours[f]  # this fleet's failures per day
+        share = np.minimum(_safe_div(mine, flows.demand[rows, s]), 1.0)
         x = np.clip(ebo[rows, s] * share / (count * z), 0.0, 1.0)
         if np.any(x >= 1.0):
             out[f] = 0.0
