@@ -29,7 +29,7 @@ def transformer(inputs: dict[str, Any]) -> dict[str, Any]:
         "name": "Rossetti transformer",
         "sites": [{"id": "DEPOT", "kind": "depot"}]
         + [
-            {"id": b, "kind": "base", "parent": "DEPOT", "order_ship_days": inputs["order_ship_days"]}
+            {"id": b, "parent": "DEPOT", "order_ship_days": inputs["order_ship_days"]}
             for b in bases
         ],
         "systems": [{"id": "GRID"}],

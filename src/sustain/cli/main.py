@@ -38,10 +38,10 @@ class MethodChoice(StrEnum):
 
 
 def _fail(exc: SustainError, code: int = 2) -> typer.Exit:
-    if isinstance(exc, ScenarioError):
-        err.print(str(exc), markup=False, highlight=False)
-    else:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+    # Plain stderr, not rich: messages must not be wrapped or re-marked up.
+    text = str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}"
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
     return typer.Exit(code)
 
 
@@ -89,7 +89,7 @@ def evaluate(
         try:
             write_atomic(output, text)
         except OSError as exc:
-            err.print(f"error: {output}: cannot write the report: {exc.strerror}", markup=False)
+            sys.stderr.write(f"error: {output}: cannot write the report: {exc.strerror}\n")
             raise typer.Exit(2) from None
     if json_out:
         sys.stdout.write(json.dumps(doc, indent=1) + "\n")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from sustain._types import FloatArray
+from sustain._types import FloatArray, IntArray
 from sustain.readiness.exact import exact_pipelines
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
@@ -49,11 +49,11 @@ class Evaluation:
         """Value of the spares held, in the scenario's currency."""
         return float(np.sum(self.arrays.stock * self.arrays.unit_cost[:, None]))
 
-    def item_rows(self) -> tuple[np.ndarray, np.ndarray]:
+    def item_rows(self) -> tuple[IntArray, IntArray]:
         """(item, site) indices of the rows reported: stocked or demanded."""
         a = self.arrays
-        mask = (a.stock > 0) | (self.flows.demand > 0)
-        return np.nonzero(mask)
+        ii, ss = np.nonzero((a.stock > 0) | (self.flows.demand > 0))
+        return ii.astype(np.int64), ss.astype(np.int64)
 
     def fleets_dict(self) -> list[dict[str, Any]]:
         """The ``fleets`` part of the JSON contract."""

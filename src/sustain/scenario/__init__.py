@@ -1,7 +1,6 @@
 """The scenario contract: read, check, and compile scenario files."""
 
 from pathlib import Path
-
 from typing import Any
 
 from sustain.scenario.load import RawScenario, load_raw

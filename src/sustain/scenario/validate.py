@@ -10,6 +10,7 @@ row, key path, the offending value and, for misspelt keys and ids, a
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -26,9 +27,26 @@ FRACTION_SUM_TOL = 1e-9
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``.
+
+    Case is ignored when comparing (``'west'`` suggests ``'WEST'``).
+    """
+    match = _closest(word, choices)
+    return f" (did you mean '{match}'?)" if match is not None else ""
+
+
+def _closest(word: object, choices: Iterable[str]) -> str | None:
+    by_lower: dict[str, str] = {}
+    for choice in choices:
+        by_lower.setdefault(str(choice).lower(), str(choice))
+    match = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[match[0]] if match else None
+
+
+#: The table a reference of each kind points into.
+_TABLE_OF = {"site": "sites", "system": "systems", "item": "items"}
+#: What one row of each table is called in messages.
+_ROW_NAME = {"sites": "site", "systems": "system", "fleets": "fleet", "items": "item"}
 
 
 class _Checker:
@@ -36,7 +54,18 @@ class _Checker:
 
     def __init__(self, raw: RawScenario) -> None:
         self.raw = raw
-        self.issues: list[Issue] = []
+        self.issues: list[Issue] = list(raw.issues)
+        # Ids of rows that failed their own checks: references to them are not
+        # reported again (the row's own issue says what to fix).
+        self.broken: dict[str, set[str]] = defaultdict(set)
+        # Tables with rows whose id is unknowable (or unreadable tables): a reference
+        # into them that does not resolve may be to one of those rows, so it is not
+        # reported either.
+        self.uncertain: set[str] = set()
+        # Keys of a file table already reported as a missing or misspelt column.
+        self.absent: dict[str, set[str]] = defaultdict(set)
+        # Systems named by fleet rows that failed their checks.
+        self.fleet_systems: set[str] = set()
 
     def path(self, table: str, row: int, key: str = "") -> str:
         if self.raw.tables.get(table) is not None and self.raw.tables[table].from_file:
@@ -44,18 +73,20 @@ class _Checker:
         head = f"{table}[{row}]"
         return f"{head}.{key}" if key else head
 
-    def row_issue(self, table: str, row: int, key: str, message: str) -> None:
-        self.issues.append(
-            Issue(where=self.raw.at(table, row), path=self.path(table, row, key), message=message)
-        )
+    def row_issue(
+        self, table: str, row: int, key: str, message: str, loc: tuple[Any, ...] | None = None
+    ) -> None:
+        where = self.raw.at(table, row, _parse_path(key) if loc is None else loc)
+        self.issues.append(Issue(where=where, path=self.path(table, row, key), message=message))
 
     def top_issue(self, key: str, message: str, where: str | None = None) -> None:
-        self.issues.append(Issue(where=where or self.raw.where, path=key, message=message))
+        where = where or self.raw.locate((key,))
+        self.issues.append(Issue(where=where, path=key, message=message))
 
     def warn(self, table: str, row: int, key: str, message: str) -> None:
         self.issues.append(
             Issue(
-                where=self.raw.at(table, row),
+                where=self.raw.at(table, row, _parse_path(key)),
                 path=self.path(table, row, key),
                 message=message,
                 severity=Severity.WARNING,
@@ -63,8 +94,47 @@ class _Checker:
         )
 
 
+def _parse_path(path: str) -> tuple[Any, ...]:
+    """``"installed_in[0].system"`` -> ``("installed_in", 0, "system")``."""
+    out: list[Any] = []
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():
+            out.append(int(part[1:-1]))
+        else:
+            out.append(part)
+    return tuple(out)
+
+
+def _num(value: object) -> str:
+    """A bound or value as written: ``0`` rather than ``0.0``."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _is_number_text(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return value.strip().lower() not in ("nan", "inf", "-inf", "+inf", "infinity")
+
+
 def _describe(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    """The offending value as the user wrote it (numbers from table cells unquoted)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return value.strip() if _is_number_text(value) else repr(value)
+    if isinstance(value, dict):
+        return "a mapping " + repr(value) if len(repr(value)) <= 60 else "a mapping"
+    if isinstance(value, list):
+        return "a list " + repr(value) if len(repr(value)) <= 60 else "a list"
+    return _num(value)
 
 
 def _pydantic_message(err: dict[str, Any], fields: Iterable[str]) -> str:
@@ -85,7 +155,7 @@ def _pydantic_message(err: dict[str, Any], fields: Iterable[str]) -> str:
     }
     if kind in bounds:
         op, name = bounds[kind]
-        return f"must be {op} {ctx.get(name)}: got {got}"
+        return f"must be {op} {_num(ctx.get(name))}: got {got}"
     if kind in ("float_parsing", "float_type"):
         return f"must be a number: got {got}"
     if kind == "finite_number":
@@ -101,7 +171,9 @@ def _pydantic_message(err: dict[str, Any], fields: Iterable[str]) -> str:
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"must be a mapping of keys: got {got}"
     if kind == "enum":
-        return f"must be one of {ctx.get('expected')}: got {got}"
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = did_you_mean(str(err.get("input")), choices)
+        return f"must be one of {ctx.get('expected')}: got {got}{hint}"
     return f"{err.get('msg', 'invalid')}: got {got}"
 
 
@@ -136,35 +208,74 @@ def _parse_installed(value: str) -> list[dict[str, Any]] | None:
     return out or None
 
 
+def _row_id(row: dict[Any, Any], key: str) -> str | None:
+    """The id a row that failed its checks was meant to have, if it can be told."""
+    value = row.get(key)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int):
+        return str(value)
+    return None
+
+
+def _number_fields(model: type[BaseModel]) -> dict[str, str]:
+    """Numeric fields of ``model`` and what their values must be."""
+    out: dict[str, str] = {}
+    for name, f in model.model_fields.items():
+        ann = f.annotation
+        if ann in (int, int | None):
+            out[name] = "a whole number"
+        elif ann in (float, float | None):
+            out[name] = "a number"
+    return out
+
+
 def _validate_rows(
     c: _Checker, table: str, rows: object
 ) -> list[tuple[int, BaseModel]]:
     """Validate one table row by row; return the rows that passed, with their index."""
     model = schema.TABLES[table]
     fields = list(model.model_fields)
-    if not isinstance(rows, list):
-        c.top_issue(table, f"must be a list of rows (or {{file: table.csv}}): got {_describe(rows)}")
-        return []
+    numbers = _number_fields(model)
     source = c.raw.tables.get(table)
+    if source is not None and not source.readable:
+        c.uncertain.add(table)  # its problem is already in raw.issues
+        return []
+    if not isinstance(rows, list):
+        c.top_issue(
+            table, f"must be a list of rows (or {{file: table.csv}}): got {_describe(rows)}"
+        )
+        c.uncertain.add(table)
+        return []
     skip_missing: set[str] = set()
     drop: set[str] = set()
     if source is not None and source.from_file:
         for col in source.columns:
             if col not in fields:
+                match = _closest(col, fields)
                 c.top_issue(col, f"unknown column{did_you_mean(col, fields)}", where=source.where)
                 drop.add(col)
+                if match is not None:
+                    c.absent[table].add(match)
         required = [n for n, f in model.model_fields.items() if f.is_required()]
         for col in required:
             if col not in source.columns:
-                c.top_issue(col, "required column is missing", where=source.where)
+                if col not in c.absent[table]:
+                    c.top_issue(col, "required column is missing", where=source.where)
                 skip_missing.add(col)
+        skip_missing |= c.absent[table]
+    id_key = "id" if "id" in fields else ""
     good: list[tuple[int, BaseModel]] = []
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             c.row_issue(table, i, "", f"must be a mapping of keys: got {_describe(row)}")
+            c.uncertain.add(table)
             continue
         if drop:
             row = {k: v for k, v in row.items() if k not in drop}
+        ok = True
         if table == "items" and isinstance(row.get("installed_in"), str):
             parsed = _parse_installed(row["installed_in"])
             if parsed is None:
@@ -172,19 +283,41 @@ def _validate_rows(
                     table,
                     i,
                     "installed_in",
-                    f"expected 'SYSTEM:QTY;SYSTEM:QTY': got {_describe(row['installed_in'])}",
+                    "must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2'): "
+                    f"got {_describe(row['installed_in'])}",
                 )
+                ok = False
+            else:
+                row = {**row, "installed_in": parsed}
+        for key, value in row.items():
+            if isinstance(value, bool) and key in numbers:
+                c.row_issue(table, i, str(key), f"must be {numbers[key]}: got {_describe(value)}")
+                ok = False
+        if ok:
+            try:
+                good.append((i, model.model_validate(row)))
                 continue
-            row = {**row, "installed_in": parsed}
-        try:
-            good.append((i, model.model_validate(row)))
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = tuple(err["loc"])
-                if err["type"] == "missing" and loc and loc[0] in skip_missing:
-                    continue
-                message = _pydantic_message(dict(err), _fields_at(model, loc))
-                c.row_issue(table, i, _loc_path(loc), message)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = tuple(err["loc"])
+                    if err["type"] == "missing" and loc and loc[0] in skip_missing:
+                        continue
+                    if loc and isinstance(row.get(loc[0]), bool) and loc[0] in numbers:
+                        continue  # reported above
+                    message = _pydantic_message(dict(err), _fields_at(model, loc))
+                    c.row_issue(table, i, _loc_path(loc), message, loc=loc)
+        # The row failed: remember what it was meant to be, to spare cascades.
+        rid = _row_id(row, id_key) if id_key else None
+        if rid is not None:
+            c.broken[table].add(rid)
+        elif id_key:
+            c.uncertain.add(table)
+        if table == "fleets":
+            system = _row_id(row, "system")
+            if system is None:
+                c.uncertain.add(table)
+            else:
+                c.fleet_systems.add(system)
     return good
 
 
@@ -206,9 +339,14 @@ def _check_unique(
 def _check_ref(
     c: _Checker, table: str, i: int, key: str, value: str, ids: dict[str, Any], what: str
 ) -> bool:
+    """Is ``value`` an id of a ``what``?  Reports it if not (unless that row itself failed)."""
     if value in ids:
         return True
-    c.row_issue(table, i, key, f"{value!r} is not a {what} id{did_you_mean(value, ids)}")
+    target = _TABLE_OF[what]
+    if value in c.broken[target] or target in c.uncertain:
+        return False
+    article = "an" if what[0] in "aeiou" else "a"
+    c.row_issue(table, i, key, f"{value!r} is not {article} {what} id{did_you_mean(value, ids)}")
     return False
 
 
@@ -234,15 +372,22 @@ def validate(raw: RawScenario) -> Scenario:
         if table not in data:
             if table != "stock":
                 c.top_issue(table, "required key is missing")
+                c.uncertain.add(table)
             tables[table] = []
             continue
         tables[table] = _validate_rows(c, table, data[table])
+        if table in _ROW_NAME and data[table] == []:
+            source = raw.tables.get(table)
+            c.top_issue(
+                table,
+                f"at least one {_ROW_NAME[table]} is needed",
+                where=source.where if source is not None and source.from_file else None,
+            )
+            c.uncertain.add(table)
 
     sites = _check_unique(c, "sites", tables["sites"], lambda r: r.id, "site id")
     systems = _check_unique(c, "systems", tables["systems"], lambda r: r.id, "system id")
     items = _check_unique(c, "items", tables["items"], lambda r: r.id, "item id")
-    if "sites" in data and isinstance(data["sites"], list) and not data["sites"]:
-        c.top_issue("sites", "at least one site is needed")
 
     site_parent = _check_sites(c, sites)
     fleets_ok = _check_fleets(c, tables["fleets"], sites, systems)
@@ -315,6 +460,7 @@ def _check_sites(
     c: _Checker, sites: dict[str, tuple[int, schema.SiteRow]]
 ) -> dict[str, str | None]:
     parent: dict[str, str | None] = {}
+    doubtful = "sites" in c.uncertain or bool(c.broken["sites"])
     for sid, (i, r) in sites.items():
         parent[sid] = r.parent
         if r.parent is None:
@@ -349,7 +495,9 @@ def _check_sites(
             i = sites[node][0]
             loop = " -> ".join([*cycle, node])
             c.row_issue("sites", i, "parent", f"the site tree has a cycle: {loop}")
-    if sites and all(r.parent is not None for _, r in sites.values()) and not reported:
+    if sites and all(r.parent is not None for _, r in sites.values()) and not (
+        reported or doubtful
+    ):
         c.top_issue("sites", "no root site: one site (the top depot) must have no parent")
     return parent
 
@@ -359,15 +507,20 @@ def _check_fleets(
     fleets: list[tuple[int, schema.FleetRow]],
     sites: dict[str, Any],
     systems: dict[str, Any],
-) -> set[str]:
-    """Check fleet references; return the systems that have at least one fleet."""
-    fielded: set[str] = set()
+) -> set[str] | None:
+    """Check fleet references; return the systems that have at least one fleet.
+
+    ``None`` when that cannot be told (a fleet row failed without naming its system).
+    """
+    fielded: set[str] = set(c.fleet_systems)
     seen: dict[tuple[str, str], int] = {}
     for i, r in fleets:
         ok_sys = _check_ref(c, "fleets", i, "system", r.system, systems, "system")
         ok_site = _check_ref(c, "fleets", i, "site", r.site, sites, "site")
         if ok_sys:
             fielded.add(r.system)
+        else:  # a misspelt system most likely meant the closest one
+            fielded.add(_closest(r.system, systems) or r.system)
         if ok_sys and ok_site:
             k = (r.system, r.site)
             if k in seen:
@@ -379,17 +532,18 @@ def _check_fleets(
                     f"(first at {c.raw.at('fleets', seen[k])}); merge the counts",
                 )
             seen.setdefault(k, i)
-    return fielded
+    return None if "fleets" in c.uncertain else fielded
 
 
 def _check_items(
     c: _Checker,
     items: dict[str, tuple[int, schema.ItemRow]],
     systems: dict[str, Any],
-    fielded: set[str],
+    fielded: set[str] | None,
 ) -> None:
     parent_of: dict[str, str] = {}
     share: dict[str, float] = defaultdict(float)
+    absent = c.absent["items"]
     for iid, (i, r) in items.items():
         top, sub = r.installed_in is not None, r.parent is not None
         if top and sub:
@@ -400,14 +554,15 @@ def _check_items(
                 "an item is either top level (installed_in) or a sub-item (parent), not both",
             )
         elif not top and not sub:
-            c.row_issue(
-                "items",
-                i,
-                "",
-                "needs installed_in (a top-level item) or parent (a sub-item)",
-            )
-        if top and r.installed_in is not None:
-            if r.mtbf_hours is None:
+            if not absent & {"installed_in", "parent"}:
+                c.row_issue(
+                    "items",
+                    i,
+                    "",
+                    "needs installed_in (a top-level item) or parent (a sub-item)",
+                )
+        elif r.installed_in is not None:
+            if r.mtbf_hours is None and "mtbf_hours" not in absent:
                 c.row_issue("items", i, "mtbf_hours", "required for a top-level item")
             if r.replace_fraction is not None:
                 c.row_issue(
@@ -425,7 +580,7 @@ def _check_items(
                 if inst.system in named:
                     c.row_issue("items", i, key, f"system {inst.system!r} named twice")
                 named.add(inst.system)
-        if sub and r.parent is not None:
+        elif r.parent is not None:
             if r.mtbf_hours is not None:
                 c.row_issue(
                     "items",
@@ -434,36 +589,49 @@ def _check_items(
                     "a sub-item fails through its parent's repairs: give replace_fraction, "
                     "not mtbf_hours",
                 )
-            if r.replace_fraction is None:
+            if r.replace_fraction is None and "replace_fraction" not in absent:
                 c.row_issue("items", i, "replace_fraction", "required for a sub-item")
             if r.parent == iid:
                 c.row_issue("items", i, "parent", f"item {iid!r} names itself as its parent")
             elif _check_ref(c, "items", i, "parent", r.parent, items, "item"):
                 parent_of[iid] = r.parent
                 share[r.parent] += r.replace_fraction or 0.0
-        if r.base_repair_fraction > 0 and r.base_repair_days is None:
+        if (
+            r.base_repair_fraction > 0
+            and r.base_repair_days is None
+            and "base_repair_days" not in absent
+        ):
             c.row_issue(
                 "items", i, "base_repair_days", "required when base_repair_fraction > 0"
             )
-        if r.base_repair_fraction < 1 and r.depot_repair_days is None:
+        if (
+            r.base_repair_fraction < 1
+            and r.depot_repair_days is None
+            and "depot_repair_days" not in absent
+        ):
             c.row_issue(
                 "items",
                 i,
                 "depot_repair_days",
                 "required when base_repair_fraction < 1 (some failures reach the depot)",
             )
-        if r.condemnation_fraction > 0 and r.procurement_days is None:
+        if (
+            r.condemnation_fraction > 0
+            and r.procurement_days is None
+            and "procurement_days" not in absent
+        ):
             c.row_issue(
                 "items", i, "procurement_days", "required when condemnation_fraction > 0"
             )
     for pid, total in share.items():
         if total > 1 + FRACTION_SUM_TOL:
-            subs = ", ".join(sorted(k for k, v in parent_of.items() if v == pid))
+            subs = sorted(k for k, v in parent_of.items() if v == pid)
+            terms = " + ".join(f"{k} {_num(items[k][1].replace_fraction)}" for k in subs)
             c.row_issue(
                 "items",
                 items[pid][0],
                 "",
-                f"the replace_fraction of its sub-items ({subs}) sum to {total:.4g} > 1",
+                f"the replace_fraction of its sub-items sum to {total:.4g} > 1 ({terms})",
             )
     # Cycles in the item tree, then reachability from a fleet.
     in_cycle: set[str] = set()
@@ -479,18 +647,20 @@ def _check_items(
                 loop = " -> ".join([*cycle, node])
                 c.row_issue("items", items[node][0], "parent", f"the item tree has a cycle: {loop}")
             in_cycle.update(cycle)
-    for iid, (i, r) in items.items():
+    if fielded is None:
+        return
+    for iid, (i, _) in items.items():
         if iid in in_cycle:
             continue
-        top = iid
-        while top in parent_of and top not in in_cycle:
-            top = parent_of[top]
-        root_row = items[top][1]
-        if root_row.installed_in is None or top in in_cycle:
+        root = iid
+        while root in parent_of and root not in in_cycle:
+            root = parent_of[root]
+        root_row = items[root][1]
+        if root_row.installed_in is None or root_row.parent is not None or root in in_cycle:
             continue
         used = [x.system for x in root_row.installed_in if x.system in systems]
         if used and not any(s in fielded for s in used):
-            via = "" if top == iid else f" (through {top!r})"
+            via = "" if root == iid else f" (through {root!r})"
             c.row_issue(
                 "items",
                 i,
