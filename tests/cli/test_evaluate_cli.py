@@ -1,0 +1,146 @@
+"""``sustain evaluate``: the JSON contract, methods, report file, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import sustain
+from sustain.cli.main import app
+from tests.conftest import EXAMPLES
+
+RUNNER = CliRunner()
+EXAMPLE = EXAMPLES / "coalition-air-defence.yaml"
+
+SMALL = """
+sites:
+  - {id: HUB}
+  - {id: WEST, parent: HUB, order_ship_days: 4}
+  - {id: EAST, parent: HUB, order_ship_days: 6}
+systems:
+  - {id: SAMX}
+fleets:
+  - {system: SAMX, site: WEST, count: 2, hours_per_day: 20}
+  - {system: SAMX, site: EAST, count: 3, hours_per_day: 16}
+items:
+  - {id: TX, unit_cost: 1200000, mtbf_hours: 1500, installed_in: [{system: SAMX, qty: 1}],
+     base_repair_fraction: 0.2, base_repair_days: 3, depot_repair_days: 25}
+  - {id: PSU, unit_cost: 90000, mtbf_hours: 800, installed_in: [{system: SAMX, qty: 2}],
+     depot_repair_days: 12}
+stock:
+  - {item: TX, site: WEST, qty: 1}
+  - {item: TX, site: HUB, qty: 2}
+  - {item: PSU, site: EAST, qty: 1}
+"""
+
+
+def run(*args: str | Path) -> Any:
+    result = RUNNER.invoke(app, [str(a) for a in args])
+    return result
+
+
+def small(tmp_path: Path) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    return path
+
+
+def test_json_follows_the_contract(tmp_path: Path) -> None:
+    result = run("evaluate", small(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert set(doc) >= {"fleets", "items", "stock_cost"}
+    for f in doc["fleets"]:
+        assert set(f) >= {"system", "site", "count", "availability", "expected_available"}
+        assert 0 <= f["availability"] <= 1
+        assert f["expected_available"] == pytest.approx(f["count"] * f["availability"])
+    keys = {"item", "site", "stock", "demand_per_day", "pipeline_mean", "pipeline_var",
+            "ebo", "fill_rate"}
+    for row in doc["items"]:
+        assert set(row) >= keys
+    rows = {(r["item"], r["site"]) for r in doc["items"]}
+    # Every item is demanded at both bases and at the depot (PSU's depot sees NRTS flow).
+    assert rows == {(i, s) for i in ("TX", "PSU") for s in ("HUB", "WEST", "EAST")}
+    assert doc["stock_cost"] == pytest.approx(3 * 1_200_000 + 90_000)
+    # Demand per day is derived from MTBF: qty * count * hours / mtbf.
+    west = next(r for r in doc["items"] if (r["item"], r["site"]) == ("PSU", "WEST"))
+    assert west["demand_per_day"] == pytest.approx(2 * 2 * 20 / 800)
+
+
+@pytest.mark.parametrize("method", ["metric", "vari-metric", "exact"])
+def test_methods(tmp_path: Path, method: str) -> None:
+    result = run("evaluate", small(tmp_path), "--json", "--method", method)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["method"] == method
+    if method == "exact":
+        errors = doc["approximation"]
+        assert set(errors) == {"metric", "vari-metric"}
+        # VARI-METRIC is closer to the exact model than METRIC on total backorders.
+        assert abs(errors["vari-metric"]["total_ebo_error"]) <= abs(
+            errors["metric"]["total_ebo_error"]
+        )
+
+
+def test_exact_prints_the_approximation_error(tmp_path: Path) -> None:
+    result = run("evaluate", small(tmp_path), "--method", "exact")
+    assert result.exit_code == 0, result.output
+    assert "Approximation error" in result.stdout
+
+
+def test_exact_refuses_three_echelons_with_a_clear_message() -> None:
+    result = run("evaluate", EXAMPLE, "--method", "exact")
+    assert result.exit_code == 2
+    assert "two echelons" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_report_file(tmp_path: Path) -> None:
+    report = tmp_path / "out.md"
+    result = run("evaluate", small(tmp_path), "-o", report, "--quiet")
+    assert result.exit_code == 0, result.output
+    text = report.read_text()
+    assert text.startswith("# Readiness report")
+    assert "| SAMX | WEST | 2 |" in text
+
+
+def _example_stock_cost() -> float:
+    """Σ qty × unit_cost read straight from the example's files (not through sustain)."""
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    with (EXAMPLES / doc["items"]["file"]).open() as fh:
+        cost = {row["id"]: float(row["unit_cost"] or 0) for row in csv.DictReader(fh)}
+    return sum(cost[s["item"]] * s["qty"] for s in doc["stock"])
+
+
+def test_worked_example_end_to_end(tmp_path: Path) -> None:
+    result = run("evaluate", EXAMPLE, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    systems = {f["system"] for f in doc["fleets"]}
+    assert systems == {"SAMX", "HOW155", "IFV"}
+    assert doc["stock_cost"] == pytest.approx(_example_stock_cost())
+    av = [f["availability"] for f in doc["fleets"]]
+    assert all(0 <= a <= 1 for a in av)
+    assert len({round(a, 3) for a in av}) > 1  # the example is uneven on purpose
+
+
+def test_public_api() -> None:
+    modules = {"errors", "readiness", "scenario", "cli", "report"}
+    public = {n for n in dir(sustain) if not n.startswith("_") and n not in modules}
+    assert set(sustain.__all__) - {"__version__"} == public
+    sc = sustain.load_scenario(EXAMPLE)
+    ev = sustain.evaluate(sc, method="metric")
+    assert ev.to_dict()["method"] == "metric"
+
+
+def test_usage_error_exits_2() -> None:
+    result = run("evaluate")
+    assert result.exit_code == 2
+    result = run("evaluate", EXAMPLE, "--method", "bogus")
+    assert result.exit_code == 2
