@@ -31,8 +31,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from sustain._types import FloatArray, IntArray
 from sustain.readiness.backorders import backorder_moments
@@ -83,44 +85,81 @@ class Pipelines:
     fill_rate: FloatArray
 
 
-def _levels(values: IntArray) -> list[IntArray]:
-    """Index arrays of the rows at each level 0..max."""
+Index = slice | IntArray
+
+
+def _levels(values: IntArray) -> list[Index]:
+    """The rows at each level 0..max: a slice where they are contiguous (the usual case,
+    since compiled scenarios number parents before children), else an index array."""
     if values.size == 0:
         return []
-    return [np.flatnonzero(values == v) for v in range(int(values.max()) + 1)]
+    out: list[Index] = []
+    for v in range(int(values.max()) + 1):
+        idx = np.flatnonzero(values == v)
+        if idx.size and idx[-1] - idx[0] + 1 == idx.size:
+            out.append(slice(int(idx[0]), int(idx[-1]) + 1))
+        else:
+            out.append(idx)
+    return out
+
+
+def _as_array(ix: Index, n: int) -> IntArray:
+    return np.arange(n)[ix] if isinstance(ix, slice) else ix
+
+
+def _block(rows: Index, cols: Index, n_rows: int, n_cols: int) -> tuple[Any, Any]:
+    """An index for ``array[rows × cols]``: a view when both are slices."""
+    if isinstance(rows, slice) and isinstance(cols, slice):
+        return rows, cols
+    return np.ix_(_as_array(rows, n_rows), _as_array(cols, n_cols))
+
+
+def _parent_cols(a: ScenarioArrays, cols: Index) -> Index:
+    """Parent site of each site in ``cols``; one broadcastable column when they share it."""
+    parents = a.site_parent[cols]
+    if parents.size and np.all(parents == parents[0]):
+        p = int(parents[0])
+        return slice(p, p + 1)
+    return parents
 
 
 def demand_flows(a: ScenarioArrays) -> Flows:
     """Failure and resupply rates per item and site (indenture top-down, sites bottom-up)."""
     n_i, n_s = a.n_items, a.n_sites
     hours = a.fleet_count * a.fleet_hours_per_day  # operating hours per day per fleet
-    rate_q = a.qty_per_system * a.failures_per_hour[:, None]  # failures per op-hour per system
     op = np.zeros((len(a.system_ids), n_s))
     np.add.at(op, (a.fleet_system, a.fleet_site), hours)
     local = np.zeros((n_i, n_s))
     demand = np.zeros((n_i, n_s))
     up = np.zeros((n_i, n_s))
     repairs = np.zeros((n_i, n_s))
-    r = a.base_repair_fraction
     keep = 1.0 - a.condemnation_fraction
-    parent = a.site_parent
+    depths = _levels(a.site_depth)
+    # (sites at depth d) × (all sites) indicator of each site's parent, to pass flows up.
+    to_parent = []
+    for cols in depths:
+        idx = _as_array(cols, n_s)
+        m = np.zeros((idx.size, n_s))
+        has = a.site_parent[idx] >= 0
+        m[np.flatnonzero(has), a.site_parent[idx][has]] = 1.0
+        to_parent.append(m)
+    roots = np.flatnonzero(a.site_parent < 0)
     for level, rows in enumerate(_levels(a.item_level)):
         if level == 0:
-            loc = rate_q[rows] @ op
+            rate = a.failures_per_hour[rows, None] * a.qty_per_system[rows]
+            loc = rate @ op
         else:
             loc = repairs[a.item_parent[rows]] * a.replace_fraction[rows, None]
         dem = loc.copy()
         upr = np.zeros_like(loc)
         rep = np.zeros_like(loc)
-        r_rows = r[rows]
-        for s in range(n_s - 1, -1, -1):  # children before parents
-            p = parent[s]
-            if p < 0:
-                rep[:, s] = dem[:, s] * keep[rows]
-                continue
-            rep[:, s] = loc[:, s] * r_rows
-            upr[:, s] = dem[:, s] - rep[:, s]
-            dem[:, p] += upr[:, s]
+        r_rows = a.base_repair_fraction[rows, None]
+        for d in range(len(depths) - 1, 0, -1):  # children before parents
+            cols = depths[d]
+            rep[:, cols] = loc[:, cols] * r_rows
+            upr[:, cols] = dem[:, cols] - rep[:, cols]
+            dem += upr[:, cols] @ to_parent[d]
+        rep[:, roots] = dem[:, roots] * keep[rows, None]
         local[rows], demand[rows], up[rows], repairs[rows] = loc, dem, upr, rep
     return Flows(local=local, demand=demand, up=up, repairs=repairs)
 
@@ -149,38 +188,44 @@ def pipelines(a: ScenarioArrays, flows: Flows, method: Method = Method.VARI_METR
     fill = np.ones((n_i, n_s))
     wait_mean = np.zeros((n_i, n_s))  # parent units waiting for sub-items, by site
     wait_var = np.zeros((n_i, n_s))
+    has_subs = np.zeros(n_i, dtype=bool)  # items with sub-items (whose waits are non-zero)
+    has_subs[a.item_parent[a.item_parent >= 0]] = True
     root_days = (1.0 - a.condemnation_fraction) * a.depot_repair_days + (
         a.condemnation_fraction * a.procurement_days
     )
     depths = _levels(a.site_depth)
     for rows in reversed(_levels(a.item_level)):
         for d, cols in enumerate(depths):
-            ix = np.ix_(rows, cols)
+            ix = _block(rows, cols, n_i, n_s)
+            waiting = bool(has_subs[rows].any())
             if d == 0:
-                poisson = flows.demand[ix] * root_days[rows, None]
-                m = poisson + wait_mean[ix]
-                v = poisson + wait_var[ix]
+                m = flows.demand[ix] * root_days[rows, None]
+                v = m.copy() if vari else m
             else:
-                pcols = a.site_parent[cols]
-                pix = np.ix_(rows, pcols)
-                dem_p = flows.demand[pix]
+                pix = _block(rows, _parent_cols(a, cols), n_i, n_s)
                 up = flows.up[ix]
-                ebo_p, vbo_p = ebo[pix], vbo[pix]
-                repair = flows.repairs[ix] * a.base_repair_days[rows, None]
-                ship = up * a.order_ship_days[cols][None, :]
-                f = np.minimum(_safe_div(up, dem_p), 1.0)  # share of parent's backorders
-                m = repair + ship + f * ebo_p + wait_mean[ix]
-                v = repair + ship + f * f * vbo_p + f * (1.0 - f) * ebo_p + wait_var[ix]
-            if not vari:
-                v = m
-            bo = backorder_moments(m.ravel(), v.ravel(), a.stock[ix].ravel())
-            shape = m.shape
+                ebo_p = ebo[pix]
+                f = _safe_div(up, flows.demand[pix])  # share of the parent's backorders
+                np.minimum(f, 1.0, out=f)
+                m = flows.repairs[ix] * a.base_repair_days[rows, None]
+                m += up * a.order_ship_days[cols][None, :]
+                fe = f * ebo_p
+                if vari:
+                    v = m + f * f * vbo[pix]
+                    v += fe
+                    v -= f * fe
+                m += fe
+                if not vari:
+                    v = m
+            if waiting:
+                m = m + wait_mean[ix]
+                v = m if not vari else v + wait_var[ix]
+            bo = backorder_moments(m, v, a.stock[ix])
             mean[ix], var[ix] = m, v
-            ebo[ix] = bo.ebo.reshape(shape)
-            vbo[ix] = bo.vbo.reshape(shape)
-            fill[ix] = bo.fill_rate.reshape(shape)
+            ebo[ix], vbo[ix], fill[ix] = bo.ebo, bo.vbo, bo.fill_rate
         # These items' backorders delay their parents' repairs at each site.
-        subs = rows[a.item_parent[rows] >= 0]
+        idx = _as_array(rows, n_i)
+        subs = idx[a.item_parent[idx] >= 0]
         if subs.size:
             g = np.minimum(_safe_div(flows.local[subs], flows.demand[subs]), 1.0)
             parents = a.item_parent[subs]
@@ -193,29 +238,33 @@ def fleet_availability(a: ScenarioArrays, flows: Flows, ebo: FloatArray) -> Floa
     """Availability of each fleet by Sherbrooke's product formula.
 
     ``A = Π_i (1 − EBO_is · share_if / (N_f · Z_i))^{Z_i}`` over the top-level items
-    installed in the fleet's system (Sherbrooke 2004, eq. 5.x; ch. 2 for one site),
+    installed in the fleet's system (Sherbrooke 2004, sec. 5.1; ch. 2 for one site),
     where ``share_if`` is the fleet's part of the demand on the site's stock (pooled
     demand of common items; children's resupply orders count as demand too).  A
-    factor is clamped at 0 when backorders exceed the installed positions.  NaN for a
-    fleet of zero systems.
+    factor is 0 when backorders reach the installed positions.  NaN for a fleet of
+    zero systems.  Vectorised over every (fleet, installed item) pair.
     """
     n_f = a.fleet_system.size
     out = np.full(n_f, np.nan)
-    rows_of = {
-        int(k): np.flatnonzero(a.qty_per_system[:, k] > 0) for k in np.unique(a.fleet_system)
-    }
-    hours = a.fleet_count * a.fleet_hours_per_day
-    for f in range(n_f):
-        k, s, count = a.fleet_system[f], a.fleet_site[f], a.fleet_count[f]
-        if count <= 0:
-            continue
-        rows = rows_of[int(k)]
-        z = a.qty_per_system[rows, k]
-        mine = z * a.failures_per_hour[rows] * hours[f]  # this fleet's failures per day
-        share = np.minimum(_safe_div(mine, flows.demand[rows, s]), 1.0)
-        x = np.clip(ebo[rows, s] * share / (count * z), 0.0, 1.0)
-        if np.any(x >= 1.0):
-            out[f] = 0.0
-            continue
-        out[f] = float(np.exp(np.sum(z * np.log1p(-x))))
+    if n_f == 0:
+        return out
+    n_k, n_s = len(a.system_ids), a.n_sites
+    item, system = np.nonzero(a.qty_per_system)  # installations (i, k)
+    z = a.qty_per_system[item, system]
+    hpd = np.zeros((n_k, n_s))
+    hpd[a.fleet_system, a.fleet_site] = a.fleet_hours_per_day
+    # A fleet's share of the backorders on one installed position: x = EBO·share/(N·Z)
+    # with share = Z·rate·N·h/demand, i.e. x = (EBO·rate/demand)·h — Z and N cancel.
+    per_hour = _safe_div(ebo, flows.demand) * a.failures_per_hour[:, None]
+    x = per_hour[item] * hpd[system]  # installations × sites
+    terms = np.full(x.shape, -np.inf)
+    ok = x < 1.0
+    terms[ok] = np.log1p(-x[ok])
+    terms *= z[:, None]
+    by_system = sparse.csr_matrix(
+        (np.ones(item.size), (system, np.arange(item.size))), shape=(n_k, item.size)
+    )
+    log_a = by_system @ terms  # systems × sites
+    manned = a.fleet_count > 0
+    out[manned] = np.exp(log_a[a.fleet_system[manned], a.fleet_site[manned]])
     return out
