@@ -17,8 +17,10 @@ import math
 import time
 
 import numpy as np
+from scipy import stats
 
 from sustain.readiness.evaluate import evaluate_arrays
+from sustain.readiness.metric import demand_flows
 from sustain.scenario.compile import ScenarioArrays
 
 
@@ -33,10 +35,7 @@ def build(n_items: int, n_bases: int, n_systems: int = 50, seed: int = 1) -> Sce
     qty[np.arange(n_items), rng.integers(0, n_systems, n_items)] = rng.integers(1, 4, n_items)
     fleet_system = np.repeat(np.arange(n_systems), n_bases)
     fleet_site = np.tile(np.arange(1, n_sites), n_systems)
-    stock = np.zeros((n_items, n_sites))
-    stock[:, 0] = rng.integers(0, 8, n_items)
-    stock[:, 1:] = rng.integers(0, 3, (n_items, n_bases))
-    return ScenarioArrays(
+    a = ScenarioArrays(
         site_ids=("DEPOT", *(f"B{k:02d}" for k in range(n_bases))),
         item_ids=tuple(f"I{k:06d}" for k in range(n_items)),
         system_ids=tuple(f"SYS{k:02d}" for k in range(n_systems)),
@@ -58,8 +57,15 @@ def build(n_items: int, n_bases: int, n_systems: int = 50, seed: int = 1) -> Sce
         fleet_site=fleet_site.astype(np.int64),
         fleet_count=rng.integers(2, 12, fleet_system.size).astype(np.float64),
         fleet_hours_per_day=rng.uniform(4, 20, fleet_system.size),
-        stock=stock,
+        stock=np.zeros((n_items, n_sites)),
     )
+    # Stock a planner might hold: the 99.9 % Poisson quantile of each base's demand over
+    # a week, and at the depot the 80 % quantile of its repair pipeline.
+    flows = demand_flows(a)
+    stock = np.zeros((n_items, n_sites))
+    stock[:, 1:] = stats.poisson.ppf(0.999, flows.demand[:, 1:] * 7.0)
+    stock[:, 0] = stats.poisson.ppf(0.8, flows.demand[:, 0] * a.depot_repair_days)
+    return a.with_stock(stock)
 
 
 def _pmf_moments(pmf_at: list[float], s: int) -> tuple[float, float, float]:
