@@ -131,8 +131,10 @@ def _print_tables(
             f"{f['expected_available']:.2f}",
         )
     out.print(t)
-    items = sorted(doc["items"], key=lambda r: -r["ebo"])[:top]
-    t = Table(title=f"Items with the most expected backorders (top {len(items)})")
+    operating = {f["site"] for f in doc["fleets"]}
+    at_bases = [r for r in doc["items"] if r["site"] in operating]
+    items = sorted(at_bases, key=lambda r: -r["ebo"])[:top]
+    t = Table(title=f"Most expected backorders at operating sites (top {len(items)})")
     for col in ("item", "site", "stock", "demand/day", "pipeline", "EBO", "fill rate"):
         t.add_column(col, justify="left" if col in ("item", "site") else "right")
     for r in items:

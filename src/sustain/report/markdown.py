@@ -43,12 +43,14 @@ def evaluation_report(
         f"Expected available systems: **{float(np.sum(ev.expected_available)):.1f}** "
         f"of {total:.0f}.",
         "",
-        f"## Items with the most expected backorders (top {top})",
+        f"## Items with the most expected backorders at operating sites (top {top})",
         "",
         "| item | site | stock | demand/day | pipeline | EBO | fill rate |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    items = sorted(ev.items_dict(), key=lambda r: -r["ebo"])[:top]
+    operating = {a.site_ids[s] for s in a.fleet_site}
+    rows = [r for r in ev.items_dict() if r["site"] in operating]
+    items = sorted(rows, key=lambda r: -r["ebo"])[:top]
     for r in items:
         lines.append(
             f"| {r['item']} | {r['site']} | {r['stock']} | {r['demand_per_day']:.4f} | "
