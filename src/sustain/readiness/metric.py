@@ -107,7 +107,7 @@ def _as_array(ix: Index, n: int) -> IntArray:
     return np.arange(n)[ix] if isinstance(ix, slice) else ix
 
 
-def _block(rows: Index, cols: Index, n_rows: int, n_cols: int) -> tuple[Any, Any]:
+def _block(rows: Index, cols: Index, n_rows: int, n_cols: int) -> tuple[Any, ...]:
     """An index for ``array[rows × cols]``: a view when both are slices."""
     if isinstance(rows, slice) and isinstance(cols, slice):
         return rows, cols
