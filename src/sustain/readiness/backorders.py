@@ -61,10 +61,12 @@ __all__ = [
     "LOOP_STOCK_MAX",
     "POISSON_VARIANCE_RTOL",
     "SERIES_BLOCK_TERMS",
+    "SERIES_CHECK_TERMS",
     "SERIES_MAX_TERMS",
     "SERIES_NORMAL_SPAN",
     "SERIES_RTOL",
     "SERIES_SCALAR_TERMS",
+    "SERIES_STEP_TERMS",
     "BackorderMoments",
     "backorder_moments",
     "ebo_table",
@@ -83,10 +85,15 @@ LOOP_STOCK_MAX = 100
 #: Largest mean for which the lower sums and pmf tables use the ratio recurrence
 #: from p(0) (``p(0) ≥ e^{-500}`` keeps it far from underflow).
 LOOP_MEAN_MAX = 500.0
-#: Terms of a tail series added one at a time.  Rows whose ``p(s + 1)`` comes from
-#: the recurrence and whose ratio bound allows more terms use the incomplete
-#: gamma / beta function instead; the others go on in blocks.
+#: Terms of a tail series summed without a convergence test, on the rows whose
+#: geometric bound asks for at most that many (each gets exactly what it asks for).
 SERIES_SCALAR_TERMS = 24
+#: Beyond ``SERIES_SCALAR_TERMS``, terms added between two convergence tests.
+SERIES_CHECK_TERMS = 4
+#: Terms summed one at a time.  Rows whose ``p(s + 1)`` comes from the recurrence
+#: and that need more use the incomplete gamma / beta function instead; the others
+#: go on in blocks.
+SERIES_STEP_TERMS = 64
 #: Terms per block for the slow rows of a tail series.
 SERIES_BLOCK_TERMS = 256
 #: Most terms of a tail series; rows needing more use the closed forms.
@@ -96,6 +103,8 @@ SERIES_MAX_TERMS = 4_096
 SERIES_NORMAL_SPAN = 90.0
 #: Rows evaluated together (the working arrays of a chunk stay in cache).
 CHUNK_ROWS = 32_768
+#: Largest stock up to which the lower sums run on all rows unsorted.
+_UNSORTED_STOCK_MAX = 3
 #: Smallest negative binomial size ``n`` (only reached for means below ~1e-150).
 _SIZE_MIN = 1e-300
 #: From this size on, ``log Γ(n + x) − log Γ(n)`` is taken from Stirling's series.
@@ -112,10 +121,12 @@ def _ratio_for_terms(terms: int) -> float:
     return lo
 
 
-#: Rows whose ratio bound exceeds this may need more than ``SERIES_SCALAR_TERMS`` terms.
-_RATIO_FOR_SCALAR_TERMS = _ratio_for_terms(SERIES_SCALAR_TERMS)
 #: Rows whose ratio bound exceeds this may need more than ``SERIES_MAX_TERMS`` terms.
 _RATIO_FOR_MAX_TERMS = _ratio_for_terms(SERIES_MAX_TERMS)
+#: Ratio bounds are clipped below 1 (which a tail's ratio never reaches in exact
+#: arithmetic) so that the number of terms stays finite.
+_RATIO_MAX = 1.0 - 2.0**-52
+_LOG_SERIES_RTOL = float(np.log(SERIES_RTOL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +154,9 @@ class _Fit:
     """The fitted distribution of rows with a positive mean.
 
     ``p(x + 1) / p(x) = alpha + beta / (x + 1)``, and ``delta = p(1) / p(0)``
-    (``alpha + beta`` would cancel when ``n`` is tiny).  On Poisson rows ``n`` and
-    ``log_q`` hold placeholders (1, 0) that are never used, and ``p`` is 1.
+    (``alpha + beta`` would cancel when ``n`` is tiny).  On Poisson rows ``n``
+    holds a placeholder (1) that is never used, and ``p`` is 1; on negative
+    binomial rows ``alpha`` is ``q`` itself (so ``log q = log alpha``).
     """
 
     mean: FloatArray
@@ -156,7 +168,6 @@ class _Fit:
     log_p0: FloatArray  # log P(X = 0): −m or n log p
     n: FloatArray
     p: FloatArray  # 1 (Poisson) or m / v
-    log_q: FloatArray
 
     def take(self, rows: npt.NDArray[np.intp]) -> _Fit:
         """The fit of a subset of rows."""
@@ -170,7 +181,6 @@ class _Fit:
             log_p0=self.log_p0[rows],
             n=self.n[rows],
             p=self.p[rows],
-            log_q=self.log_q[rows],
         )
 
 
@@ -198,42 +208,56 @@ def is_poisson(mean: npt.ArrayLike, var: npt.ArrayLike) -> BoolArray:
 
 
 def _fit(mean: FloatArray, var: FloatArray) -> _Fit:
-    """Fit Poisson or negative binomial rows (all means > 0)."""
+    """Fit Poisson or negative binomial rows (all means > 0).
+
+    The negative binomial formulas run on every row at once (Poisson rows get a
+    placeholder ``v = 2 m``), then the Poisson rows are overwritten: no gather or
+    scatter of row subsets.
+    """
     poisson = is_poisson(mean, var)
     k = mean.size
-    alpha = np.zeros(k)
-    beta = mean.copy()
-    delta = mean.copy()
-    log_p0 = -mean
-    n = np.ones(k)
-    p = np.ones(k)
-    log_q = np.zeros(k)
-    nb = np.flatnonzero(~poisson)
-    if nb.size:
-        m, v = mean[nb], var[nb]
-        d = v - m  # > 0, and exact when v ≤ 2 m
-        q = d / v
-        # n = m² / (v − m), kept away from 0 for means so tiny that it underflows
-        # (the moments are then below ~1e-290 anyway).
-        size = np.maximum(m * (m / d), _SIZE_MIN)
-        alpha[nb] = q
-        beta[nb] = q * (size - 1.0)
-        delta[nb] = m * (m / v)
-        log_p0[nb] = -size * np.log1p(d / m)  # n log p with p = m / v
-        n[nb] = size
-        p[nb] = m / v
-        log_q[nb] = np.log(q)
+    if poisson.all():
+        return _Fit(
+            mean=mean,
+            var=var,
+            poisson=poisson,
+            alpha=np.zeros(k),
+            beta=mean,
+            delta=mean,
+            log_p0=-mean,
+            n=np.ones(k),
+            p=np.ones(k),
+        )
+    m = mean
+    some = poisson.any()
+    v = np.where(poisson, m + m, var) if some else var
+    d = v - m  # > 0, and exact when v ≤ 2 m
+    q = d / v
+    p = m / v
+    # n = m² / (v − m), kept away from 0 for means so tiny that it underflows
+    # (the moments are then below ~1e-290 anyway).
+    size = np.maximum(m * (m / d), _SIZE_MIN)
+    beta = q * (size - 1.0)
+    delta = m * p
+    log_p0 = np.log1p(d / m)
+    log_p0 *= -size  # n log p with p = m / v
+    if some:
+        np.copyto(q, 0.0, where=poisson)
+        np.copyto(beta, m, where=poisson)
+        np.copyto(delta, m, where=poisson)
+        np.negative(m, out=log_p0, where=poisson)
+        np.copyto(size, 1.0, where=poisson)
+        np.copyto(p, 1.0, where=poisson)
     return _Fit(
         mean=mean,
         var=var,
         poisson=poisson,
-        alpha=alpha,
+        alpha=q,
         beta=beta,
         delta=delta,
         log_p0=log_p0,
-        n=n,
+        n=size,
         p=p,
-        log_q=log_q,
     )
 
 
@@ -280,7 +304,7 @@ def _log_pmf(fit: _Fit, x: FloatArray) -> FloatArray:
     if nb.any():
         xn = x[nb]
         comb = _log_rising(fit.n[nb], xn) - special.gammaln(xn + 1.0)
-        out[nb] = comb + fit.log_p0[nb] + xn * fit.log_q[nb]
+        out[nb] = comb + fit.log_p0[nb] + xn * np.log(fit.alpha[nb])
     return out
 
 
@@ -289,20 +313,26 @@ def _lower_loop(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """``P(X < s)``, ``L1``, ``L2`` and ``p(s)``, term by term from ``p(0)``.
 
-    A loop over ``x = 0 .. max(s) − 1``; the rows are sorted by stock (a radix
-    sort of small integers) so that those with ``s > x`` are a contiguous tail.
-    Stocks must be at most ``LOOP_STOCK_MAX``.
+    A loop over ``x = 0 .. max(s) − 1``.  Up to ``_UNSORTED_STOCK_MAX`` it runs on
+    every row, with weights ``(s − x)⁺`` that vanish on the rows already done and
+    ``p(s)`` copied out when ``x + 1 = s``; beyond, the rows are sorted by stock (a
+    radix sort of small integers) so that those with ``s > x`` are a contiguous
+    tail.  Both add the same terms in the same order.  Stocks must be at most
+    ``LOOP_STOCK_MAX``.
     """
-    order = np.argsort(stock.astype(np.int16), kind="stable")
+    size = stock.size
+    top = int(stock.max()) if size else 0
+    if top <= _UNSORTED_STOCK_MAX:
+        return _lower_unsorted(stock, fit, top)
+    order = np.argsort(stock.astype(np.uint8), kind="stable")
     s = stock[order]
     a = fit.alpha[order]
     b = fit.beta[order]
+    d = fit.delta[order]
     p = np.exp(fit.log_p0[order])
-    size = s.size
     f = np.zeros(size)
     l1 = np.zeros(size)
     l2 = np.zeros(size)
-    top = int(s[-1]) if size else 0
     starts = np.searchsorted(s, np.arange(top, dtype=np.float64), side="right")
     for x in range(top):
         lo = int(starts[x])  # rows with s > x
@@ -311,11 +341,14 @@ def _lower_loop(
         f[lo:] += pp
         wp = w * pp
         l1[lo:] += wp
-        l2[lo:] += w * wp
+        wp *= w
+        l2[lo:] += wp
         if x:
-            p[lo:] = pp * (a[lo:] + b[lo:] / (x + 1))
+            r = b[lo:] / (x + 1)
+            r += a[lo:]
+            pp *= r
         else:
-            p[lo:] = pp * fit.delta[order[lo:]]
+            pp *= d[lo:]
     cdf = np.empty(size)
     s1 = np.empty(size)
     s2 = np.empty(size)
@@ -324,56 +357,157 @@ def _lower_loop(
     return cdf, s1, s2, p_s
 
 
+def _lower_unsorted(
+    stock: FloatArray, fit: _Fit, top: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`_lower_loop` on every row for ``x = 0 .. top − 1`` (small ``top``)."""
+    size = stock.size
+    p = np.exp(fit.log_p0)
+    p_s = p.copy()  # rows with s = 0
+    f = np.zeros(size)
+    l1 = np.zeros(size)
+    l2 = np.zeros(size)
+    w = np.empty(size)
+    on = np.empty(size)
+    wp = np.empty(size)
+    for x in range(top):
+        np.subtract(stock, x, out=w)
+        np.maximum(w, 0.0, out=w)  # (s − x)⁺: 0 on rows with s ≤ x
+        np.minimum(w, 1.0, out=on)
+        on *= p
+        f += on
+        np.multiply(w, p, out=wp)
+        l1 += wp
+        wp *= w
+        l2 += wp
+        if x:
+            r = fit.beta / (x + 1)
+            r += fit.alpha
+            p *= r
+        else:
+            p *= fit.delta
+        np.copyto(p_s, p, where=stock == x + 1)
+    return f, l1, l2, p_s
+
+
+def _terms_needed(ratio: FloatArray) -> FloatArray:
+    """Terms after which ``r^k ≤ SERIES_RTOL (1 − r) / r`` (the geometric bound), ≥ 1."""
+    need = np.log1p(-ratio)
+    need += _LOG_SERIES_RTOL
+    need /= np.log(ratio)
+    need -= 1.0
+    np.ceil(need, out=need)
+    return np.maximum(need, 1.0, out=need)
+
+
 def _tail_ratio_sum(
-    start: FloatArray, alpha: FloatArray, beta: FloatArray
+    start: FloatArray,
+    alpha: FloatArray,
+    beta: FloatArray,
+    max_terms: int | FloatArray = SERIES_MAX_TERMS,
 ) -> tuple[FloatArray, BoolArray]:
     """``U = Σ_{j≥0} p(y + j) / p(y)`` per row, with ``y = start``.
 
     Terms follow ``p(x + 1) / p(x) = α + β / (x + 1)``, which for ``x ≥ y > m``
     is below 1 and never above ``r = max(α + β / (y + 1), α)`` (it decreases
-    towards ``α`` when ``β ≥ 0`` and increases towards it otherwise), so a row
-    stops once ``t r / (1 − r) ≤ SERIES_RTOL · U``, a bound on the terms left out.
-    Terms are added one at a time for ``SERIES_SCALAR_TERMS`` steps on the rows
-    still running, then in blocks of ``SERIES_BLOCK_TERMS``; rows still running
-    after ``SERIES_MAX_TERMS`` terms are flagged in the second result.
+    towards ``α`` when ``β ≥ 0`` and increases towards it otherwise).  So the
+    ``k``-th term is at most ``r^k``, and once ``r^k ≤ SERIES_RTOL (1 − r) / r``
+    the terms left out sum to at most ``SERIES_RTOL`` of ``U`` (which is ≥ 1).
+
+    Rows whose geometric bound asks for at most ``SERIES_SCALAR_TERMS`` terms get
+    exactly that many, with no test: they are sorted by it (a radix sort of small
+    integers) so that the rows still running are a contiguous tail.  The others
+    go on, tested every ``SERIES_CHECK_TERMS`` terms (and from ``SERIES_STEP_TERMS``
+    on in blocks of ``SERIES_BLOCK_TERMS``), until the terms left out, at most
+    ``t R / (1 − R)`` with ``R = max(α + β / (x + 1), α)`` at the current ``x``,
+    are below ``SERIES_RTOL`` of the sum.  Rows still running after ``max_terms``
+    terms (a scalar or one value per row) are flagged in the second result.
     """
     size = start.size
     out = np.ones(size)
-    stuck = np.zeros(size, dtype=np.bool_)
-    r = np.maximum(np.maximum(alpha + beta / (start + 1.0), alpha), 1e-300)
-    gain = SERIES_RTOL * (1.0 - r) / r
-    idx = np.arange(size)
-    x, a, b, g = start, alpha, beta, gain
+    open_ = np.zeros(size, dtype=np.bool_)
+    if not size:
+        return out, open_
+    r = beta / (start + 1.0)
+    r += alpha
+    np.maximum(r, alpha, out=r)
+    np.clip(r, 1e-300, _RATIO_MAX, out=r)
+    need = _terms_needed(r)
+    np.minimum(need, SERIES_SCALAR_TERMS + 1, out=need)
+    order = np.argsort(need.astype(np.uint8), kind="stable")
+    key = need[order]
+    x = start[order]
+    a = alpha[order]
+    b = beta[order]
     t = np.ones(size)
     u = np.ones(size)
-    k = 0
-    while idx.size and k < SERIES_SCALAR_TERMS:
-        k += 1
-        t = t * (a + b / (x + k))  # p(y + k) / p(y)
-        u += t
-        conv = t <= g * u
-        if conv.any():
-            out[idx[conv]] = u[conv]
-            keep = ~conv
-            idx, x, a, b, g, t, u = idx[keep], x[keep], a[keep], b[keep], g[keep], t[keep], u[keep]
-    steps = np.arange(1, SERIES_BLOCK_TERMS + 1, dtype=np.float64)
-    while idx.size:
-        if k >= SERIES_MAX_TERMS:
-            stuck[idx] = True
-            break
-        terms = t[:, None] * np.cumprod(
-            a[:, None] + b[:, None] / (x[:, None] + (k + steps)), axis=1
+    z = x.copy()  # y + k
+    fixed = min(int(key[-1]), SERIES_SCALAR_TERMS)
+    starts = np.searchsorted(key, np.arange(1.0, fixed + 1.0), side="left")
+    for k in range(fixed):
+        lo = int(starts[k])  # rows needing more than k terms
+        zk = z[lo:]
+        zk += 1.0
+        rk = b[lo:] / zk
+        rk += a[lo:]
+        tk = t[lo:]
+        tk *= rk
+        u[lo:] += tk
+    lo = int(np.searchsorted(key, SERIES_SCALAR_TERMS + 1.0, side="left"))
+    if lo < size:
+        limit = max_terms if isinstance(max_terms, int) else max_terms[order][lo:]
+        u[lo:], open_[lo:] = _tail_ratio_more(
+            x[lo:], a[lo:], b[lo:], t[lo:], u[lo:], SERIES_SCALAR_TERMS, limit
         )
-        u += terms.sum(axis=1)
-        t = terms[:, -1].copy()
-        k += SERIES_BLOCK_TERMS
-        r = np.maximum(a + b / (x + (k + 1)), a)
-        conv = t * r <= SERIES_RTOL * (1.0 - r) * u
-        if conv.any():
-            out[idx[conv]] = u[conv]
-            keep = ~conv
+    out[order] = u
+    flags = np.zeros(size, dtype=np.bool_)
+    flags[order] = open_
+    return out, flags
+
+
+def _tail_ratio_more(
+    x: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    t: FloatArray,
+    u: FloatArray,
+    k: int,
+    limit: int | FloatArray,
+) -> tuple[FloatArray, BoolArray]:
+    """Go on with the series of :func:`_tail_ratio_sum` after ``k`` terms, with tests."""
+    size = x.size
+    out = u.copy()
+    open_ = np.zeros(size, dtype=np.bool_)
+    idx = np.arange(size)
+    lim: int | FloatArray = limit
+    steps = np.arange(1, SERIES_BLOCK_TERMS + 1, dtype=np.float64)
+    while True:
+        r = np.maximum(a + b / (x + (k + 1)), a)  # bounds the ratios of the terms left
+        stop = t * r <= SERIES_RTOL * (1.0 - r) * u
+        late = ~stop & (k >= lim)
+        stop |= late
+        if stop.any():
+            out[idx[stop]] = u[stop]
+            open_[idx[late]] = True
+            keep = ~stop
             idx, x, a, b, t, u = idx[keep], x[keep], a[keep], b[keep], t[keep], u[keep]
-    return out, stuck
+            if not isinstance(lim, int):
+                lim = lim[keep]
+            if not idx.size:
+                break
+        if k < SERIES_STEP_TERMS:
+            for _ in range(SERIES_CHECK_TERMS):
+                k += 1
+                t = t * (a + b / (x + k))
+                u += t
+        else:
+            terms = t[:, None] * np.cumprod(
+                a[:, None] + b[:, None] / (x[:, None] + (k + steps)), axis=1
+            )
+            u += terms.sum(axis=1)
+            t = terms[:, -1].copy()
+            k += SERIES_BLOCK_TERMS
+    return out, open_
 
 
 def _lower_closed(fit: _Fit, stock: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -464,7 +598,11 @@ def _upper_closed(fit: _Fit, stock: FloatArray) -> tuple[FloatArray, FloatArray]
 
 
 def _upper_moments(
-    fit: _Fit, stock: FloatArray, p_y: FloatArray, p_exact: BoolArray
+    fit: _Fit,
+    rows: npt.NDArray[np.intp] | None,
+    stock: FloatArray,
+    p_y: FloatArray,
+    p_exact: BoolArray,
 ) -> tuple[FloatArray, FloatArray]:
     """EBO and VBO of rows with ``s > m`` from ``p(s + 1)`` and the tail beyond it.
 
@@ -481,9 +619,9 @@ def _upper_moments(
     small stocks and at most about ``y``, so ``e`` keeps nearly the relative
     accuracy of ``U``.
 
-    ``U`` is summed from 1 upwards by :func:`_tail_ratio_sum`, except on rows whose
+    ``U`` is summed from 1 upwards by :func:`_tail_ratio_sum`.  On rows whose
     ``p(y)`` came from the ratio recurrence (``p_exact``, accurate to a few ulps)
-    and whose ratio bound allows more than ``SERIES_SCALAR_TERMS`` terms: there
+    and whose series has not converged after ``SERIES_STEP_TERMS`` terms,
     ``U = P(X > s) / p(y)`` with ``P(X > s)`` from :func:`_tail_closed`, i.e.
     ``EBO = y p(y) / c − (s − m) P(X > s)``.  Other rows keep summing in blocks (so
     that the error of a log-gamma ``p(y)`` is not amplified) unless both the ratio
@@ -492,43 +630,69 @@ def _upper_moments(
 
     Parameters
     ----------
-    fit, stock
-        Rows with ``stock > mean``.
+    fit, rows
+        The fit and the rows of it to evaluate (``None``: all), all with
+        ``stock > mean``.
+    stock
+        ``s`` on those rows.
     p_y
-        ``p(s + 1)`` (0 where it underflows: the moments are then below ~1e-300).
+        ``p(s + 1)`` on those rows (0 where it underflows: the moments are then
+        below ~1e-300).
     p_exact
         Rows whose ``p_y`` is accurate to a few ulps.
     """
-    m, v, s = fit.mean, fit.var, stock
-    a, b = fit.alpha, fit.beta
+    if rows is None:
+        m, a, b, c = fit.mean, fit.alpha, fit.beta, fit.p
+    else:
+        m, a, b, c = fit.mean[rows], fit.alpha[rows], fit.beta[rows], fit.p[rows]
+    s = stock
     y = s + 1.0
     gap = s - m
-    ratio = np.maximum(a + b / (y + 1.0), a)  # bounds p(x + 1) / p(x) for x ≥ y
-    via_tail = p_exact & (ratio > _RATIO_FOR_SCALAR_TERMS)
-    direct = np.zeros(s.size, dtype=np.bool_)
-    far = np.flatnonzero(~p_exact)
-    if far.size:
-        d, span, r = gap[far], SERIES_NORMAL_SPAN * v[far], ratio[far]
+    size = s.size
+    direct = np.zeros(size, dtype=np.bool_)
+    exact = bool(p_exact.all())
+    limit: int | FloatArray = SERIES_STEP_TERMS
+    if not exact:
+        limit = np.where(p_exact, float(SERIES_STEP_TERMS), float(SERIES_MAX_TERMS))
+        far = np.flatnonzero(~p_exact)
+        v = fit.var[far if rows is None else rows[far]]
+        d, span = gap[far], SERIES_NORMAL_SPAN * v
+        r = np.maximum(a[far] + b[far] / (y[far] + 1.0), a[far])
         normal = span / (d + np.sqrt(d * d + span))
         direct[far] = (normal > SERIES_MAX_TERMS) & (r > _RATIO_FOR_MAX_TERMS)
-    u = np.ones(s.size)
-    run = np.flatnonzero(~(via_tail | direct))
-    if run.size == s.size:
-        u, stuck = _tail_ratio_sum(y, a, b)
-        direct = stuck
-    elif run.size:
-        u[run], direct[run] = _tail_ratio_sum(y[run], a[run], b[run])
-    via_tail &= p_y > 0.0
-    if via_tail.any():
-        u[via_tail] = _tail_closed(fit.take(np.flatnonzero(via_tail)), s[via_tail]) / p_y[via_tail]
-    c = fit.p  # 1 − α, without rounding q
-    e = np.maximum(y / c - gap * u, 0.0)
-    f = np.maximum((e * (1.0 - c * gap) + s * u) / c, e)
+    if not direct.any():
+        u, open_ = _tail_ratio_sum(y, a, b, limit)
+    else:
+        u = np.ones(size)
+        open_ = np.zeros(size, dtype=np.bool_)
+        run = np.flatnonzero(~direct)
+        lim_run = limit if isinstance(limit, int) else limit[run]
+        u[run], open_[run] = _tail_ratio_sum(y[run], a[run], b[run], lim_run)
+    if open_.any():
+        via_tail = open_ & p_exact & (p_y > 0.0)
+        if via_tail.any():
+            sub = np.flatnonzero(via_tail)
+            part = fit.take(sub if rows is None else rows[sub])
+            u[sub] = _tail_closed(part, s[sub]) / p_y[sub]
+        direct |= open_ & ~p_exact
+    e = gap * u
+    np.subtract(y / c, e, out=e)
+    np.maximum(e, 0.0, out=e)
+    f = c * gap
+    np.subtract(1.0, f, out=f)
+    f *= e
+    f += s * u
+    f /= c
+    np.maximum(f, e, out=f)
     ebo = p_y * e
-    vbo = np.maximum(p_y * (f - p_y * e * e), 0.0)
+    vbo = ebo * e
+    np.subtract(f, vbo, out=vbo)
+    vbo *= p_y
+    np.maximum(vbo, 0.0, out=vbo)
     if direct.any():
-        rows = np.flatnonzero(direct)
-        ebo[rows], vbo[rows] = _upper_closed(fit.take(rows), s[rows])
+        sub = np.flatnonzero(direct)
+        part = fit.take(sub if rows is None else rows[sub])
+        ebo[sub], vbo[sub] = _upper_closed(part, s[sub])
     return ebo, vbo
 
 
@@ -540,50 +704,61 @@ def _moments_positive(
     m, v, s = mean, var, stock
     size = m.size
     small = (s <= LOOP_STOCK_MAX) & (m <= LOOP_MEAN_MAX)
-    p_next = np.ones(size)  # p(s + 1) on the rows with s > m
     if small.all():
         fill, l1, l2, p_s = _lower_loop(s, fit)
-        p_next = p_s * (fit.alpha + fit.beta / (s + 1.0))
         large = np.zeros(0, dtype=np.intp)
     else:
         fill = np.empty(size)
         l1 = np.empty(size)
         l2 = np.empty(size)
+        p_s = np.zeros(size)
         sm = np.flatnonzero(small)
         large = np.flatnonzero(~small)
         if sm.size:
-            sub = fit.take(sm)
-            fill[sm], l1[sm], l2[sm], p_s = _lower_loop(s[sm], sub)
-            p_next[sm] = p_s * (sub.alpha + sub.beta / (s[sm] + 1.0))
+            fill[sm], l1[sm], l2[sm], p_s[sm] = _lower_loop(s[sm], fit.take(sm))
         fill[large], l1[large], l2[large] = _lower_closed(fit.take(large), s[large])
     # s <= m: EBO = (m − s) + L1, VBO = v − L2 − 2 (m − s) L1 − L1².
     gap = m - s
     ebo = gap + l1
-    vbo = np.maximum(v - l2 - 2.0 * gap * l1 - l1 * l1, 0.0)
+    vbo = v - l2
+    gap *= 2.0
+    gap *= l1
+    vbo -= gap
+    l1 *= l1
+    vbo -= l1
+    np.maximum(vbo, 0.0, out=vbo)
     above = s > m
-    if above.all() and not large.size:
-        ebo, vbo = _upper_moments(fit, s, p_next, small)
-    elif above.any():
+    up = np.flatnonzero(above)
+    if up.size:
+        s_up = s[up]
+        p_next = fit.beta[up] / (s_up + 1.0)
+        p_next += fit.alpha[up]
+        p_next *= p_s[up]  # p(s + 1) = p(s) (α + β / (s + 1))
         if large.size:
-            big = large[above[large]]
-            p_next[big] = np.exp(_log_pmf(fit.take(big), s[big] + 1.0))
-        up = np.flatnonzero(above)
-        ebo[up], vbo[up] = _upper_moments(fit.take(up), s[up], p_next[up], small[up])
-    return ebo, vbo, np.clip(fill, 0.0, 1.0)
+            big = np.flatnonzero(~small[up])
+            if big.size:
+                rows = up[big]
+                p_next[big] = np.exp(_log_pmf(fit.take(rows), s[rows] + 1.0))
+        ebo[up], vbo[up] = _upper_moments(fit, up, s_up, p_next, small[up])
+    return ebo, vbo, np.clip(fill, 0.0, 1.0, out=fill)
 
 
 def _moments_chunk(
     mean: FloatArray, var: FloatArray, stock: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """EBO, VBO and fill rate of one chunk of rows."""
-    positive = mean > 0.0
-    if positive.all():
+    """EBO, VBO and fill rate of one chunk of rows.
+
+    Rows with a zero mean give 0, 0, 1, rows with a zero stock ``m``, ``v``, 0
+    (``B = X``) without further work.
+    """
+    work = (mean > 0.0) & (stock > 0.0)
+    if work.all():
         return _moments_positive(mean, var, stock)
-    size = mean.size
-    ebo = np.zeros(size)
-    vbo = np.zeros(size)
-    fill = np.ones(size)
-    rows = np.flatnonzero(positive)
+    positive = mean > 0.0
+    ebo = np.where(positive, mean, 0.0)
+    vbo = np.where(positive, var, 0.0)
+    fill = np.where(positive, 0.0, 1.0)
+    rows = np.flatnonzero(work)
     if rows.size:
         ebo[rows], vbo[rows], fill[rows] = _moments_positive(mean[rows], var[rows], stock[rows])
     return ebo, vbo, fill

@@ -76,13 +76,19 @@ class Flows:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pipelines:
-    """Pipeline moments and backorder results on (items × sites) arrays."""
+    """Pipeline moments and backorder results on (items × sites) arrays.
+
+    ``wait_mean`` and ``wait_var`` are the parent units held up by sub-item
+    backorders at each site (zero for items without sub-items).
+    """
 
     mean: FloatArray
     var: FloatArray
     ebo: FloatArray
     vbo: FloatArray
     fill_rate: FloatArray
+    wait_mean: FloatArray | None = None
+    wait_var: FloatArray | None = None
 
 
 Index = slice | IntArray
@@ -170,12 +176,20 @@ def _safe_div(num: FloatArray, den: FloatArray) -> FloatArray:
     return out
 
 
-def pipelines(a: ScenarioArrays, flows: Flows, method: Method = Method.VARI_METRIC) -> Pipelines:
+def pipelines(
+    a: ScenarioArrays,
+    flows: Flows,
+    method: Method = Method.VARI_METRIC,
+    *,
+    wait: tuple[FloatArray, FloatArray] | None = None,
+) -> Pipelines:
     """Pipeline mean and variance, EBO, VBO and fill rate for every item and site.
 
     Items are processed deepest indenture first (a sub-item's backorders delay its
     parent's repair), sites root first (a parent's backorders delay its children's
-    resupply).
+    resupply).  ``wait`` gives (mean, variance) of parent units already known to be
+    waiting for sub-items that are not among ``a``'s items (used by the optimiser,
+    which evaluates top-level items alone with their sub-items' effect held fixed).
     """
     if method is Method.EXACT:
         raise ValueError("the exact method is evaluate_exact(), not pipelines()")
@@ -186,9 +200,13 @@ def pipelines(a: ScenarioArrays, flows: Flows, method: Method = Method.VARI_METR
     ebo = np.zeros((n_i, n_s))
     vbo = np.zeros((n_i, n_s))
     fill = np.ones((n_i, n_s))
-    wait_mean = np.zeros((n_i, n_s))  # parent units waiting for sub-items, by site
-    wait_var = np.zeros((n_i, n_s))
-    has_subs = np.zeros(n_i, dtype=bool)  # items with sub-items (whose waits are non-zero)
+    if wait is None:
+        wait_mean = np.zeros((n_i, n_s))  # parent units waiting for sub-items, by site
+        wait_var = np.zeros((n_i, n_s))
+        has_subs = np.zeros(n_i, dtype=bool)  # items whose waits may be non-zero
+    else:
+        wait_mean, wait_var = wait[0].copy(), wait[1].copy()
+        has_subs = np.any(wait_mean > 0, axis=1) | np.any(wait_var > 0, axis=1)
     has_subs[a.item_parent[a.item_parent >= 0]] = True
     root_days = (1.0 - a.condemnation_fraction) * a.depot_repair_days + (
         a.condemnation_fraction * a.procurement_days
@@ -231,7 +249,10 @@ def pipelines(a: ScenarioArrays, flows: Flows, method: Method = Method.VARI_METR
             parents = a.item_parent[subs]
             np.add.at(wait_mean, parents, g * ebo[subs])
             np.add.at(wait_var, parents, g * g * vbo[subs] + g * (1.0 - g) * ebo[subs])
-    return Pipelines(mean=mean, var=var, ebo=ebo, vbo=vbo, fill_rate=fill)
+    return Pipelines(
+        mean=mean, var=var, ebo=ebo, vbo=vbo, fill_rate=fill, wait_mean=wait_mean,
+        wait_var=wait_var,
+    )
 
 
 def fleet_availability(a: ScenarioArrays, flows: Flows, ebo: FloatArray) -> FloatArray:

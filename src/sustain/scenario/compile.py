@@ -85,6 +85,46 @@ class ScenarioArrays:
         """Number of sites."""
         return len(self.site_ids)
 
+    def subset(self, rows: IntArray, stock: FloatArray | None = None) -> ScenarioArrays:
+        """The items ``rows`` alone (repeats allowed), as a scenario of their own.
+
+        Parents outside ``rows`` are dropped (the items become top level in the
+        subset); parents inside are renumbered to the first copy... of the same block:
+        ``rows`` is read as consecutive blocks whose parents are found within each
+        block, so a family can be copied several times with different stock.
+        """
+        from dataclasses import replace
+
+        rows = np.asarray(rows, dtype=np.int64)
+        parent = np.full(rows.size, -1, dtype=np.int64)
+        # Map each row's parent to the nearest preceding row holding that parent item.
+        last: dict[int, int] = {}
+        for n, r in enumerate(rows.tolist()):
+            p = int(self.item_parent[r])
+            if p >= 0 and p in last:
+                parent[n] = last[p]
+            last[r] = n
+        level = np.zeros(rows.size, dtype=np.int64)
+        for n in range(rows.size):
+            if parent[n] >= 0:
+                level[n] = level[parent[n]] + 1
+        return replace(
+            self,
+            item_ids=tuple(self.item_ids[r] for r in rows.tolist()),
+            item_parent=parent,
+            item_level=level,
+            failures_per_hour=self.failures_per_hour[rows],
+            qty_per_system=self.qty_per_system[rows],
+            replace_fraction=self.replace_fraction[rows],
+            base_repair_fraction=self.base_repair_fraction[rows],
+            base_repair_days=self.base_repair_days[rows],
+            depot_repair_days=self.depot_repair_days[rows],
+            condemnation_fraction=self.condemnation_fraction[rows],
+            procurement_days=self.procurement_days[rows],
+            unit_cost=self.unit_cost[rows],
+            stock=self.stock[rows] if stock is None else np.asarray(stock, dtype=np.float64),
+        )
+
     def with_stock(self, stock: FloatArray) -> ScenarioArrays:
         """The same scenario with another (items × sites) stock matrix."""
         from dataclasses import replace

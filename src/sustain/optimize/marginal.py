@@ -1,0 +1,547 @@
+"""Readiness-based sparing: marginal analysis over items, sites and echelons.
+
+The objective is a weighted sum of fleets' log-availabilities,
+``Φ = Σ_f w_f log A_f`` with ``log A_f = Σ_i Z_i log(1 − EBO_is·share_if/(N_f Z_i))``
+(Sherbrooke's product formula), which is a sum over top-level items (each term
+depends only on that item's stock, and on its sub-items' through repair delays).
+
+Multi-echelon allocation follows Sherbrooke (2004, *Optimal Inventory Modeling of
+Systems*, 2nd ed., sec. 4.4–4.6; the VARI-METRIC optimisation of Sherbrooke 1986):
+for one item, depot (and intermediate) stock shortens every base's resupply, so the
+item's efficient curve is built by enumerating the stock levels of the upper sites
+and, for each, allocating base stock by marginal analysis (exact there: with the
+upper levels fixed, each base's term is concave in its own stock); the item's curve
+is the upper convex hull of all those points (a step along it may add depot stock
+and take base stock back to what the new depot level makes unnecessary — never
+below the stock already held).  The items' curves are then merged by the classical
+greedy on ``ΔΦ / Δcost`` (Sherbrooke ch. 2 and 4; Fox 1966): every point visited is
+on the efficient curve of the separable problem.
+
+Targets per fleet: a fleet's weight is 1 while it is below its target and 0 once it
+reaches it (the items it depends on then get new curves, from the stock bought so
+far); the run stops when every target is met.  With a budget the weights are the
+fleet sizes and the run buys down the curve while the money lasts.
+
+Multi-indenture: a sub-item's backorders at a site hold up its parent's repairs
+there, so a top-level item's curve is built with its sub-items' current stock held
+fixed, and each sub-item unit (at any site) is a candidate of its own whose gain is
+found by re-evaluating the whole family; after any purchase in a family its
+candidates are rebuilt.  Sub-items and parents compete for the same money.
+
+Pure array code apart from the greedy loop; no I/O.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sustain._types import FloatArray, IntArray
+from sustain.readiness.backorders import ebo_table
+from sustain.readiness.metric import Flows, Method, demand_flows, pipelines
+from sustain.scenario.compile import ScenarioArrays
+
+#: A factor 1 − x of the product formula is floored here (x ≥ 1: all positions empty).
+X_MAX = 1.0 - 1e-12
+#: Stock considered at a site: up to the level where P(pipeline > s) is about this.
+TAIL_FOR_CAP = 1e-7
+#: Upper-site stock levels considered per item: combinations enumerated at most.
+MAX_COMBOS = 512
+#: Gains below this (in log-availability per unit of money, relative) are no gain.
+MIN_GAIN = 1e-12
+#: Items per vectorised batch when building curves.
+BATCH_ITEMS = 2048
+
+Progress = Callable[[int, float, float], None]
+
+
+@dataclass(slots=True)
+class _Curve:
+    """One top-level item's efficient points from its current allocation."""
+
+    units: IntArray  # units added at each point (0 first)
+    value: FloatArray  # weighted objective of the item at each point
+    stock: FloatArray  # (points × sites) allocation
+    logs: FloatArray  # (points × item's fleets) unweighted log-availability terms
+    pos: int = 0
+
+
+@dataclass(slots=True)
+class _Family:
+    """A top-level item and its sub-items (rows of the compiled scenario)."""
+
+    top: int
+    rows: IntArray  # top first, then descendants in tree order
+    fleets: IntArray  # fleets whose availability depends on this family
+    curve: _Curve | None = None
+    sub_move: tuple[float, int, int, FloatArray] | None = None  # ratio, row, site, logs
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One purchase of the greedy: item rows and the stock they move to."""
+
+    cost: float  # cumulative purchases after the step
+    rows: tuple[int, ...]
+    stock: FloatArray  # (len(rows) × sites) new stock of those rows
+    availability: FloatArray  # per fleet after the step
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarginalResult:
+    """The allocation found and every point visited."""
+
+    stock: FloatArray
+    start_stock: FloatArray
+    steps: list[Step] = field(default_factory=list)
+    start_availability: FloatArray
+    start_cost: float  # purchases forced by minimum stock levels
+    met: bool
+
+
+def _fleet_terms(
+    a: ScenarioArrays, flows: Flows, ebo: FloatArray, rows: IntArray, item_of_row: IntArray,
+    fleets: IntArray,
+) -> FloatArray:
+    """Unweighted ``Z log(1 − x)`` terms of ``rows`` (of a sub-scenario) for ``fleets``.
+
+    ``item_of_row`` maps each row to its item in ``a``; ``flows`` and ``ebo`` are the
+    sub-scenario's.  Returns (rows × fleets).
+    """
+    k = a.fleet_system[fleets]
+    s = a.fleet_site[fleets]
+    items = item_of_row[rows]
+    z = a.qty_per_system[items[:, None], k[None, :]]
+    dem = flows.demand[rows[:, None], s[None, :]]
+    rate = a.failures_per_hour[items][:, None] * a.fleet_hours_per_day[fleets][None, :]
+    x = np.zeros_like(dem)
+    np.divide(ebo[rows[:, None], s[None, :]] * rate, dem, out=x, where=dem > 0)
+    return np.asarray(z * np.log1p(-np.minimum(x, X_MAX)), dtype=np.float64)
+
+
+class _Optimiser:
+    def __init__(
+        self,
+        a: ScenarioArrays,
+        *,
+        weights: FloatArray,
+        lo: FloatArray,
+        hi: FloatArray,
+        method: Method,
+    ) -> None:
+        self.a = a
+        self.method = method
+        self.flows = demand_flows(a)
+        self.w = weights.astype(np.float64).copy()
+        self.lo, self.hi = lo, hi
+        self.stock = lo.copy()
+        self.leaves = np.flatnonzero(~np.isin(np.arange(a.n_sites), a.site_parent))
+        self.uppers = np.flatnonzero(np.isin(np.arange(a.n_sites), a.site_parent))
+        # Families: every top-level item with its descendants.
+        children: dict[int, list[int]] = {}
+        for r, p in enumerate(a.item_parent.tolist()):
+            children.setdefault(p, []).append(r)
+        self.families: list[_Family] = []
+        self.family_of = np.zeros(a.n_items, dtype=np.int64)
+        for top in children.get(-1, []):
+            rows = [top]
+            frontier = [top]
+            while frontier:
+                frontier = [c for p in frontier for c in children.get(p, [])]
+                rows.extend(frontier)
+            k = np.flatnonzero(a.qty_per_system[top] > 0)
+            fleets = np.flatnonzero(np.isin(a.fleet_system, k) & (a.fleet_count > 0))
+            self.family_of[rows] = len(self.families)
+            self.families.append(
+                _Family(top=top, rows=np.array(rows, dtype=np.int64), fleets=fleets)
+            )
+
+    # -- evaluation of a family ------------------------------------------------------
+    def family_eval(self, fam: _Family, stocks: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Fleet terms of the top item and its waits for each stock set.
+
+        ``stocks`` is (copies × family rows × sites).  Returns fleet terms
+        (copies × fleets) and the top item's waits (2 × copies × sites).
+        """
+        n_copies, n_rows = stocks.shape[0], fam.rows.size
+        rows = np.tile(fam.rows, n_copies)
+        sub = self.a.subset(rows, stock=stocks.reshape(n_copies * n_rows, -1))
+        flows = demand_flows(sub)
+        pipes = pipelines(sub, flows, self.method)
+        tops = np.arange(n_copies) * n_rows
+        terms = _fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets)
+        assert pipes.wait_mean is not None and pipes.wait_var is not None
+        return terms, np.stack([pipes.wait_mean[tops], pipes.wait_var[tops]])
+
+    # -- curves of top-level items -----------------------------------------------------
+    def caps(self, rows: IntArray, mean: FloatArray, var: FloatArray) -> FloatArray:
+        """Stock beyond which more brings (almost) nothing: mean + k·sd, and the user max."""
+        k = math.sqrt(2 * -math.log(TAIL_FOR_CAP)) + 1.0
+        cap = np.ceil(mean + k * np.sqrt(np.maximum(var, mean)) + 2.0)
+        return np.minimum(np.maximum(cap, self.lo[rows]), self.hi[rows])
+
+    def build_curves(self, fams: list[_Family]) -> None:
+        """Efficient curve of each family's top item from the current stock (batched)."""
+        for start in range(0, len(fams), BATCH_ITEMS):
+            self._build_batch(fams[start : start + BATCH_ITEMS])
+
+    def _build_batch(self, fams: list[_Family]) -> None:
+        a, flows = self.a, self.flows
+        tops = np.array([f.top for f in fams], dtype=np.int64)
+        n_b, n_s = tops.size, a.n_sites
+        floor = self.stock[tops]
+        # Waits of the tops, from their sub-items' current stock.
+        wait = np.zeros((2, n_b, n_s))
+        for b, fam in enumerate(fams):
+            if fam.rows.size > 1:
+                _, wt = self.family_eval(fam, self.stock[fam.rows][None])
+                wait[:, b] = wt[:, 0]
+        # Worst-case pipelines (upper sites at their floor) set the caps.
+        sub0 = a.subset(tops, stock=floor)
+        pipes0 = pipelines(sub0, flows_rows(flows, tops), self.method, wait=(wait[0], wait[1]))
+        cap = np.maximum(self.caps(tops, pipes0.mean, pipes0.var), floor)  # (n_b × sites)
+        ups, leaves = self.uppers, self.leaves
+        span = np.maximum(cap[:, ups] - floor[:, ups], 0).astype(np.int64)
+        k_max = span.max(axis=0) if ups.size else np.zeros(0, dtype=np.int64)
+        while np.prod(k_max + 1) > MAX_COMBOS:  # shrink the widest range
+            k_max[np.argmax(k_max)] = int(k_max.max() * 0.8)
+        combos = np.array(list(itertools.product(*[range(k + 1) for k in k_max])), dtype=float)
+        if combos.size == 0:
+            combos = np.zeros((1, 0))
+        n_c = combos.shape[0]
+        # Rows: batch item b, combo c -> r = b * n_c + c.
+        rows = np.repeat(tops, n_c)
+        stock = np.zeros((n_b * n_c, n_s))
+        stock[:, ups] = np.repeat(floor[:, ups], n_c, axis=0) + np.tile(combos, (n_b, 1))
+        valid = np.all(stock[:, ups] <= np.repeat(cap[:, ups], n_c, axis=0), axis=1)
+        sub = a.subset(rows, stock=stock)
+        fl = flows_rows(flows, rows)
+        wt = (np.repeat(wait[0], n_c, axis=0), np.repeat(wait[1], n_c, axis=0))
+        pipes = pipelines(sub, fl, self.method, wait=wt)
+        # Values of fleets at upper sites (fixed per combo) and at leaves (per level).
+        w = self.w
+        value_up = np.zeros(n_b * n_c)
+        n_l = leaves.size
+        m_max = int(cap[:, leaves].max()) if n_l else 0
+        table = ebo_table(
+            pipes.mean[:, leaves].ravel(), pipes.var[:, leaves].ravel(), max(m_max, 0)
+        ).reshape(n_b * n_c, n_l, m_max + 1)
+        value_leaf = np.zeros_like(table)
+        leaf_pos = {int(s): n for n, s in enumerate(leaves)}
+        rate = a.failures_per_hour[rows]
+        for f in range(a.fleet_system.size):
+            if w[f] == 0 or a.fleet_count[f] <= 0:
+                continue
+            z = a.qty_per_system[rows, a.fleet_system[f]]
+            if not np.any(z):
+                continue
+            s = int(a.fleet_site[f])
+            dem = fl.demand[:, s]
+            coef = np.zeros_like(dem)
+            np.divide(rate * a.fleet_hours_per_day[f], dem, out=coef, where=dem > 0)
+            if s in leaf_pos:
+                x = np.minimum(table[:, leaf_pos[s], :] * coef[:, None], X_MAX)
+                value_leaf[:, leaf_pos[s], :] += w[f] * z[:, None] * np.log1p(-x)
+            else:
+                x = np.minimum(pipes.ebo[:, s] * coef, X_MAX)
+                value_up += w[f] * z * np.log1p(-x)
+        # Marginal gains at each leaf from each level; only floor <= level < cap count.
+        gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
+        lvl = np.arange(m_max)[None, None, :]
+        fl_leaf = np.repeat(floor[:, leaves], n_c, axis=0)[:, :, None]
+        cap_leaf = np.repeat(cap[:, leaves], n_c, axis=0)[:, :, None]
+        gains = np.where((lvl >= fl_leaf) & (lvl < cap_leaf), gains, -np.inf)
+        start = value_up + np.take_along_axis(
+            value_leaf, fl_leaf.astype(np.int64), axis=2
+        )[:, :, 0].sum(axis=1)
+        flat = gains.reshape(n_b * n_c, -1)
+        order = np.argsort(-flat, axis=1, kind="stable")
+        g = np.take_along_axis(flat, order, axis=1)
+        ok = np.isfinite(g)
+        cum = np.concatenate(
+            [np.zeros((g.shape[0], 1)), np.cumsum(np.where(ok, g, 0.0), axis=1)], axis=1
+        )
+        n_ok = ok.sum(axis=1)
+        vals = start[:, None] + cum  # value after n leaf units, n = 0..P
+        n_idx = np.arange(vals.shape[1])[None, :]
+        vals = np.where((n_idx <= n_ok[:, None]) & valid[:, None], vals, -np.inf)
+        # Best value per item for each number of units added, over the combos.
+        off = combos.sum(axis=1).astype(np.int64)
+        width = vals.shape[1] + int(off.max(initial=0))
+        best = np.full((n_b, width), -np.inf)
+        arg = np.zeros((n_b, width), dtype=np.int64)
+        vals3 = vals.reshape(n_b, n_c, -1)
+        for c in range(n_c):
+            seg = best[:, off[c] : off[c] + vals3.shape[2]]
+            better = vals3[:, c, :] > seg
+            seg[better] = vals3[:, c, :][better]
+            arg[:, off[c] : off[c] + vals3.shape[2]][better] = c
+        # Upper convex hull of (units, value) per item, from the current point.
+        points: list[tuple[int, list[int]]] = []
+        for b in range(n_b):
+            units = np.flatnonzero(np.isfinite(best[b]))
+            hull = _upper_hull(units, best[b, units])
+            points.append((b, hull))
+        # Allocations and fleet terms at the hull points.
+        all_stock = []
+        owners = []
+        for b, hull in points:
+            for u in hull:
+                c = int(arg[b, u])
+                r = b * n_c + c
+                n = u - int(off[c])
+                alloc = floor[b].copy()
+                alloc[ups] = stock[r, ups]
+                picked = order[r, :n] // max(m_max, 1)
+                alloc[leaves] += np.bincount(picked, minlength=n_l)
+                all_stock.append(alloc)
+                owners.append(b)
+        for b, hull in points:
+            fam = fams[b]
+            idx = [n for n, o in enumerate(owners) if o == b]
+            st = np.array([all_stock[n] for n in idx])
+            terms = self._top_terms(fam, st, wait[:, b])
+            value = terms @ self.w[fam.fleets]
+            fam.curve = _Curve(
+                units=np.asarray(hull, dtype=np.int64), value=value, stock=st, logs=terms
+            )
+
+    def _top_terms(self, fam: _Family, stocks: FloatArray, wait: FloatArray) -> FloatArray:
+        """Fleet terms of a top item at each of several allocations (sub-items fixed)."""
+        rows = np.full(stocks.shape[0], fam.top, dtype=np.int64)
+        sub = self.a.subset(rows, stock=stocks)
+        fl = flows_rows(self.flows, rows)
+        wt = (np.repeat(wait[0][None], rows.size, 0), np.repeat(wait[1][None], rows.size, 0))
+        pipes = pipelines(sub, fl, self.method, wait=wt)
+        return _fleet_terms(self.a, fl, pipes.ebo, np.arange(rows.size), rows, fam.fleets)
+
+    # -- sub-item candidates -----------------------------------------------------------
+    def build_sub_move(self, fam: _Family, current_terms: FloatArray) -> None:
+        """The best single sub-item unit of a family (any sub-item, any site)."""
+        fam.sub_move = None
+        if fam.rows.size < 2:
+            return
+        base = self.stock[fam.rows]
+        cands = []
+        copies = []
+        for j in range(1, fam.rows.size):
+            r = int(fam.rows[j])
+            for s in range(self.a.n_sites):
+                if base[j, s] + 1 <= self.hi[r, s]:
+                    st = base.copy()
+                    st[j, s] += 1
+                    cands.append((r, s))
+                    copies.append(st)
+        if not cands:
+            return
+        terms, _ = self.family_eval(fam, np.array(copies))
+        w = self.w[fam.fleets]
+        gain = (terms - current_terms[None, :]) @ w
+        cost = np.array([self.a.unit_cost[r] for r, _ in cands])
+        ratio = gain / np.maximum(cost, 1e-300)
+        n = int(np.argmax(ratio))
+        if gain[n] > MIN_GAIN * max(1.0, abs(float(current_terms @ w))):
+            r, s = cands[n]
+            fam.sub_move = (float(ratio[n]), r, s, terms[n])
+
+
+def flows_rows(flows: Flows, rows: IntArray) -> Flows:
+    """Flows of a subset of items (valid for top-level items and whole families)."""
+    return Flows(
+        local=flows.local[rows], demand=flows.demand[rows], up=flows.up[rows],
+        repairs=flows.repairs[rows],
+    )
+
+
+def _upper_hull(units: IntArray, value: FloatArray) -> list[int]:
+    """Vertices of the upper concave hull from the first point, rising only."""
+    hull: list[int] = []
+    vals: list[float] = []
+    v0 = float(value[0]) if value.size else 0.0
+    tol = MIN_GAIN * max(1.0, abs(v0))
+    for u, v in zip(units.tolist(), value.tolist(), strict=True):
+        if hull and v <= vals[-1] + tol:
+            continue  # not an improvement on the last vertex
+        while len(hull) >= 2:
+            u1, u2 = hull[-2], hull[-1]
+            v1, v2 = vals[-2], vals[-1]
+            if (v2 - v1) * (u - u1) <= (v - v1) * (u2 - u1):
+                hull.pop()
+                vals.pop()
+            else:
+                break
+        hull.append(u)
+        vals.append(v)
+    return hull
+
+
+def marginal_allocation(
+    a: ScenarioArrays,
+    *,
+    targets: FloatArray | None = None,
+    budget: float | None = None,
+    method: Method = Method.VARI_METRIC,
+    min_stock: FloatArray | None = None,
+    max_stock: FloatArray | None = None,
+    progress: Progress | None = None,
+) -> MarginalResult:
+    """Greedy marginal analysis from the stock held, to targets or within a budget.
+
+    Parameters
+    ----------
+    a : ScenarioArrays
+        The scenario; ``a.stock`` is the stock already held (never sold).
+    targets : FloatArray, optional
+        Availability target per fleet (NaN: no target).  Stop when all are met.
+    budget : float, optional
+        Money for purchases; without targets, buy the best points while it lasts.
+    method : Method
+        METRIC or VARI-METRIC pipelines.
+    min_stock, max_stock : FloatArray, optional
+        (items × sites) bounds; ``max_stock`` equal to the held stock excludes a site.
+    progress : callable, optional
+        Called as ``progress(step, cost, worst_gap)`` every few steps.
+    """
+    n_f = a.fleet_system.size
+    lo = a.stock.copy() if min_stock is None else np.maximum(a.stock, min_stock)
+    hi = np.full_like(lo, np.inf) if max_stock is None else np.maximum(max_stock, lo)
+    if targets is None:
+        targets = np.full(n_f, np.nan)
+    if budget is not None and np.all(np.isnan(targets)):
+        weights = a.fleet_count.astype(np.float64).copy()
+    else:
+        weights = np.where(np.isnan(targets), 0.0, 1.0)
+    opt = _Optimiser(a, weights=weights, lo=lo, hi=hi, method=method)
+    start_cost = float(np.sum((lo - a.stock) * a.unit_cost[:, None]))
+
+    from sustain.readiness.evaluate import evaluate_arrays  # evaluation of the start
+
+    ev = evaluate_arrays(a.with_stock(lo), method=method)
+    log_a = np.log(np.maximum(np.nan_to_num(ev.availability, nan=1.0), 1e-300))
+    start_av = np.exp(log_a)
+    below = ~np.isnan(targets) & (start_av < targets)
+    opt.w = np.where(np.isnan(targets), opt.w, np.where(below, 1.0, 0.0))
+    if budget is None and not np.any(below):
+        return MarginalResult(
+            stock=lo, start_stock=lo, steps=[], start_availability=start_av,
+            start_cost=start_cost, met=True,
+        )
+
+    # Current fleet terms of each family (its top item), to update log A incrementally.
+    fam_terms: dict[int, FloatArray] = {}
+    active = [f for f in opt.families if f.fleets.size and np.any(opt.w[f.fleets] > 0)]
+    opt.build_curves(active)
+    heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
+    seq = itertools.count()
+
+    def push(fam_i: int) -> None:
+        fam = opt.families[fam_i]
+        fam.version += 1
+        cur = fam.curve
+        if cur is not None:
+            fam_terms[fam_i] = cur.logs[cur.pos]
+        if fam.rows.size > 1:
+            current = fam_terms.get(fam_i)
+            if current is None:
+                current, _ = opt.family_eval(fam, opt.stock[fam.rows][None])
+                current = current[0]
+                fam_terms[fam_i] = current
+            opt.build_sub_move(fam, current)
+        best = -np.inf
+        if cur is not None and cur.pos + 1 < cur.units.size:
+            du = cur.units[cur.pos + 1] - cur.units[cur.pos]
+            dv = cur.value[cur.pos + 1] - cur.value[cur.pos]
+            best = dv / max(du * a.unit_cost[fam.top], 1e-300)
+        if fam.sub_move is not None:
+            best = max(best, fam.sub_move[0])
+        if best > 0 and np.isfinite(best):
+            heapq.heappush(heap, (-best, next(seq), fam_i, fam.version))
+
+    index = {id(f): n for n, f in enumerate(opt.families)}
+    for fam in active:
+        push(index[id(fam)])
+
+    steps: list[Step] = []
+    cost = start_cost
+    spent = 0.0
+    n_step = 0
+    while heap:
+        neg, _, fam_i, version = heapq.heappop(heap)
+        fam = opt.families[fam_i]
+        if version != fam.version:
+            continue
+        cur = fam.curve
+        take_curve = cur is not None and cur.pos + 1 < cur.units.size and (
+            fam.sub_move is None
+            or (cur.value[cur.pos + 1] - cur.value[cur.pos])
+            / max((cur.units[cur.pos + 1] - cur.units[cur.pos]) * a.unit_cost[fam.top], 1e-300)
+            >= fam.sub_move[0]
+        )
+        old_terms = fam_terms[fam_i]
+        if take_curve:
+            assert cur is not None
+            new_stock = cur.stock[cur.pos + 1]
+            dcost = float(np.sum((new_stock - opt.stock[fam.top]) * a.unit_cost[fam.top]))
+            rows: tuple[int, ...] = (fam.top,)
+        else:
+            assert fam.sub_move is not None
+            _, r, s, new_terms = fam.sub_move
+            dcost = float(a.unit_cost[r])
+            rows = (r,)
+        if budget is not None and spent + dcost > budget * (1 + 1e-12):
+            continue  # this family's next step does not fit; others may
+        if take_curve:
+            assert cur is not None
+            cur.pos += 1
+            opt.stock[fam.top] = new_stock
+            new_terms = cur.logs[cur.pos]
+        else:
+            opt.stock[r, s] += 1
+        fam_terms[fam_i] = new_terms
+        log_a[fam.fleets] += new_terms - old_terms
+        cost += dcost
+        spent += dcost
+        av = np.exp(log_a)
+        steps.append(
+            Step(
+                cost=cost, rows=rows, stock=opt.stock[list(rows)].copy(), availability=av.copy()
+            )
+        )
+        n_step += 1
+        if progress is not None and n_step % 25 == 0:
+            gap = np.nanmax(np.where(np.isnan(targets), np.nan, targets - av), initial=0.0)
+            progress(n_step, cost, float(gap) if np.isfinite(gap) else 0.0)
+        # Targets newly met: those fleets stop counting; rebuild the curves they shaped.
+        newly = (opt.w > 0) & ~np.isnan(targets) & (av >= targets)
+        if np.any(newly):
+            opt.w[newly] = 0.0
+            if not np.any(opt.w > 0):
+                break
+            changed = [
+                n for n, f in enumerate(opt.families) if np.any(newly[f.fleets])
+            ]
+            live = [n for n in changed if np.any(opt.w[opt.families[n].fleets] > 0)]
+            opt.build_curves([opt.families[n] for n in live])
+            for n in changed:
+                if n in live:
+                    push(n)
+                else:  # nothing left to gain for this family: drop it from the heap
+                    dead = opt.families[n]
+                    dead.curve, dead.sub_move = None, None
+                    dead.version += 1
+            if fam_i in changed:
+                continue
+        if not take_curve and fam.curve is not None:
+            opt.build_curves([fam])  # sub-item stock changed this item's repair delays
+        push(fam_i)
+    met = bool(np.all(np.isnan(targets) | (np.exp(log_a) >= targets)))
+    return MarginalResult(
+        stock=opt.stock, start_stock=lo, steps=steps, start_availability=start_av,
+        start_cost=start_cost, met=met,
+    )
