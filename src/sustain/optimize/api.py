@@ -233,7 +233,9 @@ def optimize(
     )
 
 
-def stock_limits(scenario: Scenario, a: ScenarioArrays) -> tuple[FloatArray | None, FloatArray | None]:
+def stock_limits(
+    scenario: Scenario, a: ScenarioArrays
+) -> tuple[FloatArray | None, FloatArray | None]:
     """(min, max) stock matrices from the scenario's ``stock_limits`` rows."""
     rows = getattr(scenario, "stock_limits", ())
     if not rows:

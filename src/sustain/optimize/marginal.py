@@ -200,8 +200,8 @@ class _Optimiser:
         wait = np.zeros((2, n_b, n_s))
         for b, fam in enumerate(fams):
             if fam.rows.size > 1:
-                _, wt = self.family_eval(fam, self.stock[fam.rows][None])
-                wait[:, b] = wt[:, 0]
+                _, fam_wait = self.family_eval(fam, self.stock[fam.rows][None])
+                wait[:, b] = fam_wait[:, 0]
         # Worst-case pipelines (upper sites at their floor) set the caps.
         sub0 = a.subset(tops, stock=floor)
         pipes0 = pipelines(sub0, flows_rows(flows, tops), self.method, wait=(wait[0], wait[1]))
@@ -472,7 +472,7 @@ def marginal_allocation(
     spent = 0.0
     n_step = 0
     while heap:
-        neg, _, fam_i, version = heapq.heappop(heap)
+        _, _, fam_i, version = heapq.heappop(heap)
         fam = opt.families[fam_i]
         if version != fam.version:
             continue
