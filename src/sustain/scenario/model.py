@@ -77,6 +77,16 @@ class StockLevel:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StockLimit:
+    """Bounds on recommended stock of an item at a site (every site if ``site`` is None)."""
+
+    item: str
+    site: str | None = None
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """A whole validated scenario."""
 
@@ -88,4 +98,5 @@ class Scenario:
     fleets: tuple[Fleet, ...]
     items: tuple[Item, ...]
     stock: tuple[StockLevel, ...] = ()
+    stock_limits: tuple[StockLimit, ...] = ()
     source: str = "<memory>"

@@ -109,6 +109,19 @@ class StockRow(_Row):
     qty: int = Field(ge=0)
 
 
+class StockLimitRow(_Row):
+    """Bounds on the stock the optimiser may recommend for an item (added by Sustain).
+
+    ``site`` omitted: the bounds hold at every site.  ``max: 0`` excludes the item
+    from a site (e.g. not stocked forward).  Stock already held is never reduced.
+    """
+
+    item: str = Field(min_length=1)
+    site: str | None = Field(None, min_length=1)
+    min: int | None = Field(None, ge=0, description="Stock to hold at least.")
+    max: int | None = Field(None, ge=0, description="Stock to hold at most.")
+
+
 class ScenarioDoc(_Row):
     """The top level of a scenario file."""
 
@@ -120,6 +133,7 @@ class ScenarioDoc(_Row):
     fleets: list[FleetRow]
     items: list[ItemRow]
     stock: list[StockRow] = Field(default_factory=list)
+    stock_limits: list[StockLimitRow] = Field(default_factory=list)
 
 
 #: The tables of a scenario and the model of one row of each.
@@ -129,4 +143,5 @@ TABLES: dict[str, type[_Row]] = {
     "fleets": FleetRow,
     "items": ItemRow,
     "stock": StockRow,
+    "stock_limits": StockLimitRow,
 }

@@ -20,7 +20,16 @@ from pydantic import BaseModel, ValidationError
 from sustain.errors import Issue, ScenarioError, Severity
 from sustain.scenario import schema
 from sustain.scenario.load import RawScenario
-from sustain.scenario.model import Fleet, Installation, Item, Scenario, Site, StockLevel, System
+from sustain.scenario.model import (
+    Fleet,
+    Installation,
+    Item,
+    Scenario,
+    Site,
+    StockLevel,
+    StockLimit,
+    System,
+)
 
 #: Slack when checking that fractions sum to at most one.
 FRACTION_SUM_TOL = 1e-9
@@ -370,7 +379,7 @@ def validate(raw: RawScenario) -> Scenario:
     tables: dict[str, list[tuple[int, Any]]] = {}
     for table in schema.TABLES:
         if table not in data:
-            if table != "stock":
+            if table not in ("stock", "stock_limits"):
                 c.top_issue(table, "required key is missing")
                 c.uncertain.add(table)
             tables[table] = []
@@ -393,6 +402,7 @@ def validate(raw: RawScenario) -> Scenario:
     fleets_ok = _check_fleets(c, tables["fleets"], sites, systems)
     _check_items(c, items, systems, fleets_ok)
     _check_stock(c, tables["stock"], items, sites)
+    _check_limits(c, tables["stock_limits"], items, sites)
 
     errors = [i for i in c.issues if i.severity is Severity.ERROR]
     if errors:
@@ -432,6 +442,10 @@ def validate(raw: RawScenario) -> Scenario:
             for _, r in tables["fleets"]
         ),
         items=tuple(_item(r) for _, r in items.values()),
+        stock_limits=tuple(
+            StockLimit(item=r.item, site=r.site, min=r.min, max=r.max)
+            for _, r in tables["stock_limits"]
+        ),
         stock=tuple(
             StockLevel(item=r.item, site=r.site, qty=r.qty) for _, r in tables["stock"]
         ),
@@ -689,5 +703,31 @@ def _check_stock(
                     "",
                     f"stock of {r.item!r} at {r.site!r} given twice "
                     f"(first at {c.raw.at('stock', seen[k])}); merge the quantities",
+                )
+            seen.setdefault(k, i)
+
+
+def _check_limits(
+    c: _Checker,
+    limits: list[tuple[int, schema.StockLimitRow]],
+    items: dict[str, Any],
+    sites: dict[str, Any],
+) -> None:
+    seen: dict[tuple[str, str | None], int] = {}
+    for i, r in limits:
+        ok = _check_ref(c, "stock_limits", i, "item", r.item, items, "item")
+        if r.site is not None:
+            ok = _check_ref(c, "stock_limits", i, "site", r.site, sites, "site") and ok
+        if r.min is not None and r.max is not None and r.min > r.max:
+            c.row_issue("stock_limits", i, "max", f"must be >= min ({r.min}): got {r.max}")
+        if ok:
+            k = (r.item, r.site)
+            if k in seen:
+                c.row_issue(
+                    "stock_limits",
+                    i,
+                    "",
+                    f"limits of {r.item!r} at {r.site or 'every site'!r} given twice "
+                    f"(first at {c.raw.at('stock_limits', seen[k])})",
                 )
             seen.setdefault(k, i)
