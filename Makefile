@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXAMPLE := examples/coalition-air-defence.yaml
 REPORT  := report.md
+PLAN    := plan.csv
+CURVE   := curve.png
+TARGET  := 0.9
 
 .PHONY: run test lint bench clean
 
@@ -21,8 +24,10 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/sustain evaluate $(EXAMPLE)
-	$(BIN)/sustain evaluate $(EXAMPLE) -o $(REPORT) --quiet
-	@echo "report written to $(REPORT)"
+	$(BIN)/sustain optimize $(EXAMPLE) --target $(TARGET) -o $(REPORT) --curve $(CURVE) --quiet
+	$(BIN)/sustain optimize $(EXAMPLE) --target $(TARGET) -o $(PLAN) --quiet
+	@echo "report (readiness after buying to $(TARGET), purchases) written to $(REPORT);"
+	@echo "stock plan written to $(PLAN); efficient curve plotted in $(CURVE)"
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
@@ -33,6 +38,7 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/evaluate.py
+	$(BIN)/python benchmarks/optimize.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -100,6 +100,154 @@ def evaluate(
         err.print(f"report written to {output}")
 
 
+def _parse_targets(values: list[str]) -> float | dict[str, float] | None:
+    """``0.9`` (every fleet), ``SAMX=0.95`` (a system), ``SAMX@WEST=0.9`` (one fleet)."""
+    if not values:
+        return None
+    out: dict[str, float] = {}
+    for v in values:
+        key, eq, num = v.rpartition("=")
+        key = key.strip() if eq else "*"
+        try:
+            x = float(num)
+        except ValueError:
+            raise SustainError(
+                f"--target {v!r}: expected a number like 0.9, or SYSTEM=0.95, or "
+                "SYSTEM@SITE=0.9"
+            ) from None
+        if x > 1 and x <= 100:
+            raise SustainError(f"--target {v!r}: give a fraction (0.9), not a percentage")
+        out[key] = x
+    return out["*"] if list(out) == ["*"] else out
+
+
+@app.command()
+def optimize(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target", "-t",
+            help="Availability target: 0.9 (every fleet), SYSTEM=0.95, SYSTEM@SITE=0.9; "
+            "repeat for several.",
+        ),
+    ] = None,
+    budget: Annotated[
+        float | None, typer.Option("--budget", "-b", help="Money for purchases.")
+    ] = None,
+    method: Annotated[
+        MethodChoice, typer.Option("--method", "-m", help="Pipeline model.")
+    ] = MethodChoice.VARI_METRIC,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the JSON document (shared/spec) to stdout.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o",
+            help="Write the plan: .csv (purchases and resulting stock), .json, or .md report.",
+        ),
+    ] = None,
+    curve: Annotated[
+        Path | None,
+        typer.Option("--curve", help="Write the efficient curve: .png/.svg plot, .csv or .json."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Purchases to list.", min=1)] = 20,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no tables.")
+    ] = False,
+) -> None:
+    """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    from sustain.optimize import TargetUnreachable
+    from sustain.optimize import optimize as run_optimize
+    from sustain.report.outputs import write_curve, write_plan
+    from sustain.scenario import load_scenario
+
+    if method is MethodChoice.EXACT:
+        raise _fail(SustainError("optimize uses --method vari-metric or metric"))
+    try:
+        targets = _parse_targets(target or [])
+        if targets is None and budget is None:
+            raise SustainError("give --target (e.g. --target 0.9) or --budget")
+        for path in (output, curve):
+            if path is not None:
+                _check_suffix(path)
+        sc = load_scenario(scenario)
+        with _progress(quiet) as progress:
+            opt = run_optimize(sc, target=targets, budget=budget, method=method.value,
+                               progress=progress)
+    except TargetUnreachable as exc:
+        raise _fail(exc, code=3) from None
+    except SustainError as exc:
+        raise _fail(exc) from None
+    doc = opt.to_dict()
+    try:
+        if output is not None:
+            write_plan(output, sc, opt)
+        if curve is not None:
+            write_curve(curve, opt)
+    except SustainError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot write: {exc}\n")
+        raise typer.Exit(2) from None
+    if json_out:
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+        return
+    if not quiet:
+        _print_tables(sc.name or str(scenario), doc, 10, None)
+        t = Table(title=f"Purchases (top {top} by cost)")
+        for col in ("item", "site", "qty", "unit cost", "cost"):
+            t.add_column(col, justify="left" if col in ("item", "site") else "right")
+        for r in sorted(doc["purchases"], key=lambda r: -r["cost"])[:top]:
+            t.add_row(r["item"], r["site"], str(r["qty"]), f"{r['unit_cost']:,.0f}",
+                      f"{r['cost']:,.0f}")
+        out.print(t)
+        out.print(f"Purchases: {doc['purchase_cost']:,.0f} {sc.currency} in "
+                  f"{len(doc['purchases'])} lines; {len(doc['curve'])} curve points.")
+        for path in (output, curve):
+            if path is not None:
+                err.print(f"written: {path}")
+
+
+_SUFFIXES = {".csv", ".json", ".md", ".png", ".svg", ".pdf"}
+
+
+def _check_suffix(path: Path) -> None:
+    if path.suffix.lower() not in _SUFFIXES:
+        raise SustainError(
+            f"{path}: unknown output type {path.suffix!r} (use .csv, .json, .md, .png, .svg)"
+        )
+
+
+class _progress:
+    """A Rich progress line on stderr: steps, money spent, worst gap to target."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+            console=err, transient=True, disable=quiet,
+        )
+        self.task = self.bar.add_task("optimising", total=None)
+
+    def __enter__(self) -> Any:
+        self.bar.start()
+
+        def update(step: int, cost: float, gap: float) -> None:
+            self.bar.update(
+                self.task,
+                description=f"step {step:,}: bought {cost:,.0f}, worst gap to target "
+                f"{100 * max(gap, 0):.2f} pts",
+            )
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
 def _comparison_md(comparison: dict[str, Any] | None) -> str:
     if not comparison:
         return ""
