@@ -11,6 +11,7 @@ scenario file::
 
 from sustain.errors import ScenarioError, SustainError
 from sustain.readiness.evaluate import Evaluation, evaluate
+from sustain.optimize import Optimization, TargetUnreachable, optimize
 from sustain.readiness.metric import Method
 from sustain.scenario import Scenario, load_scenario
 
@@ -19,10 +20,13 @@ __version__ = "0.1.0"
 __all__ = [
     "Evaluation",
     "Method",
+    "Optimization",
     "Scenario",
     "ScenarioError",
     "SustainError",
+    "TargetUnreachable",
     "__version__",
     "evaluate",
     "load_scenario",
+    "optimize",
 ]

@@ -131,7 +131,7 @@ def test_worked_example_end_to_end(tmp_path: Path) -> None:
 
 
 def test_public_api() -> None:
-    modules = {"errors", "readiness", "scenario", "cli", "report"}
+    modules = {"errors", "readiness", "scenario", "cli", "report", "optimize"}
     public = {n for n in dir(sustain) if not n.startswith("_") and n not in modules}
     assert set(sustain.__all__) - {"__version__"} == public
     sc = sustain.load_scenario(EXAMPLE)
