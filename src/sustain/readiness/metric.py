@@ -156,9 +156,12 @@ def demand_flows(a: ScenarioArrays) -> Flows:
             loc = rate @ op
         else:
             loc = repairs[a.item_parent[rows]] * a.replace_fraction[rows, None]
-        dem = loc.copy()
-        upr = np.zeros_like(loc)
-        rep = np.zeros_like(loc)
+        # Slices give views: work in place; index arrays give copies, written back below.
+        view = isinstance(rows, slice)
+        dem = demand[rows] if view else np.zeros_like(loc)
+        upr = up[rows] if view else np.zeros_like(loc)
+        rep = repairs[rows] if view else np.zeros_like(loc)
+        dem[...] = loc
         r_rows = a.base_repair_fraction[rows, None]
         for d in range(len(depths) - 1, 0, -1):  # children before parents
             cols = depths[d]
@@ -166,7 +169,9 @@ def demand_flows(a: ScenarioArrays) -> Flows:
             upr[:, cols] = dem[:, cols] - rep[:, cols]
             dem += upr[:, cols] @ to_parent[d]
         rep[:, roots] = dem[:, roots] * keep[rows, None]
-        local[rows], demand[rows], up[rows], repairs[rows] = loc, dem, upr, rep
+        local[rows] = loc
+        if not view:
+            demand[rows], up[rows], repairs[rows] = dem, upr, rep
     return Flows(local=local, demand=demand, up=up, repairs=repairs)
 
 
@@ -278,9 +283,9 @@ def fleet_availability(a: ScenarioArrays, flows: Flows, ebo: FloatArray) -> Floa
     # with share = Z·rate·N·h/demand, i.e. x = (EBO·rate/demand)·h — Z and N cancel.
     per_hour = _safe_div(ebo, flows.demand) * a.failures_per_hour[:, None]
     x = per_hour[item] * hpd[system]  # installations × sites
-    terms = np.full(x.shape, -np.inf)
-    ok = x < 1.0
-    terms[ok] = np.log1p(-x[ok])
+    np.minimum(x, 1.0, out=x)
+    with np.errstate(divide="ignore"):  # x = 1: every position empty, log 0 = -inf
+        terms = np.log1p(-x)
     terms *= z[:, None]
     by_system = sparse.csr_matrix(
         (np.ones(item.size), (system, np.arange(item.size))), shape=(n_k, item.size)
