@@ -1,0 +1,217 @@
+"""Benchmark: the optimiser's full curve to 0.95 on a large scenario, against naive marginal
+analysis, and its cost against brute force on small random instances.
+
+    python benchmarks/optimize.py [--items 10000] [--bases 20] [--systems 5]
+        [--target 0.95] [--max-seconds 300] [--mem-gb 10] [--scaling 250,500]
+        [--instances 100] [--skip-big] [--skip-naive-distribution]
+
+1. Large run: ``build()`` of ``benchmarks/evaluate.py`` (two echelons: depot + bases,
+   every system type at every base) with ``--systems`` types, so each fleet has about
+   items / systems items, and with ZERO stock so the curve starts low; the optimiser
+   runs to ``--target`` for every fleet.  Guarded: the process's address space is
+   capped at ``--mem-gb`` (a MemoryError instead of the machine's OOM killer) and the
+   run is stopped after ``--max-seconds`` (through the progress callback).  Then the
+   same on the ``--scaling`` sizes, which complete.
+2. Naive baseline: marginal analysis that re-evaluates the whole scenario
+   (``evaluate_arrays``) for every candidate +1 (item, site) at every step, run for a few
+   steps on 30 items × 4 bases; per step it costs (items × sites) full evaluations, so
+   on a larger instance one step is extrapolated as
+   ``naive_step = items × sites × t_eval`` with ``t_eval`` one full evaluation of that
+   instance, measured here (the formula is checked on the small instance first).
+3. Cost ratio optimiser / brute-force optimum on random small multi-echelon,
+   multi-indenture instances (``tests/optimize/test_brute_force.py``), with the naive
+   greedy's ratio on the same instances for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+
+from tests.optimize.test_brute_force import (  # noqa: E402
+    ME_MAX,
+    compare,
+    naive_marginal,
+    summary,
+)
+
+from evaluate import build  # noqa: E402
+from sustain.optimize.api import optimize_arrays  # noqa: E402
+from sustain.readiness.evaluate import evaluate_arrays  # noqa: E402
+from sustain.scenario.compile import ScenarioArrays  # noqa: E402
+
+
+class _Stop(Exception):
+    """Raised from the progress callback when the time limit is reached."""
+
+
+def zero_stock(n_items: int, n_bases: int, n_systems: int) -> ScenarioArrays:
+    a = build(n_items, n_bases, n_systems=n_systems)
+    return a.with_stock(np.zeros_like(a.stock))
+
+
+def t_eval(a: ScenarioArrays, repeat: int = 3) -> float:
+    """Best-of time of one full evaluation of ``a``."""
+    evaluate_arrays(a)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        evaluate_arrays(a)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def run_optimiser(a: ScenarioArrays, target: float, max_seconds: float) -> dict[str, Any]:
+    """Optimise to ``target``; report time, points, cost, or how far it got."""
+    t0 = time.perf_counter()
+    last: list[tuple[int, float, float]] = []
+
+    def progress(step: int, cost: float, gap: float) -> None:
+        last[:] = [(step, cost, gap)]
+        if time.perf_counter() - t0 > max_seconds:
+            raise _Stop
+
+    try:
+        opt = optimize_arrays(a, target=target, progress=progress)
+    except _Stop:
+        step, cost, gap = last[0]
+        return {"status": f"stopped after {max_seconds:.0f} s", "time": time.perf_counter() - t0,
+                "steps": step, "cost": cost, "gap": gap}
+    except MemoryError:
+        done = f" (after step {last[0][0]})" if last else " (before the first step)"
+        return {"status": "MemoryError" + done, "time": time.perf_counter() - t0,
+                "steps": last[0][0] if last else 0}
+    wall = time.perf_counter() - t0
+    av = evaluate_arrays(a.with_stock(opt.evaluation.arrays.stock)).availability
+    return {"status": "done", "time": wall, "points": opt.curve_cost.size,
+            "steps": opt.curve_cost.size - 1, "cost": opt.purchase_cost,
+            "min_availability": float(np.nanmin(av)), "units": int(opt.buy.sum())}
+
+
+def naive_steps(a: ScenarioArrays, target: float, steps: int) -> float:
+    """Seconds per step of the naive marginal analysis (``steps`` steps)."""
+    t0 = time.perf_counter()
+    _, _, done = naive_marginal(
+        a, np.full(a.fleet_system.size, target), np.full_like(a.stock, np.inf),
+        max_steps=steps,
+    )
+    return (time.perf_counter() - t0) / max(done, 1)
+
+
+def fmt_run(name: str, a: ScenarioArrays, r: dict[str, Any]) -> str:
+    head = f"  {name:<28} {a.n_items:>6,} items x {a.n_sites - 1} bases + depot: "
+    if r["status"] != "done":
+        extra = f", cost {r['cost']:.4g}, worst gap {r['gap']:.3g}" if "cost" in r else ""
+        return head + f"{r['status']}, {r['time']:.1f} s, {r['steps']} steps{extra}"
+    return head + (
+        f"{r['time']:7.2f} s, {r['points']:,} points, {r['units']:,} units, "
+        f"cost {r['cost']:.4g}, min fleet A {r['min_availability']:.4f}"
+    )
+
+
+def main() -> None:
+    """Run the benchmark and print times, ratios and the brute-force distribution."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--items", type=int, default=10_000)
+    ap.add_argument("--bases", type=int, default=20)
+    ap.add_argument("--systems", type=int, default=5)
+    ap.add_argument("--target", type=float, default=0.95)
+    ap.add_argument("--max-seconds", type=float, default=300.0)
+    ap.add_argument("--mem-gb", type=float, default=10.0, help="address-space cap (0: none)")
+    ap.add_argument("--scaling", default="250,500", help="smaller sizes run to completion")
+    ap.add_argument("--naive-items", type=int, default=30)
+    ap.add_argument("--naive-bases", type=int, default=4)
+    ap.add_argument("--naive-steps", type=int, default=5)
+    ap.add_argument("--instances", type=int, default=100)
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--skip-naive-distribution", action="store_true")
+    args = ap.parse_args()
+    if args.mem_gb > 0:
+        cap = int(args.mem_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    print(f"Optimiser to A >= {args.target} for every fleet, two echelons, zero stock at start, "
+          f"{args.systems} system types (each fleet ~ items / {args.systems} items)")
+    sizes = [int(x) for x in args.scaling.split(",") if x.strip()]
+    runs: list[tuple[ScenarioArrays, dict[str, Any]]] = []
+    if not args.skip_big:
+        a = zero_stock(args.items, args.bases, args.systems)
+        r = run_optimiser(a, args.target, args.max_seconds)
+        print(fmt_run("large (acceptance size)", a, r))
+        runs.append((a, r))
+    for n in sizes:
+        a = zero_stock(n, args.bases, args.systems)
+        r = run_optimiser(a, args.target, args.max_seconds)
+        print(fmt_run("scaling", a, r))
+        runs.append((a, r))
+    print(f"  peak RSS of this process so far: "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GB")
+
+    # Naive baseline on a small instance, then per step extrapolated.
+    small = zero_stock(args.naive_items, args.naive_bases, args.systems)
+    per_step = naive_steps(small, args.target, args.naive_steps)
+    te_small = t_eval(small)
+    cand_small = small.n_items * small.n_sites
+    print(f"\nNaive marginal analysis (full evaluate_arrays per candidate +1, every step) on "
+          f"{small.n_items} items x {args.naive_bases} bases + depot:")
+    print(f"  measured {per_step * 1e3:.1f} ms per step ({args.naive_steps} steps); "
+          f"formula items x sites x t_eval = {cand_small} x {te_small * 1e3:.3f} ms = "
+          f"{cand_small * te_small * 1e3:.1f} ms")
+    print("  extrapolated per step: naive_step = items x sites x t_eval(instance), "
+          "t_eval measured on that instance")
+    for a, r in runs:
+        if r["status"] != "done" and not r.get("steps"):
+            te = t_eval(a, repeat=1)
+            print(f"  {a.n_items:>6,} items: t_eval {te:.3f} s -> naive "
+                  f"{a.n_items * a.n_sites * te:,.0f} s per step; optimiser: {r['status']}, "
+                  f"no per-step time")
+            continue
+        te = t_eval(a)
+        naive = a.n_items * a.n_sites * te
+        fast = float(r["time"]) / max(int(r["steps"]), 1)
+        total = naive * int(r["steps"])
+        print(f"  {a.n_items:>6,} items: t_eval {te * 1e3:8.2f} ms -> naive {naive:10.2f} s per "
+              f"step, optimiser {fast * 1e3:8.2f} ms per step ({r['steps']:,} steps): "
+              f"ratio {naive / fast:,.0f}x; naive for the whole run ~ {total / 3600:,.1f} h")
+
+    # Brute force on small random instances.
+    if args.instances:
+        t0 = time.perf_counter()
+        rows, naive_ratio = [], []
+        for seed in range(2000, 2000 + args.instances):
+            x, a = compare(seed)
+            rows.append(x)
+            if not args.skip_naive_distribution:
+                _, c, _ = naive_marginal(
+                    a, np.full(a.fleet_system.size, x.target), np.full_like(a.stock, ME_MAX)
+                )
+                naive_ratio.append(c / x.brute_cost if x.brute_cost else 1.0)
+        s = summary(rows)
+        print(f"\nCost to reach the target / brute-force optimum, {len(rows)} random instances "
+              f"(depot + 2 bases, <= 4 items with sub-items, stock 0..{ME_MAX}, target "
+              f"0.8-0.95 every fleet; seeds 2000-{2000 + args.instances - 1}; "
+              f"{time.perf_counter() - t0:.0f} s):")
+        print(f"  optimiser: median {s['median']:.4f}  p95 {s['p95']:.4f}  max {s['max']:.4f}  "
+              f"within 2 %: {s['within_2pct']:.0%}  within 10 %: {s['within_10pct']:.0%}  "
+              f"optimal: {s['exact']:.0%}  (bar: >= 95 % within 2 %, max <= 1.10)")
+        if naive_ratio:
+            r = np.array(naive_ratio)
+            print(f"  naive greedy (same weights, +1 steps): median {np.median(r):.4f}  "
+                  f"p95 {np.percentile(r, 95):.4f}  max {r.max():.4f}  "
+                  f"within 2 %: {np.mean(r <= 1.02):.0%}  within 10 %: {np.mean(r <= 1.10):.0%}")
+        worst = sorted(rows, key=lambda x: -x.ratio)[:5]
+        print("  worst: " + ", ".join(f"seed {x.seed} {x.ratio:.3f}" for x in worst))
+
+
+if __name__ == "__main__":
+    main()
