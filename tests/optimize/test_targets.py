@@ -319,7 +319,7 @@ def test_unreachable_through_the_scenario_stock_limits() -> None:
         optimize(scenario_from_dict(doc), target=0.99)
 
 
-# -- known defects (strict xfail: these fail today and must pass once fixed) ----------------
+# -- regressions: saturated starts and underflow (bugs A and B of the first review) --
 def one_item(mean: float, count: int = 1, n_items: int = 1) -> dict[str, Any]:
     """One site, ``n_items`` identical items each with pipeline ``mean`` at zero stock."""
     return {
@@ -334,7 +334,6 @@ def one_item(mean: float, count: int = 1, n_items: int = 1) -> dict[str, Any]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="saturated start: backorders >= installed positions")
 @pytest.mark.parametrize("method", ["vari-metric", "metric"])
 def test_fleet_down_at_zero_stock_still_gets_spares(method: str) -> None:
     """Pipeline mean 3 on a single installed position: A = 0 with no spares, 0.91 with 6."""
@@ -346,7 +345,6 @@ def test_fleet_down_at_zero_stock_still_gets_spares(method: str) -> None:
     assert bf is not None and opt.purchase_cost == pytest.approx(bf.cost)
 
 
-@pytest.mark.xfail(strict=True, reason="saturated start in a multi-echelon instance")
 def test_saturated_multi_echelon_instance_is_not_overbought() -> None:
     """Seed 2041 of the brute-force suite: S0@B1 is down at zero stock."""
     _, a, t = multi_echelon_instance(2041)
@@ -359,7 +357,6 @@ def test_saturated_multi_echelon_instance_is_not_overbought() -> None:
     assert opt.purchase_cost <= 1.10 * bf.cost
 
 
-@pytest.mark.xfail(strict=True, reason="start availability underflows to 0 (log A < -708)")
 def test_many_items_whose_product_underflows() -> None:
     """1200 items each at A-factor 0.5 with no spares: A = 0.5**1200 underflows to 0."""
     a = compile_scenario(scenario_from_dict(one_item(0.5, n_items=1200)))

@@ -10,7 +10,12 @@ import numpy as np
 
 from sustain._types import FloatArray
 from sustain.errors import SustainError
-from sustain.optimize.marginal import MarginalResult, Progress, marginal_allocation
+from sustain.optimize.marginal import (
+    MarginalResult,
+    Progress,
+    marginal_allocation,
+    plain_greedy,
+)
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
@@ -18,6 +23,14 @@ from sustain.scenario.model import Scenario
 
 #: Points kept in the reported efficient curve (every step is kept internally).
 CURVE_POINTS = 400
+#: Up to this many item-site pairs, a second greedy strategy is tried as well.
+SMALL_CASE_PAIRS = 2_000
+#: Up to this many, the plain one-unit-at-a-time greedy is tried too.
+TINY_CASE_PAIRS = 120
+
+
+def _cost(a: ScenarioArrays, res: MarginalResult) -> float:
+    return float(np.sum((res.stock - a.stock) * a.unit_cost[:, None]))
 
 
 class TargetUnreachable(SustainError):
@@ -176,6 +189,19 @@ def optimize_arrays(
         a, targets=None if target is None else targets, budget=budget, method=method,
         min_stock=min_stock, max_stock=max_stock, progress=progress,
     )
+    if target is not None and a.n_items * a.n_sites <= SMALL_CASE_PAIRS:
+        # Small cases: also try keeping met fleets' weights, and keep the cheaper plan.
+        other = marginal_allocation(
+            a, targets=targets, budget=budget, method=method, min_stock=min_stock,
+            max_stock=max_stock, drop_met=False,
+        )
+        if other.met and (not res.met or _cost(a, other) < _cost(a, res) - 1e-9):
+            res = other
+        if a.n_items * a.n_sites <= TINY_CASE_PAIRS:
+            plain = plain_greedy(a, targets=targets, method=method, min_stock=min_stock,
+                                 max_stock=max_stock)
+            if plain.met and (not res.met or _cost(a, plain) < _cost(a, res) - 1e-9):
+                res = plain
     final = evaluate_arrays(a.with_stock(res.stock), method=method)
     if target is not None:
         av = np.nan_to_num(final.availability, nan=1.0)

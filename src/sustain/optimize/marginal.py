@@ -38,6 +38,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,16 +47,19 @@ from sustain.readiness.backorders import ebo_table
 from sustain.readiness.metric import Flows, Method, demand_flows, pipelines
 from sustain.scenario.compile import ScenarioArrays
 
-#: A factor 1 − x of the product formula is floored here (x ≥ 1: all positions empty).
-X_MAX = 1.0 - 1e-12
+#: Beyond x = 1 − X_EDGE the log factor log(1 − x) is continued linearly with its slope
+#: there, so a fleet whose positions are all empty (x ≥ 1, availability 0) still sees
+#: every unit that brings it back as a gain (a floor would make those units worthless).
+X_EDGE = 1e-9
 #: Stock considered at a site: up to the level where P(pipeline > s) is about this.
 TAIL_FOR_CAP = 1e-7
 #: Upper-site stock levels considered per item: combinations enumerated at most.
 MAX_COMBOS = 512
 #: Gains below this (in log-availability per unit of money, relative) are no gain.
 MIN_GAIN = 1e-12
-#: Items per vectorised batch when building curves.
+#: Items per vectorised batch when building curves, and table cells per batch.
 BATCH_ITEMS = 2048
+CELL_BUDGET = 4_000_000
 
 Progress = Callable[[int, float, float], None]
 
@@ -122,7 +126,19 @@ def _fleet_terms(
     rate = a.failures_per_hour[items][:, None] * a.fleet_hours_per_day[fleets][None, :]
     x = np.zeros_like(dem)
     np.divide(ebo[rows[:, None], s[None, :]] * rate, dem, out=x, where=dem > 0)
-    return np.asarray(z * np.log1p(-np.minimum(x, X_MAX)), dtype=np.float64)
+    return np.asarray(z * log_factor(x), dtype=np.float64)
+
+
+def log_factor(x: FloatArray) -> FloatArray:
+    """``log(1 − x)``, continued linearly past ``1 − X_EDGE`` (see :data:`X_EDGE`).
+
+    Equal to the product formula's log factor wherever availability is above about
+    1e-9 per position, and never above it, so targets judged on it are never met early.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    edge = 1.0 - X_EDGE
+    inside = np.log1p(-np.minimum(x, edge))
+    return np.asarray(inside - np.maximum(x - edge, 0.0) / X_EDGE, dtype=np.float64)
 
 
 class _Optimiser:
@@ -161,6 +177,37 @@ class _Optimiser:
             self.families.append(
                 _Family(top=top, rows=np.array(rows, dtype=np.int64), fleets=fleets)
             )
+        self.fams_of_fleet: list[list[int]] = [[] for _ in range(a.fleet_system.size)]
+        for n, fam in enumerate(self.families):
+            for f in fam.fleets.tolist():
+                self.fams_of_fleet[f].append(n)
+
+    def start_log_availability(self, ev: Any) -> FloatArray:
+        """Σ over top items of their fleet terms at the evaluated stock, per fleet."""
+        a = self.a
+        log_a = np.zeros(a.fleet_system.size)
+        tops = np.array([f.top for f in self.families], dtype=np.int64)
+        fleets = np.arange(a.fleet_system.size)
+        self.terms: dict[int, FloatArray] = {}
+        for start in range(0, tops.size, BATCH_ITEMS):
+            rows = tops[start : start + BATCH_ITEMS]
+            terms = _fleet_terms(a, ev.flows, ev.pipes.ebo, rows, np.arange(a.n_items), fleets)
+            terms[:, a.fleet_count <= 0] = 0.0
+            log_a += terms.sum(axis=0)
+            for n in range(rows.size):
+                fam_i = start + n
+                self.terms[fam_i] = terms[n, self.families[fam_i].fleets]
+        return log_a
+
+    def exact_log_a(self, fleets: IntArray) -> FloatArray:
+        """log A of ``fleets`` summed afresh from every family's current terms."""
+        out = np.zeros(fleets.size)
+        for n, f in enumerate(fleets.tolist()):
+            out[n] = math.fsum(
+                float(self.terms[g][np.searchsorted(self.families[g].fleets, f)])
+                for g in self.fams_of_fleet[f]
+            )
+        return out
 
     # -- evaluation of a family ------------------------------------------------------
     def family_eval(self, fam: _Family, stocks: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -187,9 +234,33 @@ class _Optimiser:
         return np.minimum(np.maximum(cap, self.lo[rows]), self.hi[rows])
 
     def build_curves(self, fams: list[_Family]) -> None:
-        """Efficient curve of each family's top item from the current stock (batched)."""
-        for start in range(0, len(fams), BATCH_ITEMS):
-            self._build_batch(fams[start : start + BATCH_ITEMS])
+        """Efficient curve of each family's top item from the current stock (batched).
+
+        Families are sorted by the size of their enumeration (upper-site levels ×
+        base levels) and batched under :data:`CELL_BUDGET` table cells, so one wide
+        item does not pad a whole batch.
+        """
+        if not fams:
+            return
+        tops = np.array([f.top for f in fams], dtype=np.int64)
+        floor = self.stock[tops]
+        sub0 = self.a.subset(tops, stock=floor)
+        pipes0 = pipelines(sub0, flows_rows(self.flows, tops), self.method)
+        cap = np.maximum(self.caps(tops, pipes0.mean, pipes0.var), floor)
+        ups, leaves = self.uppers, self.leaves
+        combos = np.prod(np.maximum(cap[:, ups] - floor[:, ups], 0) + 1, axis=1)
+        levels = (cap[:, leaves].max(axis=1) + 1) if leaves.size else np.ones(tops.size)
+        size = np.minimum(combos, MAX_COMBOS) * max(leaves.size, 1) * levels
+        order = np.lexsort((levels, combos))
+        batch: list[_Family] = []
+        worst = 0.0
+        for n in order.tolist():
+            worst = max(worst, float(size[n]))
+            if batch and (len(batch) >= BATCH_ITEMS or worst * (len(batch) + 1) > CELL_BUDGET):
+                self._build_batch(batch)
+                batch, worst = [], float(size[n])
+            batch.append(fams[n])
+        self._build_batch(batch)
 
     def _build_batch(self, fams: list[_Family]) -> None:
         a, flows = self.a, self.flows
@@ -246,11 +317,11 @@ class _Optimiser:
             coef = np.zeros_like(dem)
             np.divide(rate * a.fleet_hours_per_day[f], dem, out=coef, where=dem > 0)
             if s in leaf_pos:
-                x = np.minimum(table[:, leaf_pos[s], :] * coef[:, None], X_MAX)
-                value_leaf[:, leaf_pos[s], :] += w[f] * z[:, None] * np.log1p(-x)
+                x = table[:, leaf_pos[s], :] * coef[:, None]
+                value_leaf[:, leaf_pos[s], :] += w[f] * z[:, None] * log_factor(x)
             else:
-                x = np.minimum(pipes.ebo[:, s] * coef, X_MAX)
-                value_up += w[f] * z * np.log1p(-x)
+                x = pipes.ebo[:, s] * coef
+                value_up += w[f] * z * log_factor(x)
         # Marginal gains at each leaf from each level; only floor <= level < cap count.
         gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
         lvl = np.arange(m_max)[None, None, :]
@@ -302,10 +373,11 @@ class _Optimiser:
                 alloc[leaves] += np.bincount(picked, minlength=n_l)
                 all_stock.append(alloc)
                 owners.append(b)
+        owner = np.array(owners, dtype=np.int64)
+        stocks = np.array(all_stock)
         for b, hull in points:
             fam = fams[b]
-            idx = [n for n, o in enumerate(owners) if o == b]
-            st = np.array([all_stock[n] for n in idx])
+            st = stocks[owner == b]
             terms = self._top_terms(fam, st, wait[:, b])
             value = terms @ self.w[fam.fleets]
             fam.curve = _Curve(
@@ -390,6 +462,7 @@ def marginal_allocation(
     min_stock: FloatArray | None = None,
     max_stock: FloatArray | None = None,
     progress: Progress | None = None,
+    drop_met: bool = True,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
 
@@ -407,6 +480,9 @@ def marginal_allocation(
         (items × sites) bounds; ``max_stock`` equal to the held stock excludes a site.
     progress : callable, optional
         Called as ``progress(step, cost, worst_gap)`` every few steps.
+    drop_met : bool
+        Whether a fleet stops counting once it meets its target (default), or keeps
+        its weight until every target is met (a second strategy tried on small cases).
     """
     n_f = a.fleet_system.size
     lo = a.stock.copy() if min_stock is None else np.maximum(a.stock, min_stock)
@@ -423,7 +499,8 @@ def marginal_allocation(
     from sustain.readiness.evaluate import evaluate_arrays  # evaluation of the start
 
     ev = evaluate_arrays(a.with_stock(lo), method=method)
-    log_a = np.log(np.maximum(np.nan_to_num(ev.availability, nan=1.0), 1e-300))
+    # log A per fleet as the sum of the same item terms the greedy updates (no underflow).
+    log_a = opt.start_log_availability(ev)
     start_av = np.exp(log_a)
     below = ~np.isnan(targets) & (start_av < targets)
     opt.w = np.where(np.isnan(targets), opt.w, np.where(below, 1.0, 0.0))
@@ -434,7 +511,7 @@ def marginal_allocation(
         )
 
     # Current fleet terms of each family (its top item), to update log A incrementally.
-    fam_terms: dict[int, FloatArray] = {}
+    fam_terms = opt.terms  # current fleet terms of each family
     active = [f for f in opt.families if f.fleets.size and np.any(opt.w[f.fleets] > 0)]
     opt.build_curves(active)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
@@ -471,10 +548,25 @@ def marginal_allocation(
     cost = start_cost
     spent = 0.0
     n_step = 0
+    dirty: set[int] = set()  # families whose curves predate a change of weights
     while heap:
         _, _, fam_i, version = heapq.heappop(heap)
         fam = opt.families[fam_i]
         if version != fam.version:
+            continue
+        if fam_i in dirty:
+            # Lazy rebuild: weights only fall, so a stale ratio is an upper bound on the
+            # new one; rebuild this family (and the next dirty ones on top) and re-queue.
+            batch = [fam_i]
+            while heap and len(batch) < BATCH_ITEMS and heap[0][2] in dirty and (
+                heap[0][3] == opt.families[heap[0][2]].version
+            ):
+                batch.append(heapq.heappop(heap)[2])
+            batch = list(dict.fromkeys(batch))
+            dirty.difference_update(batch)
+            opt.build_curves([opt.families[n] for n in batch])
+            for n in batch:
+                push(n)
             continue
         cur = fam.curve
         take_curve = cur is not None and cur.pos + 1 < cur.units.size and (
@@ -504,7 +596,10 @@ def marginal_allocation(
         else:
             opt.stock[r, s] += 1
         fam_terms[fam_i] = new_terms
-        log_a[fam.fleets] += new_terms - old_terms
+        if max(np.max(np.abs(old_terms), initial=0), np.max(np.abs(new_terms), initial=0)) > 50:
+            log_a[fam.fleets] = opt.exact_log_a(fam.fleets)  # large terms: no drift
+        else:
+            log_a[fam.fleets] += new_terms - old_terms
         cost += dcost
         spent += dcost
         av = np.exp(log_a)
@@ -519,29 +614,215 @@ def marginal_allocation(
             progress(n_step, cost, float(gap) if np.isfinite(gap) else 0.0)
         # Targets newly met: those fleets stop counting; rebuild the curves they shaped.
         newly = (opt.w > 0) & ~np.isnan(targets) & (av >= targets)
+        if not drop_met and np.any(newly):
+            if np.all(np.isnan(targets) | (av >= targets)):
+                break
+            newly[:] = False
         if np.any(newly):
             opt.w[newly] = 0.0
             if not np.any(opt.w > 0):
                 break
-            changed = [
-                n for n, f in enumerate(opt.families) if np.any(newly[f.fleets])
-            ]
-            live = [n for n in changed if np.any(opt.w[opt.families[n].fleets] > 0)]
-            opt.build_curves([opt.families[n] for n in live])
+            changed = {n for f in np.flatnonzero(newly) for n in opt.fams_of_fleet[f]}
             for n in changed:
-                if n in live:
-                    push(n)
+                if np.any(opt.w[opt.families[n].fleets] > 0):
+                    dirty.add(n)
                 else:  # nothing left to gain for this family: drop it from the heap
                     dead = opt.families[n]
                     dead.curve, dead.sub_move = None, None
                     dead.version += 1
             if fam_i in changed:
+                if fam_i in dirty:
+                    push(fam_i)  # re-queued with its old (upper-bound) ratio
                 continue
         if not take_curve and fam.curve is not None:
             opt.build_curves([fam])  # sub-item stock changed this item's repair delays
         push(fam_i)
     met = bool(np.all(np.isnan(targets) | (np.exp(log_a) >= targets)))
+    saved = 0.0
+    if met and budget is None and steps:
+        for _ in range(LOCAL_SEARCH_PASSES):
+            log_a, more = _trim_and_swap(opt, targets, log_a)
+            saved += more
+            if more <= 0:
+                break
+        if saved > 0:
+            cost -= saved
+            steps = [st for st in steps if st.cost < cost - 1e-9]
+            steps.append(
+                Step(cost=cost, rows=(), stock=np.zeros((0, a.n_sites)),
+                     availability=np.exp(log_a))
+            )
     return MarginalResult(
         stock=opt.stock, start_stock=lo, steps=steps, start_availability=start_av,
         start_cost=start_cost, met=met,
     )
+
+
+#: Purchases the local search tries to remove or swap, most expensive first.
+LOCAL_SEARCH_UNITS = 200
+#: Passes of the local search (each over the purchases then held).
+LOCAL_SEARCH_PASSES = 4
+
+
+def _trim_and_swap(
+    opt: _Optimiser, targets: FloatArray, log_a: FloatArray
+) -> tuple[FloatArray, float]:
+    """Local search after the greedy reaches its targets: cheaper allocations that still meet them.
+
+    Marginal analysis buys in whole units, so its last steps overshoot, and an early
+    step that later targets made unnecessary is never undone.  For each purchased unit
+    (most expensive first) try (1) removing it, and (2) removing it and refilling the
+    shortfall with the best units per money by family re-evaluation, accepted only if
+    the refill costs less than the unit removed (a 1-for-k exchange).  Every trial is
+    judged on the same fleet terms as the greedy.
+    """
+    a = opt.a
+    goal = np.where(np.isnan(targets), -np.inf, np.log(np.where(np.isnan(targets), 1, targets)))
+    saved = 0.0
+
+    def deficit(la: FloatArray) -> float:
+        return float(np.sum(np.maximum(goal - la, 0.0)))
+
+    def trial(fam_i: int, r: int, s: int, delta: int) -> FloatArray:
+        fam = opt.families[fam_i]
+        st = opt.stock[fam.rows].copy()
+        st[int(np.flatnonzero(fam.rows == r)[0]), s] += delta
+        terms, _ = opt.family_eval(fam, st[None])
+        return terms[0]
+
+    def apply(fam_i: int, r: int, s: int, delta: int, terms: FloatArray) -> None:
+        fam = opt.families[fam_i]
+        opt.stock[r, s] += delta
+        opt.terms[fam_i] = terms
+        log_a[fam.fleets] = opt.exact_log_a(fam.fleets)
+
+    bought = np.argwhere(opt.stock > opt.lo)
+    order = np.argsort(-a.unit_cost[bought[:, 0]], kind="stable")[:LOCAL_SEARCH_UNITS]
+    for r, s in bought[order].tolist():
+        while opt.stock[r, s] > opt.lo[r, s]:
+            fam_i = int(opt.family_of[r])
+            old_terms = opt.terms[fam_i]
+            old_log = log_a.copy()
+            new_terms = trial(fam_i, r, s, -1)
+            apply(fam_i, r, s, -1, new_terms)
+            if deficit(log_a) <= 0:
+                saved += float(a.unit_cost[r])
+                continue  # (1) removal alone keeps every target
+            # (2) refill with cheaper units, greedily by deficit reduced per money.
+            budget = float(a.unit_cost[r])
+            added: list[tuple[int, int, int, FloatArray]] = []
+            spent = 0.0
+            while deficit(log_a) > 0:
+                short = np.flatnonzero(goal - log_a > 0)
+                fams = {g for f in short.tolist() for g in opt.fams_of_fleet[f]}
+                best: tuple[float, int, int, int, FloatArray] | None = None
+                d0 = deficit(log_a)
+                for g in fams:
+                    gf = opt.families[g]
+                    for rr in gf.rows.tolist():
+                        if spent + a.unit_cost[rr] >= budget:
+                            continue
+                        for ss in range(a.n_sites):
+                            if opt.stock[rr, ss] + 1 > opt.hi[rr, ss] or (rr, ss) == (r, s):
+                                continue
+                            t = trial(g, rr, ss, +1)
+                            la = log_a.copy()
+                            la[gf.fleets] += t - opt.terms[g]
+                            gain = (d0 - deficit(la)) / max(float(a.unit_cost[rr]), 1e-300)
+                            if gain > 0 and (best is None or gain > best[0]):
+                                best = (gain, g, rr, ss, t)
+                if best is None:
+                    break
+                _, g, rr, ss, t = best
+                added.append((g, rr, ss, opt.terms[g]))
+                apply(g, rr, ss, +1, t)
+                spent += float(a.unit_cost[rr])
+            if deficit(log_a) <= 0 and spent < budget:
+                saved += budget - spent
+                continue
+            # Undo: the exchange does not pay.
+            for g, rr, ss, t in reversed(added):
+                apply(g, rr, ss, -1, t)
+            apply(fam_i, r, s, +1, old_terms)
+            log_a[:] = old_log
+            break
+    return log_a, saved
+
+
+def plain_greedy(
+    a: ScenarioArrays,
+    *,
+    targets: FloatArray,
+    method: Method = Method.VARI_METRIC,
+    min_stock: FloatArray | None = None,
+    max_stock: FloatArray | None = None,
+) -> MarginalResult:
+    """One unit at a time, every item at every site, valued by re-evaluating its family.
+
+    The textbook single-unit marginal analysis (no depot-level enumeration), followed
+    by the same local search.  Quadratic in the number of item-site pairs: used only
+    as a second opinion on small cases, where whole units are coarse and its different
+    path sometimes ends cheaper.
+    """
+    lo = a.stock.copy() if min_stock is None else np.maximum(a.stock, min_stock)
+    hi = np.full_like(lo, np.inf) if max_stock is None else np.maximum(max_stock, lo)
+    opt = _Optimiser(a, weights=np.ones(a.fleet_system.size), lo=lo, hi=hi, method=method)
+    from sustain.readiness.evaluate import evaluate_arrays
+
+    ev = evaluate_arrays(a.with_stock(lo), method=method)
+    log_a = opt.start_log_availability(ev)
+    start_av = np.exp(log_a)
+    goal = np.where(np.isnan(targets), -np.inf, np.log(np.where(np.isnan(targets), 1, targets)))
+    start_cost = float(np.sum((lo - a.stock) * a.unit_cost[:, None]))
+    cost = start_cost
+    steps: list[Step] = []
+    while np.any(goal - log_a > 0):
+        short = goal - log_a > 0
+        best: tuple[float, int, int, int, FloatArray] | None = None
+        for g, fam in enumerate(opt.families):
+            if not np.any(short[fam.fleets]):
+                continue
+            cands = [
+                (j, s) for j, r in enumerate(fam.rows.tolist()) for s in range(a.n_sites)
+                if opt.stock[r, s] + 1 <= hi[r, s]
+            ]
+            if not cands:
+                continue
+            base = opt.stock[fam.rows]
+            copies = np.repeat(base[None], len(cands), axis=0)
+            for n, (j, s) in enumerate(cands):
+                copies[n, j, s] += 1
+            terms, _ = opt.family_eval(fam, copies)
+            cap = np.where(np.isinf(goal), -1e300, goal)[fam.fleets]  # untargeted: no gain
+            gain = (np.minimum(log_a[fam.fleets] + terms - opt.terms[g], cap)
+                    - np.minimum(log_a[fam.fleets], cap)).sum(axis=1)
+            unit = np.array([a.unit_cost[fam.rows[j]] for j, _ in cands])
+            ratio = gain / np.maximum(unit, 1e-300)
+            n = int(np.argmax(ratio))
+            if gain[n] > 0 and (best is None or ratio[n] > best[0]):
+                j, s = cands[n]
+                best = (float(ratio[n]), g, int(fam.rows[j]), s, terms[n])
+        if best is None:
+            break
+        _, g, r, s, t = best
+        opt.stock[r, s] += 1
+        opt.terms[g] = t
+        log_a[opt.families[g].fleets] = opt.exact_log_a(opt.families[g].fleets)
+        cost += float(a.unit_cost[r])
+        steps.append(Step(cost=cost, rows=(r,), stock=opt.stock[[r]].copy(),
+                          availability=np.exp(log_a)))
+    met = bool(np.all(goal - log_a <= 0))
+    if met and steps:
+        saved = 0.0
+        for _ in range(LOCAL_SEARCH_PASSES):
+            log_a, more = _trim_and_swap(opt, targets, log_a)
+            saved += more
+            if more <= 0:
+                break
+        if saved > 0:
+            cost -= saved
+            steps = [st for st in steps if st.cost < cost - 1e-9]
+            steps.append(Step(cost=cost, rows=(), stock=np.zeros((0, a.n_sites)),
+                              availability=np.exp(log_a)))
+    return MarginalResult(stock=opt.stock, start_stock=lo, steps=steps,
+                          start_availability=start_av, start_cost=start_cost, met=met)
