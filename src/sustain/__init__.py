@@ -7,13 +7,15 @@ scenario file::
     scenario = sustain.load_scenario("examples/coalition-air-defence.yaml")
     ev = sustain.evaluate(scenario)           # VARI-METRIC; method="metric" or "exact"
     doc = ev.to_dict()                        # the JSON contract of shared/spec
+    plan = sustain.plan_stockpile(sustain.load_scenario("examples/coalition-munitions.yaml"))
 """
 
 from sustain.errors import ScenarioError, SustainError
-from sustain.readiness.evaluate import Evaluation, evaluate
 from sustain.optimize import Optimization, TargetUnreachable, optimize
+from sustain.readiness.evaluate import Evaluation, evaluate
 from sustain.readiness.metric import Method
 from sustain.scenario import Scenario, load_scenario
+from sustain.stockpile import PlanInfeasible, PlanResult, plan_stockpile
 
 __version__ = "0.1.0"
 
@@ -21,6 +23,8 @@ __all__ = [
     "Evaluation",
     "Method",
     "Optimization",
+    "PlanInfeasible",
+    "PlanResult",
     "Scenario",
     "ScenarioError",
     "SustainError",
@@ -29,4 +33,5 @@ __all__ = [
     "evaluate",
     "load_scenario",
     "optimize",
+    "plan_stockpile",
 ]

@@ -306,6 +306,15 @@ def _print_tables(
         out.print(t)
 
 
+from sustain.cli.stockpile_cmd import stockpile as _stockpile  # noqa: E402
+
+app.command("stockpile")(_stockpile)
+
+from sustain.cli.simulate_cmd import simulate as _simulate  # noqa: E402
+
+app.command("simulate")(_simulate)
+
+
 def main() -> None:
     """Entry point of the ``sustain`` script."""
     app()

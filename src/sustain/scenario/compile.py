@@ -146,7 +146,24 @@ def _tree_order(parent_of: dict[str, str | None], ids: list[str]) -> list[str]:
 
 
 def compile_scenario(scenario: Scenario) -> ScenarioArrays:
-    """Turn a validated scenario into arrays (ids sorted within each tree level)."""
+    """Turn a validated scenario into arrays (ids sorted within each tree level).
+
+    Raises
+    ------
+    ScenarioError
+        The scenario has no sites, fleets or items (a munitions-only scenario, valid
+        for ``sustain stockpile``): there is no readiness to compute.
+    """
+    missing = [k for k in ("sites", "fleets", "items") if not getattr(scenario, k)]
+    if missing:
+        from sustain.errors import Issue, ScenarioError
+
+        hint = " (it has a stockpile section: run `sustain stockpile`)"
+        raise ScenarioError([Issue(
+            where=scenario.source, path="",
+            message=f"no {', '.join(missing)}: readiness has nothing to evaluate"
+            + (hint if scenario.stockpile is not None else ""),
+        )])
     site_parent_of = {s.id: s.parent for s in scenario.sites}
     site_ids = _tree_order(site_parent_of, sorted(site_parent_of))
     s_idx = {s: n for n, s in enumerate(site_ids)}

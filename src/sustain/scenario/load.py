@@ -216,6 +216,10 @@ def load_raw(path: str | Path) -> RawScenario:
             raw.row_where[key] = [raw.locate((key, i)) for i in range(len(value))]
         elif _is_table_ref(value):
             _load_table(raw, str(key), value)
+    if isinstance(data.get("stockpile"), dict):  # lists nested in the stockpile section
+        from sustain.scenario.stockpile import load_section_tables
+
+        load_section_tables(raw)
     return raw
 
 
@@ -279,13 +283,20 @@ def _is_table_ref(value: object) -> bool:
     )
 
 
-def _load_table(raw: RawScenario, key: str, ref: dict[Any, Any]) -> None:
-    """Read the table file ``ref`` names into ``raw.data[key]``, or record why not."""
-    ref_where = raw.locate((key,))
+def _load_table(
+    raw: RawScenario, key: str, ref: dict[Any, Any], loc: tuple[Any, ...] | None = None
+) -> None:
+    """Read the table file ``ref`` names into ``raw.data[key]``, or record why not.
+
+    ``loc`` is the key path of a nested table (``("stockpile", "demand")``, known as
+    ``key`` = ``"stockpile.demand"``); the rows replace ``ref`` in its container.
+    """
+    loc = (key,) if loc is None else loc
+    ref_where = raw.locate(loc)
     issues: list[Issue] = []
 
     def problem(sub: str, message: str) -> None:
-        where = raw.locate((key, sub)) if sub in ref else ref_where
+        where = raw.locate((*loc, sub)) if sub in ref else ref_where
         issues.append(Issue(where=where, path=f"{key}.{sub}" if sub else key, message=message))
 
     for k in ref:
@@ -318,12 +329,15 @@ def _load_table(raw: RawScenario, key: str, ref: dict[Any, Any]) -> None:
         assert isinstance(file, str)
         try:
             rows, columns, row_numbers, shown = _read_table(
-                raw.path.parent, file, sheet, raw.locate((key, "sheet")), key
+                raw.path.parent, file, sheet, raw.locate((*loc, "sheet")), key
             )
         except ScenarioError as exc:
             issues.extend(exc.issues)
         else:
-            raw.data[key] = rows
+            container: Any = raw.data
+            for part in loc[:-1]:
+                container = container[part]
+            container[loc[-1]] = rows
             raw.tables[key] = TableSource(where=shown, from_file=True, columns=columns)
             raw.row_where[key] = [f"{shown} row {n}" for n in row_numbers]
             return

@@ -6,6 +6,10 @@ Everything downstream of :mod:`sustain.scenario.validate` receives these and tru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sustain.scenario.stockpile import StockpilePlan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,4 +103,5 @@ class Scenario:
     items: tuple[Item, ...]
     stock: tuple[StockLevel, ...] = ()
     stock_limits: tuple[StockLimit, ...] = ()
+    stockpile: StockpilePlan | None = None
     source: str = "<memory>"

@@ -12,6 +12,7 @@ The project may add optional keys; the contract's names are never renamed.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -134,6 +135,9 @@ class ScenarioDoc(_Row):
     items: list[ItemRow]
     stock: list[StockRow] = Field(default_factory=list)
     stock_limits: list[StockLimitRow] = Field(default_factory=list)
+    stockpile: dict[str, Any] | None = Field(
+        None, description="Stockpiles and production (sustain.scenario.stockpile.StockpileDoc)."
+    )
 
 
 #: The tables of a scenario and the model of one row of each.

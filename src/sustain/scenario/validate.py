@@ -377,15 +377,17 @@ def validate(raw: RawScenario) -> Scenario:
         if key in data and data[key] is not None and not isinstance(data[key], str):
             c.top_issue(key, f"must be text: got {_describe(data[key])}")
     tables: dict[str, list[tuple[int, Any]]] = {}
+    # A munitions-only scenario (a stockpile section) needs no sites, systems, … .
+    munitions = "stockpile" in data
     for table in schema.TABLES:
         if table not in data:
-            if table not in ("stock", "stock_limits"):
+            if table not in ("stock", "stock_limits") and not munitions:
                 c.top_issue(table, "required key is missing")
                 c.uncertain.add(table)
             tables[table] = []
             continue
         tables[table] = _validate_rows(c, table, data[table])
-        if table in _ROW_NAME and data[table] == []:
+        if table in _ROW_NAME and data[table] == [] and not munitions:
             source = raw.tables.get(table)
             c.top_issue(
                 table,
@@ -403,6 +405,16 @@ def validate(raw: RawScenario) -> Scenario:
     _check_items(c, items, systems, fleets_ok)
     _check_stock(c, tables["stock"], items, sites)
     _check_limits(c, tables["stock_limits"], items, sites)
+
+    from sustain.scenario.stockpile import validate_section  # imports this module
+
+    plan, plan_issues = validate_section(
+        raw,
+        systems=list(systems),
+        systems_uncertain="systems" in c.uncertain or bool(c.broken["systems"]),
+        fielded=fleets_ok,
+    )
+    c.issues.extend(plan_issues)
 
     errors = [i for i in c.issues if i.severity is Severity.ERROR]
     if errors:
@@ -449,6 +461,7 @@ def validate(raw: RawScenario) -> Scenario:
         stock=tuple(
             StockLevel(item=r.item, site=r.site, qty=r.qty) for _, r in tables["stock"]
         ),
+        stockpile=plan,
         source=raw.where,
     )
 

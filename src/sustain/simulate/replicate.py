@@ -1,0 +1,432 @@
+"""Replications in one process, a process pool or on Dask; statistics across them.
+
+Replication ``r`` always draws from stream ``r`` of
+``np.random.SeedSequence(seed).spawn(replications)``, whatever the number of
+workers, so results are identical serially, on a process pool and on Dask.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from sustain._types import FloatArray
+from sustain.errors import MissingExtraError, SustainError
+from sustain.scenario.compile import ScenarioArrays, compile_scenario
+from sustain.scenario.model import Scenario
+from sustain.simulate.kernel import Replication, run
+from sustain.simulate.model import Delays, SimModel, build_model, demand_mask, stock_matrix
+
+#: A progress callback: ``progress(replications_done, replications_total)``.
+Progress = Callable[[int, int], None]
+#: At most this many points in each fleet's series (the step grows for long runs).
+SERIES_MAX_POINTS = 1000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Job:
+    model: SimModel
+    days: float
+    warmup_days: float
+    series_days: FloatArray
+    failures_while_down: bool
+    exponential_delays: bool
+
+
+def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Replication]:
+    """Replications for the given streams (top level, so worker processes can import it)."""
+    return [
+        run(
+            job.model,
+            np.random.Generator(np.random.PCG64(ss)),
+            days=job.days,
+            warmup_days=job.warmup_days,
+            series_days=job.series_days,
+            failures_while_down=job.failures_while_down,
+            exponential_delays=job.exponential_delays,
+        )
+        for ss in seeds
+    ]
+
+
+def _t95(values: FloatArray) -> tuple[float, float]:
+    """95 % t confidence interval of the mean of ``values`` (a point when n < 2)."""
+    n = values.size
+    mean = float(values.mean())
+    if n < 2:
+        return mean, mean
+    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return mean - half, mean + half
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulationResult:
+    """Statistics of a simulation across replications.
+
+    Attributes
+    ----------
+    arrays : ScenarioArrays
+        The compiled scenario simulated (with the stock simulated).
+    days, replications, seed, warmup_days
+        The run's settings.
+    availability : FloatArray
+        (replications × fleets) time-average share of systems up after the warm-up.
+    series_days : FloatArray
+        Days at which the share of systems up was sampled.
+    series : FloatArray
+        (replications × samples × fleets) share of systems up at those days.
+    backorders, fill_rate : FloatArray
+        (items × sites) time-average backorders (mean over replications) and share
+        of demands after the warm-up met from stock at once (pooled; NaN if none).
+    backorders_reps : FloatArray
+        (replications × items × sites) time-average backorders per replication.
+    fill_rate_reps : FloatArray
+        (replications × items × sites) fill rate per replication (NaN: no demand).
+    in_repair : FloatArray
+        (replications × sites) time-average repair jobs at each site (waiting for
+        sub-items or a channel, or in service).
+    rows : tuple[tuple[int, int], ...]
+        (item, site) pairs reported: stocked or able to see demand.
+    events : int
+        Events processed over all replications.
+    failures_while_down : bool
+    delays : Delays
+    analytic : dict or None
+        Comparison with the analytic model, when asked for.
+    """
+
+    arrays: ScenarioArrays
+    days: float
+    replications: int
+    seed: int
+    warmup_days: float
+    availability: FloatArray
+    series_days: FloatArray
+    series: FloatArray
+    backorders: FloatArray
+    backorders_reps: FloatArray
+    fill_rate: FloatArray
+    fill_rate_reps: FloatArray
+    in_repair: FloatArray
+    rows: tuple[tuple[int, int], ...]
+    events: int
+    failures_while_down: bool
+    delays: Delays
+    analytic: dict[str, Any] | None = field(default=None)
+
+    @property
+    def availability_mean(self) -> FloatArray:
+        """Per fleet: availability averaged over replications."""
+        return np.asarray(self.availability.mean(axis=0), dtype=np.float64)
+
+    def availability_ci95(self) -> list[tuple[float, float]]:
+        """Per fleet: 95 % t confidence interval of the availability."""
+        return [_t95(self.availability[:, f]) for f in range(self.availability.shape[1])]
+
+    def backorders_ci(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
+        """(items × sites) lower and upper confidence limits of mean backorders."""
+        x = self.backorders_reps
+        n = x.shape[0]
+        mean = x.mean(axis=0)
+        if n < 2:
+            return mean, mean
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * x.std(axis=0, ddof=1) / math.sqrt(n)
+        return mean - half, mean + half
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``sustain simulate --json`` (shared/spec), plus extras."""
+        a = self.arrays
+        fleets = []
+        cis = self.availability_ci95()
+        n = self.replications
+        tq = float(stats.t.ppf(0.975, n - 1)) if n > 1 else 0.0
+        s_mean = self.series.mean(axis=0)
+        s_half = (
+            tq * self.series.std(axis=0, ddof=1) / math.sqrt(n) if n > 1
+            else np.zeros_like(s_mean)
+        )
+        for f in range(a.fleet_system.size):
+            if a.fleet_count[f] == 0:  # no systems: no availability (as in evaluate)
+                fleets.append({
+                    "system": a.system_ids[a.fleet_system[f]],
+                    "site": a.site_ids[a.fleet_site[f]],
+                    "count": 0, "availability": None, "availability_ci95": None,
+                    "series": [],
+                })
+                continue
+            lo, hi = cis[f]
+            series = [
+                {
+                    "day": float(d) if d != int(d) else int(d),
+                    "mean": float(s_mean[k, f]),
+                    "lo": float(max(0.0, s_mean[k, f] - s_half[k, f])),
+                    "hi": float(min(1.0, s_mean[k, f] + s_half[k, f])),
+                }
+                for k, d in enumerate(self.series_days.tolist())
+            ]
+            fleets.append({
+                "system": a.system_ids[a.fleet_system[f]],
+                "site": a.site_ids[a.fleet_site[f]],
+                "count": int(a.fleet_count[f]),
+                "availability": float(self.availability_mean[f]),
+                "availability_ci95": [lo, hi],
+                "series": series,
+            })
+        items = []
+        for i, s in self.rows:
+            fr = float(self.fill_rate[i, s])
+            items.append({
+                "item": a.item_ids[i],
+                "site": a.site_ids[s],
+                "backorders_mean": float(self.backorders[i, s]),
+                "fill_rate": None if math.isnan(fr) else fr,
+            })
+        rep = self.in_repair.mean(axis=0)
+        doc: dict[str, Any] = {
+            "days": int(self.days) if self.days == int(self.days) else self.days,
+            "replications": self.replications,
+            "seed": self.seed,
+            "warmup_days": (
+                int(self.warmup_days) if self.warmup_days == int(self.warmup_days)
+                else self.warmup_days
+            ),
+            "fleets": fleets,
+            "items": items,
+            "repair": [
+                {"site": a.site_ids[s], "in_repair_mean": float(rep[s])}
+                for s in range(a.n_sites) if rep[s] > 0
+            ],
+            "failures_while_down": self.failures_while_down,
+            "delays": str(self.delays),
+            "events": self.events,
+        }
+        if self.analytic is not None:
+            doc["analytic"] = self.analytic
+        return doc
+
+
+def _as_arrays(scenario: Scenario | ScenarioArrays) -> ScenarioArrays:
+    if isinstance(scenario, ScenarioArrays):
+        return scenario
+    if isinstance(scenario, Scenario):
+        return compile_scenario(scenario)
+    raise SustainError(
+        f"simulate: expected a Scenario or ScenarioArrays, got {type(scenario).__name__}"
+    )
+
+
+def simulate(
+    scenario: Scenario | ScenarioArrays,
+    *,
+    days: float,
+    replications: int,
+    seed: int,
+    warmup_days: float = 0.0,
+    stock: FloatArray | Mapping[tuple[str, str], float] | None = None,
+    failures_while_down: bool = False,
+    delays: Delays | str = Delays.DETERMINISTIC,
+    repair_channels: Mapping[str, int] | None = None,
+    workers: int = 1,
+    dask_address: str | Any | None = None,
+    progress: Progress | None = None,
+    compare: bool = False,
+) -> SimulationResult:
+    """Simulate the steady-state support system, ``replications`` times.
+
+    Parameters
+    ----------
+    scenario : Scenario or ScenarioArrays
+        A validated scenario or its compiled arrays.
+    days : float
+        Calendar days simulated per replication (including the warm-up).
+    replications : int
+        Independent replications; replication ``r`` uses stream ``r`` of
+        ``SeedSequence(seed).spawn(replications)``.
+    seed : int
+        The seed (``0`` is a seed like any other).
+    warmup_days : float
+        Statistics start after this many days (the run starts with every system up
+        and the scenario's stock on the shelf).
+    stock : array (items × sites) or mapping {(item, site): qty}, optional
+        Spares to simulate instead of the scenario's stock.
+    failures_while_down : bool
+        False (default, realistic): a system that is down accumulates no operating
+        hours, so its other parts do not fail.  True: every installed unit keeps
+        failing at its rate (the analytic model's Poisson-demand assumption).
+    delays : {"deterministic", "exponential"}
+        Distribution of repair, shipping and procurement times (mean as stated).
+    repair_channels : mapping {site: c}, optional
+        Parallel repair channels at those sites (FCFS queue); unlimited elsewhere.
+    workers : int
+        Worker processes (1 runs in this process).
+    dask_address : str or dask.distributed.Client, optional
+        Run the replications on this Dask scheduler (or client) instead.
+    progress : callable(done, total), optional
+        Called as replications complete.
+    compare : bool
+        Add the analytic (VARI-METRIC and METRIC) availability of every fleet, its
+        difference from the simulation and whether it lies inside the 95 % CI.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    if days <= 0 or not math.isfinite(days):
+        raise SustainError(f"simulate: days must be a positive number, got {days!r}")
+    if not 0 <= warmup_days < days:
+        raise SustainError(
+            f"simulate: warmup_days must be >= 0 and less than days ({days}), got {warmup_days!r}"
+        )
+    if int(replications) != replications or replications < 1:
+        raise SustainError(
+            f"simulate: replications must be a whole number >= 1, got {replications!r}"
+        )
+    if int(workers) != workers or workers < 1:
+        raise SustainError(f"simulate: workers must be a whole number >= 1, got {workers!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise SustainError(f"simulate: seed must be a whole number >= 0, got {seed!r}")
+    try:
+        delays = Delays(delays)
+    except ValueError:
+        raise SustainError(
+            f"simulate: delays must be 'deterministic' or 'exponential', got {delays!r}"
+        ) from None
+    a = _as_arrays(scenario)
+    st = stock_matrix(a, stock)
+    a = a.with_stock(st)
+    model = build_model(a, st, repair_channels)
+    step = max(1.0, math.ceil(days / SERIES_MAX_POINTS))
+    series_days = np.arange(0.0, days + 1e-9, step)
+    job = _Job(
+        model=model, days=float(days), warmup_days=float(warmup_days),
+        series_days=series_days, failures_while_down=bool(failures_while_down),
+        exponential_delays=delays is Delays.EXPONENTIAL,
+    )
+    seeds = np.random.SeedSequence(int(seed)).spawn(int(replications))
+    reps = _dispatch(job, seeds, workers=int(workers), dask_address=dask_address,
+                     progress=progress)
+    result = _summarise(a, job, reps, int(seed), delays)
+    if compare:
+        from sustain.simulate.compare import analytic_comparison
+
+        result = _with(result, analytic_comparison(result))
+    return result
+
+
+def _with(result: SimulationResult, analytic: dict[str, Any]) -> SimulationResult:
+    from dataclasses import replace
+
+    return replace(result, analytic=analytic)
+
+
+def _chunks(n: int, parts: int) -> list[range]:
+    size = max(1, math.ceil(n / parts))
+    return [range(k, min(n, k + size)) for k in range(0, n, size)]
+
+
+def _dispatch(
+    job: _Job,
+    seeds: list[np.random.SeedSequence],
+    *,
+    workers: int,
+    dask_address: str | Any | None,
+    progress: Progress | None,
+) -> list[Replication]:
+    n = len(seeds)
+    done = 0
+    out: list[Replication | None] = [None] * n
+
+    def tick(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, n)
+
+    if dask_address is not None:
+        try:
+            from dask.distributed import Client, as_completed
+        except ImportError:
+            raise MissingExtraError("simulate with --dask", "dask") from None
+        own = not isinstance(dask_address, Client)
+        try:
+            client: Any = Client(dask_address, timeout="10s") if own else dask_address
+        except OSError as exc:
+            raise SustainError(
+                f"--dask {dask_address}: cannot reach the Dask scheduler: {exc}"
+            ) from None
+        try:
+            # Small chunks keep the progress bar moving and balance the workers.
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
+            chunks = _chunks(n, 4 * n_workers)
+            fjob = client.scatter(job, broadcast=True)
+            futures = {
+                client.submit(_run_chunk, fjob, [seeds[r] for r in c], pure=False): c
+                for c in chunks
+            }
+            for fut in as_completed(futures):
+                c = futures[fut]
+                for r, rep in zip(c, fut.result(), strict=True):
+                    out[r] = rep
+                tick(len(c))
+        finally:
+            if own:
+                client.close()
+    elif workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import as_completed as cf_done
+
+        chunks = _chunks(n, 4 * workers)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            pending = {
+                pool.submit(_run_chunk, job, [seeds[r] for r in c]): c for c in chunks
+            }
+            for fut in cf_done(pending):
+                c = pending[fut]
+                for r, rep in zip(c, fut.result(), strict=True):
+                    out[r] = rep
+                tick(len(c))
+    else:
+        for r in range(n):
+            out[r] = _run_chunk(job, [seeds[r]])[0]
+            tick(1)
+    return [x for x in out if x is not None]
+
+
+def _summarise(
+    a: ScenarioArrays, job: _Job, reps: list[Replication], seed: int, delays: Delays
+) -> SimulationResult:
+    n_i, n_s = a.n_items, a.n_sites
+    bo = np.stack([r.backorders for r in reps]).reshape(len(reps), n_i, n_s)
+    dem_r = np.stack([r.demands for r in reps]).reshape(len(reps), n_i, n_s)
+    hit_r = np.stack([r.filled for r in reps]).reshape(len(reps), n_i, n_s)
+    fill_r = np.full(dem_r.shape, np.nan)
+    np.divide(hit_r, dem_r, out=fill_r, where=dem_r > 0)
+    demands, filled = dem_r.sum(axis=0), hit_r.sum(axis=0)
+    fill = np.full((n_i, n_s), np.nan)
+    np.divide(filled, demands, out=fill, where=demands > 0)
+    mask = demand_mask(a) | (a.stock > 0)
+    ii, ss = np.nonzero(mask)
+    return SimulationResult(
+        arrays=a,
+        days=job.days,
+        replications=len(reps),
+        seed=seed,
+        warmup_days=job.warmup_days,
+        availability=np.stack([r.availability for r in reps]),
+        series_days=job.series_days,
+        series=np.stack([r.series for r in reps]),
+        backorders=bo.mean(axis=0),
+        backorders_reps=bo,
+        fill_rate=fill,
+        fill_rate_reps=fill_r,
+        in_repair=np.stack([r.in_repair for r in reps]),
+        rows=tuple(zip(ii.tolist(), ss.tolist(), strict=True)),
+        events=int(sum(r.events for r in reps)),
+        failures_while_down=job.failures_while_down,
+        delays=delays,
+    )

@@ -1,0 +1,257 @@
+"""The stockpile section as arrays over donors × consumables × months.
+
+:func:`plan_data` is the only place where the section's piecewise-constant rows
+(``from`` a month until the next row) become monthly arrays, and where fleet-driven
+usage becomes demand: ``systems up × per_system_day × days in the month × tempo``
+(``shared/spec/stockpile-format.md``).  Everything after it trusts :class:`PlanData`.
+
+Axes: donors ``d``, consumables ``c``, months ``t`` (``t = 0`` is ``start_month``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sustain._types import BoolArray, FloatArray, IntArray
+from sustain.scenario.stockpile import StockpilePlan, days_in_months, month_offset
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanData:
+    """Everything the linear programme needs, as arrays, plus the labels of each axis.
+
+    Attributes
+    ----------
+    months : tuple of str
+        ``YYYY-MM`` of each month (axis ``t``, length T).
+    donor_ids, consumable_ids : tuple of str
+        Labels of axes ``d`` (D) and ``c`` (C).
+    priority, unit_cost : FloatArray
+        (C,) weight of a unit of shortfall; cost of one unit.
+    demand : FloatArray
+        (C, T) partner consumption wanted, units per month.
+    partner_stock : FloatArray
+        (C,) held by the partner at the start, ``P[c, -1]``.
+    stock, floor, own_use : FloatArray
+        (D, C) donor stock at the start ``S[d, c, -1]``, floor, own use per month.
+    lead_months : IntArray
+        (D,) shipped in month t, usable by the partner in month t + lead.
+    made : FloatArray
+        (D, C, T) committed production.
+    surge_cap, surge_cost : FloatArray
+        (D, C, T) most extra output the plan may buy, and its unit cost.
+    pledged : FloatArray
+        (D, C, T) transfers already promised (lower bounds on ``sent``).
+    """
+
+    months: tuple[str, ...]
+    donor_ids: tuple[str, ...]
+    consumable_ids: tuple[str, ...]
+    priority: FloatArray
+    unit_cost: FloatArray
+    demand: FloatArray
+    partner_stock: FloatArray
+    stock: FloatArray
+    floor: FloatArray
+    own_use: FloatArray
+    lead_months: IntArray
+    made: FloatArray
+    surge_cap: FloatArray
+    surge_cost: FloatArray
+    pledged: FloatArray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(D, C, T)``."""
+        return len(self.donor_ids), len(self.consumable_ids), len(self.months)
+
+    @property
+    def active(self) -> BoolArray:
+        """(D, C) pairs where the donor holds, keeps, uses, makes, may make or owes anything."""
+        return (
+            (self.stock > 0) | (self.floor > 0) | (self.own_use > 0)
+            | np.any((self.made > 0) | (self.surge_cap > 0) | (self.pledged > 0), axis=2)
+        )
+
+
+def steps(
+    rows: Iterable[tuple[int, float]], n_months: int, *, before: float = 0.0
+) -> FloatArray:
+    """Piecewise-constant monthly values from ``(first month index, value)`` rows.
+
+    Each value holds from its month until the next row's; months before the first row
+    take ``before``.  Rows from before the horizon (negative index) hold from month 0.
+    """
+    pairs = sorted(rows)
+    out = np.full(n_months, before, dtype=np.float64)
+    if not pairs:
+        return out
+    starts = np.array([k for k, _ in pairs], dtype=np.int64)
+    values = np.array([v for _, v in pairs], dtype=np.float64)
+    which = np.searchsorted(starts, np.arange(n_months), side="right") - 1
+    has = which >= 0
+    out[has] = values[which[has]]
+    return out
+
+
+def plan_data(
+    plan: StockpilePlan,
+    *,
+    systems_up: Mapping[str, float] | None = None,
+    prefer_usage: bool = False,
+) -> PlanData:
+    """Arrays of the section ``plan``.
+
+    Parameters
+    ----------
+    plan : StockpilePlan
+        The validated section.
+    systems_up : mapping of str to float, optional
+        Systems of each type expected to be working (fleet count × availability, summed
+        over the type's fleets).  Needed for ``usage`` rows; a type absent counts 0.
+    prefer_usage : bool
+        For a consumable with both ``demand`` and ``usage`` rows: take fleet-driven
+        usage (``True``) or the explicit demand (``False``, the default).  A
+        consumable with only one kind of row takes that kind.
+
+    Returns
+    -------
+    PlanData
+    """
+    T = plan.months
+    start = plan.start_month
+    cids = tuple(c.id for c in plan.consumables)
+    dids = tuple(d.id for d in plan.donors)
+    c_idx = {c: k for k, c in enumerate(cids)}
+    d_idx = {d: k for k, d in enumerate(dids)}
+    D, C = len(dids), len(cids)
+
+    def at(month: str) -> int:
+        return month_offset(start, month)
+
+    days = np.asarray(days_in_months(start, T), dtype=np.float64)
+    tempo = steps(((at(s.from_month), s.factor) for s in plan.tempo), T, before=1.0)
+    up = systems_up or {}
+    explicit: dict[str, list[tuple[int, float]]] = {}
+    for s in plan.demand:
+        explicit.setdefault(s.consumable, []).append((at(s.from_month), s.per_month))
+    per_day: dict[str, float] = {}
+    for u in plan.usage:
+        per_day[u.consumable] = per_day.get(u.consumable, 0.0) + u.per_system_day * float(
+            up.get(u.system, 0.0)
+        )
+    demand = np.zeros((C, T))
+    for cid, k in c_idx.items():
+        use_fleets = cid in per_day and (prefer_usage or cid not in explicit)
+        if use_fleets:
+            demand[k] = per_day[cid] * days * tempo
+        elif cid in explicit:
+            demand[k] = steps(explicit[cid], T)
+
+    stock = np.zeros((D, C))
+    floor = np.zeros((D, C))
+    own = np.zeros((D, C))
+    made = np.zeros((D, C, T))
+    cap = np.zeros((D, C, T))
+    cost = np.zeros((D, C, T))
+    unit_cost = np.array([c.unit_cost for c in plan.consumables], dtype=np.float64)
+    cost[:] = unit_cost[None, :, None]
+    for d, donor in enumerate(plan.donors):
+        for key, target in (("stock", stock), ("floor", floor), ("own_use_per_month", own)):
+            for cid, qty in getattr(donor, key).items():
+                target[d, c_idx[cid]] = qty
+        prod: dict[str, list[tuple[int, float]]] = {}
+        for p in donor.production:
+            prod.setdefault(p.consumable, []).append((at(p.from_month), p.per_month))
+        for cid, rows in prod.items():
+            made[d, c_idx[cid]] = steps(rows, T)
+        surge: dict[str, list[tuple[int, float]]] = {}
+        price: dict[str, list[tuple[int, float]]] = {}
+        for q in donor.surge:
+            surge.setdefault(q.consumable, []).append((at(q.from_month), q.per_month))
+            price.setdefault(q.consumable, []).append((at(q.from_month), q.unit_cost))
+        for cid, rows in surge.items():
+            cap[d, c_idx[cid]] = steps(rows, T)
+            cost[d, c_idx[cid]] = steps(price[cid], T, before=unit_cost[c_idx[cid]])
+    pledged = np.zeros((D, C, T))
+    for pl in plan.pledges:
+        t = at(pl.month)
+        if 0 <= t < T:
+            pledged[d_idx[pl.donor], c_idx[pl.consumable], t] += pl.qty
+    partner = np.zeros(C)
+    for cid, qty in plan.partner_stock.items():
+        partner[c_idx[cid]] = qty
+    return PlanData(
+        months=plan.month_labels,
+        donor_ids=dids,
+        consumable_ids=cids,
+        priority=np.array([c.priority for c in plan.consumables], dtype=np.float64),
+        unit_cost=unit_cost,
+        demand=demand,
+        partner_stock=partner,
+        stock=stock,
+        floor=floor,
+        own_use=own,
+        lead_months=np.array([d.lead_months for d in plan.donors], dtype=np.int64),
+        made=made,
+        surge_cap=cap,
+        surge_cost=cost,
+        pledged=pledged,
+    )
+
+
+def most_stock(d: PlanData) -> FloatArray:
+    """(D, C, T) the highest end-of-month stock each donor can have: surge at capacity,
+    send only what is pledged, ``Smax[t] = S[-1] + Σ_{τ≤t}(made + surge_cap − own_use − pledged)``.
+
+    Sending more or surging less only lowers every later month's stock, so this bounds
+    every plan, month by month, and is reached by one plan in all months at once.
+    """
+    flow = d.made + d.surge_cap - d.own_use[:, :, None] - d.pledged
+    return d.stock[:, :, None] + np.cumsum(flow, axis=2)
+
+
+def least_breach(d: PlanData) -> FloatArray:
+    """(D, C, T) the least floor breach any plan can have: ``max(0, floor − Smax)``.
+
+    Stage 1 of the plan (total breach) is separable by donor and consumable and every
+    month's least breach is reached by one plan (:func:`most_stock`), so its optimum is
+    ``Σ least_breach`` and each month of an optimal plan breaches exactly this much.
+    """
+    return np.maximum(0.0, d.floor[:, :, None] - most_stock(d))
+
+
+def most_arrivals(d: PlanData) -> FloatArray:
+    """(C, T) the most that can have reached the partner by the end of each month, with
+    every donor kept at its least breach (:func:`least_breach`).
+
+    Donor d's cumulative shipments ``X[t]`` must cover its pledges (``X[t] − X[t−1] >=
+    pledged[t]``) and leave ``S[t] >= floor − least_breach[t]``, i.e. ``X[t] <= H[t] =
+    S[-1] + Σ_{τ≤t}(made + surge_cap − own_use) − floor + least_breach[t]``.  With
+    ``Z = X − Σ pledged`` non-decreasing, the most it can have shipped by t, in every
+    month at once, is ``Σ_{τ≤t} pledged + min_{τ≥t}(H[τ] − Σ_{σ≤τ} pledged)``
+    (shipping everything as soon as it may).  A shipment counts ``lead_d`` months later.
+    """
+    _, C, T = d.shape
+    cum_p = np.cumsum(d.pledged, axis=2)
+    room = (d.stock[:, :, None] + np.cumsum(d.made + d.surge_cap - d.own_use[:, :, None], axis=2)
+            - d.floor[:, :, None] + least_breach(d) - cum_p)
+    later_min = np.minimum.accumulate(room[:, :, ::-1], axis=2)[:, :, ::-1]
+    shipped = cum_p + np.maximum(later_min, 0.0)
+    out = np.zeros((C, T))
+    for lead in np.unique(d.lead_months):  # one term per distinct lead time, not per donor
+        if lead < T:
+            part = shipped[d.lead_months == lead].sum(axis=0)
+            out[:, lead:] += part[:, : T - lead]
+    return out
+
+
+def no_shortfall_possible(d: PlanData) -> BoolArray:
+    """(C,) whether some plan meets all demand of the consumable, with floors held at
+    their least breach: ``P[-1] + most_arrivals[t] >= Σ_{τ≤t} demand`` in every month."""
+    need = np.cumsum(d.demand, axis=1) - d.partner_stock[:, None]
+    tol = 1e-9 * np.maximum(1.0, np.abs(need))
+    return np.all(most_arrivals(d) >= need - tol, axis=1)

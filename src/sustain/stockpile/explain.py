@@ -1,0 +1,131 @@
+"""Words for what the numbers of a stockpile plan mean.
+
+Closed forms on :class:`~sustain.stockpile.data.PlanData`, no solver:
+
+- :func:`impossible` — the donor, consumable and month where even ``S >= 0`` cannot
+  hold (pledges and own use exceed the starting stock, all production and all surge
+  to that month), with the quantities;
+- :func:`breach_month_at_pledge_rate` — the first month each donor would go below its
+  floor if it kept giving at the average monthly rate of its pledges;
+- :func:`breach_notes` and :func:`shortfall_notes` — one sentence per donor and
+  consumable below its floor, and per consumable short, for the summary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sustain._types import FloatArray
+from sustain.stockpile.data import PlanData, most_stock
+
+#: Quantities smaller than this are treated as 0 in explanations.
+QTY_TOL = 1e-6
+
+
+def qty(x: float) -> str:
+    """A quantity for a sentence: ``12,000``; ``2.5``; ``1.2 million``."""
+    if abs(x) >= 1e7:
+        return f"{x / 1e6:,.1f} million"
+    if abs(x - round(x)) < 1e-6 or abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.3g}"
+
+
+def impossible(d: PlanData) -> list[str]:
+    """One message per donor and consumable whose stock would have to go below 0.
+
+    The highest stock a donor can have at the end of month t is
+    ``Smax[t] = S[-1] + Σ_{τ≤t}(made + surge_cap − own_use − pledged)``
+    (:func:`~sustain.stockpile.data.most_stock`); if it is negative in some month, no
+    plan keeps ``S >= 0``.  The first such month is named.
+    """
+    smax = most_stock(d)
+    bad = smax < -QTY_TOL * np.maximum(1.0, np.abs(d.stock[:, :, None]))
+    out = []
+    for di, ci in zip(*np.nonzero(np.any(bad, axis=2)), strict=True):
+        t = int(np.argmax(bad[di, ci]))
+        pledged = float(np.sum(d.pledged[di, ci, : t + 1]))
+        own = float(d.own_use[di, ci]) * (t + 1)
+        have = float(d.stock[di, ci] + np.sum(d.made[di, ci, : t + 1])
+                     + np.sum(d.surge_cap[di, ci, : t + 1]))
+        parts = []
+        if pledged > QTY_TOL:
+            parts.append(f"pledges ({qty(pledged)})")
+        if own > QTY_TOL:
+            parts.append(f"own use ({qty(own)})")
+        out.append(
+            f"donor {d.donor_ids[di]!r} cannot meet its {d.consumable_ids[ci]} commitments "
+            f"in {d.months[t]}: by then its {' and '.join(parts) or 'commitments'} exceed its "
+            f"starting stock, production and surge capacity ({qty(have)}) by "
+            f"{qty(-float(smax[di, ci, t]))}; reduce or move the pledges, or add production"
+        )
+    return out
+
+
+def pledge_rate(d: PlanData) -> FloatArray:
+    """(D, C) average pledged per month: the total pledged over the months from the start
+    to the last pledged month (0 without pledges)."""
+    T = d.shape[2]
+    has = d.pledged > 0
+    last = np.where(np.any(has, axis=2), T - 1 - np.argmax(has[:, :, ::-1], axis=2), -1)
+    total = np.sum(d.pledged, axis=2)
+    return np.where(last >= 0, total / np.maximum(last + 1, 1), 0.0)
+
+
+def breach_month_at_pledge_rate(d: PlanData) -> list[list[str | None]]:
+    """(D × C) the first month the donor's stock would fall below its floor if it gave at
+    its :func:`pledge_rate` every month, with committed production and own use and no
+    surge: ``S[-1] + Σ_{τ≤t}(made − own_use − rate) < floor``.  ``None``: never within
+    the horizon (or no floor)."""
+    rate = pledge_rate(d)
+    flow = d.made - d.own_use[:, :, None] - rate[:, :, None]
+    stock = d.stock[:, :, None] + np.cumsum(flow, axis=2)
+    below = (stock < d.floor[:, :, None] - QTY_TOL) & (d.floor[:, :, None] > 0)
+    first = np.argmax(below, axis=2)
+    hit = np.any(below, axis=2)
+    D, C, _ = d.shape
+    return [[d.months[first[i, j]] if hit[i, j] else None for j in range(C)] for i in range(D)]
+
+
+def _span(months: tuple[str, ...], mask: np.ndarray) -> str:
+    ts = np.flatnonzero(mask)
+    first, last = months[ts[0]], months[ts[-1]]
+    return first if first == last else f"{first} to {last}"
+
+
+def breach_notes(d: PlanData, stock: FloatArray, breach: FloatArray) -> list[str]:
+    """One sentence per donor and consumable that goes below its floor, with the cause."""
+    out = []
+    for di, ci in zip(*np.nonzero(np.any(breach > QTY_TOL, axis=2)), strict=True):
+        b = breach[di, ci]
+        worst = int(np.argmax(b))
+        floor = float(d.floor[di, ci])
+        if d.stock[di, ci] < floor - QTY_TOL and b[0] > QTY_TOL:
+            cause = f"it starts below its floor (stock {qty(float(d.stock[di, ci]))})"
+        elif np.any(d.pledged[di, ci] > 0):
+            cause = "its pledges and own use leave no choice"
+        else:
+            cause = "its own use exceeds its production"
+        out.append(
+            f"{d.donor_ids[di]} is below its {d.consumable_ids[ci]} floor ({qty(floor)}) in "
+            f"{_span(d.months, b > QTY_TOL)}, by up to {qty(float(b[worst]))} "
+            f"(in {d.months[worst]}; stock {qty(float(stock[di, ci, worst]))}): {cause}"
+        )
+    return out
+
+
+def shortfall_notes(d: PlanData, short: FloatArray) -> list[str]:
+    """One sentence per consumable with shortfall: total, months, worst month."""
+    out = []
+    for ci in np.flatnonzero(np.any(short > QTY_TOL, axis=1)):
+        s = short[ci]
+        worst = int(np.argmax(s))
+        share = s[worst] / d.demand[ci, worst] if d.demand[ci, worst] > 0 else 1.0
+        out.append(
+            f"{d.consumable_ids[ci]}: short {qty(float(np.sum(s)))} in total "
+            f"({qty(float(np.sum(s) / max(np.sum(d.demand[ci]), QTY_TOL) * 100))} % of demand), "
+            f"in {int(np.sum(s > QTY_TOL))} months from {d.months[int(np.argmax(s > QTY_TOL))]}; "
+            f"worst {d.months[worst]}: {qty(float(s[worst]))} of {qty(float(d.demand[ci, worst]))} "
+            f"({100 * share:.0f} %)"
+        )
+    return out
