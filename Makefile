@@ -39,6 +39,8 @@ test: lint
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/evaluate.py
 	$(BIN)/python benchmarks/optimize.py
+	$(BIN)/python benchmarks/simulate.py
+	$(BIN)/python benchmarks/stockpile.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
