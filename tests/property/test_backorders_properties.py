@@ -3,7 +3,8 @@
 For ``B = (X − s)⁺``: ``EBO(s) − EBO(s + 1) = P(X > s)`` (so EBO decreases and is
 convex in the stock), ``EBO ≥ (m − s)⁺``, ``EBO(0) = m``, the fill rate ``P(X < s)``
 is a probability that increases with the stock, and ``0 ≤ VBO ≤ Var X`` (the map
-``x ↦ (x − s)⁺`` is 1-Lipschitz).
+``x ↦ (x − s)⁺`` is 1-Lipschitz); and a row's results do not depend, to the
+last bit, on the other rows evaluated with it.
 """
 
 from __future__ import annotations
@@ -87,3 +88,25 @@ def test_table_matches_moments(data: list[tuple[float, float, int]], top: int) -
     k = np.arange(top + 1, dtype=np.float64)
     want = backorder_moments(m[:, None], v[:, None], k[None, :]).ebo
     np.testing.assert_allclose(table, want, rtol=1e-9, atol=1e-300)
+
+
+#: Rows that make a batch large enough for the series to run term by term over many
+#: rows (small batches finish each row in a block).
+_FILLER = np.random.default_rng(17)
+_FILL_M = np.exp(_FILLER.uniform(np.log(1e-3), np.log(50.0), 3000))
+_FILL_V = _FILL_M * _FILLER.uniform(1.0, 3.0, 3000)
+_FILL_S = np.floor(_FILL_M + _FILLER.uniform(0.0, 6.0, 3000))
+
+
+@SETTINGS
+@given(rows)
+def test_rows_do_not_depend_on_the_batch(data: list[tuple[float, float, int]]) -> None:
+    m, v, s = columns(data)
+    alone = backorder_moments(m, v, s)
+    k = m.size
+    big = backorder_moments(
+        np.concatenate([_FILL_M, m]), np.concatenate([_FILL_V, v]), np.concatenate([_FILL_S, s])
+    )
+    np.testing.assert_array_equal(big.ebo[-k:], alone.ebo)
+    np.testing.assert_array_equal(big.vbo[-k:], alone.vbo)
+    np.testing.assert_array_equal(big.fill_rate[-k:], alone.fill_rate)

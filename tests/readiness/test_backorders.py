@@ -290,6 +290,92 @@ def test_tail_sum_and_incomplete_functions_agree() -> None:
     np.testing.assert_allclose(u, closed, rtol=1e-10)
 
 
+def test_tail_sum_takes_the_terms_its_bound_asks_for() -> None:
+    """U summed with a number of terms fixed in advance: mpmath sums, and the flags.
+
+    Rows whose geometric bound asks for more than SERIES_STEP_TERMS terms are flagged
+    (not summed) when max_terms is SERIES_STEP_TERMS; the others match U summed in
+    50 digits to rounding.
+    """
+    rng = np.random.default_rng(11)
+    size = 400
+    m = np.exp(rng.uniform(np.log(1e-6), np.log(60.0), size))
+    v = m * np.where(rng.random(size) < 0.3, 1.0, np.exp(rng.uniform(0.0, np.log(30.0), size)))
+    s = np.floor(m + np.exp(rng.uniform(np.log(0.5), np.log(40.0), size)))
+    y = s + 1.0
+    with np.errstate(under="ignore"):
+        fit = bo._fit(m, v)
+        u, flagged = bo._tail_ratio_sum(y, fit.alpha, fit.beta, bo.SERIES_STEP_TERMS)
+    r = np.maximum(fit.alpha + fit.beta / (y + 1.0), fit.alpha)
+    terms = np.log(bo.SERIES_RTOL * (1.0 - r) / r) / np.log(r)  # r^k ≤ RTOL (1 − r) / r
+    assert np.all(flagged[terms > bo.SERIES_STEP_TERMS + 1e-6])
+    assert np.all(terms[flagged] > bo.SERIES_STEP_TERMS - 1e-3)
+    assert 0 < flagged.sum() < size - 100
+    with mp.workdps(30):
+        for i in np.flatnonzero(~flagged)[::4]:
+            a, b, x = (mp.mpf(float(z)) for z in (fit.alpha[i], fit.beta[i], y[i]))
+            t, total, k = mp.mpf(1), mp.mpf(1), 0
+            while t > total * mp.mpf(10) ** -25:
+                k += 1
+                t *= a + b / (x + k)
+                total += t
+            assert float(u[i]) == pytest.approx(float(total), rel=2e-15, abs=0.0)
+
+
+def test_rows_do_not_depend_on_the_rest_of_the_batch() -> None:
+    """Bit for bit: a row's results alone, in a large batch, in any order.
+
+    Large batches sum most series term by term over many rows and small ones in
+    one block per row; both do the same operations in the same order.
+    """
+    rng = np.random.default_rng(5)
+    size = 6000
+    m = np.exp(rng.uniform(np.log(1e-4), np.log(400.0), size))
+    v = m * np.where(rng.random(size) < 0.3, 1.0, rng.uniform(1.0, 5.0, size))
+    s = np.floor(np.clip(m + rng.normal(0.0, 2.0, size) * np.sqrt(v), 0.0, 150.0))
+    s[::7] = rng.integers(1, 9, s[::7].size)  # small stocks above small means
+    res = backorder_moments(m, v, s)
+    rev = backorder_moments(m[::-1], v[::-1], s[::-1])
+    for a, b in ((res.ebo, rev.ebo), (res.vbo, rev.vbo), (res.fill_rate, rev.fill_rate)):
+        np.testing.assert_array_equal(a, b[::-1])
+    for i in rng.choice(size, 150, replace=False):
+        one = backorder_moments(m[i : i + 1], v[i : i + 1], s[i : i + 1])
+        assert (one.ebo[0], one.vbo[0], one.fill_rate[0]) == (
+            res.ebo[i],
+            res.vbo[i],
+            res.fill_rate[i],
+        ), f"row {i}: m={m[i]:g} v={v[i]:g} s={s[i]:g}"
+
+
+@pytest.mark.parametrize("kind", ["base", "depot"])
+def test_two_echelon_benchmark_rows(kind: str) -> None:
+    """The rows the benchmark's engine passes: small NB base pipelines with a few
+    units of stock, and Poisson depot pipelines stocked near their 80 % quantile."""
+    rng = np.random.default_rng(13)
+    size = 40
+    if kind == "base":
+        m = np.exp(rng.uniform(np.log(0.004), np.log(5.0), size))
+        v = m * rng.uniform(1.0, 1.55, size)
+        s = rng.integers(1, 9, size).astype(np.float64)
+    else:
+        m = np.exp(rng.uniform(np.log(0.4), np.log(170.0), size))
+        v = m.copy()
+        s = np.floor(m + rng.uniform(-1.0, 1.5, size) * np.sqrt(m)).clip(0.0)
+    check_rows(m, v, s, backorder_moments(m, v, s))
+
+
+def test_bad_input_in_a_later_chunk_raises() -> None:
+    size = 2 * bo.CHUNK_ROWS + 10
+    m, v, s = np.ones(size), np.ones(size), np.ones(size)
+    i = bo.CHUNK_ROWS + 7
+    for arr, bad in ((m, np.nan), (v, -1.0), (s, 2.5), (s, np.inf), (m, np.inf)):
+        old, arr[i] = arr[i], bad
+        with pytest.raises(ValueError):
+            backorder_moments(m, v, s)
+        arr[i] = old
+    backorder_moments(m, v, s)
+
+
 def test_results_keep_the_input_shape_and_accept_int_stock() -> None:
     m = np.array([[0.5, 1.0, 2.0], [3.0, 0.0, 8.0]])
     res = backorder_moments(m, 2 * m, np.array([[0, 1, 2], [3, 4, 5]], dtype=np.int64))

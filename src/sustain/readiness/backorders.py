@@ -23,9 +23,10 @@ evaluated at once on arrays, with care for cancellation:
   ``E[B²] = Σ_{k≥1} k² p(s + k)``, taken from ``p(s + 1)`` and
   ``U = Σ_{j≥0} p(s + 1 + j) / p(s + 1)`` through two exact identities that follow
   from the ratio recurrence (see :func:`_upper_moments`); ``U`` is summed from 1
-  upwards until a geometric bound on the rest is below ``SERIES_RTOL`` of the sum,
-  or, where that would take many terms, is ``P(X > s) / p(s + 1)`` from the
-  regularised incomplete gamma or beta function.  ``EBO(s) = m − s + L1`` is never
+  upwards for as many terms as a geometric bound on the rest needs to fall below
+  ``SERIES_RTOL`` of the sum (counted in advance, so rows with equal counts run
+  together), or, where that would take many terms, is ``P(X > s) / p(s + 1)``
+  from the regularised incomplete gamma or beta function.  ``EBO(s) = m − s + L1`` is never
   used there: for ``s ≫ m`` it is the difference of two nearly equal numbers.
 * The lower sums, ``P(X < s)`` and ``p(s)`` are accumulated term by term from
   ``p(0)`` for stocks up to ``LOOP_STOCK_MAX`` and means up to ``LOOP_MEAN_MAX``
@@ -34,8 +35,10 @@ evaluated at once on arrays, with care for cancellation:
   (Poisson) and ``x p_n(x) = m p_{n+1}(x − 1)`` (negative binomial), and likewise
   for ``x (x − 1) p(x)``; ``p(s + 1)`` then comes from log-gamma functions.
 
-Rows are processed ``CHUNK_ROWS`` at a time; loops run over stock values or
-series terms on the rows still active, never over rows.  Accuracy against mpmath
+Rows are processed ``CHUNK_ROWS`` at a time, sorted (radix sorts of small integer
+keys) so that each loop, over stock values or series terms, runs on a contiguous
+run of the rows still active, never over rows; every row gets the same
+operations in the same order whatever the other rows of the batch.  Accuracy against mpmath
 sums of the definitions (see the tests), for means 1e-9 to 1e4, stocks 0 to 1e4
 and variance-to-mean ratios 1 to 300: relative errors below about 1e-12 (EBO),
 5e-11 (VBO) and 1e-13 (fill rate) for stocks up to 100 and means up to 500, and
@@ -61,11 +64,9 @@ __all__ = [
     "LOOP_STOCK_MAX",
     "POISSON_VARIANCE_RTOL",
     "SERIES_BLOCK_TERMS",
-    "SERIES_CHECK_TERMS",
     "SERIES_MAX_TERMS",
     "SERIES_NORMAL_SPAN",
     "SERIES_RTOL",
-    "SERIES_SCALAR_TERMS",
     "SERIES_STEP_TERMS",
     "BackorderMoments",
     "backorder_moments",
@@ -85,14 +86,10 @@ LOOP_STOCK_MAX = 100
 #: Largest mean for which the lower sums and pmf tables use the ratio recurrence
 #: from p(0) (``p(0) ≥ e^{-500}`` keeps it far from underflow).
 LOOP_MEAN_MAX = 500.0
-#: Terms of a tail series summed without a convergence test, on the rows whose
-#: geometric bound asks for at most that many (each gets exactly what it asks for).
-SERIES_SCALAR_TERMS = 24
-#: Beyond ``SERIES_SCALAR_TERMS``, terms added between two convergence tests.
-SERIES_CHECK_TERMS = 4
-#: Terms summed one at a time.  Rows whose ``p(s + 1)`` comes from the recurrence
-#: and that need more use the incomplete gamma / beta function instead; the others
-#: go on in blocks.
+#: Most terms of a tail series summed without a convergence test, each row getting
+#: what the geometric bound asks for.  Rows whose ``p(s + 1)`` comes from the
+#: recurrence and that need more use the incomplete gamma / beta function
+#: instead; the others go on in blocks.
 SERIES_STEP_TERMS = 64
 #: Terms per block for the slow rows of a tail series.
 SERIES_BLOCK_TERMS = 256
@@ -103,8 +100,9 @@ SERIES_MAX_TERMS = 4_096
 SERIES_NORMAL_SPAN = 90.0
 #: Rows evaluated together (the working arrays of a chunk stay in cache).
 CHUNK_ROWS = 32_768
-#: Largest stock up to which the lower sums run on all rows unsorted.
-_UNSORTED_STOCK_MAX = 3
+#: A tail series goes on term by term while more rows than this are running, then
+#: finishes them in one two-dimensional block.
+_SERIES_BLOCK_ROWS = 256
 #: Smallest negative binomial size ``n`` (only reached for means below ~1e-150).
 _SIZE_MIN = 1e-300
 #: From this size on, ``log Γ(n + x) − log Γ(n)`` is taken from Stirling's series.
@@ -123,10 +121,14 @@ def _ratio_for_terms(terms: int) -> float:
 
 #: Rows whose ratio bound exceeds this may need more than ``SERIES_MAX_TERMS`` terms.
 _RATIO_FOR_MAX_TERMS = _ratio_for_terms(SERIES_MAX_TERMS)
-#: Ratio bounds are clipped below 1 (which a tail's ratio never reaches in exact
-#: arithmetic) so that the number of terms stays finite.
-_RATIO_MAX = 1.0 - 2.0**-52
-_LOG_SERIES_RTOL = float(np.log(SERIES_RTOL))
+#: Ratio bounds clipped to this range before the number of terms is computed in
+#: single precision: bounds below 1e-30 need 1 term, above the top more than
+#: ``SERIES_STEP_TERMS`` (and never reach 1 in single precision).
+_F32_RATIO_MIN = np.float32(1e-30)
+_F32_RATIO_MAX = np.float32(_ratio_for_terms(SERIES_STEP_TERMS + 1))
+_F32_LOG_SERIES_RTOL = np.float32(np.log(SERIES_RTOL))
+#: Added to the single-precision number of terms (error below 1e-4) before truncation.
+_F32_TERMS_MARGIN = np.float32(0.01)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +157,10 @@ class _Fit:
 
     ``p(x + 1) / p(x) = alpha + beta / (x + 1)``, and ``delta = p(1) / p(0)``
     (``alpha + beta`` would cancel when ``n`` is tiny).  On Poisson rows ``n``
-    holds a placeholder (1) that is never used, and ``p`` is 1; on negative
-    binomial rows ``alpha`` is ``q`` itself (so ``log q = log alpha``).
+    holds a placeholder that is never used, and ``p`` is 1; on negative
+    binomial rows ``alpha`` is ``q`` itself (so ``log q = log alpha``).  The
+    arrays may share memory with the inputs and with each other: never write to
+    them.
     """
 
     mean: FloatArray
@@ -168,6 +172,20 @@ class _Fit:
     log_p0: FloatArray  # log P(X = 0): −m or n log p
     n: FloatArray
     p: FloatArray  # 1 (Poisson) or m / v
+
+    def part(self, lo: int, hi: int) -> _Fit:
+        """The fit of the rows ``lo .. hi − 1`` (views, not copies)."""
+        return _Fit(
+            mean=self.mean[lo:hi],
+            var=self.var[lo:hi],
+            poisson=self.poisson[lo:hi],
+            alpha=self.alpha[lo:hi],
+            beta=self.beta[lo:hi],
+            delta=self.delta[lo:hi],
+            log_p0=self.log_p0[lo:hi],
+            n=self.n[lo:hi],
+            p=self.p[lo:hi],
+        )
 
     def take(self, rows: npt.NDArray[np.intp]) -> _Fit:
         """The fit of a subset of rows."""
@@ -210,46 +228,52 @@ def is_poisson(mean: npt.ArrayLike, var: npt.ArrayLike) -> BoolArray:
 def _fit(mean: FloatArray, var: FloatArray) -> _Fit:
     """Fit Poisson or negative binomial rows (all means > 0).
 
-    The negative binomial formulas run on every row at once (Poisson rows get a
-    placeholder ``v = 2 m``), then the Poisson rows are overwritten: no gather or
-    scatter of row subsets.
+    The negative binomial formulas run on every row at once, then the Poisson rows
+    are overwritten.
     """
-    poisson = is_poisson(mean, var)
-    k = mean.size
+    m = mean
+    poisson = var <= m * (1.0 + POISSON_VARIANCE_RTOL)  # is_poisson() when m > 0
+    k = m.size
     if poisson.all():
         return _Fit(
-            mean=mean,
+            mean=m,
             var=var,
             poisson=poisson,
             alpha=np.zeros(k),
-            beta=mean,
-            delta=mean,
-            log_p0=-mean,
+            beta=m,
+            delta=m,
+            log_p0=-m,
             n=np.ones(k),
             p=np.ones(k),
         )
-    m = mean
-    some = poisson.any()
-    v = np.where(poisson, m + m, var) if some else var
-    d = v - m  # > 0, and exact when v ≤ 2 m
-    q = d / v
-    p = m / v
-    # n = m² / (v − m), kept away from 0 for means so tiny that it underflows
-    # (the moments are then below ~1e-290 anyway).
-    size = np.maximum(m * (m / d), _SIZE_MIN)
-    beta = q * (size - 1.0)
-    delta = m * p
-    log_p0 = np.log1p(d / m)
-    log_p0 *= -size  # n log p with p = m / v
-    if some:
-        np.copyto(q, 0.0, where=poisson)
-        np.copyto(beta, m, where=poisson)
-        np.copyto(delta, m, where=poisson)
-        np.negative(m, out=log_p0, where=poisson)
-        np.copyto(size, 1.0, where=poisson)
-        np.copyto(p, 1.0, where=poisson)
+    # Negative binomial formulas on every row; on Poisson rows (v ≤ m, maybe 0) they
+    # may divide by zero, and their values are overwritten below.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = var - m  # > 0 on negative binomial rows, and exact when v ≤ 2 m
+        q = d / var
+        p = m / var
+        # n = m² / (v − m), kept away from 0 for means so tiny that it underflows
+        # (the moments are then below ~1e-290 anyway).
+        size = m / d
+        size *= m
+        np.maximum(size, _SIZE_MIN, out=size)
+        beta = size - 1.0
+        beta *= q
+        delta = m * p
+        log_p0 = np.divide(d, m, out=d)
+        np.log1p(log_p0, out=log_p0)
+        log_p0 *= size
+        np.negative(log_p0, out=log_p0)  # n log p with p = m / v
+    pois = np.flatnonzero(poisson)
+    if pois.size:  # (n keeps a meaningless value on Poisson rows: never used there)
+        mp = m[pois]
+        q[pois] = 0.0
+        beta[pois] = mp
+        delta[pois] = mp
+        log_p0[pois] = -mp
+        p[pois] = 1.0
     return _Fit(
-        mean=mean,
+        mean=m,
         var=var,
         poisson=poisson,
         alpha=q,
@@ -308,103 +332,69 @@ def _log_pmf(fit: _Fit, x: FloatArray) -> FloatArray:
     return out
 
 
-def _lower_loop(
-    stock: FloatArray, fit: _Fit
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """``P(X < s)``, ``L1``, ``L2`` and ``p(s)``, term by term from ``p(0)``.
+def _lower_loop(stock: FloatArray, fit: _Fit) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``P(X < s)``, ``L1`` and ``L2``, term by term from ``p(0)``.
 
-    A loop over ``x = 0 .. max(s) − 1``.  Up to ``_UNSORTED_STOCK_MAX`` it runs on
-    every row, with weights ``(s − x)⁺`` that vanish on the rows already done and
-    ``p(s)`` copied out when ``x + 1 = s``; beyond, the rows are sorted by stock (a
-    radix sort of small integers) so that those with ``s > x`` are a contiguous
-    tail.  Both add the same terms in the same order.  Stocks must be at most
+    A loop over ``x = 0 .. max(s) − 1``; the rows must come sorted by stock, so
+    that those with ``s > x`` are a contiguous tail.  Stocks must be at most
     ``LOOP_STOCK_MAX``.
     """
     size = stock.size
-    top = int(stock.max()) if size else 0
-    if top <= _UNSORTED_STOCK_MAX:
-        return _lower_unsorted(stock, fit, top)
-    order = np.argsort(stock.astype(np.uint8), kind="stable")
-    s = stock[order]
-    a = fit.alpha[order]
-    b = fit.beta[order]
-    d = fit.delta[order]
-    p = np.exp(fit.log_p0[order])
+    p = np.exp(fit.log_p0)
     f = np.zeros(size)
     l1 = np.zeros(size)
     l2 = np.zeros(size)
-    starts = np.searchsorted(s, np.arange(top, dtype=np.float64), side="right")
+    top = int(stock[-1]) if size else 0
+    starts = np.searchsorted(stock, np.arange(top, dtype=np.float64), side="right")
     for x in range(top):
         lo = int(starts[x])  # rows with s > x
         pp = p[lo:]
-        w = s[lo:] - x
         f[lo:] += pp
+        w = stock[lo:] - x
         wp = w * pp
         l1[lo:] += wp
         wp *= w
         l2[lo:] += wp
         if x:
-            r = b[lo:] / (x + 1)
-            r += a[lo:]
+            r = fit.beta[lo:] / (x + 1)
+            r += fit.alpha[lo:]
             pp *= r
         else:
-            pp *= d[lo:]
-    cdf = np.empty(size)
-    s1 = np.empty(size)
-    s2 = np.empty(size)
-    p_s = np.empty(size)
-    cdf[order], s1[order], s2[order], p_s[order] = f, l1, l2, p
-    return cdf, s1, s2, p_s
+            pp *= fit.delta[lo:]
+    return f, l1, l2
 
 
-def _lower_unsorted(
-    stock: FloatArray, fit: _Fit, top: int
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """:func:`_lower_loop` on every row for ``x = 0 .. top − 1`` (small ``top``)."""
+def _upper_loop(stock: FloatArray, fit: _Fit) -> tuple[FloatArray, FloatArray]:
+    """``P(X < s)`` and ``p(s + 1)``, term by term from ``p(0)``.
+
+    As :func:`_lower_loop` (rows sorted by stock), with ``p`` carried one step
+    further on each row instead of the sums ``L1`` and ``L2``.
+    """
     size = stock.size
     p = np.exp(fit.log_p0)
-    p_s = p.copy()  # rows with s = 0
     f = np.zeros(size)
-    l1 = np.zeros(size)
-    l2 = np.zeros(size)
-    w = np.empty(size)
-    on = np.empty(size)
-    wp = np.empty(size)
-    for x in range(top):
-        np.subtract(stock, x, out=w)
-        np.maximum(w, 0.0, out=w)  # (s − x)⁺: 0 on rows with s ≤ x
-        np.minimum(w, 1.0, out=on)
-        on *= p
-        f += on
-        np.multiply(w, p, out=wp)
-        l1 += wp
-        wp *= w
-        l2 += wp
+    top = int(stock[-1]) if size else 0
+    xs = np.arange(top + 1, dtype=np.float64)
+    above = np.searchsorted(stock, xs, side="right")  # rows with s > x
+    start = np.searchsorted(stock, xs, side="left")  # rows with s ≥ x
+    for x in range(top + 1):
+        f[above[x] :] += p[above[x] :]
+        lo = int(start[x])
+        pp = p[lo:]
         if x:
-            r = fit.beta / (x + 1)
-            r += fit.alpha
-            p *= r
+            r = fit.beta[lo:] / (x + 1)
+            r += fit.alpha[lo:]
+            pp *= r
         else:
-            p *= fit.delta
-        np.copyto(p_s, p, where=stock == x + 1)
-    return f, l1, l2, p_s
-
-
-def _terms_needed(ratio: FloatArray) -> FloatArray:
-    """Terms after which ``r^k ≤ SERIES_RTOL (1 − r) / r`` (the geometric bound), ≥ 1."""
-    need = np.log1p(-ratio)
-    need += _LOG_SERIES_RTOL
-    need /= np.log(ratio)
-    need -= 1.0
-    np.ceil(need, out=need)
-    return np.maximum(need, 1.0, out=need)
+            pp *= fit.delta[lo:]
+    return f, p
 
 
 def _tail_ratio_sum(
     start: FloatArray,
     alpha: FloatArray,
     beta: FloatArray,
-    max_terms: int | FloatArray = SERIES_MAX_TERMS,
+    max_terms: int = SERIES_MAX_TERMS,
 ) -> tuple[FloatArray, BoolArray]:
     """``U = Σ_{j≥0} p(y + j) / p(y)`` per row, with ``y = start``.
 
@@ -414,55 +404,92 @@ def _tail_ratio_sum(
     ``k``-th term is at most ``r^k``, and once ``r^k ≤ SERIES_RTOL (1 − r) / r``
     the terms left out sum to at most ``SERIES_RTOL`` of ``U`` (which is ≥ 1).
 
-    Rows whose geometric bound asks for at most ``SERIES_SCALAR_TERMS`` terms get
-    exactly that many, with no test: they are sorted by it (a radix sort of small
-    integers) so that the rows still running are a contiguous tail.  The others
-    go on, tested every ``SERIES_CHECK_TERMS`` terms (and from ``SERIES_STEP_TERMS``
-    on in blocks of ``SERIES_BLOCK_TERMS``), until the terms left out, at most
-    ``t R / (1 − R)`` with ``R = max(α + β / (x + 1), α)`` at the current ``x``,
-    are below ``SERIES_RTOL`` of the sum.  Rows still running after ``max_terms``
-    terms (a scalar or one value per row) are flagged in the second result.
+    Every row gets the number of terms this bound asks for, up to
+    ``SERIES_STEP_TERMS``, with no test: the rows are sorted by it (a radix sort
+    of small integers), so that the rows still running are a contiguous tail,
+    and the terms are added one at a time for all of them while that tail is
+    long, then in one two-dimensional block for the few rows left.  Rows whose
+    bound asks for more are flagged in the second result if ``max_terms`` is at
+    most ``SERIES_STEP_TERMS``; otherwise they go on, in blocks of
+    ``SERIES_BLOCK_TERMS``, until the terms left out, at most ``t R / (1 − R)``
+    with ``R = max(α + β / (x + 1), α)`` at the current ``x``, are below
+    ``SERIES_RTOL`` of the sum, and those still running after ``max_terms`` terms
+    are flagged.
     """
     size = start.size
-    out = np.ones(size)
-    open_ = np.zeros(size, dtype=np.bool_)
     if not size:
-        return out, open_
-    r = beta / (start + 1.0)
-    r += alpha
-    np.maximum(r, alpha, out=r)
-    np.clip(r, 1e-300, _RATIO_MAX, out=r)
-    need = _terms_needed(r)
-    np.minimum(need, SERIES_SCALAR_TERMS + 1, out=need)
-    order = np.argsort(need.astype(np.uint8), kind="stable")
-    key = need[order]
-    x = start[order]
-    a = alpha[order]
-    b = beta[order]
-    t = np.ones(size)
-    u = np.ones(size)
-    z = x.copy()  # y + k
-    fixed = min(int(key[-1]), SERIES_SCALAR_TERMS)
-    starts = np.searchsorted(key, np.arange(1.0, fixed + 1.0), side="left")
-    for k in range(fixed):
+        return np.ones(0), np.zeros(0, dtype=np.bool_)
+    rho = start + 1.0
+    np.divide(beta, rho, out=rho)
+    rho += alpha  # the first ratio p(y + 1) / p(y), i.e. the first term
+    # Terms needed: k ≥ x − 1 with x = log(SERIES_RTOL (1 − r)) / log r, in single
+    # precision (x to ~1e-5) plus a margin, the cast truncating: ⌊x + ε⌋ ≥ ⌈x − 1⌉.
+    # At least 1; SERIES_STEP_TERMS + 1 stands for "more".
+    r32 = np.empty(size, dtype=np.float32)
+    np.maximum(rho, alpha, out=r32)
+    np.clip(r32, _F32_RATIO_MIN, _F32_RATIO_MAX, out=r32)
+    need = np.negative(r32)
+    np.log1p(need, out=need)
+    need += _F32_LOG_SERIES_RTOL
+    need /= np.log(r32, out=r32)
+    need += _F32_TERMS_MARGIN
+    np.clip(need, 1.0, SERIES_STEP_TERMS + 1.0, out=need)
+    key = need.astype(np.uint8)
+    order = np.argsort(key, kind="stable")
+    key = np.take(key, order)
+    z = np.take(start, order)
+    z += 1.0  # y + k in the loop, after the first term
+    a = np.take(alpha, order)
+    b = np.take(beta, order)
+    t = np.take(rho, order)
+    u = np.add(t, 1.0, out=rho)
+    poisson = not a.max()  # α = 0 on every row (α ≥ 0)
+    w = np.empty(size)
+    # Rows asking for more than SERIES_STEP_TERMS terms (a contiguous tail) are
+    # summed too only when max_terms allows more.
+    more = int(np.searchsorted(key, np.uint8(SERIES_STEP_TERMS + 1), side="left"))
+    end = size if max_terms > SERIES_STEP_TERMS else more
+    top = min(int(key[end - 1]), SERIES_STEP_TERMS) if end else 0
+    starts = np.searchsorted(key[:end], np.arange(1, top + 1, dtype=np.uint8), side="left")
+    k = 1
+    while k < top and end - starts[k] > _SERIES_BLOCK_ROWS:
         lo = int(starts[k])  # rows needing more than k terms
-        zk = z[lo:]
+        zk = z[lo:end]
         zk += 1.0
-        rk = b[lo:] / zk
-        rk += a[lo:]
-        tk = t[lo:]
-        tk *= rk
-        u[lo:] += tk
-    lo = int(np.searchsorted(key, SERIES_SCALAR_TERMS + 1.0, side="left"))
-    if lo < size:
-        limit = max_terms if isinstance(max_terms, int) else max_terms[order][lo:]
-        u[lo:], open_[lo:] = _tail_ratio_more(
-            x[lo:], a[lo:], b[lo:], t[lo:], u[lo:], SERIES_SCALAR_TERMS, limit
-        )
+        wk = np.divide(b[lo:end], zk, out=w[lo:end])
+        if not poisson:
+            wk += a[lo:end]
+        tk = t[lo:end]
+        tk *= wk
+        u[lo:end] += tk
+        k += 1
+    if k < top:  # the few rows left: terms k + 1 .. top at once, each row to its own
+        # (the same operations in the same order as above, whatever the batch)
+        lo = int(starts[k])
+        block = np.add(z[lo:end, None], np.arange(1.0, top - k + 1.0))
+        np.divide(b[lo:end, None], block, out=block)
+        if not poisson:
+            block += a[lo:end, None]
+        block[:, 0] *= t[lo:end]
+        np.cumprod(block, axis=1, out=block)  # the terms k + 1 .. top
+        t[lo:end] = block[:, -1]
+        block[:, 0] += u[lo:end]
+        np.cumsum(block, axis=1, out=block)  # and the sums, each row to its own count
+        last = (np.minimum(key[lo:end], top) - (k + 1)).astype(np.intp)
+        u[lo:end] = np.take_along_axis(block, last[:, None], axis=1)[:, 0]
+        k = top
+    out = w  # free now
     out[order] = u
-    flags = np.zeros(size, dtype=np.bool_)
-    flags[order] = open_
-    return out, flags
+    open_ = np.zeros(size, dtype=np.bool_)
+    if more < size:
+        rest = order[more:]
+        if end == size:
+            out[rest], open_[rest] = _tail_ratio_more(
+                start[rest], a[more:], b[more:], t[more:], u[more:], k, max_terms
+            )
+        else:
+            open_[rest] = True
+    return out, open_
 
 
 def _tail_ratio_more(
@@ -472,41 +499,32 @@ def _tail_ratio_more(
     t: FloatArray,
     u: FloatArray,
     k: int,
-    limit: int | FloatArray,
+    limit: int,
 ) -> tuple[FloatArray, BoolArray]:
     """Go on with the series of :func:`_tail_ratio_sum` after ``k`` terms, with tests."""
     size = x.size
     out = u.copy()
     open_ = np.zeros(size, dtype=np.bool_)
     idx = np.arange(size)
-    lim: int | FloatArray = limit
     steps = np.arange(1, SERIES_BLOCK_TERMS + 1, dtype=np.float64)
     while True:
         r = np.maximum(a + b / (x + (k + 1)), a)  # bounds the ratios of the terms left
         stop = t * r <= SERIES_RTOL * (1.0 - r) * u
-        late = ~stop & (k >= lim)
+        late = ~stop & (k >= limit)
         stop |= late
         if stop.any():
             out[idx[stop]] = u[stop]
             open_[idx[late]] = True
             keep = ~stop
             idx, x, a, b, t, u = idx[keep], x[keep], a[keep], b[keep], t[keep], u[keep]
-            if not isinstance(lim, int):
-                lim = lim[keep]
             if not idx.size:
                 break
-        if k < SERIES_STEP_TERMS:
-            for _ in range(SERIES_CHECK_TERMS):
-                k += 1
-                t = t * (a + b / (x + k))
-                u += t
-        else:
-            terms = t[:, None] * np.cumprod(
-                a[:, None] + b[:, None] / (x[:, None] + (k + steps)), axis=1
-            )
-            u += terms.sum(axis=1)
-            t = terms[:, -1].copy()
-            k += SERIES_BLOCK_TERMS
+        terms = t[:, None] * np.cumprod(
+            a[:, None] + b[:, None] / (x[:, None] + (k + steps)), axis=1
+        )
+        u = u + terms.sum(axis=1)  # (not in place: u may be the caller's)
+        t = terms[:, -1].copy()
+        k += SERIES_BLOCK_TERMS
     return out, open_
 
 
@@ -598,11 +616,7 @@ def _upper_closed(fit: _Fit, stock: FloatArray) -> tuple[FloatArray, FloatArray]
 
 
 def _upper_moments(
-    fit: _Fit,
-    rows: npt.NDArray[np.intp] | None,
-    stock: FloatArray,
-    p_y: FloatArray,
-    p_exact: BoolArray,
+    fit: _Fit, stock: FloatArray, p_y: FloatArray, p_exact: bool
 ) -> tuple[FloatArray, FloatArray]:
     """EBO and VBO of rows with ``s > m`` from ``p(s + 1)`` and the tail beyond it.
 
@@ -619,187 +633,214 @@ def _upper_moments(
     small stocks and at most about ``y``, so ``e`` keeps nearly the relative
     accuracy of ``U``.
 
-    ``U`` is summed from 1 upwards by :func:`_tail_ratio_sum`.  On rows whose
-    ``p(y)`` came from the ratio recurrence (``p_exact``, accurate to a few ulps)
-    and whose series has not converged after ``SERIES_STEP_TERMS`` terms,
-    ``U = P(X > s) / p(y)`` with ``P(X > s)`` from :func:`_tail_closed`, i.e.
-    ``EBO = y p(y) / c − (s − m) P(X > s)``.  Other rows keep summing in blocks (so
-    that the error of a log-gamma ``p(y)`` is not amplified) unless both the ratio
-    bound and the normal approximation promise more than ``SERIES_MAX_TERMS``
-    terms, or the sum has not converged by then: those take :func:`_upper_closed`.
+    ``U`` is summed from 1 upwards by :func:`_tail_ratio_sum`.  When ``p(y)`` came
+    from the ratio recurrence (``p_exact``: accurate to a few ulps), rows whose
+    geometric bound asks for more than ``SERIES_STEP_TERMS`` terms are not summed
+    but take ``U = P(X > s) / p(y)`` with ``P(X > s)`` from :func:`_tail_closed`,
+    i.e. ``EBO = y p(y) / c − (s − m) P(X > s)``.  Otherwise rows keep summing in blocks
+    (so that the error of a log-gamma ``p(y)`` is not amplified) unless both the
+    ratio bound and the normal approximation promise more than
+    ``SERIES_MAX_TERMS`` terms, or the sum has not converged by then: those take
+    :func:`_upper_closed`.
 
     Parameters
     ----------
-    fit, rows
-        The fit and the rows of it to evaluate (``None``: all), all with
-        ``stock > mean``.
+    fit
+        Rows with ``stock > mean``.
     stock
         ``s`` on those rows.
     p_y
-        ``p(s + 1)`` on those rows (0 where it underflows: the moments are then
-        below ~1e-300).
+        ``p(s + 1)`` (0 where it underflows: the moments are then below ~1e-300).
     p_exact
-        Rows whose ``p_y`` is accurate to a few ulps.
+        Whether ``p_y`` is accurate to a few ulps on every row.
     """
-    if rows is None:
-        m, a, b, c = fit.mean, fit.alpha, fit.beta, fit.p
-    else:
-        m, a, b, c = fit.mean[rows], fit.alpha[rows], fit.beta[rows], fit.p[rows]
+    m, a, b, c = fit.mean, fit.alpha, fit.beta, fit.p
     s = stock
     y = s + 1.0
     gap = s - m
     size = s.size
     direct = np.zeros(size, dtype=np.bool_)
-    exact = bool(p_exact.all())
-    limit: int | FloatArray = SERIES_STEP_TERMS
-    if not exact:
-        limit = np.where(p_exact, float(SERIES_STEP_TERMS), float(SERIES_MAX_TERMS))
-        far = np.flatnonzero(~p_exact)
-        v = fit.var[far if rows is None else rows[far]]
-        d, span = gap[far], SERIES_NORMAL_SPAN * v
-        r = np.maximum(a[far] + b[far] / (y[far] + 1.0), a[far])
-        normal = span / (d + np.sqrt(d * d + span))
-        direct[far] = (normal > SERIES_MAX_TERMS) & (r > _RATIO_FOR_MAX_TERMS)
-    if not direct.any():
-        u, open_ = _tail_ratio_sum(y, a, b, limit)
+    if p_exact:
+        u, open_ = _tail_ratio_sum(y, a, b, SERIES_STEP_TERMS)
     else:
+        span = SERIES_NORMAL_SPAN * fit.var
+        r = np.maximum(a + b / (y + 1.0), a)
+        normal = span / (gap + np.sqrt(gap * gap + span))
+        direct = (normal > SERIES_MAX_TERMS) & (r > _RATIO_FOR_MAX_TERMS)
         u = np.ones(size)
         open_ = np.zeros(size, dtype=np.bool_)
         run = np.flatnonzero(~direct)
-        lim_run = limit if isinstance(limit, int) else limit[run]
-        u[run], open_[run] = _tail_ratio_sum(y[run], a[run], b[run], lim_run)
+        u[run], open_[run] = _tail_ratio_sum(y[run], a[run], b[run])
     if open_.any():
-        via_tail = open_ & p_exact & (p_y > 0.0)
-        if via_tail.any():
-            sub = np.flatnonzero(via_tail)
-            part = fit.take(sub if rows is None else rows[sub])
-            u[sub] = _tail_closed(part, s[sub]) / p_y[sub]
-        direct |= open_ & ~p_exact
+        if p_exact:
+            sub = np.flatnonzero(open_ & (p_y > 0.0))
+            if sub.size:
+                u[sub] = _tail_closed(fit.take(sub), s[sub]) / p_y[sub]
+        else:
+            direct |= open_
     e = gap * u
-    np.subtract(y / c, e, out=e)
+    f = np.divide(y, c, out=y)
+    np.subtract(f, e, out=e)  # e = y / c − (s − m) U
     np.maximum(e, 0.0, out=e)
-    f = c * gap
+    np.multiply(c, gap, out=f)
     np.subtract(1.0, f, out=f)
     f *= e
-    f += s * u
-    f /= c
+    f += np.multiply(s, u, out=u)
+    f /= c  # E[B²] / p(y)
     np.maximum(f, e, out=f)
     ebo = p_y * e
-    vbo = ebo * e
-    np.subtract(f, vbo, out=vbo)
+    e *= ebo
+    vbo = np.subtract(f, e, out=f)
     vbo *= p_y
     np.maximum(vbo, 0.0, out=vbo)
     if direct.any():
         sub = np.flatnonzero(direct)
-        part = fit.take(sub if rows is None else rows[sub])
-        ebo[sub], vbo[sub] = _upper_closed(part, s[sub])
+        ebo[sub], vbo[sub] = _upper_closed(fit.take(sub), s[sub])
     return ebo, vbo
 
 
-def _moments_positive(
-    mean: FloatArray, var: FloatArray, stock: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """EBO, VBO and fill rate for rows with a positive mean."""
-    fit = _fit(mean, var)
-    m, v, s = mean, var, stock
-    size = m.size
-    small = (s <= LOOP_STOCK_MAX) & (m <= LOOP_MEAN_MAX)
-    if small.all():
-        fill, l1, l2, p_s = _lower_loop(s, fit)
-        large = np.zeros(0, dtype=np.intp)
-    else:
-        fill = np.empty(size)
-        l1 = np.empty(size)
-        l2 = np.empty(size)
-        p_s = np.zeros(size)
-        sm = np.flatnonzero(small)
-        large = np.flatnonzero(~small)
-        if sm.size:
-            fill[sm], l1[sm], l2[sm], p_s[sm] = _lower_loop(s[sm], fit.take(sm))
-        fill[large], l1[large], l2[large] = _lower_closed(fit.take(large), s[large])
-    # s <= m: EBO = (m − s) + L1, VBO = v − L2 − 2 (m − s) L1 − L1².
-    gap = m - s
+def _lower_moments(
+    mean: FloatArray, var: FloatArray, stock: FloatArray, l1: FloatArray, l2: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """EBO and VBO of rows with ``s ≤ m``: ``(m − s) + L1`` and ``v − L2 − 2 (m − s) L1 − L1²``."""
+    gap = mean - stock
     ebo = gap + l1
-    vbo = v - l2
+    vbo = var - l2
     gap *= 2.0
     gap *= l1
     vbo -= gap
-    l1 *= l1
-    vbo -= l1
-    np.maximum(vbo, 0.0, out=vbo)
-    above = s > m
-    up = np.flatnonzero(above)
-    if up.size:
-        s_up = s[up]
-        p_next = fit.beta[up] / (s_up + 1.0)
-        p_next += fit.alpha[up]
-        p_next *= p_s[up]  # p(s + 1) = p(s) (α + β / (s + 1))
-        if large.size:
-            big = np.flatnonzero(~small[up])
-            if big.size:
-                rows = up[big]
-                p_next[big] = np.exp(_log_pmf(fit.take(rows), s[rows] + 1.0))
-        ebo[up], vbo[up] = _upper_moments(fit, up, s_up, p_next, small[up])
-    return ebo, vbo, np.clip(fill, 0.0, 1.0, out=fill)
+    vbo -= l1 * l1
+    return ebo, np.maximum(vbo, 0.0, out=vbo)
 
 
 def _moments_chunk(
-    mean: FloatArray, var: FloatArray, stock: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """EBO, VBO and fill rate of one chunk of rows.
+    mean: FloatArray,
+    var: FloatArray,
+    stock: FloatArray,
+    ebo: FloatArray,
+    vbo: FloatArray,
+    fill: FloatArray,
+) -> None:
+    """EBO, VBO and fill rate of one chunk of rows, written to ``ebo, vbo, fill``.
 
-    Rows with a zero mean give 0, 0, 1, rows with a zero stock ``m``, ``v``, 0
-    (``B = X``) without further work.
+    The inputs are checked first (``ValueError``: moments as :func:`_check_rows`,
+    stocks integers ≥ 0).  The rows are then sorted (a radix sort of a small
+    integer key) into five runs: zero mean or zero stock (0, 0, 1 or ``m``, ``v``,
+    0 without further work); ``s ≤ m`` and ``s > m`` with the stock and mean small
+    enough for the recurrence from ``p(0)``, each by stock; ``s ≤ m`` and ``s > m``
+    beyond.  Every step then works on contiguous runs, and the results are put
+    back in place once.
     """
-    work = (mean > 0.0) & (stock > 0.0)
-    if work.all():
-        return _moments_positive(mean, var, stock)
-    positive = mean > 0.0
-    ebo = np.where(positive, mean, 0.0)
-    vbo = np.where(positive, var, 0.0)
-    fill = np.where(positive, 0.0, 1.0)
-    rows = np.flatnonzero(work)
-    if rows.size:
-        ebo[rows], vbo[rows], fill[rows] = _moments_positive(mean[rows], var[rows], stock[rows])
-    return ebo, vbo, fill
+    size = mean.size
+    if not size:
+        return
+    m_lo, m_hi, s_lo, top = mean.min(), mean.max(), stock.min(), float(stock.max())
+    if not (m_lo >= 0.0 and m_hi < np.inf and var.min() >= 0.0 and var.max() < np.inf):
+        _check_rows(mean, var)  # raises
+    if not (s_lo >= 0.0 and top < np.inf and np.array_equal(np.floor(stock), stock)):
+        raise ValueError("stock must hold non-negative integers")
+    tail = stock > mean
+    if s_lo > 0.0 and m_lo > 0.0:  # every row has work
+        cls = tail.view(np.uint8) + np.uint8(1)  # 1: s ≤ m, 2: s > m
+    else:
+        work = stock > 0.0
+        work &= mean > 0.0
+        cls = tail.view(np.uint8) + work.view(np.uint8)
+        cls *= work
+    if top > LOOP_STOCK_MAX or m_hi > LOOP_MEAN_MAX:
+        far = stock > LOOP_STOCK_MAX
+        far |= mean > LOOP_MEAN_MAX
+        far &= cls > 0
+        cls += far.view(np.uint8) << 1  # 3, 4: the same beyond the recurrence's range
+    # Sort by class, then by stock within the first two classes (≤ LOOP_STOCK_MAX).
+    bits = 5 if top < 32.0 else 7
+    kind = np.uint8 if bits == 5 else np.uint16
+    key = np.left_shift(cls.astype(kind), bits)
+    np.bitwise_or(key, np.minimum(stock, 2.0**bits - 1.0).astype(kind), out=key)
+    order = np.argsort(key, kind="stable")
+    counts = np.bincount(cls, minlength=5) if cls.max() > 2 else None
+    if counts is None:
+        n0 = size - int(np.count_nonzero(cls))
+        n1 = n0 + int(np.count_nonzero(cls == 1))
+        n2 = n3 = size
+    else:
+        n0, n1, n2, n3 = (int(c) for c in np.cumsum(counts)[:4])
+    m, v, s = np.take(mean, order), np.take(var, order), np.take(stock, order)
+    e = np.empty(size)
+    vb = np.empty(size)
+    f = np.empty(size)
+    if n0:
+        pos = m[:n0] > 0.0
+        e[:n0] = m[:n0]
+        np.multiply(v[:n0], pos, out=vb[:n0])
+        np.subtract(1.0, pos, out=f[:n0])
+    if n0 < size:
+        fit = _fit(m[n0:], v[n0:])
+        if n1 > n0:  # s ≤ m, recurrence
+            sl = slice(n0, n1)
+            f[sl], l1, l2 = _lower_loop(s[sl], fit.part(0, n1 - n0))
+            e[sl], vb[sl] = _lower_moments(m[sl], v[sl], s[sl], l1, l2)
+        if n2 > n1:  # s > m, recurrence
+            sl = slice(n1, n2)
+            part = fit.part(n1 - n0, n2 - n0)
+            f[sl], p_y = _upper_loop(s[sl], part)
+            e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, True)
+        if n3 > n2:  # s ≤ m, incomplete gamma / beta functions
+            sl = slice(n2, n3)
+            f[sl], l1, l2 = _lower_closed(fit.part(n2 - n0, n3 - n0), s[sl])
+            e[sl], vb[sl] = _lower_moments(m[sl], v[sl], s[sl], l1, l2)
+        if size > n3:  # s > m, incomplete gamma / beta and log-gamma functions
+            sl = slice(n3, size)
+            part = fit.part(n3 - n0, size - n0)
+            f[sl], _, _ = _lower_closed(part, s[sl])
+            p_y = np.exp(_log_pmf(part, s[sl] + 1.0))
+            e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, False)
+        np.clip(f[n0:], 0.0, 1.0, out=f[n0:])
+    ebo[order] = e
+    vbo[order] = vb
+    fill[order] = f
 
 
 def _moments_flat(
     mean: FloatArray, var: FloatArray, stock: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """EBO, VBO and fill rate on validated 1-D arrays, ``CHUNK_ROWS`` rows at a time.
+    """EBO, VBO and fill rate on 1-D arrays, ``CHUNK_ROWS`` rows at a time.
 
-    Chunks keep the working arrays in cache (the loops touch them many times).
+    Chunks keep the working arrays in cache (the loops touch them many times);
+    each is checked just before it is evaluated.  The three results are rows of
+    one array (one allocation, not three).
     """
     size = mean.size
-    if size <= CHUNK_ROWS:
-        return _moments_chunk(mean, var, stock)
-    ebo = np.empty(size)
-    vbo = np.empty(size)
-    fill = np.empty(size)
+    ebo, vbo, fill = np.empty((3, size))
     for lo in range(0, size, CHUNK_ROWS):
         part = slice(lo, lo + CHUNK_ROWS)
-        ebo[part], vbo[part], fill[part] = _moments_chunk(mean[part], var[part], stock[part])
+        _moments_chunk(mean[part], var[part], stock[part], ebo[part], vbo[part], fill[part])
     return ebo, vbo, fill
+
+
+def _check_rows(mean: FloatArray, var: FloatArray) -> None:
+    """Raise ``ValueError`` unless the moments are finite and non-negative.
+
+    Reductions first (NaN fails every comparison), the slower checks on failure.
+    """
+    if not mean.size:
+        return
+    if not (mean.min() >= 0.0 and var.min() >= 0.0 and mean.max() < np.inf and var.max() < np.inf):
+        if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+            raise ValueError("pipeline mean and variance must be finite")
+        raise ValueError("pipeline mean and variance must be non-negative")
 
 
 def _as_rows(
     mean: npt.ArrayLike, var: npt.ArrayLike, stock: npt.ArrayLike | None = None
 ) -> tuple[FloatArray, FloatArray, FloatArray, tuple[int, ...]]:
-    """Broadcast, flatten and check the inputs."""
+    """Broadcast and flatten the inputs (checked by :func:`_moments_flat`)."""
     m = np.asarray(mean, dtype=np.float64)
     v = np.asarray(var, dtype=np.float64)
     s = np.asarray(0.0 if stock is None else stock, dtype=np.float64)
     m, v, s = np.broadcast_arrays(m, v, s)
     shape = m.shape
-    m, v, s = m.ravel(), v.ravel(), s.ravel()
-    if not (np.isfinite(m).all() and np.isfinite(v).all()):
-        raise ValueError("pipeline mean and variance must be finite")
-    if (m < 0.0).any() or (v < 0.0).any():
-        raise ValueError("pipeline mean and variance must be non-negative")
-    if not np.isfinite(s).all() or (s < 0.0).any() or (s != np.floor(s)).any():
-        raise ValueError("stock must hold non-negative integers")
-    return m, v, s, shape
+    return m.ravel(), v.ravel(), s.ravel(), shape
 
 
 def backorder_moments(
@@ -895,6 +936,7 @@ def pipeline_pmf(mean: float, var: float, n: int) -> FloatArray:
     if n < 0:
         raise ValueError("n must be non-negative")
     m, v, _, _ = _as_rows(float(mean), float(var))
+    _check_rows(m, v)
     with np.errstate(under="ignore"):
         return _pmf_rows(m, v, int(n))[0]
 
@@ -923,6 +965,7 @@ def ebo_table(mean: npt.ArrayLike, var: npt.ArrayLike, max_stock: int) -> FloatA
         raise ValueError("max_stock must be non-negative")
     top = int(max_stock)
     m, v, _, _ = _as_rows(mean, var)
+    _check_rows(m, v)
     with np.errstate(under="ignore"):
         e_top, _, _ = _moments_flat(m, v, np.full(m.size, float(top)))
         if top == 0:
