@@ -660,6 +660,8 @@ def marginal_allocation(
 
 #: Purchases the local search tries to remove or swap, most expensive first.
 LOCAL_SEARCH_UNITS = 200
+#: The exchange step of the local search runs when families × sites is at most this.
+REFILL_MAX_CANDIDATES = 60
 #: Passes of the local search (each over the purchases then held).
 LOCAL_SEARCH_PASSES = 4
 
@@ -708,8 +710,13 @@ def _trim_and_swap(
             if deficit(log_a) <= 0:
                 saved += float(a.unit_cost[r])
                 continue  # (1) removal alone keeps every target
-            # (2) refill with cheaper units, greedily by deficit reduced per money.
+            # (2) refill with cheaper units, greedily by deficit reduced per money
+            #     (only where the candidates are few: each is a family re-evaluation).
             budget = float(a.unit_cost[r])
+            if len(opt.families) * a.n_sites > REFILL_MAX_CANDIDATES:
+                apply(fam_i, r, s, +1, old_terms)
+                log_a[:] = old_log
+                break
             added: list[tuple[int, int, int, FloatArray]] = []
             spent = 0.0
             while deficit(log_a) > 0:
