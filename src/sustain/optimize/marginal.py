@@ -224,6 +224,8 @@ class _Optimiser:
         tops = np.arange(n_copies) * n_rows
         terms = _fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets)
         assert pipes.wait_mean is not None and pipes.wait_var is not None
+        if pipes.wait_mean.shape[0] == 0:  # no sub-items: nothing waits
+            return terms, np.zeros((2, n_copies, self.a.n_sites))
         return terms, np.stack([pipes.wait_mean[tops], pipes.wait_var[tops]])
 
     # -- curves of top-level items -----------------------------------------------------

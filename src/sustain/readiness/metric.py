@@ -135,10 +135,11 @@ def demand_flows(a: ScenarioArrays) -> Flows:
     hours = a.fleet_count * a.fleet_hours_per_day  # operating hours per day per fleet
     op = np.zeros((len(a.system_ids), n_s))
     np.add.at(op, (a.fleet_system, a.fleet_site), hours)
-    local = np.zeros((n_i, n_s))
-    demand = np.zeros((n_i, n_s))
-    up = np.zeros((n_i, n_s))
-    repairs = np.zeros((n_i, n_s))
+    # Every entry is written below (roots get no upward flow), so no zero-filling.
+    local = np.empty((n_i, n_s))
+    demand = np.empty((n_i, n_s))
+    up = np.empty((n_i, n_s))
+    repairs = np.empty((n_i, n_s))
     keep = 1.0 - a.condemnation_fraction
     depths = _levels(a.site_depth)
     # (sites at depth d) × (all sites) indicator of each site's parent, to pass flows up.
@@ -169,6 +170,7 @@ def demand_flows(a: ScenarioArrays) -> Flows:
             upr[:, cols] = dem[:, cols] - rep[:, cols]
             dem += upr[:, cols] @ to_parent[d]
         rep[:, roots] = dem[:, roots] * keep[rows, None]
+        upr[:, roots] = 0.0
         local[rows] = loc
         if not view:
             demand[rows], up[rows], repairs[rows] = dem, upr, rep
@@ -200,14 +202,16 @@ def pipelines(
         raise ValueError("the exact method is evaluate_exact(), not pipelines()")
     vari = method is Method.VARI_METRIC
     n_i, n_s = a.n_items, a.n_sites
-    mean = np.zeros((n_i, n_s))
-    var = np.zeros((n_i, n_s))
-    ebo = np.zeros((n_i, n_s))
-    vbo = np.zeros((n_i, n_s))
-    fill = np.ones((n_i, n_s))
+    # Every (item level × site depth) block is written below: no zero-filling.
+    mean = np.empty((n_i, n_s))
+    var = np.empty((n_i, n_s))
+    ebo = np.empty((n_i, n_s))
+    vbo = np.empty((n_i, n_s))
+    fill = np.empty((n_i, n_s))
     if wait is None:
-        wait_mean = np.zeros((n_i, n_s))  # parent units waiting for sub-items, by site
-        wait_var = np.zeros((n_i, n_s))
+        # Parent units waiting for sub-items, by site (none without sub-items).
+        shape = (n_i, n_s) if np.any(a.item_parent >= 0) else (0, n_s)
+        wait_mean, wait_var = np.zeros(shape), np.zeros(shape)
         has_subs = np.zeros(n_i, dtype=bool)  # items whose waits may be non-zero
     else:
         wait_mean, wait_var = wait[0].copy(), wait[1].copy()
