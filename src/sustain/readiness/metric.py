@@ -153,8 +153,7 @@ def demand_flows(a: ScenarioArrays) -> Flows:
     roots = np.flatnonzero(a.site_parent < 0)
     for level, rows in enumerate(_levels(a.item_level)):
         if level == 0:
-            rate = a.failures_per_hour[rows, None] * a.qty_per_system[rows]
-            loc = rate @ op
+            loc = (a.qty_per_system[rows] @ op) * a.failures_per_hour[rows, None]
         else:
             loc = repairs[a.item_parent[rows]] * a.replace_fraction[rows, None]
         # Slices give views: work in place; index arrays give copies, written back below.
