@@ -640,20 +640,8 @@ def marginal_allocation(
             opt.build_curves([fam])  # sub-item stock changed this item's repair delays
         push(fam_i)
     met = bool(np.all(np.isnan(targets) | (np.exp(log_a) >= targets)))
-    saved = 0.0
     if met and budget is None and steps:
-        for _ in range(LOCAL_SEARCH_PASSES):
-            log_a, more = _trim_and_swap(opt, targets, log_a)
-            saved += more
-            if more <= 0:
-                break
-        if saved > 0:
-            cost -= saved
-            steps = [st for st in steps if st.cost < cost - 1e-9]
-            steps.append(
-                Step(cost=cost, rows=(), stock=np.zeros((0, a.n_sites)),
-                     availability=np.exp(log_a))
-            )
+        steps = _polish(opt, targets, log_a, steps, cost)
     return MarginalResult(
         stock=opt.stock, start_stock=lo, steps=steps, start_availability=start_av,
         start_cost=start_cost, met=met,
@@ -666,6 +654,26 @@ LOCAL_SEARCH_UNITS = 200
 REFILL_MAX_CANDIDATES = 60
 #: Passes of the local search (each over the purchases then held).
 LOCAL_SEARCH_PASSES = 4
+
+
+def _polish(
+    opt: _Optimiser, targets: FloatArray, log_a: FloatArray, steps: list[Step], cost: float
+) -> list[Step]:
+    """Run the local search to a fixed point; the curve ends at the cheaper allocation."""
+    saved = 0.0
+    for _ in range(LOCAL_SEARCH_PASSES):
+        log_a, more = _trim_and_swap(opt, targets, log_a)
+        saved += more
+        if more <= 0:
+            break
+    if saved <= 0:
+        return steps
+    cost -= saved
+    kept = [st for st in steps if st.cost < cost - 1e-9]
+    kept.append(
+        Step(cost=cost, rows=(), stock=np.zeros((0, opt.a.n_sites)), availability=np.exp(log_a))
+    )
+    return kept
 
 
 def _trim_and_swap(
@@ -822,16 +830,6 @@ def plain_greedy(
                           availability=np.exp(log_a)))
     met = bool(np.all(goal - log_a <= 0))
     if met and steps:
-        saved = 0.0
-        for _ in range(LOCAL_SEARCH_PASSES):
-            log_a, more = _trim_and_swap(opt, targets, log_a)
-            saved += more
-            if more <= 0:
-                break
-        if saved > 0:
-            cost -= saved
-            steps = [st for st in steps if st.cost < cost - 1e-9]
-            steps.append(Step(cost=cost, rows=(), stock=np.zeros((0, a.n_sites)),
-                              availability=np.exp(log_a)))
+        steps = _polish(opt, targets, log_a, steps, cost)
     return MarginalResult(stock=opt.stock, start_stock=lo, steps=steps,
                           start_availability=start_av, start_cost=start_cost, met=met)
