@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sustain._files import save_figure_atomic
 from sustain.errors import MissingExtraError
 from sustain.optimize.api import Optimization
 from sustain.report.markdown import evaluation_report, write_atomic
@@ -85,10 +86,7 @@ def write_curve(path: Path, opt: Optimization) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="lower right")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
-        fig.savefig(tmp)
-        tmp.replace(path)
+        save_figure_atomic(fig, path)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sustain._files import save_figure_atomic
 from sustain.errors import MissingExtraError
 from sustain.simulate.replicate import SimulationResult
 
@@ -47,10 +48,7 @@ def plot_availability(result: SimulationResult, path: str | Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="lower right")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
-        fig.savefig(tmp)
-        tmp.replace(path)
+        save_figure_atomic(fig, path)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)

@@ -7,12 +7,11 @@ through a temporary file, so a failure never leaves a partial plot over a good o
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from sustain._files import save_figure_atomic
 from sustain.errors import MissingExtraError
 from sustain.stockpile.result import PlanResult
 
@@ -75,13 +74,7 @@ def write_plot(result: PlanResult, path: str | Path) -> None:
             ax.grid(alpha=0.3)
             ax.set_ylim(bottom=0)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent or ".")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format=suffix[1:])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        save_figure_atomic(fig, path)
     finally:
         plt.close(fig)
