@@ -37,7 +37,7 @@ import numpy as np
 from scipy import sparse
 
 from sustain._types import FloatArray, IntArray
-from sustain.readiness.backorders import backorder_moments
+from sustain.readiness.backorders import CHUNK_ROWS, backorder_moments
 from sustain.scenario.compile import ScenarioArrays
 
 
@@ -136,24 +136,28 @@ def demand_flows(a: ScenarioArrays) -> Flows:
     op = np.zeros((len(a.system_ids), n_s))
     np.add.at(op, (a.fleet_system, a.fleet_site), hours)
     # Every entry is written below (roots get no upward flow), so no zero-filling.
-    local = np.empty((n_i, n_s))
     demand = np.empty((n_i, n_s))
     up = np.empty((n_i, n_s))
     repairs = np.empty((n_i, n_s))
     keep = 1.0 - a.condemnation_fraction
     depths = _levels(a.site_depth)
-    # (sites at depth d) × (all sites) indicator of each site's parent, to pass flows up.
-    to_parent = []
+    # Each depth's sites grouped by parent, to pass flows up: (parent, child columns).
+    to_parent: list[list[tuple[int, Index]]] = []
     for cols in depths:
         idx = _as_array(cols, n_s)
-        m = np.zeros((idx.size, n_s))
-        has = a.site_parent[idx] >= 0
-        m[np.flatnonzero(has), a.site_parent[idx][has]] = 1.0
-        to_parent.append(m)
+        parents = a.site_parent[idx]
+        groups: list[tuple[int, Index]] = []
+        for p in np.unique(parents[parents >= 0]).tolist():
+            mine = np.flatnonzero(parents == p)
+            same = mine.size == idx.size and isinstance(cols, slice)
+            groups.append((p, slice(None) if same else mine))
+        to_parent.append(groups)
     roots = np.flatnonzero(a.site_parent < 0)
+    # Failures of installed units: Σ_k Z_ik · rate_i · hours_k,s (sparse over (i, k)).
+    local = a.installations.per_system_rate(a.failures_per_hour, op)  # sub-items: below
     for level, rows in enumerate(_levels(a.item_level)):
         if level == 0:
-            loc = (a.qty_per_system[rows] @ op) * a.failures_per_hour[rows, None]
+            loc = local[rows]
         else:
             loc = repairs[a.item_parent[rows]] * a.replace_fraction[rows, None]
         # Slices give views: work in place; index arrays give copies, written back below.
@@ -167,13 +171,25 @@ def demand_flows(a: ScenarioArrays) -> Flows:
             cols = depths[d]
             rep[:, cols] = loc[:, cols] * r_rows
             upr[:, cols] = dem[:, cols] - rep[:, cols]
-            dem += upr[:, cols] @ to_parent[d]
+            sent = upr[:, cols]
+            for parent, children in to_parent[d]:
+                dem[:, parent] += sent[:, children].sum(axis=1)
         rep[:, roots] = dem[:, roots] * keep[rows, None]
         upr[:, roots] = 0.0
-        local[rows] = loc
+        if level:
+            local[rows] = loc
         if not view:
             demand[rows], up[rows], repairs[rows] = dem, upr, rep
     return Flows(local=local, demand=demand, up=up, repairs=repairs)
+
+
+def _row_chunks(rows: Index, n_cols: int) -> list[Index]:
+    """``rows`` cut into slices of about ``CHUNK_ROWS / n_cols`` rows (index arrays whole)."""
+    if not isinstance(rows, slice):
+        return [rows]
+    step = max(1, CHUNK_ROWS // max(n_cols, 1))
+    start, stop = rows.start or 0, rows.stop
+    return [slice(lo, min(lo + step, stop)) for lo in range(start, stop, step)]
 
 
 def _safe_div(num: FloatArray, den: FloatArray) -> FloatArray:
@@ -220,37 +236,39 @@ def pipelines(
         a.condemnation_fraction * a.procurement_days
     )
     depths = _levels(a.site_depth)
-    for rows in reversed(_levels(a.item_level)):
+    for level_rows in reversed(_levels(a.item_level)):
         for d, cols in enumerate(depths):
-            ix = _block(rows, cols, n_i, n_s)
-            waiting = bool(has_subs[rows].any())
-            if d == 0:
-                m = flows.demand[ix] * root_days[rows, None]
-                v = m.copy() if vari else m
-            else:
-                pix = _block(rows, _parent_cols(a, cols), n_i, n_s)
-                up = flows.up[ix]
-                ebo_p = ebo[pix]
-                f = _safe_div(up, flows.demand[pix])  # share of the parent's backorders
-                np.minimum(f, 1.0, out=f)
-                m = flows.repairs[ix] * a.base_repair_days[rows, None]
-                m += up * a.order_ship_days[cols][None, :]
-                fe = f * ebo_p
-                if vari:
-                    v = m + f * f * vbo[pix]
-                    v += fe
-                    v -= f * fe
-                m += fe
-                if not vari:
-                    v = m
-            if waiting:
-                m = m + wait_mean[ix]
-                v = m if not vari else v + wait_var[ix]
-            bo = backorder_moments(m, v, a.stock[ix])
-            mean[ix], var[ix] = m, v
-            ebo[ix], vbo[ix], fill[ix] = bo.ebo, bo.vbo, bo.fill_rate
+            # Row chunks of about CHUNK_ROWS pairs: the dozen passes of arithmetic below
+            # and the backorder moments then work on arrays that stay in cache.
+            for rows in _row_chunks(level_rows, _as_array(cols, n_s).size):
+                ix = _block(rows, cols, n_i, n_s)
+                if d == 0:
+                    m = flows.demand[ix] * root_days[rows, None]
+                    v = m.copy() if vari else m
+                else:
+                    pix = _block(rows, _parent_cols(a, cols), n_i, n_s)
+                    up = flows.up[ix]
+                    f = _safe_div(up, flows.demand[pix])  # share of the parent's backorders
+                    np.minimum(f, 1.0, out=f)
+                    m = flows.repairs[ix] * a.base_repair_days[rows, None]
+                    m += up * a.order_ship_days[cols][None, :]
+                    fe = f * ebo[pix]
+                    if vari:
+                        v = f * (vbo[pix] - ebo[pix])
+                        v *= f
+                        v += m
+                        v += fe  # own + f² VBO + f (1 − f) EBO
+                    m += fe
+                    if not vari:
+                        v = m
+                if has_subs[rows].any():
+                    m = m + wait_mean[ix]
+                    v = m if not vari else v + wait_var[ix]
+                bo = backorder_moments(m, v, a.stock[ix])
+                mean[ix], var[ix] = m, v
+                ebo[ix], vbo[ix], fill[ix] = bo.ebo, bo.vbo, bo.fill_rate
         # These items' backorders delay their parents' repairs at each site.
-        idx = _as_array(rows, n_i)
+        idx = _as_array(level_rows, n_i)
         subs = idx[a.item_parent[idx] >= 0]
         if subs.size:
             g = np.minimum(_safe_div(flows.local[subs], flows.demand[subs]), 1.0)
@@ -278,8 +296,8 @@ def fleet_availability(a: ScenarioArrays, flows: Flows, ebo: FloatArray) -> Floa
     if n_f == 0:
         return out
     n_k, n_s = len(a.system_ids), a.n_sites
-    item, system = np.nonzero(a.qty_per_system)  # installations (i, k)
-    z = a.qty_per_system[item, system]
+    inst = a.installations
+    item, system, z = inst.item, inst.system, inst.qty
     hpd = np.zeros((n_k, n_s))
     hpd[a.fleet_system, a.fleet_site] = a.fleet_hours_per_day
     # A fleet's share of the backorders on one installed position: x = EBO·share/(N·Z)

@@ -6,12 +6,40 @@ fleet hours per day; the engine receives failures per day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from sustain._types import FloatArray, IntArray
 from sustain.scenario.model import Scenario
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Installations:
+    """Which items are installed in which system types, as a sparse list.
+
+    One entry per non-zero ``Z`` (units of ``item`` installed per system of type
+    ``system``), in row-major order of the (items × systems) matrix.
+    """
+
+    item: IntArray
+    system: IntArray
+    qty: FloatArray
+    n_items: int
+    n_systems: int
+    indptr: IntArray  # CSR row pointers of the entries (they are in row-major order)
+
+    def per_system_rate(self, rate: FloatArray, op_hours: FloatArray) -> FloatArray:
+        """``Σ_k Z_ik · rate_i · op_hours[k, :]`` for every item: (items × columns).
+
+        ``op_hours`` is (systems × columns), e.g. operating hours per day per site.
+        """
+        m = sparse.csr_matrix(
+            (self.qty * rate[self.item], self.system, self.indptr),
+            shape=(self.n_items, self.n_systems),
+        )
+        return np.asarray(m @ op_hours)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +78,10 @@ class ScenarioArrays:
         Per fleet.
     stock : FloatArray
         (items × sites) spares held (whole numbers).
+    installations : Installations
+        The non-zero entries of ``qty_per_system`` (derived at construction; a scenario
+        installs each item in few of many system types, so the engine reads this
+        sparse list rather than the dense matrix).
     """
 
     site_ids: tuple[str, ...]
@@ -74,6 +106,17 @@ class ScenarioArrays:
     fleet_count: FloatArray
     fleet_hours_per_day: FloatArray
     stock: FloatArray
+    installations: Installations = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        q = self.qty_per_system
+        item, system = np.nonzero(q)
+        indptr = np.zeros(q.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(item, minlength=q.shape[0]), out=indptr[1:])
+        object.__setattr__(self, "installations", Installations(
+            item=item, system=system, qty=q[item, system],
+            n_items=q.shape[0], n_systems=q.shape[1], indptr=indptr,
+        ))
 
     @property
     def n_items(self) -> int:
