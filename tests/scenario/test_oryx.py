@@ -26,11 +26,8 @@ from sustain.scenario.oryx import (
     system_name,
 )
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "oryx" / (
-    "ukraine_equipment_losses.csv"
-)
-if not REAL.exists():  # a worktree sits next to main; both see /work/shared
-    REAL = Path("/work/shared/data/oryx/ukraine_equipment_losses.csv")
+# ../shared/data/oryx next to the repository (the data's README gives licence and caveats).
+REAL = Path(__file__).resolve().parents[3] / "shared/data/oryx/ukraine_equipment_losses.csv"
 needs_real = pytest.mark.skipif(not REAL.exists(), reason="shared Oryx data not present")
 
 HEADER = "country,origin,system,status,date_recorded,url\n"
@@ -288,6 +285,35 @@ def test_real_table_tally_is_a_running_index() -> None:
     assert m777[-1][1] <= n_rows < sum(t for _, t in m777) / 10
     # Only one name in the table itself starts with digits and a space (and it is tallied).
     assert {n for n in tallies if re.match(r"\d+\s", n)} == {"23 ItK 61 23mm"}
+
+
+#: The worked example's fleets (docs/oryx.md): donated 155 mm SP howitzers and IFVs.
+EXAMPLE_SETS = [
+    ([r"M109", r"Panzerhaubitze 2000|PzH ?2000", r"AS-90", r"Krab", r"Caesar", r"Zuzana",
+      r"Archer"], dt.date(2022, 6, 1)),
+    ([r"Bradley", r"Marder", r"CV ?90"], dt.date(2023, 5, 1)),
+]
+
+
+@needs_real
+@pytest.mark.parametrize(("patterns", "start"), EXAMPLE_SETS)
+def test_real_table_example_counts_against_a_plain_count(
+    patterns: list[str], start: dt.date
+) -> None:
+    """The docs' counts, recounted with nothing but csv and re on the raw rows (none of
+    these names can be confused with a tally), and no towed or Ukrainian-made gun."""
+    end = dt.date(2025, 7, 20)
+    rx = re.compile("|".join(patterns), re.IGNORECASE)
+    with REAL.open(encoding="utf-8") as f:
+        raw = [row for row in csv.DictReader(f) if rx.search(row["system"])
+               and start.isoformat() <= row["date_recorded"] < end.isoformat()]
+    lost = sum(row["status"] in ("destroyed", "captured", "abandoned") for row in raw)
+    damaged = sum(row["status"] == "damaged" for row in raw)
+    r = loss_rates(REAL, patterns, fleet_size=100, start=start, end=end)
+    assert (r.attrition, r.damaged) == (lost, damaged)
+    assert r.attrition_per_system_day == pytest.approx(lost / (100 * r.days), rel=1e-15)
+    for s in r.systems:
+        assert not re.search(r"M777|FH-70|TRF1|Bohdana|BMP|M113", s.name), s.name
 
 
 # --------------------------------------------------------------------------- CLI
