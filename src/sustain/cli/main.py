@@ -314,6 +314,10 @@ from sustain.cli.simulate_cmd import simulate as _simulate  # noqa: E402
 
 app.command("simulate")(_simulate)
 
+from sustain.cli.oryx_cmd import oryx as _oryx  # noqa: E402
+
+app.command("oryx")(_oryx)
+
 
 def main() -> None:
     """Entry point of the ``sustain`` script."""
