@@ -138,20 +138,34 @@ def check_timeline(
                 "not both",
             )
         elif not rate and not (day and count):
-            missing = "count" if day else "day" if count else "losses_per_day"
-            c.row_issue(
-                "attrition", i, missing if day or count else "",
-                f"required: {missing}" if day or count
-                else "needs losses_per_day (a rate) or day and count (losses on a day)",
-            )
+            if day or count:
+                missing, other = ("count", "day") if day else ("day", "count")
+                c.row_issue(
+                    "attrition", i, missing,
+                    f"required with {other} (losses on a day)",
+                )
+            else:
+                c.row_issue(
+                    "attrition", i, "",
+                    "needs losses_per_day (a rate) or day and count (losses on a day)",
+                )
         attrition.append(Attrition(
             system=r.system, site=r.site, losses_per_day=r.losses_per_day, day=r.day,
             count=r.count,
         ))
 
     damage: list[BattleDamage] = []
+    first: dict[tuple[str, str], int] = {}
     for i, r in tables["battle_damage"]:
         fleet_exists("battle_damage", i, r)
+        key = (r.system, r.site)
+        if key in first:
+            c.row_issue(
+                "battle_damage", i, "",
+                f"battle damage of {r.system!r} at {r.site!r} given twice "
+                f"(first at {c.raw.at('battle_damage', first[key])}); one row per fleet",
+            )
+        first.setdefault(key, i)
         damage.append(BattleDamage(
             system=r.system, site=r.site, damaged_per_day=r.damaged_per_day,
             repair_days=r.repair_days,

@@ -171,6 +171,8 @@ def _pydantic_message(err: dict[str, Any], fields: Iterable[str]) -> str:
         return f"must be a finite number: got {got}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be a whole number: got {got}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false: got {got}"
     if kind == "string_type":
         return f"must be text: got {got}"
     if kind == "string_too_short":

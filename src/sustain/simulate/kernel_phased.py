@@ -429,7 +429,7 @@ def run_phased(
         if kind == FAIL and sq != due_seq[arg]:
             continue  # superseded by a reschedule
         if t >= next_mark:
-            while t >= next_sample:
+            while t > next_sample:  # a sample day shows the events of that very day
                 snapshot(sample)
                 sample += 1
                 next_sample = float(series_days[sample]) if sample < n_samples else INF

@@ -135,6 +135,8 @@ class SimulationResult:
         (replications × items × sites) time-average backorders per replication.
     fill_rate_reps : FloatArray
         (replications × items × sites) fill rate per replication (NaN: no demand).
+    demands_reps : FloatArray
+        (replications × items × sites) demands on the stock after the warm-up.
     in_repair : FloatArray
         (replications × sites) time-average repair jobs at each site (waiting for
         sub-items or a channel, or in service).
@@ -167,6 +169,7 @@ class SimulationResult:
     delays: Delays
     analytic: dict[str, Any] | None = field(default=None)
     phased: PhasedStats | None = field(default=None)
+    demands_reps: FloatArray | None = field(default=None)
 
     @property
     def availability_mean(self) -> FloatArray:
@@ -577,4 +580,5 @@ def _summarise(
         failures_while_down=job.failures_while_down,
         delays=delays,
         phased=ph,
+        demands_reps=dem_r,
     )
