@@ -168,9 +168,12 @@ def _print(title: str, doc: dict[str, Any]) -> None:
     for c in cols:
         t.add_column(c, justify="left" if c in ("system", "site") else "right")
     for n, f in enumerate(doc["fleets"]):
-        lo, hi = f["availability_ci95"]
-        row = [f["system"], f["site"], str(f["count"]), f"{100 * f['availability']:.1f} %",
-               f"{100 * lo:.1f}–{100 * hi:.1f} %"]
+        if f["availability"] is None:  # no system present at any time
+            row = [f["system"], f["site"], str(f["count"]), "n/a", "n/a"]
+        else:
+            lo, hi = f["availability_ci95"]
+            row = [f["system"], f["site"], str(f["count"]), f"{100 * f['availability']:.1f} %",
+                   f"{100 * lo:.1f}–{100 * hi:.1f} %"]
         if "analytic" in doc:
             for m in ("vari-metric", "metric"):
                 av = doc["analytic"][m]["fleets"][n]["availability"]
