@@ -214,3 +214,15 @@ def test_simulate_cli_with_timeline(tmp_path: Path) -> None:
     out = RUNNER.invoke(cli_main.app, ["simulate", str(path), "--json", "--reps", "3",
                                        "--days", "200", "--warmup", "0"])
     assert json.loads(out.stdout)["warmup_days"] == 0
+
+
+def test_scenario_warmup_longer_than_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text(VALID, encoding="utf-8")
+    out = RUNNER.invoke(cli_main.app, ["simulate", str(path), "--json", "--reps", "2",
+                                       "--days", "15"])
+    assert out.exit_code == 2 and out.stdout == ""
+    assert out.stderr.strip() == (  # (a blank line from the closed progress bar)
+        "error: ok.yaml: simulation.warmup_days must be less than the days simulated (15): "
+        "got 20 (or give --warmup)"
+    )

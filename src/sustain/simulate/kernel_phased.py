@@ -436,7 +436,7 @@ def run_phased(
             if warm_pending and t >= warmup_days:
                 now = warmup_days
                 _reset(now, lev_t, up_acc, pres_acc, dmg_acc, backlog, bo_acc, bo_t,
-                       rep_n, rep_acc, rep_t, n_f, n_up, n_pres, n_dmg)
+                       rep_n, rep_acc, rep_t)
                 dem[:] = [0] * n_flat
                 hit[:] = [0] * n_flat
                 counting = True
@@ -511,7 +511,7 @@ def run_phased(
     if warm_pending:
         now = warmup_days
         _reset(now, lev_t, up_acc, pres_acc, dmg_acc, backlog, bo_acc, bo_t,
-               rep_n, rep_acc, rep_t, n_f, n_up, n_pres, n_dmg)
+               rep_n, rep_acc, rep_t)
     while sample < n_samples:
         snapshot(sample)
         sample += 1
@@ -551,12 +551,10 @@ def run_phased(
 def _reset(
     now: float, lev_t: list[float], up_acc: list[float], pres_acc: list[float],
     dmg_acc: list[float], backlog: list[deque[int]], bo_acc: list[float], bo_t: list[float],
-    rep_n: list[int], rep_acc: list[float], rep_t: list[float], n_f: int,
-    n_up: list[int], n_pres: list[int], n_dmg: list[int],
+    rep_n: list[int], rep_acc: list[float], rep_t: list[float],
 ) -> None:
     """Start the integrals afresh at the end of the warm-up (levels are kept)."""
-    del n_up, n_pres, n_dmg  # levels carry on
-    for f in range(n_f):
+    for f in range(len(lev_t)):
         up_acc[f] = pres_acc[f] = dmg_acc[f] = 0.0
         lev_t[f] = now
     for x in range(len(backlog)):

@@ -394,6 +394,11 @@ def simulate(
     sc = scenario if isinstance(scenario, Scenario) else None
     if warmup_days is None:
         given = sc.simulation.warmup_days if sc is not None else None
+        if given is not None and sc is not None and given >= days:
+            raise SustainError(
+                f"{sc.source}: simulation.warmup_days must be less than the days simulated "
+                f"({days:g}): got {given:g} (or give --warmup)"
+            )
         warmup_days = given if given is not None else 0.0
     if not 0 <= warmup_days < days:
         raise SustainError(
@@ -413,6 +418,10 @@ def simulate(
         raise SustainError(
             f"simulate: delays must be 'deterministic' or 'exponential', got {delays!r}"
         ) from None
+    if sc is None and cannibalisation:
+        raise SustainError(
+            "simulate: cannibalisation needs the Scenario (compiled arrays are steady state)"
+        )
     phased = sc is not None and is_phased(sc, cannibalisation)
     if sc is not None and sc.deliveries:
         sc = with_delivered_fleets(sc)
