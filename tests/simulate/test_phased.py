@@ -153,10 +153,11 @@ def test_deliveries_raise_the_count_on_their_day() -> None:
     """No failures: systems present step up exactly at the delivery days, in every
     replication; a fleet created by a delivery counts from its first day."""
     d = one_site(n=3)
-    d["sites"].append({"id": "E", "parent": "S"})
+    d["sites"] += [{"id": "E", "parent": "S"}, {"id": "F", "parent": "S"}]
     d["deliveries"] = [
         {"day": 90, "system": "K", "site": "S", "count": 6},
         {"day": 40, "system": "K", "site": "E", "count": 2, "hours_per_day": 12},
+        {"day": 10, "system": "K", "site": "F", "count": 0, "stock": [{"item": "X", "qty": 3}]},
     ]
     res = simulate(scenario_from_dict(d), days=200, replications=3, seed=1)
     ph = res.phased
@@ -176,6 +177,9 @@ def test_deliveries_raise_the_count_on_their_day() -> None:
     assert e["series"][39]["mean"] is None and e["series"][40]["mean"] == 1.0
     # Time-average systems present: 3 for 90 days, then 9 for 110 days.
     assert doc["fleets"][f_s]["present_mean"] == pytest.approx((3 * 90 + 9 * 110) / 200)
+    # Spares alone create no fleet, and are reported where they are held.
+    assert len(fleets) == 2
+    assert {"item": "X", "site": "F", "backorders_mean": 0.0, "fill_rate": None} in doc["items"]
 
 
 def test_delivered_stock_fills_a_waiting_system() -> None:

@@ -80,11 +80,11 @@ def check_timeline(
                     f"({new_hours[key][1]:g} at {c.raw.at('deliveries', new_hours[key][0])})",
                 )
             new_hours.setdefault(key, (i, r.hours_per_day))
-        if ok:
+        if ok and r.count > 0:
             fleets.add(key)
     for i, r in tables["deliveries"]:
         key = (r.system, r.site)
-        if key in fleet_hours or key not in fleets:
+        if key in fleet_hours or key not in fleets or (r.count == 0 and key not in new_hours):
             hours = fleet_hours.get(key)
         elif key in new_hours:
             hours = new_hours[key][1]

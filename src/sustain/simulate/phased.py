@@ -105,7 +105,7 @@ def with_delivered_fleets(scenario: Scenario) -> Scenario:
     extra: dict[tuple[str, str], Fleet] = {}
     for d in scenario.deliveries:
         key = (d.system, d.site)
-        if key not in have and key not in extra:
+        if key not in have and key not in extra and d.count > 0:
             if d.hours_per_day is None:  # validation requires it; a hand-built Scenario may not
                 raise SustainError(
                     f"deliveries: the delivery of {d.system!r} to {d.site!r} creates a fleet "
@@ -145,7 +145,7 @@ def build_phased(
     all_fleet, all_site = list(sys_fleet), list(sys_site)
     deliveries = []
     for d in sorted(scenario.deliveries, key=lambda d: d.day):
-        f = fleet(d.system, d.site, "deliveries")
+        f = fleet(d.system, d.site, "deliveries") if d.count > 0 else -1  # spares only
         first = len(all_fleet)
         all_fleet += [f] * d.count
         all_site += [int(a.fleet_site[f])] * d.count

@@ -554,7 +554,8 @@ def _summarise(
 
         delivered = np.zeros(a.fleet_system.size, dtype=np.int64)
         for _, f, _, count, _ in job.phased.deliveries:
-            delivered[f] += count
+            if count:
+                delivered[f] += count
         a_mask = replace(a, fleet_count=a.fleet_count + delivered)
 
         def cat(name: str) -> FloatArray:
@@ -569,6 +570,10 @@ def _summarise(
     else:
         a_mask = a
     mask = demand_mask(a_mask) | (a.stock > 0)
+    if job.phased is not None:  # spares delivered later are held there too
+        for *_, spares in job.phased.deliveries:
+            for flat, _qty in spares:
+                mask[flat // n_s, flat % n_s] = True
     ii, ss = np.nonzero(mask)
     return SimulationResult(
         arrays=a,
