@@ -118,6 +118,9 @@ CASES = [
      _edit("cannibalisation: true", "cannibalisation: maybe"),
      [f"bad.yaml line {LINE + 12}: simulation.cannibalisation: must be true or false: "
       "got 'maybe'"]),
+    ("simulation-not-a-mapping",
+     _edit("simulation:\n  warmup_days: 20\n  cannibalisation: true\n", "simulation: 20\n"),
+     [f"bad.yaml line {LINE + 10}: simulation: must be a mapping of keys: got 20"]),
     ("site-repair-channels-zero",
      _edit("repair_channels: 2", "repair_channels: 0"),
      ["bad.yaml line 10: sites[1].repair_channels: must be >= 1: got 0"]),
