@@ -371,3 +371,19 @@ def test_phased_runs_repeat_with_workers() -> None:
         f["series"][0]
     )
     assert all(math.isfinite(p["present"]) for p in f["series"])
+
+
+def test_phased_runs_repeat_on_dask() -> None:
+    """A Dask LocalCluster gives the same document as one process."""
+    distributed = pytest.importorskip("dask.distributed")
+    d = one_site(n=3, mtbf=400.0, stock=1, shape=1.5,
+                 deliveries=[{"day": 50, "system": "K", "site": "S", "count": 2}],
+                 simulation={"cannibalisation": True})
+    sc = scenario_from_dict(d)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                 dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        by_dask = simulate(sc, days=200, replications=4, seed=7, dask_address=client)
+    assert by_dask.to_dict() == simulate(sc, days=200, replications=4, seed=7).to_dict()
