@@ -104,6 +104,7 @@ def test_progress_called_per_replication() -> None:
         (dict(stock={("I0", "MARS"): 1}), "'MARS' is not a site"),
         (dict(stock=np.zeros((1, 1))), "expected an array of shape"),
         (dict(repair_channels={"DEPOT": 0}), "must be a whole number >= 1"),
+        (dict(cannibalisation=True), "cannibalisation needs the Scenario"),
     ],
 )
 def test_bad_arguments(kw: dict[str, Any], needle: str) -> None:

@@ -62,8 +62,12 @@ def simulate(
     reps: Annotated[int, typer.Option("--reps", help="Replications.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Seed (0 is a seed).")] = 7,
     warmup: Annotated[
-        float, typer.Option("--warmup", help="Days left out of the statistics.")
-    ] = 0,
+        float | None,
+        typer.Option(
+            "--warmup",
+            help="Days left out of the statistics (default: simulation.warmup_days, else 0).",
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the JSON document (shared/spec) to stdout.")
     ] = False,
@@ -87,6 +91,14 @@ def simulate(
             "--failures-while-down", help="Down systems keep failing (analytic assumption)."
         ),
     ] = False,
+    cannibalisation: Annotated[
+        bool | None,
+        typer.Option(
+            "--cannibalisation/--no-cannibalisation",
+            help="A system down for a part may take it from another down system at the site "
+            "(default: simulation.cannibalisation, else off).",
+        ),
+    ] = None,
     exponential: Annotated[
         bool, typer.Option("--exponential", help="Exponential repair/ship times (default fixed).")
     ] = False,
@@ -117,7 +129,7 @@ def simulate(
         with bar:
             res = run_simulate(
                 sc, days=days, replications=reps, seed=seed, warmup_days=warmup, stock=plan,
-                failures_while_down=failures_while_down,
+                failures_while_down=failures_while_down, cannibalisation=cannibalisation,
                 delays="exponential" if exponential else "deterministic",
                 workers=workers, dask_address=dask, compare=compare,
                 progress=lambda done, total: bar.update(task, completed=done),
@@ -156,9 +168,12 @@ def _print(title: str, doc: dict[str, Any]) -> None:
     for c in cols:
         t.add_column(c, justify="left" if c in ("system", "site") else "right")
     for n, f in enumerate(doc["fleets"]):
-        lo, hi = f["availability_ci95"]
-        row = [f["system"], f["site"], str(f["count"]), f"{100 * f['availability']:.1f} %",
-               f"{100 * lo:.1f}–{100 * hi:.1f} %"]
+        if f["availability"] is None:  # no system present at any time
+            row = [f["system"], f["site"], str(f["count"]), "n/a", "n/a"]
+        else:
+            lo, hi = f["availability_ci95"]
+            row = [f["system"], f["site"], str(f["count"]), f"{100 * f['availability']:.1f} %",
+                   f"{100 * lo:.1f}–{100 * hi:.1f} %"]
         if "analytic" in doc:
             for m in ("vari-metric", "metric"):
                 av = doc["analytic"][m]["fleets"][n]["availability"]

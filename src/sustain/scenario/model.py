@@ -5,7 +5,7 @@ Everything downstream of :mod:`sustain.scenario.validate` receives these and tru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ class Site:
     kind: str
     parent: str | None = None
     order_ship_days: float = 0.0
+    repair_channels: int | None = None  # simulator only; None = unlimited
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +70,7 @@ class Item:
     depot_repair_days: float = 0.0
     condemnation_fraction: float = 0.0
     procurement_days: float = 0.0
+    weibull_shape: float = 1.0  # simulator only; 1 = exponential lifetimes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +93,69 @@ class StockLimit:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveredStock:
+    """Spares of ``item`` that come with a delivery."""
+
+    item: str
+    qty: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """``count`` systems (and ``stock``) arriving at ``site`` on ``day`` (simulator only)."""
+
+    day: float
+    system: str
+    site: str
+    count: int
+    hours_per_day: float | None = None  # for a fleet that does not exist at day 0
+    stock: tuple[DeliveredStock, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TempoChange:
+    """Operating hours per day times ``factor`` on days [from_day, to_day) (simulator only).
+
+    ``system`` / ``site`` None: every system type / every site.
+    """
+
+    from_day: float
+    to_day: float
+    factor: float
+    system: str | None = None
+    site: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attrition:
+    """Systems of a fleet lost: ``losses_per_day`` (a Poisson rate) or ``count`` on ``day``."""
+
+    system: str
+    site: str
+    losses_per_day: float | None = None
+    day: float | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BattleDamage:
+    """Systems of a fleet damaged at ``damaged_per_day``, each down ``repair_days``."""
+
+    system: str
+    site: str
+    damaged_per_day: float
+    repair_days: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulationOptions:
+    """Settings of the simulator kept with the scenario (command-line options win)."""
+
+    warmup_days: float | None = None
+    cannibalisation: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """A whole validated scenario."""
 
@@ -104,4 +169,9 @@ class Scenario:
     stock: tuple[StockLevel, ...] = ()
     stock_limits: tuple[StockLimit, ...] = ()
     stockpile: StockpilePlan | None = None
+    deliveries: tuple[Delivery, ...] = ()
+    tempo: tuple[TempoChange, ...] = ()
+    attrition: tuple[Attrition, ...] = ()
+    battle_damage: tuple[BattleDamage, ...] = ()
+    simulation: SimulationOptions = field(default_factory=SimulationOptions)
     source: str = "<memory>"

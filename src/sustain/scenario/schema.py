@@ -47,6 +47,10 @@ class SiteRow(_Row):
     order_ship_days: float | None = Field(
         None, ge=0, description="Resupply time parent -> this site, days (default 0)."
     )
+    repair_channels: int | None = Field(
+        None, ge=1,
+        description="Parallel repair channels (simulator only; default unlimited).",
+    )
 
 
 class SystemRow(_Row):
@@ -100,6 +104,10 @@ class ItemRow(_Row):
     procurement_days: float | None = Field(
         None, gt=0, description="Lead time to replace a condemned unit."
     )
+    weibull_shape: float | None = Field(
+        None, ge=0.1, le=50,
+        description="Weibull shape of a unit's life (simulator only; default 1 = exponential).",
+    )
 
 
 class StockRow(_Row):
@@ -123,6 +131,69 @@ class StockLimitRow(_Row):
     max: int | None = Field(None, ge=0, description="Stock to hold at most.")
 
 
+class DeliveredStockRow(_Row):
+    """Spares that come with a delivery of systems."""
+
+    item: str = Field(min_length=1)
+    qty: int = Field(ge=0)
+
+
+class DeliveryRow(_Row):
+    """Systems (and spares) arriving at a site on a day (simulator only)."""
+
+    day: float = Field(ge=0, description="Day of arrival.")
+    system: str = Field(min_length=1)
+    site: str = Field(min_length=1)
+    count: int = Field(ge=0, description="Systems delivered.")
+    hours_per_day: float | None = Field(
+        None, gt=0, le=24,
+        description="Operating hours per day; only for a fleet that does not exist at day 0.",
+    )
+    stock: list[DeliveredStockRow] | None = Field(
+        None, description="Spares delivered with them, at the same site."
+    )
+
+
+class TempoRow(_Row):
+    """A change of operating tempo over a window of days (simulator only)."""
+
+    from_day: float = Field(ge=0)
+    to_day: float = Field(gt=0)
+    factor: float = Field(ge=0, description="Multiplies operating hours per day.")
+    system: str | None = Field(None, min_length=1, description="Only this system type.")
+    site: str | None = Field(None, min_length=1, description="Only at this site.")
+
+
+class AttritionRow(_Row):
+    """Systems of a fleet lost for good: a rate, or a count on a day (simulator only)."""
+
+    system: str = Field(min_length=1)
+    site: str = Field(min_length=1)
+    losses_per_day: float | None = Field(
+        None, ge=0, description="Expected systems lost per day (Poisson process)."
+    )
+    day: float | None = Field(None, ge=0, description="Day of a given loss.")
+    count: int | None = Field(None, ge=0, description="Systems lost on that day.")
+
+
+class BattleDamageRow(_Row):
+    """Systems of a fleet damaged and repaired whole (simulator only)."""
+
+    system: str = Field(min_length=1)
+    site: str = Field(min_length=1)
+    damaged_per_day: float = Field(ge=0, description="Expected systems damaged per day.")
+    repair_days: float = Field(gt=0, description="Whole-system repair time.")
+
+
+class SimulationDoc(_Row):
+    """Settings of ``sustain simulate`` kept with the scenario (command-line options win)."""
+
+    warmup_days: float | None = Field(None, ge=0, description="Days left out of statistics.")
+    cannibalisation: bool | None = Field(
+        None, description="A system down for a part may take it from another down system."
+    )
+
+
 class ScenarioDoc(_Row):
     """The top level of a scenario file."""
 
@@ -138,6 +209,11 @@ class ScenarioDoc(_Row):
     stockpile: dict[str, Any] | None = Field(
         None, description="Stockpiles and production (sustain.scenario.stockpile.StockpileDoc)."
     )
+    deliveries: list[DeliveryRow] = Field(default_factory=list)
+    tempo: list[TempoRow] = Field(default_factory=list)
+    attrition: list[AttritionRow] = Field(default_factory=list)
+    battle_damage: list[BattleDamageRow] = Field(default_factory=list)
+    simulation: SimulationDoc | None = None
 
 
 #: The tables of a scenario and the model of one row of each.
@@ -148,4 +224,15 @@ TABLES: dict[str, type[_Row]] = {
     "items": ItemRow,
     "stock": StockRow,
     "stock_limits": StockLimitRow,
+    "deliveries": DeliveryRow,
+    "tempo": TempoRow,
+    "attrition": AttritionRow,
+    "battle_damage": BattleDamageRow,
 }
+
+#: Tables a scenario may leave out.
+OPTIONAL_TABLES = frozenset(
+    {"stock", "stock_limits", "deliveries", "tempo", "attrition", "battle_damage"}
+)
+#: Time-phased tables, read by the simulator only (the analytic engine is steady state).
+TIMELINE_TABLES = ("deliveries", "tempo", "attrition", "battle_damage")

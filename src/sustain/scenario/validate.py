@@ -171,6 +171,8 @@ def _pydantic_message(err: dict[str, Any], fields: Iterable[str]) -> str:
         return f"must be a finite number: got {got}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be a whole number: got {got}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false: got {got}"
     if kind == "string_type":
         return f"must be text: got {got}"
     if kind == "string_too_short":
@@ -197,11 +199,18 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names of the (sub-)model an error location points into."""
     if len(loc) >= 3 and loc[0] == "installed_in":
         return list(schema.InstalledRow.model_fields)
+    if len(loc) >= 3 and loc[0] == "stock" and model is schema.DeliveryRow:
+        return list(schema.DeliveredStockRow.model_fields)
     return list(model.model_fields)
 
 
-def _parse_installed(value: str) -> list[dict[str, Any]] | None:
-    """Parse the table-file form ``"SAMX:1;IFV:2"`` (qty defaults to 1)."""
+def _parse_installed(
+    value: str, name: str = "system", qty_key: str = "qty"
+) -> list[dict[str, Any]] | None:
+    """Parse the table-file form ``"SAMX:1;IFV:2"`` (qty defaults to 1).
+
+    ``name`` is the key of the id (``"item"`` for the spares of a delivery).
+    """
     out: list[dict[str, Any]] = []
     for part in value.replace(",", ";").split(";"):
         part = part.strip()
@@ -210,9 +219,9 @@ def _parse_installed(value: str) -> list[dict[str, Any]] | None:
         system, _, qty = part.partition(":")
         if not system.strip():
             return None
-        entry: dict[str, Any] = {"system": system.strip()}
+        entry: dict[str, Any] = {name: system.strip()}
         if qty.strip():
-            entry["qty"] = qty.strip()
+            entry[qty_key] = qty.strip()
         out.append(entry)
     return out or None
 
@@ -298,6 +307,17 @@ def _validate_rows(
                 ok = False
             else:
                 row = {**row, "installed_in": parsed}
+        if table == "deliveries" and isinstance(row.get("stock"), str):
+            parsed = _parse_installed(row["stock"], "item")
+            if parsed is None or any("qty" not in x for x in parsed):
+                c.row_issue(
+                    table, i, "stock",
+                    "must read 'ITEM:QTY;ITEM:QTY' (e.g. 'TX:2;RX:1'): "
+                    f"got {_describe(row['stock'])}",
+                )
+                ok = False
+            else:
+                row = {**row, "stock": parsed}
         for key, value in row.items():
             if isinstance(value, bool) and key in numbers:
                 c.row_issue(table, i, str(key), f"must be {numbers[key]}: got {_describe(value)}")
@@ -381,7 +401,7 @@ def validate(raw: RawScenario) -> Scenario:
     munitions = "stockpile" in data
     for table in schema.TABLES:
         if table not in data:
-            if table not in ("stock", "stock_limits") and not munitions:
+            if table not in schema.OPTIONAL_TABLES and not munitions:
                 c.top_issue(table, "required key is missing")
                 c.uncertain.add(table)
             tables[table] = []
@@ -402,6 +422,8 @@ def validate(raw: RawScenario) -> Scenario:
 
     site_parent = _check_sites(c, sites)
     fleets_ok = _check_fleets(c, tables["fleets"], sites, systems)
+    if fleets_ok is not None:  # systems delivered later are fielded too
+        fleets_ok |= {r.system for _, r in tables["deliveries"]}
     _check_items(c, items, systems, fleets_ok)
     _check_stock(c, tables["stock"], items, sites)
     _check_limits(c, tables["stock_limits"], items, sites)
@@ -415,6 +437,10 @@ def validate(raw: RawScenario) -> Scenario:
         fielded=fleets_ok,
     )
     c.issues.extend(plan_issues)
+
+    from sustain.scenario.timeline import check_timeline  # imports this module
+
+    timeline = check_timeline(c, tables, sites=sites, systems=systems, items=items)
 
     errors = [i for i in c.issues if i.severity is Severity.ERROR]
     if errors:
@@ -443,6 +469,7 @@ def validate(raw: RawScenario) -> Scenario:
                 kind=kind_of(r),
                 parent=r.parent,
                 order_ship_days=r.order_ship_days or 0.0,
+                repair_channels=r.repair_channels,
             )
             for _, r in sites.values()
         ),
@@ -462,6 +489,11 @@ def validate(raw: RawScenario) -> Scenario:
             StockLevel(item=r.item, site=r.site, qty=r.qty) for _, r in tables["stock"]
         ),
         stockpile=plan,
+        deliveries=timeline.deliveries,
+        tempo=timeline.tempo,
+        attrition=timeline.attrition,
+        battle_damage=timeline.battle_damage,
+        simulation=timeline.simulation,
         source=raw.where,
     )
 
@@ -480,6 +512,7 @@ def _item(r: schema.ItemRow) -> Item:
         depot_repair_days=r.depot_repair_days or 0.0,
         condemnation_fraction=r.condemnation_fraction,
         procurement_days=r.procurement_days or 0.0,
+        weibull_shape=r.weibull_shape if r.weibull_shape is not None else 1.0,
     )
 
 
@@ -618,6 +651,11 @@ def _check_items(
                 )
             if r.replace_fraction is None and "replace_fraction" not in absent:
                 c.row_issue("items", i, "replace_fraction", "required for a sub-item")
+            if r.weibull_shape is not None:
+                c.row_issue(
+                    "items", i, "weibull_shape",
+                    "a sub-item fails through its parent's repairs: it has no lifetime shape",
+                )
             if r.parent == iid:
                 c.row_issue("items", i, "parent", f"item {iid!r} names itself as its parent")
             elif _check_ref(c, "items", i, "parent", r.parent, items, "item"):

@@ -1,4 +1,7 @@
-"""Discrete-event simulation of the support system (steady state), with replications.
+"""Discrete-event simulation of the support system, with replications.
+
+Steady state by default; a scenario's time-phased keys (deliveries, tempo,
+attrition, battle damage, Weibull lifetimes, cannibalisation) run a second kernel.
 
 ::
 
@@ -8,6 +11,6 @@
 """
 
 from sustain.simulate.model import Delays
-from sustain.simulate.replicate import Progress, SimulationResult, simulate
+from sustain.simulate.replicate import PhasedStats, Progress, SimulationResult, simulate
 
-__all__ = ["Delays", "Progress", "SimulationResult", "simulate"]
+__all__ = ["Delays", "PhasedStats", "Progress", "SimulationResult", "simulate"]

@@ -64,6 +64,16 @@ class Replication:
     filled: FloatArray  # per flat item·site, met from stock at once
     in_repair: FloatArray  # per site, time-average repair jobs (waiting + in service)
     events: int
+    # Time-phased runs only (kernel_phased): per fleet, time averages after the warm-up
+    # and systems lost by the end; (samples × fleets) levels at the sample days.
+    present_mean: FloatArray | None = None
+    up_mean: FloatArray | None = None
+    damaged_mean: FloatArray | None = None
+    lost: FloatArray | None = None
+    series_up: FloatArray | None = None
+    series_present: FloatArray | None = None
+    series_damaged: FloatArray | None = None
+    series_lost: FloatArray | None = None
 
 
 def run(

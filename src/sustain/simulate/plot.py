@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from sustain._files import save_figure_atomic
@@ -34,10 +35,14 @@ def plot_availability(result: SimulationResult, path: str | Path) -> None:
         if not f["series"]:  # a fleet of zero systems
             continue
         days = [p["day"] for p in f["series"]]
-        line = ax.plot(days, [p["mean"] for p in f["series"]], lw=1.2,
+
+        def col(key: str, pts: list[dict[str, float | None]] = f["series"]) -> list[float]:
+            # None: no system present at that day (a fleet delivered later, or lost)
+            return [math.nan if p[key] is None else float(p[key] or 0.0) for p in pts]
+
+        line = ax.plot(days, col("mean"), lw=1.2,
                        label=f"{f['system']} @ {f['site']} ({f['availability']:.3f})")
-        ax.fill_between(days, [p["lo"] for p in f["series"]], [p["hi"] for p in f["series"]],
-                        color=line[0].get_color(), alpha=0.2, lw=0)
+        ax.fill_between(days, col("lo"), col("hi"), color=line[0].get_color(), alpha=0.2, lw=0)
     if result.warmup_days > 0:
         ax.axvline(result.warmup_days, ls="--", color="grey", lw=0.8)
     ax.set_xlabel("day")

@@ -21,6 +21,7 @@ from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
 from sustain.simulate.kernel import Replication, run
 from sustain.simulate.model import Delays, SimModel, build_model, demand_mask, stock_matrix
+from sustain.simulate.phased import PhasedModel, build_phased, is_phased, with_delivered_fleets
 
 #: A progress callback: ``progress(replications_done, replications_total)``.
 Progress = Callable[[int, int], None]
@@ -36,10 +37,27 @@ class _Job:
     series_days: FloatArray
     failures_while_down: bool
     exponential_delays: bool
+    phased: PhasedModel | None = None
 
 
 def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Replication]:
     """Replications for the given streams (top level, so worker processes can import it)."""
+    if job.phased is not None:
+        from sustain.simulate.kernel_phased import run_phased
+
+        return [
+            run_phased(
+                job.model,
+                job.phased,
+                np.random.Generator(np.random.PCG64(ss)),
+                days=job.days,
+                warmup_days=job.warmup_days,
+                series_days=job.series_days,
+                failures_while_down=job.failures_while_down,
+                exponential_delays=job.exponential_delays,
+            )
+            for ss in seeds
+        ]
     return [
         run(
             job.model,
@@ -55,13 +73,43 @@ def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Repli
 
 
 def _t95(values: FloatArray) -> tuple[float, float]:
-    """95 % t confidence interval of the mean of ``values`` (a point when n < 2)."""
+    """95 % t confidence interval of the mean of ``values`` (a point when n < 2; NaN ignored)."""
+    values = values[~np.isnan(values)]
     n = values.size
+    if n == 0:
+        return math.nan, math.nan
     mean = float(values.mean())
     if n < 2:
         return mean, mean
     half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
     return mean - half, mean + half
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhasedStats:
+    """Per-replication fleet levels of a run with time-phased keys.
+
+    Attributes
+    ----------
+    present_mean, up_mean, damaged_mean : FloatArray
+        (replications × fleets) time-average systems present, up, and in
+        battle-damage repair, after the warm-up.
+    lost : FloatArray
+        (replications × fleets) systems lost by the last day.
+    series_up, series_present, series_damaged, series_lost : FloatArray
+        (replications × samples × fleets) the same levels at the sample days
+        (``lost`` cumulative from day 0).
+    """
+
+    present_mean: FloatArray
+    up_mean: FloatArray
+    damaged_mean: FloatArray
+    lost: FloatArray
+    series_up: FloatArray
+    series_present: FloatArray
+    series_damaged: FloatArray
+    series_lost: FloatArray
+    delivered: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,6 +135,8 @@ class SimulationResult:
         (replications × items × sites) time-average backorders per replication.
     fill_rate_reps : FloatArray
         (replications × items × sites) fill rate per replication (NaN: no demand).
+    demands_reps : FloatArray
+        (replications × items × sites) demands on the stock after the warm-up.
     in_repair : FloatArray
         (replications × sites) time-average repair jobs at each site (waiting for
         sub-items or a channel, or in service).
@@ -118,11 +168,19 @@ class SimulationResult:
     failures_while_down: bool
     delays: Delays
     analytic: dict[str, Any] | None = field(default=None)
+    phased: PhasedStats | None = field(default=None)
+    demands_reps: FloatArray | None = field(default=None)
 
     @property
     def availability_mean(self) -> FloatArray:
-        """Per fleet: availability averaged over replications."""
-        return np.asarray(self.availability.mean(axis=0), dtype=np.float64)
+        """Per fleet: availability averaged over replications (NaN: never any system)."""
+        a = self.availability
+        ok = ~np.isnan(a)
+        n = ok.sum(axis=0)
+        total = np.where(ok, a, 0.0).sum(axis=0)
+        out = np.full(a.shape[1], np.nan)
+        np.divide(total, n, out=out, where=n > 0)
+        return out
 
     def availability_ci95(self) -> list[tuple[float, float]]:
         """Per fleet: 95 % t confidence interval of the availability."""
@@ -144,19 +202,25 @@ class SimulationResult:
         fleets = []
         cis = self.availability_ci95()
         n = self.replications
-        tq = float(stats.t.ppf(0.975, n - 1)) if n > 1 else 0.0
-        s_mean = self.series.mean(axis=0)
-        s_half = (
-            tq * self.series.std(axis=0, ddof=1) / math.sqrt(n) if n > 1
-            else np.zeros_like(s_mean)
-        )
+        ph = self.phased
+        if ph is None:
+            tq = float(stats.t.ppf(0.975, n - 1)) if n > 1 else 0.0
+            s_mean = self.series.mean(axis=0)
+            s_half = (
+                tq * self.series.std(axis=0, ddof=1) / math.sqrt(n) if n > 1
+                else np.zeros_like(s_mean)
+            )
+        else:
+            s_mean, s_half = _nan_mean_half(self.series)
+        avail = self.availability_mean
         for f in range(a.fleet_system.size):
-            if a.fleet_count[f] == 0:  # no systems: no availability (as in evaluate)
+            if (a.fleet_count[f] == 0 if ph is None else math.isnan(avail[f])):
+                # No systems (ever): no availability (as in evaluate).
                 fleets.append({
                     "system": a.system_ids[a.fleet_system[f]],
                     "site": a.site_ids[a.fleet_site[f]],
-                    "count": 0, "availability": None, "availability_ci95": None,
-                    "series": [],
+                        "count": int(a.fleet_count[f]), "availability": None,
+                    "availability_ci95": None, "series": [],
                 })
                 continue
             lo, hi = cis[f]
@@ -169,14 +233,17 @@ class SimulationResult:
                 }
                 for k, d in enumerate(self.series_days.tolist())
             ]
-            fleets.append({
+            entry: dict[str, Any] = {
                 "system": a.system_ids[a.fleet_system[f]],
                 "site": a.site_ids[a.fleet_site[f]],
                 "count": int(a.fleet_count[f]),
-                "availability": float(self.availability_mean[f]),
+                "availability": float(avail[f]),
                 "availability_ci95": [lo, hi],
                 "series": series,
-            })
+            }
+            if ph is not None:
+                _phased_fleet(entry, ph, f)
+            fleets.append(entry)
         items = []
         for i, s in self.rows:
             fr = float(self.fill_rate[i, s])
@@ -210,6 +277,41 @@ class SimulationResult:
         return doc
 
 
+def _nan_mean_half(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Mean over axis 0 ignoring NaN, and the 95 % t half-width (0 with < 2 values)."""
+    ok = ~np.isnan(x)
+    cnt = ok.sum(axis=0)
+    z = np.where(ok, x, 0.0)
+    mean = np.full(x.shape[1:], np.nan)
+    np.divide(z.sum(axis=0), cnt, out=mean, where=cnt > 0)
+    dev = np.where(ok, x - mean, 0.0)
+    var = np.zeros(x.shape[1:])
+    np.divide((dev**2).sum(axis=0), cnt - 1, out=var, where=cnt > 1)
+    tq = np.where(cnt > 1, stats.t.ppf(0.975, np.maximum(cnt - 1, 1)), 0.0)
+    half = tq * np.sqrt(var / np.maximum(cnt, 1))
+    return mean, half
+
+
+def _phased_fleet(entry: dict[str, Any], ph: PhasedStats, f: int) -> None:
+    """Add the levels of a time-phased run to one fleet's entry (and its series points)."""
+    entry["delivered"] = ph.delivered[f]
+    entry["present_mean"] = float(ph.present_mean[:, f].mean())
+    entry["up_mean"] = float(ph.up_mean[:, f].mean())
+    entry["battle_repair_mean"] = float(ph.damaged_mean[:, f].mean())
+    entry["lost_mean"] = float(ph.lost[:, f].mean())
+    up = ph.series_up[:, :, f].mean(axis=0)
+    pres = ph.series_present[:, :, f].mean(axis=0)
+    dmg = ph.series_damaged[:, :, f].mean(axis=0)
+    lost = ph.series_lost[:, :, f].mean(axis=0)
+    for k, point in enumerate(entry["series"]):
+        if math.isnan(point["mean"]):
+            point["mean"] = point["lo"] = point["hi"] = None
+        point["up"] = float(up[k])
+        point["present"] = float(pres[k])
+        point["battle_repair"] = float(dmg[k])
+        point["lost"] = float(lost[k])
+
+
 def _as_arrays(scenario: Scenario | ScenarioArrays) -> ScenarioArrays:
     if isinstance(scenario, ScenarioArrays):
         return scenario
@@ -226,17 +328,22 @@ def simulate(
     days: float,
     replications: int,
     seed: int,
-    warmup_days: float = 0.0,
+    warmup_days: float | None = None,
     stock: FloatArray | Mapping[tuple[str, str], float] | None = None,
     failures_while_down: bool = False,
     delays: Delays | str = Delays.DETERMINISTIC,
     repair_channels: Mapping[str, int] | None = None,
+    cannibalisation: bool | None = None,
     workers: int = 1,
     dask_address: str | Any | None = None,
     progress: Progress | None = None,
     compare: bool = False,
 ) -> SimulationResult:
-    """Simulate the steady-state support system, ``replications`` times.
+    """Simulate the support system, ``replications`` times.
+
+    A :class:`Scenario` may carry time-phased keys (deliveries, tempo, attrition,
+    battle damage, Weibull lifetimes, cannibalisation; docs/simulate.md), site
+    ``repair_channels`` and ``simulation`` settings; compiled arrays are steady state.
 
     Parameters
     ----------
@@ -249,9 +356,10 @@ def simulate(
         ``SeedSequence(seed).spawn(replications)``.
     seed : int
         The seed (``0`` is a seed like any other).
-    warmup_days : float
+    warmup_days : float, optional
         Statistics start after this many days (the run starts with every system up
-        and the scenario's stock on the shelf).
+        and the scenario's stock on the shelf).  Default: the scenario's
+        ``simulation.warmup_days``, else 0.
     stock : array (items × sites) or mapping {(item, site): qty}, optional
         Spares to simulate instead of the scenario's stock.
     failures_while_down : bool
@@ -262,6 +370,11 @@ def simulate(
         Distribution of repair, shipping and procurement times (mean as stated).
     repair_channels : mapping {site: c}, optional
         Parallel repair channels at those sites (FCFS queue); unlimited elsewhere.
+        Adds to (and for a site named in both, overrides) the sites'
+        ``repair_channels`` in the scenario.
+    cannibalisation : bool, optional
+        A system down for a part takes it from another down system at the site
+        (default: the scenario's ``simulation.cannibalisation``, else off).
     workers : int
         Worker processes (1 runs in this process).
     dask_address : str or dask.distributed.Client, optional
@@ -278,6 +391,15 @@ def simulate(
     """
     if days <= 0 or not math.isfinite(days):
         raise SustainError(f"simulate: days must be a positive number, got {days!r}")
+    sc = scenario if isinstance(scenario, Scenario) else None
+    if warmup_days is None:
+        given = sc.simulation.warmup_days if sc is not None else None
+        if given is not None and sc is not None and given >= days:
+            raise SustainError(
+                f"{sc.source}: simulation.warmup_days must be less than the days simulated "
+                f"({days:g}): got {given:g} (or give --warmup)"
+            )
+        warmup_days = given if given is not None else 0.0
     if not 0 <= warmup_days < days:
         raise SustainError(
             f"simulate: warmup_days must be >= 0 and less than days ({days}), got {warmup_days!r}"
@@ -296,16 +418,33 @@ def simulate(
         raise SustainError(
             f"simulate: delays must be 'deterministic' or 'exponential', got {delays!r}"
         ) from None
-    a = _as_arrays(scenario)
+    if sc is None and cannibalisation:
+        raise SustainError(
+            "simulate: cannibalisation needs the Scenario (compiled arrays are steady state)"
+        )
+    phased = sc is not None and is_phased(sc, cannibalisation)
+    if sc is not None and sc.deliveries:
+        sc = with_delivered_fleets(sc)
+    a = _as_arrays(sc if sc is not None else scenario)
     st = stock_matrix(a, stock)
     a = a.with_stock(st)
-    model = build_model(a, st, repair_channels)
+    channels = {s.id: s.repair_channels for s in sc.sites if s.repair_channels} if sc else {}
+    channels.update(repair_channels or {})
+    model = build_model(a, st, channels)
+    pm = None
+    if phased and sc is not None:
+        pm = build_phased(
+            sc, a, model.fleet_qty, model.sys_fleet, model.sys_site,
+            cannibalisation=(
+                sc.simulation.cannibalisation if cannibalisation is None else cannibalisation
+            ),
+        )
     step = max(1.0, math.ceil(days / SERIES_MAX_POINTS))
     series_days = np.arange(0.0, days + 1e-9, step)
     job = _Job(
         model=model, days=float(days), warmup_days=float(warmup_days),
         series_days=series_days, failures_while_down=bool(failures_while_down),
-        exponential_delays=delays is Delays.EXPONENTIAL,
+        exponential_delays=delays is Delays.EXPONENTIAL, phased=pm,
     )
     seeds = np.random.SeedSequence(int(seed)).spawn(int(replications))
     reps = _dispatch(job, seeds, workers=int(workers), dask_address=dask_address,
@@ -409,7 +548,32 @@ def _summarise(
     demands, filled = dem_r.sum(axis=0), hit_r.sum(axis=0)
     fill = np.full((n_i, n_s), np.nan)
     np.divide(filled, demands, out=fill, where=demands > 0)
-    mask = demand_mask(a) | (a.stock > 0)
+    ph = None
+    if job.phased is not None:
+        from dataclasses import replace
+
+        delivered = np.zeros(a.fleet_system.size, dtype=np.int64)
+        for _, f, _, count, _ in job.phased.deliveries:
+            if count:
+                delivered[f] += count
+        a_mask = replace(a, fleet_count=a.fleet_count + delivered)
+
+        def cat(name: str) -> FloatArray:
+            return np.stack([getattr(r, name) for r in reps])
+
+        ph = PhasedStats(
+            present_mean=cat("present_mean"), up_mean=cat("up_mean"),
+            damaged_mean=cat("damaged_mean"), lost=cat("lost"), series_up=cat("series_up"),
+            series_present=cat("series_present"), series_damaged=cat("series_damaged"),
+            series_lost=cat("series_lost"), delivered=tuple(int(x) for x in delivered),
+        )
+    else:
+        a_mask = a
+    mask = demand_mask(a_mask) | (a.stock > 0)
+    if job.phased is not None:  # spares delivered later are held there too
+        for *_, spares in job.phased.deliveries:
+            for flat, _qty in spares:
+                mask[flat // n_s, flat % n_s] = True
     ii, ss = np.nonzero(mask)
     return SimulationResult(
         arrays=a,
@@ -429,4 +593,6 @@ def _summarise(
         events=int(sum(r.events for r in reps)),
         failures_while_down=job.failures_while_down,
         delays=delays,
+        phased=ph,
+        demands_reps=dem_r,
     )
