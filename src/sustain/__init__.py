@@ -7,6 +7,8 @@ scenario file::
     scenario = sustain.load_scenario("examples/coalition-air-defence.yaml")
     ev = sustain.evaluate(scenario)           # VARI-METRIC; method="metric" or "exact"
     doc = ev.to_dict()                        # the JSON contract of shared/spec
+    opt = sustain.optimize(scenario, target=0.9)
+    sim = sustain.simulate(scenario, days=730, replications=200, seed=7, stock=opt.stock)
     plan = sustain.plan_stockpile(sustain.load_scenario("examples/coalition-munitions.yaml"))
 """
 
@@ -15,6 +17,7 @@ from sustain.optimize import Optimization, TargetUnreachable, optimize
 from sustain.readiness.evaluate import Evaluation, evaluate
 from sustain.readiness.metric import Method
 from sustain.scenario import Scenario, load_scenario
+from sustain.simulate import SimulationResult, simulate
 from sustain.stockpile import PlanInfeasible, PlanResult, plan_stockpile
 
 __version__ = "0.1.0"
@@ -27,6 +30,7 @@ __all__ = [
     "PlanResult",
     "Scenario",
     "ScenarioError",
+    "SimulationResult",
     "SustainError",
     "TargetUnreachable",
     "__version__",
@@ -34,4 +38,5 @@ __all__ = [
     "load_scenario",
     "optimize",
     "plan_stockpile",
+    "simulate",
 ]

@@ -357,3 +357,35 @@ def test_cli_missing_file_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr == (f"1 problem with the loss table {missing}:\n"
                              f"  {missing}: file not found\n")
+
+
+@needs_real
+@pytest.mark.parametrize(
+    ("system", "patterns", "start", "fleet_size"),
+    [("HOW155", *EXAMPLE_SETS[0], 130.0), ("IFV", *EXAMPLE_SETS[1], 225.0)],
+)
+def test_worked_example_losses_come_from_the_data(
+    system: str, patterns: list[str], start: dt.date, fleet_size: float
+) -> None:
+    """The example's attrition and battle-damage rows are the helper's per-system rates
+    (from the real table, with the fleet sizes and periods the example states) times each
+    fleet's day-0 count, to the 4 digits written in the file; and it carries the attribution."""
+    from sustain.scenario import load_scenario
+    from tests.conftest import EXAMPLES
+
+    path = EXAMPLES / "coalition-air-defence.yaml"
+    sc = load_scenario(path)
+    r = loss_rates(REAL, patterns, fleet_size=fleet_size, start=start,
+                   end=dt.date(2025, 7, 20))
+    count = {(f.system, f.site): f.count for f in sc.fleets}
+    att = [x for x in sc.attrition if x.system == system]
+    dmg = [x for x in sc.battle_damage if x.system == system]
+    fleets = {k for k in count if k[0] == system}
+    assert {(x.system, x.site) for x in att} == fleets == {(x.system, x.site) for x in dmg}
+    for x in att:
+        assert x.losses_per_day == pytest.approx(
+            r.attrition_per_system_day * count[(x.system, x.site)], rel=1e-3)
+    for y in dmg:
+        assert y.damaged_per_day == pytest.approx(
+            r.damage_per_system_day * count[(y.system, y.site)], rel=1e-3)
+    assert ORYX_ATTRIBUTION in path.read_text(encoding="utf-8")

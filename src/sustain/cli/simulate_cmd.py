@@ -163,6 +163,9 @@ def _print(title: str, doc: dict[str, Any]) -> None:
     t = Table(title=f"{title}: simulated, {doc['replications']} replications × {doc['days']} "
               f"days (warm-up {doc['warmup_days']}), seed {doc['seed']}")
     cols = ["system", "site", "systems", "availability", "95 % CI"]
+    phased = bool(doc["fleets"]) and "present_mean" in doc["fleets"][0]
+    if phased:  # fleets change size: show how
+        cols += ["added", "lost", "present", "up"]  # by the end; time averages
     if "analytic" in doc:
         cols += ["VARI-METRIC", "METRIC"]
     for c in cols:
@@ -174,9 +177,15 @@ def _print(title: str, doc: dict[str, Any]) -> None:
             lo, hi = f["availability_ci95"]
             row = [f["system"], f["site"], str(f["count"]), f"{100 * f['availability']:.1f} %",
                    f"{100 * lo:.1f}–{100 * hi:.1f} %"]
+        if phased:
+            row += [str(f["delivered"]), f"{f['lost_mean']:.1f}", f"{f['present_mean']:.1f}",
+                    f"{f['up_mean']:.1f}"]
         if "analytic" in doc:
             for m in ("vari-metric", "metric"):
                 av = doc["analytic"][m]["fleets"][n]["availability"]
                 row.append("n/a" if av is None else f"{100 * av:.1f} %")
         t.add_row(*row)
     out.print(t)
+    if phased:
+        out.print("added: systems delivered; lost: mean systems lost by the last day; "
+                  "present, up: mean systems present and up (time averages after the warm-up)")

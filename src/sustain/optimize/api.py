@@ -59,6 +59,12 @@ class Optimization:
     curve_availability: FloatArray  # (points × fleets)
 
     @property
+    def stock(self) -> FloatArray:
+        """The recommended stock (held + bought), items × sites in compiled order: what
+        ``sustain.simulate(scenario, stock=opt.stock, ...)`` takes to check the plan."""
+        return self.evaluation.arrays.stock
+
+    @property
     def buy(self) -> FloatArray:
         """Units to buy per item and site."""
         return self.evaluation.arrays.stock - self.held
