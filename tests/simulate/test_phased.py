@@ -382,7 +382,7 @@ def test_phased_runs_repeat_on_dask() -> None:
     sc = scenario_from_dict(d)
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                 dashboard_address=None) as cluster,
+                                 dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         by_dask = simulate(sc, days=200, replications=4, seed=7, dask_address=client)

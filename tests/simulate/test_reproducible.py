@@ -51,7 +51,7 @@ def test_dask_local_cluster_same_numbers() -> None:
     distributed = pytest.importorskip("dask.distributed")
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                 dashboard_address=None) as cluster,
+                                 dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         by_client = _doc(dask_address=client)
@@ -65,7 +65,7 @@ def test_dask_worker_processes_same_numbers() -> None:
     distributed = pytest.importorskip("dask.distributed")
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                 dashboard_address=None) as cluster,
+                                 dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         doc = _doc(dask_address=client)
