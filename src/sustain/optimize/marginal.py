@@ -141,6 +141,37 @@ def log_factor(x: FloatArray) -> FloatArray:
     return np.asarray(inside - np.maximum(x - edge, 0.0) / X_EDGE, dtype=np.float64)
 
 
+class _Terms(dict[int, FloatArray]):
+    """Current fleet terms of each family (its top item), by family index.
+
+    Every assignment is mirrored into one flat array laid out fleet by fleet (the
+    families of fleet ``f`` occupy ``flat[start[f]:start[f + 1]]``), so a fleet's
+    log-availability is summed afresh from one contiguous slice.
+    """
+
+    def __init__(self, families: list[_Family], n_fleets: int) -> None:
+        super().__init__()
+        counts = [f.fleets.size for f in families]
+        fleet = (
+            np.concatenate([f.fleets for f in families]) if families else np.zeros(0, np.int64)
+        ).astype(np.int64)
+        order = np.argsort(fleet, kind="stable")  # by fleet, then by family
+        slot = np.empty(fleet.size, dtype=np.int64)
+        slot[order] = np.arange(fleet.size)
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.slots = [slot[bounds[n] : bounds[n + 1]] for n in range(len(families))]
+        self.start = np.searchsorted(fleet[order], np.arange(n_fleets + 1)).tolist()
+        self.flat = np.zeros(fleet.size)
+
+    def __setitem__(self, key: int, value: FloatArray) -> None:
+        super().__setitem__(key, value)
+        self.flat[self.slots[key]] = value
+
+    def fleet_sum(self, f: int) -> float:
+        """Σ over the families of fleet ``f`` of their term for it, correctly rounded."""
+        return math.fsum(self.flat[self.start[f] : self.start[f + 1]].tolist())
+
+
 class _Optimiser:
     def __init__(
         self,
@@ -181,6 +212,7 @@ class _Optimiser:
         for n, fam in enumerate(self.families):
             for f in fam.fleets.tolist():
                 self.fams_of_fleet[f].append(n)
+        self.terms = _Terms(self.families, a.fleet_system.size)
 
     def start_log_availability(self, ev: Any) -> FloatArray:
         """Σ over top items of their fleet terms at the evaluated stock, per fleet."""
@@ -188,7 +220,7 @@ class _Optimiser:
         log_a = np.zeros(a.fleet_system.size)
         tops = np.array([f.top for f in self.families], dtype=np.int64)
         fleets = np.arange(a.fleet_system.size)
-        self.terms: dict[int, FloatArray] = {}
+        self.terms = _Terms(self.families, a.fleet_system.size)
         for start in range(0, tops.size, BATCH_ITEMS):
             rows = tops[start : start + BATCH_ITEMS]
             terms = _fleet_terms(a, ev.flows, ev.pipes.ebo, rows, np.arange(a.n_items), fleets)
@@ -201,13 +233,7 @@ class _Optimiser:
 
     def exact_log_a(self, fleets: IntArray) -> FloatArray:
         """log A of ``fleets`` summed afresh from every family's current terms."""
-        out = np.zeros(fleets.size)
-        for n, f in enumerate(fleets.tolist()):
-            out[n] = math.fsum(
-                float(self.terms[g][np.searchsorted(self.families[g].fleets, f)])
-                for g in self.fams_of_fleet[f]
-            )
-        return out
+        return np.array([self.terms.fleet_sum(f) for f in fleets.tolist()], dtype=np.float64)
 
     # -- evaluation of a family ------------------------------------------------------
     def family_eval(self, fam: _Family, stocks: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -356,44 +382,72 @@ class _Optimiser:
             seg[better] = vals3[:, c, :][better]
             arg[:, off[c] : off[c] + vals3.shape[2]][better] = c
         # Upper convex hull of (units, value) per item, from the current point.
-        points: list[tuple[int, list[int]]] = []
+        hulls = []
         for b in range(n_b):
             units = np.flatnonzero(np.isfinite(best[b]))
-            hull = _upper_hull(units, best[b, units])
-            points.append((b, hull))
-        # Allocations and fleet terms at the hull points.
-        all_stock = []
-        owners = []
-        for b, hull in points:
-            for u in hull:
-                c = int(arg[b, u])
-                r = b * n_c + c
-                n = u - int(off[c])
-                alloc = floor[b].copy()
-                alloc[ups] = stock[r, ups]
-                picked = order[r, :n] // max(m_max, 1)
-                alloc[leaves] += np.bincount(picked, minlength=n_l)
-                all_stock.append(alloc)
-                owners.append(b)
-        owner = np.array(owners, dtype=np.int64)
-        stocks = np.array(all_stock)
-        for b, hull in points:
-            fam = fams[b]
-            st = stocks[owner == b]
-            terms = self._top_terms(fam, st, wait[:, b])
-            value = terms @ self.w[fam.fleets]
+            hulls.append(_upper_hull(units, best[b, units]))
+        # Allocations at the hull points, all points of the batch at once: point p of
+        # item owner[p] is combo c[p] with the first n[p] leaf gains of its row taken.
+        counts = np.array([len(h) for h in hulls], dtype=np.int64)
+        owner = np.repeat(np.arange(n_b, dtype=np.int64), counts)
+        u = np.fromiter(itertools.chain.from_iterable(hulls), dtype=np.int64,
+                        count=int(counts.sum()))
+        combo = arg[owner, u]
+        r = owner * n_c + combo
+        alloc = floor[owner]
+        alloc[:, ups] = stock[r][:, ups]
+        alloc[:, leaves] += _leaf_counts(order, r, u - off[combo], n_l, max(m_max, 1))
+        # Fleet terms at the hull points, read from the same tables: leaf EBOs from
+        # ``table`` at the allocated level, upper-site EBOs from the combo's pipelines
+        # (a base's stock does not change any other site's pipeline).
+        terms = self._point_terms(fams, tops, owner, r, alloc, table, pipes.ebo)
+        first = np.concatenate([[0], np.cumsum(counts)])
+        for b, fam in enumerate(fams):
+            t = terms[b]
             fam.curve = _Curve(
-                units=np.asarray(hull, dtype=np.int64), value=value, stock=st, logs=terms
+                units=np.asarray(hulls[b], dtype=np.int64), value=t @ w[fam.fleets],
+                stock=alloc[first[b] : first[b + 1]], logs=t,
             )
 
-    def _top_terms(self, fam: _Family, stocks: FloatArray, wait: FloatArray) -> FloatArray:
-        """Fleet terms of a top item at each of several allocations (sub-items fixed)."""
-        rows = np.full(stocks.shape[0], fam.top, dtype=np.int64)
-        sub = self.a.subset(rows, stock=stocks)
-        fl = flows_rows(self.flows, rows)
-        wt = (np.repeat(wait[0][None], rows.size, 0), np.repeat(wait[1][None], rows.size, 0))
-        pipes = pipelines(sub, fl, self.method, wait=wt)
-        return _fleet_terms(self.a, fl, pipes.ebo, np.arange(rows.size), rows, fam.fleets)
+    def _point_terms(
+        self, fams: list[_Family], tops: IntArray, owner: IntArray, r: IntArray,
+        alloc: FloatArray, table: FloatArray, ebo_rows: FloatArray,
+    ) -> list[FloatArray]:
+        """Unweighted fleet terms (points × family fleets) of each family's points.
+
+        Point ``p`` belongs to family ``owner[p]``, has stock ``alloc[p]`` and reads row
+        ``r[p]`` of ``table`` (leaves × levels) and ``ebo_rows`` (sites); the result
+        equals :func:`_fleet_terms` on those EBOs.
+        """
+        a = self.a
+        leaf_of = np.full(a.n_sites, -1, dtype=np.int64)
+        leaf_of[self.leaves] = np.arange(self.leaves.size)
+        nf = np.array([f.fleets.size for f in fams], dtype=np.int64)
+        fl_cat = np.concatenate([f.fleets for f in fams]).astype(np.int64)
+        fl_first = np.concatenate([[0], np.cumsum(nf)[:-1]]).astype(np.int64)
+        per_pt = nf[owner]
+        pp = np.repeat(np.arange(owner.size, dtype=np.int64), per_pt)
+        k = np.arange(pp.size, dtype=np.int64) - np.repeat(np.cumsum(per_pt) - per_pt, per_pt)
+        f = fl_cat[fl_first[owner[pp]] + k]
+        s = a.fleet_site[f]
+        top = tops[owner[pp]]
+        rp = r[pp]
+        lpos = leaf_of[s]
+        at_leaf = lpos >= 0
+        ebo = np.empty(pp.size)
+        lvl = alloc[pp[at_leaf], s[at_leaf]].astype(np.int64)
+        ebo[at_leaf] = table[rp[at_leaf], lpos[at_leaf], lvl]
+        ebo[~at_leaf] = ebo_rows[rp[~at_leaf], s[~at_leaf]]
+        z = a.qty_per_system[top, a.fleet_system[f]]
+        dem = self.flows.demand[top, s]
+        rate = a.failures_per_hour[top] * a.fleet_hours_per_day[f]
+        x = np.zeros_like(dem)
+        np.divide(ebo * rate, dem, out=x, where=dem > 0)
+        term = z * log_factor(x)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(fams)) * nf)])
+        return [
+            term[bounds[b] : bounds[b + 1]].reshape(-1, nf[b]) for b in range(len(fams))
+        ]
 
     # -- sub-item candidates -----------------------------------------------------------
     def build_sub_move(self, fam: _Family, current_terms: FloatArray) -> None:
@@ -423,6 +477,35 @@ class _Optimiser:
         if gain[n] > MIN_GAIN * max(1.0, abs(float(current_terms @ w))):
             r, s = cands[n]
             fam.sub_move = (float(ratio[n]), r, s, terms[n])
+
+
+#: Leaf picks expanded at a time when counting the allocation of hull points.
+PICK_CHUNK = 2_000_000
+
+
+def _leaf_counts(order: IntArray, rows: IntArray, n: IntArray, n_l: int, width: int) -> FloatArray:
+    """Units at each leaf when the first ``n[p]`` entries of ``order[rows[p]]`` are taken.
+
+    ``order`` lists (leaf × ``width`` + level) gain indices best first, per row.
+    Returns (points × ``n_l``).
+    """
+    out = np.zeros((rows.size, n_l))
+    if n_l == 0 or rows.size == 0:
+        return out
+    ends = np.cumsum(n)
+    lo = 0
+    while lo < rows.size:
+        base = int(ends[lo - 1]) if lo else 0
+        hi = max(int(np.searchsorted(ends, base + PICK_CHUNK, side="right")), lo + 1)
+        cnt = n[lo:hi]
+        pt = np.repeat(np.arange(lo, hi, dtype=np.int64), cnt)
+        pos = np.arange(pt.size, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        leaf = order[rows[pt], pos] // width
+        out[lo:hi] = np.bincount(
+            (pt - lo) * n_l + leaf, minlength=(hi - lo) * n_l
+        ).reshape(hi - lo, n_l)
+        lo = hi
+    return out
 
 
 def flows_rows(flows: Flows, rows: IntArray) -> Flows:
