@@ -60,6 +60,8 @@ MIN_GAIN = 1e-12
 #: Items per vectorised batch when building curves, and table cells per batch.
 BATCH_ITEMS = 2048
 CELL_BUDGET = 4_000_000
+#: Families rebuilt together when a family whose weights fell reaches the top of the heap.
+REBUILD_AHEAD = 64
 
 Progress = Callable[[int, float, float], None]
 
@@ -325,31 +327,12 @@ class _Optimiser:
         pipes = pipelines(sub, fl, self.method, wait=wt)
         # Values of fleets at upper sites (fixed per combo) and at leaves (per level).
         w = self.w
-        value_up = np.zeros(n_b * n_c)
         n_l = leaves.size
         m_max = int(cap[:, leaves].max()) if n_l else 0
         table = ebo_table(
             pipes.mean[:, leaves].ravel(), pipes.var[:, leaves].ravel(), max(m_max, 0)
         ).reshape(n_b * n_c, n_l, m_max + 1)
-        value_leaf = np.zeros_like(table)
-        leaf_pos = {int(s): n for n, s in enumerate(leaves)}
-        rate = a.failures_per_hour[rows]
-        for f in range(a.fleet_system.size):
-            if w[f] == 0 or a.fleet_count[f] <= 0:
-                continue
-            z = a.qty_per_system[rows, a.fleet_system[f]]
-            if not np.any(z):
-                continue
-            s = int(a.fleet_site[f])
-            dem = fl.demand[:, s]
-            coef = np.zeros_like(dem)
-            np.divide(rate * a.fleet_hours_per_day[f], dem, out=coef, where=dem > 0)
-            if s in leaf_pos:
-                x = table[:, leaf_pos[s], :] * coef[:, None]
-                value_leaf[:, leaf_pos[s], :] += w[f] * z[:, None] * log_factor(x)
-            else:
-                x = pipes.ebo[:, s] * coef
-                value_up += w[f] * z * log_factor(x)
+        value_up, value_leaf = self._values(tops, n_c, table, pipes.ebo)
         # Marginal gains at each leaf from each level; only floor <= level < cap count.
         gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
         lvl = np.arange(m_max)[None, None, :]
@@ -408,6 +391,45 @@ class _Optimiser:
                 units=np.asarray(hulls[b], dtype=np.int64), value=t @ w[fam.fleets],
                 stock=alloc[first[b] : first[b + 1]], logs=t,
             )
+
+    def _values(
+        self, tops: IntArray, n_c: int, table: FloatArray, ebo_rows: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Weighted fleet values of rows ``r = b * n_c + c`` of the items ``tops``.
+
+        ``table`` is (rows × leaves × levels) leaf EBOs, ``ebo_rows`` (rows × sites)
+        EBOs at the upper sites.  Returns the upper-site fleets' value per row and the
+        leaf fleets' value per row, leaf and level.
+        """
+        a, w = self.a, self.w
+        n_b = tops.size
+        value_up = np.zeros(n_b * n_c)
+        value_leaf = np.zeros_like(table)
+        leaf_pos = {int(s): n for n, s in enumerate(self.leaves)}
+        rate = a.failures_per_hour[tops]
+        for f in range(a.fleet_system.size):
+            if w[f] == 0 or a.fleet_count[f] <= 0:
+                continue
+            z_b = a.qty_per_system[tops, a.fleet_system[f]]
+            hit = np.flatnonzero(z_b)  # only the items installed in this fleet's system
+            if hit.size == 0:
+                continue
+            s = int(a.fleet_site[f])
+            dem_b = self.flows.demand[tops[hit], s]
+            coef_b = np.zeros_like(dem_b)
+            np.divide(rate[hit] * a.fleet_hours_per_day[f], dem_b, out=coef_b, where=dem_b > 0)
+            coef, z = np.repeat(coef_b, n_c), np.repeat(z_b[hit], n_c)
+            sel: Any = (
+                slice(None) if hit.size == n_b
+                else (hit[:, None] * n_c + np.arange(n_c)[None, :]).ravel()
+            )
+            if s in leaf_pos:
+                x = table[sel, leaf_pos[s], :] * coef[:, None]
+                value_leaf[sel, leaf_pos[s], :] += w[f] * z[:, None] * log_factor(x)
+            else:
+                x = ebo_rows[sel, s] * coef
+                value_up[sel] += w[f] * z * log_factor(x)
+        return value_up, value_leaf
 
     def _point_terms(
         self, fams: list[_Family], tops: IntArray, owner: IntArray, r: IntArray,
@@ -601,6 +623,7 @@ def marginal_allocation(
     opt.build_curves(active)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
+    queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
 
     def push(fam_i: int) -> None:
         fam = opt.families[fam_i]
@@ -624,6 +647,9 @@ def marginal_allocation(
             best = max(best, fam.sub_move[0])
         if best > 0 and np.isfinite(best):
             heapq.heappush(heap, (-best, next(seq), fam_i, fam.version))
+            queued[fam_i] = best
+        else:
+            queued[fam_i] = 0.0
 
     index = {id(f): n for n, f in enumerate(opt.families)}
     for fam in active:
@@ -643,11 +669,15 @@ def marginal_allocation(
             # Lazy rebuild: weights only fall, so a stale ratio is an upper bound on the
             # new one; rebuild this family (and the next dirty ones on top) and re-queue.
             batch = [fam_i]
-            while heap and len(batch) < BATCH_ITEMS and heap[0][2] in dirty and (
-                heap[0][3] == opt.families[heap[0][2]].version
-            ):
-                batch.append(heapq.heappop(heap)[2])
-            batch = list(dict.fromkeys(batch))
+            if len(dirty) > 1 and REBUILD_AHEAD > 1:
+                # Rebuild ahead the dirty families likeliest to be popped next (highest
+                # stale ratios): one batched build instead of many small ones.
+                others = np.fromiter((n for n in dirty if n != fam_i), dtype=np.int64)
+                keys = queued[others]
+                if others.size > REBUILD_AHEAD - 1:
+                    top = np.argpartition(-keys, REBUILD_AHEAD - 2)[: REBUILD_AHEAD - 1]
+                    others, keys = others[top], keys[top]
+                batch.extend(others[keys > 0].tolist())
             dirty.difference_update(batch)
             opt.build_curves([opt.families[n] for n in batch])
             for n in batch:
@@ -715,6 +745,7 @@ def marginal_allocation(
                     dead = opt.families[n]
                     dead.curve, dead.sub_move = None, None
                     dead.version += 1
+                    queued[n] = 0.0
             if fam_i in changed:
                 if fam_i in dirty:
                     push(fam_i)  # re-queued with its old (upper-bound) ratio
