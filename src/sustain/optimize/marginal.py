@@ -62,6 +62,8 @@ BATCH_ITEMS = 2048
 CELL_BUDGET = 4_000_000
 #: Families rebuilt together when a family whose weights fell reaches the top of the heap.
 REBUILD_AHEAD = 64
+#: Rebuilt curves go down to this share of the current ratio; the rest is built on demand.
+REBUILD_CUT = 0.25
 
 Progress = Callable[[int, float, float], None]
 
@@ -75,6 +77,7 @@ class _Curve:
     stock: FloatArray  # (points × sites) allocation
     logs: FloatArray  # (points × item's fleets) unweighted log-availability terms
     pos: int = 0
+    beyond: float = 0.0  # > 0: built only down to this ratio; steps past the end gain less
 
 
 @dataclass(slots=True)
@@ -263,7 +266,7 @@ class _Optimiser:
         cap = np.ceil(mean + k * np.sqrt(np.maximum(var, mean)) + 2.0)
         return np.minimum(np.maximum(cap, self.lo[rows]), self.hi[rows])
 
-    def build_curves(self, fams: list[_Family]) -> None:
+    def build_curves(self, fams: list[_Family], cut: float = 0.0) -> None:
         """Efficient curve of each family's top item from the current stock (batched).
 
         Families are sorted by the size of their enumeration (upper-site levels ×
@@ -287,12 +290,12 @@ class _Optimiser:
         for n in order.tolist():
             worst = max(worst, float(size[n]))
             if batch and (len(batch) >= BATCH_ITEMS or worst * (len(batch) + 1) > CELL_BUDGET):
-                self._build_batch(batch)
+                self._build_batch(batch, cut)
                 batch, worst = [], float(size[n])
             batch.append(fams[n])
-        self._build_batch(batch)
+        self._build_batch(batch, cut)
 
-    def _build_batch(self, fams: list[_Family]) -> None:
+    def _build_batch(self, fams: list[_Family], cut: float = 0.0) -> None:
         a, flows = self.a, self.flows
         tops = np.array([f.top for f in fams], dtype=np.int64)
         n_b, n_s = tops.size, a.n_sites
@@ -308,6 +311,27 @@ class _Optimiser:
         pipes0 = pipelines(sub0, flows_rows(flows, tops), self.method, wait=(wait[0], wait[1]))
         cap = np.maximum(self.caps(tops, pipes0.mean, pipes0.var), floor)  # (n_b × sites)
         ups, leaves = self.uppers, self.leaves
+        n_l = leaves.size
+        # Truncation (``cut`` > 0): build only the part of the curve whose steps gain at
+        # least ``gamma`` per unit (``cut`` per money); the rest is built on demand.
+        gamma = cut * a.unit_cost[tops]
+        short = np.zeros(n_b, dtype=bool)  # curves truncated below ``gamma``
+        if cut > 0 and n_l:
+            # Leaf levels: a leaf's gains fall with its own stock (concave), and are
+            # largest with the upper sites at their floor (longest pipeline): keep the
+            # levels whose gain there is at least gamma.
+            m0 = int(cap[:, leaves].max())
+            t0 = ebo_table(
+                pipes0.mean[:, leaves].ravel(), pipes0.var[:, leaves].ravel(), m0
+            ).reshape(n_b, n_l, m0 + 1)
+            g0 = np.diff(self._values(tops, 1, t0, pipes0.ebo)[1], axis=2)
+            lvl0 = np.arange(m0)[None, None, :]
+            f_l, c_l = floor[:, leaves][:, :, None], cap[:, leaves][:, :, None]
+            span0 = (lvl0 >= f_l) & (lvl0 < c_l)
+            keep = span0 & (g0 >= gamma[:, None, None])
+            new_cap = floor[:, leaves] + keep.sum(axis=2)
+            short |= np.any(span0 & ~keep & (g0 > 0), axis=(1, 2))  # worthless: not short
+            cap[:, leaves] = new_cap
         span = np.maximum(cap[:, ups] - floor[:, ups], 0).astype(np.int64)
         k_max = span.max(axis=0) if ups.size else np.zeros(0, dtype=np.int64)
         while np.prod(k_max + 1) > MAX_COMBOS:  # shrink the widest range
@@ -316,23 +340,52 @@ class _Optimiser:
         if combos.size == 0:
             combos = np.zeros((1, 0))
         n_c = combos.shape[0]
-        # Rows: batch item b, combo c -> r = b * n_c + c.
+        # Rows: batch item b, combo c -> r = b * n_c + c.  Leaves at their floor (their
+        # stock changes no other site's pipeline; their EBO there bounds a combo's worth).
         rows = np.repeat(tops, n_c)
-        stock = np.zeros((n_b * n_c, n_s))
-        stock[:, ups] = np.repeat(floor[:, ups], n_c, axis=0) + np.tile(combos, (n_b, 1))
+        stock = np.repeat(floor, n_c, axis=0)
+        stock[:, ups] += np.tile(combos, (n_b, 1))
         valid = np.all(stock[:, ups] <= np.repeat(cap[:, ups], n_c, axis=0), axis=1)
         sub = a.subset(rows, stock=stock)
         fl = flows_rows(flows, rows)
         wt = (np.repeat(wait[0], n_c, axis=0), np.repeat(wait[1], n_c, axis=0))
         pipes = pipelines(sub, fl, self.method, wait=wt)
+        p_mean, p_var, p_ebo = pipes.mean, pipes.var, pipes.ebo
+        if cut > 0 and ups.size and n_c > 1:
+            # Upper-site levels: the last upper unit of a point on the curve must gain at
+            # least gamma, and it gains most with the leaves at their floor; keep the
+            # combos no larger than the largest one whose last unit does.
+            vf_up, vf_leaf = self._values(tops, n_c, p_ebo[:, leaves][:, :, None], p_ebo)
+            vf = (vf_up + vf_leaf[:, :, 0].sum(axis=1)).reshape(n_b, n_c)
+            stride = np.cumprod(np.concatenate([[1], (k_max + 1)[:0:-1]]))[::-1]
+            last = np.full((n_b, n_c), -np.inf)
+            for j in range(ups.size):
+                has = np.flatnonzero(combos[:, j] > 0)
+                d = vf[:, has] - vf[:, has - int(stride[j])]
+                last[:, has] = np.maximum(last[:, has], d)
+            size_c = combos.sum(axis=1)
+            useful = (last >= gamma[:, None]) & valid.reshape(n_b, n_c)
+            reach = np.max(np.where(useful, size_c[None, :], 0.0), axis=1)
+            short |= np.any(
+                valid.reshape(n_b, n_c) & (size_c[None, :] > reach[:, None]) & (last > 0), axis=1
+            )
+            valid &= (size_c[None, :] <= reach[:, None]).ravel()
+            kept = valid.reshape(n_b, n_c).any(axis=0)
+            kept[0] = True
+            k_new = combos[kept].max(axis=0)
+            in_box = np.all(combos <= k_new[None, :], axis=1)
+            if not np.all(in_box):
+                pick = (np.arange(n_b)[:, None] * n_c + np.flatnonzero(in_box)[None, :]).ravel()
+                combos, n_c = combos[in_box], int(in_box.sum())
+                rows, stock, valid = rows[pick], stock[pick], valid[pick]
+                p_mean, p_var, p_ebo = p_mean[pick], p_var[pick], p_ebo[pick]
         # Values of fleets at upper sites (fixed per combo) and at leaves (per level).
         w = self.w
-        n_l = leaves.size
         m_max = int(cap[:, leaves].max()) if n_l else 0
         table = ebo_table(
-            pipes.mean[:, leaves].ravel(), pipes.var[:, leaves].ravel(), max(m_max, 0)
+            p_mean[:, leaves].ravel(), p_var[:, leaves].ravel(), max(m_max, 0)
         ).reshape(n_b * n_c, n_l, m_max + 1)
-        value_up, value_leaf = self._values(tops, n_c, table, pipes.ebo)
+        value_up, value_leaf = self._values(tops, n_c, table, p_ebo)
         # Marginal gains at each leaf from each level; only floor <= level < cap count.
         gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
         lvl = np.arange(m_max)[None, None, :]
@@ -368,7 +421,17 @@ class _Optimiser:
         hulls = []
         for b in range(n_b):
             units = np.flatnonzero(np.isfinite(best[b]))
-            hulls.append(_upper_hull(units, best[b, units]))
+            hull = _upper_hull(units, best[b, units])
+            if cut > 0 and len(hull) > 1:
+                # Only the steps gaining at least gamma per unit (exact up to there:
+                # every vertex reached at such a slope is among the points kept).
+                hv = best[b, hull]
+                slope = np.diff(hv) / np.diff(np.asarray(hull, dtype=np.float64))
+                low = np.flatnonzero(slope < gamma[b])
+                if low.size:
+                    hull = hull[: int(low[0]) + 1]
+                    short[b] = True
+            hulls.append(hull)
         # Allocations at the hull points, all points of the batch at once: point p of
         # item owner[p] is combo c[p] with the first n[p] leaf gains of its row taken.
         counts = np.array([len(h) for h in hulls], dtype=np.int64)
@@ -383,13 +446,14 @@ class _Optimiser:
         # Fleet terms at the hull points, read from the same tables: leaf EBOs from
         # ``table`` at the allocated level, upper-site EBOs from the combo's pipelines
         # (a base's stock does not change any other site's pipeline).
-        terms = self._point_terms(fams, tops, owner, r, alloc, table, pipes.ebo)
+        terms = self._point_terms(fams, tops, owner, r, alloc, table, p_ebo)
         first = np.concatenate([[0], np.cumsum(counts)])
         for b, fam in enumerate(fams):
             t = terms[b]
             fam.curve = _Curve(
                 units=np.asarray(hulls[b], dtype=np.int64), value=t @ w[fam.fleets],
                 stock=alloc[first[b] : first[b + 1]], logs=t,
+                beyond=cut if short[b] else 0.0,
             )
 
     def _values(
@@ -624,6 +688,7 @@ def marginal_allocation(
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
+    dirty: set[int] = set()  # families whose curves predate a change of weights, or end short
 
     def push(fam_i: int) -> None:
         fam = opt.families[fam_i]
@@ -643,6 +708,11 @@ def marginal_allocation(
             du = cur.units[cur.pos + 1] - cur.units[cur.pos]
             dv = cur.value[cur.pos + 1] - cur.value[cur.pos]
             best = dv / max(du * a.unit_cost[fam.top], 1e-300)
+        elif cur is not None and cur.beyond > 0 and (
+            fam.sub_move is None or cur.beyond > fam.sub_move[0]
+        ):
+            best = cur.beyond  # a bound on the rest of a truncated curve: extend on demand
+            dirty.add(fam_i)
         if fam.sub_move is not None:
             best = max(best, fam.sub_move[0])
         if best > 0 and np.isfinite(best):
@@ -659,9 +729,9 @@ def marginal_allocation(
     cost = start_cost
     spent = 0.0
     n_step = 0
-    dirty: set[int] = set()  # families whose curves predate a change of weights
+    last_ratio = np.inf  # ratio of the last step taken
     while heap:
-        _, _, fam_i, version = heapq.heappop(heap)
+        key, _, fam_i, version = heapq.heappop(heap)
         fam = opt.families[fam_i]
         if version != fam.version:
             continue
@@ -679,7 +749,8 @@ def marginal_allocation(
                     others, keys = others[top], keys[top]
                 batch.extend(others[keys > 0].tolist())
             dirty.difference_update(batch)
-            opt.build_curves([opt.families[n] for n in batch])
+            cut = REBUILD_CUT * min(last_ratio, -key) if budget is None else 0.0
+            opt.build_curves([opt.families[n] for n in batch], cut)
             for n in batch:
                 push(n)
             continue
@@ -703,6 +774,7 @@ def marginal_allocation(
             rows = (r,)
         if budget is not None and spent + dcost > budget * (1 + 1e-12):
             continue  # this family's next step does not fit; others may
+        last_ratio = -key
         if take_curve:
             assert cur is not None
             cur.pos += 1
