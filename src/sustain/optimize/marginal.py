@@ -703,11 +703,11 @@ def marginal_allocation(
                 current = current[0]
                 fam_terms[fam_i] = current
             opt.build_sub_move(fam, current)
-        best = -np.inf
+        best = -math.inf
         if cur is not None and cur.pos + 1 < cur.units.size:
-            du = cur.units[cur.pos + 1] - cur.units[cur.pos]
-            dv = cur.value[cur.pos + 1] - cur.value[cur.pos]
-            best = dv / max(du * a.unit_cost[fam.top], 1e-300)
+            du = int(cur.units[cur.pos + 1]) - int(cur.units[cur.pos])
+            dv = float(cur.value[cur.pos + 1]) - float(cur.value[cur.pos])
+            best = dv / max(du * unit_cost[fam.top], 1e-300)
         elif cur is not None and cur.beyond > 0 and (
             fam.sub_move is None or cur.beyond > fam.sub_move[0]
         ):
@@ -715,12 +715,13 @@ def marginal_allocation(
             dirty.add(fam_i)
         if fam.sub_move is not None:
             best = max(best, fam.sub_move[0])
-        if best > 0 and np.isfinite(best):
+        if best > 0 and math.isfinite(best):
             heapq.heappush(heap, (-best, next(seq), fam_i, fam.version))
             queued[fam_i] = best
         else:
             queued[fam_i] = 0.0
 
+    unit_cost: list[float] = a.unit_cost.tolist()
     index = {id(f): n for n, f in enumerate(opt.families)}
     for fam in active:
         push(index[id(fam)])
@@ -783,24 +784,29 @@ def marginal_allocation(
         else:
             opt.stock[r, s] += 1
         fam_terms[fam_i] = new_terms
-        if max(np.max(np.abs(old_terms), initial=0), np.max(np.abs(new_terms), initial=0)) > 50:
+        if min(old_terms.min(initial=0.0), new_terms.min(initial=0.0)) < -50:  # terms <= 0
             log_a[fam.fleets] = opt.exact_log_a(fam.fleets)  # large terms: no drift
         else:
             log_a[fam.fleets] += new_terms - old_terms
         cost += dcost
         spent += dcost
         av = np.exp(log_a)
-        steps.append(
-            Step(
-                cost=cost, rows=rows, stock=opt.stock[list(rows)].copy(), availability=av.copy()
-            )
-        )
+        steps.append(Step(cost=cost, rows=rows, stock=opt.stock[list(rows)], availability=av))
         n_step += 1
         if progress is not None and n_step % 25 == 0:
             gap = np.nanmax(np.where(np.isnan(targets), np.nan, targets - av), initial=0.0)
             progress(n_step, cost, float(gap) if np.isfinite(gap) else 0.0)
         # Targets newly met: those fleets stop counting; rebuild the curves they shaped.
-        newly = (opt.w > 0) & ~np.isnan(targets) & (av >= targets)
+        # Only this family's fleets moved (and log A never falls: stock only grows).
+        ff = fam.fleets
+        hit = ff[(opt.w[ff] > 0) & (av[ff] >= targets[ff])]  # NaN targets never compare >=
+        if hit.size == 0:
+            if not take_curve and fam.curve is not None:
+                opt.build_curves([fam])  # sub-item stock changed this item's repair delays
+            push(fam_i)
+            continue
+        newly = np.zeros(targets.size, dtype=bool)
+        newly[hit] = True
         if not drop_met and np.any(newly):
             if np.all(np.isnan(targets) | (av >= targets)):
                 break
