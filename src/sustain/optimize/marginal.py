@@ -64,6 +64,8 @@ CELL_BUDGET = 4_000_000
 REBUILD_AHEAD = 64
 #: Rebuilt curves go down to this share of the current ratio; the rest is built on demand.
 REBUILD_CUT = 0.25
+#: First curves go down to this share of the item's best first unit's gain (targets only).
+INITIAL_CUT = 1e-3
 
 Progress = Callable[[int, float, float], None]
 
@@ -266,7 +268,7 @@ class _Optimiser:
         cap = np.ceil(mean + k * np.sqrt(np.maximum(var, mean)) + 2.0)
         return np.minimum(np.maximum(cap, self.lo[rows]), self.hi[rows])
 
-    def build_curves(self, fams: list[_Family], cut: float = 0.0) -> None:
+    def build_curves(self, fams: list[_Family], cut: float = 0.0, rel: float = 0.0) -> None:
         """Efficient curve of each family's top item from the current stock (batched).
 
         Families are sorted by the size of their enumeration (upper-site levels ×
@@ -290,12 +292,12 @@ class _Optimiser:
         for n in order.tolist():
             worst = max(worst, float(size[n]))
             if batch and (len(batch) >= BATCH_ITEMS or worst * (len(batch) + 1) > CELL_BUDGET):
-                self._build_batch(batch, cut)
+                self._build_batch(batch, cut, rel)
                 batch, worst = [], float(size[n])
             batch.append(fams[n])
-        self._build_batch(batch, cut)
+        self._build_batch(batch, cut, rel)
 
-    def _build_batch(self, fams: list[_Family], cut: float = 0.0) -> None:
+    def _build_batch(self, fams: list[_Family], cut: float = 0.0, rel: float = 0.0) -> None:
         a, flows = self.a, self.flows
         tops = np.array([f.top for f in fams], dtype=np.int64)
         n_b, n_s = tops.size, a.n_sites
@@ -312,10 +314,13 @@ class _Optimiser:
         cap = np.maximum(self.caps(tops, pipes0.mean, pipes0.var), floor)  # (n_b × sites)
         ups, leaves = self.uppers, self.leaves
         n_l = leaves.size
-        # Truncation (``cut`` > 0): build only the part of the curve whose steps gain at
-        # least ``gamma`` per unit (``cut`` per money); the rest is built on demand.
+        # Truncation (``cut`` or ``rel`` > 0): build only the part of the curve whose
+        # steps gain at least ``gamma`` per unit (``cut`` per money, or ``rel`` times the
+        # item's best first leaf unit); the rest is built on demand.
         gamma = cut * a.unit_cost[tops]
         short = np.zeros(n_b, dtype=bool)  # curves truncated below ``gamma``
+        if rel > 0 and n_l:
+            cut = rel  # (only its sign matters below; ``gamma`` is set from the gains)
         if cut > 0 and n_l:
             # Leaf levels: a leaf's gains fall with its own stock (concave), and are
             # largest with the upper sites at their floor (longest pipeline): keep the
@@ -328,6 +333,8 @@ class _Optimiser:
             lvl0 = np.arange(m0)[None, None, :]
             f_l, c_l = floor[:, leaves][:, :, None], cap[:, leaves][:, :, None]
             span0 = (lvl0 >= f_l) & (lvl0 < c_l)
+            if rel > 0:
+                gamma = rel * np.max(np.where(span0, g0, 0.0), axis=(1, 2), initial=0.0)
             keep = span0 & (g0 >= gamma[:, None, None])
             new_cap = floor[:, leaves] + keep.sum(axis=2)
             short |= np.any(span0 & ~keep & (g0 > 0), axis=(1, 2))  # worthless: not short
@@ -453,7 +460,7 @@ class _Optimiser:
             fam.curve = _Curve(
                 units=np.asarray(hulls[b], dtype=np.int64), value=t @ w[fam.fleets],
                 stock=alloc[first[b] : first[b + 1]], logs=t,
-                beyond=cut if short[b] else 0.0,
+                beyond=float(gamma[b] / max(a.unit_cost[fam.top], 1e-300)) if short[b] else 0.0,
             )
 
     def _values(
@@ -684,7 +691,7 @@ def marginal_allocation(
     # Current fleet terms of each family (its top item), to update log A incrementally.
     fam_terms = opt.terms  # current fleet terms of each family
     active = [f for f in opt.families if f.fleets.size and np.any(opt.w[f.fleets] > 0)]
-    opt.build_curves(active)
+    opt.build_curves(active, rel=INITIAL_CUT if budget is None else 0.0)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
