@@ -773,7 +773,7 @@ def marginal_allocation(
         if take_curve:
             assert cur is not None
             new_stock = cur.stock[cur.pos + 1]
-            dcost = float(np.sum((new_stock - opt.stock[fam.top]) * a.unit_cost[fam.top]))
+            dcost = float(((new_stock - opt.stock[fam.top]) * unit_cost[fam.top]).sum())
             rows: tuple[int, ...] = (fam.top,)
         else:
             assert fam.sub_move is not None
