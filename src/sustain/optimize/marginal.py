@@ -28,6 +28,9 @@ fixed, and each sub-item unit (at any site) is a candidate of its own whose gain
 found by re-evaluating the whole family; after any purchase in a family its
 candidates are rebuilt.  Sub-items and parents compete for the same money.
 
+With targets, curves are built on demand: only down to a gain per unit, extended
+when the greedy gets there (see ``build_curves`` and docs/optimize.md).
+
 Pure array code apart from the greedy loop; no I/O.
 """
 
@@ -273,7 +276,10 @@ class _Optimiser:
 
         Families are sorted by the size of their enumeration (upper-site levels ×
         base levels) and batched under :data:`CELL_BUDGET` table cells, so one wide
-        item does not pad a whole batch.
+        item does not pad a whole batch.  With ``cut`` (a ratio, per money) or ``rel``
+        (a share of each item's best first leaf gain) above 0, curves stop where their
+        steps gain less; such a curve's ``beyond`` bounds what lies past its end, and
+        the greedy extends it when that bound reaches the top (docs/optimize.md).
         """
         if not fams:
             return
