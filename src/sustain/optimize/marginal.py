@@ -28,6 +28,9 @@ fixed, and each sub-item unit (at any site) is a candidate of its own whose gain
 found by re-evaluating the whole family; after any purchase in a family its
 candidates are rebuilt.  Sub-items and parents compete for the same money.
 
+With targets, curves are built on demand: only down to a gain per unit, extended
+when the greedy gets there (see ``build_curves`` and docs/optimize.md).
+
 Pure array code apart from the greedy loop; no I/O.
 """
 
@@ -60,6 +63,12 @@ MIN_GAIN = 1e-12
 #: Items per vectorised batch when building curves, and table cells per batch.
 BATCH_ITEMS = 2048
 CELL_BUDGET = 4_000_000
+#: Families rebuilt together when a family whose weights fell reaches the top of the heap.
+REBUILD_AHEAD = 64
+#: Rebuilt curves go down to this share of the current ratio; the rest is built on demand.
+REBUILD_CUT = 0.25
+#: First curves go down to this share of the item's best first unit's gain (targets only).
+INITIAL_CUT = 1e-3
 
 Progress = Callable[[int, float, float], None]
 
@@ -73,6 +82,7 @@ class _Curve:
     stock: FloatArray  # (points × sites) allocation
     logs: FloatArray  # (points × item's fleets) unweighted log-availability terms
     pos: int = 0
+    beyond: float = 0.0  # > 0: built only down to this ratio; steps past the end gain less
 
 
 @dataclass(slots=True)
@@ -141,6 +151,37 @@ def log_factor(x: FloatArray) -> FloatArray:
     return np.asarray(inside - np.maximum(x - edge, 0.0) / X_EDGE, dtype=np.float64)
 
 
+class _Terms(dict[int, FloatArray]):
+    """Current fleet terms of each family (its top item), by family index.
+
+    Every assignment is mirrored into one flat array laid out fleet by fleet (the
+    families of fleet ``f`` occupy ``flat[start[f]:start[f + 1]]``), so a fleet's
+    log-availability is summed afresh from one contiguous slice.
+    """
+
+    def __init__(self, families: list[_Family], n_fleets: int) -> None:
+        super().__init__()
+        counts = [f.fleets.size for f in families]
+        fleet = (
+            np.concatenate([f.fleets for f in families]) if families else np.zeros(0, np.int64)
+        ).astype(np.int64)
+        order = np.argsort(fleet, kind="stable")  # by fleet, then by family
+        slot = np.empty(fleet.size, dtype=np.int64)
+        slot[order] = np.arange(fleet.size)
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.slots = [slot[bounds[n] : bounds[n + 1]] for n in range(len(families))]
+        self.start = np.searchsorted(fleet[order], np.arange(n_fleets + 1)).tolist()
+        self.flat = np.zeros(fleet.size)
+
+    def __setitem__(self, key: int, value: FloatArray) -> None:
+        super().__setitem__(key, value)
+        self.flat[self.slots[key]] = value
+
+    def fleet_sum(self, f: int) -> float:
+        """Σ over the families of fleet ``f`` of their term for it, correctly rounded."""
+        return math.fsum(self.flat[self.start[f] : self.start[f + 1]].tolist())
+
+
 class _Optimiser:
     def __init__(
         self,
@@ -181,6 +222,7 @@ class _Optimiser:
         for n, fam in enumerate(self.families):
             for f in fam.fleets.tolist():
                 self.fams_of_fleet[f].append(n)
+        self.terms = _Terms(self.families, a.fleet_system.size)
 
     def start_log_availability(self, ev: Any) -> FloatArray:
         """Σ over top items of their fleet terms at the evaluated stock, per fleet."""
@@ -188,7 +230,7 @@ class _Optimiser:
         log_a = np.zeros(a.fleet_system.size)
         tops = np.array([f.top for f in self.families], dtype=np.int64)
         fleets = np.arange(a.fleet_system.size)
-        self.terms: dict[int, FloatArray] = {}
+        self.terms = _Terms(self.families, a.fleet_system.size)
         for start in range(0, tops.size, BATCH_ITEMS):
             rows = tops[start : start + BATCH_ITEMS]
             terms = _fleet_terms(a, ev.flows, ev.pipes.ebo, rows, np.arange(a.n_items), fleets)
@@ -201,13 +243,7 @@ class _Optimiser:
 
     def exact_log_a(self, fleets: IntArray) -> FloatArray:
         """log A of ``fleets`` summed afresh from every family's current terms."""
-        out = np.zeros(fleets.size)
-        for n, f in enumerate(fleets.tolist()):
-            out[n] = math.fsum(
-                float(self.terms[g][np.searchsorted(self.families[g].fleets, f)])
-                for g in self.fams_of_fleet[f]
-            )
-        return out
+        return np.array([self.terms.fleet_sum(f) for f in fleets.tolist()], dtype=np.float64)
 
     # -- evaluation of a family ------------------------------------------------------
     def family_eval(self, fam: _Family, stocks: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -235,12 +271,15 @@ class _Optimiser:
         cap = np.ceil(mean + k * np.sqrt(np.maximum(var, mean)) + 2.0)
         return np.minimum(np.maximum(cap, self.lo[rows]), self.hi[rows])
 
-    def build_curves(self, fams: list[_Family]) -> None:
+    def build_curves(self, fams: list[_Family], cut: float = 0.0, rel: float = 0.0) -> None:
         """Efficient curve of each family's top item from the current stock (batched).
 
         Families are sorted by the size of their enumeration (upper-site levels ×
         base levels) and batched under :data:`CELL_BUDGET` table cells, so one wide
-        item does not pad a whole batch.
+        item does not pad a whole batch.  With ``cut`` (a ratio, per money) or ``rel``
+        (a share of each item's best first leaf gain) above 0, curves stop where their
+        steps gain less; such a curve's ``beyond`` bounds what lies past its end, and
+        the greedy extends it when that bound reaches the top (docs/optimize.md).
         """
         if not fams:
             return
@@ -259,12 +298,12 @@ class _Optimiser:
         for n in order.tolist():
             worst = max(worst, float(size[n]))
             if batch and (len(batch) >= BATCH_ITEMS or worst * (len(batch) + 1) > CELL_BUDGET):
-                self._build_batch(batch)
+                self._build_batch(batch, cut, rel)
                 batch, worst = [], float(size[n])
             batch.append(fams[n])
-        self._build_batch(batch)
+        self._build_batch(batch, cut, rel)
 
-    def _build_batch(self, fams: list[_Family]) -> None:
+    def _build_batch(self, fams: list[_Family], cut: float = 0.0, rel: float = 0.0) -> None:
         a, flows = self.a, self.flows
         tops = np.array([f.top for f in fams], dtype=np.int64)
         n_b, n_s = tops.size, a.n_sites
@@ -280,6 +319,32 @@ class _Optimiser:
         pipes0 = pipelines(sub0, flows_rows(flows, tops), self.method, wait=(wait[0], wait[1]))
         cap = np.maximum(self.caps(tops, pipes0.mean, pipes0.var), floor)  # (n_b × sites)
         ups, leaves = self.uppers, self.leaves
+        n_l = leaves.size
+        # Truncation (``cut`` or ``rel`` > 0): build only the part of the curve whose
+        # steps gain at least ``gamma`` per unit (``cut`` per money, or ``rel`` times the
+        # item's best first leaf unit); the rest is built on demand.
+        gamma = cut * a.unit_cost[tops]
+        short = np.zeros(n_b, dtype=bool)  # curves truncated below ``gamma``
+        if rel > 0 and n_l:
+            cut = rel  # (only its sign matters below; ``gamma`` is set from the gains)
+        if cut > 0 and n_l:
+            # Leaf levels: a leaf's gains fall with its own stock (concave), and are
+            # largest with the upper sites at their floor (longest pipeline): keep the
+            # levels whose gain there is at least gamma.
+            m0 = int(cap[:, leaves].max())
+            t0 = ebo_table(
+                pipes0.mean[:, leaves].ravel(), pipes0.var[:, leaves].ravel(), m0
+            ).reshape(n_b, n_l, m0 + 1)
+            g0 = np.diff(self._values(tops, 1, t0, pipes0.ebo)[1], axis=2)
+            lvl0 = np.arange(m0)[None, None, :]
+            f_l, c_l = floor[:, leaves][:, :, None], cap[:, leaves][:, :, None]
+            span0 = (lvl0 >= f_l) & (lvl0 < c_l)
+            if rel > 0:
+                gamma = rel * np.max(np.where(span0, g0, 0.0), axis=(1, 2), initial=0.0)
+            keep = span0 & (g0 >= gamma[:, None, None])
+            new_cap = floor[:, leaves] + keep.sum(axis=2)
+            short |= np.any(span0 & ~keep & (g0 > 0), axis=(1, 2))  # worthless: not short
+            cap[:, leaves] = new_cap
         span = np.maximum(cap[:, ups] - floor[:, ups], 0).astype(np.int64)
         k_max = span.max(axis=0) if ups.size else np.zeros(0, dtype=np.int64)
         while np.prod(k_max + 1) > MAX_COMBOS:  # shrink the widest range
@@ -288,42 +353,52 @@ class _Optimiser:
         if combos.size == 0:
             combos = np.zeros((1, 0))
         n_c = combos.shape[0]
-        # Rows: batch item b, combo c -> r = b * n_c + c.
+        # Rows: batch item b, combo c -> r = b * n_c + c.  Leaves at their floor (their
+        # stock changes no other site's pipeline; their EBO there bounds a combo's worth).
         rows = np.repeat(tops, n_c)
-        stock = np.zeros((n_b * n_c, n_s))
-        stock[:, ups] = np.repeat(floor[:, ups], n_c, axis=0) + np.tile(combos, (n_b, 1))
+        stock = np.repeat(floor, n_c, axis=0)
+        stock[:, ups] += np.tile(combos, (n_b, 1))
         valid = np.all(stock[:, ups] <= np.repeat(cap[:, ups], n_c, axis=0), axis=1)
         sub = a.subset(rows, stock=stock)
         fl = flows_rows(flows, rows)
         wt = (np.repeat(wait[0], n_c, axis=0), np.repeat(wait[1], n_c, axis=0))
         pipes = pipelines(sub, fl, self.method, wait=wt)
+        p_mean, p_var, p_ebo = pipes.mean, pipes.var, pipes.ebo
+        if cut > 0 and ups.size and n_c > 1:
+            # Upper-site levels: the last upper unit of a point on the curve must gain at
+            # least gamma, and it gains most with the leaves at their floor; keep the
+            # combos no larger than the largest one whose last unit does.
+            vf_up, vf_leaf = self._values(tops, n_c, p_ebo[:, leaves][:, :, None], p_ebo)
+            vf = (vf_up + vf_leaf[:, :, 0].sum(axis=1)).reshape(n_b, n_c)
+            stride = np.cumprod(np.concatenate([[1], (k_max + 1)[:0:-1]]))[::-1]
+            last = np.full((n_b, n_c), -np.inf)
+            for j in range(ups.size):
+                has = np.flatnonzero(combos[:, j] > 0)
+                d = vf[:, has] - vf[:, has - int(stride[j])]
+                last[:, has] = np.maximum(last[:, has], d)
+            size_c = combos.sum(axis=1)
+            useful = (last >= gamma[:, None]) & valid.reshape(n_b, n_c)
+            reach = np.max(np.where(useful, size_c[None, :], 0.0), axis=1)
+            short |= np.any(
+                valid.reshape(n_b, n_c) & (size_c[None, :] > reach[:, None]) & (last > 0), axis=1
+            )
+            valid &= (size_c[None, :] <= reach[:, None]).ravel()
+            kept = valid.reshape(n_b, n_c).any(axis=0)
+            kept[0] = True
+            k_new = combos[kept].max(axis=0)
+            in_box = np.all(combos <= k_new[None, :], axis=1)
+            if not np.all(in_box):
+                pick = (np.arange(n_b)[:, None] * n_c + np.flatnonzero(in_box)[None, :]).ravel()
+                combos, n_c = combos[in_box], int(in_box.sum())
+                rows, stock, valid = rows[pick], stock[pick], valid[pick]
+                p_mean, p_var, p_ebo = p_mean[pick], p_var[pick], p_ebo[pick]
         # Values of fleets at upper sites (fixed per combo) and at leaves (per level).
         w = self.w
-        value_up = np.zeros(n_b * n_c)
-        n_l = leaves.size
         m_max = int(cap[:, leaves].max()) if n_l else 0
         table = ebo_table(
-            pipes.mean[:, leaves].ravel(), pipes.var[:, leaves].ravel(), max(m_max, 0)
+            p_mean[:, leaves].ravel(), p_var[:, leaves].ravel(), max(m_max, 0)
         ).reshape(n_b * n_c, n_l, m_max + 1)
-        value_leaf = np.zeros_like(table)
-        leaf_pos = {int(s): n for n, s in enumerate(leaves)}
-        rate = a.failures_per_hour[rows]
-        for f in range(a.fleet_system.size):
-            if w[f] == 0 or a.fleet_count[f] <= 0:
-                continue
-            z = a.qty_per_system[rows, a.fleet_system[f]]
-            if not np.any(z):
-                continue
-            s = int(a.fleet_site[f])
-            dem = fl.demand[:, s]
-            coef = np.zeros_like(dem)
-            np.divide(rate * a.fleet_hours_per_day[f], dem, out=coef, where=dem > 0)
-            if s in leaf_pos:
-                x = table[:, leaf_pos[s], :] * coef[:, None]
-                value_leaf[:, leaf_pos[s], :] += w[f] * z[:, None] * log_factor(x)
-            else:
-                x = pipes.ebo[:, s] * coef
-                value_up += w[f] * z * log_factor(x)
+        value_up, value_leaf = self._values(tops, n_c, table, p_ebo)
         # Marginal gains at each leaf from each level; only floor <= level < cap count.
         gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
         lvl = np.arange(m_max)[None, None, :]
@@ -356,44 +431,122 @@ class _Optimiser:
             seg[better] = vals3[:, c, :][better]
             arg[:, off[c] : off[c] + vals3.shape[2]][better] = c
         # Upper convex hull of (units, value) per item, from the current point.
-        points: list[tuple[int, list[int]]] = []
+        hulls = []
         for b in range(n_b):
             units = np.flatnonzero(np.isfinite(best[b]))
             hull = _upper_hull(units, best[b, units])
-            points.append((b, hull))
-        # Allocations and fleet terms at the hull points.
-        all_stock = []
-        owners = []
-        for b, hull in points:
-            for u in hull:
-                c = int(arg[b, u])
-                r = b * n_c + c
-                n = u - int(off[c])
-                alloc = floor[b].copy()
-                alloc[ups] = stock[r, ups]
-                picked = order[r, :n] // max(m_max, 1)
-                alloc[leaves] += np.bincount(picked, minlength=n_l)
-                all_stock.append(alloc)
-                owners.append(b)
-        owner = np.array(owners, dtype=np.int64)
-        stocks = np.array(all_stock)
-        for b, hull in points:
-            fam = fams[b]
-            st = stocks[owner == b]
-            terms = self._top_terms(fam, st, wait[:, b])
-            value = terms @ self.w[fam.fleets]
+            if cut > 0 and len(hull) > 1:
+                # Only the steps gaining at least gamma per unit (exact up to there:
+                # every vertex reached at such a slope is among the points kept).
+                hv = best[b, hull]
+                slope = np.diff(hv) / np.diff(np.asarray(hull, dtype=np.float64))
+                low = np.flatnonzero(slope < gamma[b])
+                if low.size:
+                    hull = hull[: int(low[0]) + 1]
+                    short[b] = True
+            hulls.append(hull)
+        # Allocations at the hull points, all points of the batch at once: point p of
+        # item owner[p] is combo c[p] with the first n[p] leaf gains of its row taken.
+        counts = np.array([len(h) for h in hulls], dtype=np.int64)
+        owner = np.repeat(np.arange(n_b, dtype=np.int64), counts)
+        u = np.fromiter(itertools.chain.from_iterable(hulls), dtype=np.int64,
+                        count=int(counts.sum()))
+        combo = arg[owner, u]
+        r = owner * n_c + combo
+        alloc = floor[owner]
+        alloc[:, ups] = stock[r][:, ups]
+        alloc[:, leaves] += _leaf_counts(order, r, u - off[combo], n_l, max(m_max, 1))
+        # Fleet terms at the hull points, read from the same tables: leaf EBOs from
+        # ``table`` at the allocated level, upper-site EBOs from the combo's pipelines
+        # (a base's stock does not change any other site's pipeline).
+        terms = self._point_terms(fams, tops, owner, r, alloc, table, p_ebo)
+        first = np.concatenate([[0], np.cumsum(counts)])
+        for b, fam in enumerate(fams):
+            t = terms[b]
             fam.curve = _Curve(
-                units=np.asarray(hull, dtype=np.int64), value=value, stock=st, logs=terms
+                units=np.asarray(hulls[b], dtype=np.int64), value=t @ w[fam.fleets],
+                stock=alloc[first[b] : first[b + 1]], logs=t,
+                beyond=float(gamma[b] / max(a.unit_cost[fam.top], 1e-300)) if short[b] else 0.0,
             )
 
-    def _top_terms(self, fam: _Family, stocks: FloatArray, wait: FloatArray) -> FloatArray:
-        """Fleet terms of a top item at each of several allocations (sub-items fixed)."""
-        rows = np.full(stocks.shape[0], fam.top, dtype=np.int64)
-        sub = self.a.subset(rows, stock=stocks)
-        fl = flows_rows(self.flows, rows)
-        wt = (np.repeat(wait[0][None], rows.size, 0), np.repeat(wait[1][None], rows.size, 0))
-        pipes = pipelines(sub, fl, self.method, wait=wt)
-        return _fleet_terms(self.a, fl, pipes.ebo, np.arange(rows.size), rows, fam.fleets)
+    def _values(
+        self, tops: IntArray, n_c: int, table: FloatArray, ebo_rows: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Weighted fleet values of rows ``r = b * n_c + c`` of the items ``tops``.
+
+        ``table`` is (rows × leaves × levels) leaf EBOs, ``ebo_rows`` (rows × sites)
+        EBOs at the upper sites.  Returns the upper-site fleets' value per row and the
+        leaf fleets' value per row, leaf and level.
+        """
+        a, w = self.a, self.w
+        n_b = tops.size
+        value_up = np.zeros(n_b * n_c)
+        value_leaf = np.zeros_like(table)
+        leaf_pos = {int(s): n for n, s in enumerate(self.leaves)}
+        rate = a.failures_per_hour[tops]
+        for f in range(a.fleet_system.size):
+            if w[f] == 0 or a.fleet_count[f] <= 0:
+                continue
+            z_b = a.qty_per_system[tops, a.fleet_system[f]]
+            hit = np.flatnonzero(z_b)  # only the items installed in this fleet's system
+            if hit.size == 0:
+                continue
+            s = int(a.fleet_site[f])
+            dem_b = self.flows.demand[tops[hit], s]
+            coef_b = np.zeros_like(dem_b)
+            np.divide(rate[hit] * a.fleet_hours_per_day[f], dem_b, out=coef_b, where=dem_b > 0)
+            coef, z = np.repeat(coef_b, n_c), np.repeat(z_b[hit], n_c)
+            sel: Any = (
+                slice(None) if hit.size == n_b
+                else (hit[:, None] * n_c + np.arange(n_c)[None, :]).ravel()
+            )
+            if s in leaf_pos:
+                x = table[sel, leaf_pos[s], :] * coef[:, None]
+                value_leaf[sel, leaf_pos[s], :] += w[f] * z[:, None] * log_factor(x)
+            else:
+                x = ebo_rows[sel, s] * coef
+                value_up[sel] += w[f] * z * log_factor(x)
+        return value_up, value_leaf
+
+    def _point_terms(
+        self, fams: list[_Family], tops: IntArray, owner: IntArray, r: IntArray,
+        alloc: FloatArray, table: FloatArray, ebo_rows: FloatArray,
+    ) -> list[FloatArray]:
+        """Unweighted fleet terms (points × family fleets) of each family's points.
+
+        Point ``p`` belongs to family ``owner[p]``, has stock ``alloc[p]`` and reads row
+        ``r[p]`` of ``table`` (leaves × levels) and ``ebo_rows`` (sites); the result
+        equals :func:`_fleet_terms` on those EBOs.
+        """
+        a = self.a
+        leaf_of = np.full(a.n_sites, -1, dtype=np.int64)
+        leaf_of[self.leaves] = np.arange(self.leaves.size)
+        nf = np.array([f.fleets.size for f in fams], dtype=np.int64)
+        fl_cat = np.concatenate([f.fleets for f in fams]).astype(np.int64)
+        fl_first = np.concatenate([[0], np.cumsum(nf)[:-1]]).astype(np.int64)
+        per_pt = nf[owner]
+        pp = np.repeat(np.arange(owner.size, dtype=np.int64), per_pt)
+        k = np.arange(pp.size, dtype=np.int64) - np.repeat(np.cumsum(per_pt) - per_pt, per_pt)
+        f = fl_cat[fl_first[owner[pp]] + k]
+        s = a.fleet_site[f]
+        top = tops[owner[pp]]
+        rp = r[pp]
+        lpos = leaf_of[s]
+        at_leaf = lpos >= 0
+        ebo = np.empty(pp.size)
+        lvl = alloc[pp[at_leaf], s[at_leaf]].astype(np.int64)
+        ebo[at_leaf] = table[rp[at_leaf], lpos[at_leaf], lvl]
+        ebo[~at_leaf] = ebo_rows[rp[~at_leaf], s[~at_leaf]]
+        z = a.qty_per_system[top, a.fleet_system[f]]
+        dem = self.flows.demand[top, s]
+        rate = a.failures_per_hour[top] * a.fleet_hours_per_day[f]
+        x = np.zeros_like(dem)
+        np.divide(ebo * rate, dem, out=x, where=dem > 0)
+        term = z * log_factor(x)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(fams)) * nf)])
+        return [
+            term[bounds[b] : bounds[b + 1]].reshape(-1, nf[b]) for b in range(len(fams))
+        ]
 
     # -- sub-item candidates -----------------------------------------------------------
     def build_sub_move(self, fam: _Family, current_terms: FloatArray) -> None:
@@ -423,6 +576,35 @@ class _Optimiser:
         if gain[n] > MIN_GAIN * max(1.0, abs(float(current_terms @ w))):
             r, s = cands[n]
             fam.sub_move = (float(ratio[n]), r, s, terms[n])
+
+
+#: Leaf picks expanded at a time when counting the allocation of hull points.
+PICK_CHUNK = 2_000_000
+
+
+def _leaf_counts(order: IntArray, rows: IntArray, n: IntArray, n_l: int, width: int) -> FloatArray:
+    """Units at each leaf when the first ``n[p]`` entries of ``order[rows[p]]`` are taken.
+
+    ``order`` lists (leaf × ``width`` + level) gain indices best first, per row.
+    Returns (points × ``n_l``).
+    """
+    out = np.zeros((rows.size, n_l))
+    if n_l == 0 or rows.size == 0:
+        return out
+    ends = np.cumsum(n)
+    lo = 0
+    while lo < rows.size:
+        base = int(ends[lo - 1]) if lo else 0
+        hi = max(int(np.searchsorted(ends, base + PICK_CHUNK, side="right")), lo + 1)
+        cnt = n[lo:hi]
+        pt = np.repeat(np.arange(lo, hi, dtype=np.int64), cnt)
+        pos = np.arange(pt.size, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        leaf = order[rows[pt], pos] // width
+        out[lo:hi] = np.bincount(
+            (pt - lo) * n_l + leaf, minlength=(hi - lo) * n_l
+        ).reshape(hi - lo, n_l)
+        lo = hi
+    return out
 
 
 def flows_rows(flows: Flows, rows: IntArray) -> Flows:
@@ -515,9 +697,11 @@ def marginal_allocation(
     # Current fleet terms of each family (its top item), to update log A incrementally.
     fam_terms = opt.terms  # current fleet terms of each family
     active = [f for f in opt.families if f.fleets.size and np.any(opt.w[f.fleets] > 0)]
-    opt.build_curves(active)
+    opt.build_curves(active, rel=INITIAL_CUT if budget is None else 0.0)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
+    queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
+    dirty: set[int] = set()  # families whose curves predate a change of weights, or end short
 
     def push(fam_i: int) -> None:
         fam = opt.families[fam_i]
@@ -532,16 +716,25 @@ def marginal_allocation(
                 current = current[0]
                 fam_terms[fam_i] = current
             opt.build_sub_move(fam, current)
-        best = -np.inf
+        best = -math.inf
         if cur is not None and cur.pos + 1 < cur.units.size:
-            du = cur.units[cur.pos + 1] - cur.units[cur.pos]
-            dv = cur.value[cur.pos + 1] - cur.value[cur.pos]
-            best = dv / max(du * a.unit_cost[fam.top], 1e-300)
+            du = int(cur.units[cur.pos + 1]) - int(cur.units[cur.pos])
+            dv = float(cur.value[cur.pos + 1]) - float(cur.value[cur.pos])
+            best = dv / max(du * unit_cost[fam.top], 1e-300)
+        elif cur is not None and cur.beyond > 0 and (
+            fam.sub_move is None or cur.beyond > fam.sub_move[0]
+        ):
+            best = cur.beyond  # a bound on the rest of a truncated curve: extend on demand
+            dirty.add(fam_i)
         if fam.sub_move is not None:
             best = max(best, fam.sub_move[0])
-        if best > 0 and np.isfinite(best):
+        if best > 0 and math.isfinite(best):
             heapq.heappush(heap, (-best, next(seq), fam_i, fam.version))
+            queued[fam_i] = best
+        else:
+            queued[fam_i] = 0.0
 
+    unit_cost: list[float] = a.unit_cost.tolist()
     index = {id(f): n for n, f in enumerate(opt.families)}
     for fam in active:
         push(index[id(fam)])
@@ -550,9 +743,9 @@ def marginal_allocation(
     cost = start_cost
     spent = 0.0
     n_step = 0
-    dirty: set[int] = set()  # families whose curves predate a change of weights
+    last_ratio = np.inf  # ratio of the last step taken
     while heap:
-        _, _, fam_i, version = heapq.heappop(heap)
+        key, _, fam_i, version = heapq.heappop(heap)
         fam = opt.families[fam_i]
         if version != fam.version:
             continue
@@ -560,13 +753,18 @@ def marginal_allocation(
             # Lazy rebuild: weights only fall, so a stale ratio is an upper bound on the
             # new one; rebuild this family (and the next dirty ones on top) and re-queue.
             batch = [fam_i]
-            while heap and len(batch) < BATCH_ITEMS and heap[0][2] in dirty and (
-                heap[0][3] == opt.families[heap[0][2]].version
-            ):
-                batch.append(heapq.heappop(heap)[2])
-            batch = list(dict.fromkeys(batch))
+            if len(dirty) > 1 and REBUILD_AHEAD > 1:
+                # Rebuild ahead the dirty families likeliest to be popped next (highest
+                # stale ratios): one batched build instead of many small ones.
+                others = np.fromiter((n for n in dirty if n != fam_i), dtype=np.int64)
+                keys = queued[others]
+                if others.size > REBUILD_AHEAD - 1:
+                    top = np.argpartition(-keys, REBUILD_AHEAD - 2)[: REBUILD_AHEAD - 1]
+                    others, keys = others[top], keys[top]
+                batch.extend(others[keys > 0].tolist())
             dirty.difference_update(batch)
-            opt.build_curves([opt.families[n] for n in batch])
+            cut = REBUILD_CUT * min(last_ratio, -key) if budget is None else 0.0
+            opt.build_curves([opt.families[n] for n in batch], cut)
             for n in batch:
                 push(n)
             continue
@@ -581,7 +779,7 @@ def marginal_allocation(
         if take_curve:
             assert cur is not None
             new_stock = cur.stock[cur.pos + 1]
-            dcost = float(np.sum((new_stock - opt.stock[fam.top]) * a.unit_cost[fam.top]))
+            dcost = float(((new_stock - opt.stock[fam.top]) * unit_cost[fam.top]).sum())
             rows: tuple[int, ...] = (fam.top,)
         else:
             assert fam.sub_move is not None
@@ -590,6 +788,7 @@ def marginal_allocation(
             rows = (r,)
         if budget is not None and spent + dcost > budget * (1 + 1e-12):
             continue  # this family's next step does not fit; others may
+        last_ratio = -key
         if take_curve:
             assert cur is not None
             cur.pos += 1
@@ -598,24 +797,29 @@ def marginal_allocation(
         else:
             opt.stock[r, s] += 1
         fam_terms[fam_i] = new_terms
-        if max(np.max(np.abs(old_terms), initial=0), np.max(np.abs(new_terms), initial=0)) > 50:
+        if min(old_terms.min(initial=0.0), new_terms.min(initial=0.0)) < -50:  # terms <= 0
             log_a[fam.fleets] = opt.exact_log_a(fam.fleets)  # large terms: no drift
         else:
             log_a[fam.fleets] += new_terms - old_terms
         cost += dcost
         spent += dcost
         av = np.exp(log_a)
-        steps.append(
-            Step(
-                cost=cost, rows=rows, stock=opt.stock[list(rows)].copy(), availability=av.copy()
-            )
-        )
+        steps.append(Step(cost=cost, rows=rows, stock=opt.stock[list(rows)], availability=av))
         n_step += 1
         if progress is not None and n_step % 25 == 0:
             gap = np.nanmax(np.where(np.isnan(targets), np.nan, targets - av), initial=0.0)
             progress(n_step, cost, float(gap) if np.isfinite(gap) else 0.0)
         # Targets newly met: those fleets stop counting; rebuild the curves they shaped.
-        newly = (opt.w > 0) & ~np.isnan(targets) & (av >= targets)
+        # Only this family's fleets moved (and log A never falls: stock only grows).
+        ff = fam.fleets
+        hit = ff[(opt.w[ff] > 0) & (av[ff] >= targets[ff])]  # NaN targets never compare >=
+        if hit.size == 0:
+            if not take_curve and fam.curve is not None:
+                opt.build_curves([fam])  # sub-item stock changed this item's repair delays
+            push(fam_i)
+            continue
+        newly = np.zeros(targets.size, dtype=bool)
+        newly[hit] = True
         if not drop_met and np.any(newly):
             if np.all(np.isnan(targets) | (av >= targets)):
                 break
@@ -632,6 +836,7 @@ def marginal_allocation(
                     dead = opt.families[n]
                     dead.curve, dead.sub_move = None, None
                     dead.version += 1
+                    queued[n] = 0.0
             if fam_i in changed:
                 if fam_i in dirty:
                     push(fam_i)  # re-queued with its old (upper-bound) ratio
