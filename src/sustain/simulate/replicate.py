@@ -19,7 +19,7 @@ from sustain._types import FloatArray
 from sustain.errors import MissingExtraError, SustainError
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
-from sustain.simulate.kernel import Replication, run
+from sustain.simulate.kernel import Replication, kernel_arrays, run
 from sustain.simulate.model import Delays, SimModel, build_model, demand_mask, stock_matrix
 from sustain.simulate.phased import PhasedModel, build_phased, is_phased, with_delivered_fleets
 
@@ -58,6 +58,7 @@ def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Repli
             )
             for ss in seeds
         ]
+    arrays = kernel_arrays(job.model)  # once per chunk, not per replication
     return [
         run(
             job.model,
@@ -67,6 +68,7 @@ def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Repli
             series_days=job.series_days,
             failures_while_down=job.failures_while_down,
             exponential_delays=job.exponential_delays,
+            arrays=arrays,
         )
         for ss in seeds
     ]
