@@ -65,7 +65,7 @@ class Replication:
     backorders: FloatArray  # per flat item·site, time average
     demands: FloatArray  # per flat item·site, count after warm-up
     filled: FloatArray  # per flat item·site, met from stock at once
-    in_repair: FloatArray  # per site, time-average repair jobs (waiting + in service)
+    in_repair: FloatArray  # per site, time-average repair jobs (channel queue + in service)
     events: int
     # Time-phased runs only (kernel_phased): per fleet, time averages after the warm-up
     # and systems lost by the end; (samples × fleets) levels at the sample days.

@@ -141,7 +141,8 @@ class SimulationResult:
         (replications × items × sites) demands on the stock after the warm-up.
     in_repair : FloatArray
         (replications × sites) time-average repair jobs at each site (waiting for
-        sub-items or a channel, or in service).
+        a channel, or in service; a job waiting for sub-items counts from when the
+        last of them is there).
     rows : tuple[tuple[int, int], ...]
         (item, site) pairs reported: stocked or able to see demand.
     events : int
