@@ -52,9 +52,6 @@ from sustain._types import FloatArray, IntArray
 from sustain.simulate.kernel_loop import _loop
 from sustain.simulate.model import SimModel
 
-#: Random numbers are drawn from the generator this many at a time (time-phased kernel).
-BUFFER = 8192
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Replication:
