@@ -1,15 +1,17 @@
-"""The compiled steady-state loop where its arrays must grow, and its growth routines.
+"""The compiled loops where their arrays must grow, and the growth routines.
 
-The loop starts with room for the systems' clocks plus a few events' worth of
-events, queue nodes and repair jobs (``sustain.simulate.kernel_loop._loop``) and
-grows them between calls of ``_run``; these runs keep hundreds of each in flight.
-Closed forms as in test_closed_forms.py, at 99 %.
+Both loops (steady-state and time-phased) start with room for the systems' clocks
+plus a few events' worth of events, queue nodes and repair jobs
+(``sustain.simulate.kernel_loop._loop``) and grow them between calls of ``_run``;
+these runs keep hundreds of each in flight.  Closed forms as in
+test_closed_forms.py, at 99 %.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sustain.scenario import scenario_from_dict
 from sustain.scenario.compile import ScenarioArrays
 from sustain.simulate import simulate
 from sustain.simulate.kernel import kernel_arrays
@@ -35,6 +37,27 @@ def test_many_repairs_and_backorders_in_flight() -> None:
     m, h = ci(res.in_repair[:, 0], LEVEL)
     assert abs(m - float(p @ k)) <= h, (m, h)
     assert float(p @ k) > 2 * 78  # the premise: the queues did grow
+
+
+def test_many_repairs_in_flight_time_phased() -> None:
+    """The same 300-system case through the time-phased loop (a tempo row of factor 1
+    forces it; exponential lives): the same finite-source law."""
+    n, lam, repair = 300, 0.1, 20.0
+    sc = scenario_from_dict({
+        "sites": [{"id": "S"}], "systems": [{"id": "K"}],
+        "fleets": [{"system": "K", "site": "S", "count": n, "hours_per_day": 24}],
+        "items": [{"id": "X", "mtbf_hours": 24.0 / lam, "installed_in": [{"system": "K"}],
+                   "depot_repair_days": repair}],
+        "tempo": [{"from_day": 0, "to_day": 5_000, "factor": 1.0}],
+    })
+    res = simulate(sc, days=3_000, replications=16, seed=8, warmup_days=300)
+    assert res.phased is not None
+    p = machine_repair(n, lam, 1.0 / repair, 0)
+    k = np.arange(p.size)
+    m, h = ci(res.availability[:, 0], LEVEL)
+    assert abs(m - (1.0 - float(p @ k) / n)) <= h, (m, h)
+    m, h = ci(res.in_repair[:, 0], LEVEL)
+    assert abs(m - float(p @ k)) <= h, (m, h)
 
 
 def _parent_and_sub(n: int, lam: float) -> ScenarioArrays:

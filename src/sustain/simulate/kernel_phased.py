@@ -29,6 +29,8 @@ the :class:`~sustain.simulate.phased.PhasedModel` into arrays and wraps the resu
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sustain._types import FloatArray
@@ -45,8 +47,10 @@ def _csr(rows: list[list[int]] | list[list[float]], dtype: type) -> tuple[np.nda
     return ptr, np.array([x for r in rows for x in r], dtype=dtype)
 
 
-def _phased_arrays(k: KernelArrays, m: SimModel, p: PhasedModel) -> dict[str, object]:
-    """The arrays of ``p`` that the compiled loop reads (see ``_run_phased``)."""
+def phased_arrays(m: SimModel, p: PhasedModel) -> dict[str, object]:
+    """The arrays of ``m`` and ``p`` that the compiled loop reads (see ``_run_phased``),
+    built once per job (or chunk of replications)."""
+    k = kernel_arrays(m)
     i64 = np.int64
     n_f = len(m.fleet_count)
     n_sys = len(p.sys_fleet)
@@ -61,9 +65,9 @@ def _phased_arrays(k: KernelArrays, m: SimModel, p: PhasedModel) -> dict[str, ob
     sys_fleet = np.array(p.sys_fleet, dtype=i64).reshape(n_sys)
     sys_site = np.array(p.sys_site, dtype=i64).reshape(n_sys)
     per_fleet = np.bincount(sys_fleet, minlength=n_f)
-    site_ptr, site_sys = _csr(
-        [[j for j in range(n_sys) if p.sys_site[j] == s] for s in range(m.n_sites)], i64
-    )
+    site_sys = np.argsort(sys_site, kind="stable").astype(i64)  # systems grouped by site
+    site_ptr = np.concatenate([[0], np.cumsum(np.bincount(sys_site, minlength=m.n_sites))])
+    site_ptr = site_ptr.astype(i64)
     pd = (
         sys_fleet, sys_site, np.array(p.fleet_hours, dtype=np.float64),
         np.array([len(u) for u in p.fleet_unit_pos], dtype=i64).reshape(n_f), unit_pos,
@@ -87,6 +91,7 @@ def _phased_arrays(k: KernelArrays, m: SimModel, p: PhasedModel) -> dict[str, ob
     ev += [(ld[0], n * _NK + LOSS_DAY) for n, ld in enumerate(p.loss_days)]
     most_spares = max([0, *(sum(q for _, q in d[4]) for d in p.deliveries)])
     return {
+        "k": k,
         "pd": pd,
         "ev": (np.array([e[0] for e in ev], dtype=np.float64),
                np.array([e[1] for e in ev], dtype=i64)),
@@ -106,10 +111,15 @@ def run_phased(
     series_days: FloatArray,
     failures_while_down: bool,
     exponential_delays: bool,
+    arrays: dict[str, object] | None = None,
 ) -> Replication:
-    """Simulate ``days`` calendar days once with the time-phased keys of ``p``."""
-    k = kernel_arrays(m)
-    x = _phased_arrays(k, m, p)
+    """Simulate ``days`` calendar days once with the time-phased keys of ``p``.
+
+    ``arrays`` (from :func:`phased_arrays`) saves flattening the models again for
+    every replication of the same job.
+    """
+    x: dict[str, Any] = phased_arrays(m, p) if arrays is None else arrays
+    k: KernelArrays = x["k"]
     n_f = len(m.fleet_count)
     n_s = m.n_sites
     n_flat = k.stock.size

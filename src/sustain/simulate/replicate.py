@@ -43,8 +43,9 @@ class _Job:
 def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Replication]:
     """Replications for the given streams (top level, so worker processes can import it)."""
     if job.phased is not None:
-        from sustain.simulate.kernel_phased import run_phased
+        from sustain.simulate.kernel_phased import phased_arrays, run_phased
 
+        flat = phased_arrays(job.model, job.phased)  # once per chunk, not per replication
         return [
             run_phased(
                 job.model,
@@ -55,6 +56,7 @@ def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Repli
                 series_days=job.series_days,
                 failures_while_down=job.failures_while_down,
                 exponential_delays=job.exponential_delays,
+                arrays=flat,
             )
             for ss in seeds
         ]
