@@ -16,6 +16,11 @@ the time-phased kernel adds:
   battle damage), systems with holes flagged per system and scanned per site
   (cannibalisation), backorders removed from the middle of a queue (a lost system's,
   and with cannibalisation the waiting system with the fewest holes).
+
+numba's cache is keyed on this file alone: it does not see a change to the routines
+imported from :mod:`~sustain.simulate.kernel_loop` (``_push``, ``_sift_down``, the
+growth routines, the constants).  After changing those, touch this file (or delete
+``__pycache__``) so that the time-phased loop is compiled again.
 """
 
 from __future__ import annotations
