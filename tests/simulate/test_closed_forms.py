@@ -63,10 +63,10 @@ def test_palm_theorem(mean: float, stock: int) -> None:
     """Analytic assumption (``failures_while_down=True``), a large fleet so demand is
     Poisson to within far less than the CI: EBO and fill rate inside the 99 % CI of
     Palm's theorem values (Sherbrooke 2004, ch. 2)."""
-    n, repair = 400, 10.0
+    n, repair = 2_000, 10.0
     lam = mean / (n * repair)  # per system per day
     a = single_site(n=n, mtbf_hours=24.0 / lam, repair_days=repair, stock=stock)
-    res = simulate(a, days=8_000, replications=16, seed=3, warmup_days=50,
+    res = simulate(a, days=8_000, replications=32, seed=3, warmup_days=50,
                    failures_while_down=True)
     bo = backorder_moments(np.array([mean]), np.array([mean]), np.array([float(stock)]))
     # The finite-source law differs from Palm's by far less than the tolerance.

@@ -1,6 +1,14 @@
-"""One replication: a lean event loop on a binary heap (the hot path).
+"""One replication: a compiled event loop on an array binary heap (the hot path).
 
-Events are tuples ``(time_days, seq, kind, arg)`` on a :mod:`heapq`; ``seq`` grows
+The loop (:mod:`sustain.simulate.kernel_loop`) is one :func:`numba.njit` call per
+replication, compiled once per machine (``cache=True``): all state lives in typed
+NumPy arrays, the event heap is an array binary heap, queues are linked lists in a
+node pool, and random numbers come from the replication's
+:class:`numpy.random.Generator` inside the compiled code.  No Python object is
+touched per event.  This module is its Python side: the model as arrays, the call,
+the results.
+
+Events are ``(time_days, seq, code)`` with ``code = 3 * arg + kind``; ``seq`` grows
 by one per scheduled event, so ties break in scheduling order and no random
 numbers are spent on bookkeeping (style guide §6).  Three kinds:
 
@@ -36,21 +44,13 @@ integrated after the warm-up.
 
 from __future__ import annotations
 
-import heapq
-from bisect import bisect_right
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from sustain._types import FloatArray
+from sustain._types import FloatArray, IntArray
+from sustain.simulate.kernel_loop import _loop
 from sustain.simulate.model import SimModel
-
-FAIL, DONE, ARRIVE = 0, 1, 2
-#: Random numbers are drawn from the generator this many at a time.
-BUFFER = 8192
-#: Backorder requesters are coded ``3 * id + kind``.
-_SYSTEM, _SITE, _JOB = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,7 +62,7 @@ class Replication:
     backorders: FloatArray  # per flat item·site, time average
     demands: FloatArray  # per flat item·site, count after warm-up
     filled: FloatArray  # per flat item·site, met from stock at once
-    in_repair: FloatArray  # per site, time-average repair jobs (waiting + in service)
+    in_repair: FloatArray  # per site, time-average repair jobs (channel queue + in service)
     events: int
     # Time-phased runs only (kernel_phased): per fleet, time averages after the warm-up
     # and systems lost by the end; (samples × fleets) levels at the sample days.
@@ -76,6 +76,84 @@ class Replication:
     series_lost: FloatArray | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KernelArrays:
+    """A :class:`SimModel` as the typed arrays the compiled loop reads (built once per job).
+
+    Ragged per-fleet tables are padded to ``(fleets × positions)``; sub-items are
+    in compressed rows (``sub_ptr``, ``sub_idx``).  ``item_f`` stacks the per-item
+    floats: replace, base-repair and condemnation fractions, base and depot
+    repair days, procurement days.  ``burst`` bounds the events, queue nodes and
+    stack entries one event can add (each item in an indenture tree is demanded
+    at most once per level of the site tree).
+    """
+
+    n_sites: int
+    site_parent: IntArray
+    ship_days: FloatArray
+    channels: IntArray
+    sub_ptr: IntArray
+    sub_idx: IntArray
+    item_f: FloatArray
+    sys_fleet: IntArray
+    sys_site: IntArray
+    sys_rate: FloatArray
+    fleet_npos: IntArray
+    fleet_item: IntArray
+    fleet_qty: IntArray
+    fleet_cum: FloatArray
+    fleet_count: FloatArray
+    stock: IntArray
+    burst: int
+
+
+def kernel_arrays(m: SimModel) -> KernelArrays:
+    """Flatten the tuples of ``m`` into the arrays of :class:`KernelArrays`."""
+    n_f = len(m.fleet_count)
+    width = max([1, *(len(x) for x in m.fleet_items)])
+    fleet_item = np.zeros((n_f, width), dtype=np.int64)
+    fleet_qty = np.zeros((n_f, width), dtype=np.int64)
+    fleet_cum = np.ones((n_f, width))
+    fleet_npos = np.zeros(n_f, dtype=np.int64)
+    for f in range(n_f):
+        k = len(m.fleet_cum[f])  # empty when the fleet's systems never fail
+        fleet_npos[f] = k
+        fleet_item[f, :k] = m.fleet_items[f][:k]
+        fleet_qty[f, :k] = m.fleet_qty[f][:k]
+        fleet_cum[f, :k] = m.fleet_cum[f]
+    sizes = [len(s) for s in m.sub_items]
+    depth = 1
+    for s in range(m.n_sites):
+        d, p = 1, m.site_parent[s]
+        while p >= 0:
+            d, p = d + 1, m.site_parent[p]
+        depth = max(depth, d)
+    i64 = np.int64
+    return KernelArrays(
+        n_sites=m.n_sites,
+        site_parent=np.array(m.site_parent, dtype=i64),
+        ship_days=np.array(m.ship_days, dtype=np.float64),
+        channels=np.array(m.channels, dtype=i64),
+        sub_ptr=np.concatenate([[0], np.cumsum(sizes)]).astype(i64),
+        sub_idx=np.array([u for s in m.sub_items for u in s], dtype=i64),
+        item_f=np.array(
+            [m.replace_fraction, m.base_repair_fraction, m.condemnation_fraction,
+             m.base_repair_days, m.depot_repair_days, m.procurement_days],
+            dtype=np.float64,
+        ).reshape(6, m.n_items),
+        sys_fleet=np.array(m.sys_fleet, dtype=i64),
+        sys_site=np.array(m.sys_site, dtype=i64),
+        sys_rate=np.array(m.sys_rate, dtype=np.float64),
+        fleet_npos=fleet_npos,
+        fleet_item=fleet_item,
+        fleet_qty=fleet_qty,
+        fleet_cum=fleet_cum,
+        fleet_count=np.array(m.fleet_count, dtype=np.float64),
+        stock=np.array(m.stock, dtype=i64),
+        burst=m.n_items * (depth + 2) + 4,
+    )
+
+
 def run(
     m: SimModel,
     rng: np.random.Generator,
@@ -85,292 +163,41 @@ def run(
     series_days: FloatArray,
     failures_while_down: bool,
     exponential_delays: bool,
+    arrays: KernelArrays | None = None,
 ) -> Replication:
-    """Simulate ``days`` calendar days once and return time-weighted averages."""
-    n_s = m.n_sites
-    n_flat = m.n_items * n_s
-    site_parent, ship_days = m.site_parent, m.ship_days
-    sub_items, replace_fraction = m.sub_items, m.replace_fraction
-    r_base, c_cond = m.base_repair_fraction, m.condemnation_fraction
-    d_base, d_depot, d_proc = m.base_repair_days, m.depot_repair_days, m.procurement_days
-    sys_fleet, sys_site, sys_rate = m.sys_fleet, m.sys_site, m.sys_rate
-    fleet_items, fleet_cum = m.fleet_items, m.fleet_cum
-    channels = m.channels
-    limited = any(channels)
-    n_sys = len(sys_fleet)
-    n_f = len(m.fleet_count)
+    """Simulate ``days`` calendar days once and return time-weighted averages.
 
-    # State.
-    stock = list(m.stock)
-    backlog: list[deque[int]] = [deque() for _ in range(n_flat)]
-    filled_pos = [list(m.fleet_qty[sys_fleet[j]]) for j in range(n_sys)]
-    qty_pos = [m.fleet_qty[sys_fleet[j]] for j in range(n_sys)]
-    holes = [0] * n_sys
-    busy = [0] * n_s
-    waiting: list[deque[tuple[int, float]]] = [deque() for _ in range(n_s)]
-    jobs: dict[int, list[float]] = {}  # job id -> [flat, days, pending]
-    next_job = 0
-    # Monitors (levels, their integrals and the time of last change).
-    down = [0] * n_f
-    down_acc = [0.0] * n_f
-    down_t = [0.0] * n_f
-    bo_acc = [0.0] * n_flat
-    bo_t = [0.0] * n_flat
-    rep_n = [0] * n_s
-    rep_acc = [0.0] * n_s
-    rep_t = [0.0] * n_s
-    dem = [0] * n_flat
-    hit = [0] * n_flat
-    counting = warmup_days <= 0.0
-
-    # Random numbers, drawn in blocks (the order of use is fixed, so runs repeat).
-    exp_buf: list[float] = []
-    uni_buf: list[float] = []
-    ei = ui = BUFFER  # empty: the first use draws a block
-
-    def expo() -> float:
-        nonlocal exp_buf, ei
-        if ei >= BUFFER:
-            exp_buf = rng.standard_exponential(BUFFER).tolist()
-            ei = 0
-        ei += 1
-        return exp_buf[ei - 1]
-
-    def unif() -> float:
-        nonlocal uni_buf, ui
-        if ui >= BUFFER:
-            uni_buf = rng.random(BUFFER).tolist()
-            ui = 0
-        ui += 1
-        return uni_buf[ui - 1]
-
-    heap: list[tuple[float, int, int, int]] = []
-    seq = 0
-    now = 0.0
-    push = heapq.heappush
-
-    def delay(d: float) -> float:
-        return d * expo() if exponential_delays and d > 0 else d
-
-    def start_job(flat: int, site: int, d: float) -> None:
-        nonlocal seq
-        rep_acc[site] += rep_n[site] * (now - rep_t[site])
-        rep_t[site] = now
-        rep_n[site] += 1
-        if limited and channels[site]:
-            if busy[site] >= channels[site]:
-                waiting[site].append((flat, d))
-                return
-            busy[site] += 1
-        seq += 1
-        push(heap, (now + d, seq, DONE, flat))
-
-    def repair(item: int, site: int, d: float) -> None:
-        """Begin repairing one unit of ``item`` at ``site``: sub-items first."""
-        nonlocal next_job
-        flat = item * n_s + site
-        subs = sub_items[item]
-        if subs:
-            job = next_job  # ids are never reused: nested repairs take their own
-            next_job += 1
-            pending = 0
-            for u in subs:
-                if unif() < replace_fraction[u] and not demand(u, site, 3 * job + _JOB, True):
-                    pending += 1
-            if pending:
-                jobs[job] = [flat, d, pending]
-                return
-        start_job(flat, site, d)
-
-    def demand(item: int, site: int, who: int, local: bool) -> bool:
-        """A request on the stock of ``item`` at ``site``; True when met at once."""
-        nonlocal seq
-        flat = item * n_s + site
-        if counting:
-            dem[flat] += 1
-        if stock[flat] > 0:
-            stock[flat] -= 1
-            if counting:
-                hit[flat] += 1
-            met = True
-            if who % 3 == _SITE:
-                seq += 1
-                push(heap, (now + delay(ship_days[who // 3]), seq, ARRIVE, flat - site + who // 3))
-        else:
-            q = backlog[flat]
-            bo_acc[flat] += len(q) * (now - bo_t[flat])
-            bo_t[flat] = now
-            q.append(who)
-            met = False
-        # Replenish the site one for one.
-        parent = site_parent[site]
-        if parent < 0:
-            c = c_cond[item]
-            if c > 0.0 and unif() < c:
-                seq += 1
-                push(heap, (now + delay(d_proc[item]), seq, ARRIVE, flat))
-            else:
-                repair(item, site, delay(d_depot[item]))
-        else:
-            r = r_base[item]
-            if local and r > 0.0 and (r >= 1.0 or unif() < r):
-                repair(item, site, delay(d_base[item]))
-            else:
-                demand(item, parent, 3 * site + _SITE, False)
-        return met
-
-    def supply(flat: int) -> None:
-        """A good unit of ``flat`` is ready at its site: fill the oldest backorder."""
-        nonlocal seq
-        q = backlog[flat]
-        if not q:
-            stock[flat] += 1
-            return
-        bo_acc[flat] += len(q) * (now - bo_t[flat])
-        bo_t[flat] = now
-        who = q.popleft()
-        kind, ident = who % 3, who // 3
-        if kind == _SYSTEM:
-            item = flat // n_s
-            pos = fleet_items[sys_fleet[ident]].index(item)
-            filled_pos[ident][pos] += 1
-            holes[ident] -= 1
-            if holes[ident] == 0:
-                f = sys_fleet[ident]
-                down_acc[f] += down[f] * (now - down_t[f])
-                down_t[f] = now
-                down[f] -= 1
-        elif kind == _SITE:
-            seq += 1
-            push(heap, (now + delay(ship_days[ident]), seq, ARRIVE, flat - flat % n_s + ident))
-        else:
-            job = jobs[ident]
-            job[2] -= 1
-            if job[2] == 0:
-                del jobs[ident]
-                jflat = int(job[0])
-                start_job(jflat, jflat % n_s, job[1])
-
-    # First failure of every system.
-    for j in range(n_sys):
-        if sys_rate[j] > 0:
-            seq += 1
-            push(heap, (expo() / sys_rate[j], seq, FAIL, j))
-    n_samples = len(series_days)
-    series = np.empty((n_samples, n_f))
-    counts = np.maximum(np.array(m.fleet_count, dtype=np.float64), 1.0)
-    sample = 0
-    next_sample = float(series_days[0]) if n_samples else float("inf")
-    warm_pending = not counting
-    # One threshold for both bookkeeping marks keeps the loop to one comparison.
-    next_mark = min(next_sample, warmup_days) if warm_pending else next_sample
-    events = 0
-    pop = heapq.heappop
-    while heap:
-        t, _, kind, arg = pop(heap)
-        if t > days:
-            break
-        if t >= next_mark:
-            while t >= next_sample:
-                series[sample] = 1.0 - np.array(down) / counts
-                sample += 1
-                next_sample = float(series_days[sample]) if sample < n_samples else float("inf")
-            if warm_pending and t >= warmup_days:
-                now = warmup_days
-                _reset(down, down_acc, down_t, backlog, bo_acc, bo_t, rep_n, rep_acc, rep_t, now)
-                dem[:] = [0] * n_flat
-                hit[:] = [0] * n_flat
-                counting = True
-                warm_pending = False
-            next_mark = min(next_sample, warmup_days) if warm_pending else next_sample
-        now = t
-        events += 1
-        if kind == FAIL:
-            # The next failure of this system, then which position failed (inlined
-            # draws from the buffers: this is the most frequent event).
-            if ei >= BUFFER:
-                exp_buf = rng.standard_exponential(BUFFER).tolist()
-                ei = 0
-            seq += 1
-            push(heap, (now + exp_buf[ei] / sys_rate[arg], seq, FAIL, arg))
-            ei += 1
-            if ui >= BUFFER:
-                uni_buf = rng.random(BUFFER).tolist()
-                ui = 0
-            u = uni_buf[ui]
-            ui += 1
-            f = sys_fleet[arg]
-            cum = fleet_cum[f]
-            pos = bisect_right(cum, u)  # first position whose cumulative share > u
-            if pos >= len(cum):  # u rounds up to the last share
-                pos = len(cum) - 1
-            if failures_while_down:
-                # Thin by the share of the item's positions that hold a unit.
-                lo = cum[pos - 1] if pos else 0.0
-                frac = (u - lo) / (cum[pos] - lo)
-                if frac * qty_pos[arg][pos] >= filled_pos[arg][pos]:
-                    continue
-            elif holes[arg]:
-                continue
-            if demand(fleet_items[f][pos], sys_site[arg], 3 * arg + _SYSTEM, True):
-                continue  # replaced from the shelf at once
-            filled_pos[arg][pos] -= 1
-            if holes[arg] == 0:
-                down_acc[f] += down[f] * (now - down_t[f])
-                down_t[f] = now
-                down[f] += 1
-            holes[arg] += 1
-        elif kind == DONE:
-            site = arg % n_s
-            rep_acc[site] += rep_n[site] * (now - rep_t[site])
-            rep_t[site] = now
-            rep_n[site] -= 1
-            if limited and channels[site]:
-                if waiting[site]:
-                    flat, d = waiting[site].popleft()
-                    seq += 1
-                    push(heap, (now + d, seq, DONE, flat))
-                else:
-                    busy[site] -= 1
-            supply(arg)
-        else:
-            supply(arg)
-    if warm_pending:  # the warm-up outlasts the events: start counting at its end
-        now = warmup_days
-        _reset(down, down_acc, down_t, backlog, bo_acc, bo_t, rep_n, rep_acc, rep_t, now)
-    while sample < n_samples:
-        series[sample] = 1.0 - np.array(down) / counts
-        sample += 1
-    now = days
-    span = days - warmup_days
-    down_int = np.array([down_acc[f] + down[f] * (now - down_t[f]) for f in range(n_f)])
-    bo_int = np.array(
-        [bo_acc[x] + len(backlog[x]) * (now - bo_t[x]) for x in range(n_flat)], dtype=np.float64
+    ``arrays`` (from :func:`kernel_arrays`) saves flattening the model again for
+    every replication of the same job.
+    """
+    k = kernel_arrays(m) if arrays is None else arrays
+    n_f = k.fleet_count.size
+    n_flat = k.stock.size
+    n_s = k.n_sites
+    series = np.empty((len(series_days), n_f))
+    down_int = np.zeros(n_f)
+    bo_int = np.zeros(n_flat)
+    rep_int = np.zeros(n_s)
+    dem = np.zeros(n_flat, dtype=np.int64)
+    hit = np.zeros(n_flat, dtype=np.int64)
+    counts = np.maximum(k.fleet_count, 1.0)
+    model = (
+        k.site_parent, k.ship_days, k.channels, k.sub_ptr, k.sub_idx, k.item_f,
+        k.sys_fleet, k.sys_site, k.sys_rate, k.fleet_npos, k.fleet_item, k.fleet_qty,
+        k.fleet_cum, counts,
     )
-    rep_int = np.array([rep_acc[s] + rep_n[s] * (now - rep_t[s]) for s in range(n_s)])
+    events = _loop(
+        model, k.stock, n_s, k.burst, rng, float(days), float(warmup_days),
+        np.asarray(series_days, dtype=np.float64), bool(failures_while_down),
+        bool(exponential_delays), series, down_int, bo_int, rep_int, dem, hit,
+    )
+    span = days - warmup_days
     return Replication(
         availability=1.0 - down_int / (counts * span),
         series=series,
         backorders=bo_int / span,
-        demands=np.array(dem, dtype=np.float64),
-        filled=np.array(hit, dtype=np.float64),
+        demands=dem.astype(np.float64),
+        filled=hit.astype(np.float64),
         in_repair=rep_int / span,
-        events=events,
+        events=int(events),
     )
-
-
-def _reset(
-    down: list[int], down_acc: list[float], down_t: list[float],
-    backlog: list[deque[int]], bo_acc: list[float], bo_t: list[float],
-    rep_n: list[int], rep_acc: list[float], rep_t: list[float], now: float,
-) -> None:
-    """Start the integrals afresh at the end of the warm-up (levels are kept)."""
-    for x in range(len(down)):
-        down_acc[x] = 0.0
-        down_t[x] = now
-    for x in range(len(backlog)):
-        bo_acc[x] = 0.0
-        bo_t[x] = now
-    for x in range(len(rep_n)):
-        rep_acc[x] = 0.0
-        rep_t[x] = now

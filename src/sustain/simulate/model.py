@@ -1,10 +1,11 @@
 """The scenario as the simulator sees it: plain, picklable tuples built once.
 
 :class:`SimModel` is derived from :class:`~sustain.scenario.compile.ScenarioArrays`
-(rates per day already derived there) and holds only what the event loop reads,
-as Python tuples, because indexing a tuple is several times faster than indexing
-a NumPy array element by element.  It is small and picklable, so it is what the
-replications ship to worker processes or Dask workers.
+(rates per day already derived there) and holds only what the event loops read,
+as Python tuples.  It is small and picklable, so it is what the replications ship
+to worker processes or Dask workers; there,
+:func:`sustain.simulate.kernel.kernel_arrays` flattens it once per chunk into the
+typed arrays of the compiled loops.
 """
 
 from __future__ import annotations

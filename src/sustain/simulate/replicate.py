@@ -19,7 +19,7 @@ from sustain._types import FloatArray
 from sustain.errors import MissingExtraError, SustainError
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
-from sustain.simulate.kernel import Replication, run
+from sustain.simulate.kernel import Replication, kernel_arrays, run
 from sustain.simulate.model import Delays, SimModel, build_model, demand_mask, stock_matrix
 from sustain.simulate.phased import PhasedModel, build_phased, is_phased, with_delivered_fleets
 
@@ -43,8 +43,9 @@ class _Job:
 def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Replication]:
     """Replications for the given streams (top level, so worker processes can import it)."""
     if job.phased is not None:
-        from sustain.simulate.kernel_phased import run_phased
+        from sustain.simulate.kernel_phased import phased_arrays, run_phased
 
+        flat = phased_arrays(job.model, job.phased)  # once per chunk, not per replication
         return [
             run_phased(
                 job.model,
@@ -55,9 +56,11 @@ def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Repli
                 series_days=job.series_days,
                 failures_while_down=job.failures_while_down,
                 exponential_delays=job.exponential_delays,
+                arrays=flat,
             )
             for ss in seeds
         ]
+    arrays = kernel_arrays(job.model)  # once per chunk, not per replication
     return [
         run(
             job.model,
@@ -67,6 +70,7 @@ def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Repli
             series_days=job.series_days,
             failures_while_down=job.failures_while_down,
             exponential_delays=job.exponential_delays,
+            arrays=arrays,
         )
         for ss in seeds
     ]
@@ -139,7 +143,8 @@ class SimulationResult:
         (replications × items × sites) demands on the stock after the warm-up.
     in_repair : FloatArray
         (replications × sites) time-average repair jobs at each site (waiting for
-        sub-items or a channel, or in service).
+        a channel, or in service; a job waiting for sub-items counts from when the
+        last of them is there).
     rows : tuple[tuple[int, int], ...]
         (item, site) pairs reported: stocked or able to see demand.
     events : int
