@@ -1,0 +1,334 @@
+"""Exact improvement of a target plan over a neighbourhood of it (small cases).
+
+Marginal analysis merges the families' curves on one combined score; with several
+fleet targets the problem is a multiple-choice knapsack with one constraint per fleet
+(``Σ_n log-factor_nf ≥ log t_f`` for every fleet ``f``, one allocation per family
+``n``), on which a greedy may overshoot one fleet or buy at the wrong echelon.  This
+phase takes the greedy's plan and solves that knapsack *exactly* over a neighbourhood
+of it, then re-centres on the improvement and repeats (a very large-scale
+neighbourhood search, Ahuja, Ergun, Orlin & Punnen 2002, *Discrete Appl. Math.* 123).
+
+The neighbourhood of a family (a top-level item and its sub-items) is every integer
+stock within ``±NEIGHBOUR_STEP`` of the plan at each of its (row, site) cells, within
+the stock limits, changing at most ``K`` cells at once, with ``K`` the largest that
+keeps the family under :data:`FAMILY_NEIGHBOURS` allocations.  Each allocation is
+evaluated by the readiness engine on the family alone (its fleet factors of the
+product formula, Sherbrooke 2004 eq. 5.5; families are independent, so a fleet's
+log-availability is the sum of its families' factors).  Per family the allocations are
+cut to the Pareto set (cost down, every targeted fleet's factor up); the families are
+then combined one by one (dynamic programming over Pareto sets of partial sums,
+the multiple-choice knapsack of Sinha & Zoltners 1979, *Oper. Res.* 27, with
+several constraints), pruning a partial combination when
+
+* it cannot meet some target even with every remaining family at its best, or
+* its cost plus every remaining family's cheapest allocation is not below the plan's
+  (branch and bound, the plan being the incumbent), or
+* another partial combination costs no more and is at least as high on every fleet.
+
+The cheapest combination meeting every target replaces the plan when it is cheaper.
+Every step keeps the targets, judged on the same fleet terms as the greedy, so the
+plan never gets worse.  Size guards keep it off large cases: it runs only up to
+:data:`REFINE_MAX_PAIRS` item-site pairs (checked by the caller) and gives up a round
+(keeping the plan it has) when the partial combinations exceed :data:`FRONT_MAX`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import OptimizeWarning, linprog
+
+from sustain._types import BoolArray, FloatArray, IntArray
+from sustain.optimize.marginal import MarginalResult, Step, _Family, _Optimiser
+from sustain.readiness.metric import Method
+from sustain.scenario.compile import ScenarioArrays
+
+#: The phase runs when items × sites is at most this (the caller checks).
+REFINE_MAX_PAIRS = 400
+#: Stock moved per item and site in the neighbourhood: the plan ± this.
+NEIGHBOUR_STEP = 2
+#: Allocations evaluated per family and round, at most.
+FAMILY_NEIGHBOURS = 4096
+#: Partial combinations kept while combining families; beyond, the round gives up.
+FRONT_MAX = 20_000
+#: Pairs (partial combination, family allocation) formed at once, at most; beyond,
+#: the round gives up.
+COMBINE_MAX = 2_000_000
+#: Value comparisons (point pairs × fleets) of the Pareto cuts per round, at most;
+#: beyond, the round gives up (keeping the plan).
+PARETO_WORK = 2e8
+#: Families searched per round, at most: those the Lagrangian bound says could save
+#: the most; the others stay at the plan for that round.
+ROUND_FAMILIES = 6
+#: Rounds, each re-centred on the plan improved by the previous one.
+ROUNDS = 4
+#: Points compared at once in the Pareto cut (memory: chunk × front × fleets booleans).
+PARETO_CHUNK = 256
+
+
+def _neighbourhood(lo: FloatArray, hi: FloatArray, centre: FloatArray) -> FloatArray:
+    """Stocks within ``±NEIGHBOUR_STEP`` of ``centre`` per cell, changing at most K cells.
+
+    ``lo``, ``hi``, ``centre`` are (rows × sites); returns (allocations × rows × sites),
+    the centre first.  K is the largest number of changed cells that keeps the count
+    within :data:`FAMILY_NEIGHBOURS` (every cell when the whole box fits).
+    """
+    shape = centre.shape
+    c, low, high = centre.ravel(), lo.ravel(), hi.ravel()
+    # Alternatives per cell (the values other than the centre's).
+    alts = [
+        [float(v) for v in range(int(max(low[j], c[j] - NEIGHBOUR_STEP)),
+                                 int(min(high[j], c[j] + NEIGHBOUR_STEP)) + 1) if v != c[j]]
+        for j in range(c.size)
+    ]
+    cells = [j for j in range(c.size) if alts[j]]
+    # count[k] = allocations changing exactly k cells (coefficients of Π (1 + m_j x)).
+    count = np.zeros(len(cells) + 1)
+    count[0] = 1.0
+    for j in cells:
+        count[1:] = count[1:] + count[:-1] * len(alts[j])
+    total = np.cumsum(count)
+    k_max = int(np.searchsorted(total, FAMILY_NEIGHBOURS, side="right")) - 1
+    out = [c.copy()]
+    for k in range(1, max(k_max, 0) + 1):
+        for chosen in itertools.combinations(cells, k):
+            for values in itertools.product(*[alts[j] for j in chosen]):
+                x = c.copy()
+                x[list(chosen)] = values
+                out.append(x)
+    return np.array(out).reshape(-1, *shape)
+
+
+def _covers(x: FloatArray, y: FloatArray) -> BoolArray:
+    """``[i, j]``: row ``x[i]`` is at least ``y[j]`` on every column (a loop over the
+    few columns is much faster than ``np.all`` over a short last axis)."""
+    out = x[:, None, 0] >= y[None, :, 0]
+    for d in range(1, x.shape[1]):
+        out &= x[:, None, d] >= y[None, :, d]
+    return out
+
+
+class _TooBig(Exception):
+    """A Pareto cut would exceed its work budget (the round gives up)."""
+
+
+def _pareto(cost: FloatArray, logs: FloatArray, work: list[float] | None = None) -> IntArray:
+    """Indices of the points no other point weakly dominates (cost no more, logs no less).
+
+    Points are taken in cost order, in chunks, each checked against the front kept so
+    far and within its chunk; of equal points the first in that order stays.  ``work``
+    (one number, decremented) budgets the comparisons of one value with another;
+    :class:`_TooBig` is raised before it would go below zero.
+    """
+    if cost.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if logs.shape[1] == 0:
+        return np.array([int(np.argmin(cost))], dtype=np.int64)
+    order = np.lexsort((-logs.sum(axis=1), cost))
+    keep: list[IntArray] = []
+    front = np.zeros((0, logs.shape[1]))
+    for start in range(0, order.size, PARETO_CHUNK):
+        idx = order[start : start + PARETO_CHUNK]
+        if work is not None:
+            work[0] -= idx.size * (front.shape[0] + idx.size) * logs.shape[1]
+            if work[0] < 0:
+                raise _TooBig
+        lg = logs[idx]
+        dominated = np.zeros(idx.size, dtype=bool)
+        if front.shape[0]:
+            dominated |= _covers(front, lg).any(axis=0)
+        dominated |= np.triu(_covers(lg, lg), k=1).any(axis=0)
+        keep.append(idx[~dominated])
+        front = np.vstack([front, lg[~dominated]])
+    return np.concatenate(keep)
+
+
+def _on_fleets(fam: _Family, terms: FloatArray, fleets: IntArray) -> FloatArray:
+    """A family's terms (last axis: ``fam.fleets``) spread on ``fleets`` (0 elsewhere)."""
+    out = np.zeros((*terms.shape[:-1], fleets.size))
+    col = np.searchsorted(fam.fleets, fleets)
+    hit = col < fam.fleets.size
+    hit[hit] = fam.fleets[col[hit]] == fleets[hit]
+    out[..., hit] = terms[..., col[hit]]
+    return out
+
+
+def _family_options(
+    opt: _Optimiser, fam: _Family, fleets: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The family's neighbourhood, Pareto-cut: (stocks, cost change, logs on ``fleets``)."""
+    a = opt.a
+    centre = opt.stock[fam.rows]
+    stocks = _neighbourhood(opt.lo[fam.rows], opt.hi[fam.rows], centre)
+    terms, _ = opt.family_eval(fam, stocks)  # (allocations × fam.fleets)
+    logs = _on_fleets(fam, terms, fleets)
+    cost = np.sum((stocks - centre[None]) * a.unit_cost[fam.rows][None, :, None], axis=(1, 2))
+    keep = _pareto(cost, logs)  # at most FAMILY_NEIGHBOURS points
+    return stocks[keep], cost[keep], logs[keep]
+
+
+def _dual_prices(
+    options: list[tuple[FloatArray, FloatArray, FloatArray]], short: FloatArray
+) -> FloatArray:
+    """Prices λ ≥ 0 of the fleet constraints from the LP relaxation of the knapsack.
+
+    The relaxation: min Σ c_nx·y_nx subject to Σ_x y_nx = 1 per family,
+    Σ L_nx·y_nx ≥ ``short`` per fleet, y ≥ 0 (the linear multiple-choice knapsack,
+    Sinha & Zoltners 1979), solved by HiGHS; λ are its duals on the fleet rows.  Any
+    λ ≥ 0 gives a valid bound in :func:`_improve_once` (weak duality), so a failed
+    solve only returns zeros (no pruning from it).
+    """
+    cost = np.concatenate([o[1] for o in options])
+    logs = np.concatenate([o[2] for o in options])  # (variables × fleets)
+    fam = np.repeat(np.arange(len(options)), [o[1].size for o in options])
+    c_scale = max(float(np.max(np.abs(cost))), 1e-300)
+    r_scale = np.maximum(np.max(np.abs(logs), axis=0), 1e-300)
+    a_eq = sparse.csr_matrix((np.ones(fam.size), (fam, np.arange(fam.size))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        res = linprog(
+            cost / c_scale, A_ub=-(logs / r_scale).T, b_ub=-short / r_scale, A_eq=a_eq,
+            b_eq=np.ones(len(options)), bounds=(0, None), method="highs",
+        )
+    if res.status != 0 or res.ineqlin is None:
+        return np.zeros(short.size)
+    lam = -np.asarray(res.ineqlin.marginals, dtype=np.float64) * c_scale / r_scale
+    return np.asarray(np.where(np.isfinite(lam), np.maximum(lam, 0.0), 0.0), dtype=np.float64)
+
+
+def _improve_once(opt: _Optimiser, targets: FloatArray, log_a: FloatArray) -> float | None:
+    """One round: the cheapest plan meeting the targets in the neighbourhood, applied.
+
+    Returns the money saved (> 0), or None when nothing cheaper was found or the round
+    gave up on size.  Updates ``opt.stock``.
+    """
+    a = opt.a
+    fleets = np.flatnonzero(~np.isnan(targets))
+    need = np.log(targets[fleets])
+    members = [
+        n for n, fam in enumerate(opt.families)
+        if fam.fleets.size and np.any(np.isin(fam.fleets, fleets))
+    ]
+    if not members:
+        return None
+    options = []
+    fixed = log_a[fleets].copy()
+    current = []
+    for n in members:
+        fam = opt.families[n]
+        options.append(_family_options(opt, fam, fleets))
+        # What the other items (no targeted fleet, or not in any family) contribute.
+        current.append(_on_fleets(fam, opt.terms[n], fleets))
+        fixed -= current[-1]
+    # Lagrangian bound: for λ ≥ 0, a completion meeting the targets costs at least
+    # Σ_rest min_x (c − λ·L) + λ·(need − logs so far).
+    lam = _dual_prices(options, need - fixed)
+    relaxed = np.array([float(np.min(o[1] - o[2] @ lam)) for o in options])
+    # Families whose plan is furthest from their Lagrangian best (what the bound says
+    # they could save) are searched; the others stay at the plan this round.
+    room = -np.array([c @ lam for c in current]) - relaxed
+    order = np.sort(np.argsort(-room, kind="stable")[:ROUND_FAMILIES])
+    for m in np.setdiff1d(np.arange(len(members)), order).tolist():
+        fixed += current[m]
+    members = [members[m] for m in order.tolist()]
+    options = [options[m] for m in order.tolist()]
+    # The bound again, for the families searched (the others fixed): tighter.
+    lam = _dual_prices(options, need - fixed)
+    relaxed = np.array([float(np.min(o[1] - o[2] @ lam)) for o in options])
+    best = np.array([o[2].max(axis=0) for o in options])  # (families × fleets)
+    cheapest = np.array([o[1].min() for o in options])
+    rest_best = best.sum(axis=0)
+    rest_cost = float(cheapest.sum())
+    rest_relaxed = float(relaxed.sum())
+    eps = 1e-9 * max(1.0, float(np.sum(opt.stock * a.unit_cost[:, None])))
+    cost = np.zeros(1)
+    logs = fixed[None, :].copy()
+    pick = np.zeros((1, 0), dtype=np.int64)
+    work = [PARETO_WORK]
+    for m, (_, c_n, l_n) in enumerate(options):
+        if cost.size * c_n.size > COMBINE_MAX:
+            return None  # too many to form: keep the plan
+        rest_best = rest_best - best[m]
+        rest_cost -= float(cheapest[m])
+        rest_relaxed -= float(relaxed[m])
+        cost = (cost[:, None] + c_n[None, :]).ravel()
+        logs = (logs[:, None, :] + l_n[None, :, :]).reshape(-1, fleets.size)
+        new = np.tile(np.arange(c_n.size), pick.shape[0])[:, None]
+        pick = np.concatenate([np.repeat(pick, c_n.size, axis=0), new], axis=1)
+        ok = (
+            np.all(logs + rest_best[None, :] >= need[None, :], axis=1)
+            & (cost + rest_cost < -eps)
+            & (cost + rest_relaxed + (need[None, :] - logs) @ lam < -eps)
+        )
+        ok = np.flatnonzero(ok)
+        if ok.size == 0:
+            return None  # nothing in the neighbourhood is cheaper and meets the targets
+        try:
+            ok = ok[_pareto(cost[ok], logs[ok], work)]
+        except _TooBig:
+            return None  # too many to sort through: keep the plan
+        if ok.size > FRONT_MAX:
+            return None
+        cost, logs, pick = cost[ok], logs[ok], pick[ok]
+    w = int(np.argmin(cost))
+    if not cost[w] < -eps:
+        return None
+    for m, n in enumerate(members):
+        fam = opt.families[n]
+        opt.stock[fam.rows] = options[m][0][pick[w, m]]
+    return float(-cost[w])
+
+
+def refine_plan(
+    a: ScenarioArrays,
+    res: MarginalResult,
+    *,
+    targets: FloatArray,
+    method: Method,
+    min_stock: FloatArray | None = None,
+    max_stock: FloatArray | None = None,
+) -> MarginalResult:
+    """The plan ``res`` (meeting ``targets``) improved by exact neighbourhood search.
+
+    Runs up to :data:`ROUNDS` rounds of :func:`_improve_once`, each from the plan the
+    previous one left, and stops at the first round that finds nothing cheaper.  The
+    efficient curve keeps the greedy's points below the new cost and ends at the new
+    plan.  Returns ``res`` itself when nothing was saved.
+    """
+    if not res.met or not np.any(~np.isnan(targets)):
+        return res
+    from sustain.readiness.evaluate import evaluate_arrays
+
+    lo = a.stock.copy() if min_stock is None else np.maximum(a.stock, min_stock)
+    hi = np.full_like(lo, np.inf) if max_stock is None else np.maximum(max_stock, lo)
+    opt = _Optimiser(a, weights=np.ones(a.fleet_system.size), lo=lo, hi=hi, method=method)
+    opt.stock = res.stock.copy()
+    saved = 0.0
+    log_a = np.zeros(0)
+    for _ in range(ROUNDS):
+        ev = evaluate_arrays(a.with_stock(opt.stock), method=method)
+        log_a = opt.start_log_availability(ev)
+        more = _improve_once(opt, targets, log_a)
+        if more is None:
+            break
+        saved += more
+    if saved <= 0:
+        return res
+    ev = evaluate_arrays(a.with_stock(opt.stock), method=method)
+    log_a = opt.start_log_availability(ev)
+    cost = float(np.sum((opt.stock - a.stock) * a.unit_cost[:, None]))
+    av = np.exp(log_a)
+    if not math.isfinite(cost) or np.any(~np.isnan(targets) & (av < targets - 1e-12)):
+        return res  # (a safeguard: the rounds keep every target by construction)
+    kept = [st for st in res.steps if st.cost < cost - 1e-9]
+    kept.append(
+        Step(cost=cost, rows=(), stock=np.zeros((0, a.n_sites)), availability=av)
+    )
+    return MarginalResult(
+        stock=opt.stock, start_stock=res.start_stock, steps=kept,
+        start_availability=res.start_availability, start_cost=res.start_cost, met=True,
+    )
