@@ -205,8 +205,8 @@ def main() -> None:
               f"0.8-0.95 every fleet; seeds {seeds[0]}-{seeds[-1]}; "
               f"{time.perf_counter() - t0:.0f} s):")
         print(f"  optimiser: median {s['median']:.4f}  p95 {s['p95']:.4f}  max {s['max']:.4f}  "
-              f"within 2 %: {s['within_2pct']:.0%}  within 10 %: {s['within_10pct']:.0%}  "
-              f"optimal: {s['exact']:.0%}  (bar: >= 95 % within 2 %, max <= 1.10)")
+              f"within 2 %: {s['within_2pct']:.1%}  within 10 %: {s['within_10pct']:.1%}  "
+              f"optimal: {s['exact']:.1%}  (bar: >= 95 % within 2 %, max <= 1.10)")
         ratio = np.array([x.ratio for x in rows])
         edges = [1 + 1e-9, 1.01, 1.02, 1.05, 1.10, np.inf]
         names = ["optimal", "0-1 %", "1-2 %", "2-5 %", "5-10 %", "> 10 %"]

@@ -23,6 +23,7 @@ from sustain.optimize.refine import (
     FAMILY_NEIGHBOURS,
     NEIGHBOUR_STEP,
     REFINE_MAX_PAIRS,
+    _dual_prices,
     _neighbourhood,
     _pareto,
     refine_plan,
@@ -109,6 +110,37 @@ def test_pareto_keeps_exactly_a_minimal_dominating_set(
     assert not sub.any(), "a kept point is covered by another kept point"
     dropped = np.setdiff1d(np.arange(cost.size), k)
     assert np.all(covers[np.ix_(k, dropped)].any(axis=0)), "a dropped point is not covered"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 3), st.integers(1, 3))
+def test_lagrangian_bound_never_exceeds_the_cheapest_feasible_choice(
+    seed: int, n_fam: int, n_fleets: int
+) -> None:
+    """Weak duality: with the LP duals λ, Σ_n min_x (c − λ·L) + λ·need is at most the
+    cost of every choice (one option per family) meeting ``need``; checked against all
+    choices.  And it is at least the bound with λ = 0 (Σ_n min c): the LP's duals
+    maximise this Lagrangian bound, whose maximum is the LP optimum."""
+    rng = np.random.default_rng(seed)
+    options = []
+    for _ in range(n_fam):
+        k = int(rng.integers(1, 6))
+        logs = rng.uniform(-1, 0, (k, n_fleets))
+        options.append((np.zeros((k, 1, 1)), rng.normal(0, 100, k), logs))
+    total = np.array([sum(o[2][j] for o, j in zip(options, pick, strict=True))
+                      for pick in itertools.product(*[range(o[1].size) for o in options])])
+    costs = np.array([sum(o[1][j] for o, j in zip(options, pick, strict=True))
+                      for pick in itertools.product(*[range(o[1].size) for o in options])])
+    need = np.quantile(total, 0.5, axis=0)
+    feasible = np.all(total >= need, axis=1)
+    if not feasible.any():
+        return
+    lam = _dual_prices(options, need)
+    assert np.all(lam >= 0)
+    bound = sum(float(np.min(o[1] - o[2] @ lam)) for o in options) + float(need @ lam)
+    best = float(costs[feasible].min())
+    assert bound <= best + 1e-7 * max(1.0, abs(best))
+    assert bound >= sum(float(o[1].min()) for o in options) - 1e-7 * max(1.0, abs(best))
 
 
 def _padded(seed: int) -> tuple[Any, Any, np.ndarray, np.ndarray, float]:

@@ -12,24 +12,35 @@ The neighbourhood of a family (a top-level item and its sub-items) is every inte
 stock within ``±NEIGHBOUR_STEP`` of the plan at each of its (row, site) cells, within
 the stock limits, changing at most ``K`` cells at once, with ``K`` the largest that
 keeps the family under :data:`FAMILY_NEIGHBOURS` allocations.  Each allocation is
-evaluated by the readiness engine on the family alone (its fleet factors of the
-product formula, Sherbrooke 2004 eq. 5.5; families are independent, so a fleet's
-log-availability is the sum of its families' factors).  Per family the allocations are
-cut to the Pareto set (cost down, every targeted fleet's factor up); the families are
-then combined one by one (dynamic programming over Pareto sets of partial sums,
-the multiple-choice knapsack of Sinha & Zoltners 1979, *Oper. Res.* 27, with
-several constraints), pruning a partial combination when
+evaluated by the readiness engine on the family alone (its fleet factors in
+Sherbrooke's product formula, as in :mod:`sustain.optimize.marginal`; families are
+independent, so a fleet's log-availability is the sum of its families' factors).  Per
+family the allocations are cut to the Pareto set (cost down, every targeted fleet's
+factor up).  Up to :data:`ROUND_FAMILIES` families are searched per round (all of
+them on small cases): those whose plan is furthest, in Lagrangian terms, from their
+best allocation; the others stay at the plan for that round.  The families searched
+are combined one by one (dynamic programming over Pareto sets of partial sums, the
+multiple-choice knapsack of Sinha & Zoltners 1979, *Oper. Res.* 27(3), with several
+constraints), pruning a partial combination when
 
 * it cannot meet some target even with every remaining family at its best, or
 * its cost plus every remaining family's cheapest allocation is not below the plan's
   (branch and bound, the plan being the incumbent), or
+* its Lagrangian bound is not below the plan's cost: for prices λ ≥ 0 on the fleet
+  constraints, any completion meeting the targets costs at least
+  ``Σ_rest min_x (c − λ·L) + λ·(need − logs so far)`` (weak duality; Fisher 1981,
+  *Mgmt Sci.* 27(1)); λ are the duals of the LP relaxation, solved by HiGHS, or
 * another partial combination costs no more and is at least as high on every fleet.
 
 The cheapest combination meeting every target replaces the plan when it is cheaper.
 Every step keeps the targets, judged on the same fleet terms as the greedy, so the
-plan never gets worse.  Size guards keep it off large cases: it runs only up to
-:data:`REFINE_MAX_PAIRS` item-site pairs (checked by the caller) and gives up a round
-(keeping the plan it has) when the partial combinations exceed :data:`FRONT_MAX`.
+plan never gets worse.  It is exact within the neighbourhood only: the result is a
+local optimum of a large neighbourhood, not a proof of global optimality.
+
+Size guards keep it off large cases: it runs only up to :data:`REFINE_MAX_PAIRS`
+item-site pairs (checked by the caller), and a round gives up (keeping the plan it
+has) when the partial combinations formed would exceed :data:`COMBINE_MAX`, those kept
+exceed :data:`FRONT_MAX`, or the Pareto cuts exceed :data:`PARETO_WORK` comparisons.
 """
 
 from __future__ import annotations
