@@ -182,7 +182,7 @@ def test_refine_keeps_the_targets_and_drops_a_needless_unit(seed: int) -> None:
 
 def test_refine_gives_up_on_size_and_leaves_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     a, padded, targets, hi, _ = _padded(3001)
-    monkeypatch.setattr(refine, "COMBINE_MAX", 1)
+    monkeypatch.setattr(refine, "ROUND_WORK", 1)
     out = refine_plan(a, padded, targets=targets, method=Method.VARI_METRIC, max_stock=hi)
     assert out is padded
 

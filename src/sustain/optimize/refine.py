@@ -39,8 +39,8 @@ local optimum of a large neighbourhood, not a proof of global optimality.
 
 Size guards keep it off large cases: it runs only up to :data:`REFINE_MAX_PAIRS`
 item-site pairs (checked by the caller), and a round gives up (keeping the plan it
-has) when the partial combinations formed would exceed :data:`COMBINE_MAX`, those kept
-exceed :data:`FRONT_MAX`, or the Pareto cuts exceed :data:`PARETO_WORK` comparisons.
+has) when the partial combinations kept exceed :data:`FRONT_MAX`, or forming and
+cutting them would exceed :data:`ROUND_WORK`.
 """
 
 from __future__ import annotations
@@ -66,12 +66,12 @@ NEIGHBOUR_STEP = 2
 FAMILY_NEIGHBOURS = 4096
 #: Partial combinations kept while combining families; beyond, the round gives up.
 FRONT_MAX = 20_000
-#: Pairs (partial combination, family allocation) formed at once, at most; beyond,
-#: the round gives up.
-COMBINE_MAX = 2_000_000
-#: Value comparisons (point pairs × fleets) of the Pareto cuts per round, at most;
-#: beyond, the round gives up (keeping the plan).
-PARETO_WORK = 2e8
+#: Work per round, at most, counted in values handled: point pairs × fleets compared
+#: in the Pareto cuts, and partial sums × fleets formed; beyond, the round gives up
+#: (keeping the plan).
+ROUND_WORK = 2e8
+#: Values (partial sums × fleets) formed at once while combining families.
+FORM_CHUNK = 1_000_000
 #: Families searched per round, at most: those the Lagrangian bound says could save
 #: the most; the others stay at the plan for that round.
 ROUND_FAMILIES = 6
@@ -169,16 +169,20 @@ def _on_fleets(fam: _Family, terms: FloatArray, fleets: IntArray) -> FloatArray:
 
 
 def _family_options(
-    opt: _Optimiser, fam: _Family, fleets: IntArray
+    opt: _Optimiser, fam: _Family, fleets: IntArray, work: list[float]
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The family's neighbourhood, Pareto-cut: (stocks, cost change, logs on ``fleets``)."""
+    """The family's neighbourhood, Pareto-cut: (stocks, cost change, logs on ``fleets``).
+
+    The cut compares only the family's own targeted fleets (the other columns are 0).
+    """
     a = opt.a
     centre = opt.stock[fam.rows]
     stocks = _neighbourhood(opt.lo[fam.rows], opt.hi[fam.rows], centre)
     terms, _ = opt.family_eval(fam, stocks)  # (allocations × fam.fleets)
     logs = _on_fleets(fam, terms, fleets)
     cost = np.sum((stocks - centre[None]) * a.unit_cost[fam.rows][None, :, None], axis=(1, 2))
-    keep = _pareto(cost, logs)  # at most FAMILY_NEIGHBOURS points
+    own = np.isin(fleets, fam.fleets)
+    keep = _pareto(cost, logs[:, own], work)
     return stocks[keep], cost[keep], logs[keep]
 
 
@@ -229,9 +233,13 @@ def _improve_once(opt: _Optimiser, targets: FloatArray, log_a: FloatArray) -> fl
     options = []
     fixed = log_a[fleets].copy()
     current = []
+    work = [ROUND_WORK]
     for n in members:
         fam = opt.families[n]
-        options.append(_family_options(opt, fam, fleets))
+        try:
+            options.append(_family_options(opt, fam, fleets, work))
+        except _TooBig:
+            return None  # too many to sort through: keep the plan
         # What the other items (no targeted fleet, or not in any family) contribute.
         current.append(_on_fleets(fam, opt.terms[n], fleets))
         fixed -= current[-1]
@@ -259,32 +267,46 @@ def _improve_once(opt: _Optimiser, targets: FloatArray, log_a: FloatArray) -> fl
     cost = np.zeros(1)
     logs = fixed[None, :].copy()
     pick = np.zeros((1, 0), dtype=np.int64)
-    work = [PARETO_WORK]
+    d = fleets.size
     for m, (_, c_n, l_n) in enumerate(options):
-        if cost.size * c_n.size > COMBINE_MAX:
-            return None  # too many to form: keep the plan
         rest_best = rest_best - best[m]
         rest_cost -= float(cheapest[m])
         rest_relaxed -= float(relaxed[m])
-        cost = (cost[:, None] + c_n[None, :]).ravel()
-        logs = (logs[:, None, :] + l_n[None, :, :]).reshape(-1, fleets.size)
-        new = np.tile(np.arange(c_n.size), pick.shape[0])[:, None]
-        pick = np.concatenate([np.repeat(pick, c_n.size, axis=0), new], axis=1)
-        ok = (
-            np.all(logs + rest_best[None, :] >= need[None, :], axis=1)
-            & (cost + rest_cost < -eps)
-            & (cost + rest_relaxed + (need[None, :] - logs) @ lam < -eps)
-        )
-        ok = np.flatnonzero(ok)
-        if ok.size == 0:
+        # Every partial combination with every allocation of family m, in chunks; only
+        # those that pass the bounds are kept.
+        parts: list[tuple[FloatArray, FloatArray, IntArray]] = []
+        n_kept = 0
+        step = max(1, FORM_CHUNK // (c_n.size * d))
+        for s0 in range(0, cost.size, step):
+            s1 = min(s0 + step, cost.size)
+            work[0] -= (s1 - s0) * c_n.size * d
+            if work[0] < 0:
+                return None  # too many to form: keep the plan
+            cc = (cost[s0:s1, None] + c_n[None, :]).ravel()
+            ll = (logs[s0:s1, None, :] + l_n[None, :, :]).reshape(-1, d)
+            ok = np.flatnonzero(
+                np.all(ll + rest_best[None, :] >= need[None, :], axis=1)
+                & (cc + rest_cost < -eps)
+                & (cc + rest_relaxed + (need[None, :] - ll) @ lam < -eps)
+            )
+            if ok.size:
+                both = np.column_stack([pick[s0 + ok // c_n.size], ok % c_n.size])
+                parts.append((cc[ok], ll[ok], both))
+                n_kept += ok.size
+                if n_kept > 4 * FRONT_MAX:
+                    return None  # too many to sort through: keep the plan
+        if not parts:
             return None  # nothing in the neighbourhood is cheaper and meets the targets
+        cost = np.concatenate([p[0] for p in parts])
+        logs = np.concatenate([p[1] for p in parts])
+        pick = np.concatenate([p[2] for p in parts])
         try:
-            ok = ok[_pareto(cost[ok], logs[ok], work)]
+            keep = _pareto(cost, logs, work)
         except _TooBig:
             return None  # too many to sort through: keep the plan
-        if ok.size > FRONT_MAX:
+        if keep.size > FRONT_MAX:
             return None
-        cost, logs, pick = cost[ok], logs[ok], pick[ok]
+        cost, logs, pick = cost[keep], logs[keep], pick[keep]
     w = int(np.argmin(cost))
     if not cost[w] < -eps:
         return None
