@@ -175,7 +175,7 @@ def test_refine_keeps_the_targets_and_drops_a_needless_unit(seed: int) -> None:
     av = evaluate_arrays(a.with_stock(out.stock), method="vari-metric").availability
     assert np.all(av >= targets - TARGET_TOL)
     # The curve ends at the new plan, below which it keeps the greedy's points.
-    assert out.steps[-1].cost == pytest.approx(out.start_cost + cost, rel=1e-12)
+    assert out.steps[-1].cost == pytest.approx(cost, rel=1e-12)  # purchases over the held stock
     assert all(st.cost < out.steps[-1].cost for st in out.steps[:-1])
     np.testing.assert_allclose(out.steps[-1].availability, av, rtol=1e-9)
 
@@ -203,3 +203,16 @@ def test_refine_runs_only_up_to_the_size_guard(
     a = compile_scenario(scenario_from_dict(one_item(0.02, n_items=n_items)))
     optimize_arrays(a, target=0.999)
     assert bool(calls) is called
+
+
+def test_refine_respects_minimum_stock() -> None:
+    """The needless unit locked in by a minimum: kept, everything else still refined."""
+    a, padded, targets, hi, _ = _padded(3002)
+    lo = a.stock.copy()
+    extra = np.argwhere(padded.stock > 0)
+    lo[tuple(extra[0])] = padded.stock[tuple(extra[0])]
+    out = refine_plan(a, padded, targets=targets, method=Method.VARI_METRIC, min_stock=lo,
+                      max_stock=hi)
+    assert np.all(out.stock >= lo) and np.all(out.stock <= hi)
+    av = evaluate_arrays(a.with_stock(out.stock), method="vari-metric").availability
+    assert np.all(av >= targets - TARGET_TOL)
