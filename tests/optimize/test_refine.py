@@ -20,6 +20,7 @@ from sustain.optimize import api, refine
 from sustain.optimize.api import optimize_arrays
 from sustain.optimize.marginal import marginal_allocation
 from sustain.optimize.refine import (
+    DEEP_NEIGHBOURS,
     FAMILY_NEIGHBOURS,
     NEIGHBOUR_STEP,
     REFINE_MAX_PAIRS,
@@ -38,20 +39,30 @@ from tests.optimize.test_targets import one_item
 
 @st.composite
 def boxes(draw: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows, sites = draw(st.integers(1, 2)), draw(st.integers(1, 4))
+    rows, sites = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     n = rows * sites
     lo = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=float)
-    width = np.array(draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)), dtype=float)
+    width = np.array(draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), dtype=float)
     hi = lo + width
     pos = np.array(draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
     centre = np.round(lo + pos * width)
     return lo.reshape(rows, sites), hi.reshape(rows, sites), centre.reshape(rows, sites)
 
 
+def up_to_k_changes(ranges: list[range], centre: np.ndarray, limit: int) -> set[tuple[float, ...]]:
+    """Plain enumeration: the stocks of the box ``ranges`` changing at most K cells of
+    ``centre``, K the largest with at most ``limit`` such stocks."""
+    every = np.array(list(itertools.product(*ranges)), dtype=float)
+    changes = np.sum(every != centre[None], axis=1)
+    k = max(k for k in range(centre.size + 1) if np.sum(changes <= k) <= limit)
+    return {tuple(r) for r in every[changes <= k].tolist()}
+
+
 @settings(max_examples=60, deadline=None)
 @given(boxes())
 @example((np.zeros((2, 3)), np.full((2, 3), 4.0), np.full((2, 3), 2.0)))  # 5^6: K = 3
-def test_neighbourhood_is_every_stock_near_the_centre_up_to_k_changes(
+@example((np.zeros((2, 3)), np.full((2, 3), 4.0), np.full((2, 3), 4.0)))  # deep: 0..4
+def test_neighbourhood_is_near_stocks_and_deep_moves_up_to_k_changes(
     box: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
     lo, hi, centre = box
@@ -60,19 +71,14 @@ def test_neighbourhood_is_every_stock_near_the_centre_up_to_k_changes(
     np.testing.assert_array_equal(got[0], centre)
     flat = got.reshape(got.shape[0], -1)
     assert len({tuple(r) for r in flat.tolist()}) == flat.shape[0]  # no repeats
-    # Every stock of the box within ±step, by plain enumeration, by number of changes.
-    ranges = [
-        range(int(max(lo_, c - NEIGHBOUR_STEP)), int(min(hi_, c + NEIGHBOUR_STEP)) + 1)
-        for lo_, hi_, c in zip(lo.ravel(), hi.ravel(), centre.ravel(), strict=True)
-    ]
-    every = np.array(list(itertools.product(*ranges)), dtype=float)
-    changes = np.sum(every != centre.ravel()[None], axis=1)
-    k = int(np.max(np.sum(flat != centre.ravel()[None], axis=1)))
-    want = {tuple(r) for r in every[changes <= k].tolist()}
+    c = centre.ravel()
+    top = np.minimum(hi.ravel(), c + NEIGHBOUR_STEP)
+    near = [range(int(max(l_, x - NEIGHBOUR_STEP)), int(t) + 1)
+            for l_, x, t in zip(lo.ravel(), c, top, strict=True)]
+    deep = [range(int(l_), int(t) + 1) for l_, t in zip(lo.ravel(), top, strict=True)]
+    want = up_to_k_changes(near, c, FAMILY_NEIGHBOURS) | up_to_k_changes(
+        deep, c, DEEP_NEIGHBOURS)
     assert {tuple(r) for r in flat.tolist()} == want
-    assert flat.shape[0] <= FAMILY_NEIGHBOURS
-    if np.any(changes > k):  # K is the largest that fits
-        assert np.sum(changes <= k + 1) > FAMILY_NEIGHBOURS
 
 
 def test_neighbourhood_of_a_wide_family_is_cut_to_few_changes() -> None:
@@ -80,8 +86,9 @@ def test_neighbourhood_of_a_wide_family_is_cut_to_few_changes() -> None:
     centre = np.full((2, 21), 3.0)
     got = _neighbourhood(np.zeros_like(centre), np.full_like(centre, 9.0), centre)
     changed = np.sum(got.reshape(got.shape[0], -1) != 3.0, axis=1)
-    # 1 + 42·4 = 169 with one change; + C(42, 2)·16 = 13,776 with two: over the limit.
-    assert got.shape[0] == 1 + 42 * 4
+    # Near: 1 + 42·4 with one change (+ C(42, 2)·16 = 13,776 with two: over the limit);
+    # deep: 1 + 42·5 (levels 0..5), which holds the near ones.
+    assert got.shape[0] == 1 + 42 * 5
     assert changed.max() == 1
 
 

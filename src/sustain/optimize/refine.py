@@ -11,11 +11,13 @@ neighbourhood search, Ahuja, Ergun, Orlin & Punnen 2002, *Discrete Appl. Math.* 
 The neighbourhood of a family (a top-level item and its sub-items) is every integer
 stock within ``±NEIGHBOUR_STEP`` of the plan at each of its (row, site) cells, within
 the stock limits, changing at most ``K`` cells at once, with ``K`` the largest that
-keeps the family under :data:`FAMILY_NEIGHBOURS` allocations.  Each allocation is
-evaluated by the readiness engine on the family alone (its fleet factors in
-Sherbrooke's product formula, as in :mod:`sustain.optimize.marginal`; families are
-independent, so a fleet's log-availability is the sum of its families' factors).  Per
-family the allocations are cut to the Pareto set (cost down, every targeted fleet's
+keeps the family under :data:`FAMILY_NEIGHBOURS` allocations; plus "deep" moves that
+set at most ``K'`` cells to any level from their minimum (a purchase undone in full),
+``K'`` the largest within :data:`DEEP_NEIGHBOURS`.
+Each allocation is evaluated by the readiness engine on the family alone (its fleet
+factors in Sherbrooke's product formula, as in :mod:`sustain.optimize.marginal`;
+families are independent, so a fleet's log-availability is the sum of its families'
+factors).  Per family the allocations are cut to the Pareto set (cost down, every targeted fleet's
 factor up).  Up to :data:`ROUND_FAMILIES` families are searched per round (all of
 them on small cases): those whose plan is furthest, in Lagrangian terms, from their
 best allocation; the others stay at the plan for that round.  The families searched
@@ -62,8 +64,10 @@ from sustain.scenario.compile import ScenarioArrays
 REFINE_MAX_PAIRS = 400
 #: Stock moved per item and site in the neighbourhood: the plan ± this.
 NEIGHBOUR_STEP = 2
-#: Allocations evaluated per family and round, at most.
+#: Allocations per family and round near the plan (±NEIGHBOUR_STEP), at most.
 FAMILY_NEIGHBOURS = 4096
+#: Allocations per family and round in the "deep" moves (a cell down to its minimum).
+DEEP_NEIGHBOURS = 1024
 #: Partial combinations kept while combining families; beyond, the round gives up.
 FRONT_MAX = 20_000
 #: Work per round, at most, counted in values handled: point pairs × fleets compared
@@ -81,37 +85,57 @@ ROUNDS = 4
 PARETO_CHUNK = 256
 
 
-def _neighbourhood(lo: FloatArray, hi: FloatArray, centre: FloatArray) -> FloatArray:
-    """Stocks within ``±NEIGHBOUR_STEP`` of ``centre`` per cell, changing at most K cells.
+def _k_changes(centre: FloatArray, alts: list[list[float]], limit: int) -> FloatArray:
+    """``centre`` with at most K cells set to one of their ``alts``; K the largest that
+    keeps the count within ``limit`` (every cell when all combinations fit).
 
-    ``lo``, ``hi``, ``centre`` are (rows × sites); returns (allocations × rows × sites),
-    the centre first.  K is the largest number of changed cells that keeps the count
-    within :data:`FAMILY_NEIGHBOURS` (every cell when the whole box fits).
+    ``centre`` is flat; returns (allocations × cells), the centre first.
     """
-    shape = centre.shape
-    c, low, high = centre.ravel(), lo.ravel(), hi.ravel()
-    # Alternatives per cell (the values other than the centre's).
-    alts = [
-        [float(v) for v in range(int(max(low[j], c[j] - NEIGHBOUR_STEP)),
-                                 int(min(high[j], c[j] + NEIGHBOUR_STEP)) + 1) if v != c[j]]
-        for j in range(c.size)
-    ]
-    cells = [j for j in range(c.size) if alts[j]]
+    cells = [j for j in range(centre.size) if alts[j]]
     # count[k] = allocations changing exactly k cells (coefficients of Π (1 + m_j x)).
     count = np.zeros(len(cells) + 1)
     count[0] = 1.0
     for j in cells:
         count[1:] = count[1:] + count[:-1] * len(alts[j])
-    total = np.cumsum(count)
-    k_max = int(np.searchsorted(total, FAMILY_NEIGHBOURS, side="right")) - 1
-    out = [c.copy()]
+    k_max = int(np.searchsorted(np.cumsum(count), limit, side="right")) - 1
+    out = [centre.copy()]
     for k in range(1, max(k_max, 0) + 1):
         for chosen in itertools.combinations(cells, k):
             for values in itertools.product(*[alts[j] for j in chosen]):
-                x = c.copy()
+                x = centre.copy()
                 x[list(chosen)] = values
                 out.append(x)
-    return np.array(out).reshape(-1, *shape)
+    return np.array(out)
+
+
+def _neighbourhood(lo: FloatArray, hi: FloatArray, centre: FloatArray) -> FloatArray:
+    """The stocks of a family searched around ``centre`` (its plan).
+
+    The union of (1) every stock within ``±NEIGHBOUR_STEP`` of the centre per cell,
+    changing at most K cells, and (2) "deep" moves: at most K' cells set to any level
+    from their minimum up to ``NEIGHBOUR_STEP`` above the centre (undoing a purchase
+    in full, say of sub-items that a parent unit makes unnecessary); K and K' the
+    largest that keep the parts within :data:`FAMILY_NEIGHBOURS` and
+    :data:`DEEP_NEIGHBOURS`.  ``lo``, ``hi``,
+    ``centre`` are (rows × sites); returns (allocations × rows × sites), the centre
+    first, no repeats.
+    """
+    shape = centre.shape
+    c, low, high = centre.ravel(), lo.ravel(), hi.ravel()
+    top = np.minimum(high, c + NEIGHBOUR_STEP)
+    near = [
+        [float(v) for v in range(int(max(low[j], c[j] - NEIGHBOUR_STEP)), int(top[j]) + 1)
+         if v != c[j]]
+        for j in range(c.size)
+    ]
+    deep = [
+        [float(v) for v in range(int(low[j]), int(top[j]) + 1) if v != c[j]]
+        for j in range(c.size)
+    ]
+    both = np.vstack([_k_changes(c, near, FAMILY_NEIGHBOURS),
+                      _k_changes(c, deep, DEEP_NEIGHBOURS)])
+    _, first = np.unique(both, axis=0, return_index=True)
+    return both[np.sort(first)].reshape(-1, *shape)
 
 
 def _covers(x: FloatArray, y: FloatArray) -> BoolArray:
