@@ -16,6 +16,7 @@ from sustain.optimize.marginal import (
     marginal_allocation,
     plain_greedy,
 )
+from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
@@ -208,6 +209,10 @@ def optimize_arrays(
                                  max_stock=max_stock)
             if plain.met and (not res.met or _cost(a, plain) < _cost(a, res) - 1e-9):
                 res = plain
+    if target is not None and a.n_items * a.n_sites <= REFINE_MAX_PAIRS:
+        # Exact search of the plan's neighbourhood for a cheaper one (refine.py).
+        res = refine_plan(a, res, targets=targets, method=method, min_stock=min_stock,
+                          max_stock=max_stock)
     final = evaluate_arrays(a.with_stock(res.stock), method=method)
     if target is not None:
         av = np.nan_to_num(final.availability, nan=1.0)
