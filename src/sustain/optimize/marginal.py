@@ -83,6 +83,8 @@ class _Curve:
     logs: FloatArray  # (points × item's fleets) unweighted log-availability terms
     pos: int = 0
     beyond: float = 0.0  # > 0: built only down to this ratio; steps past the end gain less
+    ratio: list[float] = field(default_factory=list)  # gain per money of step p -> p + 1
+    low: list[float] = field(default_factory=list)  # min(0, logs[p]) per point
 
 
 @dataclass(slots=True)
@@ -172,10 +174,16 @@ class _Terms(dict[int, FloatArray]):
         self.slots = [slot[bounds[n] : bounds[n + 1]] for n in range(len(families))]
         self.start = np.searchsorted(fleet[order], np.arange(n_fleets + 1)).tolist()
         self.flat = np.zeros(fleet.size)
+        self.low = [0.0] * len(families)  # min(0, terms) of each family
 
     def __setitem__(self, key: int, value: FloatArray) -> None:
+        self.put(key, value, float(value.min(initial=0.0)))
+
+    def put(self, key: int, value: FloatArray, low: float) -> None:
+        """Assign ``value``, whose minimum with 0 is already known to be ``low``."""
         super().__setitem__(key, value)
         self.flat[self.slots[key]] = value
+        self.low[key] = low
 
     def fleet_sum(self, f: int) -> float:
         """Σ over the families of fleet ``f`` of their term for it, correctly rounded."""
@@ -463,10 +471,15 @@ class _Optimiser:
         first = np.concatenate([[0], np.cumsum(counts)])
         for b, fam in enumerate(fams):
             t = terms[b]
+            units_b = np.asarray(hulls[b], dtype=np.int64)
+            value_b = t @ w[fam.fleets]
+            # The greedy's ratios, as it would compute them step by step (same operations).
+            ratio_b = np.diff(value_b) / np.maximum(np.diff(units_b) * a.unit_cost[fam.top], 1e-300)
             fam.curve = _Curve(
-                units=np.asarray(hulls[b], dtype=np.int64), value=t @ w[fam.fleets],
+                units=units_b, value=value_b,
                 stock=alloc[first[b] : first[b + 1]], logs=t,
                 beyond=float(gamma[b] / max(a.unit_cost[fam.top], 1e-300)) if short[b] else 0.0,
+                ratio=ratio_b.tolist(), low=t.min(axis=1, initial=0.0).tolist(),
             )
 
     def _values(
@@ -696,20 +709,30 @@ def marginal_allocation(
 
     # Current fleet terms of each family (its top item), to update log A incrementally.
     fam_terms = opt.terms  # current fleet terms of each family
-    active = [f for f in opt.families if f.fleets.size and np.any(opt.w[f.fleets] > 0)]
-    opt.build_curves(active, rel=INITIAL_CUT if budget is None else 0.0)
+    active = [
+        n for n, f in enumerate(opt.families) if f.fleets.size and np.any(opt.w[f.fleets] > 0)
+    ]
+    opt.build_curves([opt.families[n] for n in active], rel=INITIAL_CUT if budget is None else 0.0)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
     dirty: set[int] = set()  # families whose curves predate a change of weights, or end short
 
-    def push(fam_i: int) -> None:
-        fam = opt.families[fam_i]
+    families = opt.families
+    unit_cost: list[float] = a.unit_cost.tolist()
+    multi = [f.rows.size > 1 for f in families]
+    # Target of each fleet still counting (+inf once met, or with none): a step "hits"
+    # a fleet when its availability reaches this.
+    live = np.where((opt.w > 0) & ~np.isnan(targets), targets, np.inf)
+
+    def push(fam_i: int, fresh: bool = False) -> None:
+        """Queue the family's best next step (``fresh``: its terms are already current)."""
+        fam = families[fam_i]
         fam.version += 1
         cur = fam.curve
-        if cur is not None:
-            fam_terms[fam_i] = cur.logs[cur.pos]
-        if fam.rows.size > 1:
+        if cur is not None and not fresh:
+            fam_terms.put(fam_i, cur.logs[cur.pos], cur.low[cur.pos])
+        if multi[fam_i]:
             current = fam_terms.get(fam_i)
             if current is None:
                 current, _ = opt.family_eval(fam, opt.stock[fam.rows][None])
@@ -717,36 +740,32 @@ def marginal_allocation(
                 fam_terms[fam_i] = current
             opt.build_sub_move(fam, current)
         best = -math.inf
-        if cur is not None and cur.pos + 1 < cur.units.size:
-            du = int(cur.units[cur.pos + 1]) - int(cur.units[cur.pos])
-            dv = float(cur.value[cur.pos + 1]) - float(cur.value[cur.pos])
-            best = dv / max(du * unit_cost[fam.top], 1e-300)
-        elif cur is not None and cur.beyond > 0 and (
-            fam.sub_move is None or cur.beyond > fam.sub_move[0]
-        ):
+        sub = fam.sub_move
+        if cur is not None and cur.pos < len(cur.ratio):
+            best = cur.ratio[cur.pos]
+        elif cur is not None and cur.beyond > 0 and (sub is None or cur.beyond > sub[0]):
             best = cur.beyond  # a bound on the rest of a truncated curve: extend on demand
             dirty.add(fam_i)
-        if fam.sub_move is not None:
-            best = max(best, fam.sub_move[0])
+        if sub is not None:
+            best = max(best, sub[0])
         if best > 0 and math.isfinite(best):
             heapq.heappush(heap, (-best, next(seq), fam_i, fam.version))
             queued[fam_i] = best
         else:
             queued[fam_i] = 0.0
 
-    unit_cost: list[float] = a.unit_cost.tolist()
-    index = {id(f): n for n, f in enumerate(opt.families)}
-    for fam in active:
-        push(index[id(fam)])
+    for n in active:
+        push(n)
 
     steps: list[Step] = []
     cost = start_cost
     spent = 0.0
     n_step = 0
     last_ratio = np.inf  # ratio of the last step taken
+    heappop = heapq.heappop
     while heap:
-        key, _, fam_i, version = heapq.heappop(heap)
-        fam = opt.families[fam_i]
+        key, _, fam_i, version = heappop(heap)
+        fam = families[fam_i]
         if version != fam.version:
             continue
         if fam_i in dirty:
@@ -764,47 +783,47 @@ def marginal_allocation(
                 batch.extend(others[keys > 0].tolist())
             dirty.difference_update(batch)
             cut = REBUILD_CUT * min(last_ratio, -key) if budget is None else 0.0
-            opt.build_curves([opt.families[n] for n in batch], cut)
+            opt.build_curves([families[n] for n in batch], cut)
             for n in batch:
                 push(n)
             continue
         cur = fam.curve
-        take_curve = cur is not None and cur.pos + 1 < cur.units.size and (
-            fam.sub_move is None
-            or (cur.value[cur.pos + 1] - cur.value[cur.pos])
-            / max((cur.units[cur.pos + 1] - cur.units[cur.pos]) * a.unit_cost[fam.top], 1e-300)
-            >= fam.sub_move[0]
+        sub = fam.sub_move
+        take_curve = cur is not None and cur.pos < len(cur.ratio) and (
+            sub is None or cur.ratio[cur.pos] >= sub[0]
         )
         old_terms = fam_terms[fam_i]
+        old_low = fam_terms.low[fam_i]
         if take_curve:
             assert cur is not None
-            new_stock = cur.stock[cur.pos + 1]
-            dcost = float(((new_stock - opt.stock[fam.top]) * unit_cost[fam.top]).sum())
-            rows: tuple[int, ...] = (fam.top,)
+            p = cur.pos + 1
+            # Units added along the curve are the stock added (all at the top's row).
+            dcost = float(cur.units[p] - cur.units[p - 1]) * unit_cost[fam.top]
+            r = fam.top
         else:
-            assert fam.sub_move is not None
-            _, r, s, new_terms = fam.sub_move
-            dcost = float(a.unit_cost[r])
-            rows = (r,)
+            assert sub is not None
+            _, r, s, new_terms = sub
+            dcost = unit_cost[r]
         if budget is not None and spent + dcost > budget * (1 + 1e-12):
             continue  # this family's next step does not fit; others may
         last_ratio = -key
         if take_curve:
             assert cur is not None
-            cur.pos += 1
-            opt.stock[fam.top] = new_stock
-            new_terms = cur.logs[cur.pos]
+            cur.pos = p
+            opt.stock[r] = cur.stock[p]
+            new_terms = cur.logs[p]
+            fam_terms.put(fam_i, new_terms, cur.low[p])
         else:
             opt.stock[r, s] += 1
-        fam_terms[fam_i] = new_terms
-        if min(old_terms.min(initial=0.0), new_terms.min(initial=0.0)) < -50:  # terms <= 0
+            fam_terms[fam_i] = new_terms
+        if min(old_low, fam_terms.low[fam_i]) < -50:  # terms <= 0
             log_a[fam.fleets] = opt.exact_log_a(fam.fleets)  # large terms: no drift
         else:
             log_a[fam.fleets] += new_terms - old_terms
         cost += dcost
         spent += dcost
         av = np.exp(log_a)
-        steps.append(Step(cost=cost, rows=rows, stock=opt.stock[list(rows)], availability=av))
+        steps.append(Step(cost=cost, rows=(r,), stock=opt.stock[r : r + 1].copy(), availability=av))
         n_step += 1
         if progress is not None and n_step % 25 == 0:
             gap = np.nanmax(np.where(np.isnan(targets), np.nan, targets - av), initial=0.0)
@@ -812,28 +831,31 @@ def marginal_allocation(
         # Targets newly met: those fleets stop counting; rebuild the curves they shaped.
         # Only this family's fleets moved (and log A never falls: stock only grows).
         ff = fam.fleets
-        hit = ff[(opt.w[ff] > 0) & (av[ff] >= targets[ff])]  # NaN targets never compare >=
-        if hit.size == 0:
+        reached = av[ff] >= live[ff]
+        if not reached.any():
             if not take_curve and fam.curve is not None:
                 opt.build_curves([fam])  # sub-item stock changed this item's repair delays
-            push(fam_i)
+                push(fam_i)
+            else:
+                push(fam_i, fresh=take_curve)
             continue
         newly = np.zeros(targets.size, dtype=bool)
-        newly[hit] = True
-        if not drop_met and np.any(newly):
+        newly[ff[reached]] = True
+        if not drop_met:
             if np.all(np.isnan(targets) | (av >= targets)):
                 break
             newly[:] = False
         if np.any(newly):
             opt.w[newly] = 0.0
+            live[newly] = np.inf
             if not np.any(opt.w > 0):
                 break
             changed = {n for f in np.flatnonzero(newly) for n in opt.fams_of_fleet[f]}
             for n in changed:
-                if np.any(opt.w[opt.families[n].fleets] > 0):
+                if np.any(opt.w[families[n].fleets] > 0):
                     dirty.add(n)
                 else:  # nothing left to gain for this family: drop it from the heap
-                    dead = opt.families[n]
+                    dead = families[n]
                     dead.curve, dead.sub_move = None, None
                     dead.version += 1
                     queued[n] = 0.0
