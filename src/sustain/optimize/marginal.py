@@ -495,30 +495,42 @@ class _Optimiser:
         n_b = tops.size
         value_up = np.zeros(n_b * n_c)
         value_leaf = np.zeros_like(table)
-        leaf_pos = {int(s): n for n, s in enumerate(self.leaves)}
-        rate = a.failures_per_hour[tops]
-        for f in range(a.fleet_system.size):
-            if w[f] == 0 or a.fleet_count[f] <= 0:
-                continue
-            z_b = a.qty_per_system[tops, a.fleet_system[f]]
-            hit = np.flatnonzero(z_b)  # only the items installed in this fleet's system
-            if hit.size == 0:
-                continue
-            s = int(a.fleet_site[f])
-            dem_b = self.flows.demand[tops[hit], s]
-            coef_b = np.zeros_like(dem_b)
-            np.divide(rate[hit] * a.fleet_hours_per_day[f], dem_b, out=coef_b, where=dem_b > 0)
-            coef, z = np.repeat(coef_b, n_c), np.repeat(z_b[hit], n_c)
-            sel: Any = (
-                slice(None) if hit.size == n_b
-                else (hit[:, None] * n_c + np.arange(n_c)[None, :]).ravel()
-            )
-            if s in leaf_pos:
-                x = table[sel, leaf_pos[s], :] * coef[:, None]
-                value_leaf[sel, leaf_pos[s], :] += w[f] * z[:, None] * log_factor(x)
-            else:
-                x = ebo_rows[sel, s] * coef
-                value_up[sel] += w[f] * z * log_factor(x)
+        leaf_of = np.full(a.n_sites, -1, dtype=np.int64)
+        leaf_of[self.leaves] = np.arange(self.leaves.size)
+        # Every (fleet, item) pair that counts, fleet by fleet (the order in which terms
+        # are added up below, as a loop over fleets would).
+        live = np.flatnonzero((w != 0) & (a.fleet_count > 0))
+        z_fb = a.qty_per_system[tops][:, a.fleet_system[live]].T  # (live fleets × items)
+        f_i, b = np.nonzero(z_fb)
+        if b.size == 0:
+            return value_up, value_leaf
+        f = live[f_i]
+        z = z_fb[f_i, b]
+        s = a.fleet_site[f]
+        dem = self.flows.demand[tops[b], s]
+        coef = np.zeros_like(dem)
+        np.divide(a.failures_per_hour[tops[b]] * a.fleet_hours_per_day[f], dem, out=coef,
+                  where=dem > 0)
+        wz = w[f] * z
+        lpos = leaf_of[s]
+        at_leaf = lpos >= 0
+        cols = np.arange(n_c, dtype=np.int64)
+        # Pairs adding into the same cells go in rounds (k-th fleet of each cell in
+        # round k), so every cell sums its terms in fleet order.
+        key = np.where(at_leaf, b * (self.leaves.size + 1) + lpos, b * (self.leaves.size + 1)
+                       + self.leaves.size)
+        for sel in _rounds(key):
+            leaf_sel = sel[at_leaf[sel]]
+            if leaf_sel.size:
+                rows = (b[leaf_sel, None] * n_c + cols[None, :]).ravel()
+                lp = np.repeat(lpos[leaf_sel], n_c)
+                x = table[rows, lp, :] * np.repeat(coef[leaf_sel], n_c)[:, None]
+                value_leaf[rows, lp, :] += np.repeat(wz[leaf_sel], n_c)[:, None] * log_factor(x)
+            up_sel = sel[~at_leaf[sel]]
+            if up_sel.size:
+                rows = (b[up_sel, None] * n_c + cols[None, :]).ravel()
+                x = ebo_rows[rows, np.repeat(s[up_sel], n_c)] * np.repeat(coef[up_sel], n_c)
+                value_up[rows] += np.repeat(wz[up_sel], n_c) * log_factor(x)
         return value_up, value_leaf
 
     def _point_terms(
@@ -618,6 +630,19 @@ def _leaf_counts(order: IntArray, rows: IntArray, n: IntArray, n_l: int, width: 
         ).reshape(hi - lo, n_l)
         lo = hi
     return out
+
+
+def _rounds(key: IntArray) -> list[IntArray]:
+    """Positions of ``key`` split by occurrence: round k holds the k-th of each key.
+
+    Within a round no key repeats (safe for fancy ``+=``); rounds keep the original
+    order of each key's occurrences.
+    """
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    first = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
+    rank = np.arange(sk.size) - np.repeat(first, np.diff(np.concatenate([first, [sk.size]])))
+    return [np.sort(order[rank == k]) for k in range(int(rank.max(initial=-1)) + 1)]
 
 
 def flows_rows(flows: Flows, rows: IntArray) -> Flows:
