@@ -156,9 +156,9 @@ def log_factor(x: FloatArray) -> FloatArray:
 class _Terms(dict[int, FloatArray]):
     """Current fleet terms of each family (its top item), by family index.
 
-    Every assignment is mirrored into one flat array laid out fleet by fleet (the
-    families of fleet ``f`` occupy ``flat[start[f]:start[f + 1]]``), so a fleet's
-    log-availability is summed afresh from one contiguous slice.
+    Every assignment is mirrored (when a sum next needs it) into one flat array laid
+    out fleet by fleet (the families of fleet ``f`` occupy ``flat[start[f]:start[f + 1]]``),
+    so a fleet's log-availability is summed afresh from one contiguous slice.
     """
 
     def __init__(self, families: list[_Family], n_fleets: int) -> None:
@@ -175,6 +175,7 @@ class _Terms(dict[int, FloatArray]):
         self.start = np.searchsorted(fleet[order], np.arange(n_fleets + 1)).tolist()
         self.flat = np.zeros(fleet.size)
         self.low = [0.0] * len(families)  # min(0, terms) of each family
+        self.stale: set[int] = set()  # families assigned since ``flat`` was last written
 
     def __setitem__(self, key: int, value: FloatArray) -> None:
         self.put(key, value, float(value.min(initial=0.0)))
@@ -182,11 +183,15 @@ class _Terms(dict[int, FloatArray]):
     def put(self, key: int, value: FloatArray, low: float) -> None:
         """Assign ``value``, whose minimum with 0 is already known to be ``low``."""
         super().__setitem__(key, value)
-        self.flat[self.slots[key]] = value
+        self.stale.add(key)  # mirrored into ``flat`` when a sum needs it
         self.low[key] = low
 
     def fleet_sum(self, f: int) -> float:
         """Σ over the families of fleet ``f`` of their term for it, correctly rounded."""
+        if self.stale:
+            for key in self.stale:
+                self.flat[self.slots[key]] = self[key]
+            self.stale.clear()
         return math.fsum(self.flat[self.start[f] : self.start[f + 1]].tolist())
 
 
