@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
+from sustain.optimize.curve_kernels import best_and_hulls
 from sustain.readiness.backorders import ebo_table
 from sustain.readiness.metric import Flows, Method, demand_flows, pipelines
 from sustain.scenario.compile import ScenarioArrays
@@ -435,35 +436,17 @@ class _Optimiser:
         # Best value per item for each number of units added, over the combos.
         off = combos.sum(axis=1).astype(np.int64)
         width = vals.shape[1] + int(off.max(initial=0))
-        best = np.full((n_b, width), -np.inf)
-        arg = np.zeros((n_b, width), dtype=np.int64)
-        vals3 = vals.reshape(n_b, n_c, -1)
-        for c in range(n_c):
-            seg = best[:, off[c] : off[c] + vals3.shape[2]]
-            better = vals3[:, c, :] > seg
-            seg[better] = vals3[:, c, :][better]
-            arg[:, off[c] : off[c] + vals3.shape[2]][better] = c
-        # Upper convex hull of (units, value) per item, from the current point.
-        hulls = []
-        for b in range(n_b):
-            units = np.flatnonzero(np.isfinite(best[b]))
-            hull = _upper_hull(units, best[b, units])
-            if cut > 0 and len(hull) > 1:
-                # Only the steps gaining at least gamma per unit (exact up to there:
-                # every vertex reached at such a slope is among the points kept).
-                hv = best[b, hull]
-                slope = np.diff(hv) / np.diff(np.asarray(hull, dtype=np.float64))
-                low = np.flatnonzero(slope < gamma[b])
-                if low.size:
-                    hull = hull[: int(low[0]) + 1]
-                    short[b] = True
-            hulls.append(hull)
+        # Best value per item for each number of units over the combos, and the upper
+        # convex hull of (units, value) from the current point; with a cut, only the
+        # steps gaining at least gamma per unit (exact up to there: every vertex reached
+        # at such a slope is among the points kept).  Compiled: curve_kernels.py.
+        arg, u, counts = best_and_hulls(
+            np.ascontiguousarray(vals.reshape(n_b, n_c, -1), dtype=np.float64), off, width,
+            np.ascontiguousarray(gamma, dtype=np.float64), bool(cut > 0), MIN_GAIN, short,
+        )
         # Allocations at the hull points, all points of the batch at once: point p of
         # item owner[p] is combo c[p] with the first n[p] leaf gains of its row taken.
-        counts = np.array([len(h) for h in hulls], dtype=np.int64)
         owner = np.repeat(np.arange(n_b, dtype=np.int64), counts)
-        u = np.fromiter(itertools.chain.from_iterable(hulls), dtype=np.int64,
-                        count=int(counts.sum()))
         combo = arg[owner, u]
         r = owner * n_c + combo
         alloc = floor[owner]
@@ -476,7 +459,7 @@ class _Optimiser:
         first = np.concatenate([[0], np.cumsum(counts)])
         for b, fam in enumerate(fams):
             t = terms[b]
-            units_b = np.asarray(hulls[b], dtype=np.int64)
+            units_b = u[first[b] : first[b + 1]]
             value_b = t @ w[fam.fleets]
             # The greedy's ratios, as it would compute them step by step (same operations).
             ratio_b = np.diff(value_b) / np.maximum(np.diff(units_b) * a.unit_cost[fam.top], 1e-300)
@@ -656,28 +639,6 @@ def flows_rows(flows: Flows, rows: IntArray) -> Flows:
         local=flows.local[rows], demand=flows.demand[rows], up=flows.up[rows],
         repairs=flows.repairs[rows],
     )
-
-
-def _upper_hull(units: IntArray, value: FloatArray) -> list[int]:
-    """Vertices of the upper concave hull from the first point, rising only."""
-    hull: list[int] = []
-    vals: list[float] = []
-    v0 = float(value[0]) if value.size else 0.0
-    tol = MIN_GAIN * max(1.0, abs(v0))
-    for u, v in zip(units.tolist(), value.tolist(), strict=True):
-        if hull and v <= vals[-1] + tol:
-            continue  # not an improvement on the last vertex
-        while len(hull) >= 2:
-            u1, u2 = hull[-2], hull[-1]
-            v1, v2 = vals[-2], vals[-1]
-            if (v2 - v1) * (u - u1) <= (v - v1) * (u2 - u1):
-                hull.pop()
-                vals.pop()
-            else:
-                break
-        hull.append(u)
-        vals.append(v)
-    return hull
 
 
 def marginal_allocation(
