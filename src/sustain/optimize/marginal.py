@@ -373,11 +373,15 @@ class _Optimiser:
         stock = np.repeat(floor, n_c, axis=0)
         stock[:, ups] += np.tile(combos, (n_b, 1))
         valid = np.all(stock[:, ups] <= np.repeat(cap[:, ups], n_c, axis=0), axis=1)
-        sub = a.subset(rows, stock=stock)
-        fl = flows_rows(flows, rows)
-        wt = (np.repeat(wait[0], n_c, axis=0), np.repeat(wait[1], n_c, axis=0))
+        # Pipelines of the valid rows only (the combos are a box over the whole batch,
+        # so many rows pass an item's own caps); the others stay 0 and are never points.
+        live = np.flatnonzero(valid)
+        sub = a.subset(rows[live], stock=stock[live])
+        fl = flows_rows(flows, rows[live])
+        wt = (np.repeat(wait[0], n_c, axis=0)[live], np.repeat(wait[1], n_c, axis=0)[live])
         pipes = pipelines(sub, fl, self.method, wait=wt)
-        p_mean, p_var, p_ebo = pipes.mean, pipes.var, pipes.ebo
+        p_mean, p_var, p_ebo = (np.zeros((rows.size, n_s)) for _ in range(3))
+        p_mean[live], p_var[live], p_ebo[live] = pipes.mean, pipes.var, pipes.ebo
         if cut > 0 and ups.size and n_c > 1:
             # Upper-site levels: the last upper unit of a point on the curve must gain at
             # least gamma, and it gains most with the leaves at their floor; keep the
@@ -409,9 +413,11 @@ class _Optimiser:
         # Values of fleets at upper sites (fixed per combo) and at leaves (per level).
         w = self.w
         m_max = int(cap[:, leaves].max()) if n_l else 0
-        table = ebo_table(
-            p_mean[:, leaves].ravel(), p_var[:, leaves].ravel(), max(m_max, 0)
-        ).reshape(n_b * n_c, n_l, m_max + 1)
+        table = np.zeros((n_b * n_c, n_l, m_max + 1))  # EBO 0: rows that are no points
+        live = np.flatnonzero(valid)
+        table[live] = ebo_table(
+            p_mean[live][:, leaves].ravel(), p_var[live][:, leaves].ravel(), max(m_max, 0)
+        ).reshape(live.size, n_l, m_max + 1)
         value_up, value_leaf = self._values(tops, n_c, table, p_ebo)
         # Marginal gains at each leaf from each level; only floor <= level < cap count.
         gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
