@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from sustain._types import FloatArray, IntArray
+from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.optimize.curve_kernels import best_and_hulls
 from sustain.readiness.backorders import ebo_table
 from sustain.readiness.metric import Flows, Method, demand_flows, pipelines
@@ -386,7 +386,9 @@ class _Optimiser:
             # Upper-site levels: the last upper unit of a point on the curve must gain at
             # least gamma, and it gains most with the leaves at their floor; keep the
             # combos no larger than the largest one whose last unit does.
-            vf_up, vf_leaf = self._values(tops, n_c, p_ebo[:, leaves][:, :, None], p_ebo)
+            vf_up, vf_leaf = self._values(
+                tops, n_c, p_ebo[:, leaves][:, :, None], p_ebo, valid
+            )
             vf = (vf_up + vf_leaf[:, :, 0].sum(axis=1)).reshape(n_b, n_c)
             stride = np.cumprod(np.concatenate([[1], (k_max + 1)[:0:-1]]))[::-1]
             last = np.full((n_b, n_c), -np.inf)
@@ -418,7 +420,7 @@ class _Optimiser:
         table[live] = ebo_table(
             p_mean[live][:, leaves].ravel(), p_var[live][:, leaves].ravel(), max(m_max, 0)
         ).reshape(live.size, n_l, m_max + 1)
-        value_up, value_leaf = self._values(tops, n_c, table, p_ebo)
+        value_up, value_leaf = self._values(tops, n_c, table, p_ebo, valid)
         # Marginal gains at each leaf from each level; only floor <= level < cap count.
         gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
         lvl = np.arange(m_max)[None, None, :]
@@ -477,13 +479,14 @@ class _Optimiser:
             )
 
     def _values(
-        self, tops: IntArray, n_c: int, table: FloatArray, ebo_rows: FloatArray
+        self, tops: IntArray, n_c: int, table: FloatArray, ebo_rows: FloatArray,
+        valid: BoolArray | None = None,
     ) -> tuple[FloatArray, FloatArray]:
         """Weighted fleet values of rows ``r = b * n_c + c`` of the items ``tops``.
 
         ``table`` is (rows × leaves × levels) leaf EBOs, ``ebo_rows`` (rows × sites)
         EBOs at the upper sites.  Returns the upper-site fleets' value per row and the
-        leaf fleets' value per row, leaf and level.
+        leaf fleets' value per row, leaf and level (0 on rows where ``valid`` is False).
         """
         a, w = self.a, self.w
         n_b = tops.size
@@ -509,6 +512,7 @@ class _Optimiser:
         lpos = leaf_of[s]
         at_leaf = lpos >= 0
         cols = np.arange(n_c, dtype=np.int64)
+        per_b = valid.reshape(n_b, n_c) if valid is not None else None
         # Pairs adding into the same cells go in rounds (k-th fleet of each cell in
         # round k), so every cell sums its terms in fleet order.
         key = np.where(at_leaf, b * (self.leaves.size + 1) + lpos, b * (self.leaves.size + 1)
@@ -516,15 +520,15 @@ class _Optimiser:
         for sel in _rounds(key):
             leaf_sel = sel[at_leaf[sel]]
             if leaf_sel.size:
-                rows = (b[leaf_sel, None] * n_c + cols[None, :]).ravel()
-                lp = np.repeat(lpos[leaf_sel], n_c)
-                x = table[rows, lp, :] * np.repeat(coef[leaf_sel], n_c)[:, None]
-                value_leaf[rows, lp, :] += np.repeat(wz[leaf_sel], n_c)[:, None] * log_factor(x)
+                pair, rows = _pair_rows(b, leaf_sel, n_c, cols, per_b)
+                lp = lpos[pair]
+                x = table[rows, lp, :] * coef[pair][:, None]
+                value_leaf[rows, lp, :] += wz[pair][:, None] * log_factor(x)
             up_sel = sel[~at_leaf[sel]]
             if up_sel.size:
-                rows = (b[up_sel, None] * n_c + cols[None, :]).ravel()
-                x = ebo_rows[rows, np.repeat(s[up_sel], n_c)] * np.repeat(coef[up_sel], n_c)
-                value_up[rows] += np.repeat(wz[up_sel], n_c) * log_factor(x)
+                pair, rows = _pair_rows(b, up_sel, n_c, cols, per_b)
+                x = ebo_rows[rows, s[pair]] * coef[pair]
+                value_up[rows] += wz[pair] * log_factor(x)
         return value_up, value_leaf
 
     def _point_terms(
@@ -624,6 +628,18 @@ def _leaf_counts(order: IntArray, rows: IntArray, n: IntArray, n_l: int, width: 
         ).reshape(hi - lo, n_l)
         lo = hi
     return out
+
+
+def _pair_rows(
+    b: IntArray, sel: IntArray, n_c: int, cols: IntArray, per_b: BoolArray | None
+) -> tuple[IntArray, IntArray]:
+    """Pairs ``sel`` (of items ``b``) expanded to their rows ``b * n_c + c``, valid only."""
+    rows = b[sel, None] * n_c + cols[None, :]
+    pair = np.broadcast_to(sel[:, None], rows.shape)
+    if per_b is None:
+        return pair.ravel(), rows.ravel()
+    keep = per_b[b[sel]]
+    return pair[keep], rows[keep]
 
 
 def _rounds(key: IntArray) -> list[IntArray]:
