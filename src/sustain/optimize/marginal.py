@@ -307,17 +307,27 @@ class _Optimiser:
         levels = (cap[:, leaves].max(axis=1) + 1) if leaves.size else np.ones(tops.size)
         size = np.minimum(combos, MAX_COMBOS) * max(leaves.size, 1) * levels
         order = np.lexsort((levels, combos))
-        batch: list[_Family] = []
+        batch: list[int] = []
         worst = 0.0
+
+        def build(batch: list[int]) -> None:
+            idx = np.array(batch, dtype=np.int64)
+            pre = (pipes0.mean[idx], pipes0.var[idx], pipes0.ebo[idx])
+            self._build_batch([fams[n] for n in batch], cut, rel, pre)
+
         for n in order.tolist():
             worst = max(worst, float(size[n]))
             if batch and (len(batch) >= BATCH_ITEMS or worst * (len(batch) + 1) > CELL_BUDGET):
-                self._build_batch(batch, cut, rel)
+                build(batch)
                 batch, worst = [], float(size[n])
-            batch.append(fams[n])
-        self._build_batch(batch, cut, rel)
+            batch.append(n)
+        build(batch)
 
-    def _build_batch(self, fams: list[_Family], cut: float = 0.0, rel: float = 0.0) -> None:
+    def _build_batch(
+        self, fams: list[_Family], cut: float = 0.0, rel: float = 0.0,
+        pre: tuple[FloatArray, FloatArray, FloatArray] | None = None,
+    ) -> None:
+        """Curves of one batch; ``pre``: the tops' pipelines at their floor without waits."""
         a, flows = self.a, self.flows
         tops = np.array([f.top for f in fams], dtype=np.int64)
         n_b, n_s = tops.size, a.n_sites
@@ -329,9 +339,12 @@ class _Optimiser:
                 _, fam_wait = self.family_eval(fam, self.stock[fam.rows][None])
                 wait[:, b] = fam_wait[:, 0]
         # Worst-case pipelines (upper sites at their floor) set the caps.
-        sub0 = a.subset(tops, stock=floor)
-        pipes0 = pipelines(sub0, flows_rows(flows, tops), self.method, wait=(wait[0], wait[1]))
-        cap = np.maximum(self.caps(tops, pipes0.mean, pipes0.var), floor)  # (n_b × sites)
+        if pre is None or np.any(wait):
+            sub0 = a.subset(tops, stock=floor)
+            p0 = pipelines(sub0, flows_rows(flows, tops), self.method, wait=(wait[0], wait[1]))
+            pre = (p0.mean, p0.var, p0.ebo)
+        mean0, var0, ebo0 = pre
+        cap = np.maximum(self.caps(tops, mean0, var0), floor)  # (n_b × sites)
         ups, leaves = self.uppers, self.leaves
         n_l = leaves.size
         # Truncation (``cut`` or ``rel`` > 0): build only the part of the curve whose
@@ -347,9 +360,9 @@ class _Optimiser:
             # levels whose gain there is at least gamma.
             m0 = int(cap[:, leaves].max())
             t0 = ebo_table(
-                pipes0.mean[:, leaves].ravel(), pipes0.var[:, leaves].ravel(), m0
+                mean0[:, leaves].ravel(), var0[:, leaves].ravel(), m0
             ).reshape(n_b, n_l, m0 + 1)
-            g0 = np.diff(self._values(tops, 1, t0, pipes0.ebo)[1], axis=2)
+            g0 = np.diff(self._values(tops, 1, t0, ebo0)[1], axis=2)
             lvl0 = np.arange(m0)[None, None, :]
             f_l, c_l = floor[:, leaves][:, :, None], cap[:, leaves][:, :, None]
             span0 = (lvl0 >= f_l) & (lvl0 < c_l)
