@@ -435,15 +435,17 @@ class _Optimiser:
         ).reshape(live.size, n_l, m_max + 1)
         value_up, value_leaf = self._values(tops, n_c, table, p_ebo, valid)
         # Marginal gains at each leaf from each level; only floor <= level < cap count.
-        gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
+        # Valid rows only (``live``, in order); the others are no points (value -inf).
+        value_leaf = value_leaf[live]
+        gains = np.diff(value_leaf, axis=2)  # (live rows, leaves, m_max)
         lvl = np.arange(m_max)[None, None, :]
-        fl_leaf = np.repeat(floor[:, leaves], n_c, axis=0)[:, :, None]
-        cap_leaf = np.repeat(cap[:, leaves], n_c, axis=0)[:, :, None]
+        fl_leaf = np.repeat(floor[:, leaves], n_c, axis=0)[live][:, :, None]
+        cap_leaf = np.repeat(cap[:, leaves], n_c, axis=0)[live][:, :, None]
         gains = np.where((lvl >= fl_leaf) & (lvl < cap_leaf), gains, -np.inf)
-        start = value_up + np.take_along_axis(
+        start = value_up[live] + np.take_along_axis(
             value_leaf, fl_leaf.astype(np.int64), axis=2
         )[:, :, 0].sum(axis=1)
-        flat = gains.reshape(n_b * n_c, -1)
+        flat = gains.reshape(live.size, -1)
         order = np.argsort(-flat, axis=1, kind="stable")
         g = np.take_along_axis(flat, order, axis=1)
         ok = np.isfinite(g)
@@ -451,9 +453,12 @@ class _Optimiser:
             [np.zeros((g.shape[0], 1)), np.cumsum(np.where(ok, g, 0.0), axis=1)], axis=1
         )
         n_ok = ok.sum(axis=1)
-        vals = start[:, None] + cum  # value after n leaf units, n = 0..P
-        n_idx = np.arange(vals.shape[1])[None, :]
-        vals = np.where((n_idx <= n_ok[:, None]) & valid[:, None], vals, -np.inf)
+        vals_live = start[:, None] + cum  # value after n leaf units, n = 0..P
+        n_idx = np.arange(vals_live.shape[1])[None, :]
+        vals = np.full((n_b * n_c, vals_live.shape[1]), -np.inf)
+        vals[live] = np.where(n_idx <= n_ok[:, None], vals_live, -np.inf)
+        at_live = np.full(n_b * n_c, -1, dtype=np.int64)  # row -> its place in ``live``
+        at_live[live] = np.arange(live.size)
         # Best value per item for each number of units added, over the combos.
         off = combos.sum(axis=1).astype(np.int64)
         width = vals.shape[1] + int(off.max(initial=0))
@@ -472,7 +477,7 @@ class _Optimiser:
         r = owner * n_c + combo
         alloc = floor[owner]
         alloc[:, ups] = stock[r][:, ups]
-        alloc[:, leaves] += _leaf_counts(order, r, u - off[combo], n_l, max(m_max, 1))
+        alloc[:, leaves] += _leaf_counts(order, at_live[r], u - off[combo], n_l, max(m_max, 1))
         # Fleet terms at the hull points, read from the same tables: leaf EBOs from
         # ``table`` at the allocated level, upper-site EBOs from the combo's pipelines
         # (a base's stock does not change any other site's pipeline).
@@ -801,7 +806,8 @@ def marginal_allocation(
             if len(dirty) > 1 and REBUILD_AHEAD > 1:
                 # Rebuild ahead the dirty families likeliest to be popped next (highest
                 # stale ratios): one batched build instead of many small ones.
-                others = np.fromiter((n for n in dirty if n != fam_i), dtype=np.int64)
+                others = np.fromiter(dirty, dtype=np.int64, count=len(dirty))
+                others = others[others != fam_i]
                 keys = queued[others]
                 if others.size > REBUILD_AHEAD - 1:
                     top = np.argpartition(-keys, REBUILD_AHEAD - 2)[: REBUILD_AHEAD - 1]
