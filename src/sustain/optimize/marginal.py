@@ -45,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from sustain._types import FloatArray, IntArray
+from sustain._types import BoolArray, FloatArray, IntArray
+from sustain.optimize.curve_kernels import best_and_hulls
 from sustain.readiness.backorders import ebo_table
 from sustain.readiness.metric import Flows, Method, demand_flows, pipelines
 from sustain.scenario.compile import ScenarioArrays
@@ -83,6 +84,8 @@ class _Curve:
     logs: FloatArray  # (points × item's fleets) unweighted log-availability terms
     pos: int = 0
     beyond: float = 0.0  # > 0: built only down to this ratio; steps past the end gain less
+    ratio: list[float] = field(default_factory=list)  # gain per money of step p -> p + 1
+    low: list[float] = field(default_factory=list)  # min(0, logs[p]) per point
 
 
 @dataclass(slots=True)
@@ -154,9 +157,9 @@ def log_factor(x: FloatArray) -> FloatArray:
 class _Terms(dict[int, FloatArray]):
     """Current fleet terms of each family (its top item), by family index.
 
-    Every assignment is mirrored into one flat array laid out fleet by fleet (the
-    families of fleet ``f`` occupy ``flat[start[f]:start[f + 1]]``), so a fleet's
-    log-availability is summed afresh from one contiguous slice.
+    Every assignment is mirrored (when a sum next needs it) into one flat array laid
+    out fleet by fleet (the families of fleet ``f`` occupy ``flat[start[f]:start[f + 1]]``),
+    so a fleet's log-availability is summed afresh from one contiguous slice.
     """
 
     def __init__(self, families: list[_Family], n_fleets: int) -> None:
@@ -172,13 +175,24 @@ class _Terms(dict[int, FloatArray]):
         self.slots = [slot[bounds[n] : bounds[n + 1]] for n in range(len(families))]
         self.start = np.searchsorted(fleet[order], np.arange(n_fleets + 1)).tolist()
         self.flat = np.zeros(fleet.size)
+        self.low = [0.0] * len(families)  # min(0, terms) of each family
+        self.stale: set[int] = set()  # families assigned since ``flat`` was last written
 
     def __setitem__(self, key: int, value: FloatArray) -> None:
+        self.put(key, value, float(value.min(initial=0.0)))
+
+    def put(self, key: int, value: FloatArray, low: float) -> None:
+        """Assign ``value``, whose minimum with 0 is already known to be ``low``."""
         super().__setitem__(key, value)
-        self.flat[self.slots[key]] = value
+        self.stale.add(key)  # mirrored into ``flat`` when a sum needs it
+        self.low[key] = low
 
     def fleet_sum(self, f: int) -> float:
         """Σ over the families of fleet ``f`` of their term for it, correctly rounded."""
+        if self.stale:
+            for key in self.stale:
+                self.flat[self.slots[key]] = self[key]
+            self.stale.clear()
         return math.fsum(self.flat[self.start[f] : self.start[f + 1]].tolist())
 
 
@@ -293,17 +307,27 @@ class _Optimiser:
         levels = (cap[:, leaves].max(axis=1) + 1) if leaves.size else np.ones(tops.size)
         size = np.minimum(combos, MAX_COMBOS) * max(leaves.size, 1) * levels
         order = np.lexsort((levels, combos))
-        batch: list[_Family] = []
+        batch: list[int] = []
         worst = 0.0
+
+        def build(batch: list[int]) -> None:
+            idx = np.array(batch, dtype=np.int64)
+            pre = (pipes0.mean[idx], pipes0.var[idx], pipes0.ebo[idx])
+            self._build_batch([fams[n] for n in batch], cut, rel, pre)
+
         for n in order.tolist():
             worst = max(worst, float(size[n]))
             if batch and (len(batch) >= BATCH_ITEMS or worst * (len(batch) + 1) > CELL_BUDGET):
-                self._build_batch(batch, cut, rel)
+                build(batch)
                 batch, worst = [], float(size[n])
-            batch.append(fams[n])
-        self._build_batch(batch, cut, rel)
+            batch.append(n)
+        build(batch)
 
-    def _build_batch(self, fams: list[_Family], cut: float = 0.0, rel: float = 0.0) -> None:
+    def _build_batch(
+        self, fams: list[_Family], cut: float = 0.0, rel: float = 0.0,
+        pre: tuple[FloatArray, FloatArray, FloatArray] | None = None,
+    ) -> None:
+        """Curves of one batch; ``pre``: the tops' pipelines at their floor without waits."""
         a, flows = self.a, self.flows
         tops = np.array([f.top for f in fams], dtype=np.int64)
         n_b, n_s = tops.size, a.n_sites
@@ -315,9 +339,12 @@ class _Optimiser:
                 _, fam_wait = self.family_eval(fam, self.stock[fam.rows][None])
                 wait[:, b] = fam_wait[:, 0]
         # Worst-case pipelines (upper sites at their floor) set the caps.
-        sub0 = a.subset(tops, stock=floor)
-        pipes0 = pipelines(sub0, flows_rows(flows, tops), self.method, wait=(wait[0], wait[1]))
-        cap = np.maximum(self.caps(tops, pipes0.mean, pipes0.var), floor)  # (n_b × sites)
+        if pre is None or np.any(wait):
+            sub0 = a.subset(tops, stock=floor)
+            p0 = pipelines(sub0, flows_rows(flows, tops), self.method, wait=(wait[0], wait[1]))
+            pre = (p0.mean, p0.var, p0.ebo)
+        mean0, var0, ebo0 = pre
+        cap = np.maximum(self.caps(tops, mean0, var0), floor)  # (n_b × sites)
         ups, leaves = self.uppers, self.leaves
         n_l = leaves.size
         # Truncation (``cut`` or ``rel`` > 0): build only the part of the curve whose
@@ -333,9 +360,9 @@ class _Optimiser:
             # levels whose gain there is at least gamma.
             m0 = int(cap[:, leaves].max())
             t0 = ebo_table(
-                pipes0.mean[:, leaves].ravel(), pipes0.var[:, leaves].ravel(), m0
+                mean0[:, leaves].ravel(), var0[:, leaves].ravel(), m0
             ).reshape(n_b, n_l, m0 + 1)
-            g0 = np.diff(self._values(tops, 1, t0, pipes0.ebo)[1], axis=2)
+            g0 = np.diff(self._values(tops, 1, t0, ebo0)[1], axis=2)
             lvl0 = np.arange(m0)[None, None, :]
             f_l, c_l = floor[:, leaves][:, :, None], cap[:, leaves][:, :, None]
             span0 = (lvl0 >= f_l) & (lvl0 < c_l)
@@ -359,16 +386,22 @@ class _Optimiser:
         stock = np.repeat(floor, n_c, axis=0)
         stock[:, ups] += np.tile(combos, (n_b, 1))
         valid = np.all(stock[:, ups] <= np.repeat(cap[:, ups], n_c, axis=0), axis=1)
-        sub = a.subset(rows, stock=stock)
-        fl = flows_rows(flows, rows)
-        wt = (np.repeat(wait[0], n_c, axis=0), np.repeat(wait[1], n_c, axis=0))
+        # Pipelines of the valid rows only (the combos are a box over the whole batch,
+        # so many rows pass an item's own caps); the others stay 0 and are never points.
+        live = np.flatnonzero(valid)
+        sub = a.subset(rows[live], stock=stock[live])
+        fl = flows_rows(flows, rows[live])
+        wt = (np.repeat(wait[0], n_c, axis=0)[live], np.repeat(wait[1], n_c, axis=0)[live])
         pipes = pipelines(sub, fl, self.method, wait=wt)
-        p_mean, p_var, p_ebo = pipes.mean, pipes.var, pipes.ebo
+        p_mean, p_var, p_ebo = (np.zeros((rows.size, n_s)) for _ in range(3))
+        p_mean[live], p_var[live], p_ebo[live] = pipes.mean, pipes.var, pipes.ebo
         if cut > 0 and ups.size and n_c > 1:
             # Upper-site levels: the last upper unit of a point on the curve must gain at
             # least gamma, and it gains most with the leaves at their floor; keep the
             # combos no larger than the largest one whose last unit does.
-            vf_up, vf_leaf = self._values(tops, n_c, p_ebo[:, leaves][:, :, None], p_ebo)
+            vf_up, vf_leaf = self._values(
+                tops, n_c, p_ebo[:, leaves][:, :, None], p_ebo, valid
+            )
             vf = (vf_up + vf_leaf[:, :, 0].sum(axis=1)).reshape(n_b, n_c)
             stride = np.cumprod(np.concatenate([[1], (k_max + 1)[:0:-1]]))[::-1]
             last = np.full((n_b, n_c), -np.inf)
@@ -395,20 +428,24 @@ class _Optimiser:
         # Values of fleets at upper sites (fixed per combo) and at leaves (per level).
         w = self.w
         m_max = int(cap[:, leaves].max()) if n_l else 0
-        table = ebo_table(
-            p_mean[:, leaves].ravel(), p_var[:, leaves].ravel(), max(m_max, 0)
-        ).reshape(n_b * n_c, n_l, m_max + 1)
-        value_up, value_leaf = self._values(tops, n_c, table, p_ebo)
+        table = np.zeros((n_b * n_c, n_l, m_max + 1))  # EBO 0: rows that are no points
+        live = np.flatnonzero(valid)
+        table[live] = ebo_table(
+            p_mean[live][:, leaves].ravel(), p_var[live][:, leaves].ravel(), max(m_max, 0)
+        ).reshape(live.size, n_l, m_max + 1)
+        value_up, value_leaf = self._values(tops, n_c, table, p_ebo, valid)
         # Marginal gains at each leaf from each level; only floor <= level < cap count.
-        gains = np.diff(value_leaf, axis=2)  # (R, leaves, m_max)
+        # Valid rows only (``live``, in order); the others are no points (value -inf).
+        value_leaf = value_leaf[live]
+        gains = np.diff(value_leaf, axis=2)  # (live rows, leaves, m_max)
         lvl = np.arange(m_max)[None, None, :]
-        fl_leaf = np.repeat(floor[:, leaves], n_c, axis=0)[:, :, None]
-        cap_leaf = np.repeat(cap[:, leaves], n_c, axis=0)[:, :, None]
+        fl_leaf = np.repeat(floor[:, leaves], n_c, axis=0)[live][:, :, None]
+        cap_leaf = np.repeat(cap[:, leaves], n_c, axis=0)[live][:, :, None]
         gains = np.where((lvl >= fl_leaf) & (lvl < cap_leaf), gains, -np.inf)
-        start = value_up + np.take_along_axis(
+        start = value_up[live] + np.take_along_axis(
             value_leaf, fl_leaf.astype(np.int64), axis=2
         )[:, :, 0].sum(axis=1)
-        flat = gains.reshape(n_b * n_c, -1)
+        flat = gains.reshape(live.size, -1)
         order = np.argsort(-flat, axis=1, kind="stable")
         g = np.take_along_axis(flat, order, axis=1)
         ok = np.isfinite(g)
@@ -416,46 +453,31 @@ class _Optimiser:
             [np.zeros((g.shape[0], 1)), np.cumsum(np.where(ok, g, 0.0), axis=1)], axis=1
         )
         n_ok = ok.sum(axis=1)
-        vals = start[:, None] + cum  # value after n leaf units, n = 0..P
-        n_idx = np.arange(vals.shape[1])[None, :]
-        vals = np.where((n_idx <= n_ok[:, None]) & valid[:, None], vals, -np.inf)
+        vals_live = start[:, None] + cum  # value after n leaf units, n = 0..P
+        n_idx = np.arange(vals_live.shape[1])[None, :]
+        vals = np.full((n_b * n_c, vals_live.shape[1]), -np.inf)
+        vals[live] = np.where(n_idx <= n_ok[:, None], vals_live, -np.inf)
+        at_live = np.full(n_b * n_c, -1, dtype=np.int64)  # row -> its place in ``live``
+        at_live[live] = np.arange(live.size)
         # Best value per item for each number of units added, over the combos.
         off = combos.sum(axis=1).astype(np.int64)
         width = vals.shape[1] + int(off.max(initial=0))
-        best = np.full((n_b, width), -np.inf)
-        arg = np.zeros((n_b, width), dtype=np.int64)
-        vals3 = vals.reshape(n_b, n_c, -1)
-        for c in range(n_c):
-            seg = best[:, off[c] : off[c] + vals3.shape[2]]
-            better = vals3[:, c, :] > seg
-            seg[better] = vals3[:, c, :][better]
-            arg[:, off[c] : off[c] + vals3.shape[2]][better] = c
-        # Upper convex hull of (units, value) per item, from the current point.
-        hulls = []
-        for b in range(n_b):
-            units = np.flatnonzero(np.isfinite(best[b]))
-            hull = _upper_hull(units, best[b, units])
-            if cut > 0 and len(hull) > 1:
-                # Only the steps gaining at least gamma per unit (exact up to there:
-                # every vertex reached at such a slope is among the points kept).
-                hv = best[b, hull]
-                slope = np.diff(hv) / np.diff(np.asarray(hull, dtype=np.float64))
-                low = np.flatnonzero(slope < gamma[b])
-                if low.size:
-                    hull = hull[: int(low[0]) + 1]
-                    short[b] = True
-            hulls.append(hull)
+        # Best value per item for each number of units over the combos, and the upper
+        # convex hull of (units, value) from the current point; with a cut, only the
+        # steps gaining at least gamma per unit (exact up to there: every vertex reached
+        # at such a slope is among the points kept).  Compiled: curve_kernels.py.
+        arg, u, counts = best_and_hulls(
+            np.ascontiguousarray(vals.reshape(n_b, n_c, -1), dtype=np.float64), off, width,
+            np.ascontiguousarray(gamma, dtype=np.float64), bool(cut > 0), MIN_GAIN, short,
+        )
         # Allocations at the hull points, all points of the batch at once: point p of
         # item owner[p] is combo c[p] with the first n[p] leaf gains of its row taken.
-        counts = np.array([len(h) for h in hulls], dtype=np.int64)
         owner = np.repeat(np.arange(n_b, dtype=np.int64), counts)
-        u = np.fromiter(itertools.chain.from_iterable(hulls), dtype=np.int64,
-                        count=int(counts.sum()))
         combo = arg[owner, u]
         r = owner * n_c + combo
         alloc = floor[owner]
         alloc[:, ups] = stock[r][:, ups]
-        alloc[:, leaves] += _leaf_counts(order, r, u - off[combo], n_l, max(m_max, 1))
+        alloc[:, leaves] += _leaf_counts(order, at_live[r], u - off[combo], n_l, max(m_max, 1))
         # Fleet terms at the hull points, read from the same tables: leaf EBOs from
         # ``table`` at the allocated level, upper-site EBOs from the combo's pipelines
         # (a base's stock does not change any other site's pipeline).
@@ -463,49 +485,68 @@ class _Optimiser:
         first = np.concatenate([[0], np.cumsum(counts)])
         for b, fam in enumerate(fams):
             t = terms[b]
+            units_b = u[first[b] : first[b + 1]]
+            value_b = t @ w[fam.fleets]
+            # The greedy's ratios, as it would compute them step by step (same operations).
+            ratio_b = np.diff(value_b) / np.maximum(np.diff(units_b) * a.unit_cost[fam.top], 1e-300)
             fam.curve = _Curve(
-                units=np.asarray(hulls[b], dtype=np.int64), value=t @ w[fam.fleets],
+                units=units_b, value=value_b,
                 stock=alloc[first[b] : first[b + 1]], logs=t,
                 beyond=float(gamma[b] / max(a.unit_cost[fam.top], 1e-300)) if short[b] else 0.0,
+                ratio=ratio_b.tolist(), low=t.min(axis=1, initial=0.0).tolist(),
             )
 
     def _values(
-        self, tops: IntArray, n_c: int, table: FloatArray, ebo_rows: FloatArray
+        self, tops: IntArray, n_c: int, table: FloatArray, ebo_rows: FloatArray,
+        valid: BoolArray | None = None,
     ) -> tuple[FloatArray, FloatArray]:
         """Weighted fleet values of rows ``r = b * n_c + c`` of the items ``tops``.
 
         ``table`` is (rows × leaves × levels) leaf EBOs, ``ebo_rows`` (rows × sites)
         EBOs at the upper sites.  Returns the upper-site fleets' value per row and the
-        leaf fleets' value per row, leaf and level.
+        leaf fleets' value per row, leaf and level (0 on rows where ``valid`` is False).
         """
         a, w = self.a, self.w
         n_b = tops.size
         value_up = np.zeros(n_b * n_c)
         value_leaf = np.zeros_like(table)
-        leaf_pos = {int(s): n for n, s in enumerate(self.leaves)}
-        rate = a.failures_per_hour[tops]
-        for f in range(a.fleet_system.size):
-            if w[f] == 0 or a.fleet_count[f] <= 0:
-                continue
-            z_b = a.qty_per_system[tops, a.fleet_system[f]]
-            hit = np.flatnonzero(z_b)  # only the items installed in this fleet's system
-            if hit.size == 0:
-                continue
-            s = int(a.fleet_site[f])
-            dem_b = self.flows.demand[tops[hit], s]
-            coef_b = np.zeros_like(dem_b)
-            np.divide(rate[hit] * a.fleet_hours_per_day[f], dem_b, out=coef_b, where=dem_b > 0)
-            coef, z = np.repeat(coef_b, n_c), np.repeat(z_b[hit], n_c)
-            sel: Any = (
-                slice(None) if hit.size == n_b
-                else (hit[:, None] * n_c + np.arange(n_c)[None, :]).ravel()
-            )
-            if s in leaf_pos:
-                x = table[sel, leaf_pos[s], :] * coef[:, None]
-                value_leaf[sel, leaf_pos[s], :] += w[f] * z[:, None] * log_factor(x)
-            else:
-                x = ebo_rows[sel, s] * coef
-                value_up[sel] += w[f] * z * log_factor(x)
+        leaf_of = np.full(a.n_sites, -1, dtype=np.int64)
+        leaf_of[self.leaves] = np.arange(self.leaves.size)
+        # Every (fleet, item) pair that counts, fleet by fleet (the order in which terms
+        # are added up below, as a loop over fleets would).
+        live = np.flatnonzero((w != 0) & (a.fleet_count > 0))
+        z_fb = a.qty_per_system[tops][:, a.fleet_system[live]].T  # (live fleets × items)
+        f_i, b = np.nonzero(z_fb)
+        if b.size == 0:
+            return value_up, value_leaf
+        f = live[f_i]
+        z = z_fb[f_i, b]
+        s = a.fleet_site[f]
+        dem = self.flows.demand[tops[b], s]
+        coef = np.zeros_like(dem)
+        np.divide(a.failures_per_hour[tops[b]] * a.fleet_hours_per_day[f], dem, out=coef,
+                  where=dem > 0)
+        wz = w[f] * z
+        lpos = leaf_of[s]
+        at_leaf = lpos >= 0
+        cols = np.arange(n_c, dtype=np.int64)
+        per_b = valid.reshape(n_b, n_c) if valid is not None else None
+        # Pairs adding into the same cells go in rounds (k-th fleet of each cell in
+        # round k), so every cell sums its terms in fleet order.
+        key = np.where(at_leaf, b * (self.leaves.size + 1) + lpos, b * (self.leaves.size + 1)
+                       + self.leaves.size)
+        for sel in _rounds(key):
+            leaf_sel = sel[at_leaf[sel]]
+            if leaf_sel.size:
+                pair, rows = _pair_rows(b, leaf_sel, n_c, cols, per_b)
+                lp = lpos[pair]
+                x = table[rows, lp, :] * coef[pair][:, None]
+                value_leaf[rows, lp, :] += wz[pair][:, None] * log_factor(x)
+            up_sel = sel[~at_leaf[sel]]
+            if up_sel.size:
+                pair, rows = _pair_rows(b, up_sel, n_c, cols, per_b)
+                x = ebo_rows[rows, s[pair]] * coef[pair]
+                value_up[rows] += wz[pair] * log_factor(x)
         return value_up, value_leaf
 
     def _point_terms(
@@ -607,34 +648,37 @@ def _leaf_counts(order: IntArray, rows: IntArray, n: IntArray, n_l: int, width: 
     return out
 
 
+def _pair_rows(
+    b: IntArray, sel: IntArray, n_c: int, cols: IntArray, per_b: BoolArray | None
+) -> tuple[IntArray, IntArray]:
+    """Pairs ``sel`` (of items ``b``) expanded to their rows ``b * n_c + c``, valid only."""
+    rows = b[sel, None] * n_c + cols[None, :]
+    pair = np.broadcast_to(sel[:, None], rows.shape)
+    if per_b is None:
+        return pair.ravel(), rows.ravel()
+    keep = per_b[b[sel]]
+    return pair[keep], rows[keep]
+
+
+def _rounds(key: IntArray) -> list[IntArray]:
+    """Positions of ``key`` split by occurrence: round k holds the k-th of each key.
+
+    Within a round no key repeats (safe for fancy ``+=``); rounds keep the original
+    order of each key's occurrences.
+    """
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    first = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
+    rank = np.arange(sk.size) - np.repeat(first, np.diff(np.concatenate([first, [sk.size]])))
+    return [np.sort(order[rank == k]) for k in range(int(rank.max(initial=-1)) + 1)]
+
+
 def flows_rows(flows: Flows, rows: IntArray) -> Flows:
     """Flows of a subset of items (valid for top-level items and whole families)."""
     return Flows(
         local=flows.local[rows], demand=flows.demand[rows], up=flows.up[rows],
         repairs=flows.repairs[rows],
     )
-
-
-def _upper_hull(units: IntArray, value: FloatArray) -> list[int]:
-    """Vertices of the upper concave hull from the first point, rising only."""
-    hull: list[int] = []
-    vals: list[float] = []
-    v0 = float(value[0]) if value.size else 0.0
-    tol = MIN_GAIN * max(1.0, abs(v0))
-    for u, v in zip(units.tolist(), value.tolist(), strict=True):
-        if hull and v <= vals[-1] + tol:
-            continue  # not an improvement on the last vertex
-        while len(hull) >= 2:
-            u1, u2 = hull[-2], hull[-1]
-            v1, v2 = vals[-2], vals[-1]
-            if (v2 - v1) * (u - u1) <= (v - v1) * (u2 - u1):
-                hull.pop()
-                vals.pop()
-            else:
-                break
-        hull.append(u)
-        vals.append(v)
-    return hull
 
 
 def marginal_allocation(
@@ -696,20 +740,30 @@ def marginal_allocation(
 
     # Current fleet terms of each family (its top item), to update log A incrementally.
     fam_terms = opt.terms  # current fleet terms of each family
-    active = [f for f in opt.families if f.fleets.size and np.any(opt.w[f.fleets] > 0)]
-    opt.build_curves(active, rel=INITIAL_CUT if budget is None else 0.0)
+    active = [
+        n for n, f in enumerate(opt.families) if f.fleets.size and np.any(opt.w[f.fleets] > 0)
+    ]
+    opt.build_curves([opt.families[n] for n in active], rel=INITIAL_CUT if budget is None else 0.0)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
     dirty: set[int] = set()  # families whose curves predate a change of weights, or end short
 
-    def push(fam_i: int) -> None:
-        fam = opt.families[fam_i]
+    families = opt.families
+    unit_cost: list[float] = a.unit_cost.tolist()
+    multi = [f.rows.size > 1 for f in families]
+    # Target of each fleet still counting (+inf once met, or with none): a step "hits"
+    # a fleet when its availability reaches this.
+    live = np.where((opt.w > 0) & ~np.isnan(targets), targets, np.inf)
+
+    def push(fam_i: int, fresh: bool = False) -> None:
+        """Queue the family's best next step (``fresh``: its terms are already current)."""
+        fam = families[fam_i]
         fam.version += 1
         cur = fam.curve
-        if cur is not None:
-            fam_terms[fam_i] = cur.logs[cur.pos]
-        if fam.rows.size > 1:
+        if cur is not None and not fresh:
+            fam_terms.put(fam_i, cur.logs[cur.pos], cur.low[cur.pos])
+        if multi[fam_i]:
             current = fam_terms.get(fam_i)
             if current is None:
                 current, _ = opt.family_eval(fam, opt.stock[fam.rows][None])
@@ -717,36 +771,32 @@ def marginal_allocation(
                 fam_terms[fam_i] = current
             opt.build_sub_move(fam, current)
         best = -math.inf
-        if cur is not None and cur.pos + 1 < cur.units.size:
-            du = int(cur.units[cur.pos + 1]) - int(cur.units[cur.pos])
-            dv = float(cur.value[cur.pos + 1]) - float(cur.value[cur.pos])
-            best = dv / max(du * unit_cost[fam.top], 1e-300)
-        elif cur is not None and cur.beyond > 0 and (
-            fam.sub_move is None or cur.beyond > fam.sub_move[0]
-        ):
+        sub = fam.sub_move
+        if cur is not None and cur.pos < len(cur.ratio):
+            best = cur.ratio[cur.pos]
+        elif cur is not None and cur.beyond > 0 and (sub is None or cur.beyond > sub[0]):
             best = cur.beyond  # a bound on the rest of a truncated curve: extend on demand
             dirty.add(fam_i)
-        if fam.sub_move is not None:
-            best = max(best, fam.sub_move[0])
+        if sub is not None:
+            best = max(best, sub[0])
         if best > 0 and math.isfinite(best):
             heapq.heappush(heap, (-best, next(seq), fam_i, fam.version))
             queued[fam_i] = best
         else:
             queued[fam_i] = 0.0
 
-    unit_cost: list[float] = a.unit_cost.tolist()
-    index = {id(f): n for n, f in enumerate(opt.families)}
-    for fam in active:
-        push(index[id(fam)])
+    for n in active:
+        push(n)
 
     steps: list[Step] = []
     cost = start_cost
     spent = 0.0
     n_step = 0
     last_ratio = np.inf  # ratio of the last step taken
+    heappop = heapq.heappop
     while heap:
-        key, _, fam_i, version = heapq.heappop(heap)
-        fam = opt.families[fam_i]
+        key, _, fam_i, version = heappop(heap)
+        fam = families[fam_i]
         if version != fam.version:
             continue
         if fam_i in dirty:
@@ -756,7 +806,8 @@ def marginal_allocation(
             if len(dirty) > 1 and REBUILD_AHEAD > 1:
                 # Rebuild ahead the dirty families likeliest to be popped next (highest
                 # stale ratios): one batched build instead of many small ones.
-                others = np.fromiter((n for n in dirty if n != fam_i), dtype=np.int64)
+                others = np.fromiter(dirty, dtype=np.int64, count=len(dirty))
+                others = others[others != fam_i]
                 keys = queued[others]
                 if others.size > REBUILD_AHEAD - 1:
                     top = np.argpartition(-keys, REBUILD_AHEAD - 2)[: REBUILD_AHEAD - 1]
@@ -764,47 +815,47 @@ def marginal_allocation(
                 batch.extend(others[keys > 0].tolist())
             dirty.difference_update(batch)
             cut = REBUILD_CUT * min(last_ratio, -key) if budget is None else 0.0
-            opt.build_curves([opt.families[n] for n in batch], cut)
+            opt.build_curves([families[n] for n in batch], cut)
             for n in batch:
                 push(n)
             continue
         cur = fam.curve
-        take_curve = cur is not None and cur.pos + 1 < cur.units.size and (
-            fam.sub_move is None
-            or (cur.value[cur.pos + 1] - cur.value[cur.pos])
-            / max((cur.units[cur.pos + 1] - cur.units[cur.pos]) * a.unit_cost[fam.top], 1e-300)
-            >= fam.sub_move[0]
+        sub = fam.sub_move
+        take_curve = cur is not None and cur.pos < len(cur.ratio) and (
+            sub is None or cur.ratio[cur.pos] >= sub[0]
         )
         old_terms = fam_terms[fam_i]
+        old_low = fam_terms.low[fam_i]
         if take_curve:
             assert cur is not None
-            new_stock = cur.stock[cur.pos + 1]
-            dcost = float(((new_stock - opt.stock[fam.top]) * unit_cost[fam.top]).sum())
-            rows: tuple[int, ...] = (fam.top,)
+            p = cur.pos + 1
+            # Units added along the curve are the stock added (all at the top's row).
+            dcost = float(cur.units[p] - cur.units[p - 1]) * unit_cost[fam.top]
+            r = fam.top
         else:
-            assert fam.sub_move is not None
-            _, r, s, new_terms = fam.sub_move
-            dcost = float(a.unit_cost[r])
-            rows = (r,)
+            assert sub is not None
+            _, r, s, new_terms = sub
+            dcost = unit_cost[r]
         if budget is not None and spent + dcost > budget * (1 + 1e-12):
             continue  # this family's next step does not fit; others may
         last_ratio = -key
         if take_curve:
             assert cur is not None
-            cur.pos += 1
-            opt.stock[fam.top] = new_stock
-            new_terms = cur.logs[cur.pos]
+            cur.pos = p
+            opt.stock[r] = cur.stock[p]
+            new_terms = cur.logs[p]
+            fam_terms.put(fam_i, new_terms, cur.low[p])
         else:
             opt.stock[r, s] += 1
-        fam_terms[fam_i] = new_terms
-        if min(old_terms.min(initial=0.0), new_terms.min(initial=0.0)) < -50:  # terms <= 0
+            fam_terms[fam_i] = new_terms
+        if min(old_low, fam_terms.low[fam_i]) < -50:  # terms <= 0
             log_a[fam.fleets] = opt.exact_log_a(fam.fleets)  # large terms: no drift
         else:
             log_a[fam.fleets] += new_terms - old_terms
         cost += dcost
         spent += dcost
         av = np.exp(log_a)
-        steps.append(Step(cost=cost, rows=rows, stock=opt.stock[list(rows)], availability=av))
+        steps.append(Step(cost=cost, rows=(r,), stock=opt.stock[r : r + 1].copy(), availability=av))
         n_step += 1
         if progress is not None and n_step % 25 == 0:
             gap = np.nanmax(np.where(np.isnan(targets), np.nan, targets - av), initial=0.0)
@@ -812,28 +863,31 @@ def marginal_allocation(
         # Targets newly met: those fleets stop counting; rebuild the curves they shaped.
         # Only this family's fleets moved (and log A never falls: stock only grows).
         ff = fam.fleets
-        hit = ff[(opt.w[ff] > 0) & (av[ff] >= targets[ff])]  # NaN targets never compare >=
-        if hit.size == 0:
+        reached = av[ff] >= live[ff]
+        if not reached.any():
             if not take_curve and fam.curve is not None:
                 opt.build_curves([fam])  # sub-item stock changed this item's repair delays
-            push(fam_i)
+                push(fam_i)
+            else:
+                push(fam_i, fresh=take_curve)
             continue
         newly = np.zeros(targets.size, dtype=bool)
-        newly[hit] = True
-        if not drop_met and np.any(newly):
+        newly[ff[reached]] = True
+        if not drop_met:
             if np.all(np.isnan(targets) | (av >= targets)):
                 break
             newly[:] = False
         if np.any(newly):
             opt.w[newly] = 0.0
+            live[newly] = np.inf
             if not np.any(opt.w > 0):
                 break
             changed = {n for f in np.flatnonzero(newly) for n in opt.fams_of_fleet[f]}
             for n in changed:
-                if np.any(opt.w[opt.families[n].fleets] > 0):
+                if np.any(opt.w[families[n].fleets] > 0):
                     dirty.add(n)
                 else:  # nothing left to gain for this family: drop it from the heap
-                    dead = opt.families[n]
+                    dead = families[n]
                     dead.curve, dead.sub_move = None, None
                     dead.version += 1
                     queued[n] = 0.0

@@ -1,0 +1,91 @@
+"""Compiled inner loops of the optimiser's curve building (numba, ``cache=True``).
+
+One call per batch of items (never per item: a call that takes arrays costs about
+100 ns of numba reference counting per array, docs/simulate.md "Kernel and speed"),
+with every array bound once.  The arithmetic is the same IEEE operations, in the
+same order, as the NumPy and Python code it replaced, so the curves are the same to
+the bit (tests/optimize/test_curve_kernels.py checks it against that code).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+_jit: Any = nb.njit(cache=True, nogil=True)
+
+
+@_jit
+def best_and_hulls(vals3, off, width, gamma, cut_on, min_gain, short):  # type: ignore[no-untyped-def]
+    """Best value per number of units over the combos, and its upper hull, per item.
+
+    ``vals3[b, c, p]`` is item ``b``'s value with combo ``c`` (``off[c]`` upper-site
+    units) and its first ``p`` leaf units (``-inf``: not a point); the best value for
+    ``u`` units is the largest over ``c`` of ``vals3[b, c, u - off[c]]``, the first
+    such combo on ties (``arg``).  The hull is the upper concave hull of the finite
+    best values from the first, rising only: a point at most ``min_gain · max(1,
+    |v0|)`` above the last vertex is no vertex, and a vertex under the chord from
+    the one before last is dropped (Andrew's monotone chain).  With ``cut_on`` the
+    hull stops before its first segment whose slope is below ``gamma[b]``, and
+    ``short[b]`` is set.
+
+    Returns ``arg`` (items × width), the hull units of all items end to end, and
+    the number of each item's vertices.
+    """
+    n_b, n_c, n_p = vals3.shape
+    best = np.empty(width)
+    arg = np.zeros((n_b, width), dtype=np.int64)
+    hull = np.empty(n_b * width, dtype=np.int64)
+    counts = np.zeros(n_b, dtype=np.int64)
+    hu = np.empty(width, dtype=np.int64)
+    hv = np.empty(width)
+    n_out = 0
+    for b in range(n_b):
+        for j in range(width):
+            best[j] = -np.inf
+        for c in range(n_c):
+            o = off[c]
+            for p in range(n_p):
+                v = vals3[b, c, p]
+                if v > best[o + p]:
+                    best[o + p] = v
+                    arg[b, o + p] = c
+        h = 0
+        tol = 0.0
+        first = True
+        for u in range(width):
+            v = best[u]
+            if not math.isfinite(v):
+                continue
+            if first:
+                tol = min_gain * max(1.0, abs(v))
+                first = False
+            if h > 0 and v <= hv[h - 1] + tol:
+                continue
+            while h >= 2:
+                u1 = hu[h - 2]
+                u2 = hu[h - 1]
+                v1 = hv[h - 2]
+                v2 = hv[h - 1]
+                if (v2 - v1) * float(u - u1) <= (v - v1) * float(u2 - u1):
+                    h -= 1
+                else:
+                    break
+            hu[h] = u
+            hv[h] = v
+            h += 1
+        if cut_on and h > 1:
+            for k in range(h - 1):
+                slope = (hv[k + 1] - hv[k]) / (float(hu[k + 1]) - float(hu[k]))
+                if slope < gamma[b]:
+                    h = k + 1
+                    short[b] = True
+                    break
+        for k in range(h):
+            hull[n_out + k] = hu[k]
+        n_out += h
+        counts[b] = h
+    return arg, hull[:n_out], counts
