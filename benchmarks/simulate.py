@@ -194,6 +194,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="Timings: best of this many runs.")
     ap.add_argument("--phased", action="store_true",
                     help="Also time the time-phased kernel on the same model.")
+    ap.add_argument("--no-simpy", action="store_true",
+                    help="Time the kernel alone (for A/B runs of two versions of sustain, "
+                    "e.g. with PYTHONPATH set to each version's src).")
     args = ap.parse_args()
     a = build(args.bases, args.items)
 
@@ -202,16 +205,17 @@ def main() -> None:
     t_first = time.perf_counter() - t0
 
     t_sus = t_simpy = math.inf
+    sp: list[dict] = []
     for _ in range(args.repeat):  # same seeds each time: same work, best wall time
         t0 = time.perf_counter()
         res = simulate(a, days=args.days, replications=args.reps, seed=args.seed)
         t_sus = min(t_sus, time.perf_counter() - t0)
-
+        if args.no_simpy:
+            continue
         t0 = time.perf_counter()
         seeds = np.random.SeedSequence(args.seed + 1000).spawn(args.reps)
         sp = [simpy_replication(a, args.days, np.random.default_rng(s)) for s in seeds]
         t_simpy = min(t_simpy, time.perf_counter() - t0)
-    ev_simpy = sum(r["events"] for r in sp)
 
     print(f"scenario: depot + {args.bases} bases, {args.items} items, "
           f"{int(a.fleet_count.sum())} systems; {args.reps} reps × {args.days:g} days")
@@ -219,36 +223,38 @@ def main() -> None:
           "loop on a machine's first run, then loads it from its cache)")
     print(f"sustain kernel: {res.events:>10,} events in {t_sus:7.2f} s = "
           f"{res.events / t_sus:>10,.0f} events/s")
-    print(f"SimPy (plain):  {ev_simpy:>10,} events in {t_simpy:7.2f} s = "
-          f"{ev_simpy / t_simpy:>10,.0f} events/s")
-    print(f"ratio (events/s): {(res.events / t_sus) / (ev_simpy / t_simpy):.1f}x; "
-          f"ratio (wall time for the same simulated days): {t_simpy / t_sus:.1f}x")
-    print("(the kernel also counts thinned failure clocks of down systems, which SimPy's "
-          "blocked processes do not have: the wall-time ratio is the fair one)")
-
-    bad = 0
-    m1, h1 = ci(res.availability)
-    m2, h2 = ci(np.stack([r["availability"] for r in sp]))
     z = stats.norm.ppf(0.995) / stats.norm.ppf(0.975)
-    print("\navailability      sustain              SimPy")
-    for f in range(a.fleet_system.size):
-        ok = abs(m1[f] - m2[f]) <= z * math.hypot(h1[f], h2[f])
-        bad += not ok
-        print(f"  {a.site_ids[a.fleet_site[f]]:<6} {m1[f]:.4f} ± {h1[f]:.4f}    "
-              f"{m2[f]:.4f} ± {h2[f]:.4f}  {'ok' if ok else 'DIFFERENT'}")
-    b1, g1 = ci(res.backorders_reps)
-    b2, g2 = ci(np.stack([r["backorders"] for r in sp]))
-    print("backorders (item, site)")
-    for i in range(a.n_items):
-        for s in range(a.n_sites):
-            ok = abs(b1[i, s] - b2[i, s]) <= z * math.hypot(g1[i, s], g2[i, s]) + 1e-12
+    m1, h1 = ci(res.availability)
+    if sp:
+        ev_simpy = sum(r["events"] for r in sp)
+        print(f"SimPy (plain):  {ev_simpy:>10,} events in {t_simpy:7.2f} s = "
+              f"{ev_simpy / t_simpy:>10,.0f} events/s")
+        print(f"ratio (events/s): {(res.events / t_sus) / (ev_simpy / t_simpy):.1f}x; "
+              f"ratio (wall time for the same simulated days): {t_simpy / t_sus:.1f}x")
+        print("(the kernel also counts thinned failure clocks of down systems, which SimPy's "
+              "blocked processes do not have: the wall-time ratio is the fair one)")
+        bad = 0
+        m2, h2 = ci(np.stack([r["availability"] for r in sp]))
+        print("\navailability      sustain              SimPy")
+        for f in range(a.fleet_system.size):
+            ok = abs(m1[f] - m2[f]) <= z * math.hypot(h1[f], h2[f])
             bad += not ok
-            print(f"  {a.item_ids[i]:<3} {a.site_ids[s]:<6} {b1[i, s]:.4f} ± {g1[i, s]:.4f}    "
-                  f"{b2[i, s]:.4f} ± {g2[i, s]:.4f}  {'ok' if ok else 'DIFFERENT'}")
-    print(f"\n{bad} statistic(s) outside the combined 99 % interval")
+            print(f"  {a.site_ids[a.fleet_site[f]]:<6} {m1[f]:.4f} ± {h1[f]:.4f}    "
+                  f"{m2[f]:.4f} ± {h2[f]:.4f}  {'ok' if ok else 'DIFFERENT'}")
+        b1, g1 = ci(res.backorders_reps)
+        b2, g2 = ci(np.stack([r["backorders"] for r in sp]))
+        print("backorders (item, site)")
+        for i in range(a.n_items):
+            for s in range(a.n_sites):
+                ok = abs(b1[i, s] - b2[i, s]) <= z * math.hypot(g1[i, s], g2[i, s]) + 1e-12
+                bad += not ok
+                print(f"  {a.item_ids[i]:<3} {a.site_ids[s]:<6} {b1[i, s]:.4f} ± "
+                      f"{g1[i, s]:.4f}    {b2[i, s]:.4f} ± {g2[i, s]:.4f}  "
+                      f"{'ok' if ok else 'DIFFERENT'}")
+        print(f"\n{bad} statistic(s) outside the combined 99 % interval")
     if args.phased:
         sc = as_scenario(a, args.days)
-        t0 = time.perf_counter()  # its own compiled loop: compile or load from the cache
+        t0 = time.perf_counter()  # the time-phased specialisation: compile or load from cache
         simulate(sc, days=10, replications=1, seed=args.seed)
         print(f"\nfirst time-phased simulate() call: {time.perf_counter() - t0:.2f} s")
         t_ph = math.inf
@@ -259,7 +265,8 @@ def main() -> None:
         assert ph.phased is not None
         print(f"time-phased kernel: {ph.events:>10,} events in {t_ph:7.2f} s = "
               f"{ph.events / t_ph:>10,.0f} events/s; wall time {t_ph / t_sus:.1f}x the "
-              f"steady-state kernel's, {t_simpy / t_ph:.1f}x faster than SimPy")
+              "steady-state kernel's"
+              + (f", {t_simpy / t_ph:.1f}x faster than SimPy" if sp else ""))
         m3, h3 = ci(ph.availability)
         for f in range(a.fleet_system.size):
             ok = abs(m1[f] - m3[f]) <= z * math.hypot(h1[f], h3[f])

@@ -45,11 +45,21 @@ integrated after the warm-up.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
-from sustain.simulate.kernel_loop import _loop
+from sustain.simulate.kernel_loop import (
+    I_BASE,
+    I_BASE_DAYS,
+    I_CONDEMN,
+    I_DEPOT_DAYS,
+    I_PROCURE_DAYS,
+    I_REPLACE,
+    N_ITEM_ROWS,
+    _loop,
+)
 from sustain.simulate.model import SimModel
 
 
@@ -128,6 +138,13 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
         while p >= 0:
             d, p = d + 1, m.site_parent[p]
         depth = max(depth, d)
+    item_f = np.empty((N_ITEM_ROWS, m.n_items))
+    item_f[I_REPLACE] = m.replace_fraction
+    item_f[I_BASE] = m.base_repair_fraction
+    item_f[I_CONDEMN] = m.condemnation_fraction
+    item_f[I_BASE_DAYS] = m.base_repair_days
+    item_f[I_DEPOT_DAYS] = m.depot_repair_days
+    item_f[I_PROCURE_DAYS] = m.procurement_days
     i64 = np.int64
     return KernelArrays(
         n_sites=m.n_sites,
@@ -136,11 +153,7 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
         channels=np.array(m.channels, dtype=i64),
         sub_ptr=np.concatenate([[0], np.cumsum(sizes)]).astype(i64),
         sub_idx=np.array([u for s in m.sub_items for u in s], dtype=i64),
-        item_f=np.array(
-            [m.replace_fraction, m.base_repair_fraction, m.condemnation_fraction,
-             m.base_repair_days, m.depot_repair_days, m.procurement_days],
-            dtype=np.float64,
-        ).reshape(6, m.n_items),
+        item_f=item_f,
         sys_fleet=np.array(m.sys_fleet, dtype=i64),
         sys_site=np.array(m.sys_site, dtype=i64),
         sys_rate=np.array(m.sys_rate, dtype=np.float64),
@@ -152,6 +165,18 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
         stock=np.array(m.stock, dtype=i64),
         burst=m.n_items * (depth + 2) + 4,
     )
+
+
+#: What a steady-state run passes for the time-phased mode's arrays (the phased model's
+#: 26 entries and state's 20): that code is pruned from the steady-state specialisation,
+#: only the unpacking remains.
+NO_PHASED = ((0,) * 26, (0,) * 20)
+
+
+def common_model(k: KernelArrays, sys_fleet: IntArray, sys_site: IntArray) -> tuple[Any, ...]:
+    """The model arrays both modes of the compiled loop read (``md`` in ``_run``)."""
+    return (k.site_parent, k.ship_days, k.channels, k.sub_ptr, k.sub_idx, k.item_f, sys_fleet,
+            sys_site, k.fleet_npos, k.fleet_item, k.fleet_qty)
 
 
 def run(
@@ -181,15 +206,12 @@ def run(
     dem = np.zeros(n_flat, dtype=np.int64)
     hit = np.zeros(n_flat, dtype=np.int64)
     counts = np.maximum(k.fleet_count, 1.0)
-    model = (
-        k.site_parent, k.ship_days, k.channels, k.sub_ptr, k.sub_idx, k.item_f,
-        k.sys_fleet, k.sys_site, k.sys_rate, k.fleet_npos, k.fleet_item, k.fleet_qty,
-        k.fleet_cum, counts,
-    )
+    sd = (k.sys_rate, k.fleet_cum, counts, series, np.zeros(n_f, dtype=np.int64),
+          np.zeros(n_f), np.zeros(n_f), down_int)
     events = _loop(
-        model, k.stock, n_s, k.burst, rng, float(days), float(warmup_days),
-        np.asarray(series_days, dtype=np.float64), bool(failures_while_down),
-        bool(exponential_delays), series, down_int, bo_int, rep_int, dem, hit,
+        common_model(k, k.sys_fleet, k.sys_site), sd, NO_PHASED, None, k.stock, n_s, k.burst,
+        rng, float(days), float(warmup_days), np.asarray(series_days, dtype=np.float64),
+        bool(failures_while_down), bool(exponential_delays), bo_int, rep_int, dem, hit,
     )
     span = days - warmup_days
     return Replication(

@@ -1,37 +1,50 @@
-"""The compiled event loop of :mod:`sustain.simulate.kernel` (numba, ``cache=True``).
+"""The compiled event loop of the simulator (numba, ``cache=True``): one loop, two modes.
+
+Everything compiled lives in this one file, so numba's cache, which is keyed on the
+source file of each function, can never serve code compiled from an older version
+of a routine the loop calls.  The Python side is :mod:`sustain.simulate.kernel`
+(steady state) and :mod:`sustain.simulate.kernel_phased` (time-phased).
+
+:func:`_loop` runs one replication; :func:`_run` processes events until the run ends
+or the next event might overflow an array, and :func:`_loop` then grows the arrays and
+calls it again.  What belongs to one mode only sits behind a test on an argument that
+is ``None`` in the other mode: ``if sd is not None:`` (``sd``, the steady-state mode's
+arrays: one Poisson clock per system, failures thinned by its state) and ``if phased is
+not None:`` (the time-phased mode: per-unit lives in operating hours, deliveries, tempo,
+losses, battle damage, cannibalisation; its arrays are ``ph``).  numba prunes a branch
+on an argument that is ``None`` before it types the function, so each of the two
+compiled specialisations holds only its own mode's code; the logistics (demands,
+backorders, repairs, repair channels, resupply, sub-items) are written once.  ``ph`` is
+unpacked unconditionally (a steady-state run passes placeholders): arrays unpacked
+under a test that numba cannot prune made the time-phased loop ~6 % slower.
 
 Written for numba's reference counting: every array is bound to a local name once
 per call of :func:`_run` and never rebound inside its event loop, and the loop calls
-no function that takes arrays except the two small heap routines.  Rebinding arrays
-or calling larger helpers with arrays costs atomic reference-count updates per array
-per call (measured ~100 ns per call of a 5-array helper), which made a first port
-(session 1, state passed around in helpers) no faster than the pure-Python loop;
-with this layout the benchmark runs ~14 million events per second (docs/simulate.md).
-
-So :func:`_run` processes events until the run ends or the next event might
-overflow an array (it keeps room for ``burst`` pushes, queue nodes and jobs, the
-most one event can use); :func:`_loop` then grows the arrays and calls it again.
-The replenishments a demand sets off (orders up the site tree, repairs, the demands
-of their sub-items) go through an explicit work stack of ``(op, a, b, c)`` rows:
+no function that takes arrays except the small heap routines, ``_touch`` and, for
+deliveries, ``_new_unit_lives``.  Rebinding arrays or calling larger helpers with
+arrays costs atomic reference-count updates per array per call (measured ~100 ns per
+call of a 5-array helper), so the logistics are inlined.  The replenishments a demand
+sets off go through an explicit work stack of ``(op, a, b, c, unit)`` rows:
 
 ``_DEMAND (item, site, who)``
-    A request on the stock of ``item`` at ``site`` (``who = 3 * id + kind`` as in
-    the kernel's docstring); unmet, it joins the FIFO backorders there, and a
-    system goes down or a repair job waits for one more sub-item.
+    A request on the stock of ``item`` at ``site`` (``who = 3 * id + kind``: a
+    system, a child site, a repair job); unmet, it joins the FIFO backorders there,
+    and a system goes down or a repair job waits for one more sub-item.  ``unit`` is
+    the failed unit of a system's demand (time-phased mode).
 ``_REPL (item, site, local)``
     Replace one unit taken from ``site``: repair it there (``local`` and the base
     repair draw), condemn and procure at the root, or order from the parent
-    (another ``_DEMAND`` and ``_REPL`` one level up).  A repair is a job: it
-    pushes ``_START`` below the demands of its sub-items.
+    (another ``_DEMAND`` and ``_REPL`` one level up).  A repair is a job: it pushes
+    ``_START`` below the demands of its sub-items.
 ``_START (job)``
     Start the job's repair time when no sub-item is still missing (a channel
     permitting); pushed again by the supply that fills its last sub-item.
 
-Nothing is supplied at the instant of a demand (every supply is an event), so
-this order gives the same law as the recursive walk of the original Python
-kernel, with the random numbers drawn in another order.
+Events are ``(time_days, seq, code)`` with ``code = NK * arg + kind``; ``seq`` grows by
+one per scheduled event, so ties break in scheduling order.
 """
 
+# ruff: noqa: SIM102  (a mode test stays alone in its `if`, the form numba prunes)
 from __future__ import annotations
 
 from typing import Any
@@ -39,13 +52,26 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-FAIL, DONE, ARRIVE = 0, 1, 2
+# Event kinds (``code = NK * arg + kind``); the steady-state mode uses the first three.
+FAIL, DONE, ARRIVE, DELIVER, TEMPO, LOSS, LOSS_DAY, DAMAGE, REPAIRED = range(9)
+NK = 9
+# Who waits in a backorder queue (``who = 3 * id + kind``).
 _SYSTEM, _SITE, _JOB = 0, 1, 2
+# Work-stack operations and columns.
 _DEMAND, _REPL, _START = 0, 1, 2
+W_OP, W_A, W_B, W_C, W_UNIT = range(5)
+# Rows of ``item_f`` (per item): replace fraction, base-repair fraction, condemnation
+# fraction, base repair days, depot repair days, procurement days.
+I_REPLACE, I_BASE, I_CONDEMN, I_BASE_DAYS, I_DEPOT_DAYS, I_PROCURE_DAYS = range(6)
+N_ITEM_ROWS = 6
+# Rows of ``lev`` (per fleet, time-phased): systems up, present, in battle-damage
+# repair, time of the last change, lost.  ``acc`` holds the integrals of the first three.
+L_UP, L_PRESENT, L_DAMAGED, L_TIME, L_LOST = range(5)
 # Integer state kept between calls of _run (slots of ``cnt``) ...
 _HN, _SEQ, _FREE, _NFREE, _JFREE, _NJFREE, _EVENTS, _SAMPLE, _COUNTING, _WARM = range(10)
 # ... and float state (slots of ``fl``).
 _NOW, _NEXT_SAMPLE, _NEXT_MARK = range(3)
+INF = np.inf
 
 _jit: Any = nb.njit(cache=True, nogil=True)
 
@@ -92,19 +118,84 @@ def _push(ht, hs, hc, n, t, s, c):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _run(md, st, sysst, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_days,  # type: ignore[no-untyped-def]
-         series_days, series, fwd, expo, limited, n_s, burst):
-    """Process events until the run ends (returns 0) or an array must grow (returns 1)."""
+def _touch(f, now, lev, acc):  # type: ignore[no-untyped-def]
+    """Bring fleet ``f``'s integrals (up, present, damaged) up to ``now``."""
+    dt = now - lev[L_TIME, f]
+    if dt > 0.0:
+        acc[L_UP, f] += lev[L_UP, f] * dt
+        acc[L_PRESENT, f] += lev[L_PRESENT, f] * dt
+        acc[L_DAMAGED, f] += lev[L_DAMAGED, f] * dt
+    lev[L_TIME, f] = now
+
+
+@_jit
+def _new_unit_lives(j, f, due, fleet_nunits, unit_pos, fleet_item, item_scale,  # type: ignore[no-untyped-def]
+                    item_inv_shape, rng):
+    """Draw the lives (operating hours) of every unit of a new system ``j`` of fleet ``f``."""
+    for v in range(fleet_nunits[f]):
+        it = fleet_item[f, unit_pos[f, v]]
+        e = rng.standard_exponential()
+        k1 = item_inv_shape[it]
+        due[j, v] = item_scale[it] * (e if k1 == 1.0 else e**k1)
+
+
+@_jit
+def _restart(at, st, sd, ph, phased, n_s):  # type: ignore[no-untyped-def]
+    """Start the time integrals and demand counts afresh at day ``at`` (levels are kept)."""
+    dem, hit, bo_acc, bo_t, rep_acc, rep_t = st[1], st[2], st[3], st[4], st[7], st[8]
+    for x in range(dem.size):
+        dem[x] = 0
+        hit[x] = 0
+        bo_acc[x] = 0.0
+        bo_t[x] = at
+    for s in range(n_s):
+        rep_acc[s] = 0.0
+        rep_t[s] = at
+    if sd is not None:
+        down_acc, down_t = sd[5], sd[6]
+        for f in range(down_acc.size):
+            down_acc[f] = 0.0
+            down_t[f] = at
+    pst = ph[1]
+    if phased is not None:
+        lev, acc = pst[12], pst[13]
+        for f in range(lev.shape[1]):
+            acc[L_UP, f] = 0.0
+            acc[L_PRESENT, f] = 0.0
+            acc[L_DAMAGED, f] = 0.0
+            lev[L_TIME, f] = at
+
+
+@_jit
+def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days,  # type: ignore[no-untyped-def]
+         warmup_days, series_days, fwd, expo, limited, n_s, burst):
+    """Process events until the run ends (returns 0) or an array must grow (returns 1).
+
+    ``md``: the model both modes read (:func:`sustain.simulate.kernel.common_model`).
+    ``sd``: ``None`` in a time-phased run, else the steady-state arrays ``(sys_rate,
+    fleet_cum, counts, series, down, down_acc, down_t, down_int)``.  ``phased``: ``None``
+    in a steady-state run, else ``True``; ``ph`` is then ``(pm, pst)``, the time-phased
+    model and state (:func:`sustain.simulate.kernel_phased.run_phased`), and
+    :data:`sustain.simulate.kernel.NO_PHASED` otherwise.
+    """
     (site_parent, ship_days, channels, sub_ptr, sub_idx, item_f, sys_fleet, sys_site,
-     sys_rate, fleet_npos, fleet_item, fleet_qty, fleet_cum, counts) = md
-    stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t = st
-    filled_pos, holes, down, down_acc, down_t = sysst
+     fleet_npos, fleet_item, fleet_qty) = md
+    stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf = st
+    if sd is not None:
+        sys_rate, fleet_cum, counts, series, down, down_acc, down_t, _down_int = sd
+    pm, pst = ph
+    (fleet_hours, fleet_nunits, unit_pos, item_scale, item_inv_shape, step_ptr, step_fleet,
+     step_factor, loss_rate, ld_fleet, ld_count, damage_rate, damage_days, dl_first, dl_count,
+     dl_sp_ptr, dl_sp_flat, dl_sp_qty, mem_off, site_sys_ptr, site_sys, _ev_day, _ev_code,
+     _n_initial, _max_sup, cannibal) = pm
+    (present, damaged, due, hours, hours_t, rate_h, due_seq, factor, mem, mem_n, mem_where,
+     in_holes, lev, acc, rs, rs_mark, s_up, s_pres, s_dmg, s_lost) = pst
     ht, hs, hc = heap
     nxt, val, dval = pool
     qhead, qtail, qlen = qs
     jflat, jd, jpend, jnext = jobs
     n_flat = stock.size
-    n_f = counts.size
+    n_f = fleet_npos.size
     n_samples = series_days.size
     cap = ht.size
     n = cnt[_HN]
@@ -128,160 +219,371 @@ def _run(md, st, sysst, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_
         t = ht[0]
         if t > days:
             break
+        code = hc[0]
+        kind = code % NK
+        arg = code // NK
+        if sd is not None:
+            if kind != FAIL:  # a failure reschedules its clock in place (below)
+                n -= 1
+                _sift_down(ht, hs, hc, n, ht[n], hs[n], hc[n])
+        if phased is not None:
+            sq = hs[0]
+            n -= 1
+            _sift_down(ht, hs, hc, n, ht[n], hs[n], hc[n])
+            if kind == FAIL and sq != due_seq[arg]:
+                continue  # superseded by a reschedule
         if t >= next_mark:
-            while t >= next_sample:
-                for f in range(n_f):
-                    series[sample, f] = 1.0 - down[f] / counts[f]
-                sample += 1
-                next_sample = series_days[sample] if sample < n_samples else np.inf
+            if sd is not None:
+                while t >= next_sample:
+                    for f in range(n_f):
+                        series[sample, f] = 1.0 - down[f] / counts[f]
+                    sample += 1
+                    next_sample = series_days[sample] if sample < n_samples else INF
+            if phased is not None:
+                while t > next_sample:  # a sample day shows the events of that very day
+                    for f in range(n_f):
+                        s_up[sample, f] = lev[L_UP, f]
+                        s_pres[sample, f] = lev[L_PRESENT, f]
+                        s_dmg[sample, f] = lev[L_DAMAGED, f]
+                        s_lost[sample, f] = lev[L_LOST, f]
+                    sample += 1
+                    next_sample = series_days[sample] if sample < n_samples else INF
             if warm_pending and t >= warmup_days:
                 now = warmup_days  # start the integrals afresh (levels are kept)
-                for x in range(n_flat):
-                    dem[x] = 0
-                    hit[x] = 0
-                    bo_acc[x] = 0.0
-                    bo_t[x] = now
-                for f in range(n_f):
-                    down_acc[f] = 0.0
-                    down_t[f] = now
-                for s in range(n_s):
-                    rep_acc[s] = 0.0
-                    rep_t[s] = now
+                _restart(now, st, sd, ph, phased, n_s)
                 counting = True
                 warm_pending = False
             next_mark = min(next_sample, warmup_days) if warm_pending else next_sample
         now = t
         events += 1
-        code = hc[0]
-        kind = code % 3
-        arg = code // 3
         sp = 0
+        n_rs = 0
+        n_sup = 0
         if kind == FAIL:
-            # Reschedule this system's clock in place of the event just taken.
-            seq += 1
-            _sift_down(ht, hs, hc, n, now + rng.standard_exponential() / sys_rate[arg],
-                       seq, code)
-            u = rng.random()
-            f = sys_fleet[arg]
-            npos = fleet_npos[f]
-            lo_i = 0
-            hi_i = npos
-            while lo_i < hi_i:  # first position whose cumulative share > u
-                mid = (lo_i + hi_i) >> 1
-                if fleet_cum[f, mid] <= u:
-                    lo_i = mid + 1
-                else:
-                    hi_i = mid
-            pos = min(lo_i, npos - 1)  # u rounds up to the last share
-            if fwd:
-                # Thin by the share of the item's positions that hold a unit.
-                lo = fleet_cum[f, pos - 1] if pos > 0 else 0.0
-                frac = (u - lo) / (fleet_cum[f, pos] - lo)
-                if frac * fleet_qty[f, pos] >= filled_pos[arg, pos]:
-                    continue
-            elif holes[arg] > 0:
-                continue
-            item = fleet_item[f, pos]
-            site = sys_site[arg]
-            stack[0, 0] = _REPL
-            stack[0, 1] = item
-            stack[0, 2] = site
-            stack[0, 3] = 1
-            stack[1, 0] = _DEMAND
-            stack[1, 1] = item
-            stack[1, 2] = site
-            stack[1, 3] = 3 * arg + _SYSTEM
-            sp = 2
-        else:
-            n -= 1
-            _sift_down(ht, hs, hc, n, ht[n], hs[n], hc[n])
-            flat = arg
-            if kind == DONE:
-                site = flat % n_s
-                rep_acc[site] += rep_n[site] * (now - rep_t[site])
-                rep_t[site] = now
-                rep_n[site] -= 1
-                if limited and channels[site] > 0:
-                    w = n_flat + site
-                    if qlen[w] > 0:  # the oldest waiting repair takes the channel
-                        node = qhead[w]
-                        wf = val[node]
-                        wd = dval[node]
-                        qhead[w] = nxt[node]
-                        qlen[w] -= 1
-                        nxt[node] = free
-                        free = node
-                        nfree += 1
-                        seq += 1
-                        _push(ht, hs, hc, n, now + wd, seq, wf * 3 + DONE)
-                        n += 1
+            if sd is not None:
+                # Reschedule this system's clock in place of the event just taken.
+                seq += 1
+                _sift_down(ht, hs, hc, n, now + rng.standard_exponential() / sys_rate[arg],
+                           seq, code)
+                u = rng.random()
+                f = sys_fleet[arg]
+                npos = fleet_npos[f]
+                lo_i = 0
+                hi_i = npos
+                while lo_i < hi_i:  # first position whose cumulative share > u
+                    mid = (lo_i + hi_i) >> 1
+                    if fleet_cum[f, mid] <= u:
+                        lo_i = mid + 1
                     else:
-                        busy[site] -= 1
-            # A good unit of ``flat`` is ready at its site: fill the oldest backorder.
-            if qlen[flat] == 0:
-                stock[flat] += 1
-            else:
-                bo_acc[flat] += qlen[flat] * (now - bo_t[flat])
-                bo_t[flat] = now
-                node = qhead[flat]
-                who = val[node]
-                qhead[flat] = nxt[node]
-                qlen[flat] -= 1
-                nxt[node] = free
-                free = node
-                nfree += 1
-                ident = who // 3
-                wk = who % 3
-                if wk == _SYSTEM:
-                    item = flat // n_s
-                    f = sys_fleet[ident]
-                    pos = 0
-                    while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
-                        pos += 1
-                    filled_pos[ident, pos] += 1
-                    holes[ident] -= 1
-                    if holes[ident] == 0:
-                        down_acc[f] += down[f] * (now - down_t[f])
-                        down_t[f] = now
-                        down[f] -= 1
-                elif wk == _SITE:
-                    d = ship_days[ident]
+                        hi_i = mid
+                pos = min(lo_i, npos - 1)  # u rounds up to the last share
+                if fwd:
+                    # Thin by the share of the item's positions that hold a unit.
+                    lo = fleet_cum[f, pos - 1] if pos > 0 else 0.0
+                    frac = (u - lo) / (fleet_cum[f, pos] - lo)
+                    if frac * fleet_qty[f, pos] >= filled_pos[arg, pos]:
+                        continue
+                elif holes[arg] > 0:
+                    continue
+                item = fleet_item[f, pos]
+            if phased is not None:
+                f = sys_fleet[arg]
+                hours[arg] += rate_h[arg] * (now - hours_t[arg])
+                hours_t[arg] = now
+                v0 = 0
+                for v in range(1, fleet_nunits[f]):  # the unit with the least life left
+                    if due[arg, v] < due[arg, v0]:
+                        v0 = v
+                item = fleet_item[f, unit_pos[f, v0]]
+                due[arg, v0] = INF
+                stack[1, W_UNIT] = v0
+                rs[n_rs] = arg
+                n_rs += 1
+            site = sys_site[arg]
+            stack[0, W_OP] = _REPL
+            stack[0, W_A] = item
+            stack[0, W_B] = site
+            stack[0, W_C] = 1
+            stack[1, W_OP] = _DEMAND
+            stack[1, W_A] = item
+            stack[1, W_B] = site
+            stack[1, W_C] = 3 * arg + _SYSTEM
+            sp = 2
+        elif kind == DONE:
+            site = arg % n_s
+            rep_acc[site] += rep_n[site] * (now - rep_t[site])
+            rep_t[site] = now
+            rep_n[site] -= 1
+            if limited and channels[site] > 0:
+                w = n_flat + site
+                if qlen[w] > 0:  # the oldest waiting repair takes the channel
+                    node = qhead[w]
+                    wf = val[node]
+                    wd = dval[node]
+                    qhead[w] = nxt[node]
+                    qlen[w] -= 1
+                    nxt[node] = free
+                    free = node
+                    nfree += 1
+                    seq += 1
+                    _push(ht, hs, hc, n, now + wd, seq, wf * NK + DONE)
+                    n += 1
+                else:
+                    busy[site] -= 1
+            supbuf[0] = arg  # a good unit is ready at its site
+            n_sup = 1
+        elif kind == ARRIVE:
+            supbuf[0] = arg
+            n_sup = 1
+        elif phased is not None:
+            if kind == DELIVER:
+                for j in range(dl_first[arg], dl_first[arg] + dl_count[arg]):
+                    f = sys_fleet[j]
+                    present[j] = 1
+                    hours[j] = 0.0
+                    hours_t[j] = now
+                    _new_unit_lives(j, f, due, fleet_nunits, unit_pos, fleet_item, item_scale,
+                                    item_inv_shape, rng)
+                    _touch(f, now, lev, acc)
+                    lev[L_PRESENT, f] += 1
+                    lev[L_UP, f] += 1
+                    mem[mem_off[f] + mem_n[f]] = j
+                    mem_where[j] = mem_n[f]
+                    mem_n[f] += 1
+                    rs[n_rs] = j
+                    n_rs += 1
+                for x in range(dl_sp_ptr[arg], dl_sp_ptr[arg + 1]):
+                    for _ in range(dl_sp_qty[x]):
+                        supbuf[n_sup] = dl_sp_flat[x]
+                        n_sup += 1
+            elif kind == TEMPO:
+                for x in range(step_ptr[arg], step_ptr[arg + 1]):
+                    f = step_fleet[x]
+                    for y in range(mem_n[f]):
+                        j = mem[mem_off[f] + y]
+                        hours[j] += rate_h[j] * (now - hours_t[j])  # so far at the old rate
+                        hours_t[j] = now
+                        rs[n_rs] = j
+                        n_rs += 1
+                    factor[f] = step_factor[x]
+            elif LOSS <= kind <= LOSS_DAY:
+                if kind == LOSS:
+                    f = arg
+                    n_lose = 1
+                    seq += 1
+                    _push(ht, hs, hc, n, now + rng.standard_exponential() / loss_rate[f], seq,
+                          f * NK + LOSS)
+                    n += 1
+                else:
+                    f = ld_fleet[arg]
+                    n_lose = ld_count[arg]
+                for _ in range(n_lose):
+                    m = mem_n[f]
+                    if m == 0:
+                        break
+                    j = mem[mem_off[f] + min(int(rng.random() * m), m - 1)]
+                    _touch(f, now, lev, acc)
+                    lev[L_PRESENT, f] -= 1
+                    lev[L_LOST, f] += 1
+                    if present[j] == 1 and damaged[j] == 0 and holes[j] == 0:
+                        lev[L_UP, f] -= 1
+                    if damaged[j] == 1:
+                        lev[L_DAMAGED, f] -= 1
+                        damaged[j] = 0
+                    present[j] = 0
+                    due_seq[j] = -1
+                    k = mem_where[j]  # swap-remove from the fleet's members
+                    last = mem[mem_off[f] + m - 1]
+                    mem[mem_off[f] + k] = last
+                    mem_where[last] = k
+                    mem_n[f] = m - 1
+                    in_holes[j] = 0
+                    # Its backorders are void: a unit that would fill them fills the next.
+                    for pos in range(fleet_npos[f]):
+                        missing = fleet_qty[f, pos] - filled_pos[j, pos]
+                        if missing > 0:
+                            flat = fleet_item[f, pos] * n_s + sys_site[j]
+                            bo_acc[flat] += qlen[flat] * (now - bo_t[flat])
+                            bo_t[flat] = now
+                            target = 3 * j + _SYSTEM
+                            prev = -1
+                            node = qhead[flat]
+                            while missing > 0 and node != -1:
+                                after = nxt[node]
+                                if val[node] == target:
+                                    if prev == -1:
+                                        qhead[flat] = after
+                                    else:
+                                        nxt[prev] = after
+                                    if qtail[flat] == node:
+                                        qtail[flat] = prev
+                                    qlen[flat] -= 1
+                                    nxt[node] = free
+                                    free = node
+                                    nfree += 1
+                                    missing -= 1
+                                else:
+                                    prev = node
+                                node = after
+            elif kind == DAMAGE:
+                f = arg
+                m = mem_n[f]
+                nd = 0
+                for y in range(m):
+                    if damaged[mem[mem_off[f] + y]] == 0:
+                        nd += 1
+                if nd > 0:
+                    rk = min(int(rng.random() * nd), nd - 1)
+                    j = -1
+                    for y in range(m):
+                        jj = mem[mem_off[f] + y]
+                        if damaged[jj] == 0:
+                            if rk == 0:
+                                j = jj
+                                break
+                            rk -= 1
+                    _touch(f, now, lev, acc)
+                    if present[j] == 1 and holes[j] == 0:
+                        lev[L_UP, f] -= 1
+                    damaged[j] = 1
+                    lev[L_DAMAGED, f] += 1
+                    hours[j] += rate_h[j] * (now - hours_t[j])
+                    hours_t[j] = now
+                    rs[n_rs] = j
+                    n_rs += 1
+                    d = damage_days[f]
                     if expo and d > 0.0:
                         d *= rng.standard_exponential()
                     seq += 1
-                    _push(ht, hs, hc, n, now + d, seq, (flat - flat % n_s + ident) * 3 + ARRIVE)
+                    _push(ht, hs, hc, n, now + d, seq, j * NK + REPAIRED)
                     n += 1
-                else:
-                    jpend[ident] -= 1
-                    if jpend[ident] == 0:
-                        stack[0, 0] = _START
-                        stack[0, 1] = ident
-                        sp = 1
+                seq += 1
+                _push(ht, hs, hc, n, now + rng.standard_exponential() / damage_rate[f], seq,
+                      f * NK + DAMAGE)
+                n += 1
+            elif present[arg] == 1 and damaged[arg] == 1:  # REPAIRED (void if lost)
+                j = arg
+                f = sys_fleet[j]
+                _touch(f, now, lev, acc)
+                damaged[j] = 0
+                lev[L_DAMAGED, f] -= 1
+                if holes[j] == 0:
+                    lev[L_UP, f] += 1
+                hours[j] += rate_h[j] * (now - hours_t[j])
+                hours_t[j] = now
+                rs[n_rs] = j
+                n_rs += 1
+        for z in range(n_sup):  # good units ready: each fills the oldest backorder (or the best)
+            flat = supbuf[z]
+            if qlen[flat] == 0:
+                stock[flat] += 1
+                continue
+            bo_acc[flat] += qlen[flat] * (now - bo_t[flat])
+            bo_t[flat] = now
+            node = qhead[flat]
+            prev = -1
+            who = val[node]
+            if phased is not None:
+                if cannibal and who % 3 == _SYSTEM and qlen[flat] > 1:
+                    # The waiting system with the fewest holes (the oldest among equals).
+                    p = node
+                    x = nxt[node]
+                    while x != -1:
+                        w = val[x]
+                        if w % 3 == _SYSTEM and holes[w // 3] < holes[who // 3]:
+                            who = w
+                            node = x
+                            prev = p
+                        p = x
+                        x = nxt[x]
+            if prev == -1:
+                qhead[flat] = nxt[node]
+            else:
+                nxt[prev] = nxt[node]
+            if qtail[flat] == node:
+                qtail[flat] = prev
+            qlen[flat] -= 1
+            nxt[node] = free
+            free = node
+            nfree += 1
+            ident = who // 3
+            wk = who % 3
+            if wk == _SYSTEM:  # into an empty position of the system
+                j = ident
+                item = flat // n_s
+                f = sys_fleet[j]
+                pos = 0
+                while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
+                    pos += 1
+                filled_pos[j, pos] += 1
+                holes[j] -= 1
+                if sd is not None:
+                    if holes[j] == 0:
+                        down_acc[f] += down[f] * (now - down_t[f])
+                        down_t[f] = now
+                        down[f] -= 1
+                if phased is not None:
+                    hours[j] += rate_h[j] * (now - hours_t[j])
+                    hours_t[j] = now
+                    for v in range(fleet_nunits[f]):
+                        if unit_pos[f, v] == pos and due[j, v] == INF:
+                            e = rng.standard_exponential()
+                            k1 = item_inv_shape[item]
+                            due[j, v] = hours[j] + item_scale[item] * (e if k1 == 1.0 else e**k1)
+                            break
+                    if holes[j] == 0:
+                        in_holes[j] = 0
+                        if present[j] == 1 and damaged[j] == 0:
+                            _touch(f, now, lev, acc)
+                            lev[L_UP, f] += 1
+                    rs[n_rs] = j
+                    n_rs += 1
+            elif wk == _SITE:
+                d = ship_days[ident]
+                if expo and d > 0.0:
+                    d *= rng.standard_exponential()
+                seq += 1
+                _push(ht, hs, hc, n, now + d, seq, (flat - flat % n_s + ident) * NK + ARRIVE)
+                n += 1
+            else:
+                jpend[ident] -= 1
+                if jpend[ident] == 0:
+                    stack[sp, W_OP] = _START
+                    stack[sp, W_A] = ident
+                    sp += 1
         while sp > 0:
             sp -= 1
-            op = stack[sp, 0]
-            a1 = stack[sp, 1]
-            a2 = stack[sp, 2]
-            a3 = stack[sp, 3]
+            op = stack[sp, W_OP]
+            a1 = stack[sp, W_A]
+            a2 = stack[sp, W_B]
+            a3 = stack[sp, W_C]
             if op == _DEMAND:
                 item = a1
                 site = a2
                 who = a3
                 flat = item * n_s + site
+                wk = who % 3
                 if counting:
                     dem[flat] += 1
                 if stock[flat] > 0:
                     stock[flat] -= 1
                     if counting:
                         hit[flat] += 1
-                    if who % 3 == _SITE:
+                    if wk == _SITE:
                         child = who // 3
                         d = ship_days[child]
                         if expo and d > 0.0:
                             d *= rng.standard_exponential()
                         seq += 1
-                        _push(ht, hs, hc, n, now + d, seq, (flat - site + child) * 3 + ARRIVE)
+                        _push(ht, hs, hc, n, now + d, seq, (flat - site + child) * NK + ARRIVE)
                         n += 1
+                    if phased is not None:
+                        if wk == _SYSTEM:  # a new unit in the failed one's place
+                            j = who // 3
+                            e = rng.standard_exponential()
+                            k1 = item_inv_shape[item]
+                            due[j, stack[sp, W_UNIT]] = hours[j] + item_scale[item] * (
+                                e if k1 == 1.0 else e**k1)
                 else:
                     bo_acc[flat] += qlen[flat] * (now - bo_t[flat])
                     bo_t[flat] = now
@@ -297,18 +599,67 @@ def _run(md, st, sysst, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_
                     qtail[flat] = node
                     qlen[flat] += 1
                     ident = who // 3
-                    wk = who % 3
                     if wk == _SYSTEM:  # the system waits for the part
-                        f = sys_fleet[ident]
-                        pos = 0
-                        while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
-                            pos += 1
-                        filled_pos[ident, pos] -= 1
-                        if holes[ident] == 0:
-                            down_acc[f] += down[f] * (now - down_t[f])
-                            down_t[f] = now
-                            down[f] += 1
-                        holes[ident] += 1
+                        j = ident
+                        f = sys_fleet[j]
+                        if sd is not None:
+                            pos = 0
+                            while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
+                                pos += 1
+                            filled_pos[j, pos] -= 1
+                            if holes[j] == 0:
+                                down_acc[f] += down[f] * (now - down_t[f])
+                                down_t[f] = now
+                                down[f] += 1
+                            holes[j] += 1
+                        if phased is not None:
+                            u = stack[sp, W_UNIT]
+                            pos = unit_pos[f, u]
+                            donor = -1
+                            if cannibal:  # a good unit from the down system with most holes
+                                most = 0
+                                for y in range(site_sys_ptr[site], site_sys_ptr[site + 1]):
+                                    dd = site_sys[y]
+                                    if in_holes[dd] == 0 or dd == j or damaged[dd] == 1:
+                                        continue
+                                    if holes[dd] < most or (holes[dd] == most and dd > donor):
+                                        continue
+                                    f_d = sys_fleet[dd]
+                                    pd_ = 0
+                                    while pd_ < fleet_npos[f_d] and fleet_item[f_d, pd_] != item:
+                                        pd_ += 1
+                                    if pd_ < fleet_npos[f_d] and filled_pos[dd, pd_] > 0:
+                                        donor = dd
+                                        most = holes[dd]
+                            if donor >= 0:
+                                f_d = sys_fleet[donor]
+                                pd_ = 0
+                                while fleet_item[f_d, pd_] != item:
+                                    pd_ += 1
+                                hours[donor] += rate_h[donor] * (now - hours_t[donor])
+                                hours_t[donor] = now
+                                best_u = -1
+                                best = INF
+                                for v in range(fleet_nunits[f_d]):  # its unit with most life left
+                                    if unit_pos[f_d, v] == pd_ and due[donor, v] < INF and (
+                                            best_u < 0 or due[donor, v] > best):
+                                        best_u = v
+                                        best = due[donor, v]
+                                due[j, u] = hours[j] + (best - hours[donor])
+                                due[donor, best_u] = INF
+                                filled_pos[donor, pd_] -= 1
+                                holes[donor] += 1
+                                val[node] = 3 * donor + _SYSTEM  # the backorder is the donor's
+                                rs[n_rs] = donor
+                                n_rs += 1
+                            else:
+                                was_up = present[j] == 1 and damaged[j] == 0 and holes[j] == 0
+                                filled_pos[j, pos] -= 1
+                                holes[j] += 1
+                                in_holes[j] = 1
+                                if was_up:
+                                    _touch(f, now, lev, acc)
+                                    lev[L_UP, f] -= 1
                     elif wk == _JOB:
                         jpend[ident] += 1
             elif op == _REPL:
@@ -317,29 +668,29 @@ def _run(md, st, sysst, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_
                 parent = site_parent[site]
                 rep_days = -1.0
                 if parent < 0:
-                    c = item_f[2, item]
+                    c = item_f[I_CONDEMN, item]
                     if c > 0.0 and rng.random() < c:  # condemned: procure a new one
-                        d = item_f[5, item]
+                        d = item_f[I_PROCURE_DAYS, item]
                         if expo and d > 0.0:
                             d *= rng.standard_exponential()
                         seq += 1
-                        _push(ht, hs, hc, n, now + d, seq, (item * n_s + site) * 3 + ARRIVE)
+                        _push(ht, hs, hc, n, now + d, seq, (item * n_s + site) * NK + ARRIVE)
                         n += 1
                     else:
-                        rep_days = item_f[4, item]
+                        rep_days = item_f[I_DEPOT_DAYS, item]
                 else:
-                    r = item_f[1, item]
+                    r = item_f[I_BASE, item]
                     if a3 == 1 and r > 0.0 and (r >= 1.0 or rng.random() < r):
-                        rep_days = item_f[3, item]
+                        rep_days = item_f[I_BASE_DAYS, item]
                     else:  # order from the parent
-                        stack[sp, 0] = _REPL
-                        stack[sp, 1] = item
-                        stack[sp, 2] = parent
-                        stack[sp, 3] = 0
-                        stack[sp + 1, 0] = _DEMAND
-                        stack[sp + 1, 1] = item
-                        stack[sp + 1, 2] = parent
-                        stack[sp + 1, 3] = 3 * site + _SITE
+                        stack[sp, W_OP] = _REPL
+                        stack[sp, W_A] = item
+                        stack[sp, W_B] = parent
+                        stack[sp, W_C] = 0
+                        stack[sp + 1, W_OP] = _DEMAND
+                        stack[sp + 1, W_A] = item
+                        stack[sp + 1, W_B] = parent
+                        stack[sp + 1, W_C] = 3 * site + _SITE
                         sp += 2
                 if rep_days >= 0.0:  # a repair job: its sub-items first
                     if expo and rep_days > 0.0:
@@ -350,20 +701,20 @@ def _run(md, st, sysst, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_
                     jflat[job] = item * n_s + site
                     jd[job] = rep_days
                     jpend[job] = 0
-                    stack[sp, 0] = _START
-                    stack[sp, 1] = job
+                    stack[sp, W_OP] = _START
+                    stack[sp, W_A] = job
                     sp += 1
                     for x in range(sub_ptr[item], sub_ptr[item + 1]):
                         u = sub_idx[x]
-                        if rng.random() < item_f[0, u]:
-                            stack[sp, 0] = _REPL
-                            stack[sp, 1] = u
-                            stack[sp, 2] = site
-                            stack[sp, 3] = 1
-                            stack[sp + 1, 0] = _DEMAND
-                            stack[sp + 1, 1] = u
-                            stack[sp + 1, 2] = site
-                            stack[sp + 1, 3] = 3 * job + _JOB
+                        if rng.random() < item_f[I_REPLACE, u]:
+                            stack[sp, W_OP] = _REPL
+                            stack[sp, W_A] = u
+                            stack[sp, W_B] = site
+                            stack[sp, W_C] = 1
+                            stack[sp + 1, W_OP] = _DEMAND
+                            stack[sp + 1, W_A] = u
+                            stack[sp + 1, W_B] = site
+                            stack[sp + 1, W_C] = 3 * job + _JOB
                             sp += 2
             else:  # _START
                 job = a1
@@ -398,8 +749,32 @@ def _run(md, st, sysst, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_
                             busy[site] += 1
                     if not queued:
                         seq += 1
-                        _push(ht, hs, hc, n, now + d, seq, flat * 3 + DONE)
+                        _push(ht, hs, hc, n, now + d, seq, flat * NK + DONE)
                         n += 1
+        if phased is not None:
+            for z in range(n_rs):  # new hour rates and next failures of the systems touched
+                j = rs[z]
+                if rs_mark[j] == 1:
+                    continue
+                rs_mark[j] = 1
+                hours[j] += rate_h[j] * (now - hours_t[j])
+                hours_t[j] = now
+                f = sys_fleet[j]
+                working = present[j] == 1 and damaged[j] == 0 and (fwd or holes[j] == 0)
+                r = fleet_hours[f] * factor[f] if working else 0.0
+                rate_h[j] = r
+                due_seq[j] = -1
+                if r > 0.0:
+                    d = INF
+                    for v in range(fleet_nunits[f]):
+                        d = min(d, due[j, v])
+                    if d < INF:
+                        seq += 1
+                        due_seq[j] = seq
+                        _push(ht, hs, hc, n, now + (d - hours[j]) / r, seq, j * NK + FAIL)
+                        n += 1
+            for z in range(n_rs):
+                rs_mark[rs[z]] = 0
     cnt[_HN] = n
     cnt[_SEQ] = seq
     cnt[_FREE] = free
@@ -473,19 +848,21 @@ def _grow_jobs(jobs, cnt, need):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _loop(md, stock0, n_s, burst, rng, days, warmup_days, series_days, fwd, expo,  # type: ignore[no-untyped-def]
-          series, down_int, bo_int, rep_int, dem, hit):
-    """One replication: fills the output arrays, returns the number of events."""
-    channels, sys_fleet, sys_rate = md[2], md[6], md[8]
-    fleet_qty, counts = md[11], md[13]
+def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series_days,  # type: ignore[no-untyped-def]
+          fwd, expo, bo_int, rep_int, dem, hit):
+    """One replication: fills the output arrays, returns the number of events.
+
+    ``md``, ``sd``, ``ph`` and ``phased`` as in :func:`_run`, their state arrays fresh
+    (zero; ``due`` infinite, ``due_seq`` -1, ``factor`` the day-0 tempo factors).
+    """
+    channels, sys_fleet, fleet_npos, fleet_qty = md[2], md[6], md[8], md[10]
     limited = False
     for s in range(n_s):
         if channels[s] > 0:
             limited = True
     n_flat = stock0.size
     n_sys = sys_fleet.size
-    n_f = counts.size
-
+    n_f = fleet_npos.size
     cnt = np.zeros(10, dtype=np.int64)
     fl = np.zeros(3)
     stock = stock0.copy()
@@ -495,15 +872,10 @@ def _loop(md, stock0, n_s, burst, rng, days, warmup_days, series_days, fwd, expo
     rep_n = np.zeros(n_s, dtype=np.int64)
     rep_acc = np.zeros(n_s)
     rep_t = np.zeros(n_s)
-    st = (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t)
     filled_pos = np.empty((n_sys, fleet_qty.shape[1]), dtype=np.int64)
     for j in range(n_sys):
         filled_pos[j] = fleet_qty[sys_fleet[j]]
     holes = np.zeros(n_sys, dtype=np.int64)
-    down = np.zeros(n_f, dtype=np.int64)
-    down_acc = np.zeros(n_f)
-    down_t = np.zeros(n_f)
-    sysst = (filled_pos, holes, down, down_acc, down_t)
     # Queues 0..n_flat-1: backorders of each item·site; n_flat+s: repairs waiting at s.
     n_q = n_flat + n_s
     qs = (np.full(n_q, -1, dtype=np.int64), np.full(n_q, -1, dtype=np.int64),
@@ -514,25 +886,82 @@ def _loop(md, stock0, n_s, burst, rng, days, warmup_days, series_days, fwd, expo
     cnt[_JFREE] = -1
     jobs = _grow_jobs((np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64),
                        np.empty(0, dtype=np.int64)), cnt, 2 * burst + 16)
-    stack = np.zeros((2 * burst + 8, 4), dtype=np.int64)
+    stack = np.zeros((2 * burst + 8, 5), dtype=np.int64)
+    pm, pst = ph
+    (fleet_hours, fleet_nunits, unit_pos, item_scale, item_inv_shape, _step_ptr, _step_fleet,
+     _step_factor, loss_rate, _ld_fleet, _ld_count, damage_rate, _damage_days, _dl_first,
+     _dl_count, _dl_sp_ptr, _dl_sp_flat, _dl_sp_qty, mem_off, _site_sys_ptr, _site_sys, ev_day,
+     ev_code, n_initial, max_sup, _cannibal) = pm
+    (present, _damaged, due, _hours, _hours_t, rate_h, due_seq, factor, mem, mem_n, mem_where,
+     _in_holes, lev, acc, _rs, _rs_mark, s_up, s_pres, s_dmg, s_lost) = pst
+    room = n_sys + 2 * burst + 64
+    n_sup = 1
+    if phased is not None:
+        room += ev_day.size + 2 * n_f
+        n_sup = max_sup
+    supbuf = np.zeros(n_sup, dtype=np.int64)
     heap = _grow_heap((np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)),
-                      n_sys + 2 * burst + 64)
+                      room)
     ht, hs, hc = heap
     n = 0
-    for j in range(n_sys):  # first failure of every system
-        if sys_rate[j] > 0.0:
-            _push(ht, hs, hc, n, rng.standard_exponential() / sys_rate[j], n + 1, j * 3 + FAIL)
+    seq = 0
+    if sd is not None:
+        sys_rate, _fleet_cum, counts, series, down, down_acc, down_t, down_int = sd
+        for j in range(n_sys):  # first failure of every system
+            if sys_rate[j] > 0.0:
+                _push(ht, hs, hc, n, rng.standard_exponential() / sys_rate[j], n + 1,
+                      j * NK + FAIL)
+                n += 1
+        seq = n
+    if phased is not None:
+        fleet_item = md[9]
+        for j in range(n_initial):  # day-0 systems
+            f = sys_fleet[j]
+            present[j] = 1
+            _new_unit_lives(j, f, due, fleet_nunits, unit_pos, fleet_item, item_scale,
+                            item_inv_shape, rng)
+            lev[L_PRESENT, f] += 1
+            lev[L_UP, f] += 1
+            mem[mem_off[f] + mem_n[f]] = j
+            mem_where[j] = mem_n[f]
+            mem_n[f] += 1
+            r = fleet_hours[f] * factor[f]
+            rate_h[j] = r
+            if r > 0.0:
+                d = INF
+                for v in range(fleet_nunits[f]):
+                    d = min(d, due[j, v])
+                if d < INF:
+                    seq += 1
+                    due_seq[j] = seq
+                    _push(ht, hs, hc, n, d / r, seq, j * NK + FAIL)
+                    n += 1
+        for k in range(ev_day.size):  # deliveries, tempo steps, given losses
+            seq += 1
+            _push(ht, hs, hc, n, ev_day[k], seq, ev_code[k])
             n += 1
+        for f in range(n_f):
+            if loss_rate[f] > 0.0:
+                seq += 1
+                _push(ht, hs, hc, n, rng.standard_exponential() / loss_rate[f], seq,
+                      f * NK + LOSS)
+                n += 1
+            if damage_rate[f] > 0.0:
+                seq += 1
+                _push(ht, hs, hc, n, rng.standard_exponential() / damage_rate[f], seq,
+                      f * NK + DAMAGE)
+                n += 1
+    st = (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf)
     cnt[_HN] = n
-    cnt[_SEQ] = n
+    cnt[_SEQ] = seq
     counting = warmup_days <= 0.0
     cnt[_COUNTING] = 1 if counting else 0
     cnt[_WARM] = 0 if counting else 1
-    next_sample = series_days[0] if series_days.size > 0 else np.inf
+    next_sample = series_days[0] if series_days.size > 0 else INF
     fl[_NEXT_SAMPLE] = next_sample
     fl[_NEXT_MARK] = next_sample if counting else min(next_sample, warmup_days)
-    while _run(md, st, sysst, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_days,
-               series_days, series, fwd, expo, limited, n_s, burst) == 1:
+    while _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_days,
+               series_days, fwd, expo, limited, n_s, burst) == 1:
         if cnt[_HN] + burst > heap[0].size:
             heap = _grow_heap(heap, cnt[_HN] + burst)
         if cnt[_NFREE] < burst:
@@ -540,25 +969,22 @@ def _loop(md, stock0, n_s, burst, rng, days, warmup_days, series_days, fwd, expo
         if cnt[_NJFREE] < burst:
             jobs = _grow_jobs(jobs, cnt, burst)
     if cnt[_WARM] == 1:  # the warm-up outlasts the events: start counting at its end
-        for x in range(n_flat):
-            dem[x] = 0
-            hit[x] = 0
-            bo_acc[x] = 0.0
-            bo_t[x] = warmup_days
+        _restart(warmup_days, st, sd, ph, phased, n_s)
+    for k in range(cnt[_SAMPLE], series_days.size):  # the days after the last event
         for f in range(n_f):
-            down_acc[f] = 0.0
-            down_t[f] = warmup_days
-        for s in range(n_s):
-            rep_acc[s] = 0.0
-            rep_t[s] = warmup_days
-    sample = cnt[_SAMPLE]
-    while sample < series_days.size:
-        for f in range(n_f):
-            series[sample, f] = 1.0 - down[f] / counts[f]
-        sample += 1
-    qlen = qs[2]
+            if sd is not None:
+                series[k, f] = 1.0 - down[f] / counts[f]
+            if phased is not None:
+                s_up[k, f] = lev[L_UP, f]
+                s_pres[k, f] = lev[L_PRESENT, f]
+                s_dmg[k, f] = lev[L_DAMAGED, f]
+                s_lost[k, f] = lev[L_LOST, f]
     for f in range(n_f):
-        down_int[f] = down_acc[f] + down[f] * (days - down_t[f])
+        if sd is not None:
+            down_int[f] = down_acc[f] + down[f] * (days - down_t[f])
+        if phased is not None:
+            _touch(f, days, lev, acc)
+    qlen = qs[2]
     for x in range(n_flat):
         bo_int[x] = bo_acc[x] + qlen[x] * (days - bo_t[x])
     for s in range(n_s):

@@ -34,12 +34,10 @@ from typing import Any
 import numpy as np
 
 from sustain._types import FloatArray
-from sustain.simulate.kernel import KernelArrays, Replication, kernel_arrays
-from sustain.simulate.kernel_phased_loop import DELIVER, LOSS_DAY, TEMPO, _loop_phased
+from sustain.simulate.kernel import KernelArrays, Replication, common_model, kernel_arrays
+from sustain.simulate.kernel_loop import DELIVER, LOSS_DAY, NK, TEMPO, _loop
 from sustain.simulate.model import SimModel
 from sustain.simulate.phased import PhasedModel
-
-_NK = 9  # event kinds: code = 9 * arg + kind
 
 
 def _csr(rows: list[list[int]] | list[list[float]], dtype: type) -> tuple[np.ndarray, np.ndarray]:
@@ -68,8 +66,13 @@ def phased_arrays(m: SimModel, p: PhasedModel) -> dict[str, object]:
     site_sys = np.argsort(sys_site, kind="stable").astype(i64)  # systems grouped by site
     site_ptr = np.concatenate([[0], np.cumsum(np.bincount(sys_site, minlength=m.n_sites))])
     site_ptr = site_ptr.astype(i64)
-    pd = (
-        sys_fleet, sys_site, np.array(p.fleet_hours, dtype=np.float64),
+    # Scheduled events in the order the Python kernel pushed them (ties: that order).
+    ev = [(d[0], n * NK + DELIVER) for n, d in enumerate(p.deliveries)]
+    ev += [(st[0], n * NK + TEMPO) for n, st in enumerate(p.tempo_steps)]
+    ev += [(ld[0], n * NK + LOSS_DAY) for n, ld in enumerate(p.loss_days)]
+    most_spares = max([0, *(sum(q for _, q in d[4]) for d in p.deliveries)])
+    pm = (
+        np.array(p.fleet_hours, dtype=np.float64),
         np.array([len(u) for u in p.fleet_unit_pos], dtype=i64).reshape(n_f), unit_pos,
         np.array(p.item_scale_hours, dtype=np.float64),
         np.array(p.item_inv_shape, dtype=np.float64),
@@ -84,18 +87,13 @@ def phased_arrays(m: SimModel, p: PhasedModel) -> dict[str, object]:
         sp_ptr, sp_flat, sp_qty,
         np.concatenate([[0], np.cumsum(per_fleet)[:-1]]).astype(i64).reshape(n_f),
         site_ptr, site_sys,
+        np.array([e[0] for e in ev], dtype=np.float64), np.array([e[1] for e in ev], dtype=i64),
+        int(p.n_initial), most_spares + 1, bool(p.cannibalisation),
     )
-    # Scheduled events in the order the Python kernel pushed them (ties: that order).
-    ev = [(d[0], n * _NK + DELIVER) for n, d in enumerate(p.deliveries)]
-    ev += [(st[0], n * _NK + TEMPO) for n, st in enumerate(p.tempo_steps)]
-    ev += [(ld[0], n * _NK + LOSS_DAY) for n, ld in enumerate(p.loss_days)]
-    most_spares = max([0, *(sum(q for _, q in d[4]) for d in p.deliveries)])
     return {
         "k": k,
-        "pd": pd,
-        "ev": (np.array([e[0] for e in ev], dtype=np.float64),
-               np.array([e[1] for e in ev], dtype=i64)),
-        "max_sup": most_spares + 1,
+        "md": common_model(k, sys_fleet, sys_site),
+        "pm": pm,
         "max_rs": n_sys + most_spares + 4,
         "burst": k.burst + n_sys + most_spares + 16,
     }
@@ -124,23 +122,32 @@ def run_phased(
     n_s = m.n_sites
     n_flat = k.stock.size
     sd = np.asarray(series_days, dtype=np.float64)
-    outs = tuple(np.zeros((sd.size, n_f)) for _ in range(4))
+    s_up, s_pres, s_dmg, s_lost = (np.zeros((sd.size, n_f)) for _ in range(4))
     lev = np.zeros((5, n_f))
     acc = np.zeros((3, n_f))
     bo_int = np.zeros(n_flat)
     rep_int = np.zeros(n_s)
     dem = np.zeros(n_flat, dtype=np.int64)
     hit = np.zeros(n_flat, dtype=np.int64)
-    md = (k.site_parent, k.ship_days, k.channels, k.sub_ptr, k.sub_idx, k.item_f,
-          k.fleet_npos, k.fleet_item, k.fleet_qty)
-    events = _loop_phased(
-        md, x["pd"], x["ev"], np.array(p.tempo_start, dtype=np.float64).reshape(n_f),
-        k.stock, int(p.n_initial), n_s, x["burst"], x["max_rs"], x["max_sup"], rng,
-        float(days), float(warmup_days), sd, bool(failures_while_down),
-        bool(exponential_delays), bool(p.cannibalisation), outs, lev, acc, bo_int,
+    n_sys = len(p.sys_fleet)
+    width = x["pm"][2].shape[1]
+    i64 = np.int64
+    pst = (
+        np.zeros(n_sys, dtype=i64), np.zeros(n_sys, dtype=i64),  # present, damaged
+        np.full((n_sys, max(width, 1)), np.inf),  # due: the life of each unit (hours)
+        np.zeros(n_sys), np.zeros(n_sys), np.zeros(n_sys),  # hours, hours_t, rate_h
+        np.full(n_sys, -1, dtype=i64),  # due_seq
+        np.array(p.tempo_start, dtype=np.float64).reshape(n_f),  # factor
+        np.zeros(max(n_sys, 1), dtype=i64), np.zeros(n_f, dtype=i64),  # mem, mem_n
+        np.zeros(n_sys, dtype=i64), np.zeros(n_sys, dtype=i64),  # mem_where, in_holes
+        lev, acc, np.zeros(x["max_rs"], dtype=i64), np.zeros(n_sys, dtype=i64),  # rs, rs_mark
+        s_up, s_pres, s_dmg, s_lost,
+    )
+    events = _loop(
+        x["md"], None, (x["pm"], pst), True, k.stock, n_s, x["burst"], rng, float(days),
+        float(warmup_days), sd, bool(failures_while_down), bool(exponential_delays), bo_int,
         rep_int, dem, hit,
     )
-    s_up, s_pres, s_dmg, s_lost = outs
     span = days - warmup_days
     up_int, pres_int = acc[0], acc[1]
     avail = np.full(n_f, np.nan)
