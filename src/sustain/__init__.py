@@ -12,12 +12,13 @@ scenario file::
     plan = sustain.plan_stockpile(sustain.load_scenario("examples/coalition-munitions.yaml"))
 """
 
+from sustain.crosscheck import simulate
 from sustain.errors import ScenarioError, SustainError
 from sustain.optimize import Optimization, TargetUnreachable, optimize
 from sustain.readiness.evaluate import Evaluation, evaluate
 from sustain.readiness.metric import Method
 from sustain.scenario import Scenario, load_scenario
-from sustain.simulate import SimulationResult, simulate
+from sustain.simulate import SimulationResult
 from sustain.stockpile import PlanInfeasible, PlanResult, plan_stockpile
 
 __version__ = "0.1.0"

@@ -164,3 +164,49 @@ def test_optimised_plan_checked_by_the_simulator() -> None:
     for f, h in zip(plan, held, strict=True):
         assert f["availability_ci95"][1] >= 0.9, f
         assert f["availability"] > h["availability"], (f, h)
+
+
+def test_compare_adds_both_methods_after_the_simulated_document() -> None:
+    """``sustain.simulate(..., compare=True)`` (sustain.crosscheck) returns the same
+    simulation with an ``analytic`` block last: per method and fleet the analytic
+    availability (as ``evaluate_arrays`` computes it), its difference from the simulated
+    mean and whether it lies in the simulated 95 % interval."""
+    import sustain
+
+    a = two_echelon(np.random.default_rng(4), n_items=3, subs=True)
+    run = {"days": 400, "replications": 6, "seed": 0, "warmup_days": 50}
+    plain = simulate(a, **run).to_dict()
+    doc = sustain.simulate(a, compare=True, **run).to_dict()
+    assert list(doc)[-1] == "analytic"
+    assert {k: v for k, v in doc.items() if k != "analytic"} == plain
+    assert set(doc["analytic"]) == {"vari-metric", "metric"}
+    for method, block in doc["analytic"].items():
+        av = evaluate_arrays(a, method=method).availability
+        diffs = []
+        for f, (row, fleet) in enumerate(zip(block["fleets"], plain["fleets"], strict=True)):
+            lo, hi = fleet["availability_ci95"]
+            assert (row["system"], row["site"]) == (fleet["system"], fleet["site"])
+            assert row["availability"] == float(av[f])
+            assert row["difference"] == float(av[f]) - fleet["availability"]
+            assert row["inside_ci95"] == (lo <= av[f] <= hi)
+            diffs.append(abs(row["difference"]))
+        assert block["mean_abs_difference"] == float(np.mean(diffs))
+
+
+def test_the_simulator_does_not_import_the_analytic_engine() -> None:
+    """No module of sustain.simulate imports sustain.readiness or the cross-check
+    above both (anywhere in the file, functions included)."""
+    import ast
+    from pathlib import Path
+
+    from sustain.simulate import kernel
+
+    for path in Path(kernel.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""] if isinstance(node, ast.ImportFrom)
+                else [x.name for x in node.names] if isinstance(node, ast.Import) else []
+            )
+            for name in names:
+                assert not name.startswith(("sustain.readiness", "sustain.crosscheck")), (
+                    path.name, name)

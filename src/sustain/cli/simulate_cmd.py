@@ -112,9 +112,9 @@ def simulate(
     """Simulate the support system over time (Monte Carlo with confidence intervals)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from sustain.crosscheck import simulate as run_simulate
     from sustain.report.markdown import write_atomic
     from sustain.scenario import load_scenario
-    from sustain.simulate import simulate as run_simulate
 
     try:
         if plot is not None and plot.suffix.lower() not in {".png", ".svg", ".pdf"}:

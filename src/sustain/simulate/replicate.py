@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as cf_done
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ from sustain.errors import MissingExtraError, SustainError
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
 from sustain.simulate.kernel import Replication, kernel_arrays, run
+from sustain.simulate.kernel_phased import phased_arrays, run_phased
 from sustain.simulate.model import Delays, SimModel, build_model, demand_mask, stock_matrix
 from sustain.simulate.phased import PhasedModel, build_phased, is_phased, with_delivered_fleets
 
@@ -43,8 +46,6 @@ class _Job:
 def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Replication]:
     """Replications for the given streams (top level, so worker processes can import it)."""
     if job.phased is not None:
-        from sustain.simulate.kernel_phased import phased_arrays, run_phased
-
         flat = phased_arrays(job.model, job.phased)  # once per chunk, not per replication
         return [
             run_phased(
@@ -152,7 +153,8 @@ class SimulationResult:
     failures_while_down : bool
     delays : Delays
     analytic : dict or None
-        Comparison with the analytic model, when asked for.
+        Comparison with the analytic model, when asked for
+        (:func:`sustain.crosscheck.simulate` with ``compare=True``).
     """
 
     arrays: ScenarioArrays
@@ -342,7 +344,6 @@ def simulate(
     workers: int = 1,
     dask_address: str | Any | None = None,
     progress: Progress | None = None,
-    compare: bool = False,
 ) -> SimulationResult:
     """Simulate the support system, ``replications`` times.
 
@@ -386,9 +387,6 @@ def simulate(
         Run the replications on this Dask scheduler (or client) instead.
     progress : callable(done, total), optional
         Called as replications complete.
-    compare : bool
-        Add the analytic (VARI-METRIC and METRIC) availability of every fleet, its
-        difference from the simulation and whether it lies inside the 95 % CI.
 
     Returns
     -------
@@ -454,18 +452,7 @@ def simulate(
     seeds = np.random.SeedSequence(int(seed)).spawn(int(replications))
     reps = _dispatch(job, seeds, workers=int(workers), dask_address=dask_address,
                      progress=progress)
-    result = _summarise(a, job, reps, int(seed), delays)
-    if compare:
-        from sustain.simulate.compare import analytic_comparison
-
-        result = _with(result, analytic_comparison(result))
-    return result
-
-
-def _with(result: SimulationResult, analytic: dict[str, Any]) -> SimulationResult:
-    from dataclasses import replace
-
-    return replace(result, analytic=analytic)
+    return _summarise(a, job, reps, int(seed), delays)
 
 
 def _chunks(n: int, parts: int) -> list[range]:
@@ -492,7 +479,7 @@ def _dispatch(
             progress(done, n)
 
     if dask_address is not None:
-        try:
+        try:  # an optional extra (sustain[dask]), imported only when asked for
             from dask.distributed import Client, as_completed
         except ImportError:
             raise MissingExtraError("simulate with --dask", "dask") from None
@@ -521,9 +508,6 @@ def _dispatch(
             if own:
                 client.close()
     elif workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures import as_completed as cf_done
-
         chunks = _chunks(n, 4 * workers)
         with ProcessPoolExecutor(max_workers=workers) as pool:
             pending = {
@@ -555,8 +539,6 @@ def _summarise(
     np.divide(filled, demands, out=fill, where=demands > 0)
     ph = None
     if job.phased is not None:
-        from dataclasses import replace
-
         delivered = np.zeros(a.fleet_system.size, dtype=np.int64)
         for _, f, _, count, _ in job.phased.deliveries:
             if count:

@@ -1,0 +1,99 @@
+"""The simulator against the analytic engine (METRIC and VARI-METRIC) for the same stock.
+
+This module sits above both engines: :mod:`sustain.simulate` and
+:mod:`sustain.readiness` never import each other, and the comparison of their answers
+lives here.  :func:`simulate` is the public ``sustain.simulate``: the simulator with
+the option ``compare`` that adds the analytic availability of every fleet to the result
+(``SimulationResult.analytic``, the ``analytic`` block of the JSON document)::
+
+    import sustain
+    res = sustain.simulate(scenario, days=730, replications=200, seed=7, compare=True)
+    res.to_dict()["analytic"]["vari-metric"]["fleets"][0]["inside_ci95"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from sustain._types import FloatArray
+from sustain.readiness.evaluate import evaluate_arrays
+from sustain.scenario.compile import ScenarioArrays
+from sustain.scenario.model import Scenario
+from sustain.simulate import Delays, Progress, SimulationResult
+from sustain.simulate import simulate as simulate_only
+
+
+def analytic_comparison(result: SimulationResult) -> dict[str, Any]:
+    """Per method and fleet: analytic availability, difference, inside the 95 % CI?
+
+    The analytic models are steady state: with time-phased keys they evaluate the
+    day-0 scenario, so the difference measures those keys as much as the models.
+    """
+    a = result.arrays
+    cis = result.availability_ci95()
+    sim = result.availability_mean
+    out: dict[str, Any] = {}
+    for method in ("vari-metric", "metric"):
+        ev = evaluate_arrays(a, method=method)
+        rows = []
+        for f in range(a.fleet_system.size):
+            av = float(ev.availability[f])
+            lo, hi = cis[f]
+            rows.append({
+                "system": a.system_ids[a.fleet_system[f]],
+                "site": a.site_ids[a.fleet_site[f]],
+                "availability": None if np.isnan(av) else av,
+                "difference": None if np.isnan(av) else av - float(sim[f]),
+                "inside_ci95": bool(lo <= av <= hi),
+            })
+        diffs = [abs(r["difference"]) for r in rows if r["difference"] is not None]
+        out[method] = {
+            "fleets": rows,
+            "mean_abs_difference": float(np.mean(diffs)) if diffs else None,
+        }
+    return out
+
+
+def with_analytic(result: SimulationResult) -> SimulationResult:
+    """``result`` with :func:`analytic_comparison` attached (``result.analytic``)."""
+    return replace(result, analytic=analytic_comparison(result))
+
+
+def simulate(
+    scenario: Scenario | ScenarioArrays,
+    *,
+    days: float,
+    replications: int,
+    seed: int,
+    warmup_days: float | None = None,
+    stock: FloatArray | Mapping[tuple[str, str], float] | None = None,
+    failures_while_down: bool = False,
+    delays: Delays | str = Delays.DETERMINISTIC,
+    repair_channels: Mapping[str, int] | None = None,
+    cannibalisation: bool | None = None,
+    workers: int = 1,
+    dask_address: str | Any | None = None,
+    progress: Progress | None = None,
+    compare: bool = False,
+) -> SimulationResult:
+    """:func:`sustain.simulate.simulate`, plus the analytic comparison when ``compare``.
+
+    Parameters
+    ----------
+    compare : bool
+        Add the analytic (VARI-METRIC and METRIC) availability of every fleet, its
+        difference from the simulation and whether it lies inside the 95 % CI.
+    others
+        As :func:`sustain.simulate.simulate`.
+    """
+    result = simulate_only(
+        scenario, days=days, replications=replications, seed=seed, warmup_days=warmup_days,
+        stock=stock, failures_while_down=failures_while_down, delays=delays,
+        repair_channels=repair_channels, cannibalisation=cannibalisation, workers=workers,
+        dask_address=dask_address, progress=progress,
+    )
+    return with_analytic(result) if compare else result
