@@ -35,7 +35,9 @@ sets off go through an explicit work stack of ``(op, a, b, c, unit)`` rows:
     Replace one unit taken from ``site``: repair it there (``local`` and the base
     repair draw), condemn and procure at the root, or order from the parent
     (another ``_DEMAND`` and ``_REPL`` one level up).  A repair is a job: it pushes
-    ``_START`` below the demands of its sub-items.
+    ``_START`` below the demands of its sub-items, which are handled in the scenario's
+    order (``sub_idx``): repair jobs that start at the same instant reach a site's
+    repair channels in that order.
 ``_START (job)``
     Start the job's repair time when no sub-item is still missing (a channel
     permitting); pushed again by the supply that fills its last sub-item.
@@ -187,7 +189,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
     (fleet_hours, fleet_nunits, unit_pos, item_scale, item_inv_shape, step_ptr, step_fleet,
      step_factor, loss_rate, ld_fleet, ld_count, damage_rate, damage_days, dl_first, dl_count,
      dl_sp_ptr, dl_sp_flat, dl_sp_qty, mem_off, site_sys_ptr, site_sys, _ev_day, _ev_code,
-     _n_initial, _max_sup, cannibal) = pm
+     _n_initial, _max_sup, cannibal, _fleet_order) = pm
     (present, damaged, due, hours, hours_t, rate_h, due_seq, factor, mem, mem_n, mem_where,
      in_holes, lev, acc, rs, rs_mark, s_up, s_pres, s_dmg, s_lost) = pst
     ht, hs, hc = heap
@@ -704,7 +706,9 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
                     stack[sp, W_OP] = _START
                     stack[sp, W_A] = job
                     sp += 1
-                    for x in range(sub_ptr[item], sub_ptr[item + 1]):
+                    # Pushed last to first, so handled (drawn from the shelf, sent to
+                    # repair, queued for a channel) in the scenario's order.
+                    for x in range(sub_ptr[item + 1] - 1, sub_ptr[item] - 1, -1):
                         u = sub_idx[x]
                         if rng.random() < item_f[I_REPLACE, u]:
                             stack[sp, W_OP] = _REPL
@@ -891,7 +895,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     (fleet_hours, fleet_nunits, unit_pos, item_scale, item_inv_shape, _step_ptr, _step_fleet,
      _step_factor, loss_rate, _ld_fleet, _ld_count, damage_rate, _damage_days, _dl_first,
      _dl_count, _dl_sp_ptr, _dl_sp_flat, _dl_sp_qty, mem_off, _site_sys_ptr, _site_sys, ev_day,
-     ev_code, n_initial, max_sup, _cannibal) = pm
+     ev_code, n_initial, max_sup, _cannibal, fleet_order) = pm
     (present, _damaged, due, _hours, _hours_t, rate_h, due_seq, factor, mem, mem_n, mem_where,
      _in_holes, lev, acc, _rs, _rs_mark, s_up, s_pres, s_dmg, s_lost) = pst
     room = n_sys + 2 * burst + 64
@@ -940,7 +944,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
             seq += 1
             _push(ht, hs, hc, n, ev_day[k], seq, ev_code[k])
             n += 1
-        for f in range(n_f):
+        for f in fleet_order:  # the scenario's order, as every sequence in a run
             if loss_rate[f] > 0.0:
                 seq += 1
                 _push(ht, hs, hc, n, rng.standard_exponential() / loss_rate[f], seq,

@@ -89,6 +89,7 @@ def phased_arrays(m: SimModel, p: PhasedModel) -> dict[str, object]:
         site_ptr, site_sys,
         np.array([e[0] for e in ev], dtype=np.float64), np.array([e[1] for e in ev], dtype=i64),
         int(p.n_initial), most_spares + 1, bool(p.cannibalisation),
+        np.array(m.fleet_order, dtype=i64).reshape(n_f),
     )
     return {
         "k": k,

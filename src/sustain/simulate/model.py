@@ -16,9 +16,10 @@ from enum import StrEnum
 
 import numpy as np
 
-from sustain._types import BoolArray, FloatArray
+from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.errors import SustainError
 from sustain.scenario.compile import ScenarioArrays
+from sustain.scenario.model import Scenario
 
 
 class Delays(StrEnum):
@@ -63,6 +64,13 @@ class SimModel:
         Spares held at time 0 (flat).
     channels : tuple[int, ...]
         Parallel repair channels per site; 0 means unlimited.
+    fleet_order : tuple[int, ...]
+        The fleets in the scenario's order (systems are numbered in this order).
+
+    Everything the simulation does in a sequence (a system's installed items, an
+    item's sub-items, the systems, the fleets) follows the order of the scenario file
+    (:func:`file_order`), never the alphabetical order of ids in the compiled arrays,
+    so renaming an item, a system or a site does not change the numbers.
     """
 
     n_items: int
@@ -85,6 +93,7 @@ class SimModel:
     fleet_count: tuple[int, ...]
     stock: tuple[int, ...]
     channels: tuple[int, ...]
+    fleet_order: tuple[int, ...]
 
 
 def stock_matrix(
@@ -119,15 +128,40 @@ def stock_matrix(
     return out
 
 
+def file_order(scenario: Scenario | None, a: ScenarioArrays) -> tuple[IntArray, IntArray]:
+    """Items and fleets of ``a`` (compiled indices) in the order of the scenario file.
+
+    Compiled arrays sort ids alphabetically; the simulator takes items and fleets in
+    the order the scenario lists them, so that names never decide a tie.  Without a
+    scenario (compiled arrays given directly) their own order is the order.
+    """
+    if scenario is None:
+        return np.arange(a.n_items), np.arange(a.fleet_system.size)
+    i_rank = {it.id: n for n, it in enumerate(scenario.items)}
+    items = sorted(range(a.n_items), key=lambda i: i_rank[a.item_ids[i]])
+    f_rank = {(f.system, f.site): n for n, f in enumerate(scenario.fleets)}
+    fleets = sorted(
+        range(a.fleet_system.size),
+        key=lambda f: f_rank[(a.system_ids[a.fleet_system[f]], a.site_ids[a.fleet_site[f]])],
+    )
+    return np.array(items, dtype=np.int64), np.array(fleets, dtype=np.int64)
+
+
 def build_model(
     a: ScenarioArrays,
     stock: FloatArray,
     channels: Mapping[str, int] | None = None,
+    order: tuple[IntArray, IntArray] | None = None,
 ) -> SimModel:
-    """Flatten compiled arrays into a :class:`SimModel`."""
+    """Flatten compiled arrays into a :class:`SimModel`.
+
+    ``order``: items and fleets in the scenario's order (:func:`file_order`; default:
+    the order of the arrays).
+    """
     n_i, n_s = a.n_items, a.n_sites
+    item_order, fleet_order = file_order(None, a) if order is None else order
     subs: list[list[int]] = [[] for _ in range(n_i)]
-    for u in range(n_i):
+    for u in item_order.tolist():
         p = int(a.item_parent[u])
         if p >= 0:
             subs[p].append(u)
@@ -136,29 +170,30 @@ def build_model(
     qty_k: list[tuple[int, ...]] = []
     rate_k: list[FloatArray] = []
     for k in range(n_k):
-        rows = np.flatnonzero((a.qty_per_system[:, k] > 0) & (a.failures_per_hour > 0))
+        use = (a.qty_per_system[item_order, k] > 0) & (a.failures_per_hour[item_order] > 0)
+        rows = item_order[use]
         items_k.append(tuple(int(i) for i in rows))
         qty_k.append(tuple(int(a.qty_per_system[i, k]) for i in rows))
         rate_k.append(a.qty_per_system[rows, k] * a.failures_per_hour[rows])
     if np.any(a.qty_per_system != np.round(a.qty_per_system)):
         raise SustainError("simulate: installed quantities must be whole numbers")
-    fleet_items, fleet_qty, fleet_cum, fleet_count = [], [], [], []
-    sys_fleet: list[int] = []
-    sys_site: list[int] = []
-    sys_rate: list[float] = []
+    fleet_items, fleet_qty, fleet_cum, fleet_count, fleet_rate = [], [], [], [], []
     for f in range(a.fleet_system.size):
         k = int(a.fleet_system[f])
         r = rate_k[k]
         total = float(r.sum())
-        cum = tuple((np.cumsum(r) / total).tolist()) if total > 0 else ()
-        count = round(float(a.fleet_count[f]))
         fleet_items.append(items_k[k])
         fleet_qty.append(qty_k[k])
-        fleet_cum.append(cum)
-        fleet_count.append(count)
-        sys_fleet += [f] * count
-        sys_site += [int(a.fleet_site[f])] * count
-        sys_rate += [total * float(a.fleet_hours_per_day[f])] * count
+        fleet_cum.append(tuple((np.cumsum(r) / total).tolist()) if total > 0 else ())
+        fleet_count.append(round(float(a.fleet_count[f])))
+        fleet_rate.append(total * float(a.fleet_hours_per_day[f]))
+    sys_fleet: list[int] = []
+    sys_site: list[int] = []
+    sys_rate: list[float] = []
+    for f in fleet_order.tolist():
+        sys_fleet += [f] * fleet_count[f]
+        sys_site += [int(a.fleet_site[f])] * fleet_count[f]
+        sys_rate += [fleet_rate[f]] * fleet_count[f]
     chan = [0] * n_s
     if channels:
         s_idx = {x: n for n, x in enumerate(a.site_ids)}
@@ -193,6 +228,7 @@ def build_model(
         fleet_count=tuple(fleet_count),
         stock=tuple(int(x) for x in stock.ravel()),
         channels=tuple(chan),
+        fleet_order=tuple(int(f) for f in fleet_order),
     )
 
 

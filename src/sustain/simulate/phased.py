@@ -64,7 +64,8 @@ class PhasedModel:
     loss_rate : tuple[float, ...]
         Systems lost per day per fleet (Poisson).
     loss_days : tuple
-        ``(day, fleet, count)`` given losses, in day order.
+        ``(day, fleet, count)`` given losses, in day order (the scenario's order on a
+        day).
     damage_rate, damage_repair_days : tuple[float, ...]
         Battle damage per fleet: systems per day, whole-system repair days.
     cannibalisation : bool
@@ -215,7 +216,7 @@ def build_phased(
         fleet_unit_pos=unit_pos,
         item_scale_hours=tuple(scale), item_inv_shape=tuple(inv_shape),
         tempo_start=tuple(start), tempo_steps=tuple(steps),
-        loss_rate=tuple(loss_rate), loss_days=tuple(sorted(loss_days)),
+        loss_rate=tuple(loss_rate), loss_days=tuple(sorted(loss_days, key=lambda x: x[0])),
         damage_rate=tuple(damage_rate), damage_repair_days=tuple(damage_days),
         cannibalisation=cannibalisation,
     )

@@ -23,7 +23,14 @@ from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
 from sustain.simulate.kernel import Replication, kernel_arrays, run
 from sustain.simulate.kernel_phased import phased_arrays, run_phased
-from sustain.simulate.model import Delays, SimModel, build_model, demand_mask, stock_matrix
+from sustain.simulate.model import (
+    Delays,
+    SimModel,
+    build_model,
+    demand_mask,
+    file_order,
+    stock_matrix,
+)
 from sustain.simulate.phased import PhasedModel, build_phased, is_phased, with_delivered_fleets
 
 #: A progress callback: ``progress(replications_done, replications_total)``.
@@ -433,7 +440,7 @@ def simulate(
     a = a.with_stock(st)
     channels = {s.id: s.repair_channels for s in sc.sites if s.repair_channels} if sc else {}
     channels.update(repair_channels or {})
-    model = build_model(a, st, channels)
+    model = build_model(a, st, channels, file_order(sc, a))
     pm = None
     if phased and sc is not None:
         pm = build_phased(
