@@ -25,6 +25,7 @@ from sustain.scenario.compile import ScenarioArrays
 from sustain.scenario.model import Scenario
 from sustain.simulate import Delays, Progress, SimulationResult
 from sustain.simulate import simulate as simulate_only
+from sustain.simulate.budget import MAX_EVENTS, MAX_MEMORY
 
 
 def analytic_comparison(result: SimulationResult) -> dict[str, Any]:
@@ -43,12 +44,13 @@ def analytic_comparison(result: SimulationResult) -> dict[str, Any]:
         for f in range(a.fleet_system.size):
             av = float(ev.availability[f])
             lo, hi = cis[f]
+            both = not (np.isnan(av) or np.isnan(sim[f]))  # else nothing to compare
             rows.append({
                 "system": a.system_ids[a.fleet_system[f]],
                 "site": a.site_ids[a.fleet_site[f]],
                 "availability": None if np.isnan(av) else av,
-                "difference": None if np.isnan(av) else av - float(sim[f]),
-                "inside_ci95": bool(lo <= av <= hi),
+                "difference": av - float(sim[f]) if both else None,
+                "inside_ci95": bool(lo <= av <= hi) if both else None,
             })
         diffs = [abs(r["difference"]) for r in rows if r["difference"] is not None]
         out[method] = {
@@ -78,6 +80,8 @@ def simulate(
     workers: int = 1,
     dask_address: str | Any | None = None,
     progress: Progress | None = None,
+    max_events: float = MAX_EVENTS,
+    max_memory: float = MAX_MEMORY,
     compare: bool = False,
 ) -> SimulationResult:
     """:func:`sustain.simulate.simulate`, plus the analytic comparison when ``compare``.
@@ -94,6 +98,7 @@ def simulate(
         scenario, days=days, replications=replications, seed=seed, warmup_days=warmup_days,
         stock=stock, failures_while_down=failures_while_down, delays=delays,
         repair_channels=repair_channels, cannibalisation=cannibalisation, workers=workers,
-        dask_address=dask_address, progress=progress,
+        dask_address=dask_address, progress=progress, max_events=max_events,
+        max_memory=max_memory,
     )
     return with_analytic(result) if compare else result

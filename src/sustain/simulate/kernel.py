@@ -168,9 +168,9 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
 
 
 #: What a steady-state run passes for the time-phased mode's arrays (the phased model's
-#: 27 entries and state's 20): that code is pruned from the steady-state specialisation,
+#: 27 entries and state's 21): that code is pruned from the steady-state specialisation,
 #: only the unpacking remains.
-NO_PHASED = ((0,) * 27, (0,) * 20)
+NO_PHASED = ((0,) * 27, (0,) * 21)
 
 
 def common_model(k: KernelArrays, sys_fleet: IntArray, sys_site: IntArray) -> tuple[Any, ...]:

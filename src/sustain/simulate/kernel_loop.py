@@ -70,7 +70,7 @@ N_ITEM_ROWS = 6
 # repair, time of the last change, lost.  ``acc`` holds the integrals of the first three.
 L_UP, L_PRESENT, L_DAMAGED, L_TIME, L_LOST = range(5)
 # Integer state kept between calls of _run (slots of ``cnt``) ...
-_HN, _SEQ, _FREE, _NFREE, _JFREE, _NJFREE, _EVENTS, _SAMPLE, _COUNTING, _WARM = range(10)
+_HN, _SEQ, _FREE, _NFREE, _JFREE, _NJFREE, _EVENTS, _SAMPLE, _COUNTING, _WARM, _NEED = range(11)
 # ... and float state (slots of ``fl``).
 _NOW, _NEXT_SAMPLE, _NEXT_MARK = range(3)
 INF = np.inf
@@ -169,8 +169,8 @@ def _restart(at, st, sd, ph, phased, n_s):  # type: ignore[no-untyped-def]
 
 
 @_jit
-def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days,  # type: ignore[no-untyped-def]
-         warmup_days, series_days, fwd, expo, limited, n_s, burst):
+def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, days,  # type: ignore[no-untyped-def]
+         warmup_days, series_days, fwd, expo, limited, n_s, burst, hroom):
     """Process events until the run ends (returns 0) or an array must grow (returns 1).
 
     ``md``: the model both modes read (:func:`sustain.simulate.kernel.common_model`).
@@ -182,7 +182,8 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
     """
     (site_parent, ship_days, channels, sub_ptr, sub_idx, item_f, sys_fleet, sys_site,
      fleet_npos, fleet_item, fleet_qty) = md
-    stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf = st
+    (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf,
+     supq) = st
     if sd is not None:
         sys_rate, fleet_cum, counts, series, down, down_acc, down_t, _down_int = sd
     pm, pst = ph
@@ -191,7 +192,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
      dl_sp_ptr, dl_sp_flat, dl_sp_qty, mem_off, site_sys_ptr, site_sys, _ev_day, _ev_code,
      _n_initial, _max_sup, cannibal, _fleet_order) = pm
     (present, damaged, due, hours, hours_t, rate_h, due_seq, factor, mem, mem_n, mem_where,
-     in_holes, lev, acc, rs, rs_mark, s_up, s_pres, s_dmg, s_lost) = pst
+     in_holes, lev, acc, rs_mark, s_up, s_pres, s_dmg, s_lost, loss_on, damage_on) = pst
     ht, hs, hc = heap
     nxt, val, dval = pool
     qhead, qtail, qlen = qs
@@ -215,7 +216,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
     next_mark = fl[_NEXT_MARK]
     status = 0
     while n > 0:
-        if n + burst > cap or nfree < burst or njfree < burst:
+        if n + hroom > cap or nfree < burst or njfree < burst:
             status = 1
             break
         t = ht[0]
@@ -224,6 +225,13 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
         code = hc[0]
         kind = code % NK
         arg = code // NK
+        if phased is not None:
+            if kind == DELIVER:  # its spares can fill every backorder waiting
+                need = burst + dl_count[arg] + nxt.size - nfree
+                if n + need > cap or 2 * need + 8 > stack.shape[0] or need > rs.size:
+                    cnt[_NEED] = need
+                    status = 1
+                    break
         if sd is not None:
             if kind != FAIL:  # a failure reschedules its clock in place (below)
                 n -= 1
@@ -333,9 +341,11 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
                 else:
                     busy[site] -= 1
             supbuf[0] = arg  # a good unit is ready at its site
+            supq[0] = 1
             n_sup = 1
         elif kind == ARRIVE:
             supbuf[0] = arg
+            supq[0] = 1
             n_sup = 1
         elif phased is not None:
             if kind == DELIVER:
@@ -354,10 +364,24 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
                     mem_n[f] += 1
                     rs[n_rs] = j
                     n_rs += 1
+                if dl_count[arg] > 0:  # a fleet that had emptied has losses and damage again
+                    f = sys_fleet[dl_first[arg]]
+                    if loss_on[f] == 0 and loss_rate[f] > 0.0:
+                        loss_on[f] = 1
+                        seq += 1
+                        _push(ht, hs, hc, n, now + rng.standard_exponential() / loss_rate[f],
+                              seq, f * NK + LOSS)
+                        n += 1
+                    if damage_on[f] == 0 and damage_rate[f] > 0.0:
+                        damage_on[f] = 1
+                        seq += 1
+                        _push(ht, hs, hc, n, now + rng.standard_exponential() / damage_rate[f],
+                              seq, f * NK + DAMAGE)
+                        n += 1
                 for x in range(dl_sp_ptr[arg], dl_sp_ptr[arg + 1]):
-                    for _ in range(dl_sp_qty[x]):
-                        supbuf[n_sup] = dl_sp_flat[x]
-                        n_sup += 1
+                    supbuf[n_sup] = dl_sp_flat[x]
+                    supq[n_sup] = dl_sp_qty[x]
+                    n_sup += 1
             elif kind == TEMPO:
                 for x in range(step_ptr[arg], step_ptr[arg + 1]):
                     f = step_fleet[x]
@@ -371,11 +395,15 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
             elif LOSS <= kind <= LOSS_DAY:
                 if kind == LOSS:
                     f = arg
-                    n_lose = 1
-                    seq += 1
-                    _push(ht, hs, hc, n, now + rng.standard_exponential() / loss_rate[f], seq,
-                          f * NK + LOSS)
-                    n += 1
+                    n_lose = 0
+                    if mem_n[f] == 0:  # no system to lose: paused until a delivery
+                        loss_on[f] = 0
+                    else:
+                        n_lose = 1
+                        seq += 1
+                        _push(ht, hs, hc, n, now + rng.standard_exponential() / loss_rate[f],
+                              seq, f * NK + LOSS)
+                        n += 1
                 else:
                     f = ld_fleet[arg]
                     n_lose = ld_count[arg]
@@ -434,7 +462,9 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
                 for y in range(m):
                     if damaged[mem[mem_off[f] + y]] == 0:
                         nd += 1
-                if nd > 0:
+                if nd == 0:  # no system to hit: paused until one is repaired or delivered
+                    damage_on[f] = 0
+                else:
                     rk = min(int(rng.random() * nd), nd - 1)
                     j = -1
                     for y in range(m):
@@ -459,10 +489,10 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
                     seq += 1
                     _push(ht, hs, hc, n, now + d, seq, j * NK + REPAIRED)
                     n += 1
-                seq += 1
-                _push(ht, hs, hc, n, now + rng.standard_exponential() / damage_rate[f], seq,
-                      f * NK + DAMAGE)
-                n += 1
+                    seq += 1
+                    _push(ht, hs, hc, n, now + rng.standard_exponential() / damage_rate[f],
+                          seq, f * NK + DAMAGE)
+                    n += 1
             elif present[arg] == 1 and damaged[arg] == 1:  # REPAIRED (void if lost)
                 j = arg
                 f = sys_fleet[j]
@@ -475,84 +505,93 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days
                 hours_t[j] = now
                 rs[n_rs] = j
                 n_rs += 1
-        for z in range(n_sup):  # good units ready: each fills the oldest backorder (or the best)
-            flat = supbuf[z]
-            if qlen[flat] == 0:
-                stock[flat] += 1
-                continue
-            bo_acc[flat] += qlen[flat] * (now - bo_t[flat])
-            bo_t[flat] = now
-            node = qhead[flat]
-            prev = -1
-            who = val[node]
-            if phased is not None:
-                if cannibal and who % 3 == _SYSTEM and qlen[flat] > 1:
-                    # The waiting system with the fewest holes (the oldest among equals).
-                    p = node
-                    x = nxt[node]
-                    while x != -1:
-                        w = val[x]
-                        if w % 3 == _SYSTEM and holes[w // 3] < holes[who // 3]:
-                            who = w
-                            node = x
-                            prev = p
-                        p = x
-                        x = nxt[x]
-            if prev == -1:
-                qhead[flat] = nxt[node]
-            else:
-                nxt[prev] = nxt[node]
-            if qtail[flat] == node:
-                qtail[flat] = prev
-            qlen[flat] -= 1
-            nxt[node] = free
-            free = node
-            nfree += 1
-            ident = who // 3
-            wk = who % 3
-            if wk == _SYSTEM:  # into an empty position of the system
-                j = ident
-                item = flat // n_s
-                f = sys_fleet[j]
-                pos = 0
-                while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
-                    pos += 1
-                filled_pos[j, pos] += 1
-                holes[j] -= 1
-                if sd is not None:
-                    if holes[j] == 0:
-                        down_acc[f] += down[f] * (now - down_t[f])
-                        down_t[f] = now
-                        down[f] -= 1
+                if damage_on[f] == 0:  # a system to hit again
+                    damage_on[f] = 1
+                    seq += 1
+                    _push(ht, hs, hc, n, now + rng.standard_exponential() / damage_rate[f], seq,
+                          f * NK + DAMAGE)
+                    n += 1
+        for z in range(n_sup):  # supq[z] good units of supbuf[z] ready: each fills the
+            flat = supbuf[z]      # oldest backorder there (or the best), the rest is stock
+            q = supq[z]
+            while q > 0 and qlen[flat] > 0:
+                q -= 1
+                bo_acc[flat] += qlen[flat] * (now - bo_t[flat])
+                bo_t[flat] = now
+                node = qhead[flat]
+                prev = -1
+                who = val[node]
                 if phased is not None:
-                    hours[j] += rate_h[j] * (now - hours_t[j])
-                    hours_t[j] = now
-                    for v in range(fleet_nunits[f]):
-                        if unit_pos[f, v] == pos and due[j, v] == INF:
-                            e = rng.standard_exponential()
-                            k1 = item_inv_shape[item]
-                            due[j, v] = hours[j] + item_scale[item] * (e if k1 == 1.0 else e**k1)
-                            break
-                    if holes[j] == 0:
-                        in_holes[j] = 0
-                        if present[j] == 1 and damaged[j] == 0:
-                            _touch(f, now, lev, acc)
-                            lev[L_UP, f] += 1
-                    rs[n_rs] = j
-                    n_rs += 1
-            elif wk == _SITE:
-                d = ship_days[ident]
-                if expo and d > 0.0:
-                    d *= rng.standard_exponential()
-                seq += 1
-                _push(ht, hs, hc, n, now + d, seq, (flat - flat % n_s + ident) * NK + ARRIVE)
-                n += 1
-            else:
-                jpend[ident] -= 1
-                if jpend[ident] == 0:
-                    stack[sp, W_OP] = _START
-                    stack[sp, W_A] = ident
-                    sp += 1
+                    if cannibal and who % 3 == _SYSTEM and qlen[flat] > 1:
+                        # The waiting system with the fewest holes (the oldest among equals).
+                        p = node
+                        x = nxt[node]
+                        while x != -1:
+                            w = val[x]
+                            if w % 3 == _SYSTEM and holes[w // 3] < holes[who // 3]:
+                                who = w
+                                node = x
+                                prev = p
+                            p = x
+                            x = nxt[x]
+                if prev == -1:
+                    qhead[flat] = nxt[node]
+                else:
+                    nxt[prev] = nxt[node]
+                if qtail[flat] == node:
+                    qtail[flat] = prev
+                qlen[flat] -= 1
+                nxt[node] = free
+                free = node
+                nfree += 1
+                ident = who // 3
+                wk = who % 3
+                if wk == _SYSTEM:  # into an empty position of the system
+                    j = ident
+                    item = flat // n_s
+                    f = sys_fleet[j]
+                    pos = 0
+                    while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
+                        pos += 1
+                    filled_pos[j, pos] += 1
+                    holes[j] -= 1
+                    if sd is not None:
+                        if holes[j] == 0:
+                            down_acc[f] += down[f] * (now - down_t[f])
+                            down_t[f] = now
+                            down[f] -= 1
+                    if phased is not None:
+                        hours[j] += rate_h[j] * (now - hours_t[j])
+                        hours_t[j] = now
+                        for v in range(fleet_nunits[f]):
+                            if unit_pos[f, v] == pos and due[j, v] == INF:
+                                e = rng.standard_exponential()
+                                k1 = item_inv_shape[item]
+                                due[j, v] = hours[j] + item_scale[item] * (
+                                    e if k1 == 1.0 else e**k1)
+                                break
+                        if holes[j] == 0:
+                            in_holes[j] = 0
+                            if present[j] == 1 and damaged[j] == 0:
+                                _touch(f, now, lev, acc)
+                                lev[L_UP, f] += 1
+                        rs[n_rs] = j
+                        n_rs += 1
+                elif wk == _SITE:
+                    d = ship_days[ident]
+                    if expo and d > 0.0:
+                        d *= rng.standard_exponential()
+                    seq += 1
+                    _push(ht, hs, hc, n, now + d, seq, (flat - flat % n_s + ident) * NK + ARRIVE)
+                    n += 1
+                else:
+                    jpend[ident] -= 1
+                    if jpend[ident] == 0:
+                        stack[sp, W_OP] = _START
+                        stack[sp, W_A] = ident
+                        sp += 1
+            if q > 0:
+                stock[flat] += q
         while sp > 0:
             sp -= 1
             op = stack[sp, W_OP]
@@ -867,7 +906,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     n_flat = stock0.size
     n_sys = sys_fleet.size
     n_f = fleet_npos.size
-    cnt = np.zeros(10, dtype=np.int64)
+    cnt = np.zeros(11, dtype=np.int64)
     fl = np.zeros(3)
     stock = stock0.copy()
     bo_acc = np.zeros(n_flat)
@@ -897,13 +936,17 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
      _dl_count, _dl_sp_ptr, _dl_sp_flat, _dl_sp_qty, mem_off, _site_sys_ptr, _site_sys, ev_day,
      ev_code, n_initial, max_sup, _cannibal, fleet_order) = pm
     (present, _damaged, due, _hours, _hours_t, rate_h, due_seq, factor, mem, mem_n, mem_where,
-     _in_holes, lev, acc, _rs, _rs_mark, s_up, s_pres, s_dmg, s_lost) = pst
+     _in_holes, lev, acc, _rs_mark, s_up, s_pres, s_dmg, s_lost, loss_on, damage_on) = pst
+    hroom = burst  # heap room one event may need (a tempo step reschedules every system)
     room = n_sys + 2 * burst + 64
     n_sup = 1
     if phased is not None:
-        room += ev_day.size + 2 * n_f
+        hroom += n_sys
+        room += ev_day.size + 2 * n_f + n_sys
         n_sup = max_sup
     supbuf = np.zeros(n_sup, dtype=np.int64)
+    supq = np.zeros(n_sup, dtype=np.int64)
+    rs = np.zeros(hroom + 4, dtype=np.int64)  # systems to reschedule at the end of an event
     heap = _grow_heap((np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)),
                       room)
     ht, hs, hc = heap
@@ -946,16 +989,19 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
             n += 1
         for f in fleet_order:  # the scenario's order, as every sequence in a run
             if loss_rate[f] > 0.0:
+                loss_on[f] = 1
                 seq += 1
                 _push(ht, hs, hc, n, rng.standard_exponential() / loss_rate[f], seq,
                       f * NK + LOSS)
                 n += 1
             if damage_rate[f] > 0.0:
+                damage_on[f] = 1
                 seq += 1
                 _push(ht, hs, hc, n, rng.standard_exponential() / damage_rate[f], seq,
                       f * NK + DAMAGE)
                 n += 1
-    st = (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf)
+    st = (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf,
+          supq)
     cnt[_HN] = n
     cnt[_SEQ] = seq
     counting = warmup_days <= 0.0
@@ -964,14 +1010,20 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     next_sample = series_days[0] if series_days.size > 0 else INF
     fl[_NEXT_SAMPLE] = next_sample
     fl[_NEXT_MARK] = next_sample if counting else min(next_sample, warmup_days)
-    while _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, cnt, fl, rng, days, warmup_days,
-               series_days, fwd, expo, limited, n_s, burst) == 1:
-        if cnt[_HN] + burst > heap[0].size:
-            heap = _grow_heap(heap, cnt[_HN] + burst)
+    while _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, days,
+               warmup_days, series_days, fwd, expo, limited, n_s, burst, hroom) == 1:
+        need = max(hroom, cnt[_NEED])  # a delivery's spares may fill every backorder
+        cnt[_NEED] = 0
+        if cnt[_HN] + need > heap[0].size:
+            heap = _grow_heap(heap, cnt[_HN] + need)
         if cnt[_NFREE] < burst:
             pool = _grow_pool(pool, cnt, burst)
         if cnt[_NJFREE] < burst:
             jobs = _grow_jobs(jobs, cnt, burst)
+        if 2 * need + 8 > stack.shape[0]:  # scratch for one event: no contents to keep
+            stack = np.zeros((2 * need + 8, 5), dtype=np.int64)
+        if need > rs.size:
+            rs = np.zeros(2 * need, dtype=np.int64)
     if cnt[_WARM] == 1:  # the warm-up outlasts the events: start counting at its end
         _restart(warmup_days, st, sd, ph, phased, n_s)
     for k in range(cnt[_SAMPLE], series_days.size):  # the days after the last event

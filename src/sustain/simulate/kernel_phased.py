@@ -39,6 +39,12 @@ from sustain.simulate.kernel_loop import DELIVER, LOSS_DAY, NK, TEMPO, _loop
 from sustain.simulate.model import SimModel
 from sustain.simulate.phased import PhasedModel
 
+#: A replication measures a fleet's availability (system-days up over system-days
+#: present after the warm-up) only when the fleet had at least this many system-days
+#: present: a fleet destroyed in its first minutes was not "fully available", it was
+#: hardly there.
+MIN_PRESENT_SYSTEM_DAYS = 1.0
+
 
 def _csr(rows: list[list[int]] | list[list[float]], dtype: type) -> tuple[np.ndarray, np.ndarray]:
     ptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64)
@@ -70,7 +76,7 @@ def phased_arrays(m: SimModel, p: PhasedModel) -> dict[str, object]:
     ev = [(d[0], n * NK + DELIVER) for n, d in enumerate(p.deliveries)]
     ev += [(st[0], n * NK + TEMPO) for n, st in enumerate(p.tempo_steps)]
     ev += [(ld[0], n * NK + LOSS_DAY) for n, ld in enumerate(p.loss_days)]
-    most_spares = max([0, *(sum(q for _, q in d[4]) for d in p.deliveries)])
+    most_rows = max([0, *(len(d[4]) for d in p.deliveries)])  # spares rows in a delivery
     pm = (
         np.array(p.fleet_hours, dtype=np.float64),
         np.array([len(u) for u in p.fleet_unit_pos], dtype=i64).reshape(n_f), unit_pos,
@@ -88,15 +94,14 @@ def phased_arrays(m: SimModel, p: PhasedModel) -> dict[str, object]:
         np.concatenate([[0], np.cumsum(per_fleet)[:-1]]).astype(i64).reshape(n_f),
         site_ptr, site_sys,
         np.array([e[0] for e in ev], dtype=np.float64), np.array([e[1] for e in ev], dtype=i64),
-        int(p.n_initial), most_spares + 1, bool(p.cannibalisation),
+        int(p.n_initial), most_rows + 1, bool(p.cannibalisation),
         np.array(m.fleet_order, dtype=i64).reshape(n_f),
     )
     return {
         "k": k,
         "md": common_model(k, sys_fleet, sys_site),
         "pm": pm,
-        "max_rs": n_sys + most_spares + 4,
-        "burst": k.burst + n_sys + most_spares + 16,
+        "burst": k.burst + 16,
     }
 
 
@@ -141,8 +146,9 @@ def run_phased(
         np.array(p.tempo_start, dtype=np.float64).reshape(n_f),  # factor
         np.zeros(max(n_sys, 1), dtype=i64), np.zeros(n_f, dtype=i64),  # mem, mem_n
         np.zeros(n_sys, dtype=i64), np.zeros(n_sys, dtype=i64),  # mem_where, in_holes
-        lev, acc, np.zeros(x["max_rs"], dtype=i64), np.zeros(n_sys, dtype=i64),  # rs, rs_mark
+        lev, acc, np.zeros(n_sys, dtype=i64),  # rs_mark
         s_up, s_pres, s_dmg, s_lost,
+        np.zeros(n_f, dtype=i64), np.zeros(n_f, dtype=i64),  # loss_on, damage_on
     )
     events = _loop(
         x["md"], None, (x["pm"], pst), True, k.stock, n_s, x["burst"], rng, float(days),
@@ -152,7 +158,7 @@ def run_phased(
     span = days - warmup_days
     up_int, pres_int = acc[0], acc[1]
     avail = np.full(n_f, np.nan)
-    np.divide(up_int, pres_int, out=avail, where=pres_int > 0)
+    np.divide(up_int, pres_int, out=avail, where=pres_int >= MIN_PRESENT_SYSTEM_DAYS)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(s_pres > 0, s_up / np.maximum(s_pres, 1.0), np.nan)
     return Replication(

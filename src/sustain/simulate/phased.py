@@ -49,7 +49,8 @@ class PhasedModel:
     n_initial : int
         Systems present at day 0 (the first ones).
     deliveries : tuple
-        ``(day, fleet, first_system, count, ((flat, qty), …))`` in day order.
+        ``(day, fleet, first_system, count, ((flat, qty), …))`` in day order (systems
+        ``first_system …`` numbered only for the deliveries within the run).
     fleet_hours : tuple[float, ...]
         Operating hours per day of each fleet at tempo 1.
     fleet_unit_pos : tuple[tuple[int, ...], ...]
@@ -127,8 +128,13 @@ def build_phased(
     sys_site: tuple[int, ...],
     *,
     cannibalisation: bool,
+    days: float,
 ) -> PhasedModel:
-    """Flatten the time-phased keys of ``scenario`` (compiled as ``a``)."""
+    """Flatten the time-phased keys of ``scenario`` (compiled as ``a``) for ``days`` days.
+
+    A delivery after the last day numbers no systems (it never happens in the run; its
+    count is still reported as delivered).
+    """
     n_f = int(a.fleet_system.size)
     n_s = a.n_sites
     fleet_of = {
@@ -148,8 +154,9 @@ def build_phased(
     for d in sorted(scenario.deliveries, key=lambda d: d.day):
         f = fleet(d.system, d.site, "deliveries") if d.count > 0 else -1  # spares only
         first = len(all_fleet)
-        all_fleet += [f] * d.count
-        all_site += [int(a.fleet_site[f])] * d.count
+        if d.day <= days:
+            all_fleet += [f] * d.count
+            all_site += [int(a.fleet_site[f])] * d.count
         stock = tuple(
             (i_idx[s.item] * n_s + s_idx[d.site], s.qty) for s in d.stock if s.qty > 0
         )

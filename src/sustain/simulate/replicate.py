@@ -21,6 +21,17 @@ from sustain._types import FloatArray
 from sustain.errors import MissingExtraError, SustainError
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
+from sustain.simulate.budget import (
+    MAX_EVENTS,
+    MAX_MEMORY,
+    check_limits,
+    check_settings,
+    events_asked,
+    memory_asked,
+    refuse_events,
+    refuse_memory,
+    systems_asked,
+)
 from sustain.simulate.kernel import Replication, kernel_arrays, run
 from sustain.simulate.kernel_phased import phased_arrays, run_phased
 from sustain.simulate.model import (
@@ -228,15 +239,18 @@ class SimulationResult:
             s_mean, s_half = _nan_mean_half(self.series)
         avail = self.availability_mean
         for f in range(a.fleet_system.size):
-            if (a.fleet_count[f] == 0 if ph is None else math.isnan(avail[f])):
-                # No systems (ever): no availability (as in evaluate).
+            if ph is None and a.fleet_count[f] == 0:
+                # No systems: no availability (as in evaluate).
                 fleets.append({
                     "system": a.system_ids[a.fleet_system[f]],
                     "site": a.site_ids[a.fleet_site[f]],
-                        "count": int(a.fleet_count[f]), "availability": None,
+                    "count": int(a.fleet_count[f]), "availability": None,
                     "availability_ci95": None, "series": [],
                 })
                 continue
+            # Time-phased: no availability when no replication had the fleet present
+            # for a system-day after the warm-up (kernel_phased.MIN_PRESENT_SYSTEM_DAYS).
+            present = not math.isnan(avail[f])
             lo, hi = cis[f]
             series = [
                 {
@@ -251,8 +265,8 @@ class SimulationResult:
                 "system": a.system_ids[a.fleet_system[f]],
                 "site": a.site_ids[a.fleet_site[f]],
                 "count": int(a.fleet_count[f]),
-                "availability": float(avail[f]),
-                "availability_ci95": [lo, hi],
+                "availability": float(avail[f]) if present else None,
+                "availability_ci95": [lo, hi] if present else None,
                 "series": series,
             }
             if ph is not None:
@@ -351,6 +365,8 @@ def simulate(
     workers: int = 1,
     dask_address: str | Any | None = None,
     progress: Progress | None = None,
+    max_events: float = MAX_EVENTS,
+    max_memory: float = MAX_MEMORY,
 ) -> SimulationResult:
     """Simulate the support system, ``replications`` times.
 
@@ -394,13 +410,23 @@ def simulate(
         Run the replications on this Dask scheduler (or client) instead.
     progress : callable(done, total), optional
         Called as replications complete.
+    max_events : float
+        Refuse a run estimated to process more events than this, over all
+        replications (default 2e9, a few minutes of one core; docs/simulate.md).
+    max_memory : float
+        Refuse a run estimated to hold more bytes than this at once (default 2 GiB).
 
     Returns
     -------
     SimulationResult
+
+    Raises
+    ------
+    SustainError
+        A setting out of range (``days`` up to 1,000,000, ``replications`` up to
+        1,000,000, ``workers`` up to 256), or a run beyond ``max_events`` or
+        ``max_memory``: the message says how much was asked and which input drives it.
     """
-    if days <= 0 or not math.isfinite(days):
-        raise SustainError(f"simulate: days must be a positive number, got {days!r}")
     sc = scenario if isinstance(scenario, Scenario) else None
     if warmup_days is None:
         given = sc.simulation.warmup_days if sc is not None else None
@@ -410,18 +436,9 @@ def simulate(
                 f"({days:g}): got {given:g} (or give --warmup)"
             )
         warmup_days = given if given is not None else 0.0
-    if not 0 <= warmup_days < days:
-        raise SustainError(
-            f"simulate: warmup_days must be >= 0 and less than days ({days}), got {warmup_days!r}"
-        )
-    if int(replications) != replications or replications < 1:
-        raise SustainError(
-            f"simulate: replications must be a whole number >= 1, got {replications!r}"
-        )
-    if int(workers) != workers or workers < 1:
-        raise SustainError(f"simulate: workers must be a whole number >= 1, got {workers!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise SustainError(f"simulate: seed must be a whole number >= 0, got {seed!r}")
+    days, warmup_days, replications, workers, seed = check_settings(
+        days, warmup_days, replications, workers, seed)
+    max_events, max_memory = check_limits(max_events, max_memory)
     try:
         delays = Delays(delays)
     except ValueError:
@@ -440,6 +457,13 @@ def simulate(
     a = a.with_stock(st)
     channels = {s.id: s.repair_channels for s in sc.sites if s.repair_channels} if sc else {}
     channels.update(repair_channels or {})
+    step = max(1.0, math.ceil(days / SERIES_MAX_POINTS))
+    series_days = np.arange(0.0, days + 1e-9, step)
+    refuse_memory(memory_asked(
+        a, systems_asked(a, sc, days), phased=phased, replications=replications,
+        workers=1 if dask_address is not None else min(workers, replications),
+        samples=series_days.size,
+    ), max_memory)
     model = build_model(a, st, channels, file_order(sc, a))
     pm = None
     if phased and sc is not None:
@@ -448,18 +472,18 @@ def simulate(
             cannibalisation=(
                 sc.simulation.cannibalisation if cannibalisation is None else cannibalisation
             ),
+            days=days,
         )
-    step = max(1.0, math.ceil(days / SERIES_MAX_POINTS))
-    series_days = np.arange(0.0, days + 1e-9, step)
+    refuse_events(events_asked(model, pm, a, sc, days), days, replications, max_events)
     job = _Job(
-        model=model, days=float(days), warmup_days=float(warmup_days),
+        model=model, days=days, warmup_days=warmup_days,
         series_days=series_days, failures_while_down=bool(failures_while_down),
         exponential_delays=delays is Delays.EXPONENTIAL, phased=pm,
     )
-    seeds = np.random.SeedSequence(int(seed)).spawn(int(replications))
-    reps = _dispatch(job, seeds, workers=int(workers), dask_address=dask_address,
+    seeds = np.random.SeedSequence(seed).spawn(replications)
+    reps = _dispatch(job, seeds, workers=workers, dask_address=dask_address,
                      progress=progress)
-    return _summarise(a, job, reps, int(seed), delays)
+    return _summarise(a, job, reps, seed, delays)
 
 
 def _chunks(n: int, parts: int) -> list[range]:
