@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
+from sustain.simulate.interrupt import SimulationInterrupted
 from sustain.simulate.kernel_loop import (
     I_BASE,
     I_BASE_DAYS,
@@ -173,6 +174,11 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
 NO_PHASED = ((0,) * 27, (0,) * 21)
 
 
+def no_halt() -> IntArray:
+    """A stop flag nobody sets."""
+    return np.zeros(1, dtype=np.int64)
+
+
 def common_model(k: KernelArrays, sys_fleet: IntArray, sys_site: IntArray) -> tuple[Any, ...]:
     """The model arrays both modes of the compiled loop read (``md`` in ``_run``)."""
     return (k.site_parent, k.ship_days, k.channels, k.sub_ptr, k.sub_idx, k.item_f, sys_fleet,
@@ -189,11 +195,13 @@ def run(
     failures_while_down: bool,
     exponential_delays: bool,
     arrays: KernelArrays | None = None,
+    halt: IntArray | None = None,
 ) -> Replication:
     """Simulate ``days`` calendar days once and return time-weighted averages.
 
     ``arrays`` (from :func:`kernel_arrays`) saves flattening the model again for
-    every replication of the same job.
+    every replication of the same job.  Setting ``halt[0]`` (from another thread) stops
+    the loop within 65,536 events: :class:`SimulationInterrupted` is raised.
     """
     k = kernel_arrays(m) if arrays is None else arrays
     n_f = k.fleet_count.size
@@ -212,7 +220,10 @@ def run(
         common_model(k, k.sys_fleet, k.sys_site), sd, NO_PHASED, None, k.stock, n_s, k.burst,
         rng, float(days), float(warmup_days), np.asarray(series_days, dtype=np.float64),
         bool(failures_while_down), bool(exponential_delays), bo_int, rep_int, dem, hit,
+        no_halt() if halt is None else halt,
     )
+    if events < 0:
+        raise SimulationInterrupted
     span = days - warmup_days
     return Replication(
         availability=1.0 - down_int / (counts * span),

@@ -170,8 +170,9 @@ def _restart(at, st, sd, ph, phased, n_s):  # type: ignore[no-untyped-def]
 
 @_jit
 def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, days,  # type: ignore[no-untyped-def]
-         warmup_days, series_days, fwd, expo, limited, n_s, burst, hroom):
-    """Process events until the run ends (returns 0) or an array must grow (returns 1).
+         warmup_days, series_days, fwd, expo, limited, n_s, burst, hroom, halt):
+    """Process events until the run ends (returns 0), an array must grow (returns 1) or
+    ``halt[0]`` is set (returns 2; checked every 65,536 events).
 
     ``md``: the model both modes read (:func:`sustain.simulate.kernel.common_model`).
     ``sd``: ``None`` in a time-phased run, else the steady-state arrays ``(sys_rate,
@@ -218,6 +219,9 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
     while n > 0:
         if n + hroom > cap or nfree < burst or njfree < burst:
             status = 1
+            break
+        if events & 0xFFFF == 0 and halt[0] != 0:
+            status = 2
             break
         t = ht[0]
         if t > days:
@@ -892,8 +896,9 @@ def _grow_jobs(jobs, cnt, need):  # type: ignore[no-untyped-def]
 
 @_jit
 def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series_days,  # type: ignore[no-untyped-def]
-          fwd, expo, bo_int, rep_int, dem, hit):
-    """One replication: fills the output arrays, returns the number of events.
+          fwd, expo, bo_int, rep_int, dem, hit, halt):
+    """One replication: fills the output arrays, returns the number of events (-1 when
+    stopped by ``halt[0]``, set from another thread).
 
     ``md``, ``sd``, ``ph`` and ``phased`` as in :func:`_run`, their state arrays fresh
     (zero; ``due`` infinite, ``due_seq`` -1, ``factor`` the day-0 tempo factors).
@@ -1010,8 +1015,12 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     next_sample = series_days[0] if series_days.size > 0 else INF
     fl[_NEXT_SAMPLE] = next_sample
     fl[_NEXT_MARK] = next_sample if counting else min(next_sample, warmup_days)
-    while _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, days,
-               warmup_days, series_days, fwd, expo, limited, n_s, burst, hroom) == 1:
+    while True:
+        status = _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng,
+                      days, warmup_days, series_days, fwd, expo, limited, n_s, burst, hroom,
+                      halt)
+        if status != 1:
+            break
         need = max(hroom, cnt[_NEED])  # a delivery's spares may fill every backorder
         cnt[_NEED] = 0
         if cnt[_HN] + need > heap[0].size:
@@ -1024,6 +1033,8 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
             stack = np.zeros((2 * need + 8, 5), dtype=np.int64)
         if need > rs.size:
             rs = np.zeros(2 * need, dtype=np.int64)
+    if status == 2:
+        return -1
     if cnt[_WARM] == 1:  # the warm-up outlasts the events: start counting at its end
         _restart(warmup_days, st, sd, ph, phased, n_s)
     for k in range(cnt[_SAMPLE], series_days.size):  # the days after the last event

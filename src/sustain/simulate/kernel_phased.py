@@ -33,8 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from sustain._types import FloatArray
-from sustain.simulate.kernel import KernelArrays, Replication, common_model, kernel_arrays
+from sustain._types import FloatArray, IntArray
+from sustain.simulate.interrupt import SimulationInterrupted
+from sustain.simulate.kernel import (
+    KernelArrays,
+    Replication,
+    common_model,
+    kernel_arrays,
+    no_halt,
+)
 from sustain.simulate.kernel_loop import DELIVER, LOSS_DAY, NK, TEMPO, _loop
 from sustain.simulate.model import SimModel
 from sustain.simulate.phased import PhasedModel
@@ -116,11 +123,12 @@ def run_phased(
     failures_while_down: bool,
     exponential_delays: bool,
     arrays: dict[str, object] | None = None,
+    halt: IntArray | None = None,
 ) -> Replication:
     """Simulate ``days`` calendar days once with the time-phased keys of ``p``.
 
     ``arrays`` (from :func:`phased_arrays`) saves flattening the models again for
-    every replication of the same job.
+    every replication of the same job; ``halt`` as in :func:`sustain.simulate.kernel.run`.
     """
     x: dict[str, Any] = phased_arrays(m, p) if arrays is None else arrays
     k: KernelArrays = x["k"]
@@ -153,8 +161,10 @@ def run_phased(
     events = _loop(
         x["md"], None, (x["pm"], pst), True, k.stock, n_s, x["burst"], rng, float(days),
         float(warmup_days), sd, bool(failures_while_down), bool(exponential_delays), bo_int,
-        rep_int, dem, hit,
+        rep_int, dem, hit, no_halt() if halt is None else halt,
     )
+    if events < 0:
+        raise SimulationInterrupted
     span = days - warmup_days
     up_int, pres_int = acc[0], acc[1]
     avail = np.full(n_f, np.nan)

@@ -1,16 +1,15 @@
-"""Replications in one process, a process pool or on Dask; statistics across them.
+"""The simulator's verb: check the run, build the model, replicate, take statistics.
 
 Replication ``r`` always draws from stream ``r`` of
 ``np.random.SeedSequence(seed).spawn(replications)``, whatever the number of
-workers, so results are identical serially, on a process pool and on Dask.
+workers (:mod:`sustain.simulate.dispatch`), so results are identical serially, on a
+process pool and on Dask.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import as_completed as cf_done
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from sustain._types import FloatArray
-from sustain.errors import MissingExtraError, SustainError
+from sustain.errors import SustainError
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
 from sustain.simulate.budget import (
@@ -32,67 +31,20 @@ from sustain.simulate.budget import (
     refuse_memory,
     systems_asked,
 )
-from sustain.simulate.kernel import Replication, kernel_arrays, run
-from sustain.simulate.kernel_phased import phased_arrays, run_phased
+from sustain.simulate.dispatch import Job, Progress, dispatch
+from sustain.simulate.interrupt import sigterm_as_interrupt
+from sustain.simulate.kernel import Replication
 from sustain.simulate.model import (
     Delays,
-    SimModel,
     build_model,
     demand_mask,
     file_order,
     stock_matrix,
 )
-from sustain.simulate.phased import PhasedModel, build_phased, is_phased, with_delivered_fleets
+from sustain.simulate.phased import build_phased, is_phased, with_delivered_fleets
 
-#: A progress callback: ``progress(replications_done, replications_total)``.
-Progress = Callable[[int, int], None]
 #: At most this many points in each fleet's series (the step grows for long runs).
 SERIES_MAX_POINTS = 1000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Job:
-    model: SimModel
-    days: float
-    warmup_days: float
-    series_days: FloatArray
-    failures_while_down: bool
-    exponential_delays: bool
-    phased: PhasedModel | None = None
-
-
-def _run_chunk(job: _Job, seeds: Sequence[np.random.SeedSequence]) -> list[Replication]:
-    """Replications for the given streams (top level, so worker processes can import it)."""
-    if job.phased is not None:
-        flat = phased_arrays(job.model, job.phased)  # once per chunk, not per replication
-        return [
-            run_phased(
-                job.model,
-                job.phased,
-                np.random.Generator(np.random.PCG64(ss)),
-                days=job.days,
-                warmup_days=job.warmup_days,
-                series_days=job.series_days,
-                failures_while_down=job.failures_while_down,
-                exponential_delays=job.exponential_delays,
-                arrays=flat,
-            )
-            for ss in seeds
-        ]
-    arrays = kernel_arrays(job.model)  # once per chunk, not per replication
-    return [
-        run(
-            job.model,
-            np.random.Generator(np.random.PCG64(ss)),
-            days=job.days,
-            warmup_days=job.warmup_days,
-            series_days=job.series_days,
-            failures_while_down=job.failures_while_down,
-            exponential_delays=job.exponential_delays,
-            arrays=arrays,
-        )
-        for ss in seeds
-    ]
 
 
 def _t95(values: FloatArray) -> tuple[float, float]:
@@ -475,89 +427,20 @@ def simulate(
             days=days,
         )
     refuse_events(events_asked(model, pm, a, sc, days), days, replications, max_events)
-    job = _Job(
+    job = Job(
         model=model, days=days, warmup_days=warmup_days,
         series_days=series_days, failures_while_down=bool(failures_while_down),
         exponential_delays=delays is Delays.EXPONENTIAL, phased=pm,
     )
     seeds = np.random.SeedSequence(seed).spawn(replications)
-    reps = _dispatch(job, seeds, workers=workers, dask_address=dask_address,
-                     progress=progress)
+    with sigterm_as_interrupt():
+        reps = dispatch(job, seeds, workers=workers, dask_address=dask_address,
+                        progress=progress)
     return _summarise(a, job, reps, seed, delays)
 
 
-def _chunks(n: int, parts: int) -> list[range]:
-    size = max(1, math.ceil(n / parts))
-    return [range(k, min(n, k + size)) for k in range(0, n, size)]
-
-
-def _dispatch(
-    job: _Job,
-    seeds: list[np.random.SeedSequence],
-    *,
-    workers: int,
-    dask_address: str | Any | None,
-    progress: Progress | None,
-) -> list[Replication]:
-    n = len(seeds)
-    done = 0
-    out: list[Replication | None] = [None] * n
-
-    def tick(k: int) -> None:
-        nonlocal done
-        done += k
-        if progress is not None:
-            progress(done, n)
-
-    if dask_address is not None:
-        try:  # an optional extra (sustain[dask]), imported only when asked for
-            from dask.distributed import Client, as_completed
-        except ImportError:
-            raise MissingExtraError("simulate with --dask", "dask") from None
-        own = not isinstance(dask_address, Client)
-        try:
-            client: Any = Client(dask_address, timeout="10s") if own else dask_address
-        except OSError as exc:
-            raise SustainError(
-                f"--dask {dask_address}: cannot reach the Dask scheduler: {exc}"
-            ) from None
-        try:
-            # Small chunks keep the progress bar moving and balance the workers.
-            n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
-            chunks = _chunks(n, 4 * n_workers)
-            fjob = client.scatter(job, broadcast=True)
-            futures = {
-                client.submit(_run_chunk, fjob, [seeds[r] for r in c], pure=False): c
-                for c in chunks
-            }
-            for fut in as_completed(futures):
-                c = futures[fut]
-                for r, rep in zip(c, fut.result(), strict=True):
-                    out[r] = rep
-                tick(len(c))
-        finally:
-            if own:
-                client.close()
-    elif workers > 1:
-        chunks = _chunks(n, 4 * workers)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending = {
-                pool.submit(_run_chunk, job, [seeds[r] for r in c]): c for c in chunks
-            }
-            for fut in cf_done(pending):
-                c = pending[fut]
-                for r, rep in zip(c, fut.result(), strict=True):
-                    out[r] = rep
-                tick(len(c))
-    else:
-        for r in range(n):
-            out[r] = _run_chunk(job, [seeds[r]])[0]
-            tick(1)
-    return [x for x in out if x is not None]
-
-
 def _summarise(
-    a: ScenarioArrays, job: _Job, reps: list[Replication], seed: int, delays: Delays
+    a: ScenarioArrays, job: Job, reps: list[Replication], seed: int, delays: Delays
 ) -> SimulationResult:
     n_i, n_s = a.n_items, a.n_sites
     bo = np.stack([r.backorders for r in reps]).reshape(len(reps), n_i, n_s)

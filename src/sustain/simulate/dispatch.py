@@ -1,0 +1,176 @@
+"""Running the replications: in this process, on a pool of processes or on Dask.
+
+Replication ``r`` always draws from stream ``r`` of the seeds given, whatever the
+number of workers, so results are identical serially, on a process pool and on Dask.
+
+An interrupt (Ctrl-C, or SIGTERM while the simulation runs: :mod:`.interrupt`) stops
+all the work before it propagates: the replication running in this process stops
+within 65,536 events (its compiled loop checks a stop flag; it runs in a helper thread
+so that the main thread can take the signal), worker processes are terminated (they
+ignore Ctrl-C themselves, so no worker prints a traceback), Dask futures cancelled.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sustain._types import FloatArray, IntArray
+from sustain.errors import MissingExtraError, SustainError
+from sustain.simulate.interrupt import SimulationInterrupted, ignore_interrupts
+from sustain.simulate.kernel import Replication, kernel_arrays, run
+from sustain.simulate.kernel_phased import phased_arrays, run_phased
+from sustain.simulate.model import SimModel
+from sustain.simulate.phased import PhasedModel
+
+#: A progress callback: ``progress(replications_done, replications_total)``.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    """Everything a worker needs for its replications (small and picklable)."""
+
+    model: SimModel
+    days: float
+    warmup_days: float
+    series_days: FloatArray
+    failures_while_down: bool
+    exponential_delays: bool
+    phased: PhasedModel | None = None
+
+
+def run_chunk(
+    job: Job, seeds: Sequence[np.random.SeedSequence], halt: IntArray | None = None
+) -> list[Replication]:
+    """Replications for the given streams (top level, so worker processes can import it)."""
+    kw: dict[str, Any] = dict(
+        days=job.days, warmup_days=job.warmup_days, series_days=job.series_days,
+        failures_while_down=job.failures_while_down,
+        exponential_delays=job.exponential_delays, halt=halt,
+    )
+    if job.phased is not None:
+        flat = phased_arrays(job.model, job.phased)  # once per chunk, not per replication
+        return [
+            run_phased(job.model, job.phased, np.random.Generator(np.random.PCG64(ss)),
+                       arrays=flat, **kw)
+            for ss in seeds
+        ]
+    arrays = kernel_arrays(job.model)  # once per chunk, not per replication
+    return [
+        run(job.model, np.random.Generator(np.random.PCG64(ss)), arrays=arrays, **kw)
+        for ss in seeds
+    ]
+
+
+def _run_numbered(task: tuple[int, Job, list[np.random.SeedSequence]]) -> tuple[
+        int, list[Replication]]:
+    k, job, seeds = task
+    return k, run_chunk(job, seeds)
+
+
+def _chunks(n: int, parts: int) -> list[range]:
+    size = max(1, math.ceil(n / parts))
+    return [range(k, min(n, k + size)) for k in range(0, n, size)]
+
+
+def dispatch(
+    job: Job,
+    seeds: list[np.random.SeedSequence],
+    *,
+    workers: int,
+    dask_address: str | Any | None,
+    progress: Progress | None,
+) -> list[Replication]:
+    """All replications, in stream order; :class:`SimulationInterrupted` when interrupted
+    (after every worker has stopped)."""
+    n = len(seeds)
+    done = 0
+    out: list[Replication | None] = [None] * n
+
+    def store(c: range, reps: list[Replication]) -> None:
+        nonlocal done
+        for r, rep in zip(c, reps, strict=True):
+            out[r] = rep
+        done += len(c)
+        if progress is not None:
+            progress(done, n)
+
+    try:
+        if dask_address is not None:
+            _on_dask(job, seeds, dask_address, store)
+        elif workers > 1:
+            _on_processes(job, seeds, workers, store)
+        else:
+            _in_process(job, seeds, store)
+    except SimulationInterrupted:
+        raise
+    except KeyboardInterrupt:
+        raise SimulationInterrupted from None
+    return [x for x in out if x is not None]
+
+
+def _in_process(job: Job, seeds: list[np.random.SeedSequence],
+                store: Callable[[range, list[Replication]], None]) -> None:
+    halt = np.zeros(1, dtype=np.int64)
+    # The compiled loop releases the GIL; running it in a helper thread leaves the main
+    # thread free to take a signal and set the stop flag.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sustain-simulate") as ex:
+        try:
+            for r in range(len(seeds)):
+                store(range(r, r + 1), ex.submit(run_chunk, job, [seeds[r]], halt).result())
+        except BaseException:
+            halt[0] = 1  # the running replication stops; leaving the block waits for it
+            raise
+
+
+def _on_processes(job: Job, seeds: list[np.random.SeedSequence], workers: int,
+                  store: Callable[[range, list[Replication]], None]) -> None:
+    chunks = _chunks(len(seeds), 4 * workers)
+    pool = multiprocessing.get_context().Pool(
+        processes=min(workers, len(chunks)), initializer=ignore_interrupts)
+    try:
+        tasks = [(k, job, [seeds[r] for r in c]) for k, c in enumerate(chunks)]
+        for k, reps in pool.imap_unordered(_run_numbered, tasks):
+            store(chunks[k], reps)
+        pool.close()
+    except BaseException:
+        pool.terminate()  # every worker, now (SIGTERM): queued work is dropped
+        raise
+    finally:
+        pool.join()
+
+
+def _on_dask(job: Job, seeds: list[np.random.SeedSequence], address: str | Any,
+             store: Callable[[range, list[Replication]], None]) -> None:
+    try:  # an optional extra (sustain[dask]), imported only when asked for
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise MissingExtraError("simulate with --dask", "dask") from None
+    own = not isinstance(address, Client)
+    try:
+        client: Any = Client(address, timeout="10s") if own else address
+    except OSError as exc:
+        raise SustainError(f"--dask {address}: cannot reach the Dask scheduler: {exc}") from None
+    futures: dict[Any, range] = {}
+    try:
+        # Small chunks keep the progress bar moving and balance the workers.
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
+        fjob = client.scatter(job, broadcast=True)
+        for c in _chunks(len(seeds), 4 * n_workers):
+            futures[client.submit(run_chunk, fjob, [seeds[r] for r in c], pure=False)] = c
+        for fut in as_completed(futures):
+            store(futures[fut], fut.result())
+    except BaseException:
+        if futures:
+            client.cancel(list(futures))
+        raise
+    finally:
+        if own:
+            client.close()
