@@ -229,13 +229,6 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
         code = hc[0]
         kind = code % NK
         arg = code // NK
-        if phased is not None:
-            if kind == DELIVER:  # its spares can fill every backorder waiting
-                need = burst + dl_count[arg] + nxt.size - nfree
-                if n + need > cap or 2 * need + 8 > stack.shape[0] or need > rs.size:
-                    cnt[_NEED] = need
-                    status = 1
-                    break
         if sd is not None:
             if kind != FAIL:  # a failure reschedules its clock in place (below)
                 n -= 1
@@ -353,6 +346,16 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
             n_sup = 1
         elif phased is not None:
             if kind == DELIVER:
+                # Its spares may fill every backorder waiting: room for that, or put the
+                # delivery back (the first event again) and have the arrays grown.
+                need = burst + dl_count[arg] + nxt.size - nfree
+                if n + need > cap or 2 * need + 8 > stack.shape[0] or need > rs.size:
+                    _push(ht, hs, hc, n, t, sq, code)
+                    n += 1
+                    events -= 1
+                    cnt[_NEED] = need
+                    status = 1
+                    break
                 for j in range(dl_first[arg], dl_first[arg] + dl_count[arg]):
                     f = sys_fleet[j]
                     present[j] = 1
