@@ -1,7 +1,7 @@
-"""The compiled loops where their arrays must grow, and the growth routines.
+"""The compiled loop where its arrays must grow, and the growth routines.
 
-Both loops (steady-state and time-phased) start with room for the systems' clocks
-plus a few events' worth of events, queue nodes and repair jobs
+Both modes of the loop (steady-state and time-phased) start with room for the systems'
+clocks plus a few events' worth of events, queue nodes and repair jobs
 (``sustain.simulate.kernel_loop._loop``) and grow them between calls of ``_run``;
 these runs keep hundreds of each in flight.  Closed forms as in
 test_closed_forms.py, at 99 %.

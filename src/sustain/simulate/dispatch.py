@@ -4,10 +4,11 @@ Replication ``r`` always draws from stream ``r`` of the seeds given, whatever th
 number of workers, so results are identical serially, on a process pool and on Dask.
 
 An interrupt (Ctrl-C, or SIGTERM while the simulation runs: :mod:`.interrupt`) stops
-all the work before it propagates: the replication running in this process stops
+all the work before it propagates: a long replication running in this process stops
 within 65,536 events (its compiled loop checks a stop flag; it runs in a helper thread
-so that the main thread can take the signal), worker processes are terminated (they
-ignore Ctrl-C themselves, so no worker prints a traceback), Dask futures cancelled.
+so that the main thread can take the signal; a short one just finishes first), worker
+processes are terminated (they ignore Ctrl-C themselves, so no worker prints a
+traceback), Dask futures cancelled.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from sustain.simulate.phased import PhasedModel
 
 #: A progress callback: ``progress(replications_done, replications_total)``.
 Progress = Callable[[int, int], None]
+#: In this process, a replication estimated at more events than this runs in a helper
+#: thread that Ctrl-C can stop mid-way (starting the thread costs about a millisecond);
+#: a shorter one runs in the calling thread and is over in a fraction of a second.
+IN_THREAD_EVENTS = 1e6
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,9 +92,11 @@ def dispatch(
     workers: int,
     dask_address: str | Any | None,
     progress: Progress | None,
+    events_per_replication: float = 0.0,
 ) -> list[Replication]:
     """All replications, in stream order; :class:`SimulationInterrupted` when interrupted
-    (after every worker has stopped)."""
+    (after every worker has stopped).  ``events_per_replication`` (an estimate) decides
+    whether replications in this process run in a helper thread."""
     n = len(seeds)
     done = 0
     out: list[Replication | None] = [None] * n
@@ -108,7 +115,7 @@ def dispatch(
         elif workers > 1:
             _on_processes(job, seeds, workers, store)
         else:
-            _in_process(job, seeds, store)
+            _in_process(job, seeds, store, events_per_replication > IN_THREAD_EVENTS)
     except SimulationInterrupted:
         raise
     except KeyboardInterrupt:
@@ -117,7 +124,11 @@ def dispatch(
 
 
 def _in_process(job: Job, seeds: list[np.random.SeedSequence],
-                store: Callable[[range, list[Replication]], None]) -> None:
+                store: Callable[[range, list[Replication]], None], threaded: bool) -> None:
+    if not threaded:
+        for r in range(len(seeds)):
+            store(range(r, r + 1), run_chunk(job, [seeds[r]]))
+        return
     halt = np.zeros(1, dtype=np.int64)
     # The compiled loop releases the GIL; running it in a helper thread leaves the main
     # thread free to take a signal and set the stop flag.

@@ -1,16 +1,17 @@
 """One replication: a compiled event loop on an array binary heap (the hot path).
 
-The loop (:mod:`sustain.simulate.kernel_loop`) is one :func:`numba.njit` call per
-replication, compiled once per machine (``cache=True``): all state lives in typed
-NumPy arrays, the event heap is an array binary heap, queues are linked lists in a
-node pool, and random numbers come from the replication's
+The loop (:mod:`sustain.simulate.kernel_loop`, one file for both modes) is one
+:func:`numba.njit` call per replication, compiled once per machine (``cache=True``):
+all state lives in typed NumPy arrays, the event heap is an array binary heap, queues
+are linked lists in a node pool, and random numbers come from the replication's
 :class:`numpy.random.Generator` inside the compiled code.  No Python object is
-touched per event.  This module is its Python side: the model as arrays, the call,
-the results.
+touched per event.  This module is the Python side of its steady-state mode (the
+time-phased mode's is :mod:`sustain.simulate.kernel_phased`): the model as arrays,
+the call, the results.
 
-Events are ``(time_days, seq, code)`` with ``code = 3 * arg + kind``; ``seq`` grows
+Events are ``(time_days, seq, code)`` with ``code = 9 * arg + kind``; ``seq`` grows
 by one per scheduled event, so ties break in scheduling order and no random
-numbers are spent on bookkeeping (style guide §6).  Three kinds:
+numbers are spent on bookkeeping (style guide §6).  Steady state has three kinds:
 
 ``FAIL`` (arg: system)
     The system's next failure.  Each system carries one Poisson clock at the rate

@@ -1,8 +1,9 @@
 """One replication with time-phased keys: per-unit lifetimes and a changing fleet.
 
-The logistics (remove and replace, base and depot repair, resupply, condemnation,
-sub-items, repair channels) are those of :mod:`sustain.simulate.kernel`, event for
-event; what differs is how systems fail and come and go:
+The time-phased mode of the compiled loop (:mod:`sustain.simulate.kernel_loop`): the
+logistics (remove and replace, base and depot repair, resupply, condemnation,
+sub-items, repair channels) are the steady-state mode's (:mod:`sustain.simulate.kernel`),
+the same code; what differs is how systems fail and come and go:
 
 - every installed unit has its own life in **operating hours** of its system
   (Weibull, exponential when the shape is 1); a system accumulates hours at
@@ -12,7 +13,9 @@ event; what differs is how systems fail and come and go:
   rescheduled whenever its hour rate changes (stale events are recognised by their
   sequence number, ``due_seq``);
 - deliveries, losses (a Poisson rate or given days), battle damage and tempo steps
-  are events of their own;
+  are events of their own; the losses of a fleet stop while it has no system, its
+  battle damage while it has none to hit (both are Poisson, so starting afresh when
+  a system is delivered or repaired is the same law);
 - with cannibalisation, a system whose part fails with an empty shelf takes a good
   unit from the down system at the same site with the most holes (its backorder
   moves to that system), and a unit arriving for systems goes to the waiting system
@@ -20,11 +23,11 @@ event; what differs is how systems fail and come and go:
   few systems as possible.
 
 Monitors per fleet are time integrals of the systems present, up and in
-battle-damage repair; availability is system-days up over system-days present.
-This kernel is used only when a scenario has time-phased keys, so the steady-state
-kernel's hot path carries none of these checks.  Its loop is compiled like the
-steady-state one (:mod:`sustain.simulate.kernel_phased_loop`); this module flattens
-the :class:`~sustain.simulate.phased.PhasedModel` into arrays and wraps the results.
+battle-damage repair; availability is system-days up over system-days present (none
+below one system-day present).  This mode runs only when a scenario has time-phased
+keys, and its code is pruned from the steady-state specialisation of the loop, so
+the steady-state hot path carries none of these checks.  This module flattens the
+:class:`~sustain.simulate.phased.PhasedModel` into arrays and wraps the results.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ def _csr(rows: list[list[int]] | list[list[float]], dtype: type) -> tuple[np.nda
 
 
 def phased_arrays(m: SimModel, p: PhasedModel) -> dict[str, object]:
-    """The arrays of ``m`` and ``p`` that the compiled loop reads (see ``_run_phased``),
-    built once per job (or chunk of replications)."""
+    """The arrays of ``m`` and ``p`` that the compiled loop reads (``md`` and the model
+    ``pm`` of ``kernel_loop._run``), built once per job (or chunk of replications)."""
     k = kernel_arrays(m)
     i64 = np.int64
     n_f = len(m.fleet_count)

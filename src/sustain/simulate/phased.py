@@ -3,8 +3,8 @@
 Built from a :class:`~sustain.scenario.model.Scenario` (the keys ``deliveries``,
 ``tempo``, ``attrition``, ``battle_damage``, ``simulation.cannibalisation`` and the
 item key ``weibull_shape``).  A scenario without any of them never builds one, and
-the simulation runs the steady-state kernel (:mod:`sustain.simulate.kernel`)
-unchanged; with any of them, :mod:`sustain.simulate.kernel_phased` runs.
+the simulation runs the steady-state mode of the loop (:mod:`sustain.simulate.kernel`)
+unchanged; with any of them, the time-phased mode (:mod:`sustain.simulate.kernel_phased`).
 
 Definitions (docs/simulate.md):
 

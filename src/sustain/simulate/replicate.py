@@ -426,7 +426,8 @@ def simulate(
             ),
             days=days,
         )
-    refuse_events(events_asked(model, pm, a, sc, days), days, replications, max_events)
+    work = events_asked(model, pm, a, sc, days)
+    refuse_events(work, days, replications, max_events)
     job = Job(
         model=model, days=days, warmup_days=warmup_days,
         series_days=series_days, failures_while_down=bool(failures_while_down),
@@ -435,7 +436,7 @@ def simulate(
     seeds = np.random.SeedSequence(seed).spawn(replications)
     with sigterm_as_interrupt():
         reps = dispatch(job, seeds, workers=workers, dask_address=dask_address,
-                        progress=progress)
+                        progress=progress, events_per_replication=work.amount)
     return _summarise(a, job, reps, seed, delays)
 
 
