@@ -17,6 +17,12 @@ difference is outside its combined 99 % interval.
 A model event is a failure clock firing (thinned ones included), a repair finishing
 or a shipment arriving; both implementations count the same ones.
 
+``--documents DIR`` writes instead the JSON documents of 18 simulations (the worked
+example, steady-only and time-phased scenarios with sub-items, repair channels,
+cannibalisation, Weibull lives, battle damage, losses, deliveries; every option) to
+DIR, one file each: run it with two versions (``PYTHONPATH=A/src`` and ``B/src``) and
+``cmp`` the files to check that a change leaves the numbers identical to the bit.
+
 ``--no-simpy`` times the kernel alone, to compare two versions of Sustain in
 interleaved runs: ``PYTHONPATH=A/src python benchmarks/simulate.py --no-simpy --phased``,
 then the same with ``B/src``, and again (machine load cancels out over the pairs);
@@ -27,15 +33,19 @@ so it counts that thread's time too).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import simpy
 from scipy import stats
 
-from sustain.scenario import Scenario, scenario_from_dict
-from sustain.scenario.compile import ScenarioArrays
+from sustain.scenario import Scenario, load_scenario, scenario_from_dict
+from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.simulate import simulate
 
 
@@ -190,6 +200,143 @@ def as_scenario(a: ScenarioArrays, days: float) -> Scenario:
     })
 
 
+def _one_site(n: int, mtbf: float = 1e15, repair: float = 10.0, stock: int = 0,
+              shape: float | None = None, **extra: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": "X", "mtbf_hours": mtbf, "installed_in": [{"system": "K"}],
+                            "depot_repair_days": repair}
+    if shape is not None:
+        item["weibull_shape"] = shape
+    return {"sites": [{"id": "S"}], "systems": [{"id": "K"}],
+            "fleets": [{"system": "K", "site": "S", "count": n, "hours_per_day": 24.0}],
+            "items": [item],
+            "stock": [{"item": "X", "site": "S", "qty": stock}] if stock else [], **extra}
+
+
+_RICH: dict[str, Any] = {
+    "sites": [{"id": "D", "repair_channels": 2},
+              {"id": "B1", "parent": "D", "order_ship_days": 3},
+              {"id": "B2", "parent": "D", "order_ship_days": 5, "repair_channels": 1}],
+    "systems": [{"id": "K"}, {"id": "L"}],
+    "fleets": [{"system": "K", "site": "B1", "count": 6, "hours_per_day": 16},
+               {"system": "L", "site": "B2", "count": 4, "hours_per_day": 12},
+               {"system": "K", "site": "B2", "count": 3, "hours_per_day": 10}],
+    "items": [
+        {"id": "P", "mtbf_hours": 300,
+         "installed_in": [{"system": "K"}, {"system": "L", "qty": 2}],
+         "depot_repair_days": 20, "base_repair_fraction": 0.4, "base_repair_days": 3,
+         "condemnation_fraction": 0.1, "procurement_days": 60, "weibull_shape": 2},
+        {"id": "Q", "mtbf_hours": 500, "installed_in": [{"system": "K"}],
+         "depot_repair_days": 15},
+        {"id": "R", "mtbf_hours": 700, "installed_in": [{"system": "L"}],
+         "depot_repair_days": 25, "base_repair_fraction": 0.5, "base_repair_days": 5},
+        {"id": "U", "parent": "P", "replace_fraction": 0.5, "depot_repair_days": 8,
+         "base_repair_days": 2},
+        {"id": "V", "parent": "P", "replace_fraction": 0.4, "depot_repair_days": 6,
+         "base_repair_days": 2},
+    ],
+    "stock": [{"item": "P", "site": "D", "qty": 2}, {"item": "Q", "site": "B1", "qty": 1},
+              {"item": "U", "site": "D", "qty": 1}, {"item": "R", "site": "B2", "qty": 1}],
+    "deliveries": [
+        {"day": 60, "system": "K", "site": "B1", "count": 2,
+         "stock": [{"item": "P", "qty": 2}, {"item": "Q", "qty": 1}]},
+        {"day": 90, "system": "L", "site": "B1", "count": 2, "hours_per_day": 8},
+        {"day": 30, "system": "K", "site": "B2", "count": 0,
+         "stock": [{"item": "V", "qty": 3}]},
+    ],
+    "tempo": [{"from_day": 100, "to_day": 200, "factor": 2.0, "site": "B1"},
+              {"from_day": 150, "to_day": 300, "factor": 0.5, "system": "L"}],
+    "attrition": [{"system": "K", "site": "B1", "losses_per_day": 0.01},
+                  {"system": "L", "site": "B2", "day": 120, "count": 1}],
+    "battle_damage": [{"system": "K", "site": "B2", "damaged_per_day": 0.02,
+                       "repair_days": 12}],
+}
+
+
+def documents(out: Path) -> None:
+    """Write the documents of 18 simulations to ``out`` (see the module docstring)."""
+    import sustain  # the public verb (with compare), whatever the version
+
+    ex = load_scenario(Path(__file__).parents[1] / "examples" / "coalition-air-defence.yaml")
+    exa = compile_scenario(ex)
+    rich = scenario_from_dict(_RICH)
+    canni = scenario_from_dict({
+        "sites": [{"id": "D"}, {"id": "B", "parent": "D", "order_ship_days": 2}],
+        "systems": [{"id": "K"}],
+        "fleets": [{"system": "K", "site": "B", "count": 6, "hours_per_day": 20}],
+        "items": [{"id": f"I{k}", "mtbf_hours": 400 + 150 * k,
+                   "installed_in": [{"system": "K"}], "depot_repair_days": 20,
+                   "base_repair_fraction": 0.3, "base_repair_days": 4} for k in range(3)],
+        "stock": [{"item": "I0", "site": "B", "qty": 1}, {"item": "I1", "site": "D", "qty": 1}],
+    })
+    big = _one_site(300, mtbf=240, repair=20)
+    two = {**_one_site(6, mtbf=480, repair=15, shape=0.6)}
+    two["items"] = [two["items"][0], {"id": "Y", "mtbf_hours": 900, "weibull_shape": 8,
+                                      "installed_in": [{"system": "K", "qty": 3}],
+                                      "depot_repair_days": 9}]
+    sub = build(2, 4)
+    sub = replace(sub, item_parent=np.array([-1, -1, -1, 0]), item_level=np.array([0, 0, 0, 1]),
+                  failures_per_hour=np.r_[sub.failures_per_hour[:3], 0.0],
+                  qty_per_system=np.array([[1.0], [1.0], [1.0], [0.0]]),
+                  replace_fraction=np.array([0.0, 0.0, 0.0, 0.6]))
+    runs: dict[str, Any] = {
+        "example-phased": lambda: sustain.simulate(ex, days=365, replications=20, seed=7),
+        "example-phased-compare": lambda: sustain.simulate(
+            ex, days=200, replications=6, seed=3, warmup_days=20, compare=True),
+        "example-arrays-fwd": lambda: sustain.simulate(
+            exa, days=600, replications=8, seed=3, failures_while_down=True, compare=True),
+        "example-arrays-expo-channels": lambda: sustain.simulate(
+            exa, days=600, replications=8, seed=5, delays="exponential",
+            repair_channels={"HUB": 2, "DEPOT-UA": 1}, warmup_days=100),
+        "example-canni-fwd-expo": lambda: sustain.simulate(
+            ex, days=300, replications=6, seed=9, cannibalisation=True,
+            failures_while_down=True, delays="exponential"),
+        "benchmark-sub-item": lambda: sustain.simulate(
+            sub, days=2000, replications=8, seed=0, warmup_days=50),
+        "benchmark-channels-expo": lambda: sustain.simulate(
+            build(3, 4), days=1500, replications=6, seed=2, delays="exponential",
+            repair_channels={"DEPOT": 1, "B0": 1}),
+        "phased-weibull-attrition-damage": lambda: sustain.simulate(scenario_from_dict(
+            _one_site(4, mtbf=500.0, stock=1, shape=2.0,
+                      attrition=[{"system": "K", "site": "S", "losses_per_day": 0.01}],
+                      battle_damage=[{"system": "K", "site": "S", "damaged_per_day": 0.02,
+                                      "repair_days": 10}])), days=300, replications=6, seed=3),
+        "phased-weibull-0.6-8": lambda: sustain.simulate(
+            scenario_from_dict(two), days=3000, replications=6, seed=4, warmup_days=300),
+        "rich": lambda: sustain.simulate(rich, days=365, replications=10, seed=11,
+                                         warmup_days=30),
+        "rich-canni": lambda: sustain.simulate(rich, days=365, replications=10, seed=12,
+                                               cannibalisation=True),
+        "rich-canni-fwd-expo": lambda: sustain.simulate(
+            rich, days=365, replications=10, seed=13, cannibalisation=True,
+            failures_while_down=True, delays="exponential"),
+        "canni-two-echelon": lambda: sustain.simulate(
+            canni, days=3000, replications=6, seed=17, warmup_days=200, cannibalisation=True),
+        "steady-canni-off": lambda: sustain.simulate(canni, days=3000, replications=6, seed=17,
+                                                     warmup_days=200),
+        "steady-growth-300": lambda: sustain.simulate(
+            scenario_from_dict(big), days=1000, replications=4, seed=8, warmup_days=100),
+        "phased-growth-300": lambda: sustain.simulate(
+            scenario_from_dict({**big, "tempo": [{"from_day": 0, "to_day": 5000,
+                                                  "factor": 1.0}]}),
+            days=1000, replications=4, seed=8, warmup_days=100),
+        "battle-erlang": lambda: sustain.simulate(scenario_from_dict(_one_site(
+            8, battle_damage=[{"system": "K", "site": "S", "damaged_per_day": 0.2,
+                               "repair_days": 15}])),
+            days=2000, replications=6, seed=12, warmup_days=100, delays="exponential"),
+        "losses-empty-refill": lambda: sustain.simulate(scenario_from_dict(_one_site(
+            5, mtbf=300, attrition=[{"system": "K", "site": "S", "day": 120, "count": 2},
+                                    {"system": "K", "site": "S", "day": 150, "count": 9}],
+            deliveries=[{"day": 170, "system": "K", "site": "S", "count": 3}])),
+            days=200, replications=3, seed=5),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name, fn in runs.items():
+        t0 = time.perf_counter()
+        doc = fn().to_dict()
+        (out / f"{name}.json").write_text(json.dumps(doc, indent=1, sort_keys=True))
+        print(f"{name}: {doc['events']:,} events, {time.perf_counter() - t0:.2f} s")
+
+
 def main() -> None:
     """Run both, print throughput and statistics."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -204,10 +351,15 @@ def main() -> None:
     ap.add_argument("--cpu", action="store_true",
                     help="Time the kernel by the process's CPU time instead of wall time (less "
                     "sensitive to other work on a shared machine).")
+    ap.add_argument("--documents", type=Path, metavar="DIR",
+                    help="Write the documents of 18 simulations to DIR instead (A/B checks).")
     ap.add_argument("--no-simpy", action="store_true",
                     help="Time the kernel alone (for A/B runs of two versions of sustain, "
                     "e.g. with PYTHONPATH set to each version's src).")
     args = ap.parse_args()
+    if args.documents is not None:
+        documents(args.documents)
+        return
     a = build(args.bases, args.items)
     clock = time.process_time if args.cpu else time.perf_counter
 

@@ -50,6 +50,9 @@ LEVEL = 0.99
         (dict(warmup_days=-1), "warmup_days must be >= 0 and less than days"),
         (dict(max_events=0), "max_events must be a positive number"),
         (dict(max_memory=float("nan")), "max_memory must be a positive number"),
+        (dict(repair_channels={"S": 1e30}), r"repair_channels\['S'\] must be at most 1,000,000"),
+        (dict(repair_channels={"S": float("nan")}), "must be a whole number >= 1"),
+        (dict(stock=np.full((1, 1), 1e30)), "stock: quantities must be at most"),
     ],
 )
 def test_settings_out_of_range(kw: dict[str, Any], needle: str) -> None:

@@ -21,6 +21,11 @@ from sustain.errors import SustainError
 from sustain.scenario.compile import ScenarioArrays
 from sustain.scenario.model import Scenario
 
+#: Spares held at one site, and parallel repair channels at one site: the most the
+#: simulator takes (as the scenario's own ranges), so that counts stay exact integers.
+MAX_STOCK = 1_000_000_000_000
+MAX_CHANNELS = 1_000_000
+
 
 class Delays(StrEnum):
     """Distribution of repair, shipping and procurement times."""
@@ -125,6 +130,8 @@ def stock_matrix(
             )
     if not np.all(np.isfinite(out)) or np.any(out < 0) or np.any(out != np.round(out)):
         raise SustainError("stock: quantities must be whole numbers >= 0")
+    if np.any(out > MAX_STOCK):
+        raise SustainError(f"stock: quantities must be at most {MAX_STOCK:,}, got {out.max():g}")
     return out
 
 
@@ -200,8 +207,12 @@ def build_model(
         for site, c in channels.items():
             if site not in s_idx:
                 raise SustainError(f"repair_channels: {site!r} is not a site of the scenario")
-            if int(c) != c or c < 1:
+            if isinstance(c, bool) or not isinstance(c, int | float | np.integer | np.floating) \
+                    or not np.isfinite(c) or int(c) != c or c < 1:
                 raise SustainError(f"repair_channels[{site!r}] must be a whole number >= 1")
+            if c > MAX_CHANNELS:
+                raise SustainError(
+                    f"repair_channels[{site!r}] must be at most {MAX_CHANNELS:,}, got {c!r}")
             chan[s_idx[site]] = int(c)
 
     def tup(x: FloatArray) -> tuple[float, ...]:
