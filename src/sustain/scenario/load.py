@@ -59,6 +59,7 @@ class RawScenario:
     row_where: dict[str, list[str]] = field(default_factory=dict)
     key_lines: dict[tuple[int, Any], int] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)  # read, resolved: scenario, then tables
 
     def at(self, table: str, row: int, loc: tuple[Any, ...] = ()) -> str:
         """Where row ``row`` of ``table`` (or key ``loc`` inside it) was written."""
@@ -207,7 +208,7 @@ def load_raw(path: str | Path) -> RawScenario:
             name, f"expected a mapping of keys (name, sites, …) at the top: got {_kind(data)}"
         )
 
-    raw = RawScenario(path=path, data=data, where=name)
+    raw = RawScenario(path=path, data=data, where=name, files=[path.resolve()])
     if loader is not None:
         _take_lines(raw, loader, shadow)
     for key, value in list(data.items()):
@@ -338,6 +339,7 @@ def _load_table(
             for part in loc[:-1]:
                 container = container[part]
             container[loc[-1]] = rows
+            raw.files.append((raw.path.parent / file).resolve())
             raw.tables[key] = TableSource(where=shown, from_file=True, columns=columns)
             raw.row_where[key] = [f"{shown} row {n}" for n in row_numbers]
             return

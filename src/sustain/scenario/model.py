@@ -6,6 +6,7 @@ Everything downstream of :mod:`sustain.scenario.validate` receives these and tru
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -175,3 +176,4 @@ class Scenario:
     battle_damage: tuple[BattleDamage, ...] = ()
     simulation: SimulationOptions = field(default_factory=SimulationOptions)
     source: str = "<memory>"
+    source_files: tuple[Path, ...] = ()  # resolved: the scenario file, then each table file

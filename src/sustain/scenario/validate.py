@@ -495,6 +495,7 @@ def validate(raw: RawScenario) -> Scenario:
         battle_damage=timeline.battle_damage,
         simulation=timeline.simulation,
         source=raw.where,
+        source_files=tuple(raw.files),
     )
 
 
