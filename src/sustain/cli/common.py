@@ -39,7 +39,8 @@ MAX_DAYS = 36_500
 MAX_REPLICATIONS = 1_000_000
 #: Most worker processes an option may ask for.
 MAX_WORKERS = 1_024
-#: Largest seed (numpy's seeds are any whole number >= 0; JSON readers keep 63 bits).
+#: Largest seed: numpy takes any whole number >= 0; this keeps the seed that the JSON
+#: document records a 64-bit signed integer, which typed JSON readers hold.
 MAX_SEED = 2**63 - 1
 
 AllowOutsideTables = Annotated[

@@ -25,10 +25,12 @@ import os
 import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 from sustain.errors import SustainError
 
@@ -105,12 +107,13 @@ def _check_one(out: Output) -> None:
     elif target.is_symlink():  # stat() followed links to nothing: a loop or a dangling chain
         raise OutputError(f"{out.label}: is a symbolic link that cannot be followed")
     folder = target.parent
+    shown = target.parent if out.path.is_symlink() else out.path.parent  # as the user wrote it
     if not folder.exists():
-        raise OutputError(f"{out.label}: the folder {folder} does not exist")
+        raise OutputError(f"{out.label}: the folder {shown} does not exist")
     if not folder.is_dir():
-        raise OutputError(f"{out.label}: {folder} is not a folder")
+        raise OutputError(f"{out.label}: {shown} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{out.label}: cannot create files in the folder {folder} "
+        raise OutputError(f"{out.label}: cannot create files in the folder {shown} "
                           "(permission denied)")
 
 
@@ -160,13 +163,29 @@ def check_not_inputs(outputs: Sequence[Output], inputs: Iterable[Input]) -> None
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back until the block ends (then they are delivered)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    """Hold SIGINT and SIGTERM back until the block ends, then deliver the first one.
+
+    Python runs signal handlers in the main thread, so swapping the handlers there
+    holds a signal whichever thread the operating system gave it to.  Elsewhere
+    (handlers can only be set from the main thread) the block runs unguarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        pending.append(signum)
+
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, hold) for signum in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 def _temp_for(out: Output) -> Path:

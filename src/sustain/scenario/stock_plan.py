@@ -50,10 +50,11 @@ def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: a FIFO must not hang
     except OSError as exc:
         raise SustainError(f"{path}: cannot read the stock plan: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise SustainError(f"{path}: is {_kind(mode)}, not a stock plan file (CSV)")
     with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fh.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            raise SustainError(f"{path}: is {_kind(mode)}, not a stock plan file (CSV)")
         data = fh.read()
     try:
         text = data.decode("utf-8-sig")
