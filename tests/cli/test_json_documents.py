@@ -56,14 +56,14 @@ class _Poisoned:
 
 
 def test_evaluate_refuses_to_print_nan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Exit 1 with the field named; no NaN on stdout and no report written."""
+    """Exit 2 with the field named; no NaN on stdout and no report written."""
     path = tmp_path / "small.yaml"
     path.write_text(SMALL)
     real = sustain.evaluate
     monkeypatch.setattr(sustain, "evaluate", lambda *a, **k: _Poisoned(real(*a, **k)))
     report = tmp_path / "r.md"
     result = RUNNER.invoke(app, ["evaluate", str(path), "--json", "-o", str(report)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
         "error: the result holds a number JSON cannot represent: items[0].pipeline_var is "

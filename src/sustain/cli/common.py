@@ -1,10 +1,11 @@
 """What every command shares: error messages and exit codes, option checks, loading,
 the inputs an output must not replace, and interrupts.
 
-Exit codes: 0 ok; 1 a numerical failure (a solver stopped without an answer, or a
-result that is not a finite number); 2 a scenario, input file or usage error; 3 an
-infeasible plan or unreachable target; 130 interrupted (SIGINT, Ctrl-C); 143 stopped
-by SIGTERM.
+Exit codes: 0 ok; 2 a scenario, input file, option or output path error (also a
+result that is not a finite number, which inputs outside the computed range give);
+3 an infeasible plan or unreachable target; 130 interrupted (SIGINT, Ctrl-C); 143
+stopped by SIGTERM.  ``sustain stockpile`` exits 1 when the solver stops without an
+answer.
 """
 
 from __future__ import annotations

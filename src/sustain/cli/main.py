@@ -36,7 +36,7 @@ from sustain.cli.stockpile_cmd import stockpile
 from sustain.errors import SustainError
 from sustain.optimize import TargetUnreachable
 from sustain.readiness.compare import approximation_errors
-from sustain.report.documents import NonFiniteResultError, curve_csv, json_text, plan_csv
+from sustain.report.documents import curve_csv, json_text, plan_csv
 from sustain.report.files import (
     Output,
     Render,
@@ -105,8 +105,6 @@ def evaluate(
             report = evaluation_report(sc, ev, top=top,
                                        comparison=comparison_markdown(comparison))
             write_outputs([(outputs[0], text_file(report))])
-    except NonFiniteResultError as exc:
-        raise fail(exc, code=1) from None
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:
@@ -225,8 +223,6 @@ def optimize(
         write_outputs([(o, _optimize_output(o, sc, opt, text)) for o in outputs])
     except TargetUnreachable as exc:
         raise fail(exc, code=3) from None
-    except NonFiniteResultError as exc:
-        raise fail(exc, code=1) from None
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:

@@ -22,7 +22,7 @@ from sustain.cli.common import (
     out,
 )
 from sustain.errors import SustainError
-from sustain.report.documents import NonFiniteResultError, json_text
+from sustain.report.documents import json_text
 from sustain.report.tables import print_loss_rates
 from sustain.scenario.oryx import loss_rates
 
@@ -97,8 +97,6 @@ def oryx(
             origins=origin or (), abandoned_as_loss=abandoned_as_loss,
         )
         text = json_text(result.to_dict()) if json_out else ""
-    except NonFiniteResultError as exc:
-        raise fail(exc, code=1) from None
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:

@@ -27,7 +27,7 @@ from sustain.cli.common import (
     out,
 )
 from sustain.errors import SustainError
-from sustain.report.documents import NonFiniteResultError, json_text
+from sustain.report.documents import json_text
 from sustain.report.files import (
     Input,
     Output,
@@ -145,8 +145,6 @@ def simulate(
             suffix = plot.suffix.lower()[1:]
             files.append((outputs[-1], lambda path: save_availability_plot(res, path, suffix)))
         write_outputs(files)
-    except NonFiniteResultError as exc:
-        raise fail(exc, code=1) from None
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:

@@ -25,7 +25,7 @@ from sustain.cli.common import (
     out,
 )
 from sustain.errors import ScenarioError, Severity, SustainError
-from sustain.report.documents import NonFiniteResultError, json_text
+from sustain.report.documents import json_text
 from sustain.report.files import Output, check_not_inputs, check_outputs, write_outputs
 from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_stockpile_plot
 from sustain.report.tables import print_stockpile
@@ -114,8 +114,6 @@ def stockpile(
         if plot is not None:
             suffix = plot.suffix.lower()[1:]
             write_outputs([(outputs[0], lambda path: save_stockpile_plot(result, path, suffix))])
-    except NonFiniteResultError as exc:
-        raise fail(exc, code=1) from None
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:
