@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from sustain.errors import SustainError
 
@@ -177,9 +178,10 @@ def _signals_held() -> Iterator[None]:
     def hold(signum: int, frame: FrameType | None) -> None:
         pending.append(signum)
 
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, hold) for signum in held}
+    previous: dict[int, Any] = {}
     try:
+        for held in (signal.SIGINT, signal.SIGTERM):
+            previous[held] = signal.signal(held, hold)
         yield
     finally:
         for signum, handler in previous.items():
