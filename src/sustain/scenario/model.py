@@ -176,4 +176,6 @@ class Scenario:
     battle_damage: tuple[BattleDamage, ...] = ()
     simulation: SimulationOptions = field(default_factory=SimulationOptions)
     source: str = "<memory>"
-    source_files: tuple[Path, ...] = ()  # resolved: the scenario file, then each table file
+    # Resolved paths of the files read: the scenario file, then each table file.  Where
+    # the scenario came from, not what it says: left out of comparisons.
+    source_files: tuple[Path, ...] = field(default=(), compare=False)
