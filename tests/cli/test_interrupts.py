@@ -106,3 +106,24 @@ def test_an_interrupt_while_renaming_waits_for_every_rename(
                        (Output("--curve", second), text_file("new b\n"))])
     assert (first.read_text(), second.read_text()) == ("new a\n", "new b\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md"]
+
+
+def test_a_forked_worker_dies_of_sigterm_as_without_the_handler() -> None:
+    """Worker pools stop their processes with SIGTERM: a child forked after main() set
+    the handlers must still die of it, not raise in the parent's name."""
+    script = (
+        "import os, signal, time\n"
+        "from sustain.cli.common import install_interrupt_handlers\n"
+        "install_interrupt_handlers()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    time.sleep(30)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.5)\n"
+        "os.kill(pid, signal.SIGTERM)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.WIFSIGNALED(status) and os.WTERMSIG(status))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"{int(signal.SIGTERM)}\n", "")
