@@ -207,3 +207,30 @@ def test_a_write_error_names_the_output(work: Path) -> None:
     assert proc.stderr == "error: --output r.md: cannot write: File too large\n"
     assert (work / "r.md").read_text() == "old\n"
     assert listing(work) == ["r.md", "small.yaml"]
+
+
+def test_a_plot_too_large_for_a_png_is_refused(work: Path) -> None:
+    """One row of panels per consumable: 170 rows are 67,320 pixels high at 110 dpi."""
+    n = 170
+    lines = ["name: many", "stockpile:", "  start_month: 2024-01", "  months: 3",
+             "  consumables:", *(f"    - {{id: C{i}, unit_cost: 1}}" for i in range(n)),
+             "  demand:",
+             *(f"    - {{consumable: C{i}, from: 2024-01, per_month: 10}}" for i in range(n)),
+             "  donors:", "    - id: D",
+             "      stock: {" + ", ".join(f"C{i}: 5" for i in range(n)) + "}"]
+    (work / "many.yaml").write_text("\n".join(lines) + "\n")
+    refused(run("stockpile", "many.yaml", "--plot", "s.png", "-q"),
+            "--plot s.png: the plot would be 1,430 × 67,320 pixels; a PNG is drawn at most "
+            "65,535 pixels each way: write .svg or .pdf instead")
+    assert listing(work) == ["many.yaml", "small.yaml"]
+
+
+def test_a_plot_without_matplotlib_says_how_to_install_it(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked with the other outputs, before any work."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    refused(run("optimize", "small.yaml", "-t", "0.9", "-o", "p.csv", "--curve", "c.png"),
+            "--curve: plotting needs the optional dependencies of sustain[plot]: "
+            "pip install 'sustain[plot]'")
+    assert listing(work) == ["small.yaml"]

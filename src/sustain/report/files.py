@@ -225,8 +225,8 @@ def write_outputs(files: Sequence[tuple[Output, Render]]) -> None:
     Raises
     ------
     OutputError
-        A file could not be written (the message names the output as the user gave
-        it, and the reason), or a target changed since :func:`check_outputs`.
+        A file could not be written or rendered (the message names the output as the
+        user gave it, and the reason), or a target changed since :func:`check_outputs`.
     """
     temps: list[Path] = []
     try:
@@ -238,6 +238,8 @@ def write_outputs(files: Sequence[tuple[Output, Render]]) -> None:
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 raise OutputError(f"{out.label}: cannot write: {reason}") from None
+            except SustainError as exc:  # the renderer's own message, about this output
+                raise OutputError(f"{out.label}: {exc}") from None
         umask = os.umask(0)
         os.umask(umask)
         with _signals_held():

@@ -14,16 +14,22 @@ from typing import Any
 
 import numpy as np
 
-from sustain.errors import MissingExtraError
+from sustain.errors import MissingExtraError, SustainError
 from sustain.optimize.api import Optimization
 from sustain.simulate.replicate import SimulationResult
 from sustain.stockpile.result import PlanResult
 
 #: File types a plot can be written as.
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+#: Matplotlib's raster back end draws images smaller than 2**16 pixels each way.
+MAX_PNG_PIXELS = 2**16 - 1
 
 
-def pyplot(what: str) -> ModuleType:
+class PlotError(SustainError):
+    """A plot cannot be drawn (for example, too many panels for a PNG)."""
+
+
+def pyplot(what: str = "") -> ModuleType:
     """``matplotlib.pyplot`` on the non-interactive Agg back end.
 
     Raises
@@ -40,8 +46,18 @@ def pyplot(what: str) -> ModuleType:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise MissingExtraError(f"{what}: plotting", "plot") from None
+        raise MissingExtraError(f"{what}: plotting" if what else "plotting", "plot") from None
     return plt
+
+
+def _check_size(size: tuple[float, float], dpi: int, fmt: str) -> None:
+    """Refuse, before drawing, a PNG larger than Matplotlib can render."""
+    width, height = size[0] * dpi, size[1] * dpi
+    if fmt == "png" and max(width, height) > MAX_PNG_PIXELS:
+        raise PlotError(
+            f"the plot would be {width:,.0f} × {height:,.0f} pixels; a PNG is drawn at most "
+            f"{MAX_PNG_PIXELS:,} pixels each way: write .svg or .pdf instead"
+        )
 
 
 def _save(plt: ModuleType, fig: Any, path: Path, fmt: str) -> None:
@@ -54,9 +70,10 @@ def _save(plt: ModuleType, fig: Any, path: Path, fmt: str) -> None:
 
 def save_curve_plot(opt: Optimization, path: Path, fmt: str) -> None:
     """The efficient curve: availability per fleet and overall against money spent."""
-    plt = pyplot(str(path))
+    plt = pyplot()
     points = opt.curve()
     cost = np.array([p["cost"] for p in points])
+    _check_size((8, 5), 120, fmt)
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     names = list(points[0]["fleets"]) if points else []
     for n in names:
@@ -75,8 +92,9 @@ def save_curve_plot(opt: Optimization, path: Path, fmt: str) -> None:
 
 def save_availability_plot(result: SimulationResult, path: Path, fmt: str) -> None:
     """The mean share of systems up per fleet with its 95 % band, over the days simulated."""
-    plt = pyplot(str(path))
+    plt = pyplot()
     doc = result.to_dict()
+    _check_size((9, 5), 120, fmt)
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
     for f in doc["fleets"]:
         if not f["series"]:  # a fleet of zero systems
@@ -105,12 +123,14 @@ def save_availability_plot(result: SimulationResult, path: Path, fmt: str) -> No
 def save_stockpile_plot(result: PlanResult, path: Path, fmt: str) -> None:
     """One row of panels per consumable: the partner's demand, consumption met, arrivals
     and stock with shortfall shaded; each donor's stock against its floor."""
-    plt = pyplot(str(path))
+    plt = pyplot()
     d = result.data
     n = len(d.consumable_ids)
     x = np.arange(len(d.months))
     edges = np.arange(len(d.months) + 1) - 0.5
-    fig, axes = plt.subplots(n, 2, figsize=(13, 3.6 * max(n, 1)), dpi=110, squeeze=False)
+    size = (13, 3.6 * max(n, 1))
+    _check_size(size, 110, fmt)
+    fig, axes = plt.subplots(n, 2, figsize=size, dpi=110, squeeze=False)
     ticks = x[:: max(1, len(x) // 12)]
     rows = result.donor_rows()
     for j, cid in enumerate(d.consumable_ids):
