@@ -111,7 +111,7 @@ def check_whole(option: str, value: int, *, low: int, high: int | None = None) -
 #: A Dask scheduler address: an optional protocol, a host and an optional port.
 _DASK_ADDRESS = re.compile(
     r"(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"
-    r"(?::(?P<port>\d{1,5}))?"
+    r"(?::(?P<port>\d{1,5}))?(?:/[A-Za-z0-9._-]+)*"
 )
 
 
