@@ -1,18 +1,20 @@
 """The scenario contract: read, check, and compile scenario files.
 
-Modules, lowest first (each imports only those above it): ``months`` (month
-arithmetic), ``messages`` (wording of values and hints), ``schema`` (field tables of
-every row), ``model`` (the validated, frozen objects), ``load`` (reading YAML/JSON and
-table files), ``issues`` (the issue collector), ``rows`` (the row validator),
-``timeline`` and ``stockpile`` (the time-phased tables and the stockpile section),
-``validate`` (the whole check), ``compile`` (objects to arrays) and ``oryx`` (a loader
-of loss rates for worked examples).
+Modules, lowest first (each imports only those above it):
+
+* ``months`` month arithmetic; ``messages`` wording of values, key paths and hints;
+* ``schema`` the field table of every kind of row; ``model`` the validated objects;
+* ``raw`` a scenario as read, with locations; ``load`` reading YAML/JSON and tables;
+* ``issues`` the issue collector; ``rows`` the row validator;
+* ``timeline`` and ``stockpile`` the time-phased tables and the stockpile section;
+* ``validate`` the whole check; ``compile`` objects to arrays; ``oryx`` loss rates
+  from Oryx's tables (for worked examples).
 """
 
 from pathlib import Path
 from typing import Any
 
-from sustain.scenario.load import inline_tables, load_raw
+from sustain.scenario.load import load_raw
 from sustain.scenario.model import (
     Fleet,
     Installation,
@@ -22,6 +24,7 @@ from sustain.scenario.model import (
     StockLevel,
     System,
 )
+from sustain.scenario.raw import inline_tables
 from sustain.scenario.validate import validate
 
 __all__ = [

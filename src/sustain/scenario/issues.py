@@ -12,6 +12,7 @@ only looked for in the problems shown.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sustain.errors import Issue, ScenarioError, Severity
-from sustain.scenario.load import RawScenario, TableSource, table_key
 from sustain.scenario.messages import HIDDEN, describe, did_you_mean, loc_path, quote
+from sustain.scenario.raw import RawScenario, TableSource, table_key
 
 #: Problems shown per kind (rule, key and file); the rest are counted.
 MAX_SHOWN = 20
@@ -33,10 +34,18 @@ _LOCATION = re.compile(r" (?:line|row) \d+$")
 _GOT = re.compile(r"(: got ).*$")
 
 
-def _kind(issue: Issue) -> tuple[str, str, str, Severity]:
-    """What makes two problems "alike": file, key path without indices, rule."""
-    rule = _NUMBER.sub("#", _QUOTED.sub("'…'", _HINT.sub("", issue.message)))
-    return _LOCATION.sub("", issue.where), _INDEX.sub("[…]", issue.path), rule, issue.severity
+@functools.lru_cache(maxsize=4096)
+def _rule(message: str) -> str:
+    """A message without its values and hint: what two alike problems share."""
+    return _NUMBER.sub("#", _QUOTED.sub("'…'", _HINT.sub("", message)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _unindexed(path: str) -> str:
+    return _INDEX.sub("[…]", path)
+
+
+_Kind = tuple[str, str, str, Severity]
 
 
 @dataclass(slots=True)
@@ -70,7 +79,8 @@ class Collector:
         self.absent: defaultdict[str, set[str]] = defaultdict(set)
         self.errors = 0
         self._kept: list[Issue] = []
-        self._groups: dict[tuple[str, str, str, Severity], _Group] = {}
+        self._groups: dict[_Kind, _Group] = {}
+        self._file_tables: dict[tuple[Any, ...], tuple[TableSource, list[str]] | None] = {}
         for issue in raw.issues:
             self.take(issue)
 
@@ -80,19 +90,32 @@ class Collector:
         """The file table ``loc`` points into and the index of its row in ``loc``."""
         for k in range(len(loc) - 1, 0, -1):
             if isinstance(loc[k], int):
-                source = self.raw.tables.get(table_key(loc[:k]))
-                if source is not None and source.from_file:
-                    return source, k
+                prefix = loc[:k]
+                if prefix not in self._file_tables:
+                    source = self.raw.tables.get(table_key(prefix))
+                    rows = self.raw.row_where.get(table_key(prefix), [])
+                    self._file_tables[prefix] = (
+                        (source, rows) if source is not None and source.from_file else None
+                    )
+                found = self._file_tables[prefix]
+                if found is not None:
+                    return found[0], k
         return None, -1
+
+    def _place(self, loc: tuple[Any, ...]) -> tuple[str, str, str, bool]:
+        """``(where, path, file, hidden)`` of the key path ``loc``."""
+        source, k = self._source(loc)
+        if source is not None:
+            found = self._file_tables[loc[:k]]
+            rows = found[1] if found is not None else []
+            where = rows[loc[k]] if 0 <= loc[k] < len(rows) else source.where
+            return where, loc_path(loc[k + 1 :]), source.where, source.outside
+        return self.raw.locate(loc), loc_path(loc), self.raw.where, False
 
     def place(self, loc: tuple[Any, ...]) -> tuple[str, str]:
         """``(where, path)`` of the key path ``loc``: a file row, or a line and full path."""
-        source, k = self._source(loc)
-        if source is not None:
-            rows = self.raw.row_where.get(table_key(loc[:k]), [])
-            where = rows[loc[k]] if 0 <= loc[k] < len(rows) else source.where
-            return where, loc_path(loc[k + 1 :])
-        return self.raw.locate(loc), loc_path(loc)
+        where, path, _, _ = self._place(loc)
+        return where, path
 
     def first_at(self, loc: tuple[Any, ...]) -> str:
         """Where the row or key ``loc`` was written (for "first at …")."""
@@ -136,11 +159,11 @@ class Collector:
         of a table outside the scenario's folder, quoted values and the value after
         "got" are hidden and no hint is given.
         """
-        where, path = self.place(loc)
-        if self.hidden(loc):
+        where, path, file, hidden = self._place(loc)
+        if hidden:
             message = _GOT.sub(rf"\g<1>{HIDDEN}", _QUOTED.sub(HIDDEN, _HINT.sub("", message)))
             hint = None
-        self.add_at(where, path, message, warning=warning, hint=hint)
+        self._add(where, path, message, warning, hint, file)
 
     def add_at(
         self,
@@ -152,27 +175,47 @@ class Collector:
         hint: Callable[[], str] | None = None,
     ) -> None:
         """Report ``message`` at an explicit place (a file's header, a top-level key)."""
-        severity = Severity.WARNING if warning else Severity.ERROR
-        issue = Issue(where=where, path=path, message=message, severity=severity)
-        if hint is not None and self._room(issue):
-            issue = Issue(where=where, path=path, message=message + hint(), severity=severity)
-        self.take(issue)
+        self._add(where, path, message, warning, hint, _LOCATION.sub("", where))
 
-    def _room(self, issue: Issue) -> bool:
-        group = self._groups.get(_kind(issue))
-        return group is None or group.shown < MAX_SHOWN
+    def _add(
+        self,
+        where: str,
+        path: str,
+        message: str,
+        warning: bool,
+        hint: Callable[[], str] | None,
+        file: str,
+    ) -> None:
+        severity = Severity.WARNING if warning else Severity.ERROR
+        kind = (file, _unindexed(path), _rule(message), severity)
+        if self._count(kind, severity):
+            full = message + hint() if hint is not None else message
+            self._keep(kind, Issue(where=where, path=path, message=full, severity=severity))
 
     def take(self, issue: Issue) -> None:
         """Count ``issue``; keep it if fewer than :data:`MAX_SHOWN` of its kind are kept."""
-        if issue.severity is Severity.ERROR:
+        kind = (_LOCATION.sub("", issue.where), _unindexed(issue.path), _rule(issue.message),
+                issue.severity)
+        if self._count(kind, issue.severity):
+            self._keep(kind, issue)
+
+    def _count(self, kind: _Kind, severity: Severity) -> bool:
+        """Count one problem of ``kind``; is there room to show it?"""
+        if severity is Severity.ERROR:
             self.errors += 1
-        group = self._groups.setdefault(_kind(issue), _Group())
+        group = self._groups.get(kind)
+        if group is None:
+            group = self._groups[kind] = _Group()
         if group.shown < MAX_SHOWN:
-            group.shown += 1
-            group.last = len(self._kept)
-            self._kept.append(issue)
-        else:
-            group.more += 1
+            return True
+        group.more += 1
+        return False
+
+    def _keep(self, kind: _Kind, issue: Issue) -> None:
+        group = self._groups[kind]
+        group.shown += 1
+        group.last = len(self._kept)
+        self._kept.append(issue)
 
     def ref(
         self,

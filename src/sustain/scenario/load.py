@@ -1,29 +1,22 @@
 """Read a scenario file and its table files into a raw mapping, with where each row came from.
 
-YAML (or JSON) at the top; any table may instead be ``{file: path.csv}`` (also
-``.parquet``, and ``.xlsx`` with ``sheet:``), read relative to the scenario file, and
-so may any list of the ``stockpile:`` section.  Nothing is checked here beyond "can it
-be read": :mod:`sustain.scenario.validate` checks meaning.  Every row keeps a
-``where`` string (``"air.yaml line 40"``, ``"items.csv row 7"``) for the messages, and
-every key of an inline row its own line.
-
-Only a scenario file that cannot be read at all raises here: missing, empty, not
-YAML/JSON, not a mapping, or beyond the limits below.  Problems that leave the rest
-of the file readable (a duplicate key, a table file that is missing, malformed,
-outside the scenario's folder, or not a file at all) are recorded in
+YAML (or JSON) at the top; any table, and any list of the ``stockpile:`` section, may
+instead be ``{file: path.csv}`` (also ``.parquet``, and ``.xlsx`` with ``sheet:``),
+read relative to the scenario file.  Nothing is checked here beyond "can it be read":
+:mod:`sustain.scenario.validate` checks meaning.  Every row keeps a ``where`` string
+(``"air.yaml line 40"``, ``"items.csv row 7"``) for the messages, and every key of an
+inline row its own line.  Only a scenario file that cannot be read at all raises here;
+problems that leave the rest readable (a duplicate key, a table file that is missing,
+malformed, outside the scenario's folder or not a file) go to
 :attr:`RawScenario.issues`, to be reported with everything else in one pass.
 
 A file from an untrusted source costs at most a message and time linear in its size:
-
-* YAML nesting stops at :data:`MAX_DEPTH` levels, and aliases may add at most
-  :data:`MAX_ALIAS_VALUES` values to the document (a file of nested aliases would
-  otherwise grow tenfold per level);
-* only plain YAML values are accepted: ``!!binary``, ``!!set``, ``!!omap`` and
-  ``!!pairs`` are refused, an integer longer than :data:`MAX_NUMBER_CHARS`
-  characters is kept as the text written (every range check then refuses it);
-* a table file must lie inside the scenario's folder, after resolving symbolic links
-  (``allow_outside_tables=True`` lifts this), and must be a regular file: a
-  directory, named pipe or device is reported as what it is and never read.
+nesting stops at :data:`MAX_DEPTH` levels; aliases (``*name``) may add at most
+:data:`MAX_ALIAS_VALUES` values; ``!!binary``, ``!!set``, ``!!omap`` and ``!!pairs``
+are refused; an integer longer than :data:`MAX_NUMBER_CHARS` characters stays text
+(no range accepts it); a table file must lie in the scenario's folder after resolving
+symbolic links (unless ``allow_outside_tables``) and be a regular file: a directory,
+named pipe or device is reported as what it is and never read.
 """
 
 from __future__ import annotations
@@ -36,7 +29,6 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -44,7 +36,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sustain.errors import Issue, MissingExtraError, ScenarioError
-from sustain.scenario.messages import closest, loc_path, quote, shorten
+from sustain.scenario.messages import closest, quote, shorten
+from sustain.scenario.raw import RawScenario, TableSource, hashable, table_key
 from sustain.scenario.schema import DONOR_TABLES, SECTION, STOCKPILE_TABLES
 
 #: Keys allowed in a ``{file: …}`` table reference.
@@ -64,89 +57,6 @@ TOO_DEEP = (
 MAX_STREAM_BYTES = 64 * 2**20
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-@dataclass(slots=True)
-class TableSource:
-    """Where a table came from: inline in the scenario, or a separate file.
-
-    ``outside`` marks a table file outside the scenario's folder (read only with
-    ``allow_outside_tables``): messages never echo its values.
-    """
-
-    where: str  # "air.yaml line 12" or "items.csv"
-    from_file: bool
-    columns: tuple[str, ...] = ()  # header of a file table
-    readable: bool = True  # False: the table file could not be read (see RawScenario.issues)
-    outside: bool = False
-
-
-@dataclass(slots=True)
-class RawScenario:
-    """The scenario as read: plain Python values plus source locations.
-
-    ``key_lines`` maps ``(id(mapping), key)`` and ``(id(list), index)`` of the
-    containers in ``data`` to the line of that key or element; it is empty for JSON
-    that cannot be mapped back to lines and for scenarios built in memory.  ``issues``
-    holds problems found while reading; ``source_files`` the resolved path of every
-    file read, the scenario file first.
-    """
-
-    path: Path
-    data: dict[str, Any]
-    where: str  # the scenario file's name, for messages
-    tables: dict[str, TableSource] = field(default_factory=dict)
-    row_where: dict[str, list[str]] = field(default_factory=dict)
-    key_lines: dict[tuple[int, Any], int] = field(default_factory=dict)
-    issues: list[Issue] = field(default_factory=list)
-    source_files: list[Path] = field(default_factory=list)
-
-    def at(self, table: str, row: int, loc: tuple[Any, ...] = ()) -> str:
-        """Where row ``row`` of ``table`` (or key ``loc`` inside it) was written."""
-        source = self.tables.get(table)
-        rows = self.row_where.get(table, [])
-        fallback = rows[row] if 0 <= row < len(rows) else self.where
-        if source is not None and source.from_file:
-            return fallback
-        line = self._line_of((table, row, *loc))
-        return f"{self.where} line {line}" if line is not None else fallback
-
-    def locate(self, loc: tuple[Any, ...]) -> str:
-        """Where the key path ``loc`` (``("items", 3, "mtbf_hours")``) was written."""
-        line = self._line_of(loc)
-        return f"{self.where} line {line}" if line is not None else self.where
-
-    def _line_of(self, loc: tuple[Any, ...]) -> int | None:
-        """The line of the deepest part of ``loc`` that can be found."""
-        obj: Any = self.data
-        found = None  # the top mapping's own line says nothing
-        for part in loc:
-            in_dict = isinstance(obj, dict) and _hashable(part) and part in obj
-            in_list = isinstance(obj, list) and isinstance(part, int) and 0 <= part < len(obj)
-            if not (in_dict or in_list):
-                break
-            found = self.key_lines.get((id(obj), part), found)
-            obj = obj[part]
-        return found
-
-
-def table_key(loc: tuple[Any, ...]) -> str:
-    """The name a table is known by: ``items``, ``stockpile.donors[0].production``."""
-    return loc_path(loc)
-
-
-def inline_tables(name: str, data: dict[str, Any]) -> RawScenario:
-    """A scenario given as a mapping (inline tables only); locations read ``name``."""
-    raw = RawScenario(path=Path(name), data=dict(data), where=name)
-    for key, value in raw.data.items():
-        if isinstance(value, list):
-            raw.tables[key] = TableSource(where=name, from_file=False)
-            raw.row_where[key] = [name] * len(value)
-    return raw
-
-
-def _hashable(value: object) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,7 +146,7 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[dict
     first: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if not _hashable(key):
+        if not hashable(key):
             continue
         line = key_node.start_mark.line + 1
         if key in first:

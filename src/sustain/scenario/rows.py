@@ -9,6 +9,7 @@ are all checked here, row by row, against their model in
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -18,8 +19,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sustain.scenario.issues import Collector
-from sustain.scenario.load import table_key
-from sustain.scenario.messages import HIDDEN, bound, closest, describe, did_you_mean, shorten
+from sustain.scenario.messages import (
+    HIDDEN,
+    bound,
+    closest,
+    describe,
+    did_you_mean,
+    hint_for,
+    shorten,
+)
+from sustain.scenario.raw import table_key
 from sustain.scenario.schema import Row, field_names
 
 _BOUNDS = {
@@ -97,10 +106,13 @@ def _row_model(annotation: object) -> type[Row] | None:
 
 def sub_model(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
     """The (nested) row model an error location points into."""
+    return _sub_model(model, tuple(str(p) for p in loc[:-1] if not isinstance(p, int)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sub_model(model: type[BaseModel], keys: tuple[str, ...]) -> type[BaseModel]:
     current = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
+    for part in keys:
         fields = {f.alias or n: f for n, f in current.model_fields.items()}
         info = fields.get(str(part))
         inner = _row_model(info.annotation) if info is not None else None
@@ -236,14 +248,18 @@ def _report(
     meant is not reported missing (the "did you mean" of the misspelt key says it)."""
     errors = exc.errors()
     meant = set()
-    for e in errors:
-        if e["type"] == "extra_forbidden":
-            eloc = tuple(e["loc"])
-            meant.add((*eloc[:-1], closest(eloc[-1], field_names(sub_model(model, eloc)))))
+    if any(e["type"] == "missing" for e in errors):
+        for e in errors:
+            if e["type"] == "extra_forbidden":
+                eloc = tuple(e["loc"])
+                meant.add((*eloc[:-1], closest(eloc[-1], field_names(sub_model(model, eloc)))))
     for err in errors:
         eloc = tuple(err["loc"])
         if err["type"] == "missing" and ((eloc and eloc[0] in skip_missing) or eloc in meant):
             continue
-        sub = sub_model(model, eloc)
-        c.add((*here, *eloc), pydantic_message(err, field_names(sub), model))
+        fields = field_names(sub_model(model, eloc))
+        if err["type"] == "extra_forbidden":  # the hint only for the problems shown
+            c.add((*here, *eloc), "unknown key", hint=hint_for(str(eloc[-1]), fields))
+        else:
+            c.add((*here, *eloc), pydantic_message(err, fields, model))
 

@@ -17,6 +17,7 @@ never renamed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -503,6 +504,7 @@ STOCKPILE_TABLES: dict[str, type[Row]] = {
 DONOR_TABLES: dict[str, type[Row]] = {"production": ProductionRow, "surge": SurgeRow}
 
 
-def field_names(model: type[BaseModel]) -> list[str]:
+@functools.cache
+def field_names(model: type[BaseModel]) -> tuple[str, ...]:
     """Keys as written in a file (aliases: ``from``, not ``from_``)."""
-    return [f.alias or name for name, f in model.model_fields.items()]
+    return tuple(f.alias or name for name, f in model.model_fields.items())

@@ -13,7 +13,6 @@ from collections import defaultdict
 from typing import Any
 
 from sustain.scenario.issues import Collector
-from sustain.scenario.load import RawScenario
 from sustain.scenario.messages import closest, describe, hint_for, num
 from sustain.scenario.model import (
     Fleet,
@@ -25,6 +24,7 @@ from sustain.scenario.model import (
     StockLimit,
     System,
 )
+from sustain.scenario.raw import RawScenario
 from sustain.scenario.rows import validate_rows
 from sustain.scenario.schema import (
     OPTIONAL_TABLES,
