@@ -25,6 +25,7 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import re
 import stat
@@ -173,6 +174,13 @@ def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> object:
     return loader.construct_yaml_int(node)
 
 
+def _construct_float(loader: _LineLoader, node: yaml.ScalarNode) -> object:
+    value = loader.construct_yaml_float(node)
+    if math.isinf(value) and "inf" not in node.value.lower():
+        return node.value  # digits beyond a float's range: the range check says so
+    return value
+
+
 def _refuse_tag(loader: _LineLoader, node: yaml.Node) -> object:
     tag = node.tag.replace("tag:yaml.org,2002:", "!!")
     raise _Refused(
@@ -185,6 +193,7 @@ def _refuse_tag(loader: _LineLoader, node: yaml.Node) -> object:
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_LineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 for _tag in ("binary", "set", "omap", "pairs"):
     _LineLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 
@@ -232,6 +241,11 @@ def _refusal(exc: _Refused, name: str) -> ScenarioError:
 
 def _json_int(text: str) -> int | str:
     return int(text) if len(text) <= MAX_NUMBER_CHARS else text
+
+
+def _json_float(text: str) -> float | str:
+    value = float(text)
+    return text if math.isinf(value) else value
 
 
 def _too_deep(data: Any) -> bool:
@@ -318,7 +332,7 @@ def load_raw(path: str | Path, *, allow_outside_tables: bool = False) -> RawScen
         except ScenarioError:
             shadow, loader = None, None
         try:
-            data = json.loads(text, parse_int=_json_int)
+            data = json.loads(text, parse_int=_json_int, parse_float=_json_float)
         except json.JSONDecodeError as exc:
             raise _fail(
                 f"{name} line {exc.lineno}", f"invalid JSON: {exc.msg} (column {exc.colno})"

@@ -26,6 +26,7 @@ from sustain.scenario.messages import (
     describe,
     did_you_mean,
     hint_for,
+    is_number_text,
     shorten,
 )
 from sustain.scenario.raw import table_key
@@ -39,16 +40,27 @@ _BOUNDS = {
 }
 
 
-def _upper(model: type[BaseModel], loc: tuple[Any, ...]) -> object | None:
-    """The upper bound (``le``) of the field ``loc`` points to, if it has one."""
+def _limit(model: type[BaseModel], loc: tuple[Any, ...], name: str) -> object | None:
+    """The bound ``name`` (``"le"``, ``"ge"``) of the field ``loc`` points to, if any."""
     sub = sub_model(model, loc)
     names = {f.alias or n: f for n, f in sub.model_fields.items()}
     fields = [p for p in loc if isinstance(p, str)]
     info = names.get(fields[-1]) if fields else None
     for meta in info.metadata if info is not None else ():
-        if getattr(meta, "le", None) is not None:
-            return meta.le
+        if getattr(meta, name, None) is not None:
+            return getattr(meta, name)
     return None
+
+
+def _out_of_range(model: type[BaseModel], loc: tuple[Any, ...], got: str, low: bool) -> str:
+    """A number too large (or too low) to read: the bound it passes, if the field has one."""
+    if low:
+        lower = _limit(model, loc, "ge")
+        return f"must be >= {bound(lower)}: got {got}" if lower is not None else (
+            f"is too low: got {got}")
+    upper = _limit(model, loc, "le")
+    return f"must be <= {bound(upper)}: got {got}" if upper is not None else (
+        f"is too large: got {got}")
 
 
 def pydantic_message(err: Mapping[str, Any], fields: Iterable[str], model: type[BaseModel]) -> str:
@@ -67,13 +79,15 @@ def pydantic_message(err: Mapping[str, Any], fields: Iterable[str], model: type[
     if kind in ("float_parsing", "float_type"):
         return f"must be a number: got {got}"
     if kind == "finite_number":
+        value = err.get("input")
+        if isinstance(value, str) and is_number_text(value):  # digits beyond a float's range
+            return _out_of_range(model, tuple(err["loc"]), got, value.strip().startswith("-"))
         return f"must be a finite number: got {got}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be a whole number: got {got}"
-    if kind == "int_parsing_size":
-        upper = _upper(model, tuple(err["loc"]))
-        return f"must be <= {bound(upper)}: got {got}" if upper is not None else (
-            f"is too large: got {got}")
+    if kind == "int_parsing_size":  # digits beyond 64 bits
+        value = str(err.get("input"))
+        return _out_of_range(model, tuple(err["loc"]), got, value.strip().startswith("-"))
     if kind in ("bool_parsing", "bool_type"):
         return f"must be true or false: got {got}"
     if kind in ("string_type", "string_unicode"):
