@@ -55,7 +55,7 @@ def quote(value: object) -> str:
 
 def num(value: object) -> str:
     """A bound or value as written: ``0`` rather than ``0.0``; cut if long."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     try:
         text = str(value)
