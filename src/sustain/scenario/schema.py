@@ -46,7 +46,7 @@ MAX_UNIT_COST = 1e12
 #: Multiplier of operating tempo or of usage.
 MAX_TEMPO_FACTOR = 100.0
 #: Weibull shape of a unit's life.
-MIN_WEIBULL_SHAPE, MAX_WEIBULL_SHAPE = 0.1, 20.0
+MIN_WEIBULL_SHAPE, MAX_WEIBULL_SHAPE = 0.1, 50.0
 #: Parallel repair channels at a site.
 MAX_REPAIR_CHANNELS = 1_000_000
 #: Expected attrition losses or battle-damage events of one fleet per day.
