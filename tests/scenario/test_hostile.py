@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sustain.errors import ScenarioError
+from sustain.scenario import load as load_module
 from sustain.scenario import load_scenario
 from sustain.scenario.load import MAX_ALIAS_VALUES, MAX_DEPTH
 from tests.scenario.test_bad_input import (
@@ -338,3 +339,23 @@ def test_source_files_are_the_resolved_paths_read(tmp_path: Path) -> None:
     assert load_scenario(tmp_path / "inline.yaml").source_files == (
         (tmp_path / "inline.yaml").resolve(),
     )
+
+
+def test_a_parquet_column_of_binary_values(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": pa.array([b"\x80\x81", b"TX"])}), tmp_path / "items.parquet")
+    _check(_with_ref(tmp_path, "{file: items.parquet}"),
+           ["items.parquet: column 'id' holds binary values: use text or numbers"])
+
+
+def test_a_scenario_that_is_a_device_is_read_up_to_a_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/dev/zero`` named as the scenario itself is read up to a limit, then refused
+    (the limit is 64 MiB; lowered here to keep the test quick)."""
+    monkeypatch.setattr(load_module, "MAX_STREAM_BYTES", 2**20)
+    assert _issues(Path("/dev/zero")) == [
+        "/dev/zero: is a character device that gives more than 1 MiB: not a scenario file"
+    ]
