@@ -37,7 +37,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sustain.errors import Issue, MissingExtraError, ScenarioError
-from sustain.scenario.messages import closest, quote, shorten
+from sustain.scenario.messages import closest, describe, quote, shorten
 from sustain.scenario.raw import RawScenario, TableSource, hashable, table_key
 from sustain.scenario.schema import DONOR_TABLES, SECTION, STOCKPILE_TABLES
 
@@ -104,18 +104,20 @@ class _LineLoader(yaml.SafeLoader):
 
     def _count_alias(self, event: yaml.AliasEvent, node: Node) -> None:
         anchor_line = node.start_mark.line + 1
+        anchor = shorten(str(event.anchor))
         if node.end_mark is None:  # still being composed: the alias is inside its anchor
             raise _Refused(
                 event.start_mark,
-                f"alias *{event.anchor} is inside the value it stands for "
-                f"(&{event.anchor} at line {anchor_line})",
+                f"alias *{anchor} is inside the value it stands for "
+                f"(&{anchor} at line {anchor_line})",
             )
         self.alias_values += self._size(node)
         if self.alias_values > MAX_ALIAS_VALUES:
             raise _Refused(
                 event.start_mark,
                 f"aliases expand the file to more than {MAX_ALIAS_VALUES:,} values "
-                f"(here *{event.anchor}, of &{event.anchor} at line {anchor_line}); "
+                f"(here *{anchor}, of &{anchor} at line "
+                f"{anchor_line}); "
                 "write the values out instead",
             )
 
@@ -221,7 +223,7 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, _LineLoader]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f"{name} line {mark.line + 1}" if mark is not None else name
-        problem = exc.problem or exc.context or "malformed"
+        problem = _cut(exc.problem or exc.context or "malformed")
         ctx = exc.context_mark
         if exc.context and exc.problem and ctx is not None and (
             mark is None or ctx.line != mark.line
@@ -229,9 +231,14 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, _LineLoader]:
             problem += f" ({exc.context} started at line {ctx.line + 1})"
         raise _fail(at, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
-        raise _fail(name, f"invalid YAML: {exc}") from None
+        raise _fail(name, f"invalid YAML: {_cut(str(exc))}") from None
     finally:
         loader.dispose()
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    """A parser's message cut to ``limit`` characters (it may quote a long token)."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _refusal(exc: _Refused, name: str) -> ScenarioError:
@@ -393,7 +400,7 @@ def _take_lines(raw: RawScenario, loader: _LineLoader, shadow: Any) -> None:
         raw.issues.append(
             Issue(
                 where=f"{raw.where} line {line}",
-                path=f"{prefix}.{key}" if prefix else key,
+                path=f"{prefix}.{shorten(key)}" if prefix else shorten(key),
                 message=f"duplicate key (first given at line {first}; give each key once)",
             )
         )
@@ -427,7 +434,8 @@ def _paths(obj: Any, prefix: str, out: dict[int, str]) -> None:
             continue
         out[id(o)] = p
         if isinstance(o, dict):
-            stack.extend((v, f"{p}.{k}" if p else str(k)) for k, v in reversed(o.items()))
+            stack.extend((v, f"{p}.{shorten(str(k))}" if p else shorten(str(k)))
+                         for k, v in reversed(o.items()))
         else:
             stack.extend((v, f"{p}[{i}]") for i, v in reversed(list(enumerate(o))))
 
@@ -526,7 +534,7 @@ class _TableReader:
             if not issues:
                 problem("", "a table reference needs 'file: path'")
         elif not isinstance(file, str) or not file.strip():
-            problem("file", f"must be the path of a table file: got {file!r}")
+            problem("file", f"must be the path of a table file: got {describe(file)}")
         elif "\x00" in file:
             problem("file", f"table file {quote(file)}: a file name cannot contain a NUL "
                     "character")
@@ -547,8 +555,7 @@ class _TableReader:
                     target = None
             if sheet is not None and suffix in TABLE_SUFFIXES and suffix != ".xlsx":
                 problem("sheet", f"only .xlsx tables have sheets: '{shorten(file)}' is {suffix}")
-        if not issues and target is not None:
-            assert isinstance(file, str)
+        if not issues and target is not None and isinstance(file, str):
             try:
                 rows, columns, row_numbers, shown = self._read(
                     target, file, sheet, raw.locate((*loc, "sheet")), key
