@@ -1,8 +1,8 @@
 """Accepted values: every number of a scenario has a range, the rest is refused.
 
 Extreme but valid-looking values (a repair time of 1e300 days, an MTBF of 1e-9 hours,
-a stock of 2^53) crashed the engines; each is now refused by the field tables with the
-usual message (key, bound, value).  NaN and infinities are refused everywhere, and
+a stock of 2^53) are beyond what the engines can compute with; the field tables refuse
+each with the usual message (key, bound, value).  NaN and infinities are refused everywhere, and
 :func:`~sustain.scenario.compile.compile_scenario` stays finite at every extreme accepted.
 """
 

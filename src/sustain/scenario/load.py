@@ -699,8 +699,8 @@ def _read_csv(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]], lis
 
 
 def _read_parquet(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]], list[int]]:
-    # pyarrow is an optional extra (sustain[tables]) and takes ~0.3 s to import: only
-    # scenarios with Parquet tables pay for it.
+    # pyarrow is an optional extra (sustain[tables]) and takes ~0.1 s to import
+    # (measured after sustain.scenario): only scenarios with Parquet tables pay for it.
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -724,8 +724,8 @@ def _read_parquet(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]],
 def _read_xlsx(
     fh: BinaryIO, shown: str, sheet: object, sheet_where: str, key: str
 ) -> tuple[list[str], list[list[Any]], list[int], str]:
-    # openpyxl is an optional extra (sustain[tables]) and takes ~0.2 s to import: only
-    # scenarios with XLSX tables pay for it.
+    # openpyxl is an optional extra (sustain[tables]) and takes ~0.2 s to import
+    # (measured after sustain.scenario): only scenarios with XLSX tables pay for it.
     try:
         import openpyxl
     except ImportError:
