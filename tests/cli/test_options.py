@@ -129,8 +129,8 @@ def test_allow_outside_tables_reaches_the_loader(
 
     monkeypatch.setattr(sustain.cli.common, "load_scenario", loader)
     extra = {"optimize": ["-t", "0.9"], "simulate": SIM}.get(command, [])
-    for flag, expected in (([], {}), (["--allow-outside-tables"],
-                                      {"allow_outside_tables": True})):
+    for flag, expected in (([], {"allow_outside_tables": False}),
+                           (["--allow-outside-tables"], {"allow_outside_tables": True})):
         result = RUNNER.invoke(app, [command, str(small), *extra, *flag])
         assert (result.exit_code, result.stderr) == (2, "error: stop here\n")
         assert seen.pop() == expected

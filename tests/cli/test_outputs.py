@@ -81,6 +81,32 @@ def test_output_over_a_table_file_is_refused(tmp_path: Path) -> None:
     assert table.read_bytes() == before
 
 
+def test_a_table_outside_the_folder_needs_the_option_and_is_an_input(tmp_path: Path) -> None:
+    """--allow-outside-tables lets the scenario read ../shared/items.csv, which is then an
+    input like any other: no output may replace it."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "sc").mkdir()
+    table = tmp_path / "shared" / "items.csv"
+    table.write_bytes((EXAMPLES / "coalition-air-defence-items.csv").read_bytes())
+    text = (EXAMPLES / "coalition-air-defence.yaml").read_text()
+    assert "{file: coalition-air-defence-items.csv}" in text
+    scenario = tmp_path / "sc" / "s.yaml"
+    scenario.write_text(text.replace("{file: coalition-air-defence-items.csv}",
+                                     "{file: ../shared/items.csv}"))
+    result = run("evaluate", scenario, "-q")
+    assert result.exit_code == 2
+    assert "is outside the scenario's folder" in result.stderr
+    assert "(--allow-outside-tables)" in result.stderr
+    before = table.read_bytes()
+    refused(run("evaluate", scenario, "--allow-outside-tables", "-o", table),
+            f"--output {table}: is a table file of the scenario (items.csv) this run reads; "
+            "choose another path")
+    assert table.read_bytes() == before
+    report = tmp_path / "r.md"
+    assert run("evaluate", scenario, "--allow-outside-tables", "-o", report, "-q").exit_code == 0
+    assert report.read_text().startswith("# Readiness report")
+
+
 def test_output_over_the_stock_plan_is_refused(work: Path) -> None:
     (work / "plan.csv").write_text("item,site,qty\nTX,WEST,2\n")
     refused(run("simulate", "small.yaml", *SIM, "--stock", "plan.csv", "-o", "plan.csv"),

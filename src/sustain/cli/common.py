@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -136,10 +136,7 @@ def check_dask_address(option: str, value: str | None) -> str | None:
 
 def load(path: Path, allow_outside_tables: bool) -> Scenario:
     """Load and check the scenario; table files outside its folder only when allowed."""
-    options: dict[str, Any] = {}
-    if allow_outside_tables:
-        options["allow_outside_tables"] = True
-    return load_scenario(path, **options)
+    return load_scenario(path, allow_outside_tables=allow_outside_tables)
 
 
 def inputs_of(scenario_path: Path, scenario: Scenario | None = None) -> list[Input]:

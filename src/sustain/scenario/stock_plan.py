@@ -15,19 +15,13 @@ import stat
 from pathlib import Path
 
 from sustain.errors import SustainError
+from sustain.scenario.messages import did_you_mean, quote
 from sustain.scenario.model import Scenario
-from sustain.scenario.validate import did_you_mean
 
 #: The most spares of an item a plan may hold at a site (the scenario's bound on stock).
 MAX_PLAN_QTY = 1_000_000_000
-#: Characters of a cell shown in a message before it is cut off with "…".
-SHOWN_CHARS = 24
 #: Columns a stock plan must have.
 PLAN_COLUMNS = ("item", "site", "qty")
-
-
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…")
 
 
 def _kind(mode: int) -> str:
@@ -107,10 +101,10 @@ def read_stock_plan(
         try:
             q = float(raw)
         except ValueError:
-            raise SustainError(f"{path} row {n}: qty must be a number: got {_shown(raw)}") from None
+            raise SustainError(f"{path} row {n}: qty must be a number: got {quote(raw)}") from None
         if not math.isfinite(q) or q < 0 or q != int(q):
             raise SustainError(
-                f"{path} row {n}: qty must be a whole number >= 0: got {_shown(raw)}"
+                f"{path} row {n}: qty must be a whole number >= 0: got {quote(raw)}"
             )
         item = (row.get("item") or "").strip()
         site = (row.get("site") or "").strip()
@@ -122,14 +116,14 @@ def read_stock_plan(
                 raise SustainError(f"{path} row {n}: {column} is empty")
             if ids is not None and value not in known:
                 raise SustainError(
-                    f"{path} row {n}: {column}: {_shown(value)} is not {what} of the "
+                    f"{path} row {n}: {column}: {quote(value)} is not {what} of the "
                     f"scenario{did_you_mean(value, ids)}"
                 )
         total = out.get((item, site), 0) + int(q)
         if total > MAX_PLAN_QTY:
             raise SustainError(
                 f"{path} row {n}: qty must be at most {MAX_PLAN_QTY:,} for one item at one "
-                f"site: got {_shown(raw)}"
+                f"site: got {quote(raw)}"
                 + (f" (adding up to {total:,} with earlier rows)" if total != int(q) else "")
             )
         out[item, site] = total

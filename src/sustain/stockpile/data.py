@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sustain._types import BoolArray, FloatArray, IntArray
-from sustain.scenario.stockpile import StockpilePlan, days_in_months, month_offset
+from sustain.scenario.model import StockpilePlan
+from sustain.scenario.months import days_in_months, month_offset
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
