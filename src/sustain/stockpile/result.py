@@ -107,10 +107,12 @@ class PlanResult:
     @property
     def months_of_supply(self) -> FloatArray:
         """(C, T) the partner's end-of-month stock over the next month's demand (this
-        month's in the last month); NaN where that demand is 0."""
+        month's in the last month); NaN where that demand is 0, or so small next to the
+        stock that the ratio is beyond the range of a float."""
         nxt = np.concatenate([self.data.demand[:, 1:], self.data.demand[:, -1:]], axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(nxt > 0, self.partner_stock / nxt, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.where(nxt > 0, self.partner_stock / nxt, np.nan)
+        return np.where(np.isfinite(ratio), ratio, np.nan)
 
     def donor_rows(self) -> list[tuple[int, int]]:
         """``(donor, consumable)`` index pairs with anything to report."""
@@ -238,8 +240,8 @@ def retrieve(
     used = d.demand - short
     partner = d.partner_stock[:, None] + np.cumsum(arrivals - used, axis=1)
     rows = lp.constraints["donor_balance"].index()
-    duals = sol.eq_duals[rows] if sol.eq_duals.size else np.zeros(d.shape)
-    value = -duals / d.priority[None, :, None]
+    # The duals are per unit of the stage's cost, the consumable's priority.
+    value = -sol.eq_duals[rows] if sol.eq_duals.size else np.zeros(d.shape)
     value = np.where(np.abs(value - np.round(value)) <= DUAL_TOL, np.round(value), value)
     value = np.where(np.abs(value) <= DUAL_TOL, 0.0, value)
     objective = {
