@@ -1,8 +1,9 @@
 """``sustain stockpile``: donors' stocks, production and the partner's consumption by month.
 
 Thin: parse options, call :func:`sustain.stockpile.plan_stockpile`, render.  Exit codes:
-0 ok, 2 a malformed scenario or usage error, 3 no plan is possible (a donor's pledges
-exceed all it can have), 1 the solver stopped without an answer.
+0 ok, 2 a malformed scenario or usage error, or the solver stopped without an answer
+(numerical trouble names the inputs behind it), 3 no plan is possible (a donor's
+pledges exceed all it can have).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def stockpile(
     without any donor falling below its floor?  Where are the shortfalls, and which extra
     production would close them?"""
     from sustain.scenario import load_scenario
-    from sustain.stockpile import PlanInfeasible, SolverError, plan_stockpile
+    from sustain.stockpile import PlanInfeasible, plan_stockpile
     from sustain.stockpile.plot import PLOT_SUFFIXES, write_plot
 
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
@@ -99,8 +100,6 @@ def stockpile(
                                 availability=availability, workers=workers)
     except PlanInfeasible as exc:
         raise _fail(f"{scenario}: {exc}", 3) from None
-    except SolverError as exc:
-        raise _fail(f"error: {exc}", 1) from None
     except SustainError as exc:
         raise _fail(str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}", 2) from None
     if plot is not None:

@@ -21,7 +21,7 @@ from sustain.stockpile.data import (
 )
 from sustain.stockpile.errors import NumericalError, PlanInfeasible, PlanTooLarge, SolverError
 from sustain.stockpile.explain import impossible, magnitudes, qty
-from sustain.stockpile.result import SNAP_TOL, PlanResult, retrieve
+from sustain.stockpile.result import PlanResult, retrieve, snap_tolerance
 from sustain.stockpile.solve import Solution, Solver, Status, solve_lexicographic
 
 #: Programmes with more columns than this are solved by several processes (``workers``).
@@ -33,8 +33,9 @@ MAX_CELLS = 500_000
 #: owe it × months.  Its solve time grows faster than its size (about as its 1.6th
 #: power): 36,000 (30 donors × 1,200 months) took 12 s of CPU time, so 60,000 about 25 s.
 MAX_DONOR_MONTHS = 60_000
-#: A plan's numbers may differ from their exact values by rounding: ``SNAP_TOL`` plus
-#: this share of the largest quantity of the consumable (``LinearProgram.qty_hi``).
+#: A plan's numbers may differ from their exact values by rounding: the snapping
+#: tolerance once per month (:func:`~sustain.stockpile.result.snap_tolerance`), plus
+#: this share of the bound on the consumable's quantities (``LinearProgram.qty_hi``).
 #: The solver's answer is checked against it.
 CHECK_RTOL = 1e-9
 
@@ -183,7 +184,7 @@ def plan_from_data(
     if sol.status is not Status.OPTIMAL:
         raise _failure(data, lp, sol)
     result = retrieve(data, lp, cols, sol, demand_source=demand_source, warnings=warnings)
-    check_answer(result, lp)
+    check_answer(result, lp, sol)
     if extra_notes:
         result = replace(result, notes=(*extra_notes, *result.notes))
     return result
@@ -258,13 +259,14 @@ def _failure(d: PlanData, lp: LinearProgram, sol: Solution) -> SustainError:
     )
 
 
-def check_answer(r: PlanResult, lp: LinearProgram) -> None:
+def check_answer(r: PlanResult, lp: LinearProgram, sol: Solution) -> None:
     """Check the solver's plan against what any plan must satisfy, to rounding.
 
     Stocks (recomputed from the flows) must stay >= 0, each month's breach must be its
     closed form (:func:`~sustain.stockpile.data.least_breach`), a consumable that can
     be fully supplied (:func:`~sustain.stockpile.data.no_shortfall_possible`) must be,
-    and every number must be finite.  Rounding allowed: ``SNAP_TOL + CHECK_RTOL·qty_hi``.
+    and every number must be finite.  Rounding allowed: ``(T + 1)·snap tolerance +
+    CHECK_RTOL·qty_hi``.
 
     Raises
     ------
@@ -272,7 +274,7 @@ def check_answer(r: PlanResult, lp: LinearProgram) -> None:
         Naming the consumable, what is broken, by how much, and the magnitudes.
     """
     d = r.data
-    tol = SNAP_TOL + CHECK_RTOL * lp.qty_hi  # (C,)
+    tol = (d.shape[2] + 1) * snap_tolerance(sol) + CHECK_RTOL * lp.qty_hi  # (C,)
     fully = no_shortfall_possible(d)
     checks = (
         ("takes the stock of donor {donor!r} below 0 by {x}", -r.stock, tol[None, :, None]),

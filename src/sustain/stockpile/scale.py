@@ -33,6 +33,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
+from sustain._types import FloatArray, IntArray
+
 
 @dataclass(frozen=True, slots=True)
 class Window:
@@ -101,3 +105,10 @@ def exponent(lo: float, hi: float, window: Window) -> int:
     if hi > window.hi:
         return top
     return min(_smallest_exponent(lo, window.lo), top)
+
+
+def quantity_exponents(lo: FloatArray, hi: FloatArray) -> IntArray:
+    """The power of two for the quantities of each group (``lo``, ``hi``: its smallest
+    non-zero input and the bound on its quantities, as in ``LinearProgram.qty_lo``)."""
+    return np.array([exponent(float(a), float(b), QTY_WINDOW)
+                     for a, b in zip(lo, hi, strict=True)], dtype=np.int64)

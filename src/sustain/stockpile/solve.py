@@ -47,7 +47,7 @@ from scipy.optimize import OptimizeWarning, linprog
 
 from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.stockpile.build import FixBy, LinearProgram
-from sustain.stockpile.scale import COST_WINDOW, QTY_WINDOW, exponent
+from sustain.stockpile.scale import COST_WINDOW, exponent, quantity_exponents
 
 #: Slack of a budget row holding an earlier stage's optimum: relative, absolute.
 FIX_RTOL = 1e-9
@@ -174,12 +174,16 @@ class Solution:
         The stage of that failure.
     message : str
         The solver's message for the failure.
+    qty_exp : IntArray
+        Per group (consumable): its quantities were solved multiplied by ``2**qty_exp``
+        (:mod:`sustain.stockpile.scale`); the solver's tolerances apply in those units.
     """
 
     status: Status
     x: FloatArray
     stage_values: dict[str, FloatArray] = field(default_factory=dict)
     eq_duals: FloatArray
+    qty_exp: IntArray
     failed_group: int | None = None
     failed_stage: str | None = None
     message: str = ""
@@ -199,6 +203,7 @@ class _Group:
     stages: tuple[tuple[str, FloatArray, FixBy, BoolArray | None, BoolArray | None], ...]
     dual_stage: str
     qty_exp: int = 0  # quantities are solved multiplied by 2**qty_exp
+    rescale: bool = True  # each stage's costs brought into COST_WINDOW
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -248,7 +253,7 @@ def _solve_group(group: _Group, solver: Solver) -> _GroupResult:
             values[name] = 0.0
             ub[nz] = lb[nz]
             continue
-        k = _cost_exponent(c_given if scope is None else c_given[scope])
+        k = _cost_exponent(c_given if scope is None else c_given[scope]) if group.rescale else 0
         c = np.ldexp(c_given, k)
         if scope is not None:  # the stage's own smaller programme (see build.Stage)
             cols = np.flatnonzero(scope)
@@ -330,10 +335,12 @@ def _order(groups: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
 
 
 def split(
-    lp: LinearProgram, *, dual_stage: str = "shortfall", decompose: bool = True
+    lp: LinearProgram, *, dual_stage: str = "shortfall", decompose: bool = True,
+    rescale: bool = True,
 ) -> list[tuple[IntArray, IntArray, _Group]]:
     """The independent programmes of ``lp`` (one per consumable, or one in all), each
-    with its column and equality-row numbers in ``lp``."""
+    with its column and equality-row numbers in ``lp`` (and, with ``rescale``, the
+    power of two for its quantities)."""
     n = lp.n_groups if decompose else 1
     col_g = lp.col_group if decompose else np.zeros_like(lp.col_group)
     eq_g = lp.eq_group if decompose else np.zeros_like(lp.eq_group)
@@ -341,13 +348,14 @@ def split(
     cols, cb = _order(col_g, n)
     eqs, eb = _order(eq_g, n)
     ubs, ubb = _order(ub_g, n)
-    if decompose:
-        qty_exp = [exponent(float(lo), float(hi), QTY_WINDOW)
-                   for lo, hi in zip(lp.qty_lo, lp.qty_hi, strict=True)]
+    if not rescale:
+        qty_exp = np.zeros(n, dtype=np.int64)
+    elif decompose:
+        qty_exp = quantity_exponents(lp.qty_lo, lp.qty_hi)
     else:
         positive = lp.qty_lo[lp.qty_lo > 0]
-        qty_exp = [exponent(float(np.min(positive, initial=np.inf)) if positive.size else 0.0,
-                            float(np.max(lp.qty_hi, initial=0.0)), QTY_WINDOW)]
+        qty_exp = quantity_exponents(np.array([np.min(positive, initial=np.inf)]),
+                                     np.array([np.max(lp.qty_hi, initial=0.0)]))
     A_eq = lp.A_eq[eqs][:, cols].tocsr()
     A_ub = lp.A_ub[ubs][:, cols].tocsr()
     out = []
@@ -365,7 +373,8 @@ def split(
         ]
         out.append((cg, eg, _Group(A_eq=a_eq, b_eq=lp.b_eq[eg], A_ub=a_ub, b_ub=lp.b_ub[ug],
                                    lb=lp.lb[cg], ub=lp.ub[cg], stages=tuple(stages),
-                                   dual_stage=dual_stage, qty_exp=qty_exp[g])))
+                                   dual_stage=dual_stage, qty_exp=int(qty_exp[g]),
+                                   rescale=rescale)))
     if nnz != lp.A_eq.nnz + lp.A_ub.nnz:
         raise ValueError("the programme does not separate by its groups (a builder bug)")
     return out
@@ -378,6 +387,7 @@ def solve_lexicographic(
     dual_stage: str = "shortfall",
     decompose: bool = True,
     workers: int = 1,
+    rescale: bool = True,
 ) -> Solution:
     """Solve ``lp`` stage by stage, each group (consumable) on its own.
 
@@ -393,13 +403,17 @@ def solve_lexicographic(
         Solve each group separately (default) or all at once (same optimum).
     workers : int
         Processes solving groups side by side (1: in this process).
+    rescale : bool
+        Bring each group's quantities and each stage's costs into the range where HiGHS
+        is accurate (default; :mod:`sustain.stockpile.scale`), or solve the numbers as
+        given (for comparison).
 
     Returns
     -------
     Solution
     """
     solver = solver or HighsSolver()
-    parts = split(lp, dual_stage=dual_stage, decompose=decompose)
+    parts = split(lp, dual_stage=dual_stage, decompose=decompose, rescale=rescale)
     groups = [p[2] for p in parts]
     if workers > 1 and len(parts) > 1:
         results = _solve_in_pool(groups, solver, min(workers, len(parts)))
@@ -408,18 +422,22 @@ def solve_lexicographic(
     x = np.full(lp.n_cols, np.nan)
     duals = np.zeros(lp.b_eq.size)
     values = {s.name: np.zeros(len(parts)) for s in lp.stages}
+    qty_exp = np.array([g.qty_exp for g in groups], dtype=np.int64)
+    if not decompose:
+        qty_exp = np.full(lp.n_groups, qty_exp[0] if qty_exp.size else 0, dtype=np.int64)
     for g, ((cg, eg, _), r) in enumerate(zip(parts, results, strict=True)):
         for name, value in r.values.items():
             values[name][g] = value
         if r.status is not Status.OPTIMAL:
             return Solution(status=r.status, x=x, stage_values=values, eq_duals=duals,
-                            failed_group=g if decompose else None, failed_stage=r.stage,
-                            message=r.message)
+                            qty_exp=qty_exp, failed_group=g if decompose else None,
+                            failed_stage=r.stage, message=r.message)
         x[cg] = r.x
         duals[eg] = r.eq_duals
     if not decompose:  # per unit of each group's largest cost, as when decomposed
         duals *= _group_cost_ratio(lp, dual_stage)[lp.eq_group]
-    return Solution(status=Status.OPTIMAL, x=x, stage_values=values, eq_duals=duals)
+    return Solution(status=Status.OPTIMAL, x=x, stage_values=values, eq_duals=duals,
+                    qty_exp=qty_exp)
 
 
 def _group_cost_ratio(lp: LinearProgram, stage: str) -> FloatArray:
