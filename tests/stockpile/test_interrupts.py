@@ -3,12 +3,14 @@
 A terminal's Ctrl-C sends SIGINT to the whole foreground process group: the workers
 must ignore it, the parent must terminate them within a second and raise
 ``KeyboardInterrupt`` once, no traceback may be printed and no process may be left,
-whether the signal comes while the workers start or while they solve.  ``kill PID`` sends SIGTERM to the parent alone: it dies at
-once, and its workers must end by themselves soon after.
+whether the signal comes while the workers start or while they solve.  ``kill PID``
+sends SIGTERM to the parent alone: it dies at once, and its workers must end by
+themselves soon after.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -124,7 +126,5 @@ def test_workers_end_when_the_parent_is_killed() -> None:
         # Each worker ends after the solve it is in (about a second) and a check.
         assert _group_gone(proc.pid, timeout=30), f"workers {workers} still running"
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

@@ -253,7 +253,7 @@ def _failure(d: PlanData, lp: LinearProgram, sol: Solution) -> SustainError:
     detail = (" " + magnitudes(d, g, costs=stage == "surge_cost")) if g is not None else ""
     return NumericalError(
         f"stockpile: numerical trouble: the solver could not finish the plan of {which} "
-        f"({stage} stage; HiGHS: {sol.message or sol.status}), although a plan exists."
+        f"({stage} stage: {sol.message or sol.status}), although a plan exists."
         f"{detail}",
         consumable=which if g is not None else None, stage=sol.failed_stage,
     )

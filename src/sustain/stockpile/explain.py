@@ -166,24 +166,38 @@ def _extremes(d: PlanData, names: tuple[str, ...], c: int,
     return label(lo), label(hi), hi[0] / lo[0]
 
 
+#: A spread of magnitudes (largest over smallest) beyond which a message about numerical
+#: trouble blames it: the solver resolves about 1e-7 of the largest number of a scaled
+#: programme, so a spread of 1e8 leaves the smallest numbers about 10 % precision.
+WIDE_SPREAD = 1e8
+
+
 def magnitudes(d: PlanData, c: int, *, costs: bool) -> str:
-    """A sentence naming the smallest and largest non-zero quantities of consumable
-    ``c`` (and, with ``costs``, its surge unit costs) and how far apart they are.
+    """Sentences naming the smallest and largest non-zero quantities of consumable ``c``
+    (and, with ``costs``, its surge unit costs), how far apart they are, and what to do.
 
     The solver works to tolerances of about 1e-7 of the largest number of a programme
-    after :mod:`~sustain.stockpile.scale`; numbers that far apart cannot all be resolved.
+    (after :mod:`~sustain.stockpile.scale`): numbers more than :data:`WIDE_SPREAD` apart
+    cannot all be resolved.
     """
     parts = []
+    spread = 1.0
     q = _extremes(d, ("demand", "partner_stock", "stock", "floor", "own_use", "made",
                       "surge_cap", "pledged"), c)
     if q is not None:
         parts.append(f"quantities from {q[0]} to {q[1]}, a ratio of {q[2]:.1e}")
+        spread = q[2]
     if costs:
         m = _extremes(d, ("surge_cost",), c, {"surge_cost": d.surge_cap > 0})
         if m is not None:
             parts.append(f"surge unit costs from {m[0]} to {m[1]}, a ratio of {m[2]:.1e}")
-    if not parts:
-        return f"{d.consumable_ids[c]} has no non-zero quantity or cost."
-    return (f"The inputs of {d.consumable_ids[c]} span {'; '.join(parts)}. Numbers that far "
-            "apart cannot all be told apart in double precision: count in larger units, or "
-            "leave out quantities and costs that are negligible next to the others.")
+            spread = max(spread, m[2])
+    cid = d.consumable_ids[c]
+    said = f"The inputs of {cid} span {'; '.join(parts)}." if parts else (
+        f"{cid} has no non-zero quantity or cost.")
+    if spread >= WIDE_SPREAD:
+        return (f"{said} Numbers that far apart cannot all be told apart in double "
+                "precision: count in larger units, or leave out quantities and costs that "
+                "are negligible next to the others.")
+    return (f"{said} That is within what the solver handles: please report this scenario "
+            "as a bug.")
