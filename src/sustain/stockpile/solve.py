@@ -55,8 +55,10 @@ from sustain.stockpile.scale import COST_WINDOW, exponent, quantity_exponents
 #: Slack of a budget row holding an earlier stage's optimum: relative, absolute.
 FIX_RTOL = 1e-9
 FIX_ATOL = 1e-6
-#: Slack of a bound holding a variable at its earlier optimum.
+#: Slack of a bound holding a variable at its earlier optimum: absolute, and relative
+#: (some 45 units in the last place: the bound must stay above the value it holds).
 FIX_BOUND_ATOL = 1e-9
+FIX_BOUND_RTOL = 1e-14
 
 
 class Status(StrEnum):
@@ -282,7 +284,8 @@ def _solve_group(group: _Group, solver: Solver) -> _GroupResult:
             ub[out] = lb[out]
             nz = nz[scope[nz]]
         if fix is FixBy.BOUNDS:
-            held = np.where(x[nz] <= lb[nz] + FIX_BOUND_ATOL, lb[nz], x[nz] + FIX_BOUND_ATOL)
+            slack = np.maximum(FIX_BOUND_ATOL, FIX_BOUND_RTOL * np.abs(x[nz]))
+            held = np.where(x[nz] <= lb[nz] + FIX_BOUND_ATOL, lb[nz], x[nz] + slack)
             ub[nz] = np.minimum(ub[nz], held)
         elif fix is FixBy.ROWS and value <= FIX_ATOL:
             ub[nz] = lb[nz]  # an optimum of 0: each variable at 0
