@@ -19,13 +19,30 @@ Multiplying by a power of two changes no digit of any number, so the answer maps
 exactly: quantities by ``2**-q``, a stage's optimum by ``2**-(q + k)``, duals by
 ``2**-k``.
 
-The windows were measured with ``benchmarks/stockpile.py --magnitudes``: HiGHS solved
-every plan with quantities up to about 1e10 and costs up to 1e9 with the other in its
-ordinary range, and failed on some beyond; the windows keep a factor of about 100 from
-those limits.  What is left is the spread within one consumable: a window holds
-``QTY_WINDOW.hi / 1e-7`` (1e15) between the largest quantity and the smallest the
-solver can tell from 0, and ``COST_WINDOW.hi / COST_WINDOW.lo`` (1.7e10) between the
-largest and smallest cost of a stage.
+Measured with ``python benchmarks/stockpile.py --magnitudes`` (every quantity, or
+every cost and priority, multiplied by 10**k, solved as given and rescaled): as given,
+HiGHS solved the worked example with quantities multiplied by up to 1e3 (the bound on
+its plan's quantities 1.7e10) but stopped in error from 1e6 (1.7e13) on, and with costs
+and priorities multiplied by up to 1e9 but not 1e12; with quantities multiplied by 1e-9
+it failed or gave another plan.  Rescaled, every one of those solves gave the plan of
+the unscaled case.  The windows:
+
+- quantities up to 2**27 (1.3e8), far below the first failure: the bound covers every
+  stock the plan can reach, so every number the solver handles has a unit in the last
+  place (at most 3e-8) below its tolerance of 1e-7; and from 1 up where the spread
+  allows, so that 1e-7 is small next to any quantity;
+- costs up to 2**24 (1.7e7), just above the largest of the worked example (whose
+  surge-cost stage reaches 1e7, so that it is solved as given), and from 2**-10
+  (about 1e-3) up, so that the tie-breaks of :func:`sustain.stockpile.build.objectives`
+  (1e-6 of the cheapest surge cost, a step per month) stay above the tolerance.
+
+What no power of two can change is the spread within one consumable: about 1e15 between
+the bound on its quantities and the smallest quantity the solver can tell from 0, and
+``COST_WINDOW.hi / COST_WINDOW.lo`` (1.7e10) between the largest and smallest cost of a
+stage.  Beyond it, small numbers lose precision: a plan is exact to about 1e-9 of the
+largest quantity of its consumable (checked by :func:`sustain.stockpile.api.check_answer`),
+and a solve that fails says which inputs are that far apart
+(:func:`sustain.stockpile.explain.magnitudes`).
 """
 
 from __future__ import annotations
