@@ -228,6 +228,21 @@ def test_plan_over_the_cell_limit_is_refused_before_it_is_built() -> None:
     )
 
 
+def test_section_over_the_cell_limit_is_refused_before_its_arrays_are_made(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A century of months for two donors: 2 × 1 × 1,200 = 2,400 cells."""
+    sc = scenario(months=1200, donors=[donor("A", stock=5), donor("B", stock=5)],
+                  demand=flat_demand(1))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the plan's arrays were made")
+
+    monkeypatch.setattr("sustain.stockpile.api.plan_data", refuse)
+    with pytest.raises(PlanTooLarge, match=r"^stockpile: the plan is too large: 2 donors × 1 "
+                       r"consumable × 1,200 months = 2,400 donor-consumable-months"):
+        plan_stockpile(sc, max_cells=2_399)
+
+
 def test_consumable_over_the_donor_month_limit_is_refused() -> None:
     """Three donors hold C1 (1 each against 10 wanted: 7 short), one holds C0: C1's
     programme is 3 × 10 donor-months."""

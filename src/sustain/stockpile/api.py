@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from sustain.errors import Issue, SustainError
+from sustain.readiness.evaluate import evaluate
 from sustain.scenario.model import Scenario
 from sustain.stockpile.build import LinearProgram, build_lp
 from sustain.stockpile.data import (
@@ -51,8 +52,6 @@ def systems_up(scenario: Scenario, *, availability: bool) -> tuple[dict[str, flo
     counts: dict[str, float] = {}
     applied = availability and bool(scenario.sites and scenario.fleets and scenario.items)
     if applied:
-        from sustain.readiness.evaluate import evaluate
-
         for row in evaluate(scenario).fleets_dict():
             av = row["availability"]
             counts[row["system"]] = counts.get(row["system"], 0.0) + row["count"] * (
@@ -66,7 +65,8 @@ def systems_up(scenario: Scenario, *, availability: bool) -> tuple[dict[str, flo
 
 def _demand_source(scenario: Scenario, prefer_usage: bool, applied: bool) -> dict[str, str]:
     plan = scenario.stockpile
-    assert plan is not None
+    if plan is None:
+        return {}
     explicit = {s.consumable for s in plan.demand}
     fleets = {u.consumable for u in plan.usage}
     out = {}
@@ -139,6 +139,7 @@ def plan_stockpile(
         raise SustainError(
             f"{scenario.source}: no stockpile section (see shared/spec/stockpile-format.md)"
         )
+    check_cells(len(plan.donors), len(plan.consumables), plan.months, max_cells)
     up: Mapping[str, float] = {}
     applied = False
     if plan.usage:
@@ -202,27 +203,47 @@ def check_size(
         With the size of the programme and the inputs that drive it.
     """
     D, C, T = d.shape
-    cells = D * C * T
-    if max_cells is not None and cells > max_cells:
-        raise PlanTooLarge(
-            f"stockpile: the plan is too large: {D:,} donors × {C:,} consumables × {T:,} "
-            f"months = {cells:,} donor-consumable-months ({4 * cells + 2 * C * T:,} "
-            f"variables, {2 * cells + C * T:,} constraints), above the limit of "
-            f"{max_cells:,}; plan fewer months, donors or consumables at a time"
-        )
+    check_cells(D, C, T, max_cells)
     if max_donor_months is None or not C:
         return
     involved = np.sum(d.active | np.any(d.pledged > 0, axis=2), axis=0)  # (C,)
     worst = int(np.argmax(involved))
-    size = int(involved[worst]) * T
+    n = int(involved[worst])
+    size = n * T
     if size > max_donor_months:
+        verb = "holds, keeps, uses, makes or owes" if n == 1 else "hold, keep, use, make or owe"
         raise PlanTooLarge(
             f"stockpile: the programme of {d.consumable_ids[worst]} is too large: "
-            f"{int(involved[worst]):,} donors hold, keep, use, make or owe it × {T:,} "
-            f"months = {size:,} donor-months, above the limit of {max_donor_months:,} "
+            f"{_count(n, 'donor')} {verb} it × "
+            f"{_count(T, 'month')} = {size:,} donor-months, above the limit of "
+            f"{max_donor_months:,} "
             "(its solve time grows faster than its size); plan fewer months, or group "
             "small donors into one"
         )
+
+
+def check_cells(D: int, C: int, T: int, max_cells: int | None = MAX_CELLS) -> None:
+    """Refuse ``D`` donors × ``C`` consumables × ``T`` months above ``max_cells``
+    (before the arrays of the plan are made).
+
+    Raises
+    ------
+    PlanTooLarge
+        With the size of the programme and the counts that drive it.
+    """
+    cells = D * C * T
+    if max_cells is not None and cells > max_cells:
+        raise PlanTooLarge(
+            f"stockpile: the plan is too large: {_count(D, 'donor')} × "
+            f"{_count(C, 'consumable')} × {_count(T, 'month')} = {cells:,} "
+            f"donor-consumable-months ({4 * cells + 2 * C * T:,} "
+            f"variables, {2 * cells + C * T:,} constraints), above the limit of "
+            f"{max_cells:,}; plan fewer months, donors or consumables at a time"
+        )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _failure(d: PlanData, lp: LinearProgram, sol: Solution) -> SustainError:
