@@ -336,6 +336,7 @@ def test_a_pledge_over_by_less_than_the_check_tolerance_is_still_infeasible() ->
     d = plan_arrays(demand=[[0.0, 0.0]], stock=1e6, pledged=np.array([[[1e6 + 0.5, 0.0]]]))
     with pytest.raises(PlanInfeasible) as info:
         plan_from_data(d)
+    assert info.value.families == ("donor_balance", "stock >= 0", "sent >= pledged")
     assert info.value.problems == [
         "donor 'D0' cannot meet its C0 commitments in 2024-01: by then its pledges "
         "(1,000,000) exceed its starting stock, production and surge capacity (1,000,000) "

@@ -16,7 +16,6 @@ from sustain.stockpile.data import (
     PlanData,
     check_numbers,
     least_breach,
-    most_stock,
     no_shortfall_possible,
     plan_data,
 )
@@ -27,6 +26,8 @@ from sustain.stockpile.solve import Solution, Solver, Status, solve_lexicographi
 
 #: Programmes with more columns than this are solved by several processes (``workers``).
 PARALLEL_COLUMNS = 100_000
+#: The constraints that make a plan impossible, as :class:`PlanInfeasible` names them.
+INFEASIBLE_FAMILIES = ("donor_balance", "stock >= 0", "sent >= pledged")
 #: Largest plan: donors × consumables × months (each such cell is four variables and two
 #: constraints; 500,000 cells take about 0.5 GB to build).
 MAX_CELLS = 500_000
@@ -176,14 +177,14 @@ def plan_from_data(
     check_numbers(data)
     problems = impossible(data)
     if problems:
-        raise PlanInfeasible(problems, ("donor_balance", "stock >= 0", "sent >= pledged"))
+        raise PlanInfeasible(problems, INFEASIBLE_FAMILIES)
     check_size(data, max_cells=max_cells, max_donor_months=max_donor_months)
     lp, cols = build_lp(data)
     if workers is None:
         workers = (os.cpu_count() or 1) if lp.n_cols > PARALLEL_COLUMNS else 1
     sol = solve_lexicographic(lp, solver=solver, workers=workers)
     if sol.status is not Status.OPTIMAL:
-        raise _failure(data, lp, sol)
+        raise _failure(data, sol)
     result = retrieve(data, lp, cols, sol, demand_source=demand_source, warnings=warnings)
     check_answer(result, lp, sol)
     if extra_notes:
@@ -246,7 +247,7 @@ def _count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def _failure(d: PlanData, lp: LinearProgram, sol: Solution) -> SustainError:
+def _failure(d: PlanData, sol: Solution) -> SustainError:
     """The error for a solve that ended without an optimum.
 
     Once :func:`~sustain.stockpile.explain.impossible` finds nothing, the programme
@@ -258,19 +259,16 @@ def _failure(d: PlanData, lp: LinearProgram, sol: Solution) -> SustainError:
     """
     g = sol.failed_group
     which = d.consumable_ids[g] if g is not None else "the plan"
-    stage = sol.failed_stage or "a"
+    stage = sol.failed_stage or "some"
     if sol.status is Status.TIME_LIMIT:
         return SolverError(
             f"stockpile: the solver reached its time limit on {which} ({stage} stage): "
             f"{sol.message}"
         )
-    short = most_stock(d) < 0
-    if g is not None:
-        short[:, np.arange(d.shape[1]) != g] = False
-    if sol.status is Status.INFEASIBLE and np.any(short):
-        problems = [p for p in impossible(d, tol=0.0)
-                    if g is None or f" its {d.consumable_ids[g]} commitments " in p]
-        return PlanInfeasible(problems, tuple(lp.constraints))
+    if sol.status is Status.INFEASIBLE:
+        problems = impossible(d, tol=0.0, consumable=g)
+        if problems:
+            return PlanInfeasible(problems, INFEASIBLE_FAMILIES)
     detail = (" " + magnitudes(d, g, costs=stage == "surge_cost")) if g is not None else ""
     return NumericalError(
         f"stockpile: numerical trouble: the solver could not finish the plan of {which} "

@@ -33,17 +33,20 @@ def qty(x: float) -> str:
     return f"{x:,.3g}"
 
 
-def impossible(d: PlanData, *, tol: float = QTY_TOL) -> list[str]:
+def impossible(d: PlanData, *, tol: float = QTY_TOL, consumable: int | None = None
+               ) -> list[str]:
     """One message per donor and consumable whose stock would have to go below 0.
 
     The highest stock a donor can have at the end of month t is
     ``Smax[t] = S[-1] + Σ_{τ≤t}(made + surge_cap − own_use − pledged)``
     (:func:`~sustain.stockpile.data.most_stock`); if it is negative in some month (by
     more than ``tol`` of the starting stock, or of 1), no plan keeps ``S >= 0``.  The
-    first such month is named.
+    first such month is named.  ``consumable``: only that one (an index).
     """
     smax = most_stock(d)
     bad = smax < -tol * np.maximum(1.0, np.abs(d.stock[:, :, None]))
+    if consumable is not None:
+        bad[:, np.arange(d.shape[1]) != consumable] = False
     out = []
     for di, ci in zip(*np.nonzero(np.any(bad, axis=2)), strict=True):
         t = int(np.argmax(bad[di, ci]))
