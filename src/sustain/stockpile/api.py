@@ -33,8 +33,10 @@ INFEASIBLE_FAMILIES = ("donor_balance", "stock >= 0", "sent >= pledged")
 MAX_CELLS = 500_000
 #: Largest programme of one consumable: donors that hold, keep, use, make, may make or
 #: owe it × months.  Its solve time grows faster than its size (about as its 1.6th
-#: power): 36,000 (30 donors × 1,200 months) took 12 s of CPU time, so 60,000 about 25 s.
-MAX_DONOR_MONTHS = 60_000
+#: power): 18,000 (30 donors × 600 months) took 3 s of CPU time, 36,000 (30 × 1,200)
+#: 12 to 22 s, 60,000 (50 × 1,200) 34 s (``benchmarks/stockpile.py`` plans, one consumable
+#: short of demand).
+MAX_DONOR_MONTHS = 36_000
 #: A plan's numbers may differ from their exact values by rounding: the snapping
 #: tolerance once per month (:func:`~sustain.stockpile.result.snap_tolerance`), plus
 #: this share of the bound on the consumable's quantities (``LinearProgram.qty_hi``).
