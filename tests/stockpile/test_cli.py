@@ -147,9 +147,9 @@ def test_infeasible_plan_exits_3_in_words_and_keeps_the_old_plot(tmp_path: Path)
 def test_tiny_priority_plans_like_any_other(tmp_path: Path,
                                             example_doc: dict[str, Any]) -> None:
     """The example with the interceptors' priority at 1e-12 (accepted: priorities are
-    > 0) exited 3, "no plan … meets every constraint (surge_cost stage)".  Consumables
-    never compete, so a priority changes no plan's shortfall, breach or surge cost (the
-    timing of shipments can differ between plans that are equal on every term)."""
+    > 0) is planned, exit 0, not "no plan … meets every constraint" (exit 3).
+    Consumables never compete, so a priority changes no plan's shortfall, breach or
+    surge cost (the timing of shipments can differ between plans equal on every term)."""
     doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     with open(EXAMPLES / "coalition-munitions-demand.csv", encoding="utf-8") as f:
         doc["stockpile"]["demand"] = [
@@ -172,7 +172,7 @@ def test_tiny_priority_plans_like_any_other(tmp_path: Path,
 
 def test_numerical_trouble_exits_2_and_says_so(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """A solver that stops in error (as HiGHS did on costs × 1e12, with exit 1): one
+    """A solver that stops in error (as HiGHS does on numbers it cannot resolve): one
     message that says it is numerical and names the magnitudes, exit 2, no plot."""
 
     def fail(self: HighsSolver, problem: LPProblem) -> LPSolution:

@@ -99,8 +99,9 @@ def test_any_priority_gives_the_same_plan(priority: float) -> None:
 
 
 def test_example_priced_a_trillion_times_higher() -> None:
-    """The worked example with every cost and priority × 1e12 stopped with "HiGHS status
-    4: solve error" or "not set"; it is the same plan, its surge cost × 1e12."""
+    """The worked example with every cost and priority × 1e12 (which HiGHS, given the
+    numbers as they are, stops on with "solve error" or "not set") is the same plan,
+    its surge cost and weighted shortfall × 1e12."""
     d = plan_data(load_scenario(EXAMPLES / "coalition-munitions.yaml").stockpile)
     base = plan_from_data(d)
     big = plan_from_data(replace(d, surge_cost=d.surge_cost * 1e12,
@@ -198,7 +199,7 @@ def test_months_of_supply_beyond_a_float_is_null() -> None:
 # Bad numbers, huge plans -------------------------------------------------------------
 
 def test_lead_months_beyond_the_longest_horizon_is_refused() -> None:
-    """A lead of 10**30 months overflowed the month arithmetic."""
+    """A lead of 10**30 months (beyond any integer array) is refused with a message."""
     plan = scenario(donors=[donor(stock=10)], demand=flat_demand(1)).stockpile
     assert plan is not None
     plan = replace(plan, donors=(replace(plan.donors[0], lead_months=10**30),))
