@@ -17,7 +17,9 @@ import numpy as np
 
 from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.errors import SustainError
-from sustain.scenario.stockpile import MAX_MONTHS, StockpilePlan, days_in_months, month_offset
+from sustain.scenario.model import StockpilePlan
+from sustain.scenario.months import days_in_months, month_offset
+from sustain.scenario.schema import MAX_MONTHS
 
 #: The arrays of :class:`PlanData` that hold quantities.
 QUANTITIES = ("demand", "partner_stock", "stock", "floor", "own_use", "made", "surge_cap",
