@@ -2,10 +2,9 @@
 the inputs an output must not replace, and interrupts.
 
 Exit codes: 0 ok; 2 a scenario, input file, option or output path error (also a
-result that is not a finite number, which inputs outside the computed range give);
-3 an infeasible plan or unreachable target; 130 interrupted (SIGINT, Ctrl-C); 143
-stopped by SIGTERM.  ``sustain stockpile`` exits 1 when the solver stops without an
-answer.
+result that is not a finite number, which inputs outside the computed range give, and
+a solver that stops without an answer); 3 an infeasible plan or unreachable target;
+130 interrupted (SIGINT, Ctrl-C); 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations

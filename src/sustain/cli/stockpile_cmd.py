@@ -1,8 +1,9 @@
 """``sustain stockpile``: donors' stocks, production and the partner's consumption by month.
 
 Thin: parse options, call :func:`sustain.stockpile.plan_stockpile`, render.  Exit codes:
-0 ok, 2 a malformed scenario or usage error, 3 no plan is possible (a donor's pledges
-exceed all it can have), 1 the solver stopped without an answer.
+0 ok, 2 a malformed scenario or usage error, or the solver stopped without an answer
+(numerical trouble names the inputs behind it), 3 no plan is possible (a donor's
+pledges exceed all it can have).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sustain.report.documents import json_text
 from sustain.report.files import Output, check_not_inputs, check_outputs, write_outputs
 from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_stockpile_plot
 from sustain.report.tables import print_stockpile
-from sustain.stockpile import PlanInfeasible, SolverError, plan_stockpile
+from sustain.stockpile import PlanInfeasible, plan_stockpile
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -104,8 +105,6 @@ def stockpile(
                                 availability=availability, workers=workers)
     except PlanInfeasible as exc:
         raise _fail(f"{scenario}: {exc}", 3) from None
-    except SolverError as exc:
-        raise _fail(f"error: {exc}", 1) from None
     except SustainError as exc:
         raise _fail(str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}", 2) from None
     doc = result.to_dict()
