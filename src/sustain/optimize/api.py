@@ -164,7 +164,7 @@ def fleet_targets(
         hits = [f for f in range(n_f) if systems[f] == sys_id and (not site or sites[f] == site)]
         if not hits:
             known = sorted({*systems, *(f"{k}@{s}" for k, s in zip(systems, sites, strict=True))})
-            from sustain.scenario.validate import did_you_mean
+            from sustain.scenario.messages import did_you_mean
 
             raise SustainError(f"target {key}: no such fleet{did_you_mean(key, known)}")
         out[hits] = value
