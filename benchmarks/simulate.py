@@ -200,7 +200,7 @@ def as_scenario(a: ScenarioArrays, days: float) -> Scenario:
     })
 
 
-def _one_site(n: int, mtbf: float = 1e15, repair: float = 10.0, stock: int = 0,
+def _one_site(n: int, mtbf: float = 1e9, repair: float = 10.0, stock: int = 0,
               shape: float | None = None, **extra: Any) -> dict[str, Any]:
     item: dict[str, Any] = {"id": "X", "mtbf_hours": mtbf, "installed_in": [{"system": "K"}],
                             "depot_repair_days": repair}

@@ -38,7 +38,7 @@ def test_a_signal_mid_run_leaves_the_output_alone(
     out.write_text("precious\n")
     proc = subprocess.Popen(
         [sys.executable, "-c", "from sustain.cli.main import main; main()",
-         "simulate", str(EXAMPLE), "--days", "3650", "--reps", "100000", "-o", str(out), "-q"],
+         "simulate", str(EXAMPLE), "--days", "36500", "--reps", "2000", "-o", str(out), "-q"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -41,7 +41,7 @@ LEVEL = 0.99
         (dict(replications=2.5), "replications must be a whole number >= 1"),
         (dict(replications=True), "replications must be a whole number >= 1"),
         (dict(replications=float("nan")), "replications must be a whole number >= 1"),
-        (dict(workers=10_000), "workers must be at most 256"),
+        (dict(workers=10_000), "workers must be at most 1,024"),
         (dict(days=float("nan")), "days must be a positive number"),
         (dict(days=float("inf")), "days must be a positive number"),
         (dict(days=1e300), "days must be at most 1,000,000"),
@@ -183,7 +183,7 @@ def test_delivery_after_the_last_day_numbers_no_systems() -> None:
 def test_a_billion_delivered_spares_fill_the_waiting_system() -> None:
     """A billion spares delivered on day 50 (the loop moves them by the row): the
     system waiting since day ~10 is up from day 50, as with one spare."""
-    d = one_site(n=1, mtbf=240.0, repair=1e6, shape=50)
+    d = one_site(n=1, mtbf=240.0, repair=3650, shape=50)
     d["deliveries"] = [{"day": 50, "system": "K", "site": "S", "count": 0,
                         "stock": [{"item": "X", "qty": 1_000_000_000}]}]
     one = copy.deepcopy(d)

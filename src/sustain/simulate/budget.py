@@ -38,7 +38,7 @@ MAX_MEMORY = 2.0 * 2**30
 #: Settings accepted (a longer run, or more of them, is refused before it starts).
 MAX_DAYS = 1_000_000
 MAX_REPLICATIONS = 1_000_000
-MAX_WORKERS = 256
+MAX_WORKERS = 1_024
 #: Bytes per system beyond its positions and units: the loop's per-system arrays, its
 #: place in the event heap, and the model's per-system entries (Python and NumPy).
 _BYTES_PER_SYSTEM = 320

@@ -116,10 +116,10 @@ def dispatch(
             _on_processes(job, seeds, workers, store)
         else:
             _in_process(job, seeds, store, events_per_replication > IN_THREAD_EVENTS)
-    except SimulationInterrupted:
-        raise
-    except KeyboardInterrupt:
-        raise SimulationInterrupted from None
+    except KeyboardInterrupt as exc:
+        if type(exc) is KeyboardInterrupt:  # Python's own Ctrl-C: say what stopped
+            raise SimulationInterrupted from None
+        raise  # ours, or the caller's own signal handler's (it knows what it means)
     return [x for x in out if x is not None]
 
 

@@ -3,9 +3,10 @@
 :func:`sustain.simulate.simulate` stops all its work within a fraction of a second when
 interrupted: the compiled loop of a replication in this process checks a stop flag
 every 65,536 events, worker processes are terminated, Dask futures cancelled.  Then it
-raises :class:`SimulationInterrupted`, a :class:`KeyboardInterrupt`, to its caller.
-While it runs in the main thread, SIGTERM is handled like SIGINT unless the caller
-has installed a handler of its own (which then decides).
+raises :class:`SimulationInterrupted`, a :class:`KeyboardInterrupt`, to its caller
+(or, when the caller's own signal handler raised a :class:`KeyboardInterrupt` of
+another kind, that one).  While it runs in the main thread, SIGTERM is handled like
+SIGINT unless the caller has installed a handler of its own (which then decides).
 """
 
 from __future__ import annotations

@@ -376,7 +376,7 @@ def simulate(
     ------
     SustainError
         A setting out of range (``days`` up to 1,000,000, ``replications`` up to
-        1,000,000, ``workers`` up to 256), or a run beyond ``max_events`` or
+        1,000,000, ``workers`` up to 1,024), or a run beyond ``max_events`` or
         ``max_memory``: the message says how much was asked and which input drives it.
     """
     sc = scenario if isinstance(scenario, Scenario) else None
