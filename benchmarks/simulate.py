@@ -196,7 +196,8 @@ def as_scenario(a: ScenarioArrays, days: float) -> Scenario:
                    for f in range(a.fleet_system.size)],
         "stock": [{"item": a.item_ids[i], "site": a.site_ids[s], "qty": int(a.stock[i, s])}
                   for i in range(a.n_items) for s in range(a.n_sites) if a.stock[i, s] > 0],
-        "tempo": [{"from_day": 0, "to_day": days + 1, "factor": 1.0}],
+        # Factor 1 to the end of the run, or the last day a scenario may name: the same.
+        "tempo": [{"from_day": 0, "to_day": min(days + 1, 36_500), "factor": 1.0}],
     })
 
 
