@@ -51,27 +51,33 @@ class Job:
     phased: PhasedModel | None = None
 
 
+def _arrays(job: Job) -> Any:
+    """The job's model as the loop's arrays (built once per chunk, not per replication)."""
+    if job.phased is not None:
+        return phased_arrays(job.model, job.phased)
+    return kernel_arrays(job.model)
+
+
+def _replicate(job: Job, arrays: Any, ss: np.random.SeedSequence,
+               halt: IntArray | None) -> Replication:
+    """The replication of stream ``ss``."""
+    rng = np.random.Generator(np.random.PCG64(ss))
+    kw: dict[str, Any] = dict(
+        days=job.days, warmup_days=job.warmup_days, series_days=job.series_days,
+        failures_while_down=job.failures_while_down,
+        exponential_delays=job.exponential_delays, arrays=arrays, halt=halt,
+    )
+    if job.phased is not None:
+        return run_phased(job.model, job.phased, rng, **kw)
+    return run(job.model, rng, **kw)
+
+
 def run_chunk(
     job: Job, seeds: Sequence[np.random.SeedSequence], halt: IntArray | None = None
 ) -> list[Replication]:
     """Replications for the given streams (top level, so worker processes can import it)."""
-    kw: dict[str, Any] = dict(
-        days=job.days, warmup_days=job.warmup_days, series_days=job.series_days,
-        failures_while_down=job.failures_while_down,
-        exponential_delays=job.exponential_delays, halt=halt,
-    )
-    if job.phased is not None:
-        flat = phased_arrays(job.model, job.phased)  # once per chunk, not per replication
-        return [
-            run_phased(job.model, job.phased, np.random.Generator(np.random.PCG64(ss)),
-                       arrays=flat, **kw)
-            for ss in seeds
-        ]
-    arrays = kernel_arrays(job.model)  # once per chunk, not per replication
-    return [
-        run(job.model, np.random.Generator(np.random.PCG64(ss)), arrays=arrays, **kw)
-        for ss in seeds
-    ]
+    arrays = _arrays(job)
+    return [_replicate(job, arrays, ss, halt) for ss in seeds]
 
 
 def _run_numbered(task: tuple[int, Job, list[np.random.SeedSequence]]) -> tuple[
@@ -125,9 +131,10 @@ def dispatch(
 
 def _in_process(job: Job, seeds: list[np.random.SeedSequence],
                 store: Callable[[range, list[Replication]], None], threaded: bool) -> None:
+    arrays = _arrays(job)
     if not threaded:
         for r in range(len(seeds)):
-            store(range(r, r + 1), run_chunk(job, [seeds[r]]))
+            store(range(r, r + 1), [_replicate(job, arrays, seeds[r], None)])
         return
     halt = np.zeros(1, dtype=np.int64)
     # The compiled loop releases the GIL; running it in a helper thread leaves the main
@@ -135,7 +142,8 @@ def _in_process(job: Job, seeds: list[np.random.SeedSequence],
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sustain-simulate") as ex:
         try:
             for r in range(len(seeds)):
-                store(range(r, r + 1), ex.submit(run_chunk, job, [seeds[r]], halt).result())
+                rep = ex.submit(_replicate, job, arrays, seeds[r], halt).result()
+                store(range(r, r + 1), [rep])
         except BaseException:
             halt[0] = 1  # the running replication stops; leaving the block waits for it
             raise
