@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sustain.optimize import api, refine
 from sustain.optimize.api import optimize_arrays
-from sustain.optimize.marginal import marginal_allocation
+from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.refine import (
     DEEP_NEIGHBOURS,
     FAMILY_NEIGHBOURS,

@@ -10,17 +10,15 @@ import numpy as np
 
 from sustain._types import FloatArray
 from sustain.errors import SustainError
-from sustain.optimize.marginal import (
-    MarginalResult,
-    Progress,
-    marginal_allocation,
-    plain_greedy,
-)
+from sustain.optimize.greedy import marginal_allocation
+from sustain.optimize.plain import plain_greedy
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
+from sustain.optimize.state import MarginalResult, Progress
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
+from sustain.scenario.validate import did_you_mean
 
 #: Points kept in the reported efficient curve (every step is kept internally).
 CURVE_POINTS = 400
@@ -164,8 +162,6 @@ def fleet_targets(
         hits = [f for f in range(n_f) if systems[f] == sys_id and (not site or sites[f] == site)]
         if not hits:
             known = sorted({*systems, *(f"{k}@{s}" for k, s in zip(systems, sites, strict=True))})
-            from sustain.scenario.validate import did_you_mean
-
             raise SustainError(f"target {key}: no such fleet{did_you_mean(key, known)}")
         out[hits] = value
     if "*" in target:
