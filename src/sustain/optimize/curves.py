@@ -27,7 +27,7 @@ from sustain.optimize.curve_kernels import best_and_hulls
 from sustain.optimize.family import Curve, Family, log_factor
 from sustain.optimize.state import MIN_GAIN, AllocationState
 from sustain.readiness.backorders import ebo_table
-from sustain.readiness.metric import Flows, pipelines
+from sustain.readiness.metric import Flows, pipelines, position_shortfall
 
 #: Stock considered at a site: up to the level where P(pipeline > s) is about this.
 TAIL_FOR_CAP = 1e-7
@@ -289,9 +289,10 @@ def _values(
     z = z_fb[f_i, b]
     s = a.fleet_site[f]
     dem = state.flows.demand[tops[b], s]
-    coef = np.zeros_like(dem)
-    np.divide(a.failures_per_hour[tops[b]] * a.fleet_hours_per_day[f], dem, out=coef,
-              where=dem > 0)
+    # x is linear in EBO: x per backorder, then x = EBO · coef over the tables.
+    coef = position_shortfall(
+        np.ones_like(dem), dem, a.failures_per_hour[tops[b]], a.fleet_hours_per_day[f]
+    )
     wz = w[f] * z
     lpos = leaf_of[s]
     at_leaf = lpos >= 0
@@ -347,9 +348,7 @@ def _point_terms(
     ebo[~at_leaf] = ebo_rows[rp[~at_leaf], s[~at_leaf]]
     z = a.qty_per_system[top, a.fleet_system[f]]
     dem = state.flows.demand[top, s]
-    rate = a.failures_per_hour[top] * a.fleet_hours_per_day[f]
-    x = np.zeros_like(dem)
-    np.divide(ebo * rate, dem, out=x, where=dem > 0)
+    x = position_shortfall(ebo, dem, a.failures_per_hour[top], a.fleet_hours_per_day[f])
     term = z * log_factor(x)
     bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(fams)) * nf)])
     return [

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
-from sustain.readiness.metric import Flows
+from sustain.readiness.metric import Flows, position_shortfall
 from sustain.scenario.compile import ScenarioArrays
 
 #: Beyond x = 1 − X_EDGE the log factor log(1 − x) is continued linearly with its slope
@@ -51,10 +51,10 @@ def fleet_terms(
     s = a.fleet_site[fleets]
     items = item_of_row[rows]
     z = a.qty_per_system[items[:, None], k[None, :]]
-    dem = flows.demand[rows[:, None], s[None, :]]
-    rate = a.failures_per_hour[items][:, None] * a.fleet_hours_per_day[fleets][None, :]
-    x = np.zeros_like(dem)
-    np.divide(ebo[rows[:, None], s[None, :]] * rate, dem, out=x, where=dem > 0)
+    x = position_shortfall(
+        ebo[rows[:, None], s[None, :]], flows.demand[rows[:, None], s[None, :]],
+        a.failures_per_hour[items][:, None], a.fleet_hours_per_day[fleets][None, :],
+    )
     return np.asarray(z * log_factor(x), dtype=np.float64)
 
 
