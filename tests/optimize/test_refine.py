@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from benchmarks.optimize_cases import ME_MAX, TARGET_TOL, multi_echelon_instance
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +34,6 @@ from sustain.readiness.evaluate import evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario import scenario_from_dict
 from sustain.scenario.compile import compile_scenario
-from tests.optimize.test_brute_force import ME_MAX, TARGET_TOL, multi_echelon_instance
 from tests.optimize.test_targets import one_item
 
 
