@@ -31,11 +31,23 @@ from sustain.readiness.metric import Flows, pipelines, position_shortfall
 
 #: Stock considered at a site: up to the level where P(pipeline > s) is about this.
 TAIL_FOR_CAP = 1e-7
-#: Upper-site stock levels considered per item: combinations enumerated at most.
-MAX_COMBOS = 512
 #: Items per vectorised batch when building curves, and table cells per batch.
 BATCH_ITEMS = 2048
 CELL_BUDGET = 4_000_000
+#: Upper-site stock combinations enumerated per batch: every combination up to the
+#: caps when the batch's tables fit in :data:`CELL_BUDGET` cells and its pipelines in
+#: :data:`PIPE_BUDGET` (combination, site) pairs; otherwise the widest range is
+#: narrowed until they fit, keeping at least this many combinations.
+MIN_COMBOS = 512
+PIPE_BUDGET = 32_768
+
+
+def combo_limit(n_items: int, n_leaves: int, levels: int, n_sites: int) -> int:
+    """Upper-site combinations allowed for ``n_items`` items with ``n_leaves`` leaves of
+    ``levels`` stock levels each on ``n_sites`` sites: as many as fit in both budgets,
+    and at least :data:`MIN_COMBOS`."""
+    cells = CELL_BUDGET // max(n_items * max(n_leaves, 1) * levels, 1)
+    return max(MIN_COMBOS, min(cells, PIPE_BUDGET // max(n_items * n_sites, 1)))
 
 
 def stock_caps(
@@ -69,7 +81,8 @@ def build_curves(
     ups, leaves = state.uppers, state.leaves
     combos = np.prod(np.maximum(cap[:, ups] - floor[:, ups], 0) + 1, axis=1)
     levels = (cap[:, leaves].max(axis=1) + 1) if leaves.size else np.ones(tops.size)
-    size = np.minimum(combos, MAX_COMBOS) * max(leaves.size, 1) * levels
+    limit = [combo_limit(1, leaves.size, int(x), state.a.n_sites) for x in levels.tolist()]
+    size = np.minimum(combos, limit) * max(leaves.size, 1) * levels
     order = np.lexsort((levels, combos))
     batch: list[int] = []
     worst = 0.0
@@ -139,8 +152,12 @@ def build_batch(
         cap[:, leaves] = new_cap
     span = np.maximum(cap[:, ups] - floor[:, ups], 0).astype(np.int64)
     k_max = span.max(axis=0) if ups.size else np.zeros(0, dtype=np.int64)
-    while np.prod(k_max + 1) > MAX_COMBOS:  # shrink the widest range
+    limit = combo_limit(n_b, n_l, (int(cap[:, leaves].max()) if n_l else 0) + 1, n_s)
+    while math.prod(k + 1 for k in k_max.tolist()) > limit:  # narrow the widest range
         k_max[np.argmax(k_max)] = int(k_max.max() * 0.8)
+    # Items whose upper-site range was narrowed: their curves end at the box, and are
+    # extended from the stock then held when the greedy gets there.
+    narrowed = np.any(span > k_max[None, :], axis=1)
     combos = np.array(list(itertools.product(*[range(k + 1) for k in k_max])), dtype=float)
     if combos.size == 0:
         combos = np.zeros((1, 0))
@@ -254,10 +271,13 @@ def build_batch(
         value_b = t @ w[fam.fleets]
         # The greedy's ratios, as it would compute them step by step (same operations).
         ratio_b = np.diff(value_b) / np.maximum(np.diff(units_b) * a.unit_cost[fam.top], 1e-300)
+        beyond = float(gamma[b] / max(a.unit_cost[fam.top], 1e-300)) if short[b] else 0.0
+        if narrowed[b] and ratio_b.size:
+            # Past a narrowed box: bounded (heuristically) by the last step's ratio.
+            beyond = max(beyond, float(ratio_b[-1]))
         fam.curve = Curve(
             units=units_b, value=value_b,
-            stock=alloc[first[b] : first[b + 1]], logs=t,
-            beyond=float(gamma[b] / max(a.unit_cost[fam.top], 1e-300)) if short[b] else 0.0,
+            stock=alloc[first[b] : first[b + 1]], logs=t, beyond=beyond,
             ratio=ratio_b.tolist(), low=t.min(axis=1, initial=0.0).tolist(),
         )
 
