@@ -18,6 +18,13 @@ held fixed, and each sub-item unit (at any site) is a candidate of its own whose
 is found by re-evaluating the whole family; after any purchase in a family its
 candidates are rebuilt.  Sub-items and parents compete for the same money.
 
+Under VARI-METRIC a unit can lower a fleet's availability slightly (a sub-item unit
+lowers its parent's pipeline mean more than its variance, so the fitted negative
+binomial widens; by about 1e-6 at most in the cases measured).  Two guards follow: a
+step whose gain under the current weights is not positive is never bought (its
+candidate is dropped), and a fleet that falls back below a target it had met counts
+again (at most :data:`MAX_REVIVALS` times, so the loop always ends).
+
 Pure array code apart from the greedy loop; no I/O.
 """
 
@@ -51,6 +58,8 @@ REBUILD_AHEAD = 64
 REBUILD_CUT = 0.25
 #: First curves go down to this share of the item's best first unit's gain (targets only).
 INITIAL_CUT = 1e-3
+#: Times a fleet that fell back below a target it had met counts again, at most.
+MAX_REVIVALS = 8
 
 def sub_item_move(state: AllocationState, fam: Family, current_terms: FloatArray) -> None:
     """Set ``fam.sub_move`` to the family's best single sub-item unit (any sub-item, any
@@ -147,6 +156,8 @@ def marginal_allocation(
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
     dirty: set[int] = set()  # families whose curves predate a change of weights, or end short
+    refused: set[int] = set()  # families whose last curve step was refused (no gain)
+    revived = np.zeros(n_f, dtype=np.int64)  # times each fleet fell back below its target
 
     families = opt.families
     unit_cost: list[float] = a.unit_cost.tolist()
@@ -155,14 +166,15 @@ def marginal_allocation(
     # a fleet when its availability reaches this.
     live = np.where((opt.w > 0) & ~np.isnan(targets), targets, np.inf)
 
-    def push(fam_i: int, fresh: bool = False) -> None:
-        """Queue the family's best next step (``fresh``: its terms are already current)."""
+    def push(fam_i: int, fresh: bool = False, subs: bool = True) -> None:
+        """Queue the family's best next step (``fresh``: its terms are already current;
+        ``subs``: look for its best sub-item unit again)."""
         fam = families[fam_i]
         fam.version += 1
         cur = fam.curve
         if cur is not None and not fresh:
             fam_terms.assign(fam_i, cur.logs[cur.pos], cur.low[cur.pos])
-        if multi[fam_i]:
+        if multi[fam_i] and subs:
             sub_item_move(opt, fam, fam_terms.terms(fam_i))
         best = -math.inf
         sub = fam.sub_move
@@ -226,18 +238,33 @@ def marginal_allocation(
             # Units added along the curve are the stock added (all at the top's row).
             dcost = float(cur.units[p] - cur.units[p - 1]) * unit_cost[fam.top]
             r = fam.top
+            new_terms = cur.logs[p]
         else:
             assert sub is not None
             r, s, new_terms = sub.row, sub.site, sub.terms
             dcost = unit_cost[r]
         if budget is not None and spent + dcost > budget * (1 + 1e-12):
             continue  # this family's next step does not fit; others may
+        if not float((new_terms - old_terms) @ opt.w[fam.fleets]) > 0:
+            # Never buy a step that does not raise the weighted objective: drop the
+            # candidate (a curve is rebuilt once from the current stock, then dropped).
+            if take_curve:
+                if fam_i in refused:
+                    fam.curve = None
+                else:
+                    refused.add(fam_i)
+                    build_curves(opt, [fam], REBUILD_CUT * last_ratio if budget is None
+                                 else 0.0)
+            else:
+                fam.sub_move = None
+            push(fam_i, fresh=not take_curve, subs=False)
+            continue
+        refused.discard(fam_i)
         last_ratio = -key
         if take_curve:
             assert cur is not None
             cur.pos = p
             opt.stock[r] = cur.stock[p]
-            new_terms = cur.logs[p]
             fam_terms.assign(fam_i, new_terms, cur.low[p])
         else:
             opt.stock[r, s] += 1
@@ -254,10 +281,27 @@ def marginal_allocation(
         if progress is not None and n_step % 25 == 0:
             gap = np.nanmax(np.where(np.isnan(targets), np.nan, targets - av), initial=0.0)
             progress(n_step, cost, float(gap) if np.isfinite(gap) else 0.0)
-        # Targets newly met: those fleets stop counting; rebuild the curves they shaped.
-        # Only this family's fleets moved (and log A never falls: stock only grows).
+        # Only this family's fleets moved.  Targets newly met: those fleets stop
+        # counting; the curves they shaped are rebuilt when they reach the top.
         ff = fam.fleets
         reached = av[ff] >= live[ff]
+        if drop_met:
+            # A met fleet that fell back below its target (a step can lower one fleet
+            # slightly while raising others: the VARI-METRIC fit of a parent widens
+            # when its sub-items improve) counts again, a bounded number of times.
+            fell = ff[np.isinf(live[ff]) & (av[ff] < targets[ff]) & (revived[ff] < MAX_REVIVALS)]
+            if fell.size:
+                revived[fell] += 1
+                opt.w[fell] = 1.0
+                live[fell] = targets[fell]
+                again = sorted({n for f in fell.tolist() for n in opt.fams_of_fleet[f]})
+                dirty.difference_update(again)
+                build_curves(opt, [families[n] for n in again],
+                             REBUILD_CUT * last_ratio if budget is None else 0.0)
+                for n in again:  # (this family among them)
+                    push(n)
+                if not reached.any():
+                    continue
         if not reached.any():
             if not take_curve and fam.curve is not None:
                 build_curves(opt, [fam])  # sub-item stock changed this item's repair delays
@@ -287,7 +331,8 @@ def marginal_allocation(
                     queued[n] = 0.0
             if fam_i in changed:
                 if fam_i in dirty:
-                    push(fam_i)  # re-queued with its old (upper-bound) ratio
+                    # Re-queued with its old (upper-bound) ratio; its terms are current.
+                    push(fam_i, fresh=True)
                 continue
         if not take_curve and fam.curve is not None:
             build_curves(opt, [fam])  # sub-item stock changed this item's repair delays
