@@ -156,10 +156,16 @@ def optimize(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar and no tables.")
     ] = False,
+    max_memory: Annotated[
+        str | None,
+        typer.Option("--max-memory", help="Memory the run may use, e.g. 4G (default: half "
+                     "the RAM); larger runs are refused before they start."),
+    ] = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     from sustain.optimize import TargetUnreachable
     from sustain.optimize import optimize as run_optimize
+    from sustain.optimize.work import parse_memory
     from sustain.report.outputs import write_curve, write_plan
     from sustain.scenario import load_scenario
 
@@ -175,7 +181,8 @@ def optimize(
         sc = load_scenario(scenario)
         with _progress(quiet) as progress:
             opt = run_optimize(sc, target=targets, budget=budget, method=method.value,
-                               progress=progress)
+                               progress=progress, max_memory=None if max_memory is None
+                               else parse_memory(max_memory))
     except TargetUnreachable as exc:
         raise _fail(exc, code=3) from None
     except SustainError as exc:

@@ -50,13 +50,20 @@ def combo_limit(n_items: int, n_leaves: int, levels: int, n_sites: int) -> int:
     return max(MIN_COMBOS, min(cells, PIPE_BUDGET // max(n_items * n_sites, 1)))
 
 
+def level_caps(mean: FloatArray, var: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """Stock beyond which more brings (almost) nothing: ``mean + k·sd`` with ``P(X > cap)``
+    about :data:`TAIL_FOR_CAP` (normal tail), within ``[lo, hi]``."""
+    k = math.sqrt(2 * -math.log(TAIL_FOR_CAP)) + 1.0
+    with np.errstate(over="ignore"):
+        cap = np.ceil(mean + k * np.sqrt(np.maximum(var, mean)) + 2.0)
+    return np.asarray(np.minimum(np.maximum(cap, lo), hi), dtype=np.float64)
+
+
 def stock_caps(
     state: AllocationState, rows: IntArray, mean: FloatArray, var: FloatArray
 ) -> FloatArray:
-    """Stock beyond which more brings (almost) nothing: mean + k·sd, and the user max."""
-    k = math.sqrt(2 * -math.log(TAIL_FOR_CAP)) + 1.0
-    cap = np.ceil(mean + k * np.sqrt(np.maximum(var, mean)) + 2.0)
-    return np.minimum(np.maximum(cap, state.lo[rows]), state.hi[rows])
+    """:func:`level_caps` of ``rows`` within the state's stock limits."""
+    return level_caps(mean, var, state.lo[rows], state.hi[rows])
 
 
 def build_curves(

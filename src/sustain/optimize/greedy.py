@@ -48,7 +48,7 @@ from sustain.optimize.state import (
     Step,
     stock_bounds,
 )
-from sustain.readiness.evaluate import evaluate_arrays
+from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
 
@@ -102,6 +102,7 @@ def marginal_allocation(
     max_stock: FloatArray | None = None,
     progress: Progress | None = None,
     drop_met: bool = True,
+    start: Evaluation | None = None,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
 
@@ -122,6 +123,9 @@ def marginal_allocation(
     drop_met : bool
         Whether a fleet stops counting once it meets its target (default), or keeps
         its weight until every target is met (a second strategy tried on small cases).
+    start : Evaluation, optional
+        An evaluation of the scenario at the starting stock (``a.stock`` raised to
+        ``min_stock``), when the caller has one.
     """
     n_f = a.fleet_system.size
     lo, hi = stock_bounds(a, min_stock, max_stock)
@@ -134,7 +138,7 @@ def marginal_allocation(
     opt = AllocationState(a, weights=weights, lo=lo, hi=hi, method=method)
     start_cost = float(np.sum((lo - a.stock) * a.unit_cost[:, None]))
 
-    ev = evaluate_arrays(a.with_stock(lo), method=method)
+    ev = evaluate_arrays(a.with_stock(lo), method=method) if start is None else start
     # log A per fleet as the sum of the same item terms the greedy updates (no underflow).
     log_a = opt.start_log_availability(ev)
     start_av = np.exp(log_a)
