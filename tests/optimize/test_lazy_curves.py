@@ -6,7 +6,7 @@ there) and batched lazy rebuilds must leave the plan where the full curves put i
 * rebuilding dirty families ahead in batches never changes the greedy's path (each
   family is rebuilt from the same stock and weights as one at a time): same stock;
 * truncated curves follow heuristic bounds, so the cost may move, but by at most
-  0.1 % against full curves (the issue's bar for speed work), and every fleet still
+  0.1 % against full curves (the bar set for speed work), and every fleet still
   meets its target when the plan is re-evaluated by the readiness engine;
 * each fleet's log-availability summed from the flat per-fleet array equals a
   correctly rounded sum over the families' current terms.
@@ -125,7 +125,7 @@ def test_fleet_sums_match_a_correctly_rounded_sum_of_family_terms(a: ScenarioArr
     fleets = np.arange(a.fleet_system.size)
     expected = [
         math.fsum(
-            float(opt.terms.terms(g)[np.searchsorted(opt.families[g].fleets, f)])
+            float(opt.terms.current[g][np.searchsorted(opt.families[g].fleets, f)])
             for g in range(len(opt.families)) if f in opt.families[g].fleets
         )
         for f in fleets.tolist()

@@ -319,7 +319,7 @@ def test_unreachable_through_the_scenario_stock_limits() -> None:
         optimize(scenario_from_dict(doc), target=0.99)
 
 
-# -- regressions: saturated starts and underflow (bugs A and B of the first review) --
+# -- saturated starts and underflow ----------------------------------------------------
 def one_item(mean: float, count: int = 1, n_items: int = 1) -> dict[str, Any]:
     """One site, ``n_items`` identical items each with pipeline ``mean`` at zero stock."""
     return {

@@ -117,11 +117,12 @@ def families_of(a: ScenarioArrays) -> list[Family]:
 class FamilyTerms:
     """Current fleet terms of each family, and each fleet's log-availability from them.
 
-    :meth:`assign` records a family's terms (one value per fleet of the family).  The
-    terms are also laid out fleet by fleet in one flat array (the families of fleet
-    ``f`` occupy ``flat[start[f]:start[f + 1]]``), written when :meth:`fleet_sum` next
-    needs them, so a fleet's log-availability is summed afresh from one contiguous
-    slice.
+    ``current[n]`` holds family ``n``'s terms (one value per fleet of the family) and
+    ``lows[n]`` their minimum with 0; both are read directly (the greedy's inner loop)
+    and written only by :meth:`assign`.  The terms are also laid out fleet by fleet in
+    one flat array (the families of fleet ``f`` occupy ``flat[start[f]:start[f + 1]]``),
+    written when :meth:`fleet_sum` next needs them, so a fleet's log-availability is
+    summed afresh from one contiguous slice.
     """
 
     def __init__(self, families: list[Family], n_fleets: int) -> None:
@@ -136,28 +137,20 @@ class FamilyTerms:
         self._slots = [slot[bounds[n] : bounds[n + 1]] for n in range(len(families))]
         self._start = np.searchsorted(fleet[order], np.arange(n_fleets + 1)).tolist()
         self._flat = np.zeros(fleet.size)
-        self._terms: list[FloatArray] = [np.zeros(c) for c in counts]
-        self._low = [0.0] * len(families)  # min(0, terms) of each family
+        self.current: list[FloatArray] = [np.zeros(c) for c in counts]
+        self.lows = [0.0] * len(families)
         self._stale: set[int] = set()  # families assigned since ``_flat`` was last written
-
-    def terms(self, n: int) -> FloatArray:
-        """The current terms of family ``n`` (one per fleet of the family)."""
-        return self._terms[n]
-
-    def low(self, n: int) -> float:
-        """``min(0, terms)`` of family ``n``."""
-        return self._low[n]
 
     def assign(self, n: int, value: FloatArray, low: float | None = None) -> None:
         """Set family ``n``'s terms; ``low``, when given, is already ``min(0, value)``."""
-        self._terms[n] = value
+        self.current[n] = value
         self._stale.add(n)
-        self._low[n] = float(value.min(initial=0.0)) if low is None else low
+        self.lows[n] = float(value.min(initial=0.0)) if low is None else low
 
     def fleet_sum(self, f: int) -> float:
         """Σ over the families of fleet ``f`` of their term for it, correctly rounded."""
         if self._stale:
             for n in self._stale:
-                self._flat[self._slots[n]] = self._terms[n]
+                self._flat[self._slots[n]] = self.current[n]
             self._stale.clear()
         return math.fsum(self._flat[self._start[f] : self._start[f + 1]].tolist())

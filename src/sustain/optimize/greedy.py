@@ -160,7 +160,6 @@ def marginal_allocation(
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
     dirty: set[int] = set()  # families whose curves predate a change of weights, or end short
-    refused: set[int] = set()  # families whose last curve step was refused (no gain)
     revived = np.zeros(n_f, dtype=np.int64)  # times each fleet fell back below its target
 
     families = opt.families
@@ -179,7 +178,7 @@ def marginal_allocation(
         if cur is not None and not fresh:
             fam_terms.assign(fam_i, cur.logs[cur.pos], cur.low[cur.pos])
         if multi[fam_i] and subs:
-            sub_item_move(opt, fam, fam_terms.terms(fam_i))
+            sub_item_move(opt, fam, fam_terms.current[fam_i])
         best = -math.inf
         sub = fam.sub_move
         if cur is not None and cur.pos < len(cur.ratio):
@@ -234,8 +233,8 @@ def marginal_allocation(
         take_curve = cur is not None and cur.pos < len(cur.ratio) and (
             sub is None or cur.ratio[cur.pos] >= sub.ratio
         )
-        old_terms = fam_terms.terms(fam_i)
-        old_low = fam_terms.low(fam_i)
+        old_terms = fam_terms.current[fam_i]
+        old_low = fam_terms.lows[fam_i]
         if take_curve:
             assert cur is not None
             p = cur.pos + 1
@@ -249,21 +248,13 @@ def marginal_allocation(
             dcost = unit_cost[r]
         if budget is not None and spent + dcost > budget * (1 + 1e-12):
             continue  # this family's next step does not fit; others may
-        if not float((new_terms - old_terms) @ opt.w[fam.fleets]) > 0:
-            # Never buy a step that does not raise the weighted objective: drop the
-            # candidate (a curve is rebuilt once from the current stock, then dropped).
-            if take_curve:
-                if fam_i in refused:
-                    fam.curve = None
-                else:
-                    refused.add(fam_i)
-                    build_curves(opt, [fam], REBUILD_CUT * last_ratio if budget is None
-                                 else 0.0)
-            else:
-                fam.sub_move = None
-            push(fam_i, fresh=not take_curve, subs=False)
+        if not take_curve and not float((new_terms - old_terms) @ opt.w[fam.fleets]) > 0:
+            # Never buy a step that does not raise the weighted objective.  (A curve's
+            # ratios are positive by construction, from the family's current terms and
+            # weights: it is rebuilt whenever either changes.)
+            fam.sub_move = None
+            push(fam_i, fresh=True, subs=False)
             continue
-        refused.discard(fam_i)
         last_ratio = -key
         if take_curve:
             assert cur is not None
@@ -273,10 +264,11 @@ def marginal_allocation(
         else:
             opt.stock[r, s] += 1
             fam_terms.assign(fam_i, new_terms)
-        if min(old_low, fam_terms.low(fam_i)) < -50:  # terms <= 0
+        delta = new_terms - old_terms
+        if min(old_low, fam_terms.lows[fam_i]) < -50:  # terms <= 0
             log_a[fam.fleets] = opt.exact_log_a(fam.fleets)  # large terms: no drift
         else:
-            log_a[fam.fleets] += new_terms - old_terms
+            log_a[fam.fleets] += delta
         cost += dcost
         spent += dcost
         av = np.exp(log_a)
@@ -289,7 +281,7 @@ def marginal_allocation(
         # counting; the curves they shaped are rebuilt when they reach the top.
         ff = fam.fleets
         reached = av[ff] >= live[ff]
-        if drop_met:
+        if drop_met and min(delta.tolist(), default=0.0) < 0:
             # A met fleet that fell back below its target (a step can lower one fleet
             # slightly while raising others: the VARI-METRIC fit of a parent widens
             # when its sub-items improve) counts again, a bounded number of times.

@@ -78,7 +78,7 @@ def trim_and_swap(
     for r, s in bought[order].tolist():
         while opt.stock[r, s] > opt.lo[r, s]:
             fam_i = int(opt.family_of[r])
-            old_terms = opt.terms.terms(fam_i)
+            old_terms = opt.terms.current[fam_i]
             old_log = log_a.copy()
             new_terms = trial(fam_i, r, s, -1)
             apply(fam_i, r, s, -1, new_terms)
@@ -109,14 +109,14 @@ def trim_and_swap(
                                 continue
                             t = trial(g, rr, ss, +1)
                             la = log_a.copy()
-                            la[gf.fleets] += t - opt.terms.terms(g)
+                            la[gf.fleets] += t - opt.terms.current[g]
                             gain = (d0 - deficit(la)) / max(float(a.unit_cost[rr]), 1e-300)
                             if gain > 0 and (best is None or gain > best[0]):
                                 best = (gain, g, rr, ss, t)
                 if best is None:
                     break
                 _, g, rr, ss, t = best
-                added.append((g, rr, ss, opt.terms.terms(g)))
+                added.append((g, rr, ss, opt.terms.current[g]))
                 apply(g, rr, ss, +1, t)
                 spent += float(a.unit_cost[rr])
             if deficit(log_a) <= 0 and spent < budget:

@@ -54,7 +54,7 @@ def plain_greedy(
                 copies[n, j, s] += 1
             terms, _ = opt.family_eval(fam, copies)
             cap = np.where(np.isinf(goal), -1e300, goal)[fam.fleets]  # untargeted: no gain
-            gain = (np.minimum(log_a[fam.fleets] + terms - opt.terms.terms(g), cap)
+            gain = (np.minimum(log_a[fam.fleets] + terms - opt.terms.current[g], cap)
                     - np.minimum(log_a[fam.fleets], cap)).sum(axis=1)
             unit = np.array([a.unit_cost[fam.rows[j]] for j, _ in cands])
             ratio = gain / np.maximum(unit, 1e-300)

@@ -267,7 +267,7 @@ def _improve_once(opt: AllocationState, targets: FloatArray, log_a: FloatArray) 
         except _TooBig:
             return None  # too many to sort through: keep the plan
         # What the other items (no targeted fleet, or not in any family) contribute.
-        current.append(_on_fleets(fam, opt.terms.terms(n), fleets))
+        current.append(_on_fleets(fam, opt.terms.current[n], fleets))
         fixed -= current[-1]
     # Lagrangian bound: for λ ≥ 0, a completion meeting the targets costs at least
     # Σ_rest min_x (c − λ·L) + λ·(need − logs so far).

@@ -31,7 +31,7 @@ import numpy as np
 
 from sustain._types import FloatArray
 from sustain.errors import SustainError
-from sustain.optimize.curves import CELL_BUDGET, combo_limit, level_caps
+from sustain.optimize.curves import CELL_BUDGET, MIN_COMBOS, PIPE_BUDGET, level_caps
 from sustain.readiness.backorders import LOOP_MEAN_MAX
 from sustain.readiness.evaluate import Evaluation
 from sustain.scenario.compile import ScenarioArrays
@@ -123,8 +123,8 @@ def estimate_work(
                             levels=0.0)
     levels = cap[tops][:, leaves].max(axis=1) + 1 if leaves.size else np.ones(tops.size)
     combos = np.prod(span[tops][:, ups] + 1, axis=1)
-    limit = np.array([combo_limit(1, n_l, int(min(x, 2**62)), a.n_sites)
-                      for x in levels.tolist()], dtype=np.float64)
+    limit = np.maximum(MIN_COMBOS, np.minimum(CELL_BUDGET // (n_l * levels),
+                                              PIPE_BUDGET // a.n_sites))  # combo_limit
     cells = np.minimum(combos, limit) * n_l * levels
     heavy = mean[tops][:, leaves].max(axis=1) > LOOP_MEAN_MAX if leaves.size else (
         np.zeros(tops.size, dtype=bool))
