@@ -1,7 +1,7 @@
 """Benchmark: the stockpile LP, 30 donors × 20 consumables × 120 months.
 
     python benchmarks/stockpile.py [--donors 30] [--consumables 20] [--months 120]
-                                   [--workers 2] [--whole]
+                                   [--workers 2] [--whole] [--magnitudes]
 
 Builds a random plan (every donor holds, makes and may be pledged every consumable;
 surge on about half the pairs; a few floors above the starting stock, so some stage-1
@@ -14,7 +14,12 @@ programmes are solved) directly as :class:`~sustain.stockpile.data.PlanData`, th
 - times the lexicographic solve (HiGHS through scipy) in this process and with
   ``--workers`` processes, and, with ``--whole``, the same stages on the whole programme
   instead of one programme per consumable (slow; the baseline for the decomposition);
-- checks the answer: stage 1 against its closed form, balances of the retrieved plan.
+- checks the answer: stage 1 against its closed form, balances of the retrieved plan;
+- with ``--magnitudes``, solves a small random plan (6 donors × 4 consumables × 36
+  months) and the worked example with every quantity, and separately every cost and
+  priority, multiplied by powers of ten, with and without the rescaling of
+  :mod:`sustain.stockpile.scale`, and prints which solves give the plan of the
+  unscaled case (total shortfall and breach), a different plan, or an error.
 
 The target is build + solve under 10 s on a 2-core machine.  Wall times on a shared
 machine vary with its load: the script prints the load average, and the CPU time of
@@ -27,15 +32,21 @@ import argparse
 import os
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from sustain.scenario import load_scenario
 from sustain.stockpile.build import LinearProgram, build_lp
-from sustain.stockpile.data import PlanData, least_breach, no_shortfall_possible
+from sustain.stockpile.data import PlanData, least_breach, no_shortfall_possible, plan_data
 from sustain.stockpile.explain import impossible
 from sustain.stockpile.result import retrieve
-from sustain.stockpile.solve import HighsSolver, solve_lexicographic
+from sustain.stockpile.solve import HighsSolver, Status, solve_lexicographic
+
+#: The quantities of a plan (multiplied together by ``--magnitudes``).
+QUANTITIES = ("demand", "partner_stock", "stock", "floor", "own_use", "made", "surge_cap",
+              "pledged")
 
 
 def random_plan(D: int, C: int, T: int, seed: int = 1) -> PlanData:
@@ -170,7 +181,12 @@ def main() -> None:
     ap.add_argument("--whole", action="store_true",
                     help="also solve the whole programme at once (slow baseline)")
     ap.add_argument("--ipm", action="store_true", help="also solve with the interior point")
+    ap.add_argument("--magnitudes", action="store_true",
+                    help="only sweep magnitudes, with and without rescaling")
     args = ap.parse_args()
+    if args.magnitudes:
+        magnitudes()
+        return
     D, C, T = args.donors, args.consumables, args.months
     d = random_plan(D, C, T)
     print(f"stockpile LP: {D} donors × {C} consumables × {T} months "
@@ -209,10 +225,10 @@ def main() -> None:
     print(f"  programmes solved: stage 1 (floor breach) in {solved1} of {C} consumables, "
           f"stage 2 (shortfall) in {solved2}, stage 3 (surge cost) in {C}; the others "
           "have a known optimum of 0")
+    plan = retrieve(d, lp, cols, sol)
     print(f"  floor breach {stage1:,.1f} (closed form {least_breach(d).sum():,.1f}); "
           f"weighted shortfall {sol.stage_values['shortfall'].sum():,.0f}; "
-          f"surge cost {sol.stage_values['surge_cost'].sum():,.0f}")
-    plan = retrieve(d, lp, cols, sol)
+          f"surge cost {plan.objective['surge_cost']:,.0f}")
     print(f"  max |A_eq x − b| of the solution {_residual(d, lp, sol.x):.2e}; "
           f"retrieved plan: total shortfall {plan.shortfall.sum():,.0f}")
     print(f"  build + solve: {t_build + times[runs[0][0]]:.2f} s in 1 process, "
@@ -224,6 +240,66 @@ def main() -> None:
         print(f"  solve whole programme (baseline): {t_whole:7.2f} s   ratio "
               f"{t_whole / times[runs[0][0]]:.1f}× against per consumable; shortfall "
               f"{whole.stage_values['shortfall'].sum():,.0f}")
+
+
+def _outcome(d: PlanData, ref: tuple[np.ndarray, np.ndarray] | None, scale: float,
+             rescale: bool, atol: float = 0.0) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
+    """``.`` the plan of ``ref`` (quantities × ``scale``; to ``atol`` in its units and
+    relative 1e-6), ``w`` another plan, ``E`` an error (a solve that did not end
+    optimal); and the plan's total shortfall per consumable and breach."""
+    none = (np.zeros(0), np.zeros(0))
+    lp, cols = build_lp(d)
+    try:
+        sol = solve_lexicographic(lp, rescale=rescale)
+        if sol.status is not Status.OPTIMAL:
+            return "E", none
+        plan = retrieve(d, lp, cols, sol)
+    except Exception:  # a solve that raises is an outcome here
+        return "E", none
+    got = (plan.shortfall.sum(axis=1), plan.breach)
+    if ref is None:
+        return ".", got
+    same = all(np.allclose(a / scale, b, rtol=1e-6, atol=atol)
+               for a, b in zip(got, ref, strict=True))
+    return ("." if same else "w"), got
+
+
+def _sweep(name: str, d: PlanData) -> None:
+    """One plan's table of outcomes (see :func:`magnitudes`)."""
+    _, ref = _outcome(d, None, 1.0, True)
+    q = np.concatenate([np.ravel(getattr(d, n)) for n in QUANTITIES])
+    atol = 1e-9 * float(np.sum(q))  # the precision claimed: 1e-9 of a bound on any quantity
+    ks = list(range(-9, 16, 3))
+    c = d.surge_cost[d.surge_cap > 0]
+    print(f"{name}: quantities {float(np.min(q[q > 0])):.3g} to {float(np.max(q)):.3g}, "
+          f"surge costs {float(np.min(c)):.3g} to {float(np.max(c)):.3g}, priorities "
+          f"{float(np.min(d.priority)):.3g} to {float(np.max(d.priority)):.3g}")
+    for label, key in (("quantities", "qty"), ("costs and priorities", "cost")):
+        print(f"  {label + ' × 10**k:':<26} k = " + " ".join(f"{k:>3d}" for k in ks))
+        for rescale in (False, True):
+            row = []
+            for k in ks:
+                s = 10.0**k
+                if key == "qty":
+                    dk = replace(d, **{n: getattr(d, n) * s for n in QUANTITIES})
+                else:
+                    dk = replace(d, surge_cost=d.surge_cost * s, unit_cost=d.unit_cost * s,
+                                 priority=d.priority * s)
+                row.append(_outcome(dk, ref, s if key == "qty" else 1.0, rescale, atol)[0])
+            label2 = "rescaled (default)" if rescale else "as given"
+            print(f"    {label2:<28}" + " ".join(f"{x:>3s}" for x in row))
+
+
+def magnitudes() -> None:
+    """Which magnitudes HiGHS solves, with and without rescaling (see the module doc)."""
+    print("stockpile LP magnitudes: . the plan of k = 0 (total shortfall and breach, "
+          "relative 1e-6, absolute 1e-9 of all quantities summed), w another plan, "
+          "E an error")
+    _sweep("random plan, 6 donors × 4 consumables × 36 months", random_plan(6, 4, 36, seed=2))
+    example = Path(__file__).resolve().parents[1] / "examples" / "coalition-munitions.yaml"
+    plan = load_scenario(example).stockpile
+    assert plan is not None
+    _sweep("examples/coalition-munitions.yaml", plan_data(plan))
 
 
 if __name__ == "__main__":

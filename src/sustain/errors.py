@@ -58,13 +58,18 @@ class SustainError(Exception):
 
 
 class ScenarioError(SustainError):
-    """A scenario has one or more errors; ``issues`` lists every one of them."""
+    """A scenario has one or more errors; ``issues`` lists them.
 
-    def __init__(self, issues: list[Issue]) -> None:
+    ``total`` is the number of errors found when ``issues`` shows only some of them
+    (the rest summed up in lines "… and N more problems like this").
+    """
+
+    def __init__(self, issues: list[Issue], *, total: int | None = None) -> None:
         self.issues = list(issues)
         errors = [i for i in self.issues if i.severity is Severity.ERROR]
-        n = len(errors)
-        head = f"{n} problem{'s' if n != 1 else ''} in the scenario:"
+        n = len(errors) if total is None else total
+        self.total = n
+        head = f"{n:,} problem{'s' if n != 1 else ''} in the scenario:"
         super().__init__("\n".join([head, *(f"  {i}" for i in errors)]))
 
 

@@ -43,8 +43,8 @@ def poisson_ebo(mean: float, s: int) -> float:
 @pytest.mark.parametrize(
     ("count", "mtbf", "stock"),
     [
-        (1, 2.4e11, 0),  # mean 1e-9
-        (1, 2.4e11, 1),
+        (1, 1e9, 0),  # mean 2.4e-7 (the longest MTBF accepted)
+        (1, 1e9, 1),
         (1, 240.0, 0),  # mean 1
         (1, 240.0, 3),
         (100_000, 2.4e3, 10_000),  # mean 1e4, stock 1e4

@@ -233,7 +233,7 @@ CASES = [
     ),
     Case(
         "negative-mtbf",
-        ("bad.yaml line 21: items[0].mtbf_hours: must be > 0: got -1500",),
+        ("bad.yaml line 21: items[0].mtbf_hours: must be >= 0.01: got -1500",),
         edits=(("mtbf_hours: 1500", "mtbf_hours: -1500"),),
     ),
     Case(
@@ -494,7 +494,7 @@ CASES = [
         (
             "bad.yaml line 2: currencyy: unknown key (did you mean 'currency'?)",
             "bad.yaml line 16: fleets[0].count: must be >= 0: got -1",
-            "bad.yaml line 21: items[0].mtbf_hours: must be > 0: got -3",
+            "bad.yaml line 21: items[0].mtbf_hours: must be >= 0.01: got -3",
             "bad.yaml line 33: items[1].depot_repair_days: must be > 0: got 0",
             "bad.yaml line 36: stock[1].site: 'HUBB' is not a site id (did you mean 'HUB'?)",
         ),

@@ -265,9 +265,10 @@ def test_unreadable_binary_table(tmp_path: Path, fmt: str) -> None:
 
 def test_sheet_without_the_table(tmp_path: Path) -> None:
     path = _scenario(tmp_path, "xlsx", HEADER, ROWS, ref="{file: items.xlsx, sheet: Notes}")
-    # The Notes sheet has one line of text: it is read as the header, and is no column.
+    # The Notes sheet has one line of text: it is read as the header, and is no column
+    # (a cell is echoed up to 24 characters).
     assert _issues(path) == [
-        "items.xlsx[Notes]: Spare parts catalogue, see the Items sheet: unknown column",
+        "items.xlsx[Notes]: Spare parts catalogue, s…: unknown column",
         "items.xlsx[Notes]: id: required column is missing",
         "items.xlsx[Notes]: items: at least one item is needed",
     ]

@@ -22,7 +22,7 @@ from sustain.simulate import simulate
 from tests.simulate.helpers import ci, machine_repair
 
 LEVEL = 0.99
-NEVER = 1e15  # an MTBF (hours) that never fails within the horizon
+NEVER = 1e9  # an MTBF (hours) that never fails within the horizon
 
 
 def one_site(
@@ -118,7 +118,7 @@ def test_units_age_in_operating_hours() -> None:
     [2, 7) at day ~15."""
     for tempo, fails in ((None, 10), ([{"from_day": 0, "to_day": 100, "factor": 2}], 5),
                          ([{"from_day": 2, "to_day": 7, "factor": 0}], 15)):
-        d = one_site(n=1, mtbf=240.0, repair=1e6, shape=50)
+        d = one_site(n=1, mtbf=240.0, repair=3650, shape=50)
         if tempo:
             d["tempo"] = tempo
         res = simulate(scenario_from_dict(d), days=30, replications=4, seed=1)
@@ -186,7 +186,7 @@ def test_delivered_stock_fills_a_waiting_system() -> None:
     """A unit lasting ~10 days (shape 50) fails, no spare and no repair in time: the
     system is down until spares delivered on day 50 replace it, then fails ~10 days
     later again."""
-    d = one_site(n=1, mtbf=240.0, repair=1e6, shape=50)
+    d = one_site(n=1, mtbf=240.0, repair=3650, shape=50)
     d["deliveries"] = [{"day": 50, "system": "K", "site": "S", "count": 0,
                         "stock": [{"item": "X", "qty": 1}]}]
     res = simulate(scenario_from_dict(d), days=80, replications=5, seed=2)
@@ -306,9 +306,9 @@ def _two_items(**extra: Any) -> dict[str, Any]:
         "fleets": [{"system": "K", "site": "S", "count": 2, "hours_per_day": 24}],
         "items": [
             {"id": "A", "mtbf_hours": 240, "installed_in": [{"system": "K"}],
-             "depot_repair_days": 1e6, "weibull_shape": 50},
+             "depot_repair_days": 3650, "weibull_shape": 50},
             {"id": "B", "mtbf_hours": 360, "installed_in": [{"system": "K"}],
-             "depot_repair_days": 1e6, "weibull_shape": 50},
+             "depot_repair_days": 3650, "weibull_shape": 50},
         ],
         "stock": [{"item": "A", "site": "S", "qty": 1}],
         **extra,

@@ -3,16 +3,19 @@ demand and exit codes (0 ok, 2 bad input, 3 no plan possible)."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 import sustain
 from sustain.cli.main import app
+from sustain.stockpile.solve import HighsSolver, LPProblem, LPSolution, Status
 from tests.conftest import EXAMPLES
 from tests.scenario.test_bad_input import GOOD
 
@@ -139,6 +142,58 @@ def test_infeasible_plan_exits_3_in_words_and_keeps_the_old_plot(tmp_path: Path)
         "the pledges, or add production\n"
     )
     assert plot.read_bytes() == b"yesterday's plot"
+
+
+def test_tiny_priority_plans_like_any_other(tmp_path: Path,
+                                            example_doc: dict[str, Any]) -> None:
+    """The example with the interceptors' priority at 1e-12 (accepted: priorities are
+    > 0) is planned, exit 0, not "no plan … meets every constraint" (exit 3).
+    Consumables never compete, so a priority changes no plan's shortfall, breach or
+    surge cost (the timing of shipments can differ between plans equal on every term)."""
+    doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    with open(EXAMPLES / "coalition-munitions-demand.csv", encoding="utf-8") as f:
+        doc["stockpile"]["demand"] = [
+            {"consumable": r["consumable"], "from": r["from"], "per_month": float(r["per_month"])}
+            for r in csv.DictReader(f)
+        ]
+    doc["stockpile"]["consumables"][1]["priority"] = 1e-12
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = run(path, "--json")
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert got["total_shortfall"] == example_doc["total_shortfall"]
+    assert [c["shortfall"] for c in got["consumables"]] == [
+        c["shortfall"] for c in example_doc["consumables"]]
+    assert [r["floor_breach"] for r in got["donors"]] == [
+        r["floor_breach"] for r in example_doc["donors"]]
+    assert got["objective"]["surge_cost"] == example_doc["objective"]["surge_cost"]
+
+
+def test_numerical_trouble_exits_2_and_says_so(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solver that stops in error (as HiGHS does on numbers it cannot resolve): one
+    message that says it is numerical and names the magnitudes, exit 2, no plot."""
+
+    def fail(self: HighsSolver, problem: LPProblem) -> LPSolution:
+        return LPSolution(status=Status.ERROR, x=np.full(problem.c.size, np.nan),
+                          objective=np.nan, eq_duals=np.zeros(0),
+                          message="(HiGHS Status 4: Solve error)")
+
+    monkeypatch.setattr(HighsSolver, "__call__", fail)
+    plot = tmp_path / "stocks.png"
+    result = run(EXAMPLE, "--json", "--plot", plot)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: stockpile: numerical trouble: the solver could not finish the plan of "
+        "SHELL155 (floor_breach stage: (HiGHS Status 4: Solve error)), although a plan "
+        "exists. The inputs of SHELL155 span quantities from 6e+03 (own_use_per_month of "
+        "'SHELL155' of donor 'US') to 1.5e+06 (stock of 'SHELL155' of donor 'US'), a ratio "
+        "of 2.5e+02. That is within what the solver handles: please report this scenario "
+        "as a bug.\n"
+    )
+    assert not plot.exists()
 
 
 def test_scenario_without_a_stockpile_section_exits_2() -> None:

@@ -7,19 +7,24 @@ Thin: parse options, call :func:`sustain.scenario.oryx.loss_rates`, render.  Exi
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from sustain.errors import ScenarioError, SustainError
-
-out = Console()
-err = Console(stderr=True)
+from sustain.cli.common import (
+    MAX_DAYS,
+    OptionError,
+    command,
+    err,
+    fail,
+    out,
+)
+from sustain.errors import SustainError
+from sustain.report.documents import json_text
+from sustain.report.tables import print_loss_rates
+from sustain.scenario.oryx import loss_rates
 
 
 def _date(option: str, value: str | None) -> dt.date | None:
@@ -28,9 +33,22 @@ def _date(option: str, value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise SustainError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+        raise OptionError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
 
 
+def _check_calendar(days: int, first: dt.date | None, last: dt.date | None) -> None:
+    """The period of ``days`` from ``--from`` (or back from ``--to``) stays in the calendar."""
+    try:
+        if first is not None:
+            first + dt.timedelta(days=days)
+        elif last is not None:
+            last - dt.timedelta(days=days)
+    except OverflowError:
+        raise OptionError(f"--days {days}: the period leaves the calendar "
+                          "(years 1 to 9999)") from None
+
+
+@command
 def oryx(
     table: Annotated[Path, typer.Argument(help="Oryx loss table (CSV: origin, system, "
                                           "status, date_recorded).")],
@@ -68,42 +86,20 @@ def oryx(
     """Attrition (destroyed, captured, abandoned) and battle damage per system per day,
     from Oryx's visually confirmed losses: a lower bound, and date_recorded is the
     scrape date, not the loss date, so use periods of a year or more."""
-    from sustain.scenario.oryx import loss_rates
-
     try:
+        first, last = _date("--from", start), _date("--to", end)
+        if days is not None and days > 0:  # days <= 0: the loss table's own check
+            if days > MAX_DAYS:
+                raise OptionError(f"--days {days}: must be at most {MAX_DAYS:,} (100 years)")
+            _check_calendar(days, first, last)
         result = loss_rates(
-            table, pattern, fleet_size=fleet_size, start=_date("--from", start),
-            end=_date("--to", end), days=days, origins=origin or (),
-            abandoned_as_loss=abandoned_as_loss,
+            table, pattern, fleet_size=fleet_size, start=first, end=last, days=days,
+            origins=origin or (), abandoned_as_loss=abandoned_as_loss,
         )
-    except ScenarioError as exc:
-        sys.stderr.write(f"{exc}\n")
-        raise typer.Exit(2) from None
+        text = json_text(result.to_dict()) if json_out else ""
     except SustainError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     if json_out:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=1) + "\n")
+        sys.stdout.write(text)
         return
-    t = Table(title=f"Systems matched by {' | '.join(result.patterns)}")
-    for col, just in (("system", "left"), ("attrition", "right"), ("damaged", "right")):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    for s in result.systems:
-        t.add_row(s.name, str(s.attrition), str(s.damaged))
-    out.print(t)
-    loss = "destroyed + captured" + (" + abandoned" if result.abandoned_as_loss else "")
-    t = Table(title=f"{result.start} to {result.end} (exclusive): {result.days} days, "
-              f"fleet of {result.fleet_size:g}")
-    for col in ("", "count", "per day (fleet)", "per system per day"):
-        t.add_column(col, justify="left" if not col else "right")
-    t.add_row(f"attrition ({loss})", str(result.attrition),
-              f"{result.attrition_per_day:.4g}", f"{result.attrition_per_system_day:.4g}")
-    t.add_row("battle damage (damaged)", str(result.damaged),
-              f"{result.damage_per_day:.4g}", f"{result.damage_per_system_day:.4g}")
-    out.print(t)
-    out.print(f"destroyed {result.destroyed}, captured {result.captured}, "
-              f"abandoned {result.abandoned}, damaged {result.damaged}; "
-              f"matching rows outside the period: {result.rows_outside_period}.")
-    err.print("Confirmed losses are a lower bound; date_recorded is the scrape date, not the "
-              "loss date.")
-    out.print(result.attribution, markup=False)
+    print_loss_rates(out, err, result)

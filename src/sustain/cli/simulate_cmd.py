@@ -2,64 +2,55 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from sustain.errors import ScenarioError, SustainError
-
-err = Console(stderr=True)
-
-
-def _fail(exc: SustainError | str, code: int = 2) -> typer.Exit:
-    text = str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}"
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-    return typer.Exit(code)
-
-
-def read_plan(path: Path) -> dict[tuple[str, str], int]:
-    """Stock from a plan CSV of ``sustain optimize -o plan.csv`` (columns item, site, qty).
-
-    Raises
-    ------
-    SustainError
-        The file cannot be read, lacks a column, or a quantity is not a whole number >= 0.
-    """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SustainError(f"{path}: cannot read the stock plan: {exc.strerror}") from None
-    reader = csv.DictReader(text.splitlines())
-    missing = [c for c in ("item", "site", "qty") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise SustainError(
-            f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            "(expected the plan written by `sustain optimize -o plan.csv`: item,site,qty,…)"
-        )
-    out: dict[tuple[str, str], int] = {}
-    for n, row in enumerate(reader, start=2):
-        raw = (row.get("qty") or "").strip()
-        try:
-            q = float(raw)
-        except ValueError:
-            raise SustainError(f"{path} row {n}: qty must be a number: got {raw!r}") from None
-        if q < 0 or q != int(q):
-            raise SustainError(f"{path} row {n}: qty must be a whole number >= 0: got {raw!r}")
-        key = ((row.get("item") or "").strip(), (row.get("site") or "").strip())
-        out[key] = out.get(key, 0) + int(q)
-    return out
+import sustain
+from sustain.cli.common import (
+    MAX_DAYS,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    MAX_WORKERS,
+    AllowOutsideTables,
+    OptionError,
+    check_dask_address,
+    check_whole,
+    command,
+    err,
+    fail,
+    inputs_of,
+    load,
+    out,
+)
+from sustain.errors import SustainError
+from sustain.report.documents import json_text
+from sustain.report.files import (
+    Input,
+    Output,
+    Render,
+    check_not_inputs,
+    check_outputs,
+    text_file,
+    write_outputs,
+)
+from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_availability_plot
+from sustain.report.tables import print_simulation
+from sustain.scenario.stock_plan import read_stock_plan
 
 
+@command
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
-    days: Annotated[float, typer.Option("--days", help="Days per replication.")] = 730,
-    reps: Annotated[int, typer.Option("--reps", help="Replications.")] = 200,
+    days: Annotated[
+        float, typer.Option("--days", help=f"Days per replication (at most {MAX_DAYS:,}).")
+    ] = 730,
+    reps: Annotated[
+        int, typer.Option("--reps", help=f"Replications (1 to {MAX_REPLICATIONS:,}).")
+    ] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Seed (0 is a seed).")] = 7,
     warmup: Annotated[
         float | None,
@@ -108,84 +99,76 @@ def simulate(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")
     ] = False,
+    allow_outside_tables: AllowOutsideTables = False,
 ) -> None:
     """Simulate the support system over time (Monte Carlo with confidence intervals)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from sustain.report.markdown import write_atomic
-    from sustain.scenario import load_scenario
-    from sustain.simulate import simulate as run_simulate
-
+    outputs: list[Output] = []
     try:
-        if plot is not None and plot.suffix.lower() not in {".png", ".svg", ".pdf"}:
-            raise SustainError(f"{plot}: unknown plot type {plot.suffix!r} (use .png, .svg, .pdf)")
-        sc = load_scenario(scenario)
-        plan = read_plan(stock) if stock is not None else None
+        _check_options(days, reps, seed, warmup, workers)
+        dask = check_dask_address("--dask", dask)
+        if output is not None:
+            outputs.append(Output("--output", output))
+        if plot is not None:
+            if plot.suffix.lower() not in PLOT_SUFFIXES:
+                raise OptionError(
+                    f"--plot {plot}: unknown plot type {plot.suffix!r} (use .png, .svg or .pdf)"
+                )
+            pyplot("--plot")
+            outputs.append(Output("--plot", plot))
+        check_outputs(outputs)
+        inputs = inputs_of(scenario)
+        if stock is not None:
+            inputs.append(Input(stock, "the stock plan"))
+        check_not_inputs(outputs, inputs)
+        sc = load(scenario, allow_outside_tables)
+        check_not_inputs(outputs, inputs_of(scenario, sc))
+        plan = read_stock_plan(stock, sc) if stock is not None else None
         bar = Progress(
             "simulating", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=err, transient=True, disable=quiet,
         )
         task = bar.add_task("simulating", total=reps)
         with bar:
-            res = run_simulate(
+            res = sustain.simulate(
                 sc, days=days, replications=reps, seed=seed, warmup_days=warmup, stock=plan,
                 failures_while_down=failures_while_down, cannibalisation=cannibalisation,
                 delays="exponential" if exponential else "deterministic",
                 workers=workers, dask_address=dask, compare=compare,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
-        doc: dict[str, Any] = res.to_dict()
-        text = json.dumps(doc, indent=1) + "\n"
+        doc = res.to_dict()
+        text = json_text(doc) if json_out or output is not None else ""
+        files: list[tuple[Output, Render]] = []
         if output is not None:
-            write_atomic(output, text)
+            files.append((outputs[0], text_file(text)))
         if plot is not None:
-            from sustain.simulate.plot import plot_availability
-
-            plot_availability(res, plot)
+            suffix = plot.suffix.lower()[1:]
+            files.append((outputs[-1], lambda path: save_availability_plot(res, path, suffix)))
+        write_outputs(files)
     except SustainError as exc:
-        raise _fail(exc) from None
-    except OSError as exc:
-        raise _fail(f"cannot write: {exc}") from None
+        raise fail(exc) from None
     if json_out:
         sys.stdout.write(text)
         return
     if not quiet:
-        _print(sc.name or str(scenario), doc)
+        print_simulation(out, sc.name or str(scenario), doc)
         for path in (output, plot):
             if path is not None:
                 err.print(f"written: {path}")
 
 
-def _print(title: str, doc: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    out = Console()
-    t = Table(title=f"{title}: simulated, {doc['replications']} replications × {doc['days']} "
-              f"days (warm-up {doc['warmup_days']}), seed {doc['seed']}")
-    cols = ["system", "site", "systems", "availability", "95 % CI"]
-    phased = bool(doc["fleets"]) and "present_mean" in doc["fleets"][0]
-    if phased:  # fleets change size: show how
-        cols += ["added", "lost", "present", "up"]  # by the end; time averages
-    if "analytic" in doc:
-        cols += ["VARI-METRIC", "METRIC"]
-    for c in cols:
-        t.add_column(c, justify="left" if c in ("system", "site") else "right")
-    for n, f in enumerate(doc["fleets"]):
-        if f["availability"] is None:  # no system present at any time
-            row = [f["system"], f["site"], str(f["count"]), "n/a", "n/a"]
-        else:
-            lo, hi = f["availability_ci95"]
-            row = [f["system"], f["site"], str(f["count"]), f"{100 * f['availability']:.1f} %",
-                   f"{100 * lo:.1f}–{100 * hi:.1f} %"]
-        if phased:
-            row += [str(f["delivered"]), f"{f['lost_mean']:.1f}", f"{f['present_mean']:.1f}",
-                    f"{f['up_mean']:.1f}"]
-        if "analytic" in doc:
-            for m in ("vari-metric", "metric"):
-                av = doc["analytic"][m]["fleets"][n]["availability"]
-                row.append("n/a" if av is None else f"{100 * av:.1f} %")
-        t.add_row(*row)
-    out.print(t)
-    if phased:
-        out.print("added: systems delivered; lost: mean systems lost by the last day; "
-                  "present, up: mean systems present and up (time averages after the warm-up)")
+def _check_options(
+    days: float, reps: int, seed: int, warmup: float | None, workers: int
+) -> None:
+    """The numbers given on the command line, before any work."""
+    if not 0 < days <= MAX_DAYS:  # also NaN
+        raise OptionError(f"--days {days:g}: days must be a positive number "
+                          f"of at most {MAX_DAYS:,}")
+    if not 1 <= reps <= MAX_REPLICATIONS:
+        raise OptionError(f"--reps {reps}: replications must be a whole number >= 1 "
+                          f"and at most {MAX_REPLICATIONS:,}")
+    check_whole("--seed", seed, low=0, high=MAX_SEED)
+    check_whole("--workers", workers, low=1, high=MAX_WORKERS)
+    if warmup is not None and not 0 <= warmup < days:  # also NaN
+        raise OptionError(f"--warmup {warmup:g}: warmup_days must be >= 0 and less than "
+                          f"days ({days:g})")

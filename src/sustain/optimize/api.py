@@ -19,8 +19,8 @@ from sustain.optimize.work import check_work, default_max_memory
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
+from sustain.scenario.messages import did_you_mean
 from sustain.scenario.model import Scenario
-from sustain.scenario.validate import did_you_mean
 
 #: Points kept in the reported efficient curve (every step is kept internally).
 CURVE_POINTS = 400

@@ -1,1 +1,9 @@
-"""Rendering of results: JSON documents, tables, markdown reports."""
+"""Rendering of results, the only place that draws or writes result files.
+
+- :mod:`~sustain.report.tables`: console tables (rich) for every command;
+- :mod:`~sustain.report.markdown`: Markdown reports;
+- :mod:`~sustain.report.documents`: the JSON documents (strict: finite numbers only),
+  the plan and curve CSV;
+- :mod:`~sustain.report.plots`: plots (extra ``plot``);
+- :mod:`~sustain.report.files`: output files checked first, written all or none.
+"""

@@ -1,16 +1,38 @@
-"""A short markdown report of an evaluation."""
+"""Markdown reports: an evaluation, and an optimisation with its purchases."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
-from sustain._files import write_atomic
+from sustain.optimize.api import Optimization
 from sustain.readiness.evaluate import Evaluation
 from sustain.scenario.model import Scenario
 
 
-def _pct(x: float | None) -> str:
+def pct(x: float | None) -> str:
+    """A share as a percentage with one decimal, ``n/a`` when unknown."""
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
+
+
+def _pct_known(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def comparison_markdown(comparison: dict[str, Any] | None) -> str:
+    """The approximation error of METRIC and VARI-METRIC against the exact model."""
+    if not comparison:
+        return ""
+    rows = ["| method | system | site | availability | error vs exact |", "|---|---|---|---:|---:|"]
+    for name, block in comparison.items():
+        for f in block["fleets"]:
+            rows.append(
+                f"| {name} | {f['system']} | {f['site']} | {pct(f['availability'])} | "
+                f"{100 * f['availability_error']:+.3f} pts |"
+            )
+    return "\n".join(rows)
 
 
 def evaluation_report(
@@ -32,7 +54,7 @@ def evaluation_report(
     for row in ev.fleets_dict():
         lines.append(
             f"| {row['system']} | {row['site']} | {row['count']} | "
-            f"{_pct(row['availability'])} | {row['expected_available']:.2f} |"
+            f"{_pct_known(row['availability'])} | {row['expected_available']:.2f} |"
         )
     total = float(np.sum(a.fleet_count))
     lines += [
@@ -51,7 +73,7 @@ def evaluation_report(
     for r in items:
         lines.append(
             f"| {r['item']} | {r['site']} | {r['stock']} | {r['demand_per_day']:.4f} | "
-            f"{r['pipeline_mean']:.3f} | {r['ebo']:.3f} | {_pct(r['fill_rate'])} |"
+            f"{r['pipeline_mean']:.3f} | {r['ebo']:.3f} | {_pct_known(r['fill_rate'])} |"
         )
     lines += [
         "",
@@ -67,4 +89,13 @@ def evaluation_report(
     ]
     return "\n".join(lines)
 
-__all__ = ["evaluation_report", "write_atomic"]
+
+def optimization_report(scenario: Scenario, opt: Optimization) -> str:
+    """The evaluation after buying, followed by the purchases by cost."""
+    lines = ["| item | site | buy | cost |", "|---|---|---:|---:|"]
+    for r in sorted(opt.purchases(), key=lambda r: -r["cost"]):
+        lines.append(f"| {r['item']} | {r['site']} | {r['qty']} | {r['cost']:,.0f} |")
+    return evaluation_report(scenario, opt.evaluation) + (
+        f"\n## Purchases ({opt.purchase_cost:,.0f} {scenario.currency})\n\n"
+        + "\n".join(lines) + "\n"
+    )

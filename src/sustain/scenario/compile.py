@@ -6,12 +6,13 @@ fleet hours per day; the engine receives failures per day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
 
 from sustain._types import FloatArray, IntArray
+from sustain.errors import Issue, ScenarioError
 from sustain.scenario.model import Scenario
 
 
@@ -136,8 +137,6 @@ class ScenarioArrays:
         ``rows`` is read as consecutive blocks whose parents are found within each
         block, so a family can be copied several times with different stock.
         """
-        from dataclasses import replace
-
         rows = np.asarray(rows, dtype=np.int64)
         parent = np.full(rows.size, -1, dtype=np.int64)
         # Map each row's parent to the nearest preceding row holding that parent item.
@@ -170,8 +169,6 @@ class ScenarioArrays:
 
     def with_stock(self, stock: FloatArray) -> ScenarioArrays:
         """The same scenario with another (items × sites) stock matrix."""
-        from dataclasses import replace
-
         return replace(self, stock=np.asarray(stock, dtype=np.float64))
 
 
@@ -199,8 +196,6 @@ def compile_scenario(scenario: Scenario) -> ScenarioArrays:
     """
     missing = [k for k in ("sites", "fleets", "items") if not getattr(scenario, k)]
     if missing:
-        from sustain.errors import Issue, ScenarioError
-
         hint = " (it has a stockpile section: run `sustain stockpile`)"
         raise ScenarioError([Issue(
             where=scenario.source, path="",

@@ -1,15 +1,19 @@
 """Validated, immutable scenario objects: ids resolved, defaults filled, units in names.
 
-Everything downstream of :mod:`sustain.scenario.validate` receives these and trusts them.
+Everything downstream of :mod:`sustain.scenario.validate` receives these and trusts them:
+the core scenario (sites, systems, fleets, items, stock), the time-phased keys read by
+the simulator, and the ``stockpile:`` section (:class:`StockpilePlan` and its parts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from types import MappingProxyType
 
-if TYPE_CHECKING:
-    from sustain.scenario.stockpile import StockpilePlan
+from sustain.errors import Issue
+from sustain.scenario.months import month_labels
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,9 +159,127 @@ class SimulationOptions:
     cannibalisation: bool = False
 
 
+# ---------------------------------------------------------------------------------------
+# The stockpile section
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Consumable:
+    """A consumable; ``priority`` weighs a unit of its shortfall in the plan."""
+
+    id: str
+    name: str | None = None
+    unit_cost: float = 0.0
+    priority: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemandStep:
+    """Partner use of ``consumable``: ``per_month`` from ``from_month`` until the next step."""
+
+    consumable: str
+    from_month: str
+    per_month: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    """Fleet-driven use: ``per_system_day`` units per system of type ``system`` per day."""
+
+    consumable: str
+    system: str
+    per_system_day: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TempoStep:
+    """Multiplier on fleet-driven usage from ``from_month``."""
+
+    from_month: str
+    factor: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductionStep:
+    """Committed output per month from ``from_month`` until the next step."""
+
+    consumable: str
+    from_month: str
+    per_month: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurgeStep:
+    """Extra output the plan may buy per month from ``from_month``, at ``unit_cost`` each."""
+
+    consumable: str
+    from_month: str
+    per_month: float
+    unit_cost: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Donor:
+    """A donor; quantity maps are keyed by consumable id (absent means 0)."""
+
+    id: str
+    name: str | None = None
+    stock: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    floor: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    own_use_per_month: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    lead_months: int = 0
+    production: tuple[ProductionStep, ...] = ()
+    surge: tuple[SurgeStep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pledge:
+    """A promised transfer: at least ``qty`` of ``consumable`` from ``donor`` in ``month``."""
+
+    donor: str
+    consumable: str
+    month: str
+    qty: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockpilePlan:
+    """The validated ``stockpile:`` section.
+
+    ``warnings`` holds the soft problems found (a floor above the starting stock, a
+    consumable nothing demands), for the caller to show.
+    """
+
+    start_month: str
+    months: int
+    consumables: tuple[Consumable, ...]
+    demand: tuple[DemandStep, ...] = ()
+    usage: tuple[Usage, ...] = ()
+    tempo: tuple[TempoStep, ...] = ()
+    partner_stock: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    donors: tuple[Donor, ...] = ()
+    pledges: tuple[Pledge, ...] = ()
+    warnings: tuple[Issue, ...] = ()
+
+    @property
+    def month_labels(self) -> tuple[str, ...]:
+        """Every month of the horizon, ``YYYY-MM``."""
+        return month_labels(self.start_month, self.months)
+
+
+# ---------------------------------------------------------------------------------------
+# The whole scenario
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
-    """A whole validated scenario."""
+    """A whole validated scenario.
+
+    ``source`` names the scenario file in messages; ``source_files`` holds the resolved
+    path of every file the load read, the scenario file first, then each table file
+    (empty for a scenario built from a mapping); two scenarios that say the same
+    compare equal whatever files they were read from.
+    """
 
     name: str | None = None
     description: str | None = None
@@ -175,3 +297,4 @@ class Scenario:
     battle_damage: tuple[BattleDamage, ...] = ()
     simulation: SimulationOptions = field(default_factory=SimulationOptions)
     source: str = "<memory>"
+    source_files: tuple[Path, ...] = field(default=(), compare=False)

@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from sustain.errors import Issue, ScenarioError, Severity
-from sustain.scenario.validate import did_you_mean
+from sustain.scenario.messages import did_you_mean
 
 #: How to credit the data (its licence is CC BY 4.0).
 ORYX_ATTRIBUTION = (

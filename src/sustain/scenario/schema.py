@@ -1,23 +1,67 @@
-"""The scenario contract (``shared/spec/scenario-format.md``) as field tables.
+"""The scenario contract as field tables: one pydantic model per kind of row.
 
-One pydantic model per entity: the field name, type, unit (in the name), default
-and range live here and nowhere else.  ``validate.py`` runs them and turns their
-errors into :class:`~sustain.errors.Issue` objects with file, row and key path;
-``docs/reference`` can be generated from the same tables
-(``Model.model_json_schema()``).
+The core tables (``shared/spec/scenario-format.md``), the time-phased tables read by
+the simulator, and the ``stockpile:`` section (``shared/spec/stockpile-format.md``)
+all live here: each field's name, type, unit (in the name), default and accepted
+range are written once.  :mod:`sustain.scenario.rows` runs these models and turns
+their errors into :class:`~sustain.errors.Issue` objects with file, row and key path;
+``docs/scenario.md`` and ``docs/stockpile.md`` list the same fields
+(``Model.model_json_schema()`` gives them too).
 
-The project may add optional keys; the contract's names are never renamed.
+Every number has a range (the table in docs/scenario.md gives the physical reason
+for each): the engines downstream can trust that nothing is infinite, NaN or too
+large to compute with.  The project may add optional keys; the contract's names are
+never renamed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from sustain.scenario.months import MONTH_RE
+
+# ---------------------------------------------------------------------------------------
+# Accepted ranges (docs/scenario.md, "Accepted values", explains each one)
+
+#: Mean operating hours between failures, per installed unit.
+MIN_MTBF_HOURS, MAX_MTBF_HOURS = 0.01, 1e9
+#: Repair, resupply and procurement times, days (ten years).
+MAX_DELAY_DAYS = 3650.0
+#: Days of time-phased events and windows (a century).
+MAX_DAY = 36_500.0
+#: Systems in a fleet, in a delivery, or lost on one day.
+MAX_SYSTEMS = 1_000_000
+#: Units of an item installed per system.
+MAX_INSTALLED_QTY = 10_000
+#: Spares held, bounded, or delivered, per row.
+MAX_SPARES = 1_000_000_000
+#: Money per unit (a spare, a system, a consumable).
+MAX_UNIT_COST = 1e12
+#: Multiplier of operating tempo or of usage.
+MAX_TEMPO_FACTOR = 100.0
+#: Weibull shape of a unit's life.
+MIN_WEIBULL_SHAPE, MAX_WEIBULL_SHAPE = 0.1, 50.0
+#: Parallel repair channels at a site.
+MAX_REPAIR_CHANNELS = 1_000_000
+#: Expected attrition losses or battle-damage events of one fleet per day.
+MAX_EVENTS_PER_DAY = 1e6
+#: Stockpile quantities and capacities (units, units per month).
+MAX_QUANTITY = 1e12
+#: Consumable units used per system per day in operation.
+MAX_PER_SYSTEM_DAY = 1e6
+#: Weight of a unit of shortfall in the stockpile plan.
+MAX_PRIORITY = 1e12
+#: Longest stockpile horizon, and longest lead time, months (a century).
+MAX_MONTHS = 1200
 
 
-class _Row(BaseModel):
+class Row(BaseModel):
     """Base of every table: unknown keys are errors, objects are immutable."""
 
     model_config = ConfigDict(
@@ -29,6 +73,76 @@ class _Row(BaseModel):
     )
 
 
+def _pairs(value: str, name: str, hint: str, *, qty_required: bool) -> list[dict[str, Any]]:
+    """Parse the table-cell form ``"SAMX:1;IFV:2"`` into ``[{name: "SAMX", "qty": "1"}, …]``."""
+    out: list[dict[str, Any]] = []
+    for part in value.replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, _, qty = part.partition(":")
+        if not key.strip() or (qty_required and not qty.strip()):
+            raise PydanticCustomError("cell_list", hint)
+        entry: dict[str, Any] = {name: key.strip()}
+        if qty.strip():
+            entry["qty"] = qty.strip()
+        out.append(entry)
+    if not out:
+        raise PydanticCustomError("cell_list", hint)
+    return out
+
+
+def _as_installed(value: object) -> object:
+    """A list of ``{system, qty}``, or its table-cell form ``"SAMX:1;IFV:2"`` (qty 1 if absent)."""
+    if not isinstance(value, str):
+        return value
+    hint = "must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2')"
+    return _pairs(value, "system", hint, qty_required=False)
+
+
+def _as_delivered(value: object) -> object:
+    """A list of ``{item, qty}``, or its table-cell form ``"TX:2;RX:1"``."""
+    if not isinstance(value, str):
+        return value
+    hint = "must read 'ITEM:QTY;ITEM:QTY' (e.g. 'TX:2;RX:1')"
+    return _pairs(value, "item", hint, qty_required=True)
+
+
+def _as_month(value: object) -> object:
+    """``YYYY-MM`` text, or a date on the first of a month (as spreadsheets store months)."""
+    midnight = not isinstance(value, dt.datetime) or value.time() == dt.time(0, 0)
+    if isinstance(value, dt.date) and value.day == 1 and midnight:
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, str) and MONTH_RE.fullmatch(value.strip()):
+        return value.strip()
+    raise PydanticCustomError("month", "must be a month YYYY-MM (e.g. 2023-01)")
+
+
+def _as_qty_map(value: object) -> object:
+    """A mapping, or its table-cell form ``"SHELL155:300000;PAC3:200"``."""
+    if not isinstance(value, str):
+        return value
+    out: dict[str, str] = {}
+    for part in value.replace(",", ";").split(";"):
+        if not part.strip():
+            continue
+        key, colon, qty = part.partition(":")
+        if not colon or not key.strip() or not qty.strip() or key.strip() in out:
+            raise PydanticCustomError(
+                "qty_map", "must read 'CONSUMABLE:QTY;CONSUMABLE:QTY' (e.g. 'SHELL155:300000')"
+            )
+        out[key.strip()] = qty.strip()
+    return out
+
+
+Month = Annotated[str, BeforeValidator(_as_month)]
+Qty = Annotated[float, Field(ge=0, le=MAX_QUANTITY)]
+QtyMap = Annotated[dict[str, Qty], BeforeValidator(_as_qty_map)]
+
+# ---------------------------------------------------------------------------------------
+# The core tables
+
+
 class SiteKind(StrEnum):
     """Role of a site in the support tree (informational; the tree decides)."""
 
@@ -37,7 +151,7 @@ class SiteKind(StrEnum):
     BASE = "base"
 
 
-class SiteRow(_Row):
+class SiteRow(Row):
     """A site of the support tree; every site but a root names its parent."""
 
     id: str = Field(min_length=1, description="Unique site id.")
@@ -45,50 +159,58 @@ class SiteRow(_Row):
     kind: SiteKind | None = Field(None, description="depot, intermediate or base.")
     parent: str | None = Field(None, description="Id of the site that resupplies this one.")
     order_ship_days: float | None = Field(
-        None, ge=0, description="Resupply time parent -> this site, days (default 0)."
+        None, ge=0, le=MAX_DELAY_DAYS,
+        description="Resupply time parent -> this site, days (default 0).",
     )
     repair_channels: int | None = Field(
-        None, ge=1,
+        None, ge=1, le=MAX_REPAIR_CHANNELS,
         description="Parallel repair channels (simulator only; default unlimited).",
     )
 
 
-class SystemRow(_Row):
+class SystemRow(Row):
     """A type of delivered system."""
 
     id: str = Field(min_length=1)
     name: str | None = None
-    unit_cost: float | None = Field(None, ge=0, description="Cost of one system, currency.")
+    unit_cost: float | None = Field(
+        None, ge=0, le=MAX_UNIT_COST, description="Cost of one system, currency."
+    )
 
 
-class FleetRow(_Row):
+class FleetRow(Row):
     """How many systems of a type operate at a site, and how hard."""
 
     system: str = Field(min_length=1)
     site: str = Field(min_length=1)
-    count: int = Field(ge=0, description="Systems of this type at this site.")
+    count: int = Field(ge=0, le=MAX_SYSTEMS, description="Systems of this type at this site.")
     hours_per_day: float = Field(
         gt=0, le=24, description="Operating hours per system per calendar day."
     )
 
 
-class InstalledRow(_Row):
+class InstalledRow(Row):
     """Where a top-level item is installed and how many per system."""
 
     system: str = Field(min_length=1)
-    qty: int = Field(1, ge=1, description="Units of the item per system (Z).")
+    qty: int = Field(1, ge=1, le=MAX_INSTALLED_QTY, description="Units of the item per system (Z).")
 
 
-class ItemRow(_Row):
+class ItemRow(Row):
     """A repairable item: top-level (installed_in) or sub-item (parent)."""
 
     id: str = Field(min_length=1)
     name: str | None = None
-    unit_cost: float = Field(0.0, ge=0, description="Cost of one spare, currency.")
-    mtbf_hours: float | None = Field(
-        None, gt=0, description="Mean operating hours between failures, per installed unit."
+    unit_cost: float = Field(
+        0.0, ge=0, le=MAX_UNIT_COST, description="Cost of one spare, currency."
     )
-    installed_in: list[InstalledRow] | None = None
+    mtbf_hours: float | None = Field(
+        None, ge=MIN_MTBF_HOURS, le=MAX_MTBF_HOURS,
+        description="Mean operating hours between failures, per installed unit.",
+    )
+    installed_in: Annotated[list[InstalledRow] | None, BeforeValidator(_as_installed)] = Field(
+        None, description="Systems the item is installed in (table cell: 'SAMX:1;IFV:2')."
+    )
     parent: str | None = Field(None, description="Parent item (for sub-items).")
     replace_fraction: float | None = Field(
         None, ge=0, le=1, description="Share of the parent's repairs that replace this item."
@@ -96,29 +218,33 @@ class ItemRow(_Row):
     base_repair_fraction: float = Field(
         0.0, ge=0, le=1, description="Share of failures repaired where they occur."
     )
-    base_repair_days: float | None = Field(None, gt=0, description="Repair time at a base.")
-    depot_repair_days: float | None = Field(None, gt=0, description="Repair time at the root.")
+    base_repair_days: float | None = Field(
+        None, gt=0, le=MAX_DELAY_DAYS, description="Repair time at a base."
+    )
+    depot_repair_days: float | None = Field(
+        None, gt=0, le=MAX_DELAY_DAYS, description="Repair time at the root."
+    )
     condemnation_fraction: float = Field(
         0.0, ge=0, le=1, description="Share of root arrivals scrapped and bought anew."
     )
     procurement_days: float | None = Field(
-        None, gt=0, description="Lead time to replace a condemned unit."
+        None, gt=0, le=MAX_DELAY_DAYS, description="Lead time to replace a condemned unit."
     )
     weibull_shape: float | None = Field(
-        None, ge=0.1, le=50,
+        None, ge=MIN_WEIBULL_SHAPE, le=MAX_WEIBULL_SHAPE,
         description="Weibull shape of a unit's life (simulator only; default 1 = exponential).",
     )
 
 
-class StockRow(_Row):
+class StockRow(Row):
     """Spares of an item held at a site now."""
 
     item: str = Field(min_length=1)
     site: str = Field(min_length=1)
-    qty: int = Field(ge=0)
+    qty: int = Field(ge=0, le=MAX_SPARES)
 
 
-class StockLimitRow(_Row):
+class StockLimitRow(Row):
     """Bounds on the stock the optimiser may recommend for an item (added by Sustain).
 
     ``site`` omitted: the bounds hold at every site.  ``max: 0`` excludes the item
@@ -127,74 +253,85 @@ class StockLimitRow(_Row):
 
     item: str = Field(min_length=1)
     site: str | None = Field(None, min_length=1)
-    min: int | None = Field(None, ge=0, description="Stock to hold at least.")
-    max: int | None = Field(None, ge=0, description="Stock to hold at most.")
+    min: int | None = Field(None, ge=0, le=MAX_SPARES, description="Stock to hold at least.")
+    max: int | None = Field(None, ge=0, le=MAX_SPARES, description="Stock to hold at most.")
 
 
-class DeliveredStockRow(_Row):
+# ---------------------------------------------------------------------------------------
+# The time-phased tables (simulator only)
+
+
+class DeliveredStockRow(Row):
     """Spares that come with a delivery of systems."""
 
     item: str = Field(min_length=1)
-    qty: int = Field(ge=0)
+    qty: int = Field(ge=0, le=MAX_SPARES)
 
 
-class DeliveryRow(_Row):
+class DeliveryRow(Row):
     """Systems (and spares) arriving at a site on a day (simulator only)."""
 
-    day: float = Field(ge=0, description="Day of arrival.")
+    day: float = Field(ge=0, le=MAX_DAY, description="Day of arrival.")
     system: str = Field(min_length=1)
     site: str = Field(min_length=1)
-    count: int = Field(ge=0, description="Systems delivered.")
+    count: int = Field(ge=0, le=MAX_SYSTEMS, description="Systems delivered.")
     hours_per_day: float | None = Field(
         None, gt=0, le=24,
         description="Operating hours per day; only for a fleet that does not exist at day 0.",
     )
-    stock: list[DeliveredStockRow] | None = Field(
-        None, description="Spares delivered with them, at the same site."
+    stock: Annotated[list[DeliveredStockRow] | None, BeforeValidator(_as_delivered)] = Field(
+        None, description="Spares delivered with them, at the same site (cell: 'TX:2;RX:1')."
     )
 
 
-class TempoRow(_Row):
+class TempoRow(Row):
     """A change of operating tempo over a window of days (simulator only)."""
 
-    from_day: float = Field(ge=0)
-    to_day: float = Field(gt=0)
-    factor: float = Field(ge=0, description="Multiplies operating hours per day.")
+    from_day: float = Field(ge=0, le=MAX_DAY)
+    to_day: float = Field(gt=0, le=MAX_DAY)
+    factor: float = Field(
+        ge=0, le=MAX_TEMPO_FACTOR, description="Multiplies operating hours per day."
+    )
     system: str | None = Field(None, min_length=1, description="Only this system type.")
     site: str | None = Field(None, min_length=1, description="Only at this site.")
 
 
-class AttritionRow(_Row):
+class AttritionRow(Row):
     """Systems of a fleet lost for good: a rate, or a count on a day (simulator only)."""
 
     system: str = Field(min_length=1)
     site: str = Field(min_length=1)
     losses_per_day: float | None = Field(
-        None, ge=0, description="Expected systems lost per day (Poisson process)."
+        None, ge=0, le=MAX_EVENTS_PER_DAY,
+        description="Expected systems lost per day (Poisson process).",
     )
-    day: float | None = Field(None, ge=0, description="Day of a given loss.")
-    count: int | None = Field(None, ge=0, description="Systems lost on that day.")
+    day: float | None = Field(None, ge=0, le=MAX_DAY, description="Day of a given loss.")
+    count: int | None = Field(None, ge=0, le=MAX_SYSTEMS, description="Systems lost on that day.")
 
 
-class BattleDamageRow(_Row):
+class BattleDamageRow(Row):
     """Systems of a fleet damaged and repaired whole (simulator only)."""
 
     system: str = Field(min_length=1)
     site: str = Field(min_length=1)
-    damaged_per_day: float = Field(ge=0, description="Expected systems damaged per day.")
-    repair_days: float = Field(gt=0, description="Whole-system repair time.")
+    damaged_per_day: float = Field(
+        ge=0, le=MAX_EVENTS_PER_DAY, description="Expected systems damaged per day."
+    )
+    repair_days: float = Field(gt=0, le=MAX_DELAY_DAYS, description="Whole-system repair time.")
 
 
-class SimulationDoc(_Row):
+class SimulationDoc(Row):
     """Settings of ``sustain simulate`` kept with the scenario (command-line options win)."""
 
-    warmup_days: float | None = Field(None, ge=0, description="Days left out of statistics.")
+    warmup_days: float | None = Field(
+        None, ge=0, le=MAX_DAY, description="Days left out of statistics."
+    )
     cannibalisation: bool | None = Field(
         None, description="A system down for a part may take it from another down system."
     )
 
 
-class ScenarioDoc(_Row):
+class ScenarioDoc(Row):
     """The top level of a scenario file."""
 
     name: str | None = None
@@ -207,7 +344,7 @@ class ScenarioDoc(_Row):
     stock: list[StockRow] = Field(default_factory=list)
     stock_limits: list[StockLimitRow] = Field(default_factory=list)
     stockpile: dict[str, Any] | None = Field(
-        None, description="Stockpiles and production (sustain.scenario.stockpile.StockpileDoc)."
+        None, description="Stockpiles and production (StockpileDoc)."
     )
     deliveries: list[DeliveryRow] = Field(default_factory=list)
     tempo: list[TempoRow] = Field(default_factory=list)
@@ -217,7 +354,7 @@ class ScenarioDoc(_Row):
 
 
 #: The tables of a scenario and the model of one row of each.
-TABLES: dict[str, type[_Row]] = {
+TABLES: dict[str, type[Row]] = {
     "sites": SiteRow,
     "systems": SystemRow,
     "fleets": FleetRow,
@@ -236,3 +373,138 @@ OPTIONAL_TABLES = frozenset(
 )
 #: Time-phased tables, read by the simulator only (the analytic engine is steady state).
 TIMELINE_TABLES = ("deliveries", "tempo", "attrition", "battle_damage")
+
+# ---------------------------------------------------------------------------------------
+# The stockpile section
+
+#: The key of the section at the top of a scenario.
+SECTION = "stockpile"
+
+
+class ConsumableRow(Row):
+    """A consumable the partner uses: a round, an interceptor."""
+
+    id: str = Field(min_length=1, description="Unique consumable id.")
+    name: str | None = Field(None, description="Readable name.")
+    unit_cost: float = Field(
+        0.0, ge=0, le=MAX_UNIT_COST, description="Cost of one unit, currency."
+    )
+    priority: float = Field(
+        1.0, gt=0, le=MAX_PRIORITY,
+        description="Weight of one unit of shortfall in the plan (default 1).",
+    )
+
+
+class DemandRow(Row):
+    """Partner consumption per month from ``from`` until the next row of the consumable."""
+
+    consumable: str = Field(min_length=1)
+    from_: Month = Field(alias="from", description="First month, YYYY-MM.")
+    per_month: float = Field(ge=0, le=MAX_QUANTITY, description="Units used per month.")
+
+
+class UsageRow(Row):
+    """Fleet-driven consumption: units per system of a type per day in operation."""
+
+    consumable: str = Field(min_length=1)
+    system: str = Field(min_length=1, description="A system id of the scenario.")
+    per_system_day: float = Field(
+        ge=0, le=MAX_PER_SYSTEM_DAY, description="Units per system per day."
+    )
+
+
+class StockpileTempoRow(Row):
+    """Multiplier on fleet-driven usage from ``from`` (1 before the first row)."""
+
+    from_: Month = Field(alias="from")
+    factor: float = Field(ge=0, le=MAX_TEMPO_FACTOR)
+
+
+class ProductionRow(Row):
+    """Committed output of a donor, per month from ``from`` until the next row."""
+
+    consumable: str = Field(min_length=1)
+    from_: Month = Field(alias="from")
+    per_month: float = Field(ge=0, le=MAX_QUANTITY)
+
+
+class SurgeRow(Row):
+    """Extra output the plan may buy, per month from ``from`` until the next row."""
+
+    consumable: str = Field(min_length=1)
+    from_: Month = Field(alias="from")
+    per_month: float = Field(ge=0, le=MAX_QUANTITY, description="Most extra units per month.")
+    unit_cost: float | None = Field(
+        None, ge=0, le=MAX_UNIT_COST,
+        description="Cost of one extra unit (default: the consumable's unit_cost).",
+    )
+
+
+class DonorRow(Row):
+    """A donor: its stock, the floor it keeps for its own defence, output and lead time."""
+
+    id: str = Field(min_length=1)
+    name: str | None = None
+    stock: QtyMap = Field(default_factory=dict, description="Units held at the start.")
+    floor: QtyMap = Field(
+        default_factory=dict, description="Minimum end-of-month stock for its own defence."
+    )
+    own_use_per_month: QtyMap = Field(default_factory=dict, description="Own use per month.")
+    lead_months: int = Field(
+        0, ge=0, le=MAX_MONTHS,
+        description="Shipped in month t, usable by the partner in month t + lead.",
+    )
+    production: list[ProductionRow] = Field(default_factory=list)
+    surge: list[SurgeRow] = Field(default_factory=list)
+
+
+class PledgeRow(Row):
+    """A transfer already promised: the plan must send at least ``qty`` in ``month``."""
+
+    donor: str = Field(min_length=1)
+    consumable: str = Field(min_length=1)
+    month: Month
+    qty: float = Field(ge=0, le=MAX_QUANTITY)
+
+
+class HeadRow(Row):
+    """The scalar keys of the section."""
+
+    start_month: Month = Field(description="First month of the plan, YYYY-MM.")
+    months: int = Field(ge=1, le=MAX_MONTHS, description="Length of the horizon, months.")
+    partner_stock: QtyMap = Field(
+        default_factory=dict, description="Units held by the partner at the start."
+    )
+
+
+class StockpileDoc(Row):
+    """The whole ``stockpile:`` section (its field names; the reference docs)."""
+
+    start_month: Month
+    months: int = Field(ge=1, le=MAX_MONTHS)
+    consumables: list[ConsumableRow]
+    demand: list[DemandRow] = Field(default_factory=list)
+    usage: list[UsageRow] = Field(default_factory=list)
+    tempo: list[StockpileTempoRow] = Field(default_factory=list)
+    partner_stock: QtyMap = Field(default_factory=dict)
+    donors: list[DonorRow] = Field(default_factory=list)
+    pledges: list[PledgeRow] = Field(default_factory=list)
+
+
+#: The lists of the section and the model of one row of each.
+STOCKPILE_TABLES: dict[str, type[Row]] = {
+    "consumables": ConsumableRow,
+    "demand": DemandRow,
+    "usage": UsageRow,
+    "tempo": StockpileTempoRow,
+    "donors": DonorRow,
+    "pledges": PledgeRow,
+}
+#: The lists inside one donor row.
+DONOR_TABLES: dict[str, type[Row]] = {"production": ProductionRow, "surge": SurgeRow}
+
+
+@functools.cache
+def field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """Keys as written in a file (aliases: ``from``, not ``from_``)."""
+    return tuple(f.alias or name for name, f in model.model_fields.items())

@@ -1,25 +1,19 @@
 """Check a raw scenario completely and turn it into :class:`~sustain.scenario.model.Scenario`.
 
 One pass gathers *every* problem (keys, types, ranges, references, the site tree,
-the item tree, fractions, reachability) and raises one
-:class:`~sustain.errors.ScenarioError` listing them, each with its file, line or
-row, key path, the offending value and, for misspelt keys and ids, a
-"did you mean" hint.
+the item tree, fractions, reachability, the time-phased tables and the stockpile
+section) and raises one :class:`~sustain.errors.ScenarioError` listing them, each with
+its file, line or row, key path, the offending value and, for misspelt keys and ids,
+a "did you mean" hint.  Every check here is linear in the size of the scenario.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from sustain.errors import Issue, ScenarioError, Severity
-from sustain.scenario import schema
-from sustain.scenario.load import RawScenario
+from sustain.scenario.issues import Collector
+from sustain.scenario.messages import closest, describe, hint_for, num
 from sustain.scenario.model import (
     Fleet,
     Installation,
@@ -30,353 +24,30 @@ from sustain.scenario.model import (
     StockLimit,
     System,
 )
+from sustain.scenario.raw import RawScenario
+from sustain.scenario.rows import validate_rows
+from sustain.scenario.schema import (
+    OPTIONAL_TABLES,
+    SECTION,
+    TABLES,
+    FleetRow,
+    ItemRow,
+    ScenarioDoc,
+    SiteRow,
+    StockLimitRow,
+    StockRow,
+    field_names,
+)
+from sustain.scenario.stockpile import validate_section
+from sustain.scenario.timeline import check_timeline
 
 #: Slack when checking that fractions sum to at most one.
 FRACTION_SUM_TOL = 1e-9
+#: Sub-items named in the message about a parent whose replace fractions sum above 1.
+_MAX_TERMS = 10
 
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``.
-
-    Case is ignored when comparing (``'west'`` suggests ``'WEST'``).
-    """
-    match = _closest(word, choices)
-    return f" (did you mean '{match}'?)" if match is not None else ""
-
-
-def _closest(word: object, choices: Iterable[str]) -> str | None:
-    by_lower: dict[str, str] = {}
-    for choice in choices:
-        by_lower.setdefault(str(choice).lower(), str(choice))
-    match = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.6)
-    return by_lower[match[0]] if match else None
-
-
-#: The table a reference of each kind points into.
-_TABLE_OF = {"site": "sites", "system": "systems", "item": "items"}
 #: What one row of each table is called in messages.
 _ROW_NAME = {"sites": "site", "systems": "system", "fleets": "fleet", "items": "item"}
-
-
-class _Checker:
-    """Collects issues with locations while the scenario is checked."""
-
-    def __init__(self, raw: RawScenario) -> None:
-        self.raw = raw
-        self.issues: list[Issue] = list(raw.issues)
-        # Ids of rows that failed their own checks: references to them are not
-        # reported again (the row's own issue says what to fix).
-        self.broken: dict[str, set[str]] = defaultdict(set)
-        # Tables with rows whose id is unknowable (or unreadable tables): a reference
-        # into them that does not resolve may be to one of those rows, so it is not
-        # reported either.
-        self.uncertain: set[str] = set()
-        # Keys of a file table already reported as a missing or misspelt column.
-        self.absent: dict[str, set[str]] = defaultdict(set)
-        # Systems named by fleet rows that failed their checks.
-        self.fleet_systems: set[str] = set()
-
-    def path(self, table: str, row: int, key: str = "") -> str:
-        if self.raw.tables.get(table) is not None and self.raw.tables[table].from_file:
-            return key
-        head = f"{table}[{row}]"
-        return f"{head}.{key}" if key else head
-
-    def row_issue(
-        self, table: str, row: int, key: str, message: str, loc: tuple[Any, ...] | None = None
-    ) -> None:
-        where = self.raw.at(table, row, _parse_path(key) if loc is None else loc)
-        self.issues.append(Issue(where=where, path=self.path(table, row, key), message=message))
-
-    def top_issue(self, key: str, message: str, where: str | None = None) -> None:
-        where = where or self.raw.locate((key,))
-        self.issues.append(Issue(where=where, path=key, message=message))
-
-    def warn(self, table: str, row: int, key: str, message: str) -> None:
-        self.issues.append(
-            Issue(
-                where=self.raw.at(table, row, _parse_path(key)),
-                path=self.path(table, row, key),
-                message=message,
-                severity=Severity.WARNING,
-            )
-        )
-
-
-def _parse_path(path: str) -> tuple[Any, ...]:
-    """``"installed_in[0].system"`` -> ``("installed_in", 0, "system")``."""
-    out: list[Any] = []
-    for part in path.replace("[", ".[").split("."):
-        if not part:
-            continue
-        if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():
-            out.append(int(part[1:-1]))
-        else:
-            out.append(part)
-    return tuple(out)
-
-
-def _num(value: object) -> str:
-    """A bound or value as written: ``0`` rather than ``0.0``."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
-def _is_number_text(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return value.strip().lower() not in ("nan", "inf", "-inf", "+inf", "infinity")
-
-
-def _describe(value: object) -> str:
-    """The offending value as the user wrote it (numbers from table cells unquoted)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return value.strip() if _is_number_text(value) else repr(value)
-    if isinstance(value, dict):
-        return "a mapping " + repr(value) if len(repr(value)) <= 60 else "a mapping"
-    if isinstance(value, list):
-        return "a list " + repr(value) if len(repr(value)) <= 60 else "a list"
-    return _num(value)
-
-
-def _pydantic_message(err: dict[str, Any], fields: Iterable[str]) -> str:
-    """Turn one pydantic error into our wording."""
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    got = _describe(err.get("input"))
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "extra_forbidden":
-        key = str(err["loc"][-1])
-        return f"unknown key{did_you_mean(key, fields)}"
-    bounds = {
-        "greater_than_equal": (">=", "ge"),
-        "greater_than": (">", "gt"),
-        "less_than_equal": ("<=", "le"),
-        "less_than": ("<", "lt"),
-    }
-    if kind in bounds:
-        op, name = bounds[kind]
-        return f"must be {op} {_num(ctx.get(name))}: got {got}"
-    if kind in ("float_parsing", "float_type"):
-        return f"must be a number: got {got}"
-    if kind == "finite_number":
-        return f"must be a finite number: got {got}"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be a whole number: got {got}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"must be true or false: got {got}"
-    if kind == "string_type":
-        return f"must be text: got {got}"
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "list_type":
-        return f"must be a list: got {got}"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"must be a mapping of keys: got {got}"
-    if kind == "enum":
-        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        hint = did_you_mean(str(err.get("input")), choices)
-        return f"must be one of {ctx.get('expected')}: got {got}{hint}"
-    return f"{err.get('msg', 'invalid')}: got {got}"
-
-
-def _loc_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the (sub-)model an error location points into."""
-    if len(loc) >= 3 and loc[0] == "installed_in":
-        return list(schema.InstalledRow.model_fields)
-    if len(loc) >= 3 and loc[0] == "stock" and model is schema.DeliveryRow:
-        return list(schema.DeliveredStockRow.model_fields)
-    return list(model.model_fields)
-
-
-def _parse_installed(
-    value: str, name: str = "system", qty_key: str = "qty"
-) -> list[dict[str, Any]] | None:
-    """Parse the table-file form ``"SAMX:1;IFV:2"`` (qty defaults to 1).
-
-    ``name`` is the key of the id (``"item"`` for the spares of a delivery).
-    """
-    out: list[dict[str, Any]] = []
-    for part in value.replace(",", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        system, _, qty = part.partition(":")
-        if not system.strip():
-            return None
-        entry: dict[str, Any] = {name: system.strip()}
-        if qty.strip():
-            entry[qty_key] = qty.strip()
-        out.append(entry)
-    return out or None
-
-
-def _row_id(row: dict[Any, Any], key: str) -> str | None:
-    """The id a row that failed its checks was meant to have, if it can be told."""
-    value = row.get(key)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int):
-        return str(value)
-    return None
-
-
-def _number_fields(model: type[BaseModel]) -> dict[str, str]:
-    """Numeric fields of ``model`` and what their values must be."""
-    out: dict[str, str] = {}
-    for name, f in model.model_fields.items():
-        ann = f.annotation
-        if ann in (int, int | None):
-            out[name] = "a whole number"
-        elif ann in (float, float | None):
-            out[name] = "a number"
-    return out
-
-
-def _validate_rows(
-    c: _Checker, table: str, rows: object
-) -> list[tuple[int, BaseModel]]:
-    """Validate one table row by row; return the rows that passed, with their index."""
-    model = schema.TABLES[table]
-    fields = list(model.model_fields)
-    numbers = _number_fields(model)
-    source = c.raw.tables.get(table)
-    if source is not None and not source.readable:
-        c.uncertain.add(table)  # its problem is already in raw.issues
-        return []
-    if not isinstance(rows, list):
-        c.top_issue(
-            table, f"must be a list of rows (or {{file: table.csv}}): got {_describe(rows)}"
-        )
-        c.uncertain.add(table)
-        return []
-    skip_missing: set[str] = set()
-    drop: set[str] = set()
-    if source is not None and source.from_file:
-        for col in source.columns:
-            if col not in fields:
-                match = _closest(col, fields)
-                c.top_issue(col, f"unknown column{did_you_mean(col, fields)}", where=source.where)
-                drop.add(col)
-                if match is not None:
-                    c.absent[table].add(match)
-        required = [n for n, f in model.model_fields.items() if f.is_required()]
-        for col in required:
-            if col not in source.columns:
-                if col not in c.absent[table]:
-                    c.top_issue(col, "required column is missing", where=source.where)
-                skip_missing.add(col)
-        skip_missing |= c.absent[table]
-    id_key = "id" if "id" in fields else ""
-    good: list[tuple[int, BaseModel]] = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            c.row_issue(table, i, "", f"must be a mapping of keys: got {_describe(row)}")
-            c.uncertain.add(table)
-            continue
-        if drop:
-            row = {k: v for k, v in row.items() if k not in drop}
-        ok = True
-        if table == "items" and isinstance(row.get("installed_in"), str):
-            parsed = _parse_installed(row["installed_in"])
-            if parsed is None:
-                c.row_issue(
-                    table,
-                    i,
-                    "installed_in",
-                    "must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2'): "
-                    f"got {_describe(row['installed_in'])}",
-                )
-                ok = False
-            else:
-                row = {**row, "installed_in": parsed}
-        if table == "deliveries" and isinstance(row.get("stock"), str):
-            parsed = _parse_installed(row["stock"], "item")
-            if parsed is None or any("qty" not in x for x in parsed):
-                c.row_issue(
-                    table, i, "stock",
-                    "must read 'ITEM:QTY;ITEM:QTY' (e.g. 'TX:2;RX:1'): "
-                    f"got {_describe(row['stock'])}",
-                )
-                ok = False
-            else:
-                row = {**row, "stock": parsed}
-        for key, value in row.items():
-            if isinstance(value, bool) and key in numbers:
-                c.row_issue(table, i, str(key), f"must be {numbers[key]}: got {_describe(value)}")
-                ok = False
-        if ok:
-            try:
-                good.append((i, model.model_validate(row)))
-                continue
-            except ValidationError as exc:
-                for err in exc.errors():
-                    loc = tuple(err["loc"])
-                    if err["type"] == "missing" and loc and loc[0] in skip_missing:
-                        continue
-                    if loc and isinstance(row.get(loc[0]), bool) and loc[0] in numbers:
-                        continue  # reported above
-                    message = _pydantic_message(dict(err), _fields_at(model, loc))
-                    c.row_issue(table, i, _loc_path(loc), message, loc=loc)
-        # The row failed: remember what it was meant to be, to spare cascades.
-        rid = _row_id(row, id_key) if id_key else None
-        if rid is not None:
-            c.broken[table].add(rid)
-        elif id_key:
-            c.uncertain.add(table)
-        if table == "fleets":
-            system = _row_id(row, "system")
-            if system is None:
-                c.uncertain.add(table)
-            else:
-                c.fleet_systems.add(system)
-    return good
-
-
-def _check_unique(
-    c: _Checker, table: str, rows: list[tuple[int, Any]], key: Any, what: str
-) -> dict[Any, tuple[int, Any]]:
-    seen: dict[Any, tuple[int, Any]] = {}
-    for i, row in rows:
-        k = key(row)
-        if k in seen:
-            c.row_issue(
-                table, i, "", f"{what} {k!r} given twice (first at {c.raw.at(table, seen[k][0])})"
-            )
-            continue
-        seen[k] = (i, row)
-    return seen
-
-
-def _check_ref(
-    c: _Checker, table: str, i: int, key: str, value: str, ids: dict[str, Any], what: str
-) -> bool:
-    """Is ``value`` an id of a ``what``?  Reports it if not (unless that row itself failed)."""
-    if value in ids:
-        return True
-    target = _TABLE_OF[what]
-    if value in c.broken[target] or target in c.uncertain:
-        return False
-    article = "an" if what[0] in "aeiou" else "a"
-    c.row_issue(table, i, key, f"{value!r} is not {article} {what} id{did_you_mean(value, ids)}")
-    return False
 
 
 def validate(raw: RawScenario) -> Scenario:
@@ -385,40 +56,45 @@ def validate(raw: RawScenario) -> Scenario:
     Raises
     ------
     ScenarioError
-        Listing every error found (warnings ride along in ``issues``).
+        Listing the errors found (warnings ride along in ``issues``); at most
+        :data:`~sustain.scenario.issues.MAX_SHOWN` of each kind, then their count.
     """
-    c = _Checker(raw)
+    c = Collector(raw)
     data = raw.data
-    top_fields = list(schema.ScenarioDoc.model_fields)
+    top_fields = field_names(ScenarioDoc)
     for key in data:
         if key not in top_fields:
-            c.top_issue(str(key), f"unknown key{did_you_mean(str(key), top_fields)}")
+            c.add((str(key),), "unknown key", hint=hint_for(str(key), top_fields))
     for key in ("name", "description", "currency"):
         if key in data and data[key] is not None and not isinstance(data[key], str):
-            c.top_issue(key, f"must be text: got {_describe(data[key])}")
+            c.add((key,), f"must be text: got {describe(data[key])}")
     tables: dict[str, list[tuple[int, Any]]] = {}
     # A munitions-only scenario (a stockpile section) needs no sites, systems, … .
-    munitions = "stockpile" in data
-    for table in schema.TABLES:
+    munitions = SECTION in data
+    for table, model in TABLES.items():
         if table not in data:
-            if table not in schema.OPTIONAL_TABLES and not munitions:
-                c.top_issue(table, "required key is missing")
+            if table not in OPTIONAL_TABLES and not munitions:
+                c.add((table,), "required key is missing")
                 c.uncertain.add(table)
             tables[table] = []
             continue
-        tables[table] = _validate_rows(c, table, data[table])
+        id_key = "system" if table == "fleets" else None
+        tables[table] = validate_rows(c, (table,), model, data[table], id_key=id_key)
         if table in _ROW_NAME and data[table] == [] and not munitions:
             source = raw.tables.get(table)
-            c.top_issue(
-                table,
-                f"at least one {_ROW_NAME[table]} is needed",
-                where=source.where if source is not None and source.from_file else None,
-            )
+            message = f"at least one {_ROW_NAME[table]} is needed"
+            if source is not None and source.from_file:
+                c.add_at(source.where, table, message)
+            else:
+                c.add((table,), message)
             c.uncertain.add(table)
 
-    sites = _check_unique(c, "sites", tables["sites"], lambda r: r.id, "site id")
-    systems = _check_unique(c, "systems", tables["systems"], lambda r: r.id, "system id")
-    items = _check_unique(c, "items", tables["items"], lambda r: r.id, "item id")
+    sites = c.unique(("sites",), tables["sites"], lambda r: r.id,
+                     lambda r, at: f"site id {c.show(at, r.id)}")
+    systems = c.unique(("systems",), tables["systems"], lambda r: r.id,
+                       lambda r, at: f"system id {c.show(at, r.id)}")
+    items = c.unique(("items",), tables["items"], lambda r: r.id,
+                     lambda r, at: f"item id {c.show(at, r.id)}")
 
     site_parent = _check_sites(c, sites)
     fleets_ok = _check_fleets(c, tables["fleets"], sites, systems)
@@ -428,30 +104,21 @@ def validate(raw: RawScenario) -> Scenario:
     _check_stock(c, tables["stock"], items, sites)
     _check_limits(c, tables["stock_limits"], items, sites)
 
-    from sustain.scenario.stockpile import validate_section  # imports this module
-
-    plan, plan_issues = validate_section(
-        raw,
-        systems=list(systems),
+    plan = validate_section(
+        c,
+        systems=systems,
         systems_uncertain="systems" in c.uncertain or bool(c.broken["systems"]),
         fielded=fleets_ok,
     )
-    c.issues.extend(plan_issues)
-
-    from sustain.scenario.timeline import check_timeline  # imports this module
-
     timeline = check_timeline(c, tables, sites=sites, systems=systems, items=items)
-
-    errors = [i for i in c.issues if i.severity is Severity.ERROR]
-    if errors:
-        raise ScenarioError(c.issues)
+    c.raise_if_errors()
 
     children: dict[str, int] = defaultdict(int)
     for p in site_parent.values():
         if p is not None:
             children[p] += 1
 
-    def kind_of(row: schema.SiteRow) -> str:
+    def kind_of(row: SiteRow) -> str:
         if row.kind is not None:
             return str(row.kind)
         if row.parent is None:
@@ -495,10 +162,11 @@ def validate(raw: RawScenario) -> Scenario:
         battle_damage=timeline.battle_damage,
         simulation=timeline.simulation,
         source=raw.where,
+        source_files=tuple(raw.source_files),
     )
 
 
-def _item(r: schema.ItemRow) -> Item:
+def _item(r: ItemRow) -> Item:
     return Item(
         id=r.id,
         name=r.name,
@@ -516,55 +184,63 @@ def _item(r: schema.ItemRow) -> Item:
     )
 
 
-def _check_sites(
-    c: _Checker, sites: dict[str, tuple[int, schema.SiteRow]]
-) -> dict[str, str | None]:
+def _find_cycles(parent: dict[str, str | None]) -> list[tuple[str, list[str]]]:
+    """Cycles of the parent links, each once: ``(entry, cycle)`` with ``cycle`` starting at
+    ``entry``, the first node of the cycle reached from the earliest start (in ``parent``'s
+    order).  Linear in the number of nodes."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    found: list[tuple[str, list[str]]] = []
+    for start in parent:
+        if start in state:
+            continue
+        path: list[str] = []
+        node: str | None = start
+        while node is not None and node in parent and node not in state:
+            state[node] = 1
+            path.append(node)
+            node = parent[node]
+        if node is not None and state.get(node) == 1:
+            found.append((node, path[path.index(node):]))
+        for n in path:
+            state[n] = 2
+    return found
+
+
+def _check_sites(c: Collector, sites: dict[str, tuple[int, SiteRow]]) -> dict[str, str | None]:
     parent: dict[str, str | None] = {}
     doubtful = "sites" in c.uncertain or bool(c.broken["sites"])
     for sid, (i, r) in sites.items():
         parent[sid] = r.parent
+        at = ("sites", i)
         if r.parent is None:
             if r.order_ship_days is not None:
-                c.row_issue(
-                    "sites",
-                    i,
-                    "order_ship_days",
+                c.add(
+                    (*at, "order_ship_days"),
                     "a root site has no parent to be resupplied from; remove the key or "
                     "give the site a parent",
                 )
             continue
         if r.parent == sid:
-            c.row_issue("sites", i, "parent", f"site {sid!r} names itself as its parent")
+            c.add((*at, "parent"), f"site {c.show(at, sid)} names itself as its parent")
             parent[sid] = None
             continue
-        if not _check_ref(c, "sites", i, "parent", r.parent, sites, "site"):
+        if not c.ref((*at, "parent"), r.parent, sites, "site", "sites"):
             parent[sid] = None
-    reported: set[str] = set()
-    for start in parent:
-        path = [start]
-        node = parent[start]
-        while node is not None and node not in path and node in parent:
-            path.append(node)
-            node = parent[node]
-        if node is not None and node in path:
-            cycle = path[path.index(node) :]
-            key = min(cycle)
-            if key in reported:
-                continue
-            reported.add(key)
-            i = sites[node][0]
-            loop = " -> ".join([*cycle, node])
-            c.row_issue("sites", i, "parent", f"the site tree has a cycle: {loop}")
+    cycles = _find_cycles(parent)
+    for node, cycle in cycles:
+        at = ("sites", sites[node][0])
+        loop = " -> ".join(c.plain(at, x) for x in [*cycle, node])
+        c.add((*at, "parent"), f"the site tree has a cycle: {loop}")
     if sites and all(r.parent is not None for _, r in sites.values()) and not (
-        reported or doubtful
+        cycles or doubtful
     ):
-        c.top_issue("sites", "no root site: one site (the top depot) must have no parent")
+        c.add(("sites",), "no root site: one site (the top depot) must have no parent")
     return parent
 
 
 def _check_fleets(
-    c: _Checker,
-    fleets: list[tuple[int, schema.FleetRow]],
+    c: Collector,
+    fleets: list[tuple[int, FleetRow]],
     sites: dict[str, Any],
     systems: dict[str, Any],
 ) -> set[str] | None:
@@ -572,112 +248,99 @@ def _check_fleets(
 
     ``None`` when that cannot be told (a fleet row failed without naming its system).
     """
-    fielded: set[str] = set(c.fleet_systems)
+    fielded: set[str] = set(c.broken["fleets"])
     seen: dict[tuple[str, str], int] = {}
     for i, r in fleets:
-        ok_sys = _check_ref(c, "fleets", i, "system", r.system, systems, "system")
-        ok_site = _check_ref(c, "fleets", i, "site", r.site, sites, "site")
+        at = ("fleets", i)
+        ok_sys = c.ref((*at, "system"), r.system, systems, "system", "systems")
+        ok_site = c.ref((*at, "site"), r.site, sites, "site", "sites")
         if ok_sys:
             fielded.add(r.system)
         else:  # a misspelt system most likely meant the closest one
-            fielded.add(_closest(r.system, systems) or r.system)
+            fielded.add(closest(r.system, systems) or r.system)
         if ok_sys and ok_site:
             k = (r.system, r.site)
             if k in seen:
-                c.row_issue(
-                    "fleets",
-                    i,
-                    "",
-                    f"fleet of {r.system!r} at {r.site!r} given twice "
-                    f"(first at {c.raw.at('fleets', seen[k])}); merge the counts",
+                c.add(
+                    at,
+                    f"fleet of {c.show(at, r.system)} at {c.show(at, r.site)} given twice "
+                    f"(first at {c.first_at(('fleets', seen[k]))}); merge the counts",
                 )
             seen.setdefault(k, i)
     return None if "fleets" in c.uncertain else fielded
 
 
 def _check_items(
-    c: _Checker,
-    items: dict[str, tuple[int, schema.ItemRow]],
+    c: Collector,
+    items: dict[str, tuple[int, ItemRow]],
     systems: dict[str, Any],
     fielded: set[str] | None,
 ) -> None:
     parent_of: dict[str, str] = {}
     share: dict[str, float] = defaultdict(float)
+    subs_of: dict[str, list[str]] = defaultdict(list)
     absent = c.absent["items"]
     for iid, (i, r) in items.items():
+        at = ("items", i)
         top, sub = r.installed_in is not None, r.parent is not None
         if top and sub:
-            c.row_issue(
-                "items",
-                i,
-                "parent",
+            c.add(
+                (*at, "parent"),
                 "an item is either top level (installed_in) or a sub-item (parent), not both",
             )
         elif not top and not sub:
             if not absent & {"installed_in", "parent"}:
-                c.row_issue(
-                    "items",
-                    i,
-                    "",
-                    "needs installed_in (a top-level item) or parent (a sub-item)",
-                )
+                c.add(at, "needs installed_in (a top-level item) or parent (a sub-item)")
         elif r.installed_in is not None:
             if r.mtbf_hours is None and "mtbf_hours" not in absent:
-                c.row_issue("items", i, "mtbf_hours", "required for a top-level item")
+                c.add((*at, "mtbf_hours"), "required for a top-level item")
             if r.replace_fraction is not None:
-                c.row_issue(
-                    "items",
-                    i,
-                    "replace_fraction",
+                c.add(
+                    (*at, "replace_fraction"),
                     "only a sub-item (with parent) has a replace_fraction",
                 )
             if not r.installed_in:
-                c.row_issue("items", i, "installed_in", "names no system")
+                c.add((*at, "installed_in"), "names no system")
             named: set[str] = set()
             for k, inst in enumerate(r.installed_in):
-                key = f"installed_in[{k}].system"
-                _check_ref(c, "items", i, key, inst.system, systems, "system")
+                key = (*at, "installed_in", k, "system")
+                c.ref(key, inst.system, systems, "system", "systems")
                 if inst.system in named:
-                    c.row_issue("items", i, key, f"system {inst.system!r} named twice")
+                    c.add(key, f"system {c.show(at, inst.system)} named twice")
                 named.add(inst.system)
         elif r.parent is not None:
             if r.mtbf_hours is not None:
-                c.row_issue(
-                    "items",
-                    i,
-                    "mtbf_hours",
+                c.add(
+                    (*at, "mtbf_hours"),
                     "a sub-item fails through its parent's repairs: give replace_fraction, "
                     "not mtbf_hours",
                 )
             if r.replace_fraction is None and "replace_fraction" not in absent:
-                c.row_issue("items", i, "replace_fraction", "required for a sub-item")
+                c.add((*at, "replace_fraction"), "required for a sub-item")
             if r.weibull_shape is not None:
-                c.row_issue(
-                    "items", i, "weibull_shape",
+                c.add(
+                    (*at, "weibull_shape"),
                     "a sub-item fails through its parent's repairs: it has no lifetime shape",
                 )
             if r.parent == iid:
-                c.row_issue("items", i, "parent", f"item {iid!r} names itself as its parent")
-            elif _check_ref(c, "items", i, "parent", r.parent, items, "item"):
+                c.add((*at, "parent"), f"item {c.show(at, iid)} names itself as its parent")
+            elif c.ref((*at, "parent"), r.parent, items, "item", "items"):
                 parent_of[iid] = r.parent
                 share[r.parent] += r.replace_fraction or 0.0
+                subs_of[r.parent].append(iid)
         if (
             r.base_repair_fraction > 0
             and r.base_repair_days is None
             and "base_repair_days" not in absent
         ):
-            c.row_issue(
-                "items", i, "base_repair_days", "required when base_repair_fraction > 0"
-            )
+            c.add((*at, "base_repair_days"), "required when base_repair_fraction > 0")
         if (
             r.base_repair_fraction < 1
             and r.depot_repair_days is None
             and "depot_repair_days" not in absent
         ):
-            c.row_issue(
-                "items",
-                i,
-                "depot_repair_days",
+            c.add(
+                (*at, "depot_repair_days"),
                 "required when base_repair_fraction < 1 (some failures reach the depot)",
             )
         if (
@@ -685,100 +348,95 @@ def _check_items(
             and r.procurement_days is None
             and "procurement_days" not in absent
         ):
-            c.row_issue(
-                "items", i, "procurement_days", "required when condemnation_fraction > 0"
-            )
+            c.add((*at, "procurement_days"), "required when condemnation_fraction > 0")
     for pid, total in share.items():
         if total > 1 + FRACTION_SUM_TOL:
-            subs = sorted(k for k, v in parent_of.items() if v == pid)
-            terms = " + ".join(f"{k} {_num(items[k][1].replace_fraction)}" for k in subs)
-            c.row_issue(
-                "items",
-                items[pid][0],
-                "",
-                f"the replace_fraction of its sub-items sum to {total:.4g} > 1 ({terms})",
-            )
+            at = ("items", items[pid][0])
+            subs = sorted(subs_of[pid])
+            terms = " + ".join(
+                f"{c.plain(at, k)} {num(items[k][1].replace_fraction)}"
+                for k in subs[:_MAX_TERMS]
+            ) + (" + …" if len(subs) > _MAX_TERMS else "")
+            c.add(at, f"the replace_fraction of its sub-items sum to {total:.4g} > 1 ({terms})")
     # Cycles in the item tree, then reachability from a fleet.
     in_cycle: set[str] = set()
-    for start in parent_of:
-        path = [start]
-        node = parent_of.get(start)
-        while node is not None and node not in path:
-            path.append(node)
-            node = parent_of.get(node)
-        if node is not None and node in path:
-            cycle = path[path.index(node) :]
-            if not in_cycle.intersection(cycle):
-                loop = " -> ".join([*cycle, node])
-                c.row_issue("items", items[node][0], "parent", f"the item tree has a cycle: {loop}")
-            in_cycle.update(cycle)
+    for node, cycle in _find_cycles(dict(parent_of)):
+        at = ("items", items[node][0])
+        loop = " -> ".join(c.plain(at, x) for x in [*cycle, node])
+        c.add((*at, "parent"), f"the item tree has a cycle: {loop}")
+        in_cycle.update(cycle)
     if fielded is None:
         return
+    root_of: dict[str, str] = {}
     for iid, (i, _) in items.items():
         if iid in in_cycle:
             continue
-        root = iid
-        while root in parent_of and root not in in_cycle:
-            root = parent_of[root]
+        path: list[str] = []
+        node = iid
+        while node in parent_of and node not in in_cycle and node not in root_of:
+            path.append(node)
+            node = parent_of[node]
+        root = root_of.get(node, node)
+        for n in path:
+            root_of[n] = root
         root_row = items[root][1]
         if root_row.installed_in is None or root_row.parent is not None or root in in_cycle:
             continue
         used = [x.system for x in root_row.installed_in if x.system in systems]
         if used and not any(s in fielded for s in used):
-            via = "" if root == iid else f" (through {root!r})"
-            c.row_issue(
-                "items",
-                i,
-                "",
-                f"item {iid!r} is installed{via} only in systems with no fleet "
-                f"({', '.join(used)}): nothing demands it",
+            at = ("items", i)
+            via = "" if root == iid else f" (through {c.show(at, root)})"
+            c.add(
+                at,
+                f"item {c.show(at, iid)} is installed{via} only in systems with no fleet "
+                f"({', '.join(c.plain(at, s) for s in used[:_MAX_TERMS])}"
+                f"{', …' if len(used) > _MAX_TERMS else ''}): nothing demands it",
             )
 
 
 def _check_stock(
-    c: _Checker,
-    stock: list[tuple[int, schema.StockRow]],
+    c: Collector,
+    stock: list[tuple[int, StockRow]],
     items: dict[str, Any],
     sites: dict[str, Any],
 ) -> None:
     seen: dict[tuple[str, str], int] = {}
     for i, r in stock:
-        ok_item = _check_ref(c, "stock", i, "item", r.item, items, "item")
-        ok_site = _check_ref(c, "stock", i, "site", r.site, sites, "site")
+        at = ("stock", i)
+        ok_item = c.ref((*at, "item"), r.item, items, "item", "items")
+        ok_site = c.ref((*at, "site"), r.site, sites, "site", "sites")
         if ok_item and ok_site:
             k = (r.item, r.site)
             if k in seen:
-                c.row_issue(
-                    "stock",
-                    i,
-                    "",
-                    f"stock of {r.item!r} at {r.site!r} given twice "
-                    f"(first at {c.raw.at('stock', seen[k])}); merge the quantities",
+                c.add(
+                    at,
+                    f"stock of {c.show(at, r.item)} at {c.show(at, r.site)} given twice "
+                    f"(first at {c.first_at(('stock', seen[k]))}); merge the quantities",
                 )
             seen.setdefault(k, i)
 
 
 def _check_limits(
-    c: _Checker,
-    limits: list[tuple[int, schema.StockLimitRow]],
+    c: Collector,
+    limits: list[tuple[int, StockLimitRow]],
     items: dict[str, Any],
     sites: dict[str, Any],
 ) -> None:
     seen: dict[tuple[str, str | None], int] = {}
     for i, r in limits:
-        ok = _check_ref(c, "stock_limits", i, "item", r.item, items, "item")
+        at = ("stock_limits", i)
+        ok = c.ref((*at, "item"), r.item, items, "item", "items")
         if r.site is not None:
-            ok = _check_ref(c, "stock_limits", i, "site", r.site, sites, "site") and ok
+            ok = c.ref((*at, "site"), r.site, sites, "site", "sites") and ok
         if r.min is not None and r.max is not None and r.min > r.max:
-            c.row_issue("stock_limits", i, "max", f"must be >= min ({r.min}): got {r.max}")
+            c.add((*at, "max"), f"must be >= min ({r.min}): got {r.max}")
         if ok:
             k = (r.item, r.site)
             if k in seen:
-                c.row_issue(
-                    "stock_limits",
-                    i,
-                    "",
-                    f"limits of {r.item!r} at {r.site or 'every site'!r} given twice "
-                    f"(first at {c.raw.at('stock_limits', seen[k])})",
+                site = c.show(at, r.site) if r.site is not None else "'every site'"
+                c.add(
+                    at,
+                    f"limits of {c.show(at, r.item)} at {site} given twice "
+                    f"(first at {c.first_at(('stock_limits', seen[k]))})",
                 )
             seen.setdefault(k, i)

@@ -6,15 +6,23 @@ words and ``plot`` draws them (extra ``plot``).
 """
 
 from sustain.stockpile.api import plan_stockpile
-from sustain.stockpile.errors import PlanError, PlanInfeasible, SolverError
+from sustain.stockpile.errors import (
+    NumericalError,
+    PlanError,
+    PlanInfeasible,
+    PlanTooLarge,
+    SolverError,
+)
 from sustain.stockpile.result import PlanResult
 from sustain.stockpile.solve import HighsSolver, Solver, Status
 
 __all__ = [
     "HighsSolver",
+    "NumericalError",
     "PlanError",
     "PlanInfeasible",
     "PlanResult",
+    "PlanTooLarge",
     "Solver",
     "SolverError",
     "Status",

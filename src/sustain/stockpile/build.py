@@ -12,7 +12,9 @@ and month t (t = 0 is ``start_month``)::
 ``used = demand - short``.  Objectives, minimised in this order (lexicographic; see
 :mod:`sustain.stockpile.solve`): ``floor_breach`` = Σ breach, then ``shortfall`` =
 Σ priority[c]·short, then ``surge_cost`` = Σ surge_cost·surge (plus tie-breaks: serve
-earlier months first, then send no more, and no earlier, than needed).
+earlier months first, then send no more, and no earlier, than needed).  No constraint
+links two consumables, so each is a programme of its own, priced in its own terms:
+priorities weigh the reported total, but no priority changes any consumable's plan.
 
 Every block is built over whole arrays (numpy index arithmetic, one sparse matrix in
 coordinate form per family); there is no Python loop per variable or constraint.
@@ -29,9 +31,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from sustain._types import BoolArray, FloatArray, IntArray
-from sustain.stockpile.data import PlanData, least_breach, no_shortfall_possible
+from sustain.stockpile.data import PlanData, least_breach, no_shortfall_possible, quantity_range
 
-#: Weights of the tie-breaks of the last stage, relative to the cheapest surge cost (or 1).
+#: Weights of the tie-breaks of the last stage, relative to the consumable's cheapest
+#: surge cost (or 1).
 TIEBREAK_SHORT = 1e-4
 TIEBREAK_SENT = 1e-6
 
@@ -123,7 +126,9 @@ class LinearProgram:
     """``min cost·x`` (stage by stage) s.t. ``A_eq x = b_eq``, ``A_ub x <= b_ub``, bounds.
 
     ``col_group``, ``eq_group`` and ``ub_group`` give the consumable of every column and
-    row: no row mixes groups, so each group is a programme of its own.
+    row: no row mixes groups, so each group is a programme of its own.  ``qty_lo`` and
+    ``qty_hi`` (per group) are the smallest non-zero quantity of its inputs and a bound on
+    every quantity of its plan; :mod:`sustain.stockpile.solve` scales by them.
     """
 
     variables: dict[str, VarBlock]
@@ -139,6 +144,8 @@ class LinearProgram:
     eq_group: IntArray
     ub_group: IntArray
     n_groups: int
+    qty_lo: FloatArray
+    qty_hi: FloatArray
 
     @property
     def n_cols(self) -> int:
@@ -226,8 +233,16 @@ class LPBuilder:
         vals = np.concatenate([p[2] for p in parts])
         return sp.csr_array((vals, (rows, cols)), shape=(self._rows[sense], self._n))
 
-    def build(self, stages: tuple[Stage, ...], n_groups: int) -> LinearProgram:
-        """The programme, ready for :mod:`sustain.stockpile.solve`."""
+    def build(
+        self,
+        stages: tuple[Stage, ...],
+        n_groups: int,
+        *,
+        qty_lo: FloatArray | None = None,
+        qty_hi: FloatArray | None = None,
+    ) -> LinearProgram:
+        """The programme, ready for :mod:`sustain.stockpile.solve` (quantity magnitudes
+        per group: 1 unless given)."""
 
         def cat(xs: list[FloatArray] | list[IntArray], dtype: type) -> np.ndarray:
             return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype=dtype)
@@ -246,6 +261,8 @@ class LPBuilder:
             eq_group=cat(self._row_group[Sense.EQ], np.int64),
             ub_group=cat(self._row_group[Sense.LE], np.int64),
             n_groups=n_groups,
+            qty_lo=np.ones(n_groups) if qty_lo is None else np.asarray(qty_lo, dtype=np.float64),
+            qty_hi=np.ones(n_groups) if qty_hi is None else np.asarray(qty_hi, dtype=np.float64),
         )
 
 
@@ -350,13 +367,16 @@ def objectives(d: PlanData, v: Columns, n_cols: int) -> tuple[Stage, ...]:
     """The three stages: floor breach, priority-weighted shortfall, surge cost.
 
     The shortfall stage is held by a budget row (:mod:`sustain.stockpile.solve`), with a
-    small slack; the last stage also charges ``2·max surge cost[c] + 1`` per unit short,
-    more than any surge saves, so that it never uses that slack to buy less surge.  It
-    adds two tie-breaks, tiny next to any surge cost (ε = the cheapest surge cost, or 1):
-    ``TIEBREAK_SHORT·ε·priority·(2 − t/T)`` per unit short, so that among plans with the
-    same total shortfall the earlier months are served first (the shortfall shows when
-    supply runs out), then ``TIEBREAK_SENT·ε·(2 − t/T)`` per unit sent, so that no more
-    is sent, and no earlier, than needed (donors keep what the partner does not need yet).
+    small slack; the last stage also charges ``2·max surge cost[c] + min(1, ε[c])`` per
+    unit short, more than any surge saves, so that it never uses that slack to buy less
+    surge.  It adds two tie-breaks, tiny next to any surge cost of the consumable (ε[c] =
+    its cheapest surge cost, or 1 if it has none): ``TIEBREAK_SHORT·ε[c]·(2 − t/T)`` per
+    unit short, so that among plans with the same total shortfall the earlier months are
+    served first (the shortfall shows when supply runs out), then
+    ``TIEBREAK_SENT·ε[c]·(2 − t/T)`` per unit sent, so that no more is sent, and no
+    earlier, than needed (donors keep what the partner does not need yet).  Every term
+    of a consumable scales with its own surge costs: multiplying them all by a factor
+    multiplies its last stage by that factor (up to the ``min(1, ε)``).
     """
     D, C, T = d.shape
     breach = np.zeros(n_cols)
@@ -364,13 +384,15 @@ def objectives(d: PlanData, v: Columns, n_cols: int) -> tuple[Stage, ...]:
     short = np.zeros(n_cols)
     short[v.short] = np.broadcast_to(d.priority[:, None], (C, T))
     cost = np.zeros(n_cols)
-    priced = d.surge_cost[(d.surge_cap > 0) & (d.surge_cost > 0)]
-    base = float(np.min(priced)) if priced.size else 1.0
-    cost[v.surge] = d.surge_cost * (d.surge_cap > 0)
+    surge_cost = d.surge_cost * (d.surge_cap > 0)
+    priced = np.where(surge_cost > 0, surge_cost, np.inf)
+    base = np.min(priced, axis=(0, 2), initial=np.inf)  # (C,)
+    base[~np.isfinite(base)] = 1.0
+    cost[v.surge] = surge_cost
     early = 2.0 - np.arange(T) / max(T, 1)  # 2 … 1: earlier months weigh more
-    cost[v.sent] = TIEBREAK_SENT * base * np.broadcast_to(early, (D, C, T))
-    hold = 2.0 * np.max(cost[v.surge], axis=(0, 2), initial=0.0) + 1.0  # (C,)
-    cost[v.short] = hold[:, None] + TIEBREAK_SHORT * base * d.priority[:, None] * early[None, :]
+    cost[v.sent] = TIEBREAK_SENT * base[None, :, None] * np.broadcast_to(early, (D, C, T))
+    hold = 2.0 * np.max(surge_cost, axis=(0, 2), initial=0.0) + np.minimum(1.0, base)  # (C,)
+    cost[v.short] = hold[:, None] + TIEBREAK_SHORT * base[:, None] * early[None, :]
     # Stage 1 separates by donor and consumable, and the partner side never limits it
     # (short can absorb any demand): its programme is the donor blocks of the pairs that
     # some month is forced below the floor (least_breach > 0); every other pair has a
@@ -399,4 +421,5 @@ def build_lp(d: PlanData) -> tuple[LinearProgram, Columns]:
     add_donor_balance(lp, d, v)
     add_floor(lp, d, v)
     add_partner_balance(lp, d, v)
-    return lp.build(objectives(d, v, lp.n_cols), n_groups=d.shape[1]), v
+    lo, hi = quantity_range(d)
+    return lp.build(objectives(d, v, lp.n_cols), n_groups=d.shape[1], qty_lo=lo, qty_hi=hi), v

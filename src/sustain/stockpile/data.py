@@ -16,7 +16,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from sustain._types import BoolArray, FloatArray, IntArray
-from sustain.scenario.stockpile import StockpilePlan, days_in_months, month_offset
+from sustain.errors import SustainError
+from sustain.scenario.model import StockpilePlan
+from sustain.scenario.months import days_in_months, month_offset
+from sustain.scenario.schema import MAX_MONTHS
+
+#: The arrays of :class:`PlanData` that hold quantities.
+QUANTITIES = ("demand", "partner_stock", "stock", "floor", "own_use", "made", "surge_cap",
+              "pledged")
+#: The arrays of :class:`PlanData` that hold money or weights.
+PRICES = ("priority", "unit_cost", "surge_cost")
+#: How an entry of each array is named in messages: the key of the section, and whether
+#: its index runs over donors and months (``{donor}``, ``{month}``).
+_LABELS = {
+    "demand": "demand of {consumable!r} in {month}",
+    "partner_stock": "partner_stock of {consumable!r}",
+    "stock": "stock of {consumable!r} of donor {donor!r}",
+    "floor": "floor of {consumable!r} of donor {donor!r}",
+    "own_use": "own_use_per_month of {consumable!r} of donor {donor!r}",
+    "made": "production of {consumable!r} of donor {donor!r} in {month}",
+    "surge_cap": "surge per_month of {consumable!r} of donor {donor!r} in {month}",
+    "pledged": "pledges of {consumable!r} by donor {donor!r} in {month}",
+    "priority": "priority of {consumable!r}",
+    "unit_cost": "unit_cost of {consumable!r}",
+    "surge_cost": "surge unit_cost of {consumable!r} of donor {donor!r} in {month}",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +147,12 @@ def plan_data(
     """
     T = plan.months
     start = plan.start_month
+    for donor in plan.donors:
+        if not 0 <= donor.lead_months <= MAX_MONTHS:
+            raise SustainError(
+                f"stockpile: donor {donor.id!r}: lead_months must be 0 to {MAX_MONTHS} "
+                f"(the longest horizon): got {donor.lead_months}"
+            )
     cids = tuple(c.id for c in plan.consumables)
     dids = tuple(d.id for d in plan.donors)
     c_idx = {c: k for k, c in enumerate(cids)}
@@ -255,3 +285,57 @@ def no_shortfall_possible(d: PlanData) -> BoolArray:
     need = np.cumsum(d.demand, axis=1) - d.partner_stock[:, None]
     tol = 1e-9 * np.maximum(1.0, np.abs(need))
     return np.all(most_arrivals(d) >= need - tol, axis=1)
+
+
+def quantity_range(d: PlanData) -> tuple[FloatArray, FloatArray]:
+    """(C,) the smallest non-zero quantity among each consumable's inputs, and a bound on
+    every quantity its plan can hold: the partner's starting stock, plus all that donors
+    hold, make and may make, plus all demand, pledges and own use over the horizon, plus
+    the highest floor.  Both are 0 for a consumable with no quantities at all.
+    """
+    T = d.shape[2]
+    hi = (d.partner_stock + np.sum(d.stock + d.own_use * T, axis=0)
+          + np.sum(d.made + d.surge_cap + d.pledged, axis=(0, 2))
+          + np.sum(d.demand, axis=1) + np.max(d.floor, axis=0, initial=0.0))
+    lo = np.full(d.shape[1], np.inf)
+    for name in QUANTITIES:
+        x = np.asarray(getattr(d, name))
+        x = np.where(x > 0, x, np.inf)
+        # The consumable axis is the first of (C,) and (C, T), the second otherwise.
+        c_axis = 0 if name in ("demand", "partner_stock") else 1
+        others = tuple(k for k in range(x.ndim) if k != c_axis)
+        lo = np.minimum(lo, np.min(x, axis=others, initial=np.inf) if others else x)
+    lo[~np.isfinite(lo)] = 0.0
+    return lo, hi
+
+
+def entry_name(d: PlanData, name: str, index: tuple[int, ...]) -> str:
+    """Words for one entry of an array of :class:`PlanData`: ``index`` over its axes,
+    (C,), (C, T), (D, C) or (D, C, T) (``"production of 'R' of donor 'US' in 2024-03"``)."""
+    if name in ("demand", "partner_stock", "priority", "unit_cost"):
+        c, t = index[0], (index[1] if len(index) > 1 else 0)
+        donor = ""
+    else:
+        donor = d.donor_ids[index[0]]
+        c, t = index[1], (index[2] if len(index) > 2 else 0)
+    return _LABELS[name].format(consumable=d.consumable_ids[c], donor=donor, month=d.months[t])
+
+
+def check_numbers(d: PlanData) -> None:
+    """Every quantity, cost and priority of ``d`` is a finite number.
+
+    Raises
+    ------
+    SustainError
+        Naming the first entry that is not (NaN, or beyond the range of a float after
+        the monthly arithmetic).
+    """
+    for name in (*QUANTITIES, *PRICES):
+        x = np.asarray(getattr(d, name))
+        bad = ~np.isfinite(x)
+        if np.any(bad):
+            index = tuple(int(k[0]) for k in np.nonzero(bad))
+            raise SustainError(
+                f"stockpile: {entry_name(d, name, index)} is not a finite number: "
+                f"got {float(x[index])}"
+            )

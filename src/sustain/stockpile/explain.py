@@ -8,7 +8,9 @@ Closed forms on :class:`~sustain.stockpile.data.PlanData`, no solver:
 - :func:`breach_month_at_pledge_rate` — the first month each donor would go below its
   floor if it kept giving at the average monthly rate of its pledges;
 - :func:`breach_notes` and :func:`shortfall_notes` — one sentence per donor and
-  consumable below its floor, and per consumable short, for the summary.
+  consumable below its floor, and per consumable short, for the summary;
+- :func:`magnitudes` — the smallest and largest numbers of a consumable's inputs, named,
+  for a message about numerical trouble.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sustain._types import FloatArray
-from sustain.stockpile.data import PlanData, most_stock
+from sustain.stockpile.data import PlanData, entry_name, most_stock
 
 #: Quantities smaller than this are treated as 0 in explanations.
 QTY_TOL = 1e-6
@@ -31,16 +33,20 @@ def qty(x: float) -> str:
     return f"{x:,.3g}"
 
 
-def impossible(d: PlanData) -> list[str]:
+def impossible(d: PlanData, *, tol: float = QTY_TOL, consumable: int | None = None
+               ) -> list[str]:
     """One message per donor and consumable whose stock would have to go below 0.
 
     The highest stock a donor can have at the end of month t is
     ``Smax[t] = S[-1] + Σ_{τ≤t}(made + surge_cap − own_use − pledged)``
-    (:func:`~sustain.stockpile.data.most_stock`); if it is negative in some month, no
-    plan keeps ``S >= 0``.  The first such month is named.
+    (:func:`~sustain.stockpile.data.most_stock`); if it is negative in some month (by
+    more than ``tol`` of the starting stock, or of 1), no plan keeps ``S >= 0``.  The
+    first such month is named.  ``consumable``: only that one (an index).
     """
     smax = most_stock(d)
-    bad = smax < -QTY_TOL * np.maximum(1.0, np.abs(d.stock[:, :, None]))
+    bad = smax < -tol * np.maximum(1.0, np.abs(d.stock[:, :, None]))
+    if consumable is not None:
+        bad[:, np.arange(d.shape[1]) != consumable] = False
     out = []
     for di, ci in zip(*np.nonzero(np.any(bad, axis=2)), strict=True):
         t = int(np.argmax(bad[di, ci]))
@@ -129,3 +135,72 @@ def shortfall_notes(d: PlanData, short: FloatArray) -> list[str]:
             f"({100 * share:.0f} %)"
         )
     return out
+
+
+def _extremes(d: PlanData, names: tuple[str, ...], c: int,
+              mask: dict[str, np.ndarray] | None = None) -> tuple[str, str, float] | None:
+    """The smallest and largest non-zero entries of consumable ``c`` among arrays
+    ``names`` of ``d`` (restricted to ``mask`` where given): their descriptions and
+    their ratio; ``None`` if there is no non-zero entry."""
+    found: list[tuple[float, str, tuple[int, ...]]] = []
+    for name in names:
+        x = np.asarray(getattr(d, name))
+        keep = np.zeros(x.shape, dtype=bool)
+        if name in ("demand", "partner_stock"):
+            keep[c] = True
+        else:
+            keep[:, c] = True
+        keep &= x > 0
+        if mask is not None and name in mask:
+            keep &= mask[name]
+        if not np.any(keep):
+            continue
+        flat = np.flatnonzero(keep)
+        for k in (flat[np.argmin(x.ravel()[flat])], flat[np.argmax(x.ravel()[flat])]):
+            index = tuple(int(j) for j in np.unravel_index(int(k), x.shape))
+            found.append((float(x[index]), name, index))
+    if not found:
+        return None
+    lo, hi = min(found), max(found)
+
+    def label(entry: tuple[float, str, tuple[int, ...]]) -> str:
+        return f"{entry[0]:.3g} ({entry_name(d, entry[1], entry[2])})"
+
+    return label(lo), label(hi), hi[0] / lo[0]
+
+
+#: A spread of magnitudes (largest over smallest) beyond which a message about numerical
+#: trouble blames it: the solver resolves about 1e-7 of the largest number of a scaled
+#: programme, so a spread of 1e8 leaves the smallest numbers about 10 % precision.
+WIDE_SPREAD = 1e8
+
+
+def magnitudes(d: PlanData, c: int, *, costs: bool) -> str:
+    """Sentences naming the smallest and largest non-zero quantities of consumable ``c``
+    (and, with ``costs``, its surge unit costs), how far apart they are, and what to do.
+
+    The solver works to tolerances of about 1e-7 of the largest number of a programme
+    (after :mod:`~sustain.stockpile.scale`): numbers more than :data:`WIDE_SPREAD` apart
+    cannot all be resolved.
+    """
+    parts = []
+    spread = 1.0
+    q = _extremes(d, ("demand", "partner_stock", "stock", "floor", "own_use", "made",
+                      "surge_cap", "pledged"), c)
+    if q is not None:
+        parts.append(f"quantities from {q[0]} to {q[1]}, a ratio of {q[2]:.1e}")
+        spread = q[2]
+    if costs:
+        m = _extremes(d, ("surge_cost",), c, {"surge_cost": d.surge_cap > 0})
+        if m is not None:
+            parts.append(f"surge unit costs from {m[0]} to {m[1]}, a ratio of {m[2]:.1e}")
+            spread = max(spread, m[2])
+    cid = d.consumable_ids[c]
+    said = f"The inputs of {cid} span {'; '.join(parts)}." if parts else (
+        f"{cid} has no non-zero quantity or cost.")
+    if spread >= WIDE_SPREAD:
+        return (f"{said} Numbers that far apart cannot all be told apart in double "
+                "precision: count in larger units, or leave out quantities and costs that "
+                "are negligible next to the others.")
+    return (f"{said} That is within what the solver handles: please report this scenario "
+            "as a bug.")

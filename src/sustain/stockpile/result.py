@@ -2,9 +2,11 @@
 
 Nothing outside :mod:`sustain.stockpile` sees a column number.  The flows the plan
 chooses (``sent``, ``surge``, ``short``) are read from the solution, tidied (values
-within :data:`SNAP_TOL` of a whole number or a bound are set to it), and the stocks are
-then *recomputed* from them by the balance equations, so that every balance holds to
-rounding in the output, whatever the solver's tolerances:
+within :data:`SNAP_TOL` of a whole number or a bound are set to it, :data:`SNAP_TOL`
+being counted in the units the consumable was solved in: see
+:mod:`sustain.stockpile.scale`), and the stocks are then *recomputed* from them by the
+balance equations, so that every balance holds to rounding in the output, whatever the
+solver's tolerances:
 
     S[d,c,t] = S[d,c,-1] + Σ_{τ≤t} (made + surge − own_use − sent)[d,c,τ]
     P[c,t]   = P[c,-1]   + Σ_{τ≤t} (arrivals − used)[c,τ],   used = demand − short
@@ -33,7 +35,8 @@ from sustain.stockpile.explain import (
 from sustain.stockpile.solve import Solution, Status
 
 #: Distance to a whole number or a bound below which a value is set to it:
-#: ``SNAP_TOL + SNAP_RTOL·|x|`` (the solver's tolerances, and the slack of held stages).
+#: ``SNAP_TOL·2**-q + SNAP_RTOL·|x|`` (the solver's tolerances, and the slack of held
+#: stages, in the units of the solve: ``q`` the consumable's quantity exponent).
 SNAP_TOL = 1e-6
 SNAP_RTOL = 1e-10
 #: Capacity values (duals) smaller than this are reported as 0.
@@ -107,10 +110,12 @@ class PlanResult:
     @property
     def months_of_supply(self) -> FloatArray:
         """(C, T) the partner's end-of-month stock over the next month's demand (this
-        month's in the last month); NaN where that demand is 0."""
+        month's in the last month); NaN where that demand is 0, or so small next to the
+        stock that the ratio is beyond the range of a float."""
         nxt = np.concatenate([self.data.demand[:, 1:], self.data.demand[:, -1:]], axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(nxt > 0, self.partner_stock / nxt, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.where(nxt > 0, self.partner_stock / nxt, np.nan)
+        return np.where(np.isfinite(ratio), ratio, np.nan)
 
     def donor_rows(self) -> list[tuple[int, int]]:
         """``(donor, consumable)`` index pairs with anything to report."""
@@ -195,9 +200,10 @@ def _nums(a: FloatArray) -> list[float | int]:
     return [_num(float(x)) for x in a]
 
 
-def _tidy(x: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
-    """Values near a whole number or a bound set to it, then clipped into the bounds."""
-    tol = SNAP_TOL + SNAP_RTOL * np.abs(x)
+def _tidy(x: FloatArray, lo: FloatArray, hi: FloatArray, atol: FloatArray) -> FloatArray:
+    """Values within ``atol + SNAP_RTOL·|x|`` of a whole number or a bound set to it, then
+    clipped into the bounds."""
+    tol = atol + SNAP_RTOL * np.abs(x)
     x = np.where(np.abs(x - np.round(x)) <= tol, np.round(x), x)
     lo = np.broadcast_to(lo, x.shape)
     hi = np.broadcast_to(hi, x.shape)
@@ -218,6 +224,11 @@ def arrivals_of(d: PlanData, sent: FloatArray) -> FloatArray:
     return out
 
 
+def snap_tolerance(sol: Solution) -> FloatArray:
+    """(C,) :data:`SNAP_TOL` in the units each consumable was solved in: ``SNAP_TOL·2**-q``."""
+    return np.ldexp(SNAP_TOL, -sol.qty_exp)
+
+
 def retrieve(
     d: PlanData,
     lp: LinearProgram,
@@ -229,17 +240,18 @@ def retrieve(
 ) -> PlanResult:
     """The plan in scenario terms from an optimal :class:`Solution` of ``lp``."""
     x = sol.x
-    sent = _tidy(x[cols.sent], d.pledged, np.full(d.shape, np.inf))
-    surge = _tidy(x[cols.surge], np.zeros(d.shape), d.surge_cap)
-    short = _tidy(x[cols.short], np.zeros(d.demand.shape), d.demand)
+    unit = snap_tolerance(sol)  # (C,)
+    sent = _tidy(x[cols.sent], d.pledged, np.full(d.shape, np.inf), unit[None, :, None])
+    surge = _tidy(x[cols.surge], np.zeros(d.shape), d.surge_cap, unit[None, :, None])
+    short = _tidy(x[cols.short], np.zeros(d.demand.shape), d.demand, unit[:, None])
     stock = d.stock[:, :, None] + np.cumsum(d.made + surge - d.own_use[:, :, None] - sent, axis=2)
     breach = np.maximum(0.0, d.floor[:, :, None] - stock)
     arrivals = arrivals_of(d, sent)
     used = d.demand - short
     partner = d.partner_stock[:, None] + np.cumsum(arrivals - used, axis=1)
     rows = lp.constraints["donor_balance"].index()
-    duals = sol.eq_duals[rows] if sol.eq_duals.size else np.zeros(d.shape)
-    value = -duals / d.priority[None, :, None]
+    # The duals are per unit of the stage's cost, the consumable's priority.
+    value = -sol.eq_duals[rows] if sol.eq_duals.size else np.zeros(d.shape)
     value = np.where(np.abs(value - np.round(value)) <= DUAL_TOL, np.round(value), value)
     value = np.where(np.abs(value) <= DUAL_TOL, 0.0, value)
     objective = {

@@ -16,14 +16,30 @@ whose optimum of 0 is known in closed form is not solved, and a stage may be sol
 the part of the programme it needs (``Stage.zero_ok`` and ``Stage.scope`` in
 :mod:`sustain.stockpile.build`, where the reasons are given).
 
-Duals of ``donor_balance`` are kept from the shortfall stage: ``−dual / priority[c]``
-is the shortfall one more unit of committed production would avoid, with the breach
-stage held at its optimum (``capacity_value`` in the JSON).
+Each consumable's programme is brought into the range where HiGHS is accurate by
+powers of two, quantities once and costs stage by stage (:mod:`sustain.stockpile.scale`);
+tolerances apply to the scaled programme, answers are mapped back exactly.
+
+Duals of ``donor_balance`` are kept from the shortfall stage, per unit of its cost (the
+consumable's priority): ``−dual`` is the shortfall one more unit of committed
+production would avoid, with the breach stage held at its optimum (``capacity_value``
+in the JSON).
+
+With ``workers > 1`` the consumables are solved by a pool of processes that ignore
+Ctrl-C: the calling process receives it, terminates the pool (no process is left
+behind, none prints a traceback) and raises ``KeyboardInterrupt`` once.
 """
 
 from __future__ import annotations
 
+import math
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -34,12 +50,15 @@ from scipy.optimize import OptimizeWarning, linprog
 
 from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.stockpile.build import FixBy, LinearProgram
+from sustain.stockpile.scale import COST_WINDOW, exponent, quantity_exponents
 
 #: Slack of a budget row holding an earlier stage's optimum: relative, absolute.
 FIX_RTOL = 1e-9
 FIX_ATOL = 1e-6
-#: Slack of a bound holding a variable at its earlier optimum.
+#: Slack of a bound holding a variable at its earlier optimum: absolute, and relative
+#: (some 45 units in the last place: the bound must stay above the value it holds).
 FIX_BOUND_ATOL = 1e-9
+FIX_BOUND_RTOL = 1e-14
 
 
 class Status(StrEnum):
@@ -151,19 +170,25 @@ class Solution:
     stage_values : dict of str to FloatArray
         Each stage's optimum per group (consumable).
     eq_duals : FloatArray
-        ∂(optimum of the dual stage)/∂b_eq for every equality row.
+        ∂(optimum of the dual stage)/∂b_eq for every equality row, divided by the
+        largest cost of that stage in the row's group (for the shortfall stage, whose
+        costs are the consumable's priority: per unit short).
     failed_group : int or None
         The group (consumable index) whose solve failed, if any.
     failed_stage : str or None
         The stage of that failure.
     message : str
         The solver's message for the failure.
+    qty_exp : IntArray
+        Per group (consumable): its quantities were solved multiplied by ``2**qty_exp``
+        (:mod:`sustain.stockpile.scale`); the solver's tolerances apply in those units.
     """
 
     status: Status
     x: FloatArray
     stage_values: dict[str, FloatArray] = field(default_factory=dict)
     eq_duals: FloatArray
+    qty_exp: IntArray
     failed_group: int | None = None
     failed_stage: str | None = None
     message: str = ""
@@ -182,6 +207,8 @@ class _Group:
     # name, cost, fix, zero_ok (or None), scope (or None), restricted to the group
     stages: tuple[tuple[str, FloatArray, FixBy, BoolArray | None, BoolArray | None], ...]
     dual_stage: str
+    qty_exp: int = 0  # quantities are solved multiplied by 2**qty_exp
+    rescale: bool = True  # each stage's costs brought into COST_WINDOW
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,46 +228,64 @@ def _rows_within(a: sp.csr_array, scope: BoolArray) -> IntArray:
     return np.flatnonzero((inside > 0) & (outside == 0))
 
 
+def _cost_exponent(c: FloatArray) -> int:
+    """The power of two that brings a stage's costs into :data:`COST_WINDOW`."""
+    mag = np.abs(c[c != 0])
+    if not mag.size:
+        return 0
+    return exponent(float(np.min(mag)), float(np.max(mag)), COST_WINDOW)
+
+
 def _solve_group(group: _Group, solver: Solver) -> _GroupResult:
-    """The stages of one group, each optimum held while the next is solved."""
-    lb, ub = group.lb.copy(), group.ub.copy()
-    a_ub, b_ub = group.A_ub, group.b_ub
+    """The stages of one group, each optimum held while the next is solved.
+
+    Quantities are multiplied by ``2**group.qty_exp`` and each stage's costs by its own
+    power of two (:mod:`sustain.stockpile.scale`); held optima, tolerances and the
+    solution are in those units until the end, where they are mapped back.
+    """
+    q = group.qty_exp
+    lb, ub = np.ldexp(group.lb, q), np.ldexp(group.ub, q)
+    b_eq = np.ldexp(group.b_eq, q)
+    a_ub, b_ub = group.A_ub, np.ldexp(group.b_ub, q)
     values: dict[str, float] = {}
-    duals = np.zeros(group.b_eq.size)
+    duals = np.zeros(b_eq.size)
     x = np.full(lb.size, np.nan)
-    for name, c, fix, zero_ok, scope in group.stages:
-        nz = np.flatnonzero(c)
+    for name, c_given, fix, zero_ok, scope in group.stages:
+        nz = np.flatnonzero(c_given)
         known = zero_ok is not None and bool(np.all(zero_ok[nz]))
         if fix is not FixBy.NONE and (known or (scope is not None and not np.any(scope))):
             # A plan with this stage at 0 exists and costs are >= 0: hold its variables at 0.
             values[name] = 0.0
             ub[nz] = lb[nz]
             continue
+        k = _cost_exponent(c_given if scope is None else c_given[scope]) if group.rescale else 0
+        c = np.ldexp(c_given, k)
         if scope is not None:  # the stage's own smaller programme (see build.Stage)
             cols = np.flatnonzero(scope)
             req, rub = _rows_within(group.A_eq, scope), _rows_within(a_ub, scope)
-            sub = LPProblem(c=c[cols], A_eq=group.A_eq[req][:, cols], b_eq=group.b_eq[req],
+            sub = LPProblem(c=c[cols], A_eq=group.A_eq[req][:, cols], b_eq=b_eq[req],
                             A_ub=a_ub[rub][:, cols], b_ub=b_ub[rub], lb=lb[cols], ub=ub[cols])
         else:
             cols = np.arange(lb.size)
-            sub = LPProblem(c=c, A_eq=group.A_eq, b_eq=group.b_eq, A_ub=a_ub, b_ub=b_ub,
+            sub = LPProblem(c=c, A_eq=group.A_eq, b_eq=b_eq, A_ub=a_ub, b_ub=b_ub,
                             lb=lb, ub=ub)
         sol = solver(sub)
         if sol.status is not Status.OPTIMAL:
-            return _GroupResult(status=sol.status, x=x, values=values, eq_duals=duals,
-                                stage=name, message=sol.message)
+            return _GroupResult(status=sol.status, x=np.ldexp(x, -q), values=values,
+                                eq_duals=duals, stage=name, message=sol.message)
         x = x.copy()
         x[cols] = sol.x
         value = float(c[cols] @ sol.x)
-        values[name] = value
+        values[name] = math.ldexp(value, -(q + k))
         if name == group.dual_stage and scope is None:
-            duals = sol.eq_duals
+            duals = sol.eq_duals / float(np.max(np.abs(c)))  # per unit of its largest cost
         if scope is not None:  # objective columns outside the scope are 0 (zero_ok)
             out = nz[~scope[nz]]
             ub[out] = lb[out]
             nz = nz[scope[nz]]
         if fix is FixBy.BOUNDS:
-            held = np.where(x[nz] <= lb[nz] + FIX_BOUND_ATOL, lb[nz], x[nz] + FIX_BOUND_ATOL)
+            slack = np.maximum(FIX_BOUND_ATOL, FIX_BOUND_RTOL * np.abs(x[nz]))
+            held = np.where(x[nz] <= lb[nz] + FIX_BOUND_ATOL, lb[nz], x[nz] + slack)
             ub[nz] = np.minimum(ub[nz], held)
         elif fix is FixBy.ROWS and value <= FIX_ATOL:
             ub[nz] = lb[nz]  # an optimum of 0: each variable at 0
@@ -249,7 +294,68 @@ def _solve_group(group: _Group, solver: Solver) -> _GroupResult:
                                shape=(1, c.size))
             a_ub = sp.vstack([a_ub, row]).tocsr()
             b_ub = np.append(b_ub, value + FIX_RTOL * abs(value) + FIX_ATOL)
-    return _GroupResult(status=Status.OPTIMAL, x=x, values=values, eq_duals=duals)
+    return _GroupResult(status=Status.OPTIMAL, x=np.ldexp(x, -q), values=values, eq_duals=duals)
+
+
+#: How often a worker process checks that the process that started it is still there.
+WATCH_PARENT_SECONDS = 0.5
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker once its parent has gone (killed without a chance to clean up)."""
+    while True:
+        time.sleep(WATCH_PARENT_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _start_worker(parent: int) -> None:
+    """Set up a worker: the parent handles Ctrl-C; termination ends it at once; it ends
+    by itself, after its current solve, if the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _solve_in_pool(groups: Sequence[_Group], solver: Solver, workers: int) -> list[_GroupResult]:
+    """Solve ``groups`` in ``workers`` processes.
+
+    The workers ignore SIGINT (a terminal sends it to the whole process group): on
+    Ctrl-C, or any other exception, this process terminates them, waits for them to
+    end and re-raises.  SIGINT is held back while the workers start, so that none
+    receives it before it ignores it, and while they are terminated, so that a second
+    Ctrl-C cannot cut that short.
+    """
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    masked = hasattr(signal, "pthread_sigmask")
+    if masked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = mp.get_context(method).Pool(workers, initializer=_start_worker,
+                                           initargs=(os.getpid(),))
+    except BaseException:
+        if masked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        raise
+    try:
+        if masked:  # a Ctrl-C that came while the workers started is raised here
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        results = pool.starmap(_solve_group, [(g, solver) for g in groups], chunksize=1)
+    except BaseException:
+        if masked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pool.terminate()
+            pool.join()
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        raise
+    pool.close()
+    pool.join()
+    return results
 
 
 def _order(groups: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
@@ -260,10 +366,12 @@ def _order(groups: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
 
 
 def split(
-    lp: LinearProgram, *, dual_stage: str = "shortfall", decompose: bool = True
+    lp: LinearProgram, *, dual_stage: str = "shortfall", decompose: bool = True,
+    rescale: bool = True,
 ) -> list[tuple[IntArray, IntArray, _Group]]:
     """The independent programmes of ``lp`` (one per consumable, or one in all), each
-    with its column and equality-row numbers in ``lp``."""
+    with its column and equality-row numbers in ``lp`` (and, with ``rescale``, the
+    power of two for its quantities)."""
     n = lp.n_groups if decompose else 1
     col_g = lp.col_group if decompose else np.zeros_like(lp.col_group)
     eq_g = lp.eq_group if decompose else np.zeros_like(lp.eq_group)
@@ -271,6 +379,14 @@ def split(
     cols, cb = _order(col_g, n)
     eqs, eb = _order(eq_g, n)
     ubs, ubb = _order(ub_g, n)
+    if not rescale:
+        qty_exp = np.zeros(n, dtype=np.int64)
+    elif decompose:
+        qty_exp = quantity_exponents(lp.qty_lo, lp.qty_hi)
+    else:
+        positive = lp.qty_lo[lp.qty_lo > 0]
+        qty_exp = quantity_exponents(np.array([np.min(positive, initial=np.inf)]),
+                                     np.array([np.max(lp.qty_hi, initial=0.0)]))
     A_eq = lp.A_eq[eqs][:, cols].tocsr()
     A_ub = lp.A_ub[ubs][:, cols].tocsr()
     out = []
@@ -288,7 +404,8 @@ def split(
         ]
         out.append((cg, eg, _Group(A_eq=a_eq, b_eq=lp.b_eq[eg], A_ub=a_ub, b_ub=lp.b_ub[ug],
                                    lb=lp.lb[cg], ub=lp.ub[cg], stages=tuple(stages),
-                                   dual_stage=dual_stage)))
+                                   dual_stage=dual_stage, qty_exp=int(qty_exp[g]),
+                                   rescale=rescale)))
     if nnz != lp.A_eq.nnz + lp.A_ub.nnz:
         raise ValueError("the programme does not separate by its groups (a builder bug)")
     return out
@@ -301,6 +418,7 @@ def solve_lexicographic(
     dual_stage: str = "shortfall",
     decompose: bool = True,
     workers: int = 1,
+    rescale: bool = True,
 ) -> Solution:
     """Solve ``lp`` stage by stage, each group (consumable) on its own.
 
@@ -311,37 +429,52 @@ def solve_lexicographic(
     solver : Solver, optional
         Default :class:`HighsSolver` (dual simplex).
     dual_stage : str
-        The stage whose equality duals are returned.
+        The stage whose equality duals are returned (per unit of its largest cost).
     decompose : bool
         Solve each group separately (default) or all at once (same optimum).
     workers : int
         Processes solving groups side by side (1: in this process).
+    rescale : bool
+        Bring each group's quantities and each stage's costs into the range where HiGHS
+        is accurate (default; :mod:`sustain.stockpile.scale`), or solve the numbers as
+        given (for comparison).
 
     Returns
     -------
     Solution
     """
     solver = solver or HighsSolver()
-    parts = split(lp, dual_stage=dual_stage, decompose=decompose)
+    parts = split(lp, dual_stage=dual_stage, decompose=decompose, rescale=rescale)
+    groups = [p[2] for p in parts]
     if workers > 1 and len(parts) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(min(workers, len(parts)), mp_context=mp.get_context(method)) as ex:
-            results = list(ex.map(_solve_group, [p[2] for p in parts], [solver] * len(parts)))
+        results = _solve_in_pool(groups, solver, min(workers, len(parts)))
     else:
-        results = [_solve_group(p[2], solver) for p in parts]
+        results = [_solve_group(g, solver) for g in groups]
     x = np.full(lp.n_cols, np.nan)
     duals = np.zeros(lp.b_eq.size)
     values = {s.name: np.zeros(len(parts)) for s in lp.stages}
+    qty_exp = np.array([g.qty_exp for g in groups], dtype=np.int64)
+    if not decompose:
+        qty_exp = np.full(lp.n_groups, qty_exp[0] if qty_exp.size else 0, dtype=np.int64)
     for g, ((cg, eg, _), r) in enumerate(zip(parts, results, strict=True)):
         for name, value in r.values.items():
             values[name][g] = value
         if r.status is not Status.OPTIMAL:
             return Solution(status=r.status, x=x, stage_values=values, eq_duals=duals,
-                            failed_group=g if decompose else None, failed_stage=r.stage,
-                            message=r.message)
+                            qty_exp=qty_exp, failed_group=g if decompose else None,
+                            failed_stage=r.stage, message=r.message)
         x[cg] = r.x
         duals[eg] = r.eq_duals
-    return Solution(status=Status.OPTIMAL, x=x, stage_values=values, eq_duals=duals)
+    if not decompose:  # per unit of each group's largest cost, as when decomposed
+        duals *= _group_cost_ratio(lp, dual_stage)[lp.eq_group]
+    return Solution(status=Status.OPTIMAL, x=x, stage_values=values, eq_duals=duals,
+                    qty_exp=qty_exp)
+
+
+def _group_cost_ratio(lp: LinearProgram, stage: str) -> FloatArray:
+    """(groups,) the largest cost of ``stage`` over the largest in the group."""
+    cost = np.abs(next(s.cost for s in lp.stages if s.name == stage))
+    per_group = np.zeros(lp.n_groups)
+    np.maximum.at(per_group, lp.col_group, cost)
+    top = float(np.max(per_group, initial=0.0))
+    return np.divide(top, per_group, out=np.ones(lp.n_groups), where=per_group > 0)

@@ -1,0 +1,201 @@
+"""What every command shares: error messages and exit codes, option checks, loading,
+the inputs an output must not replace, and interrupts.
+
+Exit codes: 0 ok; 2 a scenario, input file, option or output path error (also a
+result that is not a finite number, which inputs outside the computed range give, and
+a solver that stops without an answer); 3 an infeasible plan or unreachable target;
+130 interrupted (SIGINT, Ctrl-C); 143 stopped by SIGTERM.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from sustain.errors import ScenarioError, SustainError
+from sustain.report.files import Input
+from sustain.scenario import Scenario, load_scenario
+
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Longest period in days an option may give (100 years).
+MAX_DAYS = 36_500
+#: Most replications a simulation may ask for on the command line.
+MAX_REPLICATIONS = 1_000_000
+#: Most worker processes an option may ask for.
+MAX_WORKERS = 1_024
+#: Largest seed: numpy takes any whole number >= 0; this keeps the seed that the JSON
+#: document records a 64-bit signed integer, which typed JSON readers hold.
+MAX_SEED = 2**63 - 1
+
+AllowOutsideTables = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside-tables",
+        help="Read table files ({file: …}) from outside the scenario's folder too.",
+    ),
+]
+
+
+def fail(exc: SustainError | str, code: int = 2) -> typer.Exit:
+    """Write one message on stderr and return the exit to raise.
+
+    A :class:`~sustain.errors.ScenarioError` is written as it is (it lists its
+    problems under a heading); anything else as ``error: …``.
+    """
+    # Plain stderr, not rich: messages must not be wrapped or re-marked up.
+    text = str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}"
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+    return typer.Exit(code)
+
+
+class OptionError(SustainError):
+    """A command-line option has a value it cannot take."""
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else text[:24] + "…"
+
+
+def check_number(
+    option: str, value: float, *, low: float, high: float = math.inf,
+    low_open: bool = False, what: str = "a number",
+) -> float:
+    """``value`` if it is finite and within [low, high] (``(low, high]`` with ``low_open``).
+
+    Raises
+    ------
+    OptionError
+        Naming the option, the value and the range.
+    """
+    inside = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+    if not inside:
+        rule = f"> {low:g}" if low_open else f">= {low:g}"
+        bound = f" and at most {high:,g}" if math.isfinite(high) else ""
+        raise OptionError(f"{option} {_shown(value)}: must be {what} {rule}{bound}")
+    return value
+
+
+def check_whole(option: str, value: int, *, low: int, high: int | None = None) -> int:
+    """``value`` if ``low <= value`` (and ``value <= high``).
+
+    Raises
+    ------
+    OptionError
+        Naming the option, the value and the range.
+    """
+    if value < low or (high is not None and value > high):
+        rule = f">= {low:,}" if high is None else f"from {low:,} to {high:,}"
+        raise OptionError(f"{option} {_shown(value)}: must be a whole number {rule}")
+    return value
+
+
+#: A Dask scheduler address: an optional protocol, a host and an optional port.
+_DASK_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"
+    r"(?::(?P<port>\d{1,5}))?(?:/[A-Za-z0-9._-]+)*"
+)
+
+
+def check_dask_address(option: str, value: str | None) -> str | None:
+    """``value`` if it looks like a Dask scheduler address (``tcp://host:8786``).
+
+    Raises
+    ------
+    OptionError
+        The text cannot be an address.
+    """
+    if value is None:
+        return None
+    match = _DASK_ADDRESS.fullmatch(value.strip())
+    if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+        raise OptionError(
+            f"{option} {_shown(value)!r}: expected a scheduler address such as "
+            "tcp://host:8786"
+        )
+    return value.strip()
+
+
+def load(path: Path, allow_outside_tables: bool) -> Scenario:
+    """Load and check the scenario; table files outside its folder only when allowed."""
+    return load_scenario(path, allow_outside_tables=allow_outside_tables)
+
+
+def inputs_of(scenario_path: Path, scenario: Scenario | None = None) -> list[Input]:
+    """The files a run reads: the scenario file and, once loaded, its table files."""
+    found = [Input(scenario_path, "the scenario file")]
+    if scenario is not None:
+        found += [Input(p, f"a table file of the scenario ({p.name})")
+                  for p in scenario.source_files[1:]]
+    return found
+
+
+# -- interrupts ---------------------------------------------------------------------
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_main_pid: int | None = None
+_last_signal: int | None = None
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _last_signal
+    if os.getpid() != _main_pid:
+        # A worker process forked from this one: behave as without a handler.
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    _last_signal = signum
+    raise Interrupted(signum)
+
+
+def install_interrupt_handlers() -> None:
+    """Turn SIGINT and SIGTERM into :class:`Interrupted`, so that every ``finally``
+    runs (temporary files are removed, worker pools stopped) before the exit."""
+    global _main_pid
+    _main_pid = os.getpid()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _on_signal)
+
+
+def command(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a command so that an interrupt ends it with one line and exit 130 or 143."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", None) or _last_signal or signal.SIGINT
+            # On a terminal the ^C echo has no line end of its own.
+            sys.stderr.write(("\n" if sys.stderr.isatty() else "") + "interrupted\n")
+            sys.stderr.flush()
+            raise typer.Exit(128 + signum) from None
+
+    return run

@@ -1,0 +1,84 @@
+"""Documents: the JSON contract of ``shared/spec`` and the plan and curve tables (CSV).
+
+JSON is written strictly: a number that is not finite (NaN, ±infinity) has no JSON
+form, so it is reported as an error naming the field instead of being written as
+``NaN`` or ``Infinity``, which other JSON readers reject.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from sustain.errors import SustainError
+from sustain.optimize.api import Optimization
+
+
+class NonFiniteResultError(SustainError):
+    """A result holds a number that JSON cannot represent (NaN or infinity)."""
+
+
+def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            yield from _non_finite(item, f"{path}[{n}]")
+
+
+def json_text(doc: Any, *, what: str = "the result") -> str:
+    """``doc`` as indented JSON with a final newline.
+
+    Raises
+    ------
+    NonFiniteResultError
+        A number in ``doc`` is NaN or infinite; the message gives its key path
+        (``items[3].vbo``) and how many such numbers there are.
+    """
+    try:
+        return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    except ValueError:
+        bad = list(_non_finite(doc, ""))
+        if not bad:
+            raise
+        path, value = bad[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise NonFiniteResultError(
+            f"{what} holds a number JSON cannot represent: {path} is {value}{more}; "
+            "the inputs are outside the range the computation handles"
+        ) from None
+
+
+def plan_csv(opt: Optimization) -> str:
+    """Every item and site with stock or purchases: held, buy, resulting stock, cost."""
+    a = opt.evaluation.arrays
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["item", "site", "held", "buy", "qty", "unit_cost", "cost"])
+    ii, ss = np.nonzero((a.stock > 0) | (opt.held > 0))
+    for i, s in zip(ii.tolist(), ss.tolist(), strict=True):
+        buy = int(opt.buy[i, s])
+        w.writerow([a.item_ids[i], a.site_ids[s], int(opt.held[i, s]), buy, int(a.stock[i, s]),
+                    f"{a.unit_cost[i]:.2f}", f"{buy * a.unit_cost[i]:.2f}"])
+    return buf.getvalue()
+
+
+def curve_csv(points: list[dict[str, Any]]) -> str:
+    """The efficient curve: cost, overall availability and one column per fleet."""
+    names = list(points[0]["fleets"]) if points else []
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["cost", "availability", *names])
+    for p in points:
+        w.writerow([p["cost"], p["availability"], *(p["fleets"][n] for n in names)])
+    return buf.getvalue()

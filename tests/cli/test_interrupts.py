@@ -1,0 +1,129 @@
+"""Ctrl-C (SIGINT) and SIGTERM: one line, exit 130 / 143, no output written or clobbered."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sustain.cli.main import app
+from sustain.report.files import Output, text_file, write_outputs
+from tests.conftest import EXAMPLES
+
+EXAMPLE = EXAMPLES / "coalition-air-defence.yaml"
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """Whether ``pid`` has installed a handler for SIGTERM (set in ``main()``)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_run_leaves_the_output_alone(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    """A long simulation is stopped by a real signal while it runs."""
+    out = tmp_path / "out.json"
+    out.write_text("precious\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from sustain.cli.main import main; main()",
+         "simulate", str(EXAMPLE), "--days", "3650", "--reps", "100000", "-o", str(out), "-q"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _handles_sigterm(proc.pid):  # main() has started
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)  # into the scenario and the simulation
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert (proc.returncode, stdout, stderr) == (code, "", "interrupted\n")
+    assert out.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_every_command_handles_interrupts() -> None:
+    """Each command is wrapped by ``sustain.cli.common.command``."""
+    names = []
+    for info in app.registered_commands:
+        callback = info.callback
+        assert callback is not None
+        assert callback.__code__.co_name == "run", callback.__name__
+        names.append(callback.__name__)
+    assert sorted(names) == ["evaluate", "optimize", "oryx", "simulate", "stockpile"]
+
+
+def test_an_interrupt_while_rendering_leaves_no_file(tmp_path: Path) -> None:
+    """SIGINT while the second file renders: the first stays as it was, no temporary left."""
+    first, second = tmp_path / "a.md", tmp_path / "b.png"
+    first.write_text("old a\n")
+
+    def interrupted_render(path: Path) -> None:
+        path.write_text("half")
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the KeyboardInterrupt arrives first
+
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs([(Output("--output", first), text_file("new a\n")),
+                       (Output("--curve", second), interrupted_render)])
+    assert first.read_text() == "old a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md"]
+
+
+def test_an_interrupt_while_renaming_waits_for_every_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT between the renames is held back until both files are in place."""
+    first, second = tmp_path / "a.md", tmp_path / "b.md"
+    first.write_text("old a\n")
+    second.write_text("old b\n")
+    real_replace = os.replace
+    calls = []
+
+    def replace_then_signal(src: str, dst: str) -> None:
+        calls.append(dst)
+        real_replace(src, dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs([(Output("--output", first), text_file("new a\n")),
+                       (Output("--curve", second), text_file("new b\n"))])
+    assert (first.read_text(), second.read_text()) == ("new a\n", "new b\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.md"]
+
+
+def test_a_forked_worker_dies_of_sigterm_as_without_the_handler() -> None:
+    """Worker pools stop their processes with SIGTERM: a child forked after main() set
+    the handlers must still die of it, not raise in the parent's name."""
+    script = (
+        "import os, signal, time\n"
+        "from sustain.cli.common import install_interrupt_handlers\n"
+        "install_interrupt_handlers()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    time.sleep(30)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.5)\n"
+        "os.kill(pid, signal.SIGTERM)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.WIFSIGNALED(status) and os.WTERMSIG(status))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"{int(signal.SIGTERM)}\n", "")
