@@ -10,8 +10,8 @@ this module estimates, before any curve is built:
 
 * the stock levels each item's curve spans (table cells: upper-site combinations ×
   leaves × levels), and the work of building the curves once (cells, counted 30 times
-  for pipelines whose distribution is computed term by term with log-gamma
-  functions, those of mean above ``readiness.backorders.LOOP_MEAN_MAX``);
+  for pipelines of mean above 500, whose distribution is computed term by term with
+  log-gamma functions);
 * the units the curves can add (between the stock held and the caps), each a possible
   greedy step kept in the efficient curve;
 * the peak memory: the largest batch of tables plus the steps.
@@ -32,7 +32,6 @@ import numpy as np
 from sustain._types import FloatArray
 from sustain.errors import SustainError
 from sustain.optimize.curves import CELL_BUDGET, MIN_COMBOS, PIPE_BUDGET, level_caps
-from sustain.readiness.backorders import LOOP_MEAN_MAX
 from sustain.readiness.evaluate import Evaluation
 from sustain.scenario.compile import ScenarioArrays
 
@@ -46,7 +45,10 @@ BYTES_PER_CELL = 160
 BYTES_PER_UNIT = 600
 BYTES_PER_UNIT_FLEET = 16
 BYTES_PER_UNIT_SITE = 16
-#: Table cells whose pipeline mean exceeds ``LOOP_MEAN_MAX`` count this many times.
+#: Table cells of pipelines with a mean above HEAVY_MEAN count HEAVY_CELL_WORK times
+#: (their probabilities are computed term by term with log-gamma functions, not by a
+#: recurrence: measured about 30 times slower per cell).
+HEAVY_MEAN = 500.0
 HEAVY_CELL_WORK = 30
 #: Work (weighted table cells of one build of every curve) above which a run is refused:
 #: about 1e9 take minutes on a 2-core machine (10,000 items × 20 bases: 6e7).
@@ -126,7 +128,7 @@ def estimate_work(
     limit = np.maximum(MIN_COMBOS, np.minimum(CELL_BUDGET // (n_l * levels),
                                               PIPE_BUDGET // a.n_sites))  # combo_limit
     cells = np.minimum(combos, limit) * n_l * levels
-    heavy = mean[tops][:, leaves].max(axis=1) > LOOP_MEAN_MAX if leaves.size else (
+    heavy = mean[tops][:, leaves].max(axis=1) > HEAVY_MEAN if leaves.size else (
         np.zeros(tops.size, dtype=bool))
     work = float(np.sum(cells * np.where(heavy, HEAVY_CELL_WORK, 1)))
     units = float(span.sum())
