@@ -19,7 +19,7 @@ analysis, and its cost against brute force on small random instances.
    ``naive_step = items × sites × t_eval`` with ``t_eval`` one full evaluation of that
    instance, measured here (the formula is checked on the small instance first).
 3. Cost ratio optimiser / brute-force optimum on random small multi-echelon,
-   multi-indenture instances (``tests/optimize/test_brute_force.py``), with the naive
+   multi-indenture instances (``benchmarks/optimize_cases.py``), with the naive
    greedy's ratio on the same instances for comparison.
 """
 
@@ -27,28 +27,16 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT))
-
-from tests.optimize.test_brute_force import (  # noqa: E402
-    ME_MAX,
-    compare,
-    naive_marginal,
-    summary,
-)
-
-from evaluate import build  # noqa: E402
-from sustain.optimize.api import optimize_arrays  # noqa: E402
-from sustain.readiness.evaluate import evaluate_arrays  # noqa: E402
-from sustain.scenario.compile import ScenarioArrays  # noqa: E402
+from evaluate import build
+from optimize_cases import ME_MAX, compare, naive_marginal, summary
+from sustain.optimize.api import optimize_arrays
+from sustain.readiness.evaluate import evaluate_arrays
+from sustain.scenario.compile import ScenarioArrays
 
 
 class _Stop(Exception):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sustain.optimize.curve_kernels import best_and_hulls
-from sustain.optimize.marginal import MIN_GAIN
+from sustain.optimize.state import MIN_GAIN
 
 
 def reference_hull(units: np.ndarray, value: np.ndarray) -> list[int]:

@@ -6,7 +6,7 @@ there) and batched lazy rebuilds must leave the plan where the full curves put i
 * rebuilding dirty families ahead in batches never changes the greedy's path (each
   family is rebuilt from the same stock and weights as one at a time): same stock;
 * truncated curves follow heuristic bounds, so the cost may move, but by at most
-  0.1 % against full curves (the issue's bar for speed work), and every fleet still
+  0.1 % against full curves (the bar set for speed work), and every fleet still
   meets its target when the plan is re-evaluated by the readiness engine;
 * each fleet's log-availability summed from the flat per-fleet array equals a
   correctly rounded sum over the families' current terms.
@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sustain.optimize import marginal
-from sustain.optimize.marginal import _Optimiser, marginal_allocation
+from sustain.optimize import curves, greedy
+from sustain.optimize.greedy import marginal_allocation
+from sustain.optimize.state import AllocationState
 from sustain.readiness.evaluate import evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
@@ -76,8 +77,8 @@ def a() -> ScenarioArrays:
 
 
 def full_curves(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(marginal, "INITIAL_CUT", 0.0)
-    monkeypatch.setattr(marginal, "REBUILD_CUT", 0.0)
+    monkeypatch.setattr(greedy, "INITIAL_CUT", 0.0)
+    monkeypatch.setattr(greedy, "REBUILD_CUT", 0.0)
 
 
 def test_rebuilding_ahead_does_not_change_the_plan(
@@ -85,7 +86,7 @@ def test_rebuilding_ahead_does_not_change_the_plan(
 ) -> None:
     full_curves(monkeypatch)
     batched, _ = run(a)
-    monkeypatch.setattr(marginal, "REBUILD_AHEAD", 1)
+    monkeypatch.setattr(greedy, "REBUILD_AHEAD", 1)
     one_by_one, _ = run(a)
     np.testing.assert_array_equal(batched, one_by_one)
 
@@ -94,13 +95,13 @@ def test_curves_on_demand_cost_within_0_1_percent_of_full_curves(
     a: ScenarioArrays, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     short: list[bool] = []
-    build = _Optimiser._build_batch
+    build = curves.build_batch
 
-    def counted(self: _Optimiser, fams: list[Any], *args: Any) -> None:
-        build(self, fams, *args)
+    def counted(state: AllocationState, fams: list[Any], *args: Any) -> None:
+        build(state, fams, *args)
         short.extend(f.curve.beyond > 0 for f in fams)
 
-    monkeypatch.setattr(_Optimiser, "_build_batch", counted)
+    monkeypatch.setattr(curves, "build_batch", counted)
     lazy_stock, lazy_cost = run(a)
     assert sum(short) > len(short) // 2  # the shortcut was taken (and extended)
     full_curves(monkeypatch)
@@ -111,20 +112,20 @@ def test_curves_on_demand_cost_within_0_1_percent_of_full_curves(
 
 
 def test_fleet_sums_match_a_correctly_rounded_sum_of_family_terms(a: ScenarioArrays) -> None:
-    opt = _Optimiser(
+    opt = AllocationState(
         a, weights=np.ones(a.fleet_system.size), lo=a.stock.copy(),
         hi=np.full_like(a.stock, np.inf), method=Method.VARI_METRIC,
     )
     rng = np.random.default_rng(0)
     opt.start_log_availability(evaluate_arrays(a))
     for g in rng.choice(len(opt.families), 40, replace=False).tolist():  # overwrite some
-        opt.terms[g] = -rng.exponential(1e-3, opt.families[g].fleets.size) * 10.0 ** rng.integers(
-            -6, 3
+        opt.terms.assign(
+            g, -rng.exponential(1e-3, opt.families[g].fleets.size) * 10.0 ** rng.integers(-6, 3)
         )
     fleets = np.arange(a.fleet_system.size)
     expected = [
         math.fsum(
-            float(opt.terms[g][np.searchsorted(opt.families[g].fleets, f)])
+            float(opt.terms.current[g][np.searchsorted(opt.families[g].fleets, f)])
             for g in range(len(opt.families)) if f in opt.families[g].fleets
         )
         for f in fleets.tolist()

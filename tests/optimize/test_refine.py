@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from benchmarks.optimize_cases import ME_MAX, TARGET_TOL, multi_echelon_instance
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sustain.optimize import api, refine
 from sustain.optimize.api import optimize_arrays
-from sustain.optimize.marginal import marginal_allocation
+from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.refine import (
     DEEP_NEIGHBOURS,
     FAMILY_NEIGHBOURS,
@@ -33,7 +34,6 @@ from sustain.readiness.evaluate import evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario import scenario_from_dict
 from sustain.scenario.compile import compile_scenario
-from tests.optimize.test_brute_force import ME_MAX, TARGET_TOL, multi_echelon_instance
 from tests.optimize.test_targets import one_item
 
 

@@ -12,6 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from benchmarks.optimize_cases import (
+    TARGET_TOL,
+    brute_min_cost,
+    multi_echelon_doc,
+    multi_echelon_instance,
+)
 
 from sustain.errors import SustainError
 from sustain.optimize import Optimization, TargetUnreachable, optimize
@@ -19,12 +25,6 @@ from sustain.optimize.api import optimize_arrays
 from sustain.readiness.evaluate import evaluate_arrays
 from sustain.scenario import load_scenario, scenario_from_dict
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
-from tests.optimize.test_brute_force import (
-    TARGET_TOL,
-    brute_min_cost,
-    multi_echelon_doc,
-    multi_echelon_instance,
-)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "coalition-air-defence.yaml"
 
@@ -319,7 +319,7 @@ def test_unreachable_through_the_scenario_stock_limits() -> None:
         optimize(scenario_from_dict(doc), target=0.99)
 
 
-# -- regressions: saturated starts and underflow (bugs A and B of the first review) --
+# -- saturated starts and underflow ----------------------------------------------------
 def one_item(mean: float, count: int = 1, n_items: int = 1) -> dict[str, Any]:
     """One site, ``n_items`` identical items each with pipeline ``mean`` at zero stock."""
     return {

@@ -35,6 +35,7 @@ from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
 from sustain.errors import SustainError
 from sustain.optimize import TargetUnreachable
+from sustain.optimize.work import parse_memory
 from sustain.readiness.compare import approximation_errors
 from sustain.report.documents import curve_csv, json_text, plan_csv
 from sustain.report.files import (
@@ -192,6 +193,11 @@ def optimize(
         bool, typer.Option("--quiet", "-q", help="No progress bar and no tables.")
     ] = False,
     allow_outside_tables: AllowOutsideTables = False,
+    max_memory: Annotated[
+        str | None,
+        typer.Option("--max-memory", help="Memory the run may use, e.g. 4G (default: half "
+                     "the RAM); larger runs are refused before they start."),
+    ] = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     if method is MethodChoice.EXACT:
@@ -204,6 +210,7 @@ def optimize(
         if targets is None and budget is None:
             raise OptionError("give --target (e.g. --target 0.9) or --budget")
         check_whole("--top", top, low=1)
+        memory = None if max_memory is None else parse_memory(max_memory)
         if output is not None:
             _check_suffix("--output", output, PLAN_SUFFIXES)
             outputs.append(Output("--output", output))
@@ -217,7 +224,7 @@ def optimize(
         check_not_inputs(outputs, inputs_of(scenario, sc))
         with _progress(quiet) as progress:
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
-                                   progress=progress)
+                                   progress=progress, max_memory=memory)
         doc = opt.to_dict()
         text = json_text(doc) if json_out or (output and output.suffix.lower() == ".json") else ""
         write_outputs([(o, _optimize_output(o, sc, opt, text)) for o in outputs])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,24 +11,25 @@ import numpy as np
 
 from sustain._types import FloatArray
 from sustain.errors import SustainError
-from sustain.optimize.marginal import (
-    MarginalResult,
-    Progress,
-    marginal_allocation,
-    plain_greedy,
-)
+from sustain.optimize.greedy import marginal_allocation
+from sustain.optimize.plain import plain_greedy
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
+from sustain.optimize.state import MarginalResult, Progress, stock_bounds
+from sustain.optimize.work import check_work, default_max_memory
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
+from sustain.scenario.messages import did_you_mean
 from sustain.scenario.model import Scenario
 
 #: Points kept in the reported efficient curve (every step is kept internally).
 CURVE_POINTS = 400
 #: Up to this many item-site pairs, a second greedy strategy is tried as well.
 SMALL_CASE_PAIRS = 2_000
-#: Up to this many, the plain one-unit-at-a-time greedy is tried too.
+#: Up to this many, the plain one-unit-at-a-time greedy is tried too, when the units
+#: bought times the pairs (its family evaluations) are at most TINY_CASE_WORK.
 TINY_CASE_PAIRS = 120
+TINY_CASE_WORK = 20_000
 
 
 def _cost(a: ScenarioArrays, res: MarginalResult) -> float:
@@ -139,38 +141,84 @@ class Optimization:
         return doc
 
 
+def _number(value: object, what: str) -> float:
+    """``value`` as a float, or a :class:`SustainError` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise SustainError(f"{what}: must be a number: got {value!r}")
+    return float(value)
+
+
 def fleet_targets(
     a: ScenarioArrays, target: float | Mapping[str, float] | None
 ) -> FloatArray:
     """Per-fleet targets from a number (all fleets) or a mapping.
 
     Keys are a system id (every fleet of it), ``SYSTEM@SITE`` (one fleet), or ``*``
-    (every fleet not otherwise named).
+    (every fleet not otherwise named).  Every value must be a number from 0 to 1; a
+    target of 0 is met by any stock.
     """
     n_f = a.fleet_system.size
     out = np.full(n_f, np.nan)
     if target is None:
         return out
     if not isinstance(target, Mapping):
-        target = {"*": float(target)}
+        target = {"*": _number(target, "target")}
+    if not target:
+        raise SustainError(
+            "target: no fleet given (a number, or targets by SYSTEM or SYSTEM@SITE)"
+        )
     systems = [a.system_ids[k] for k in a.fleet_system]
     sites = [a.site_ids[s] for s in a.fleet_site]
+    values: dict[str, float] = {}
     for key, value in target.items():
-        if not 0 <= value <= 1:
+        if not isinstance(key, str):
+            raise SustainError(f"target {key!r}: a fleet is named by a string (SYSTEM@SITE)")
+        t = _number(value, f"target for {key}")
+        if not (math.isfinite(t) and 0 <= t <= 1):
             raise SustainError(f"target for {key}: must be between 0 and 1: got {value}")
+        values[key] = t
+    for key, t in values.items():
         if key == "*":
             continue
         sys_id, _, site = key.partition("@")
         hits = [f for f in range(n_f) if systems[f] == sys_id and (not site or sites[f] == site)]
         if not hits:
             known = sorted({*systems, *(f"{k}@{s}" for k, s in zip(systems, sites, strict=True))})
-            from sustain.scenario.messages import did_you_mean
-
             raise SustainError(f"target {key}: no such fleet{did_you_mean(key, known)}")
-        out[hits] = value
-    if "*" in target:
-        out[np.isnan(out)] = target["*"]
+        out[hits] = t
+    if "*" in values:
+        out[np.isnan(out)] = values["*"]
     return out
+
+
+def _check_budget(budget: float | None) -> float | None:
+    if budget is None:
+        return None
+    b = _number(budget, "budget")
+    if not (math.isfinite(b) and b >= 0):
+        raise SustainError(f"budget must be a finite number >= 0: got {budget}")
+    return b
+
+
+def _check_max_memory(max_memory: float | None) -> float:
+    if max_memory is None:
+        return float(default_max_memory())
+    m = _number(max_memory, "max_memory")
+    if not (math.isfinite(m) and m > 0):
+        raise SustainError(f"max_memory must be a positive number of bytes: got {max_memory}")
+    return m
+
+
+def _check_method(method: Method | str) -> Method:
+    try:
+        m = Method(method)
+    except ValueError:
+        raise SustainError(
+            f"method must be 'vari-metric' or 'metric': got {method!r}"
+        ) from None
+    if m is Method.EXACT:
+        raise SustainError("optimize uses metric or vari-metric, not the exact method")
+    return m
 
 
 def optimize_arrays(
@@ -182,37 +230,26 @@ def optimize_arrays(
     min_stock: FloatArray | None = None,
     max_stock: FloatArray | None = None,
     progress: Progress | None = None,
+    max_memory: float | None = None,
 ) -> Optimization:
     """:func:`optimize` on compiled arrays."""
-    method = Method(method)
-    if method is Method.EXACT:
-        raise SustainError("optimize uses metric or vari-metric, not the exact method")
+    method = _check_method(method)
     if target is None and budget is None:
         raise SustainError("give a target (--target) or a budget (--budget)")
-    if budget is not None and budget < 0:
-        raise SustainError(f"budget must be >= 0: got {budget}")
+    budget = _check_budget(budget)
+    limit = _check_max_memory(max_memory)
     targets = fleet_targets(a, target)
-    res: MarginalResult = marginal_allocation(
-        a, targets=None if target is None else targets, budget=budget, method=method,
-        min_stock=min_stock, max_stock=max_stock, progress=progress,
-    )
-    if target is not None and a.n_items * a.n_sites <= SMALL_CASE_PAIRS:
-        # Small cases: also try keeping met fleets' weights, and keep the cheaper plan.
-        other = marginal_allocation(
-            a, targets=targets, budget=budget, method=method, min_stock=min_stock,
-            max_stock=max_stock, drop_met=False,
-        )
-        if other.met and (not res.met or _cost(a, other) < _cost(a, res) - 1e-9):
-            res = other
-        if a.n_items * a.n_sites <= TINY_CASE_PAIRS:
-            plain = plain_greedy(a, targets=targets, method=method, min_stock=min_stock,
-                                 max_stock=max_stock)
-            if plain.met and (not res.met or _cost(a, plain) < _cost(a, res) - 1e-9):
-                res = plain
-    if target is not None and a.n_items * a.n_sites <= REFINE_MAX_PAIRS:
-        # Exact search of the plan's neighbourhood for a cheaper one (refine.py).
-        res = refine_plan(a, res, targets=targets, method=method, min_stock=min_stock,
-                          max_stock=max_stock)
+    lo, hi = stock_bounds(a, min_stock, max_stock)
+    start = evaluate_arrays(a.with_stock(lo), method=method)
+    check_work(a, start, lo, hi, limit)
+    # A target of 0 is met by any stock: such fleets constrain nothing.
+    goals = np.where(targets > 0, targets, np.nan)
+    if target is not None and np.all(np.isnan(goals)):
+        res = marginal_allocation(a, targets=targets, method=method, min_stock=min_stock,
+                                  max_stock=max_stock, start=start)
+    else:
+        res = _search(a, goals if target is not None else None, budget, method, min_stock,
+                      max_stock, progress, start)
     final = evaluate_arrays(a.with_stock(res.stock), method=method)
     if target is not None:
         av = np.nan_to_num(final.availability, nan=1.0)
@@ -233,6 +270,41 @@ def optimize_arrays(
     )
 
 
+def _search(
+    a: ScenarioArrays, targets: FloatArray | None, budget: float | None, method: Method,
+    min_stock: FloatArray | None, max_stock: FloatArray | None, progress: Progress | None,
+    start: Evaluation,
+) -> MarginalResult:
+    """The greedy, and on small cases the other strategies and the neighbourhood search;
+    the cheapest plan meeting the targets."""
+    res: MarginalResult = marginal_allocation(
+        a, targets=targets, budget=budget, method=method, min_stock=min_stock,
+        max_stock=max_stock, progress=progress, start=start,
+    )
+    if targets is None:
+        return res
+    pairs = a.n_items * a.n_sites
+    if pairs <= SMALL_CASE_PAIRS:
+        # Small cases: also try keeping met fleets' weights, and keep the cheaper plan.
+        other = marginal_allocation(
+            a, targets=targets, budget=budget, method=method, min_stock=min_stock,
+            max_stock=max_stock, drop_met=False, start=start,
+        )
+        if other.met and (not res.met or _cost(a, other) < _cost(a, res) - 1e-9):
+            res = other
+        units = float(np.sum(res.stock - res.start_stock))
+        if pairs <= TINY_CASE_PAIRS and units * pairs <= TINY_CASE_WORK:
+            plain = plain_greedy(a, targets=targets, method=method, min_stock=min_stock,
+                                 max_stock=max_stock)
+            if plain.met and (not res.met or _cost(a, plain) < _cost(a, res) - 1e-9):
+                res = plain
+    if pairs <= REFINE_MAX_PAIRS:
+        # Exact search of the plan's neighbourhood for a cheaper one (refine.py).
+        res = refine_plan(a, res, targets=targets, method=method, min_stock=min_stock,
+                          max_stock=max_stock)
+    return res
+
+
 def optimize(
     scenario: Scenario,
     *,
@@ -240,6 +312,7 @@ def optimize(
     budget: float | None = None,
     method: Method | str = Method.VARI_METRIC,
     progress: Progress | None = None,
+    max_memory: float | None = None,
 ) -> Optimization:
     """The cheapest spares to reach ``target``, or the most readiness for ``budget``.
 
@@ -249,24 +322,35 @@ def optimize(
         Its ``stock`` is what is held already (never sold); its ``stock_limits``
         (optional) bound the stock per item and site.
     target : float or mapping, optional
-        Availability for every fleet, or per system id / ``SYSTEM@SITE``.
+        Availability for every fleet, or per system id / ``SYSTEM@SITE`` (``*``: every
+        fleet not named otherwise); each from 0 to 1.  A target of 0 is met by any
+        stock (nothing is bought for it).
     budget : float, optional
-        Money for purchases.
+        Money for purchases: a finite number, at least 0.
     method : {"vari-metric", "metric"}
     progress : callable, optional
         ``progress(step, cost, worst_gap)``, called every few steps.
+    max_memory : float, optional
+        Bytes the run may use; by default half of the machine's physical memory
+        (``sustain.optimize.work.MEMORY_SHARE``).  The work is estimated before the
+        run starts and refused above this (or above ``work.MAX_WORK``).
 
     Raises
     ------
     TargetUnreachable
         When the stock limits keep a fleet below its target (names it and the best
         value reachable).
+    SustainError
+        For an option out of range (a target outside 0..1 or not a number, a budget
+        that is negative, infinite or NaN, a fleet that does not exist, a method
+        other than the two above), and for a run whose estimated memory or work is
+        too large (names the item, site and inputs that drive it).
     """
     a = compile_scenario(scenario)
     lo, hi = stock_limits(scenario, a)
     return optimize_arrays(
         a, target=target, budget=budget, method=method, min_stock=lo, max_stock=hi,
-        progress=progress,
+        progress=progress, max_memory=max_memory,
     )
 
 

@@ -15,7 +15,7 @@ keeps the family under :data:`FAMILY_NEIGHBOURS` allocations; plus "deep" moves 
 set at most ``K'`` cells to any level from their minimum (a purchase undone in full),
 ``K'`` the largest within :data:`DEEP_NEIGHBOURS`.
 Each allocation is evaluated by the readiness engine on the family alone (its fleet
-factors in Sherbrooke's product formula, as in :mod:`sustain.optimize.marginal`;
+factors in Sherbrooke's product formula, as in :mod:`sustain.optimize.family`;
 families are independent, so a fleet's log-availability is the sum of its families'
 factors).  Per family the allocations are cut to the Pareto set (cost down, every targeted fleet's
 factor up).  Up to :data:`ROUND_FAMILIES` families are searched per round (all of
@@ -56,7 +56,9 @@ from scipy import sparse
 from scipy.optimize import OptimizeWarning, linprog
 
 from sustain._types import BoolArray, FloatArray, IntArray
-from sustain.optimize.marginal import MarginalResult, Step, _Family, _Optimiser
+from sustain.optimize.family import Family
+from sustain.optimize.state import AllocationState, MarginalResult, Step, stock_bounds
+from sustain.readiness.evaluate import evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
 
@@ -182,7 +184,7 @@ def _pareto(cost: FloatArray, logs: FloatArray, work: list[float] | None = None)
     return np.concatenate(keep)
 
 
-def _on_fleets(fam: _Family, terms: FloatArray, fleets: IntArray) -> FloatArray:
+def _on_fleets(fam: Family, terms: FloatArray, fleets: IntArray) -> FloatArray:
     """A family's terms (last axis: ``fam.fleets``) spread on ``fleets`` (0 elsewhere)."""
     out = np.zeros((*terms.shape[:-1], fleets.size))
     col = np.searchsorted(fam.fleets, fleets)
@@ -193,7 +195,7 @@ def _on_fleets(fam: _Family, terms: FloatArray, fleets: IntArray) -> FloatArray:
 
 
 def _family_options(
-    opt: _Optimiser, fam: _Family, fleets: IntArray, work: list[float]
+    opt: AllocationState, fam: Family, fleets: IntArray, work: list[float]
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The family's neighbourhood, Pareto-cut: (stocks, cost change, logs on ``fleets``).
 
@@ -239,7 +241,7 @@ def _dual_prices(
     return np.asarray(np.where(np.isfinite(lam), np.maximum(lam, 0.0), 0.0), dtype=np.float64)
 
 
-def _improve_once(opt: _Optimiser, targets: FloatArray, log_a: FloatArray) -> float | None:
+def _improve_once(opt: AllocationState, targets: FloatArray, log_a: FloatArray) -> float | None:
     """One round: the cheapest plan meeting the targets in the neighbourhood, applied.
 
     Returns the money saved (> 0), or None when nothing cheaper was found or the round
@@ -265,7 +267,7 @@ def _improve_once(opt: _Optimiser, targets: FloatArray, log_a: FloatArray) -> fl
         except _TooBig:
             return None  # too many to sort through: keep the plan
         # What the other items (no targeted fleet, or not in any family) contribute.
-        current.append(_on_fleets(fam, opt.terms[n], fleets))
+        current.append(_on_fleets(fam, opt.terms.current[n], fleets))
         fixed -= current[-1]
     # Lagrangian bound: for λ ≥ 0, a completion meeting the targets costs at least
     # Σ_rest min_x (c − λ·L) + λ·(need − logs so far).
@@ -358,11 +360,8 @@ def refine_plan(
     """
     if not res.met or not np.any(~np.isnan(targets)):
         return res
-    from sustain.readiness.evaluate import evaluate_arrays
-
-    lo = a.stock.copy() if min_stock is None else np.maximum(a.stock, min_stock)
-    hi = np.full_like(lo, np.inf) if max_stock is None else np.maximum(max_stock, lo)
-    opt = _Optimiser(a, weights=np.ones(a.fleet_system.size), lo=lo, hi=hi, method=method)
+    lo, hi = stock_bounds(a, min_stock, max_stock)
+    opt = AllocationState(a, weights=np.ones(a.fleet_system.size), lo=lo, hi=hi, method=method)
     opt.stock = res.stock.copy()
     saved = 0.0
     log_a = np.zeros(0)

@@ -315,3 +315,18 @@ def fleet_availability(a: ScenarioArrays, flows: Flows, ebo: FloatArray) -> Floa
     manned = a.fleet_count > 0
     out[manned] = np.exp(log_a[a.fleet_system[manned], a.fleet_site[manned]])
     return out
+
+
+def position_shortfall(
+    ebo: FloatArray, demand: FloatArray, failures_per_hour: FloatArray, hours_per_day: FloatArray
+) -> FloatArray:
+    """A fleet's share ``x`` of an item's backorders per installed position.
+
+    The factor of one top-level item in Sherbrooke's product formula
+    (:func:`fleet_availability`) is ``(1 − x)^Z`` with ``x = EBO · share / (N · Z)``
+    and ``share = Z · λ · N · h / m`` the fleet's part of the demand ``m`` on the
+    site's stock; ``Z`` and ``N`` cancel: ``x = EBO · λ · h / m`` (0 where ``m`` is 0).
+    ``λ`` is the item's failures per operating hour, ``h`` the fleet's hours per day.
+    The arguments broadcast against each other.
+    """
+    return _safe_div(ebo * (failures_per_hour * hours_per_day), demand)

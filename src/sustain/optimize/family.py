@@ -1,0 +1,156 @@
+"""Families (a top-level item and its sub-items) and their fleet terms.
+
+The optimiser's objective is ``Φ = Σ_f w_f log A_f`` with ``A_f`` Sherbrooke's
+product formula (``readiness.metric.fleet_availability``).  Log availability is a
+sum over top-level items, one term ``Z log(1 − x)`` per (item, fleet), where ``x`` is
+the fleet's share of the item's backorders per installed position
+(``readiness.metric.position_shortfall``).  A top-level item's term depends on its own
+stock and, through repair delays, on its sub-items' stock: the family is the unit
+the optimiser evaluates and buys for.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sustain._types import FloatArray, IntArray
+from sustain.readiness.metric import Flows, position_shortfall
+from sustain.scenario.compile import ScenarioArrays
+
+#: Beyond x = 1 − X_EDGE the log factor log(1 − x) is continued linearly with its slope
+#: there, so a fleet whose positions are all empty (x ≥ 1, availability 0) still sees
+#: every unit that brings it back as a gain (a floor would make those units worthless).
+X_EDGE = 1e-9
+
+
+def log_factor(x: FloatArray) -> FloatArray:
+    """``log(1 − x)``, continued linearly past ``1 − X_EDGE`` (see :data:`X_EDGE`).
+
+    Equal to the product formula's log factor wherever availability is above about
+    1e-9 per position, and never above it, so targets judged on it are never met early.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    edge = 1.0 - X_EDGE
+    inside = np.log1p(-np.minimum(x, edge))
+    return np.asarray(inside - np.maximum(x - edge, 0.0) / X_EDGE, dtype=np.float64)
+
+
+def fleet_terms(
+    a: ScenarioArrays, flows: Flows, ebo: FloatArray, rows: IntArray, item_of_row: IntArray,
+    fleets: IntArray,
+) -> FloatArray:
+    """Unweighted ``Z log(1 − x)`` terms of ``rows`` (of a sub-scenario) for ``fleets``.
+
+    ``item_of_row`` maps each row to its item in ``a``; ``flows`` and ``ebo`` are the
+    sub-scenario's.  Returns (rows × fleets).
+    """
+    k = a.fleet_system[fleets]
+    s = a.fleet_site[fleets]
+    items = item_of_row[rows]
+    z = a.qty_per_system[items[:, None], k[None, :]]
+    x = position_shortfall(
+        ebo[rows[:, None], s[None, :]], flows.demand[rows[:, None], s[None, :]],
+        a.failures_per_hour[items][:, None], a.fleet_hours_per_day[fleets][None, :],
+    )
+    return np.asarray(z * log_factor(x), dtype=np.float64)
+
+
+@dataclass(slots=True)
+class Curve:
+    """One top-level item's efficient points from its current allocation."""
+
+    units: IntArray  # units added at each point (0 first)
+    value: FloatArray  # weighted objective of the item at each point
+    stock: FloatArray  # (points × sites) allocation
+    logs: FloatArray  # (points × item's fleets) unweighted log-availability terms
+    pos: int = 0
+    beyond: float = 0.0  # > 0: built only down to this ratio; steps past the end gain less
+    ratio: list[float] = field(default_factory=list)  # gain per money of step p -> p + 1
+    low: list[float] = field(default_factory=list)  # min(0, logs[p]) per point
+
+
+@dataclass(frozen=True, slots=True)
+class SubItemMove:
+    """The best single sub-item unit of a family: its gain per money, where, and the
+    family's fleet terms after it."""
+
+    ratio: float
+    row: int
+    site: int
+    terms: FloatArray
+
+
+@dataclass(slots=True)
+class Family:
+    """A top-level item and its sub-items (rows of the compiled scenario)."""
+
+    top: int
+    rows: IntArray  # top first, then descendants in tree order
+    fleets: IntArray  # fleets whose availability depends on this family
+    curve: Curve | None = None
+    sub_move: SubItemMove | None = None
+    version: int = 0
+
+
+def families_of(a: ScenarioArrays) -> list[Family]:
+    """Every top-level item with its descendants (tree order), and the manned fleets of
+    the systems it is installed in."""
+    children: dict[int, list[int]] = {}
+    for r, p in enumerate(a.item_parent.tolist()):
+        children.setdefault(p, []).append(r)
+    out: list[Family] = []
+    for top in children.get(-1, []):
+        rows = [top]
+        frontier = [top]
+        while frontier:
+            frontier = [c for p in frontier for c in children.get(p, [])]
+            rows.extend(frontier)
+        k = np.flatnonzero(a.qty_per_system[top] > 0)
+        fleets = np.flatnonzero(np.isin(a.fleet_system, k) & (a.fleet_count > 0))
+        out.append(Family(top=top, rows=np.array(rows, dtype=np.int64), fleets=fleets))
+    return out
+
+
+class FamilyTerms:
+    """Current fleet terms of each family, and each fleet's log-availability from them.
+
+    ``current[n]`` holds family ``n``'s terms (one value per fleet of the family) and
+    ``lows[n]`` their minimum with 0; both are read directly (the greedy's inner loop)
+    and written only by :meth:`assign`.  The terms are also laid out fleet by fleet in
+    one flat array (the families of fleet ``f`` occupy ``flat[start[f]:start[f + 1]]``),
+    written when :meth:`fleet_sum` next needs them, so a fleet's log-availability is
+    summed afresh from one contiguous slice.
+    """
+
+    def __init__(self, families: list[Family], n_fleets: int) -> None:
+        counts = [f.fleets.size for f in families]
+        fleet = (
+            np.concatenate([f.fleets for f in families]) if families else np.zeros(0, np.int64)
+        ).astype(np.int64)
+        order = np.argsort(fleet, kind="stable")  # by fleet, then by family
+        slot = np.empty(fleet.size, dtype=np.int64)
+        slot[order] = np.arange(fleet.size)
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._slots = [slot[bounds[n] : bounds[n + 1]] for n in range(len(families))]
+        self._start = np.searchsorted(fleet[order], np.arange(n_fleets + 1)).tolist()
+        self._flat = np.zeros(fleet.size)
+        self.current: list[FloatArray] = [np.zeros(c) for c in counts]
+        self.lows = [0.0] * len(families)
+        self._stale: set[int] = set()  # families assigned since ``_flat`` was last written
+
+    def assign(self, n: int, value: FloatArray, low: float | None = None) -> None:
+        """Set family ``n``'s terms; ``low``, when given, is already ``min(0, value)``."""
+        self.current[n] = value
+        self._stale.add(n)
+        self.lows[n] = float(value.min(initial=0.0)) if low is None else low
+
+    def fleet_sum(self, f: int) -> float:
+        """Σ over the families of fleet ``f`` of their term for it, correctly rounded."""
+        if self._stale:
+            for n in self._stale:
+                self._flat[self._slots[n]] = self.current[n]
+            self._stale.clear()
+        return math.fsum(self._flat[self._start[f] : self._start[f + 1]].tolist())

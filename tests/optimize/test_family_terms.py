@@ -1,0 +1,44 @@
+"""The optimiser's fleet terms are the readiness engine's product formula.
+
+``readiness.metric.position_shortfall`` is the one definition of a fleet's share of an
+item's backorders per installed position; the optimiser's terms ``Z log(1 − x)`` summed
+over a fleet's top-level items must give ``fleet_availability`` of an independent
+evaluation, on scenarios with shared items, several bases and sub-items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sustain.optimize.family import families_of, fleet_terms, log_factor
+from sustain.readiness.evaluate import evaluate_arrays
+from sustain.scenario import scenario_from_dict
+from sustain.scenario.compile import compile_scenario
+from tests.optimize.test_targets import two_bases
+
+
+@pytest.mark.parametrize("method", ["metric", "vari-metric"])
+def test_family_terms_sum_to_the_engines_fleet_availability(method: str) -> None:
+    a = compile_scenario(scenario_from_dict(two_bases()))
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        stock = rng.integers(0, 3, a.stock.shape).astype(float)
+        ev = evaluate_arrays(a.with_stock(stock), method=method)
+        fleets = np.arange(a.fleet_system.size)
+        log_a = np.zeros(fleets.size)
+        for fam in families_of(a):
+            rows = np.array([fam.top])
+            log_a += fleet_terms(a, ev.flows, ev.pipes.ebo, rows, np.arange(a.n_items), fleets)[0]
+        np.testing.assert_allclose(np.exp(log_a), ev.availability, rtol=1e-12)
+
+
+def test_log_factor_is_log1p_inside_and_linear_past_the_edge() -> None:
+    x = np.array([0.0, 0.25, 0.5, 1 - 1e-6])
+    np.testing.assert_allclose(log_factor(x), np.log1p(-x), rtol=1e-15)
+    edge = 1 - 1e-9
+    past = np.array([1.0, 1.5, 3.0])
+    slope = -1 / 1e-9
+    np.testing.assert_allclose(log_factor(past), np.log1p(-edge) + slope * (past - edge),
+                               rtol=1e-12)
+    assert np.all(np.diff(log_factor(np.linspace(0, 3, 50))) < 0)  # decreasing throughout
