@@ -8,13 +8,15 @@ all the work before it propagates: a long replication running in this process st
 within 65,536 events (its compiled loop checks a stop flag; it runs in a helper thread
 so that the main thread can take the signal; a short one just finishes first), worker
 processes are terminated (they ignore Ctrl-C themselves, so no worker prints a
-traceback), Dask futures cancelled.
+traceback; a worker whose parent was killed outright ends by itself), Dask futures
+cancelled.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ import numpy as np
 
 from sustain._types import FloatArray, IntArray
 from sustain.errors import MissingExtraError, SustainError
-from sustain.simulate.interrupt import SimulationInterrupted, ignore_interrupts
+from sustain.simulate.interrupt import SimulationInterrupted, hold_sigint, start_worker
 from sustain.simulate.kernel import Replication, kernel_arrays, run
 from sustain.simulate.kernel_phased import phased_arrays, run_phased
 from sustain.simulate.model import SimModel
@@ -152,9 +154,16 @@ def _in_process(job: Job, seeds: list[np.random.SeedSequence],
 def _on_processes(job: Job, seeds: list[np.random.SeedSequence], workers: int,
                   store: Callable[[range, list[Replication]], None]) -> None:
     chunks = _chunks(len(seeds), 4 * workers)
-    pool = multiprocessing.get_context().Pool(
-        processes=min(workers, len(chunks)), initializer=ignore_interrupts)
+    hold_sigint(True)
     try:
+        pool = multiprocessing.get_context().Pool(
+            processes=min(workers, len(chunks)), initializer=start_worker,
+            initargs=(os.getpid(),))
+    except BaseException:
+        hold_sigint(False)
+        raise
+    try:
+        hold_sigint(False)  # a Ctrl-C that came while the workers started is raised here
         tasks = [(k, job, [seeds[r] for r in c]) for k, c in enumerate(chunks)]
         for k, reps in pool.imap_unordered(_run_numbered, tasks):
             store(chunks[k], reps)
