@@ -19,6 +19,7 @@ PACKAGE = SRC / "sustain"
 LAYERS = {
     "errors": 0,
     "_types": 0,
+    "_paths": 0,
     "scenario": 1,
     "readiness": 2,
     "optimize": 3,
