@@ -167,7 +167,8 @@ def test_battle_damage_when_every_system_is_hit(delays: str) -> None:
 
 def test_delivery_after_the_last_day_numbers_no_systems() -> None:
     """A million systems delivered after the run: no system is numbered for them (the
-    run's arrays are those of the day-0 fleet), and they still count as delivered."""
+    run's arrays are those of the day-0 fleet), and they are not counted as delivered;
+    a delivery on the last day is."""
     d = one_site(n=3, mtbf=500.0,
                  deliveries=[{"day": 400, "system": "K", "site": "S", "count": 1_000_000}])
     sc = scenario_from_dict(d)
@@ -177,7 +178,9 @@ def test_delivery_after_the_last_day_numbers_no_systems() -> None:
                      days=300)
     assert len(p.sys_fleet) == 3
     doc = simulate(sc, days=300, replications=2, seed=1).to_dict()["fleets"][0]
-    assert doc["delivered"] == 1_000_000 and doc["present_mean"] == pytest.approx(3)
+    assert doc["delivered"] == 0 and doc["present_mean"] == pytest.approx(3)
+    doc = simulate(sc, days=400, replications=2, seed=1).to_dict()["fleets"][0]
+    assert doc["delivered"] == 1_000_000
 
 
 def test_a_billion_delivered_spares_fill_the_waiting_system() -> None:

@@ -132,8 +132,7 @@ def build_phased(
 ) -> PhasedModel:
     """Flatten the time-phased keys of ``scenario`` (compiled as ``a``) for ``days`` days.
 
-    A delivery after the last day numbers no systems (it never happens in the run; its
-    count is still reported as delivered).
+    A delivery after the last day numbers no systems: it never happens in the run.
     """
     n_f = int(a.fleet_system.size)
     n_s = a.n_sites

@@ -455,8 +455,8 @@ def _summarise(
     ph = None
     if job.phased is not None:
         delivered = np.zeros(a.fleet_system.size, dtype=np.int64)
-        for _, f, _, count, _ in job.phased.deliveries:
-            if count:
+        for day, f, _, count, _ in job.phased.deliveries:
+            if count and day <= job.days:  # a later delivery never comes in the run
                 delivered[f] += count
         a_mask = replace(a, fleet_count=a.fleet_count + delivered)
 
