@@ -206,9 +206,8 @@ def load_stock_plan(
         if q > 0 and (item, site) not in held and (item, site) not in usable:
             raise SustainError(
                 f"{plan.path} row {plan.row[item, site]}: item {quote(item)} is not used at "
-                f"site {quote(site)}: no fleet there or below it has a system it is "
-                "installed in, so a spare there serves nothing (and the scenario holds "
-                "none there)"
+                f"site {quote(site)}: no fleet there or below it has a system that holds "
+                "it, and the scenario stocks none there"
             )
     return plan
 
