@@ -157,6 +157,7 @@ def test_optimiser_plan_reproduces_its_availability(
         assert got["stock_cost"] == pytest.approx(opt["stock_cost"], rel=1e-12)
         assert got["purchase_cost"] == pytest.approx(opt["purchase_cost"], rel=1e-12)
         assert got["removed_cost"] == 0
+        assert got["held_differs"] == 0  # the plan's held column is the stock held
     if scenario == "small":
         assert opt["purchase_cost"] > 0  # the check means something: units were bought
 
@@ -214,6 +215,28 @@ def test_the_same_name_twice_shows_whole_paths(tmp_path: Path, small: Path) -> N
     assert f"| held | {a} | {b} |" in report.read_text()
 
 
+def test_add_mode_says_when_the_plan_was_computed_from_another_stock(
+    tmp_path: Path, small: Path
+) -> None:
+    """The optimiser's plan carries the stock it started from (held): adding its buy
+    column to a different stock is done, and said."""
+    plan = write(tmp_path / "plan.csv", "item,site,held,buy,qty\nTX,WEST,5,1,6\n")
+    doc = evaluate_json(small, "--stock", plan, "--stock-mode", "add")
+    (got,) = doc["plans"]
+    # SMALL holds TX@WEST 1 (file: 5), TX@HUB 2 and PSU@EAST 1 (file: none).
+    assert got["held_differs"] == 3
+    assert got["message"] == (
+        f"stock: 1 row from {plan} added 1 units (column buy) to 1 of 3 rows; 2 unchanged; "
+        "its held column differs from the stock held in 3 rows (first 'TX' at 'WEST'): the "
+        "plan was computed from another stock"
+    )
+    same = write(tmp_path / "same.csv", "item,site,held,buy,qty\nTX,WEST,1,1,2\n"
+                 "TX,HUB,2,0,2\nPSU,EAST,1,0,1\n")
+    (got,) = evaluate_json(small, "--stock", same, "--stock-mode", "add")["plans"]
+    assert got["held_differs"] == 0
+    assert "differs" not in got["message"]
+
+
 def test_add_mode_without_a_buy_column_adds_qty(small: Path, tmp_path: Path) -> None:
     sc = load_scenario(small)
     plan = load_stock_plan(write(tmp_path / "p.csv", "item,site,qty\nTX,HUB,1\n"), sc, "add")
@@ -240,6 +263,8 @@ def test_add_mode_without_a_buy_column_adds_qty(small: Path, tmp_path: Path) -> 
          "{p} row 2: qty must be a whole number >= 0: got '-2'"),
         ("item,site,held,buy\nTX,WEST,0,-1\n", "add",
          "{p} row 2: buy must be a whole number >= 0: got '-1'"),
+        ("item,site,held,buy\nTX,WEST,x,1\n", "add",
+         "{p} row 2: held must be a number: got 'x'"),
         ("item,site,held\nTX,WEST,1\n", "add",
          "{p}: missing column qty (expected the plan written by `sustain optimize -o "
          "plan.csv`: item,site,qty,…)"),

@@ -27,9 +27,10 @@ import math
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from sustain.errors import SustainError
@@ -98,7 +99,9 @@ class StockPlan:
     """The quantities of a plan file, per ``(item, site)``, and where each was read.
 
     ``qty`` holds the column ``column`` summed over the rows naming each pair; ``row``
-    the first row (the header is row 1) that names it; ``rows`` the data rows.
+    the first row (the header is row 1) that names it; ``rows`` the data rows.  When
+    ``buy`` is read and the file has a ``held`` column (the optimiser's plan), ``held``
+    holds it the same way (the stock the plan was computed from); otherwise it is empty.
     """
 
     path: Path
@@ -106,6 +109,20 @@ class StockPlan:
     qty: Mapping[tuple[str, str], int]
     row: Mapping[tuple[str, str], int]
     rows: int
+    held: Mapping[tuple[str, str], int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _whole(path: Path, n: int, column: str, raw: str) -> int:
+    """The whole number >= 0 in cell ``raw`` (row ``n``, ``column``)."""
+    try:
+        q = float(raw)
+    except ValueError:
+        raise SustainError(f"{path} row {n}: {column} must be a number: got {quote(raw)}") from None
+    if not math.isfinite(q) or q < 0 or q != int(q):
+        raise SustainError(
+            f"{path} row {n}: {column} must be a whole number >= 0: got {quote(raw)}"
+        )
+    return int(q)
 
 
 def _read_plan(path: Path, scenario: Scenario | None, column: str | None) -> StockPlan:
@@ -124,18 +141,11 @@ def _read_plan(path: Path, scenario: Scenario | None, column: str | None) -> Sto
     known_items, known_sites = set(items or ()), set(sites or ())
     out: dict[tuple[str, str], int] = {}
     first: dict[tuple[str, str], int] = {}
+    held: dict[tuple[str, str], int] = {}
+    read_held = column == "buy" and "held" in header
     for n, row in enumerate(rows, start=2):
         raw = (row.get(column) or "").strip()
-        try:
-            q = float(raw)
-        except ValueError:
-            raise SustainError(
-                f"{path} row {n}: {column} must be a number: got {quote(raw)}"
-            ) from None
-        if not math.isfinite(q) or q < 0 or q != int(q):
-            raise SustainError(
-                f"{path} row {n}: {column} must be a whole number >= 0: got {quote(raw)}"
-            )
+        q = _whole(path, n, column, raw)
         item = (row.get("item") or "").strip()
         site = (row.get("site") or "").strip()
         for name, what, value, known, ids in (
@@ -149,16 +159,20 @@ def _read_plan(path: Path, scenario: Scenario | None, column: str | None) -> Sto
                     f"{path} row {n}: {name}: {quote(value)} is not {what} of the "
                     f"scenario{did_you_mean(value, ids)}"
                 )
-        total = out.get((item, site), 0) + int(q)
+        total = out.get((item, site), 0) + q
         if total > MAX_PLAN_QTY:
             raise SustainError(
                 f"{path} row {n}: {column} must be at most {MAX_PLAN_QTY:,} for one item at "
                 f"one site: got {quote(raw)}"
-                + (f" (adding up to {total:,} with earlier rows)" if total != int(q) else "")
+                + (f" (adding up to {total:,} with earlier rows)" if total != q else "")
             )
         out[item, site] = total
         first.setdefault((item, site), n)
-    return StockPlan(path=path, column=column, qty=out, row=first, rows=len(rows))
+        if read_held:
+            h = _whole(path, n, "held", (row.get("held") or "").strip())
+            held[item, site] = held.get((item, site), 0) + h
+    return StockPlan(path=path, column=column, qty=MappingProxyType(out),
+                     row=MappingProxyType(first), rows=len(rows), held=MappingProxyType(held))
 
 
 def read_stock_plan(
@@ -224,15 +238,13 @@ def _usable_pairs(scenario: Scenario) -> set[tuple[str, str]]:
         while at is not None and at not in serving.setdefault(system, set()):
             serving[system].add(at)
             at = parent.get(at)
-    item_parent = {i.id: i.parent for i in scenario.items}
     by_id = {i.id: i for i in scenario.items}
     out: set[tuple[str, str]] = set()
     for it in scenario.items:
-        root, seen = it.id, {it.id}
-        while (p := item_parent.get(root)) is not None and p not in seen:
-            root = p
-            seen.add(p)
-        for inst in by_id[root].installed_in:
+        root = it
+        while root.parent is not None:  # a validated item tree has no cycles
+            root = by_id[root.parent]
+        for inst in root.installed_in:
             out |= {(it.id, s) for s in serving.get(inst.system, ())}
     return out
 
@@ -263,6 +275,8 @@ class StockChange:
     units_removed: int
     purchase_cost: float
     removed_cost: float
+    held_differs: int = 0
+    held_differs_first: tuple[str, str] | None = None
 
     @property
     def message(self) -> str:
@@ -270,9 +284,18 @@ class StockChange:
         rows = f"{self.file_rows} row{'s' if self.file_rows != 1 else ''} from {self.file}"
         new = f"; {self.new} new" if self.new else ""
         if self.mode is StockMode.ADD:
+            differs = ""
+            if self.held_differs_first is not None:
+                item, site = self.held_differs_first
+                differs = (
+                    f"; its held column differs from the stock held in {self.held_differs} "
+                    f"row{'s' if self.held_differs != 1 else ''} (first {quote(item)} at "
+                    f"{quote(site)}): the plan was computed from another stock"
+                )
             return (
                 f"stock: {rows} added {self.units_added:,} units (column {self.column}) to "
                 f"{self.replaced} of {self.rows_before} rows{new}; {self.kept} unchanged"
+                f"{differs}"
             )
         if self.mode is StockMode.REPLACE:
             dropped = f", {self.dropped} dropped (now 0)" if self.dropped else ""
@@ -293,7 +316,8 @@ class StockChange:
             "rows_after": self.rows_after, "replaced": self.replaced, "kept": self.kept,
             "dropped": self.dropped, "new": self.new, "units_added": self.units_added,
             "units_removed": self.units_removed, "purchase_cost": self.purchase_cost,
-            "removed_cost": self.removed_cost, "message": self.message,
+            "removed_cost": self.removed_cost, "held_differs": self.held_differs,
+            "message": self.message,
         }
 
 
@@ -339,6 +363,8 @@ def apply_stock_plan(
     units_added = sum(d for d in added.values() if d > 0)
     units_removed = -sum(d for d in added.values() if d < 0)
     rows = tuple(StockLevel(item=i, site=s, qty=q) for (i, s), q in after.items())
+    differs = [k for k in [*before, *(k for k in plan.held if k not in before)]
+               if plan.held and plan.held.get(k, 0) != before.get(k, 0)]
     change = StockChange(
         file=str(plan.path), mode=mode, column=plan.column, file_rows=plan.rows,
         rows_before=len(before), rows_after=len(rows),
@@ -346,5 +372,6 @@ def apply_stock_plan(
         units_added=units_added, units_removed=units_removed,
         purchase_cost=math.fsum(d * cost[k[0]] for k, d in added.items() if d > 0),
         removed_cost=math.fsum(-d * cost[k[0]] for k, d in added.items() if d < 0),
+        held_differs=len(differs), held_differs_first=differs[0] if differs else None,
     )
     return replace(scenario, stock=rows), change
