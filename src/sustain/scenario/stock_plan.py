@@ -33,28 +33,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from sustain._paths import kind_of
 from sustain.errors import SustainError
 from sustain.scenario.messages import did_you_mean, quote
 from sustain.scenario.model import Scenario, StockLevel
 
 #: The most spares of an item a plan may hold at a site (the scenario's bound on stock).
 MAX_PLAN_QTY = 1_000_000_000
-#: Columns a stock plan must have.
+#: Columns a stock plan must have (``add`` mode reads ``buy`` instead of ``qty`` if present).
 PLAN_COLUMNS = ("item", "site", "qty")
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -66,7 +55,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise SustainError(f"{path}: is {_kind(mode)}, not a stock plan file (CSV)")
+        raise SustainError(f"{path}: is {kind_of(mode)}, not a stock plan file (CSV)")
     with os.fdopen(fd, "rb") as fh:
         data = fh.read()
     try:
@@ -129,7 +118,7 @@ def _read_plan(path: Path, scenario: Scenario | None, column: str | None) -> Sto
     header, rows = _read_rows(path)
     if column is None:
         column = "buy" if "buy" in header else "qty"
-    wanted = ("item", "site", column)
+    wanted = (*PLAN_COLUMNS[:2], column)
     missing = [c for c in wanted if c not in header]
     if missing:
         raise SustainError(
