@@ -58,16 +58,24 @@ def test_compare_adds_analytic(tmp_path: Path) -> None:
 
 
 def test_stock_plan_csv(tmp_path: Path) -> None:
-    """--stock uses the plan's qty column and replaces the scenario's stock."""
+    """--stock uses the plan's qty column: it sets the pairs it names (overlay), or with
+    --stock-mode replace it is the whole stock."""
     plan = tmp_path / "plan.csv"
     plan.write_text("item,site,held,buy,qty,unit_cost,cost\n"
                     "SAMX-ANT,EAST,0,40,40,1.00,40.00\n")
     doc = _json(["--stock", str(plan)])
     rows = {(r["item"], r["site"]): r for r in doc["items"]}
     assert rows["SAMX-ANT", "EAST"]["backorders_mean"] == 0.0
-    # Every other spare is gone: the hub holds nothing now.
+    assert doc["stock_plan"]["mode"] == "overlay"
+    assert (doc["stock_plan"]["kept"], doc["stock_plan"]["new"]) == (76, 1)
     base = _json([])
     assert doc != base
+    replaced = _json(["--stock", str(plan), "--stock-mode", "replace"])
+    assert replaced["stock_plan"]["dropped"] == 76
+    # Every other spare is gone: the hub's radar spares no longer cover its repairs.
+    hub = {(r["item"], r["site"]): r for r in replaced["items"]}
+    assert hub["SAMX-ANT", "EAST"]["backorders_mean"] == 0.0
+    assert replaced["fleets"] != doc["fleets"]
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from rich.console import Console
 from sustain.errors import ScenarioError, SustainError
 from sustain.report.files import Input
 from sustain.scenario import Scenario, load_scenario
+from sustain.scenario.stock_plan import StockChange, StockMode, apply_stock_plan, load_stock_plan
 
 out = Console()
 err = Console(stderr=True)
@@ -131,6 +132,28 @@ def check_dask_address(option: str, value: str | None) -> str | None:
             "tcp://host:8786"
         )
     return value.strip()
+
+
+StockModeOption = Annotated[
+    StockMode,
+    typer.Option(
+        "--stock-mode",
+        help="How --stock changes the scenario's stock: overlay (the file's rows replace "
+        "the rows for the (item, site) pairs it names, others kept), replace (the file is "
+        "the whole stock), add (the file's buy column, else qty, comes on top).",
+    ),
+]
+
+
+def with_stock_plan(
+    scenario: Scenario, path: Path, mode: StockMode, *, quiet: bool = False
+) -> tuple[Scenario, StockChange]:
+    """``scenario`` with the plan file ``path`` put in by ``mode``; unless ``quiet``,
+    one line on stderr says what was done."""
+    changed, change = apply_stock_plan(scenario, load_stock_plan(path, scenario, mode), mode)
+    if not quiet:
+        err.print(change.message, markup=False, highlight=False, soft_wrap=True)
+    return changed, change
 
 
 def load(path: Path, allow_outside_tables: bool) -> Scenario:

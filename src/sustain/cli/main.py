@@ -20,6 +20,7 @@ import sustain
 from sustain.cli.common import (
     AllowOutsideTables,
     OptionError,
+    StockModeOption,
     check_number,
     check_whole,
     command,
@@ -29,6 +30,7 @@ from sustain.cli.common import (
     install_interrupt_handlers,
     load,
     out,
+    with_stock_plan,
 )
 from sustain.cli.oryx_cmd import oryx
 from sustain.cli.simulate_cmd import simulate
@@ -37,8 +39,9 @@ from sustain.errors import SustainError
 from sustain.optimize import TargetUnreachable
 from sustain.optimize.work import parse_memory
 from sustain.readiness.compare import approximation_errors
-from sustain.report.documents import curve_csv, json_text, plan_csv
+from sustain.report.documents import curve_csv, json_text, plan_csv, plans_document
 from sustain.report.files import (
+    Input,
     Output,
     Render,
     check_not_inputs,
@@ -46,9 +49,15 @@ from sustain.report.files import (
     text_file,
     write_outputs,
 )
-from sustain.report.markdown import comparison_markdown, evaluation_report, optimization_report
+from sustain.report.markdown import (
+    comparison_markdown,
+    evaluation_report,
+    optimization_report,
+    plans_markdown,
+)
 from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_curve_plot
-from sustain.report.tables import print_evaluation, print_purchases
+from sustain.report.tables import print_evaluation, print_plans, print_purchases
+from sustain.scenario.stock_plan import StockChange, StockMode
 
 app = typer.Typer(
     add_completion=False,
@@ -87,24 +96,41 @@ def evaluate(
     top: Annotated[int, typer.Option(help="Items to list by backorders (>= 1).")] = 15,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables on the console.")] = False,
     allow_outside_tables: AllowOutsideTables = False,
+    stock: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--stock",
+            help="Stock plan CSV (item,site,qty), e.g. from `sustain optimize -o plan.csv`: "
+            "evaluated beside the stock held; repeat to compare plans side by side.",
+        ),
+    ] = None,
+    stock_mode: StockModeOption = StockMode.OVERLAY,
 ) -> None:
-    """Readiness of every fleet at every site with the stock held now."""
+    """Readiness of every fleet at every site with the stock held now (and with plans)."""
     outputs = [Output("--output", output)] if output is not None else []
+    plans = stock or []
     try:
         check_whole("--top", top, low=1)
         check_outputs(outputs)
-        check_not_inputs(outputs, inputs_of(scenario))
+        inputs = inputs_of(scenario) + [Input(p, "a stock plan") for p in plans]
+        check_not_inputs(outputs, inputs)
         sc = load(scenario, allow_outside_tables)
         check_not_inputs(outputs, inputs_of(scenario, sc))
+        variants = [with_stock_plan(sc, p, stock_mode, quiet=quiet) for p in plans]
         ev = sustain.evaluate(sc, method=method.value)
         comparison = approximation_errors(ev) if method is MethodChoice.EXACT else None
         doc: dict[str, Any] = ev.to_dict()
         if comparison is not None:
             doc["approximation"] = comparison
+        if variants:
+            doc["plans"] = plans_document(
+                [(change, sustain.evaluate(v, method=method.value)) for v, change in variants]
+            )
         text = json_text(doc) if json_out else ""
         if output is not None:
             report = evaluation_report(sc, ev, top=top,
-                                       comparison=comparison_markdown(comparison))
+                                       comparison=comparison_markdown(comparison),
+                                       plans=plans_markdown(doc, sc.currency))
             write_outputs([(outputs[0], text_file(report))])
     except SustainError as exc:
         raise fail(exc) from None
@@ -112,7 +138,10 @@ def evaluate(
         sys.stdout.write(text)
         return
     if not quiet:
-        print_evaluation(out, sc.name or str(scenario), doc, top, comparison)
+        if variants:
+            print_plans(out, sc.name or str(scenario), doc, sc.currency)
+        else:
+            print_evaluation(out, sc.name or str(scenario), doc, top, comparison)
     if output is not None and not quiet:
         err.print(f"report written to {output}")
 
@@ -198,6 +227,12 @@ def optimize(
         typer.Option("--max-memory", help="Memory the run may use, e.g. 4G (default: half "
                      "the RAM); larger runs are refused before they start."),
     ] = None,
+    stock: Annotated[
+        Path | None,
+        typer.Option("--stock", help="Start from this stock plan CSV (item,site,qty): what "
+                     "is held already; see --stock-mode."),
+    ] = None,
+    stock_mode: StockModeOption = StockMode.OVERLAY,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     if method is MethodChoice.EXACT:
@@ -219,13 +254,21 @@ def optimize(
                 pyplot("--curve")
             outputs.append(Output("--curve", curve))
         check_outputs(outputs)
-        check_not_inputs(outputs, inputs_of(scenario))
+        inputs = inputs_of(scenario)
+        if stock is not None:
+            inputs.append(Input(stock, "the stock plan"))
+        check_not_inputs(outputs, inputs)
         sc = load(scenario, allow_outside_tables)
         check_not_inputs(outputs, inputs_of(scenario, sc))
+        change: StockChange | None = None
+        if stock is not None:
+            sc, change = with_stock_plan(sc, stock, stock_mode, quiet=quiet)
         with _progress(quiet) as progress:
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
                                    progress=progress, max_memory=memory)
         doc = opt.to_dict()
+        if change is not None:
+            doc["stock_plan"] = change.to_dict()
         text = json_text(doc) if json_out or (output and output.suffix.lower() == ".json") else ""
         write_outputs([(o, _optimize_output(o, sc, opt, text)) for o in outputs])
     except TargetUnreachable as exc:

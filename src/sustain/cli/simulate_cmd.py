@@ -17,6 +17,7 @@ from sustain.cli.common import (
     MAX_WORKERS,
     AllowOutsideTables,
     OptionError,
+    StockModeOption,
     check_dask_address,
     check_whole,
     command,
@@ -25,6 +26,7 @@ from sustain.cli.common import (
     inputs_of,
     load,
     out,
+    with_stock_plan,
 )
 from sustain.errors import SustainError
 from sustain.report.documents import json_text
@@ -39,7 +41,7 @@ from sustain.report.files import (
 )
 from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_availability_plot
 from sustain.report.tables import print_simulation
-from sustain.scenario.stock_plan import read_stock_plan
+from sustain.scenario.stock_plan import StockChange, StockMode
 
 
 @command
@@ -71,8 +73,10 @@ def simulate(
     ] = None,
     stock: Annotated[
         Path | None,
-        typer.Option("--stock", help="Stock plan CSV from `sustain optimize -o plan.csv` (qty)."),
+        typer.Option("--stock", help="Stock plan CSV (item,site,qty), e.g. from `sustain "
+                     "optimize -o plan.csv`; see --stock-mode."),
     ] = None,
+    stock_mode: StockModeOption = StockMode.OVERLAY,
     compare: Annotated[
         bool, typer.Option("--compare", help="Add the analytic (METRIC family) availability.")
     ] = False,
@@ -122,7 +126,9 @@ def simulate(
         check_not_inputs(outputs, inputs)
         sc = load(scenario, allow_outside_tables)
         check_not_inputs(outputs, inputs_of(scenario, sc))
-        plan = read_stock_plan(stock, sc) if stock is not None else None
+        change: StockChange | None = None
+        if stock is not None:
+            sc, change = with_stock_plan(sc, stock, stock_mode, quiet=quiet)
         bar = Progress(
             "simulating", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=err, transient=True, disable=quiet,
@@ -130,13 +136,15 @@ def simulate(
         task = bar.add_task("simulating", total=reps)
         with bar:
             res = sustain.simulate(
-                sc, days=days, replications=reps, seed=seed, warmup_days=warmup, stock=plan,
+                sc, days=days, replications=reps, seed=seed, warmup_days=warmup,
                 failures_while_down=failures_while_down, cannibalisation=cannibalisation,
                 delays="exponential" if exponential else "deterministic",
                 workers=workers, dask_address=dask, compare=compare,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
         doc = res.to_dict()
+        if change is not None:
+            doc["stock_plan"] = change.to_dict()
         text = json_text(doc) if json_out or output is not None else ""
         files: list[tuple[Output, Render]] = []
         if output is not None:

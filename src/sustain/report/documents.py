@@ -18,6 +18,8 @@ import numpy as np
 
 from sustain.errors import SustainError
 from sustain.optimize.api import Optimization
+from sustain.readiness.evaluate import Evaluation
+from sustain.scenario.stock_plan import StockChange
 
 
 class NonFiniteResultError(SustainError):
@@ -82,3 +84,13 @@ def curve_csv(points: list[dict[str, Any]]) -> str:
     for p in points:
         w.writerow([p["cost"], p["availability"], *(p["fleets"][n] for n in names)])
     return buf.getvalue()
+
+
+def plans_document(plans: list[tuple[StockChange, Evaluation]]) -> list[dict[str, Any]]:
+    """The ``plans`` of ``sustain evaluate --stock``: per plan, what it changed (the
+    ``stock_plan`` summary) and its evaluation (``fleets``, ``items``, ``stock_cost``)."""
+    return [
+        {**change.to_dict(), "fleets": ev.fleets_dict(), "items": ev.items_dict(),
+         "stock_cost": ev.stock_cost}
+        for change, ev in plans
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,8 +36,53 @@ def comparison_markdown(comparison: dict[str, Any] | None) -> str:
     return "\n".join(rows)
 
 
+def plan_labels(doc: dict[str, Any]) -> list[str]:
+    """Column titles for ``doc["plans"]``: file names, whole paths when names repeat."""
+    names = [Path(p["file"]).name for p in doc.get("plans", [])]
+    if len(set(names)) == len(names):
+        return names
+    return [str(p["file"]) for p in doc["plans"]]
+
+
+def plans_table(doc: dict[str, Any], currency: str) -> tuple[list[str], list[list[str]]]:
+    """The side-by-side comparison of ``evaluate --stock``: a header and rows of text.
+
+    One row per fleet (availability with the stock held, then with each plan), then the
+    value of the stock, the cost of the units each plan adds and the value it removes.
+    """
+    plans = doc.get("plans", [])
+    header = ["system", "site", "systems", "held", *plan_labels(doc)]
+    rows = []
+    for n, f in enumerate(doc["fleets"]):
+        rows.append([f["system"], f["site"], str(f["count"]), _pct_known(f["availability"]),
+                     *(_pct_known(p["fleets"][n]["availability"]) for p in plans)])
+    rows.append(["expected available", "", "",
+                 f"{sum(f['expected_available'] for f in doc['fleets']):.2f}",
+                 *(f"{sum(f['expected_available'] for f in p['fleets']):.2f}" for p in plans)])
+    rows.append([f"stock value ({currency})", "", "", f"{doc['stock_cost']:,.0f}",
+                 *(f"{p['stock_cost']:,.0f}" for p in plans)])
+    rows.append([f"to buy ({currency})", "", "", "",
+                 *(f"{p['purchase_cost']:,.0f}" for p in plans)])
+    rows.append([f"removed ({currency})", "", "", "",
+                 *(f"{p['removed_cost']:,.0f}" for p in plans)])
+    return header, rows
+
+
+def plans_markdown(doc: dict[str, Any], currency: str) -> str:
+    """The stock plans of ``evaluate --stock`` side by side, as a Markdown section body."""
+    if not doc.get("plans"):
+        return ""
+    header, rows = plans_table(doc, currency)
+    lines = [f"- {p['message']}" for p in doc["plans"]]
+    lines += ["", "| " + " | ".join(header) + " |",
+              "|---|---|" + "---:|" * (len(header) - 2)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 def evaluation_report(
-    scenario: Scenario, ev: Evaluation, *, top: int = 15, comparison: str = ""
+    scenario: Scenario, ev: Evaluation, *, top: int = 15, comparison: str = "",
+    plans: str = "",
 ) -> str:
     """Markdown text: fleets, worst items by backorders, stock value."""
     a = ev.arrays
@@ -82,6 +128,10 @@ def evaluation_report(
     ]
     if comparison:
         lines += ["## Approximation error", "", comparison, ""]
+    if plans:
+        lines += ["## Stock plans", "",
+                  "Availability with the stock held and with each plan; costs at the items' "
+                  "unit costs.", "", plans, ""]
     lines += [
         "Availability is the expected share of systems not waiting for a part "
         "(Sherbrooke's product formula), in steady state with ample repair capacity.",

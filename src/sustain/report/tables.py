@@ -12,7 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from sustain.report.markdown import pct
+from sustain.report.markdown import pct, plans_table
 from sustain.scenario.oryx import LossRates
 
 
@@ -61,6 +61,18 @@ def print_evaluation(
                     f"{block['max_abs_ebo_error']:.2e}",
                 )
         console.print(t)
+
+
+def print_plans(console: Console, title: str, doc: dict[str, Any], currency: str) -> None:
+    """Fleets with the stock held and with each plan of ``evaluate --stock``, and costs."""
+    header, rows = plans_table(doc, currency)
+    t = Table(title=f"{title}: stock plans ({doc['method']})")
+    for n, col in enumerate(header):
+        t.add_column(col, justify="left" if n < 2 else "right")
+    fleets = len(doc["fleets"])
+    for n, r in enumerate(rows):
+        t.add_row(*r, end_section=n == fleets - 1)
+    console.print(t)
 
 
 def print_purchases(console: Console, doc: dict[str, Any], top: int, currency: str) -> None:
