@@ -48,6 +48,7 @@ from sustain.report.files import (
 )
 from sustain.report.markdown import comparison_markdown, evaluation_report, optimization_report
 from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_curve_plot
+from sustain.report.shops import print_repair_shops, shop_warnings
 from sustain.report.tables import print_evaluation, print_purchases
 
 app = typer.Typer(
@@ -108,11 +109,16 @@ def evaluate(
             write_outputs([(outputs[0], text_file(report))])
     except SustainError as exc:
         raise fail(exc) from None
+    shops = doc.get("repair_shops", [])
+    for line in shop_warnings(shops):
+        sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)
         return
     if not quiet:
         print_evaluation(out, sc.name or str(scenario), doc, top, comparison)
+        if shops:
+            print_repair_shops(out, shops)
     if output is not None and not quiet:
         err.print(f"report written to {output}")
 

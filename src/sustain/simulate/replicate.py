@@ -125,6 +125,9 @@ class SimulationResult:
     analytic : dict or None
         Comparison with the analytic model, when asked for
         (:func:`sustain.crosscheck.simulate` with ``compare=True``).
+    repair_shops : list of dict or None
+        Offered load and utilisation of the sites with repair channels
+        (:func:`sustain.crosscheck.simulate`, when some site has channels).
     """
 
     arrays: ScenarioArrays
@@ -145,6 +148,7 @@ class SimulationResult:
     failures_while_down: bool
     delays: Delays
     analytic: dict[str, Any] | None = field(default=None)
+    repair_shops: list[dict[str, Any]] | None = field(default=None)
     phased: PhasedStats | None = field(default=None)
     demands_reps: FloatArray | None = field(default=None)
 
@@ -252,6 +256,8 @@ class SimulationResult:
             "delays": str(self.delays),
             "events": self.events,
         }
+        if self.repair_shops:
+            doc["repair_shops"] = self.repair_shops
         if self.analytic is not None:
             doc["analytic"] = self.analytic
         return doc
