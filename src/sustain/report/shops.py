@@ -72,24 +72,26 @@ def print_repair_shops(console: Console, rows: list[dict[str, Any]]) -> None:
     peak and jobs at the shop when ``rows`` come from a simulation)."""
     simulated = bool(rows) and "in_repair_mean" in rows[0]
     t = Table(title="Repair shops")
-    cols = ["site", "channels", "repairs/day", "offered load", "utilisation"]
-    if simulated:
-        cols += ["peak load", "peak day", "in repair (sim)"]
+    cols = ["site", "channels", "load", "utilisation"]
+    cols += ["peak", "peak day", "in repair"] if simulated else ["repairs/day"]
     for c in cols:
         t.add_column(c, justify="left" if c == "site" else "right")
     for r in rows:
-        row = [r["site"], str(r["channels"]), f"{r['arrivals_per_day']:.3f}",
-               f"{r['offered_load']:.2f}", f"{r['utilisation']:.2f}"]
+        row = [r["site"], str(r["channels"]), f"{r['offered_load']:.2f}",
+               f"{r['utilisation']:.2f}"]
         if simulated:
             row += [f"{r['peak_offered_load']:.2f}", str(r["peak_day"]),
                     f"{r['in_repair_mean']:.2f}"]
+        else:
+            row.append(f"{r['arrivals_per_day']:.3f}")
         t.add_row(*row)
     console.print(t)
     console.print(
-        "offered load: channels' worth of work (repairs per day × repair days); utilisation: "
-        "offered load / channels" + (
+        "load: offered load, channels' worth of work (repairs per day × repair days); "
+        "utilisation: load / channels" + (
             "; peak: the highest load of the day-0 and delivered fleets at the tempo of "
-            "each day; in repair (sim): time-average jobs at the shop, queued or in service"
+            "each day; in repair: simulated time-average jobs at the shop, queued or in "
+            "service"
             if simulated else ""
         ),
         soft_wrap=True,
