@@ -6,6 +6,7 @@ read back from the code.
 
 from __future__ import annotations
 
+from math import factorial
 from typing import Any
 
 import numpy as np
@@ -108,3 +109,15 @@ def test_peak_follows_deliveries_and_tempo() -> None:
     early = peak_load(sc, a, shops, days=80)
     assert_allclose(early.offered_load, 1.5 * shops.offered_load, rtol=1e-12)
     assert early.day.tolist() == [50.0, 50.0]
+
+
+def test_the_threshold_note_holds_for_mmc() -> None:
+    """The note at OVERLOAD_UTILISATION: M/M/c with c ≤ 10 at ρ = 0.9 has 67 to 90 % of
+    repairs waiting and a mean queue of 6 to 8 jobs (Erlang C, computed here)."""
+    rho = OVERLOAD_UTILISATION
+    for c in range(1, 11):
+        a = rho * c
+        tail = a**c / factorial(c) / (1 - rho)
+        wait = tail / (sum(a**k / factorial(k) for k in range(c)) + tail)
+        assert 0.66 <= wait <= 0.9 + 1e-12
+        assert 6 <= wait * rho / (1 - rho) <= 8.1 + 1e-9

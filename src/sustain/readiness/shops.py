@@ -12,7 +12,7 @@ make that assumption false.  For a site ``s`` with ``c`` channels:
   (Erlang), ``T_i`` the item's ``base_repair_days`` (``depot_repair_days`` at a root);
   with unlimited channels it is the mean number of units in repair (Palm);
 * utilisation ``ρ_s = a_s / c``, the share of the channels' time that repairs need
-  (Gross et al. 2008, *Fundamentals of Queueing Theory*, 4th ed., sec. 2.2 and 3.2,
+  (Gross et al. 2008, *Fundamentals of Queueing Theory*, 4th ed., ch. 2,
   M/M/c: ``ρ = λ / (c μ)``).  At ``ρ ≥ 1`` an open queue grows without bound; in the
   simulator, where a down system stops failing, availability falls instead.
 
@@ -33,8 +33,9 @@ from sustain.scenario.compile import ScenarioArrays
 from sustain.scenario.model import Scenario
 
 #: Utilisation from which a shop is reported as overloaded: queues then hold a large
-#: share of the units in repair (M/M/c with c ≤ 10 at ρ = 0.9: a mean queue of 3 to 7
-#: jobs against 0.9 c in service), which the analytic model does not see.
+#: share of the units in repair, which the analytic model does not see (M/M/c with
+#: c ≤ 10 at ρ = 0.9: 67 to 90 % of the repairs wait, the mean queue is 6 to 8 jobs
+#: against 0.9 c in service; Erlang C: Gross et al. 2008, ch. 2).
 OVERLOAD_UTILISATION = 0.9
 
 

@@ -37,6 +37,11 @@ def shop_warnings(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _worst(shop: dict[str, Any]) -> float:
+    """The higher of the day-0 and the peak utilisation (evaluate has no peak)."""
+    return max(shop["utilisation"], shop.get("peak_utilisation", 0.0))
+
+
 def gap_notes(doc: dict[str, Any]) -> list[str]:
     """With ``--compare``: the fleets whose analytic availability lies above the simulated
     confidence interval and whose repairs go through an overloaded shop."""
@@ -49,16 +54,10 @@ def gap_notes(doc: dict[str, Any]) -> list[str]:
         row = analytic["vari-metric"]["fleets"][n]
         if row["inside_ci95"] is not False or row["difference"] <= 0:
             continue
-        busy = [
-            s for s in shops
-            if max(s["utilisation"], s.get("peak_utilisation", 0.0)) >= OVERLOAD_UTILISATION
-            and {"system": f["system"], "site": f["site"]} in s["fleets"]
-        ]
+        fleet = {"system": f["system"], "site": f["site"]}
+        busy = [s for s in shops if _worst(s) >= OVERLOAD_UTILISATION and fleet in s["fleets"]]
         if busy:
-            where = ", ".join(
-                f"{s['site']} (utilisation {max(s['utilisation'], s.get('peak_utilisation', 0.0)):.2f})"
-                for s in busy
-            )
+            where = ", ".join(f"{s['site']} (utilisation {_worst(s):.2f})" for s in busy)
             lines.append(
                 f"{f['system']} at {f['site']}: analytic {100 * row['availability']:.1f} % "
                 f"against simulated {100 * f['availability']:.1f} %: its repairs queue at "
