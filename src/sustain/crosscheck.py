@@ -73,7 +73,8 @@ def shop_load(
 ) -> list[dict[str, Any]] | None:
     """The ``repair_shops`` block of a simulation: per site with channels, the analytic
     offered load and utilisation of the day-0 fleets, the peak over the run (deliveries
-    and tempo), and the simulated time-average jobs at the shop (queued or in service).
+    and tempo), the simulated time-average jobs at the shop (queued or in service) and
+    the simulated utilisation (time-average busy channels / channels).
 
     None when no site has channels.
     """
@@ -89,6 +90,7 @@ def shop_load(
         else None
     )
     jobs = result.in_repair.mean(axis=0)
+    busy = None if result.busy is None else result.busy.mean(axis=0)
     for n, row in enumerate(rows):
         load = row["offered_load"] if peak is None else float(peak.offered_load[n])
         row["peak_offered_load"] = load
@@ -96,6 +98,8 @@ def shop_load(
         day = 0.0 if peak is None else float(peak.day[n])
         row["peak_day"] = int(day) if day == int(day) else day
         row["in_repair_mean"] = float(jobs[shops.sites[n]])
+        if busy is not None:
+            row["utilisation_simulated"] = float(busy[shops.sites[n]]) / row["channels"]
     return rows
 
 

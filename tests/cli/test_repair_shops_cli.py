@@ -93,6 +93,7 @@ def test_simulate_warns_and_reports(tmp_path: Path) -> None:
     assert (row["channels"], row["peak_day"]) == (3, 0)
     assert math.isclose(row["peak_offered_load"], 9.0, rel_tol=1e-12)
     assert row["in_repair_mean"] > 3  # a queue: more jobs than channels
+    assert 0.9 < row["utilisation_simulated"] <= 1.0  # and the channels always busy
     assert list(doc)[-1] == "analytic"
     lines = r.stderr.splitlines(keepends=True)
     assert lines[0] == WARNING.format(c="3 channels", load="9.0", when="", rho="3.00")

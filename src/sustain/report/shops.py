@@ -72,15 +72,16 @@ def print_repair_shops(console: Console, rows: list[dict[str, Any]]) -> None:
     simulated = bool(rows) and "in_repair_mean" in rows[0]
     t = Table(title="Repair shops")
     cols = ["site", "channels", "load", "utilisation"]
-    cols += ["peak", "peak day", "in repair"] if simulated else ["repairs/day"]
+    cols += ["peak (day)", "in repair", "simulated"] if simulated else ["repairs/day"]
     for c in cols:
         t.add_column(c, justify="left" if c == "site" else "right")
     for r in rows:
         row = [r["site"], str(r["channels"]), f"{r['offered_load']:.2f}",
                f"{r['utilisation']:.2f}"]
         if simulated:
-            row += [f"{r['peak_offered_load']:.2f}", str(r["peak_day"]),
-                    f"{r['in_repair_mean']:.2f}"]
+            sim = r.get("utilisation_simulated")
+            row += [f"{r['peak_offered_load']:.2f} ({r['peak_day']})",
+                    f"{r['in_repair_mean']:.2f}", "" if sim is None else f"{sim:.2f}"]
         else:
             row.append(f"{r['arrivals_per_day']:.3f}")
         t.add_row(*row)
@@ -89,8 +90,9 @@ def print_repair_shops(console: Console, rows: list[dict[str, Any]]) -> None:
         "load: offered load, channels' worth of work (repairs per day × repair days); "
         "utilisation: load / channels" + (
             "; peak: the highest load of the day-0 and delivered fleets at the tempo of "
-            "each day; in repair: simulated time-average jobs at the shop, queued or in "
-            "service"
+            "each day (the first day it is reached); in repair: simulated time-average jobs "
+            "at the shop, queued or in service; simulated: simulated utilisation, "
+            "time-average busy channels / channels"
             if simulated else ""
         ),
         soft_wrap=True,
