@@ -21,6 +21,7 @@ Pure array code: no I/O, no printing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -103,12 +104,17 @@ def scenario_channels(scenario: Scenario) -> dict[str, int]:
 
 
 def offered_load(a: ScenarioArrays, flows: Flows | None = None) -> tuple[FloatArray, FloatArray]:
-    """Per site: repairs arriving per day ``λ`` and offered load ``λ · T`` (all sites)."""
+    """Per site: repairs arriving per day ``λ`` and offered load ``λ · T`` (all sites).
+
+    The sums over items are exactly rounded (``math.fsum``), so they do not depend on
+    the order of the items, which follows their ids.
+    """
     flows = demand_flows(a) if flows is None else flows
     root = a.site_parent < 0
     days = np.where(root[None, :], a.depot_repair_days[:, None], a.base_repair_days[:, None])
-    arrivals = flows.repairs.sum(axis=0)
-    load = (flows.repairs * days).sum(axis=0)
+    work = flows.repairs * days
+    arrivals = np.array([math.fsum(flows.repairs[:, s]) for s in range(a.n_sites)])
+    load = np.array([math.fsum(work[:, s]) for s in range(a.n_sites)])
     return arrivals, load
 
 
