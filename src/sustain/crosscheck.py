@@ -21,6 +21,7 @@ import numpy as np
 
 from sustain._types import FloatArray
 from sustain.readiness.evaluate import evaluate_arrays
+from sustain.readiness.shops import peak_load, repair_shops, scenario_channels
 from sustain.scenario.compile import ScenarioArrays
 from sustain.scenario.model import Scenario
 from sustain.simulate import Delays, Progress, SimulationResult
@@ -65,6 +66,43 @@ def with_analytic(result: SimulationResult) -> SimulationResult:
     return replace(result, analytic=analytic_comparison(result))
 
 
+def shop_load(
+    result: SimulationResult,
+    scenario: Scenario | ScenarioArrays,
+    repair_channels: Mapping[str, int] | None = None,
+) -> list[dict[str, Any]] | None:
+    """The ``repair_shops`` block of a simulation: per site with channels, the analytic
+    offered load and utilisation of the day-0 fleets, the peak over the run (deliveries
+    and tempo), the simulated time-average jobs at the shop (queued or in service) and
+    the simulated utilisation (time-average busy channels / channels).
+
+    None when no site has channels.
+    """
+    channels = scenario_channels(scenario) if isinstance(scenario, Scenario) else {}
+    channels.update(repair_channels or {})
+    if not channels:
+        return None
+    a = result.arrays
+    shops = repair_shops(a, channels)
+    rows = shops.to_list(a)
+    peak = (
+        peak_load(scenario, a, shops, days=result.days) if isinstance(scenario, Scenario)
+        else None
+    )
+    jobs = result.in_repair.mean(axis=0)
+    busy = None if result.busy is None else result.busy.mean(axis=0)
+    for n, row in enumerate(rows):
+        load = row["offered_load"] if peak is None else float(peak.offered_load[n])
+        row["peak_offered_load"] = load
+        row["peak_utilisation"] = load / row["channels"]
+        day = 0.0 if peak is None else float(peak.day[n])
+        row["peak_day"] = int(day) if day == int(day) else day
+        row["in_repair_mean"] = float(jobs[shops.sites[n]])
+        if busy is not None:
+            row["utilisation_simulated"] = float(busy[shops.sites[n]]) / row["channels"]
+    return rows
+
+
 def simulate(
     scenario: Scenario | ScenarioArrays,
     *,
@@ -93,6 +131,11 @@ def simulate(
         difference from the simulation and whether it lies inside the 95 % CI.
     others
         As :func:`sustain.simulate.simulate`.
+
+    Returns
+    -------
+    SimulationResult
+        With ``repair_shops`` (:func:`shop_load`) when some site has repair channels.
     """
     result = simulate_only(
         scenario, days=days, replications=replications, seed=seed, warmup_days=warmup_days,
@@ -101,4 +144,7 @@ def simulate(
         dask_address=dask_address, progress=progress, max_events=max_events,
         max_memory=max_memory,
     )
+    shops = shop_load(result, scenario, repair_channels)
+    if shops is not None:
+        result = replace(result, repair_shops=shops)
     return with_analytic(result) if compare else result

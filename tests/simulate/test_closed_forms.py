@@ -37,6 +37,8 @@ def test_machine_repair_steady_state(
     assert abs(m - exact_avail) <= h, (m, h, exact_avail)
     m, h = ci(res.in_repair[:, 0], LEVEL)
     assert abs(m - exact_repair) <= h, (m, h, exact_repair)
+    assert res.busy is not None
+    np.testing.assert_array_equal(res.busy, res.in_repair)  # unlimited: every job in service
     # Backorders (systems waiting for a part) are the systems down.
     m, h = ci(res.backorders_reps[:, 0, 0], LEVEL)
     assert abs(m - float(p @ np.maximum(k - stock, 0))) <= h
@@ -98,7 +100,8 @@ def test_failures_while_down_size_of_the_difference() -> None:
 @pytest.mark.parametrize(("c", "stock"), [(1, 0), (2, 1), (3, 2)])
 def test_repair_channels_finite_source_mmc(c: int, stock: int) -> None:
     """``c`` repair channels, exponential repair: units at the repair shop (queue and
-    service) follow the finite-source M/M/c law with spares."""
+    service) follow the finite-source M/M/c law with spares; min(k, c) of k are in
+    service (the busy channels)."""
     n, mtbf, repair = 10, 1200.0, 5.0
     a = single_site(n=n, mtbf_hours=mtbf, repair_days=repair, stock=stock)
     res = simulate(a, days=12_000, replications=20, seed=21, warmup_days=200,
@@ -109,3 +112,6 @@ def test_repair_channels_finite_source_mmc(c: int, stock: int) -> None:
     assert abs(m - float(p @ k)) <= h, (m, h, float(p @ k))
     m, h = ci(res.availability[:, 0], LEVEL)
     assert abs(m - (1.0 - float(p @ np.maximum(k - stock, 0)) / n)) <= h
+    assert res.busy is not None
+    m, h = ci(res.busy[:, 0], LEVEL)
+    assert abs(m - float(p @ np.minimum(k, c))) <= h, (m, h, float(p @ np.minimum(k, c)))

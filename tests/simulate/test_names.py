@@ -120,12 +120,18 @@ def _by_id(doc: dict[str, Any], old: dict[str, str] | None = None) -> dict[str, 
         return back.get(x, x)
 
     return {
-        **{k: v for k, v in doc.items() if k not in ("fleets", "items", "repair")},
+        **{k: v for k, v in doc.items()
+           if k not in ("fleets", "items", "repair", "repair_shops")},
         "fleets": {(o(f["system"]), o(f["site"])): {**f, "system": 0, "site": 0}
                    for f in doc["fleets"]},
         "items": {(o(r["item"]), o(r["site"])): {**r, "item": 0, "site": 0}
                   for r in doc["items"]},
         "repair": {o(r["site"]): r["in_repair_mean"] for r in doc["repair"]},
+        "repair_shops": {
+            o(r["site"]): {**r, "site": 0, "fleets": sorted(
+                (o(f["system"]), o(f["site"])) for f in r["fleets"])}
+            for r in doc.get("repair_shops", [])
+        },
     }
 
 

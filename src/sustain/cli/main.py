@@ -56,6 +56,7 @@ from sustain.report.markdown import (
     plans_markdown,
 )
 from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_curve_plot
+from sustain.report.shops import print_repair_shops, shop_warnings
 from sustain.report.tables import print_evaluation, print_plans, print_purchases
 from sustain.scenario.stock_plan import StockChange, StockMode
 
@@ -134,6 +135,9 @@ def evaluate(
             write_outputs([(outputs[0], text_file(report))])
     except SustainError as exc:
         raise fail(exc) from None
+    shops = doc.get("repair_shops", [])
+    for line in shop_warnings(shops):
+        sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)
         return
@@ -142,6 +146,8 @@ def evaluate(
             print_plans(out, sc.name or str(scenario), doc, sc.currency)
         else:
             print_evaluation(out, sc.name or str(scenario), doc, top, comparison)
+        if shops:
+            print_repair_shops(out, shops)
     if output is not None and not quiet:
         err.print(f"report written to {output}")
 

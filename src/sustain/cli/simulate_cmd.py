@@ -40,6 +40,7 @@ from sustain.report.files import (
     write_outputs,
 )
 from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_availability_plot
+from sustain.report.shops import gap_notes, print_repair_shops, shop_warnings
 from sustain.report.tables import print_simulation
 from sustain.scenario.stock_plan import StockChange, StockMode
 
@@ -155,11 +156,16 @@ def simulate(
         write_outputs(files)
     except SustainError as exc:
         raise fail(exc) from None
+    shops = doc.get("repair_shops", [])
+    for line in shop_warnings(shops) + [f"note: {n}" for n in gap_notes(doc)]:
+        sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)
         return
     if not quiet:
         print_simulation(out, sc.name or str(scenario), doc)
+        if shops:
+            print_repair_shops(out, shops)
         for path in (output, plot):
             if path is not None:
                 err.print(f"written: {path}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ from sustain._types import FloatArray, IntArray
 from sustain.readiness.exact import exact_pipelines
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
+from sustain.readiness.shops import RepairShops, repair_shops, scenario_channels
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
 
@@ -31,6 +32,9 @@ class Evaluation:
         Pipeline moments, EBO, VBO and fill rate per item and site.
     availability : FloatArray
         Per fleet (NaN for a fleet of zero systems).
+    repair_shops : RepairShops or None
+        Load of the sites with ``repair_channels`` (:func:`evaluate` of a scenario
+        that has some; the analytic model itself assumes unlimited repair capacity).
     """
 
     arrays: ScenarioArrays
@@ -38,6 +42,7 @@ class Evaluation:
     flows: Flows
     pipes: Pipelines
     availability: FloatArray
+    repair_shops: RepairShops | None = None
 
     @property
     def expected_available(self) -> FloatArray:
@@ -95,13 +100,19 @@ class Evaluation:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document of ``sustain evaluate --json`` (shared/spec)."""
-        return {
+        """The JSON document of ``sustain evaluate --json`` (shared/spec).
+
+        ``repair_shops`` is there when some site has ``repair_channels``.
+        """
+        doc: dict[str, Any] = {
             "method": str(self.method),
             "fleets": self.fleets_dict(),
             "items": self.items_dict(),
             "stock_cost": self.stock_cost,
         }
+        if self.repair_shops is not None and self.repair_shops.site_ids:
+            doc["repair_shops"] = self.repair_shops.to_list(self.arrays)
+        return doc
 
 
 def evaluate_arrays(a: ScenarioArrays, *, method: Method | str = Method.VARI_METRIC) -> Evaluation:
@@ -135,5 +146,10 @@ def evaluate(scenario: Scenario, *, method: Method | str = Method.VARI_METRIC) -
     Returns
     -------
     Evaluation
+        With ``repair_shops`` when some site has ``repair_channels``.
     """
-    return evaluate_arrays(compile_scenario(scenario), method=method)
+    ev = evaluate_arrays(compile_scenario(scenario), method=method)
+    channels = scenario_channels(scenario)
+    if not channels:
+        return ev
+    return replace(ev, repair_shops=repair_shops(ev.arrays, channels, ev.flows))

@@ -10,6 +10,7 @@ import numpy as np
 
 from sustain.optimize.api import Optimization
 from sustain.readiness.evaluate import Evaluation
+from sustain.report.shops import shops_markdown
 from sustain.scenario.model import Scenario
 
 
@@ -132,6 +133,8 @@ def evaluation_report(
         lines += ["## Stock plans", "",
                   "Availability with the stock held and with each plan; costs at the items' "
                   "unit costs.", "", plans, ""]
+    if ev.repair_shops is not None and ev.repair_shops.site_ids:
+        lines += [shops_markdown(ev.repair_shops.to_list(a))]
     lines += [
         "Availability is the expected share of systems not waiting for a part "
         "(Sherbrooke's product formula), in steady state with ample repair capacity.",

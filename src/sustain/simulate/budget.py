@@ -125,7 +125,7 @@ def memory_asked(
     per_system = 8 * (positions + (units if phased else 0)) + _BYTES_PER_SYSTEM
     flat = a.n_items * a.n_sites
     n_f = int(a.fleet_system.size)
-    per_rep = 8 * (samples * n_f * (5 if phased else 1) + 3 * flat + a.n_sites + 5 * n_f)
+    per_rep = 8 * (samples * n_f * (5 if phased else 1) + 3 * flat + 2 * a.n_sites + 5 * n_f)
     terms = [
         (workers * n_sys * per_system,
          f"{n_sys:,} systems × {positions + (units if phased else 0):,} installed "

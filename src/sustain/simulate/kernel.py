@@ -75,6 +75,7 @@ class Replication:
     demands: FloatArray  # per flat item·site, count after warm-up
     filled: FloatArray  # per flat item·site, met from stock at once
     in_repair: FloatArray  # per site, time-average repair jobs (channel queue + in service)
+    busy: FloatArray  # per site, time-average repair jobs in service (busy channels)
     events: int
     # Time-phased runs only (kernel_phased): per fleet, time averages after the warm-up
     # and systems lost by the end; (samples × fleets) levels at the sample days.
@@ -211,7 +212,7 @@ def run(
     series = np.empty((len(series_days), n_f))
     down_int = np.zeros(n_f)
     bo_int = np.zeros(n_flat)
-    rep_int = np.zeros(n_s)
+    rep_int = np.zeros((2, n_s))  # repair jobs, busy channels
     dem = np.zeros(n_flat, dtype=np.int64)
     hit = np.zeros(n_flat, dtype=np.int64)
     counts = np.maximum(k.fleet_count, 1.0)
@@ -232,6 +233,7 @@ def run(
         backorders=bo_int / span,
         demands=dem.astype(np.float64),
         filled=hit.astype(np.float64),
-        in_repair=rep_int / span,
+        in_repair=rep_int[0] / span,
+        busy=rep_int[1] / span,
         events=int(events),
     )

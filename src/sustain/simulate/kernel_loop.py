@@ -142,6 +142,19 @@ def _new_unit_lives(j, f, due, fleet_nunits, unit_pos, fleet_item, item_scale,  
 
 
 @_jit
+def _repair_level(site, now, rep_n, rep_acc, rep_t, channels, limited):  # type: ignore[no-untyped-def]
+    """Carry the integrals of a site's repair jobs (row 0) and busy channels (row 1) to
+    ``now``.  Repairs are served first come first served by a work-conserving shop, so
+    with ``c`` channels ``min(jobs, c)`` are in service (all of them when unlimited)."""
+    dt = now - rep_t[site]
+    jobs = rep_n[site]
+    rep_acc[0, site] += jobs * dt
+    c = channels[site]
+    rep_acc[1, site] += (jobs if not limited or c <= 0 or jobs < c else c) * dt
+    rep_t[site] = now
+
+
+@_jit
 def _restart(at, st, sd, ph, phased, n_s):  # type: ignore[no-untyped-def]
     """Start the time integrals and demand counts afresh at day ``at`` (levels are kept)."""
     dem, hit, bo_acc, bo_t, rep_acc, rep_t = st[1], st[2], st[3], st[4], st[7], st[8]
@@ -151,7 +164,8 @@ def _restart(at, st, sd, ph, phased, n_s):  # type: ignore[no-untyped-def]
         bo_acc[x] = 0.0
         bo_t[x] = at
     for s in range(n_s):
-        rep_acc[s] = 0.0
+        rep_acc[0, s] = 0.0
+        rep_acc[1, s] = 0.0
         rep_t[s] = at
     if sd is not None:
         down_acc, down_t = sd[5], sd[6]
@@ -318,8 +332,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
             sp = 2
         elif kind == DONE:
             site = arg % n_s
-            rep_acc[site] += rep_n[site] * (now - rep_t[site])
-            rep_t[site] = now
+            _repair_level(site, now, rep_n, rep_acc, rep_t, channels, limited)
             rep_n[site] -= 1
             if limited and channels[site] > 0:
                 w = n_flat + site
@@ -775,8 +788,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                     jfree = job
                     njfree += 1
                     site = flat % n_s
-                    rep_acc[site] += rep_n[site] * (now - rep_t[site])
-                    rep_t[site] = now
+                    _repair_level(site, now, rep_n, rep_acc, rep_t, channels, limited)
                     rep_n[site] += 1
                     queued = False
                     if limited and channels[site] > 0:
@@ -905,6 +917,8 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
 
     ``md``, ``sd``, ``ph`` and ``phased`` as in :func:`_run`, their state arrays fresh
     (zero; ``due`` infinite, ``due_seq`` -1, ``factor`` the day-0 tempo factors).
+    ``rep_int`` (2 × sites) receives the integrals after the warm-up of the repair jobs
+    at each site (queued or in service) and of its busy channels.
     """
     channels, sys_fleet, fleet_npos, fleet_qty = md[2], md[6], md[8], md[10]
     limited = False
@@ -921,7 +935,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     bo_t = np.zeros(n_flat)
     busy = np.zeros(n_s, dtype=np.int64)
     rep_n = np.zeros(n_s, dtype=np.int64)
-    rep_acc = np.zeros(n_s)
+    rep_acc = np.zeros((2, n_s))
     rep_t = np.zeros(n_s)
     filled_pos = np.empty((n_sys, fleet_qty.shape[1]), dtype=np.int64)
     for j in range(n_sys):
@@ -1058,5 +1072,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     for x in range(n_flat):
         bo_int[x] = bo_acc[x] + qlen[x] * (days - bo_t[x])
     for s in range(n_s):
-        rep_int[s] = rep_acc[s] + rep_n[s] * (days - rep_t[s])
+        _repair_level(s, days, rep_n, rep_acc, rep_t, channels, limited)
+        rep_int[0, s] = rep_acc[0, s]
+        rep_int[1, s] = rep_acc[1, s]
     return cnt[_EVENTS]

@@ -143,7 +143,7 @@ def run_phased(
     lev = np.zeros((5, n_f))
     acc = np.zeros((3, n_f))
     bo_int = np.zeros(n_flat)
-    rep_int = np.zeros(n_s)
+    rep_int = np.zeros((2, n_s))  # repair jobs, busy channels
     dem = np.zeros(n_flat, dtype=np.int64)
     hit = np.zeros(n_flat, dtype=np.int64)
     n_sys = len(p.sys_fleet)
@@ -180,7 +180,8 @@ def run_phased(
         backorders=bo_int / span,
         demands=dem.astype(np.float64),
         filled=hit.astype(np.float64),
-        in_repair=rep_int / span,
+        in_repair=rep_int[0] / span,
+        busy=rep_int[1] / span,
         events=int(events),
         present_mean=pres_int / span,
         up_mean=up_int / span,

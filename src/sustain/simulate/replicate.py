@@ -116,6 +116,9 @@ class SimulationResult:
         (replications × sites) time-average repair jobs at each site (waiting for
         a channel, or in service; a job waiting for sub-items counts from when the
         last of them is there).
+    busy : FloatArray or None
+        (replications × sites) time-average repair jobs in service at each site: busy
+        channels (equal to ``in_repair`` where channels are unlimited).
     rows : tuple[tuple[int, int], ...]
         (item, site) pairs reported: stocked or able to see demand.
     events : int
@@ -125,6 +128,9 @@ class SimulationResult:
     analytic : dict or None
         Comparison with the analytic model, when asked for
         (:func:`sustain.crosscheck.simulate` with ``compare=True``).
+    repair_shops : list of dict or None
+        Offered load and utilisation of the sites with repair channels
+        (:func:`sustain.crosscheck.simulate`, when some site has channels).
     """
 
     arrays: ScenarioArrays
@@ -145,8 +151,10 @@ class SimulationResult:
     failures_while_down: bool
     delays: Delays
     analytic: dict[str, Any] | None = field(default=None)
+    repair_shops: list[dict[str, Any]] | None = field(default=None)
     phased: PhasedStats | None = field(default=None)
     demands_reps: FloatArray | None = field(default=None)
+    busy: FloatArray | None = field(default=None)
 
     @property
     def availability_mean(self) -> FloatArray:
@@ -252,6 +260,8 @@ class SimulationResult:
             "delays": str(self.delays),
             "events": self.events,
         }
+        if self.repair_shops:
+            doc["repair_shops"] = self.repair_shops
         if self.analytic is not None:
             doc["analytic"] = self.analytic
         return doc
@@ -491,6 +501,7 @@ def _summarise(
         fill_rate=fill,
         fill_rate_reps=fill_r,
         in_repair=np.stack([r.in_repair for r in reps]),
+        busy=np.stack([r.busy for r in reps]),
         rows=tuple(zip(ii.tolist(), ss.tolist(), strict=True)),
         events=int(sum(r.events for r in reps)),
         failures_while_down=job.failures_while_down,
