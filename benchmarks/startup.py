@@ -8,8 +8,10 @@ depot and two bases, written to a temporary folder) and ``sustain evaluate`` of 
 worked example (``examples/coalition-air-defence.yaml``, 68 items).  The commands run
 in turns, one run of each per round, so that a change in the machine's load touches
 all of them alike; one round before the timed ones fills Python's byte-code cache
-and numba's cache.  Prints each command's median wall time over ``--runs`` rounds and
-its ratio to the baseline's median.
+(``PYTHONDONTWRITEBYTECODE`` is cleared for the commands: an installed package has
+its byte code) and numba's cache.  Prints each command's median wall time over
+``--runs`` rounds, its ratio to the baseline's median, and its median CPU time (user
++ system), which a busy machine changes less than the wall time.
 
 To compare two versions, run the benchmark with ``PYTHONPATH=A/src`` and then with
 ``PYTHONPATH=B/src`` (the ``sustain`` script imports the package from the path).
@@ -18,6 +20,8 @@ To compare two versions, run the benchmark with ``PYTHONPATH=A/src`` and then wi
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -82,15 +86,21 @@ def _sustain_script() -> list[str]:
     return [found] if found else [sys.executable, "-m", "sustain.cli.main"]
 
 
-def _wall(cmd: list[str]) -> float:
-    start = time.perf_counter()
+def _cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of ``cmd``."""
+    cpu, start = _cpu(), time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          stdin=subprocess.DEVNULL, check=False)
-    took = time.perf_counter() - start
+                          stdin=subprocess.DEVNULL, env=env, check=False)
+    wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n"
                          f"{done.stderr.decode(errors='replace')}")
-    return took
+    return wall, _cpu() - cpu
 
 
 def main() -> None:
@@ -100,6 +110,7 @@ def main() -> None:
     ap.add_argument("--sustain", help="the sustain command (default: next to this Python)")
     args = ap.parse_args()
     sustain = [args.sustain] if args.sustain else _sustain_script()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory() as tmp:
         small = Path(tmp) / "small.yaml"
         small.write_text(SMALL, encoding="utf-8")
@@ -110,17 +121,20 @@ def main() -> None:
             "sustain evaluate worked example (68 items)": [*sustain, "evaluate", str(EXAMPLE)],
         }
         for cmd in commands.values():  # byte-code and numba caches
-            _wall(cmd)
-        times: dict[str, list[float]] = {name: [] for name in commands}
+            _run(cmd, env)
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, cmd in commands.items():
-                times[name].append(_wall(cmd))
-    base = statistics.median(times["python -c pass"])
+                times[name].append(_run(cmd, env))
+    base = statistics.median(wall for wall, _ in times["python -c pass"])
     width = max(map(len, commands))
-    print(f"{'command':<{width}}  {'median s':>9}  {'min s':>7}  {'÷ python -c pass':>16}")
+    print(f"{'command':<{width}}  {'median s':>9}  {'min s':>7}  {'÷ python -c pass':>16}"
+          f"  {'CPU s':>6}")
     for name, runs in times.items():
-        med = statistics.median(runs)
-        print(f"{name:<{width}}  {med:9.3f}  {min(runs):7.3f}  {med / base:16.1f}")
+        med = statistics.median(wall for wall, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        print(f"{name:<{width}}  {med:9.3f}  {min(w for w, _ in runs):7.3f}  "
+              f"{med / base:16.1f}  {cpu:6.3f}")
     print(f"({args.runs} runs each, in turns; {sys.executable})")
 
 

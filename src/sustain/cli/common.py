@@ -18,17 +18,33 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from sustain.errors import ScenarioError, SustainError
 from sustain.report.files import Input
-from sustain.scenario import Scenario, load_scenario
 
-out = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from sustain.scenario import Scenario
+
+#: Width of the consoles when they write to a file or pipe rather than a terminal: as
+#: wide as a table needs, so no column is cut to fit (Rich's default there is 80).
+FILE_WIDTH = 10_000
+#: Width of ``--help`` written to a file or pipe (its panels fill the width).
+HELP_FILE_WIDTH = 160
+
+
+def console(stderr: bool = False) -> Console:
+    """A Rich console on stdout (or stderr): the terminal's width on a terminal,
+    else :data:`FILE_WIDTH`."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else FILE_WIDTH)
+
+
+out = console()
+err = console(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -135,6 +151,9 @@ def check_dask_address(option: str, value: str | None) -> str | None:
 
 def load(path: Path, allow_outside_tables: bool) -> Scenario:
     """Load and check the scenario; table files outside its folder only when allowed."""
+    # Imported here: YAML and pydantic take ~0.1 s to import, which --help should not pay.
+    from sustain.scenario import load_scenario
+
     return load_scenario(path, allow_outside_tables=allow_outside_tables)
 
 

@@ -8,16 +8,17 @@ stderr; ``--json`` writes one document to stdout.  Exit codes are listed in
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 import sustain
 from sustain.cli.common import (
+    HELP_FILE_WIDTH,
     AllowOutsideTables,
     OptionError,
     check_number,
@@ -34,11 +35,8 @@ from sustain.cli.oryx_cmd import oryx
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
 from sustain.errors import SustainError
-from sustain.optimize import TargetUnreachable
-from sustain.optimize.work import parse_memory
-from sustain.readiness.compare import approximation_errors
-from sustain.report.documents import curve_csv, json_text, plan_csv
 from sustain.report.files import (
+    PLOT_SUFFIXES,
     Output,
     Render,
     check_not_inputs,
@@ -46,9 +44,9 @@ from sustain.report.files import (
     text_file,
     write_outputs,
 )
-from sustain.report.markdown import comparison_markdown, evaluation_report, optimization_report
-from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_curve_plot
-from sustain.report.tables import print_evaluation, print_purchases
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 app = typer.Typer(
     add_completion=False,
@@ -89,6 +87,13 @@ def evaluate(
     allow_outside_tables: AllowOutsideTables = False,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now."""
+    # Imported here: the engine and the renderers cost start-up time the other commands
+    # and --help should not pay.
+    from sustain.readiness.compare import approximation_errors
+    from sustain.report.documents import json_text
+    from sustain.report.markdown import comparison_markdown, evaluation_report
+    from sustain.report.tables import print_evaluation
+
     outputs = [Output("--output", output)] if output is not None else []
     try:
         check_whole("--top", top, low=1)
@@ -200,6 +205,14 @@ def optimize(
     ] = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    # Imported here: the optimiser (numba, scipy.optimize) and the renderers cost start-up
+    # time the other commands and --help should not pay.
+    from sustain.optimize import TargetUnreachable
+    from sustain.optimize.work import parse_memory
+    from sustain.report.documents import json_text
+    from sustain.report.plots import pyplot
+    from sustain.report.tables import print_evaluation, print_purchases
+
     if method is MethodChoice.EXACT:
         raise fail(SustainError("optimize uses --method vari-metric or metric"))
     outputs: list[Output] = []
@@ -246,6 +259,11 @@ def optimize(
 def _optimize_output(o: Output, sc: sustain.Scenario, opt: sustain.Optimization,
                      doc_json: str) -> Render:
     """How to render ``--output`` or ``--curve``, by suffix."""
+    # Imported here, as in optimize(): start-up time.
+    from sustain.report.documents import curve_csv, json_text, plan_csv
+    from sustain.report.markdown import optimization_report
+    from sustain.report.plots import save_curve_plot
+
     suffix = o.path.suffix.lower()
     if o.option == "--output":
         if suffix == ".csv":
@@ -268,7 +286,10 @@ class _progress:
     """A Rich progress line on stderr: steps, money spent, worst gap to target."""
 
     def __init__(self, quiet: bool) -> None:
-        self.bar = Progress(
+        # Imported here: rich.progress is only needed by the commands that run long.
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar: Progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
             console=err, transient=True, disable=quiet,
         )
@@ -298,6 +319,9 @@ app.command("oryx")(oryx)
 def main() -> None:
     """Entry point of the ``sustain`` script."""
     install_interrupt_handlers()
+    if not sys.stdout.isatty():
+        # Help in a file or pipe: wide, so no option or word is cut (typer reads this).
+        os.environ.setdefault("TERMINAL_WIDTH", str(HELP_FILE_WIDTH))
     app()
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 import sustain
 from sustain.cli.common import (
@@ -27,8 +26,8 @@ from sustain.cli.common import (
     out,
 )
 from sustain.errors import SustainError
-from sustain.report.documents import json_text
 from sustain.report.files import (
+    PLOT_SUFFIXES,
     Input,
     Output,
     Render,
@@ -37,9 +36,6 @@ from sustain.report.files import (
     text_file,
     write_outputs,
 )
-from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_availability_plot
-from sustain.report.tables import print_simulation
-from sustain.scenario.stock_plan import read_stock_plan
 
 
 @command
@@ -102,6 +98,15 @@ def simulate(
     allow_outside_tables: AllowOutsideTables = False,
 ) -> None:
     """Simulate the support system over time (Monte Carlo with confidence intervals)."""
+    # Imported here: the renderers and the progress bar cost start-up time the other
+    # commands and --help should not pay (the simulator comes with sustain.simulate).
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from sustain.report.documents import json_text
+    from sustain.report.plots import pyplot, save_availability_plot
+    from sustain.report.tables import print_simulation
+    from sustain.scenario.stock_plan import read_stock_plan
+
     outputs: list[Output] = []
     try:
         _check_options(days, reps, seed, warmup, workers)

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
-from sustain.readiness.exact import exact_pipelines
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
@@ -109,6 +108,10 @@ def evaluate_arrays(a: ScenarioArrays, *, method: Method | str = Method.VARI_MET
     method = Method(method)
     flows = demand_flows(a)
     if method is Method.EXACT:
+        # Imported here: the exact model needs scipy.stats, whose import (~1 s) the
+        # approximations do not need.
+        from sustain.readiness.exact import exact_pipelines
+
         pipes: Pipelines = exact_pipelines(a, flows)
     else:
         pipes = approx_pipelines(a, flows, method)

@@ -12,12 +12,14 @@ import io
 import json
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sustain.errors import SustainError
-from sustain.optimize.api import Optimization
+
+if TYPE_CHECKING:
+    from sustain.optimize.api import Optimization
 
 
 class NonFiniteResultError(SustainError):
