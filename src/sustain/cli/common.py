@@ -151,7 +151,7 @@ def check_dask_address(option: str, value: str | None) -> str | None:
 
 def load(path: Path, allow_outside_tables: bool) -> Scenario:
     """Load and check the scenario; table files outside its folder only when allowed."""
-    # Imported here: YAML and pydantic take ~0.1 s to import, which --help should not pay.
+    # Imported here, not at the top: YAML and pydantic slow the start of --help.
     from sustain.scenario import load_scenario
 
     return load_scenario(path, allow_outside_tables=allow_outside_tables)

@@ -12,9 +12,10 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 import sustain
 from sustain.cli.common import (
@@ -44,9 +45,6 @@ from sustain.report.files import (
     text_file,
     write_outputs,
 )
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
 
 app = typer.Typer(
     add_completion=False,
@@ -87,8 +85,7 @@ def evaluate(
     allow_outside_tables: AllowOutsideTables = False,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now."""
-    # Imported here: the engine and the renderers cost start-up time the other commands
-    # and --help should not pay.
+    # Imported here, not at the top: NumPy and SciPy slow the start of --help.
     from sustain.readiness.compare import approximation_errors
     from sustain.report.documents import json_text
     from sustain.report.markdown import comparison_markdown, evaluation_report
@@ -205,8 +202,7 @@ def optimize(
     ] = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
-    # Imported here: the optimiser (numba, scipy.optimize) and the renderers cost start-up
-    # time the other commands and --help should not pay.
+    # Imported here, not at the top: numba and SciPy slow the start of other commands.
     from sustain.optimize import TargetUnreachable
     from sustain.optimize.work import parse_memory
     from sustain.report.documents import json_text
@@ -259,7 +255,7 @@ def optimize(
 def _optimize_output(o: Output, sc: sustain.Scenario, opt: sustain.Optimization,
                      doc_json: str) -> Render:
     """How to render ``--output`` or ``--curve``, by suffix."""
-    # Imported here, as in optimize(): start-up time.
+    # Imported here, not at the top: NumPy slows the start of --help.
     from sustain.report.documents import curve_csv, json_text, plan_csv
     from sustain.report.markdown import optimization_report
     from sustain.report.plots import save_curve_plot
@@ -286,10 +282,7 @@ class _progress:
     """A Rich progress line on stderr: steps, money spent, worst gap to target."""
 
     def __init__(self, quiet: bool) -> None:
-        # Imported here: rich.progress is only needed by the commands that run long.
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.bar: Progress = Progress(
+        self.bar = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
             console=err, transient=True, disable=quiet,
         )

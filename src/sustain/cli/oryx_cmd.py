@@ -83,8 +83,7 @@ def oryx(
     """Attrition (destroyed, captured, abandoned) and battle damage per system per day,
     from Oryx's visually confirmed losses: a lower bound, and date_recorded is the
     scrape date, not the loss date, so use periods of a year or more."""
-    # Imported here: the scenario package (YAML, pydantic) and the renderers (NumPy) cost
-    # start-up time the other commands and --help should not pay.
+    # Imported here, not at the top: NumPy and pydantic slow the start of --help.
     from sustain.report.documents import json_text
     from sustain.report.tables import print_loss_rates
     from sustain.scenario.oryx import loss_rates

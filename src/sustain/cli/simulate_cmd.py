@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 import sustain
 from sustain.cli.common import (
@@ -98,10 +99,7 @@ def simulate(
     allow_outside_tables: AllowOutsideTables = False,
 ) -> None:
     """Simulate the support system over time (Monte Carlo with confidence intervals)."""
-    # Imported here: the renderers and the progress bar cost start-up time the other
-    # commands and --help should not pay (the simulator comes with sustain.simulate).
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
+    # Imported here, not at the top: NumPy and pydantic slow the start of --help.
     from sustain.report.documents import json_text
     from sustain.report.plots import pyplot, save_availability_plot
     from sustain.report.tables import print_simulation

@@ -81,8 +81,7 @@ def stockpile(
     """Can donors' stocks plus production meet the partner's consumption, month by month,
     without any donor falling below its floor?  Where are the shortfalls, and which extra
     production would close them?"""
-    # Imported here: the LP planner (scipy.optimize) and the renderers cost start-up time
-    # the other commands and --help should not pay.
+    # Imported here, not at the top: SciPy's LP solver slows the start of other commands.
     from sustain.report.documents import json_text
     from sustain.report.plots import pyplot, save_stockpile_plot
     from sustain.report.tables import print_stockpile

@@ -108,8 +108,7 @@ def evaluate_arrays(a: ScenarioArrays, *, method: Method | str = Method.VARI_MET
     method = Method(method)
     flows = demand_flows(a)
     if method is Method.EXACT:
-        # Imported here: the exact model needs scipy.stats, whose import (~1 s) the
-        # approximations do not need.
+        # Imported here, not at the top: scipy.stats (about 1 s to import) only for this.
         from sustain.readiness.exact import exact_pipelines
 
         pipes: Pipelines = exact_pipelines(a, flows)
