@@ -36,7 +36,8 @@ lint: $(VENV)/.dev-installed
 test: lint
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed
+# The simulator's benchmark measures against SimPy, a development extra.
+bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/evaluate.py
 	$(BIN)/python benchmarks/optimize.py
 	$(BIN)/python benchmarks/simulate.py

@@ -160,7 +160,7 @@ def test_both_outputs_written(work: Path) -> None:
 def test_a_fifo_is_refused(work: Path) -> None:
     os.mkfifo(work / "pipe")
     refused(run("evaluate", "small.yaml", "-o", "pipe"),
-            "--output pipe: is a FIFO (named pipe); outputs are written to regular files only")
+            "--output pipe: is a named pipe (FIFO); outputs are written to regular files only")
     assert stat.S_ISFIFO((work / "pipe").lstat().st_mode)
 
 
@@ -183,7 +183,7 @@ def test_a_character_device_is_refused(work: Path) -> None:
 
 def test_a_folder_is_refused(work: Path) -> None:
     refused(run("evaluate", "small.yaml", "-o", "."),
-            "--output .: is a folder; outputs are written to regular files only")
+            "--output .: is a directory; outputs are written to regular files only")
 
 
 def test_a_read_only_file_is_refused(work: Path) -> None:

@@ -79,10 +79,10 @@ def test_not_a_regular_file(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "plan"
     if kind == "folder":
         path.mkdir()
-        expected = f"{path}: is a folder, not a stock plan file (CSV)"
+        expected = f"{path}: is a directory, not a stock plan file (CSV)"
     elif kind == "fifo":
         os.mkfifo(path)
-        expected = f"{path}: is a FIFO (named pipe), not a stock plan file (CSV)"
+        expected = f"{path}: is a named pipe (FIFO), not a stock plan file (CSV)"
     else:
         expected = f"{path}: cannot read the stock plan: No such file or directory"
     with pytest.raises(SustainError) as info:

@@ -9,6 +9,7 @@ running (its compiled loop checks a stop flag) and ``simulate`` raises
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,6 +49,19 @@ def test_signals_stop_the_workers_and_write_nothing(tmp_path: Path) -> None:
     (no chance to clean up): the workers notice their parent is gone and end."""
     runs = {sig: (_start(tmp_path / f"{sig.name}.json"), tmp_path / f"{sig.name}.json")
             for sig in EXIT}
+    try:
+        _stop_each(runs)
+    finally:  # a failed check leaves no process behind for the next test
+        for p, _ in runs.values():
+            if p.poll() is None:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    for kid in psutil.Process(p.pid).children(recursive=True):
+                        kid.kill()
+                p.kill()
+            p.communicate()
+
+
+def _stop_each(runs: dict[signal.Signals, tuple[subprocess.Popen[str], Path]]) -> None:
     kids: dict[signal.Signals, list[psutil.Process]] = {}
     deadline = time.monotonic() + 60
     while len(kids) < len(runs) and time.monotonic() < deadline:  # wait for the workers

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from sustain._paths import kind_of
 from sustain.errors import SustainError
 
 #: File types a plot can be written as (:mod:`sustain.report.plots` draws them).
@@ -72,18 +73,6 @@ class Input:
     role: str
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _check_one(out: Output) -> None:
@@ -98,7 +87,7 @@ def _check_one(out: Output) -> None:
     if st is not None:
         if not stat.S_ISREG(st.st_mode):
             raise OutputError(
-                f"{out.label}: is {_kind(st.st_mode)}; outputs are written to regular files only"
+                f"{out.label}: is {kind_of(st.st_mode)}; outputs are written to regular files only"
             )
         # The write bits, not only access(): a read-only file is refused even for root,
         # whose access() check always succeeds.

@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from sustain._paths import kind_of
 from sustain.errors import Issue, MissingExtraError, ScenarioError
 from sustain.scenario.messages import closest, describe, quote, shorten
 from sustain.scenario.raw import RawScenario, TableSource, hashable, table_key
@@ -286,7 +287,7 @@ def _read_scenario_text(path: Path) -> str:
                 if len(data) > MAX_STREAM_BYTES:
                     raise _fail(
                         str(path),
-                        f"is {_kind_of_path(mode)} that gives more than "
+                        f"is {kind_of(mode)} that gives more than "
                         f"{MAX_STREAM_BYTES // 2**20} MiB: not a scenario file",
                     )
     except FileNotFoundError:
@@ -459,19 +460,6 @@ def _kind(value: object) -> str:
 # Table files
 
 
-def _kind_of_path(mode: int) -> str:
-    """What a file system entry that is not a regular file is, for messages."""
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 class _TableError(Exception):
@@ -602,7 +590,7 @@ class _TableReader:
                 return f"table file {shown} cannot be read: permission denied"
             return f"table file {shown} cannot be read: {exc.strerror}"
         if not stat.S_ISREG(mode):
-            return f"table file {shown} is {_kind_of_path(mode)}, not a file"
+            return f"table file {shown} is {kind_of(mode)}, not a file"
         return None
 
     def _read(
@@ -648,7 +636,7 @@ def _open_regular(target: Path, shown: str) -> BinaryIO:
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise _table_fail(shown, f"is {_kind_of_path(mode)}, not a file")
+        raise _table_fail(shown, f"is {kind_of(mode)}, not a file")
     return os.fdopen(fd, "rb")
 
 

@@ -14,6 +14,7 @@ import os
 import stat
 from pathlib import Path
 
+from sustain._paths import kind_of
 from sustain.errors import SustainError
 from sustain.scenario.messages import did_you_mean, quote
 from sustain.scenario.model import Scenario
@@ -24,18 +25,6 @@ MAX_PLAN_QTY = 1_000_000_000
 PLAN_COLUMNS = ("item", "site", "qty")
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -47,7 +36,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise SustainError(f"{path}: is {_kind(mode)}, not a stock plan file (CSV)")
+        raise SustainError(f"{path}: is {kind_of(mode)}, not a stock plan file (CSV)")
     with os.fdopen(fd, "rb") as fh:
         data = fh.read()
     try:
