@@ -42,6 +42,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/optimize.py
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/stockpile.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

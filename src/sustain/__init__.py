@@ -10,18 +10,47 @@ scenario file::
     opt = sustain.optimize(scenario, target=0.9)
     sim = sustain.simulate(scenario, days=730, replications=200, seed=7, stock=opt.stock)
     plan = sustain.plan_stockpile(sustain.load_scenario("examples/coalition-munitions.yaml"))
+
+Each public name is imported from its module when first used (PEP 562): ``import
+sustain`` loads none of the engines, so a command pays only for the one it runs.
 """
 
-from sustain.crosscheck import simulate
-from sustain.errors import ScenarioError, SustainError
-from sustain.optimize import Optimization, TargetUnreachable, optimize
-from sustain.readiness.evaluate import Evaluation, evaluate
-from sustain.readiness.metric import Method
-from sustain.scenario import Scenario, load_scenario
-from sustain.simulate import SimulationResult
-from sustain.stockpile import PlanInfeasible, PlanResult, plan_stockpile
+import importlib as _importlib
+import sys as _sys
+from types import ModuleType as _ModuleType
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+if _TYPE_CHECKING:
+    from sustain.crosscheck import simulate
+    from sustain.errors import ScenarioError, SustainError
+    from sustain.optimize import Optimization, TargetUnreachable, optimize
+    from sustain.readiness.evaluate import Evaluation, evaluate
+    from sustain.readiness.metric import Method
+    from sustain.scenario import Scenario, load_scenario
+    from sustain.simulate import SimulationResult
+    from sustain.stockpile import PlanInfeasible, PlanResult, plan_stockpile
 
 __version__ = "0.1.0"
+
+#: Public name -> the module it comes from.
+_SOURCES = {
+    "Evaluation": "sustain.readiness.evaluate",
+    "Method": "sustain.readiness.metric",
+    "Optimization": "sustain.optimize",
+    "PlanInfeasible": "sustain.stockpile",
+    "PlanResult": "sustain.stockpile",
+    "Scenario": "sustain.scenario",
+    "ScenarioError": "sustain.errors",
+    "SimulationResult": "sustain.simulate",
+    "SustainError": "sustain.errors",
+    "TargetUnreachable": "sustain.optimize",
+    "evaluate": "sustain.readiness.evaluate",
+    "load_scenario": "sustain.scenario",
+    "optimize": "sustain.optimize",
+    "plan_stockpile": "sustain.stockpile",
+    "simulate": "sustain.crosscheck",
+}
 
 __all__ = [
     "Evaluation",
@@ -41,3 +70,31 @@ __all__ = [
     "plan_stockpile",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """Import a public name from its module on first use, and keep it."""
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'sustain' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(source), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(_ModuleType):
+    """``sustain`` itself: the functions ``optimize`` and ``simulate`` share their names
+    with subpackages, and Python's import sets a subpackage as an attribute of its
+    package when the subpackage is first loaded.  This keeps the functions instead."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _SOURCES and isinstance(value, _ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package

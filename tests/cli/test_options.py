@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import sustain.cli.common
+import sustain.scenario
 from sustain.cli.main import app
 from sustain.errors import SustainError
 from tests.cli.test_evaluate_cli import SMALL
@@ -127,7 +127,7 @@ def test_allow_outside_tables_reaches_the_loader(
         seen.append(options)
         raise SustainError("stop here")
 
-    monkeypatch.setattr(sustain.cli.common, "load_scenario", loader)
+    monkeypatch.setattr(sustain.scenario, "load_scenario", loader)
     extra = {"optimize": ["-t", "0.9"], "simulate": SIM}.get(command, [])
     for flag, expected in (([], {"allow_outside_tables": False}),
                            (["--allow-outside-tables"], {"allow_outside_tables": True})):

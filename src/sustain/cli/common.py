@@ -16,20 +16,37 @@ import re
 import signal
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from sustain.errors import ScenarioError, SustainError
 from sustain.report.files import Input
-from sustain.scenario import Scenario, load_scenario
-from sustain.scenario.stock_plan import StockChange, StockMode, apply_stock_plan, load_stock_plan
 
-out = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from sustain.scenario import Scenario
+    from sustain.scenario.stock_plan import StockChange, StockMode
+
+#: Width of the consoles when they write to a file or pipe rather than a terminal: as
+#: wide as a table needs, so no column is cut to fit (Rich's default there is 80).
+FILE_WIDTH = 10_000
+#: Width of ``--help`` written to a file or pipe (its panels fill the width).
+HELP_FILE_WIDTH = 160
+
+
+def console(stderr: bool = False) -> Console:
+    """A Rich console on stdout (or stderr): the terminal's width on a terminal,
+    else :data:`FILE_WIDTH`."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else FILE_WIDTH)
+
+
+out = console()
+err = console(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -134,8 +151,17 @@ def check_dask_address(option: str, value: str | None) -> str | None:
     return value.strip()
 
 
+class StockModeChoice(StrEnum):
+    """``--stock-mode`` values (:class:`sustain.scenario.stock_plan.StockMode`, kept here
+    so that ``--help`` does not load the scenario package)."""
+
+    OVERLAY = "overlay"
+    REPLACE = "replace"
+    ADD = "add"
+
+
 StockModeOption = Annotated[
-    StockMode,
+    StockModeChoice,
     typer.Option(
         "--stock-mode",
         help="How --stock changes the scenario's stock: overlay (the file's rows replace "
@@ -146,11 +172,15 @@ StockModeOption = Annotated[
 
 
 def with_stock_plan(
-    scenario: Scenario, path: Path, mode: StockMode, *, quiet: bool = False
+    scenario: Scenario, path: Path, mode: StockModeChoice | StockMode, *, quiet: bool = False
 ) -> tuple[Scenario, StockChange]:
     """``scenario`` with the plan file ``path`` put in by ``mode``; unless ``quiet``,
     one line on stderr says what was done."""
-    changed, change = apply_stock_plan(scenario, load_stock_plan(path, scenario, mode), mode)
+    # Imported here, not at the top: the scenario package slows the start of --help.
+    from sustain.scenario.stock_plan import StockMode, apply_stock_plan, load_stock_plan
+
+    how = StockMode(mode.value)
+    changed, change = apply_stock_plan(scenario, load_stock_plan(path, scenario, how), how)
     if not quiet:
         err.print(change.message, markup=False, highlight=False, soft_wrap=True)
     return changed, change
@@ -158,6 +188,9 @@ def with_stock_plan(
 
 def load(path: Path, allow_outside_tables: bool) -> Scenario:
     """Load and check the scenario; table files outside its folder only when allowed."""
+    # Imported here, not at the top: YAML and pydantic slow the start of --help.
+    from sustain.scenario import load_scenario
+
     return load_scenario(path, allow_outside_tables=allow_outside_tables)
 
 

@@ -8,18 +8,21 @@ stderr; ``--json`` writes one document to stdout.  Exit codes are listed in
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 import sustain
 from sustain.cli.common import (
+    HELP_FILE_WIDTH,
     AllowOutsideTables,
     OptionError,
+    StockModeChoice,
     StockModeOption,
     check_number,
     check_whole,
@@ -36,11 +39,8 @@ from sustain.cli.oryx_cmd import oryx
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
 from sustain.errors import SustainError
-from sustain.optimize import TargetUnreachable
-from sustain.optimize.work import parse_memory
-from sustain.readiness.compare import approximation_errors
-from sustain.report.documents import curve_csv, json_text, plan_csv, plans_document
 from sustain.report.files import (
+    PLOT_SUFFIXES,
     Input,
     Output,
     Render,
@@ -49,16 +49,9 @@ from sustain.report.files import (
     text_file,
     write_outputs,
 )
-from sustain.report.markdown import (
-    comparison_markdown,
-    evaluation_report,
-    optimization_report,
-    plans_markdown,
-)
-from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_curve_plot
-from sustain.report.shops import print_repair_shops, shop_warnings
-from sustain.report.tables import print_evaluation, print_plans, print_purchases
-from sustain.scenario.stock_plan import StockChange, StockMode
+
+if TYPE_CHECKING:
+    from sustain.scenario.stock_plan import StockChange
 
 app = typer.Typer(
     add_completion=False,
@@ -105,9 +98,16 @@ def evaluate(
             "evaluated beside the stock held; repeat to compare plans side by side.",
         ),
     ] = None,
-    stock_mode: StockModeOption = StockMode.OVERLAY,
+    stock_mode: StockModeOption = StockModeChoice.OVERLAY,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
+    # Imported here, not at the top: NumPy and SciPy slow the start of --help.
+    from sustain.readiness.compare import approximation_errors
+    from sustain.report.documents import json_text, plans_document
+    from sustain.report.markdown import comparison_markdown, evaluation_report, plans_markdown
+    from sustain.report.shops import print_repair_shops, shop_warnings
+    from sustain.report.tables import print_evaluation, print_plans
+
     outputs = [Output("--output", output)] if output is not None else []
     plans = stock or []
     try:
@@ -238,9 +238,16 @@ def optimize(
         typer.Option("--stock", help="Start from this stock plan CSV (item,site,qty): what "
                      "is held already; see --stock-mode."),
     ] = None,
-    stock_mode: StockModeOption = StockMode.OVERLAY,
+    stock_mode: StockModeOption = StockModeChoice.OVERLAY,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    # Imported here, not at the top: numba and SciPy slow the start of other commands.
+    from sustain.optimize import TargetUnreachable
+    from sustain.optimize.work import parse_memory
+    from sustain.report.documents import json_text
+    from sustain.report.plots import pyplot
+    from sustain.report.tables import print_evaluation, print_purchases
+
     if method is MethodChoice.EXACT:
         raise fail(SustainError("optimize uses --method vari-metric or metric"))
     outputs: list[Output] = []
@@ -295,6 +302,11 @@ def optimize(
 def _optimize_output(o: Output, sc: sustain.Scenario, opt: sustain.Optimization,
                      doc_json: str) -> Render:
     """How to render ``--output`` or ``--curve``, by suffix."""
+    # Imported here, not at the top: NumPy slows the start of --help.
+    from sustain.report.documents import curve_csv, json_text, plan_csv
+    from sustain.report.markdown import optimization_report
+    from sustain.report.plots import save_curve_plot
+
     suffix = o.path.suffix.lower()
     if o.option == "--output":
         if suffix == ".csv":
@@ -347,6 +359,9 @@ app.command("oryx")(oryx)
 def main() -> None:
     """Entry point of the ``sustain`` script."""
     install_interrupt_handlers()
+    if not sys.stdout.isatty():
+        # Help in a file or pipe: wide, so no option or word is cut (typer reads this).
+        os.environ.setdefault("TERMINAL_WIDTH", str(HELP_FILE_WIDTH))
     app()
 
 

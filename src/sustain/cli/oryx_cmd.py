@@ -22,9 +22,6 @@ from sustain.cli.common import (
     out,
 )
 from sustain.errors import SustainError
-from sustain.report.documents import json_text
-from sustain.report.tables import print_loss_rates
-from sustain.scenario.oryx import loss_rates
 
 
 def _date(option: str, value: str | None) -> dt.date | None:
@@ -86,6 +83,11 @@ def oryx(
     """Attrition (destroyed, captured, abandoned) and battle damage per system per day,
     from Oryx's visually confirmed losses: a lower bound, and date_recorded is the
     scrape date, not the loss date, so use periods of a year or more."""
+    # Imported here, not at the top: NumPy and pydantic slow the start of --help.
+    from sustain.report.documents import json_text
+    from sustain.report.tables import print_loss_rates
+    from sustain.scenario.oryx import loss_rates
+
     try:
         first, last = _date("--from", start), _date("--to", end)
         if days is not None and days > 0:  # days <= 0: the loss table's own check

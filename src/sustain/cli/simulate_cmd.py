@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -17,6 +17,7 @@ from sustain.cli.common import (
     MAX_WORKERS,
     AllowOutsideTables,
     OptionError,
+    StockModeChoice,
     StockModeOption,
     check_dask_address,
     check_whole,
@@ -29,8 +30,11 @@ from sustain.cli.common import (
     with_stock_plan,
 )
 from sustain.errors import SustainError
-from sustain.report.documents import json_text
+
+if TYPE_CHECKING:
+    from sustain.scenario.stock_plan import StockChange
 from sustain.report.files import (
+    PLOT_SUFFIXES,
     Input,
     Output,
     Render,
@@ -39,10 +43,6 @@ from sustain.report.files import (
     text_file,
     write_outputs,
 )
-from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_availability_plot
-from sustain.report.shops import gap_notes, print_repair_shops, shop_warnings
-from sustain.report.tables import print_simulation
-from sustain.scenario.stock_plan import StockChange, StockMode
 
 
 @command
@@ -77,7 +77,7 @@ def simulate(
         typer.Option("--stock", help="Stock plan CSV (item,site,qty), e.g. from `sustain "
                      "optimize -o plan.csv`; see --stock-mode."),
     ] = None,
-    stock_mode: StockModeOption = StockMode.OVERLAY,
+    stock_mode: StockModeOption = StockModeChoice.OVERLAY,
     compare: Annotated[
         bool, typer.Option("--compare", help="Add the analytic (METRIC family) availability.")
     ] = False,
@@ -107,6 +107,12 @@ def simulate(
     allow_outside_tables: AllowOutsideTables = False,
 ) -> None:
     """Simulate the support system over time (Monte Carlo with confidence intervals)."""
+    # Imported here, not at the top: NumPy and pydantic slow the start of --help.
+    from sustain.report.documents import json_text
+    from sustain.report.plots import pyplot, save_availability_plot
+    from sustain.report.shops import gap_notes, print_repair_shops, shop_warnings
+    from sustain.report.tables import print_simulation
+
     outputs: list[Output] = []
     try:
         _check_options(days, reps, seed, warmup, workers)

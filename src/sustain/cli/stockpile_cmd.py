@@ -26,11 +26,13 @@ from sustain.cli.common import (
     out,
 )
 from sustain.errors import ScenarioError, Severity, SustainError
-from sustain.report.documents import json_text
-from sustain.report.files import Output, check_not_inputs, check_outputs, write_outputs
-from sustain.report.plots import PLOT_SUFFIXES, pyplot, save_stockpile_plot
-from sustain.report.tables import print_stockpile
-from sustain.stockpile import PlanInfeasible, plan_stockpile
+from sustain.report.files import (
+    PLOT_SUFFIXES,
+    Output,
+    check_not_inputs,
+    check_outputs,
+    write_outputs,
+)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -79,6 +81,12 @@ def stockpile(
     """Can donors' stocks plus production meet the partner's consumption, month by month,
     without any donor falling below its floor?  Where are the shortfalls, and which extra
     production would close them?"""
+    # Imported here, not at the top: SciPy's LP solver slows the start of other commands.
+    from sustain.report.documents import json_text
+    from sustain.report.plots import pyplot, save_stockpile_plot
+    from sustain.report.tables import print_stockpile
+    from sustain.stockpile import PlanInfeasible, plan_stockpile
+
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise _fail(f"error: --plot {plot}: use a .png, .svg or .pdf file", 2)
     outputs = [Output("--plot", plot)] if plot is not None else []

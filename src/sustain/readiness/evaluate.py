@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
-from sustain.readiness.exact import exact_pipelines
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
 from sustain.readiness.shops import RepairShops, repair_shops, scenario_channels
@@ -120,6 +119,9 @@ def evaluate_arrays(a: ScenarioArrays, *, method: Method | str = Method.VARI_MET
     method = Method(method)
     flows = demand_flows(a)
     if method is Method.EXACT:
+        # Imported here, not at the top: scipy.stats (about 1 s to import) only for this.
+        from sustain.readiness.exact import exact_pipelines
+
         pipes: Pipelines = exact_pipelines(a, flows)
     else:
         pipes = approx_pipelines(a, flows, method)

@@ -12,14 +12,16 @@ import io
 import json
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sustain.errors import SustainError
-from sustain.optimize.api import Optimization
-from sustain.readiness.evaluate import Evaluation
-from sustain.scenario.stock_plan import StockChange
+
+if TYPE_CHECKING:
+    from sustain.optimize.api import Optimization
+    from sustain.readiness.evaluate import Evaluation
+    from sustain.scenario.stock_plan import StockChange
 
 
 class NonFiniteResultError(SustainError):

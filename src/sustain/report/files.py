@@ -36,6 +36,8 @@ from typing import Any
 from sustain._paths import kind_of
 from sustain.errors import SustainError
 
+#: File types a plot can be written as (:mod:`sustain.report.plots` draws them).
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 #: Longest part of the target's name kept in the temporary file's name, so the
 #: temporary name stays within the file system's limit (255 bytes on most).
 TEMP_NAME_KEEP = 64

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sustain.optimize.api import Optimization
-from sustain.readiness.evaluate import Evaluation
 from sustain.report.shops import shops_markdown
-from sustain.scenario.model import Scenario
+
+if TYPE_CHECKING:
+    from sustain.optimize.api import Optimization
+    from sustain.readiness.evaluate import Evaluation
+    from sustain.scenario.model import Scenario
 
 
 def pct(x: float | None) -> str:

@@ -10,17 +10,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sustain.errors import MissingExtraError, SustainError
-from sustain.optimize.api import Optimization
-from sustain.simulate.replicate import SimulationResult
-from sustain.stockpile.result import PlanResult
 
-#: File types a plot can be written as.
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+if TYPE_CHECKING:
+    from sustain.optimize.api import Optimization
+    from sustain.simulate.replicate import SimulationResult
+    from sustain.stockpile.result import PlanResult
+
 #: Matplotlib's raster back end draws images smaller than 2**16 pixels each way.
 MAX_PNG_PIXELS = 2**16 - 1
 

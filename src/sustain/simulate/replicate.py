@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from sustain._types import FloatArray
 from sustain.errors import SustainError
@@ -47,6 +47,15 @@ from sustain.simulate.phased import build_phased, is_phased, with_delivered_flee
 SERIES_MAX_POINTS = 1000
 
 
+def t_quantile(q: float, df: Any) -> Any:
+    """Quantile ``q`` of Student's t distribution with ``df`` >= 1 degrees of freedom.
+
+    ``scipy.special.stdtrit``, the function ``scipy.stats.t.ppf`` evaluates (the same
+    numbers to the bit), without importing scipy.stats (about 1 s).
+    """
+    return special.stdtrit(df, q)
+
+
 def _t95(values: FloatArray) -> tuple[float, float]:
     """95 % t confidence interval of the mean of ``values`` (a point when n < 2; NaN ignored)."""
     values = values[~np.isnan(values)]
@@ -56,7 +65,7 @@ def _t95(values: FloatArray) -> tuple[float, float]:
     mean = float(values.mean())
     if n < 2:
         return mean, mean
-    half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    half = float(t_quantile(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
     return mean - half, mean + half
 
 
@@ -178,7 +187,7 @@ class SimulationResult:
         mean = x.mean(axis=0)
         if n < 2:
             return mean, mean
-        half = stats.t.ppf(0.5 + level / 2, n - 1) * x.std(axis=0, ddof=1) / math.sqrt(n)
+        half = t_quantile(0.5 + level / 2, n - 1) * x.std(axis=0, ddof=1) / math.sqrt(n)
         return mean - half, mean + half
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,7 +198,7 @@ class SimulationResult:
         n = self.replications
         ph = self.phased
         if ph is None:
-            tq = float(stats.t.ppf(0.975, n - 1)) if n > 1 else 0.0
+            tq = float(t_quantile(0.975, n - 1)) if n > 1 else 0.0
             s_mean = self.series.mean(axis=0)
             s_half = (
                 tq * self.series.std(axis=0, ddof=1) / math.sqrt(n) if n > 1
@@ -277,7 +286,7 @@ def _nan_mean_half(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     dev = np.where(ok, x - mean, 0.0)
     var = np.zeros(x.shape[1:])
     np.divide((dev**2).sum(axis=0), cnt - 1, out=var, where=cnt > 1)
-    tq = np.where(cnt > 1, stats.t.ppf(0.975, np.maximum(cnt - 1, 1)), 0.0)
+    tq = np.where(cnt > 1, t_quantile(0.975, np.maximum(cnt - 1, 1)), 0.0)
     half = tq * np.sqrt(var / np.maximum(cnt, 1))
     return mean, half
 
