@@ -14,7 +14,7 @@ scenario file::
 
 from sustain.crosscheck import simulate
 from sustain.errors import ScenarioError, SustainError
-from sustain.optimize import Optimization, TargetUnreachable, optimize
+from sustain.optimize import BudgetTooSmall, Optimization, TargetUnreachable, optimize
 from sustain.readiness.evaluate import Evaluation, evaluate
 from sustain.readiness.metric import Method
 from sustain.scenario import Scenario, load_scenario
@@ -24,6 +24,7 @@ from sustain.stockpile import PlanInfeasible, PlanResult, plan_stockpile
 __version__ = "0.1.0"
 
 __all__ = [
+    "BudgetTooSmall",
     "Evaluation",
     "Method",
     "Optimization",

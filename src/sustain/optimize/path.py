@@ -1,0 +1,109 @@
+"""The efficient curve of a target plan: its purchases in the order the search made them.
+
+With targets, the search pursues an objective whose weights change as fleets meet
+their targets, and the plan it returns may come from another strategy or from a local
+search that undoes purchases (``local_search.py``, ``refine.py``).  The points it
+visited are therefore not one curve: some cost less than the plan yet raise some
+fleets higher.  The curve reported for a target plan is instead a chain of stocks
+nested inside the plan: point ``k`` holds, at every item and site, the most stock the
+search had reached there by its step ``k``, but never more than the plan holds.  Each
+point contains the one before it, so the cost rises along the curve and, since more
+stock never lowers a fleet's availability under METRIC, so does every fleet's
+availability (under VARI-METRIC a sub-item unit can lower its parent's fleets by about
+1e-6 at most: see ``greedy.py``).  The last point is the plan.
+
+Each point is evaluated on the families whose stock changed since the point before
+(families are independent in the product formula: ``family.py``), in batches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sustain._types import FloatArray
+from sustain.optimize.family import Family, families_of, fleet_terms
+from sustain.optimize.state import MarginalResult
+from sustain.readiness.metric import Method, demand_flows, pipelines
+from sustain.scenario.compile import ScenarioArrays
+
+#: Families evaluated together in one batch.
+BATCH_FAMILIES = 2048
+
+
+def family_terms(
+    a: ScenarioArrays, fams: list[Family], stock: FloatArray, method: Method
+) -> FloatArray:
+    """``Z log(1 − x)`` of each family in ``fams`` for every fleet at ``stock``
+    (families × fleets; 0 for a fleet the family is not installed in, or without
+    systems)."""
+    n_f = a.fleet_system.size
+    out = np.zeros((len(fams), n_f))
+    fleets = np.arange(n_f)
+    for start in range(0, len(fams), BATCH_FAMILIES):
+        batch = fams[start : start + BATCH_FAMILIES]
+        rows = np.concatenate([f.rows for f in batch])
+        tops = np.cumsum([0] + [f.rows.size for f in batch[:-1]]).astype(np.int64)
+        sub = a.subset(rows, stock=stock[rows])
+        flows = demand_flows(sub)
+        pipes = pipelines(sub, flows, method)
+        terms = fleet_terms(a, flows, pipes.ebo, tops, rows, fleets)
+        terms[:, a.fleet_count <= 0] = 0.0
+        out[start : start + len(batch)] = terms
+    return out
+
+
+def plan_path(
+    a: ScenarioArrays, res: MarginalResult, plan: FloatArray, method: Method, points: int
+) -> tuple[FloatArray, FloatArray]:
+    """Costs (purchases over the stock held) and availabilities (points × fleets) of the
+    nested chain from ``res.start_stock`` to ``plan`` (see the module docstring).
+
+    ``res.steps`` are the search's steps (a step with no rows jumps to the plan);
+    about ``points`` of them are kept, evenly by step number, and the plan is the last.
+    ``plan`` must hold at least ``res.start_stock`` everywhere.
+    """
+    steps = res.steps
+    n = len(steps) + 1  # the start, then the stock after each step
+    keep = np.unique(np.linspace(0, n - 1, max(min(points - 1, n), 1)).round().astype(int))
+    marks = set(keep.tolist())
+    fams = families_of(a)
+    family_of = np.zeros(a.n_items, dtype=np.int64)
+    for g, fam in enumerate(fams):
+        family_of[fam.rows] = g
+    reached = res.start_stock.copy()  # the most stock the search has held so far
+    chain = res.start_stock.copy()  # the current point: min(reached, plan)
+    terms = family_terms(a, fams, chain, method)
+    costs = [float(np.sum((chain - a.stock) * a.unit_cost[:, None]))]
+    avs = [np.exp(terms.sum(axis=0))]
+    touched: set[int] = set()
+
+    def flush(new_rows: FloatArray | None = None) -> None:
+        """Record a point at ``min(reached, plan)`` for the rows touched (``new_rows``:
+        every row at the plan) if any stock changed."""
+        nonlocal terms
+        if new_rows is None:
+            rows = np.array(sorted(touched), dtype=np.int64)
+            new = np.minimum(reached[rows], plan[rows])
+        else:
+            rows = np.arange(a.n_items)
+            new = new_rows
+        touched.clear()
+        moved = rows[np.any(new != chain[rows], axis=1)] if rows.size else rows
+        if not moved.size:
+            return
+        chain[rows] = new
+        changed = np.unique(family_of[moved])
+        terms[changed] = family_terms(a, [fams[g] for g in changed.tolist()], chain, method)
+        costs.append(float(np.sum((chain - a.stock) * a.unit_cost[:, None])))
+        avs.append(np.exp(terms.sum(axis=0)))
+
+    for k, st in enumerate(steps, start=1):
+        if not st.rows:  # the local search's end: the plan itself
+            break
+        for j, r in enumerate(st.rows):
+            np.maximum(reached[r], st.stock[j], out=reached[r])
+            touched.add(r)
+        if k in marks and k < n - 1:
+            flush()
+    flush(plan.copy())
+    return np.array(costs), np.array(avs)
