@@ -305,7 +305,10 @@ def optimize_arrays(
     if budget is not None and _cost(a, res) > budget * (1 + 1e-12):
         res, final = _within_budget(a, targets, goals, budget, _cost(a, res), method,
                                     min_stock, max_stock, start)
-    costs, avs = plan_path(a, res, res.stock, method, CURVE_POINTS)
+    # The plan's purchases in order: targeted fleets count (those with a target of 0
+    # too, when every target is 0).
+    weights = np.where(np.isnan(goals if np.any(~np.isnan(goals)) else targets), 0.0, 1.0)
+    costs, avs = plan_path(a, res, res.stock, method, CURVE_POINTS, weights)
     return Optimization(
         evaluation=final, held=a.stock, targets=targets, budget=budget,
         curve_cost=costs, curve_availability=avs,

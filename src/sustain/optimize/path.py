@@ -6,8 +6,9 @@ search that undoes purchases (``local_search.py``, ``refine.py``).  The points i
 visited are therefore not one curve: some cost less than the plan yet raise some
 fleets higher.  The curve reported for a target plan is instead a chain of stocks
 nested inside the plan: point ``k`` holds, at every item and site, the most stock the
-search had reached there by its step ``k``, but never more than the plan holds.  Each
-point contains the one before it, so the cost rises along the curve and, since more
+search had reached there by its step ``k``, but never more than the plan holds; the
+plan's units the search never made follow one at a time (:func:`_fill`).  Each point
+contains the one before it, so the cost rises along the curve and, since more
 stock never lowers a fleet's availability under METRIC, so does every fleet's
 availability (under VARI-METRIC a sub-item unit can lower its parent's fleets by about
 1e-6 at most: see ``greedy.py``).  The last point is the plan.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sustain._types import FloatArray
+from sustain._types import FloatArray, IntArray
 from sustain.optimize.family import Family, families_of, fleet_terms
 from sustain.optimize.state import MarginalResult
 from sustain.readiness.metric import Method, demand_flows, pipelines
@@ -28,14 +29,17 @@ from sustain.scenario.compile import ScenarioArrays
 
 #: Families evaluated together in one batch.
 BATCH_FAMILIES = 2048
+#: The plan's purchases the search never made are ordered one unit at a time when
+#: (units × item-site cells) is at most this; beyond it they are one last point.
+FILL_WORK = 20_000
 
 
 def family_terms(
-    a: ScenarioArrays, fams: list[Family], stock: FloatArray, method: Method
+    a: ScenarioArrays, fams: list[Family], stocks: list[FloatArray], method: Method
 ) -> FloatArray:
-    """``Z log(1 − x)`` of each family in ``fams`` for every fleet at ``stock``
-    (families × fleets; 0 for a fleet the family is not installed in, or without
-    systems)."""
+    """``Z log(1 − x)`` of each family in ``fams``, at its stock in ``stocks`` (family
+    rows × sites each), for every fleet: (families × fleets; 0 for a fleet the family is
+    not installed in, or without systems).  A family may appear several times."""
     n_f = a.fleet_system.size
     out = np.zeros((len(fams), n_f))
     fleets = np.arange(n_f)
@@ -43,7 +47,7 @@ def family_terms(
         batch = fams[start : start + BATCH_FAMILIES]
         rows = np.concatenate([f.rows for f in batch])
         tops = np.cumsum([0] + [f.rows.size for f in batch[:-1]]).astype(np.int64)
-        sub = a.subset(rows, stock=stock[rows])
+        sub = a.subset(rows, stock=np.concatenate(stocks[start : start + BATCH_FAMILIES]))
         flows = demand_flows(sub)
         pipes = pipelines(sub, flows, method)
         terms = fleet_terms(a, flows, pipes.ebo, tops, rows, fleets)
@@ -52,15 +56,69 @@ def family_terms(
     return out
 
 
+def _fill(
+    a: ScenarioArrays, fams: list[Family], family_of: IntArray, chain: FloatArray,
+    plan: FloatArray, weights: FloatArray, method: Method,
+) -> list[tuple[int, int, FloatArray]]:
+    """The units of ``plan − chain`` one at a time, each the unit with the largest gain
+    in Σ w log A per money given the units before it: ``(row, site, new family terms)``
+    per unit, or ``[]`` when that would take more than :data:`FILL_WORK` evaluations."""
+    cells = np.argwhere(plan > chain)
+    units = float(np.sum(plan - chain))
+    if not cells.size or units * cells.shape[0] > FILL_WORK:
+        return []
+    stock = chain.copy()
+    by_family: dict[int, list[tuple[int, int]]] = {}
+    for r, s in cells.tolist():
+        by_family.setdefault(int(family_of[r]), []).append((r, s))
+    current = {g: family_terms(a, [fams[g]], [stock[fams[g].rows]], method)[0]
+               for g in by_family}
+    best: dict[int, tuple[float, int, int, FloatArray]] = {}
+
+    def rank(g: int) -> None:
+        """Family ``g``'s best next unit (by gain per money), if it has one left."""
+        fam = fams[g]
+        left = [(r, s) for r, s in by_family[g] if stock[r, s] < plan[r, s]]
+        best.pop(g, None)
+        if not left:
+            return
+        blocks = []
+        for r, s in left:
+            block = stock[fam.rows].copy()
+            block[int(np.flatnonzero(fam.rows == r)[0]), s] += 1
+            blocks.append(block)
+        terms = family_terms(a, [fam] * len(left), blocks, method)
+        gain = (terms - current[g][None, :]) @ weights
+        cost = np.array([a.unit_cost[r] for r, _ in left])
+        ratio = gain / np.maximum(cost, 1e-300)
+        n = int(np.argmax(ratio))
+        best[g] = (float(ratio[n]), left[n][0], left[n][1], terms[n])
+
+    for g in by_family:
+        rank(g)
+    out = []
+    while best:
+        g = max(best, key=lambda h: (best[h][0], -h))
+        _, r, s, terms = best[g]
+        stock[r, s] += 1
+        current[g] = terms
+        out.append((r, s, terms))
+        rank(g)
+    return out
+
+
 def plan_path(
-    a: ScenarioArrays, res: MarginalResult, plan: FloatArray, method: Method, points: int
+    a: ScenarioArrays, res: MarginalResult, plan: FloatArray, method: Method, points: int,
+    weights: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Costs (purchases over the stock held) and availabilities (points × fleets) of the
     nested chain from ``res.start_stock`` to ``plan`` (see the module docstring).
 
     ``res.steps`` are the search's steps (a step with no rows jumps to the plan);
-    about ``points`` of them are kept, evenly by step number, and the plan is the last.
-    ``plan`` must hold at least ``res.start_stock`` everywhere.
+    about ``points`` of them are kept, evenly by step number.  The plan's units the
+    search never made follow one at a time, best gain in ``Σ weights·log A`` per money
+    first (when few enough: :data:`FILL_WORK`); the plan is the last point.  ``plan``
+    must hold at least ``res.start_stock`` everywhere.
     """
     steps = res.steps
     n = len(steps) + 1  # the start, then the stock after each step
@@ -72,7 +130,7 @@ def plan_path(
         family_of[fam.rows] = g
     reached = res.start_stock.copy()  # the most stock the search has held so far
     chain = res.start_stock.copy()  # the current point: min(reached, plan)
-    terms = family_terms(a, fams, chain, method)
+    terms = family_terms(a, fams, [chain[f.rows] for f in fams], method)
     costs = [float(np.sum((chain - a.stock) * a.unit_cost[:, None]))]
     avs = [np.exp(terms.sum(axis=0))]
     touched: set[int] = set()
@@ -93,7 +151,9 @@ def plan_path(
             return
         chain[rows] = new
         changed = np.unique(family_of[moved])
-        terms[changed] = family_terms(a, [fams[g] for g in changed.tolist()], chain, method)
+        terms[changed] = family_terms(
+            a, [fams[g] for g in changed.tolist()], [chain[fams[g].rows] for g in changed], method
+        )
         costs.append(float(np.sum((chain - a.stock) * a.unit_cost[:, None])))
         avs.append(np.exp(terms.sum(axis=0)))
 
@@ -103,7 +163,13 @@ def plan_path(
         for j, r in enumerate(st.rows):
             np.maximum(reached[r], st.stock[j], out=reached[r])
             touched.add(r)
-        if k in marks and k < n - 1:
+        if k in marks:
             flush()
+    flush()
+    for r, s, new_terms in _fill(a, fams, family_of, chain, plan, weights, method):
+        chain[r, s] += 1
+        terms[family_of[r]] = new_terms
+        costs.append(float(np.sum((chain - a.stock) * a.unit_cost[:, None])))
+        avs.append(np.exp(terms.sum(axis=0)))
     flush(plan.copy())
     return np.array(costs), np.array(avs)
