@@ -132,13 +132,19 @@ def plan_path(
     chain = res.start_stock.copy()  # the current point: min(reached, plan)
     terms = family_terms(a, fams, [chain[f.rows] for f in fams], method)
     costs = [float(np.sum((chain - a.stock) * a.unit_cost[:, None]))]
-    avs = [np.exp(terms.sum(axis=0))]
+    # The search's own stock, and each family's terms there when a step gave them: a
+    # family of the chain at the search's stock needs no evaluation.  The others are
+    # evaluated together once the chain is known: ``updates`` holds, per point after
+    # the first, (family, known terms or None, index into ``pending``).
+    held = res.start_stock.copy()
+    known: dict[int, FloatArray] = {g: terms[g, f.fleets] for g, f in enumerate(fams)}
+    pending: list[tuple[Family, FloatArray]] = []
+    updates: list[list[tuple[int, FloatArray | None, int]]] = []
     touched: set[int] = set()
 
     def flush(new_rows: FloatArray | None = None) -> None:
         """Record a point at ``min(reached, plan)`` for the rows touched (``new_rows``:
         every row at the plan) if any stock changed."""
-        nonlocal terms
         if new_rows is None:
             rows = np.array(sorted(touched), dtype=np.int64)
             new = np.minimum(reached[rows], plan[rows])
@@ -149,27 +155,66 @@ def plan_path(
         moved = rows[np.any(new != chain[rows], axis=1)] if rows.size else rows
         if not moved.size:
             return
+        spent = float(np.sum((new - chain[rows]) @ np.ones(a.n_sites) * a.unit_cost[rows]))
         chain[rows] = new
-        changed = np.unique(family_of[moved])
-        terms[changed] = family_terms(
-            a, [fams[g] for g in changed.tolist()], [chain[fams[g].rows] for g in changed], method
-        )
-        costs.append(float(np.sum((chain - a.stock) * a.unit_cost[:, None])))
-        avs.append(np.exp(terms.sum(axis=0)))
+        point: list[tuple[int, FloatArray | None, int]] = []
+        changed = np.unique(family_of[moved]).tolist()
+        cat = np.concatenate([fams[g].rows for g in changed])
+        starts = np.cumsum([0] + [fams[g].rows.size for g in changed[:-1]])
+        off = np.logical_or.reduceat(np.any(chain[cat] != held[cat], axis=1), starts)
+        for g, differs in zip(changed, off.tolist(), strict=True):
+            if g in known and not differs:
+                point.append((g, known[g], -1))
+            else:
+                point.append((g, None, len(pending)))
+                pending.append((fams[g], chain[fams[g].rows].copy()))
+        updates.append(point)
+        costs.append(costs[-1] + spent)
 
     for k, st in enumerate(steps, start=1):
         if not st.rows:  # the local search's end: the plan itself
             break
         for j, r in enumerate(st.rows):
+            held[r] = st.stock[j]
             np.maximum(reached[r], st.stock[j], out=reached[r])
             touched.add(r)
+        if st.terms is not None and len(st.rows) == 1:
+            known[int(family_of[st.rows[0]])] = st.terms
+        else:
+            for r in st.rows:
+                known.pop(int(family_of[r]), None)
         if k in marks:
             flush()
+    log_a = terms.sum(axis=0)
+    avs = [np.exp(log_a)]
+
+    def replay() -> None:
+        """Evaluate the pending families and the availability of the points recorded
+        (log A updated by each family's change; summed afresh at the end)."""
+        done = (family_terms(a, [f for f, _ in pending], [b for _, b in pending], method)
+                if pending else np.zeros((0, a.fleet_system.size)))
+        for point in updates:
+            for g, value, n in point:
+                log_a[:] -= terms[g]
+                if value is None:
+                    terms[g] = done[n]
+                else:
+                    terms[g] = 0.0
+                    terms[g, fams[g].fleets] = value
+                log_a[:] += terms[g]
+            avs.append(np.exp(log_a))
+        pending.clear()
+        updates.clear()
+
     flush()
+    replay()
     for r, s, new_terms in _fill(a, fams, family_of, chain, plan, weights, method):
         chain[r, s] += 1
+        log_a += new_terms - terms[family_of[r]]
         terms[family_of[r]] = new_terms
-        costs.append(float(np.sum((chain - a.stock) * a.unit_cost[:, None])))
-        avs.append(np.exp(terms.sum(axis=0)))
+        costs.append(costs[-1] + float(a.unit_cost[r]))
+        avs.append(np.exp(log_a))
     flush(plan.copy())
+    replay()
+    avs[-1] = np.exp(terms.sum(axis=0))  # the plan: no drift from the updates
     return np.array(costs), np.array(avs)
