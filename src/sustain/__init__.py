@@ -24,7 +24,7 @@ from typing import Any as _Any
 if _TYPE_CHECKING:
     from sustain.crosscheck import simulate
     from sustain.errors import ScenarioError, SustainError
-    from sustain.optimize import Optimization, TargetUnreachable, optimize
+    from sustain.optimize import BudgetTooSmall, Optimization, TargetUnreachable, optimize
     from sustain.readiness.evaluate import Evaluation, evaluate
     from sustain.readiness.metric import Method
     from sustain.scenario import Scenario, load_scenario
@@ -35,6 +35,7 @@ __version__ = "0.1.0"
 
 #: Public name -> the module it comes from.
 _SOURCES = {
+    "BudgetTooSmall": "sustain.optimize",
     "Evaluation": "sustain.readiness.evaluate",
     "Method": "sustain.readiness.metric",
     "Optimization": "sustain.optimize",
@@ -53,6 +54,7 @@ _SOURCES = {
 }
 
 __all__ = [
+    "BudgetTooSmall",
     "Evaluation",
     "Method",
     "Optimization",

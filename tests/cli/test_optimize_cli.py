@@ -13,7 +13,7 @@ from sustain.cli.main import app
 from sustain.readiness.evaluate import evaluate_arrays
 from sustain.scenario import load_scenario
 from sustain.scenario.compile import compile_scenario
-from tests.cli.test_evaluate_cli import SMALL
+from tests.cli.test_evaluate_cli import EXAMPLE, SMALL
 
 RUNNER = CliRunner()
 
@@ -87,6 +87,40 @@ def test_unreachable_target_exits_3(small: Path, tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     assert "fleet SAMX at WEST: target 0.99 cannot be reached; best reachable" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_target_with_a_budget(small: Path, tmp_path: Path) -> None:
+    """Enough money: the plan of the target alone, within the budget (exit 0).  Too
+    little: exit 3, the budget named as the cause, nothing on stdout, no file written
+    (as for any unreachable target)."""
+    alone = json.loads(run("optimize", small, "-t", "0.95", "--json").stdout)
+    need = alone["purchase_cost"]
+    result = run("optimize", small, "-t", "0.95", "-b", str(need), "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["budget"] == need and doc["purchase_cost"] == pytest.approx(need)
+    assert doc["purchases"] == alone["purchases"]
+    plan = tmp_path / "plan.csv"
+    result = run("optimize", small, "-t", "0.95", "-b", str(need - 1), "--json", "-o", plan)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip().startswith(f"error: the budget {need - 1:,.0f} is the cause: the "
+                                    "targets cannot be met within it (the cheapest plan "
+                                    f"found that meets them costs {need:,.0f}); within the "
+                                    "budget the best plan (cost ")
+    assert "fleet SAMX at WEST " in result.stderr and "(target 0.95" in result.stderr
+    assert "stock limits" not in result.stderr
+    assert result.stdout == "" and not plan.exists()
+
+
+def test_worked_example_budget_is_named_not_stock_limits() -> None:
+    """``-t 0.9 -b 1e6`` on the worked example (which has no stock limits) blamed "the
+    stock limits given"; the budget is the cause."""
+    result = run("optimize", EXAMPLE, "-t", "0.9", "-b", "1e6", "-q")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip().startswith("error: the budget 1,000,000 is the cause")
+    assert "stock limits" not in result.stderr
+    for fleet in ("SAMX at EAST", "HOW155 at NORTH", "IFV at SOUTH"):
+        assert f"fleet {fleet} " in result.stderr
 
 
 @pytest.mark.parametrize(

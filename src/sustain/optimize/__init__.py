@@ -1,5 +1,5 @@
 """Readiness-based sparing: the cheapest spares for a readiness target."""
 
-from sustain.optimize.api import Optimization, TargetUnreachable, optimize
+from sustain.optimize.api import BudgetTooSmall, Optimization, TargetUnreachable, optimize
 
-__all__ = ["Optimization", "TargetUnreachable", "optimize"]
+__all__ = ["BudgetTooSmall", "Optimization", "TargetUnreachable", "optimize"]

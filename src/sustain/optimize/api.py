@@ -12,6 +12,7 @@ import numpy as np
 from sustain._types import FloatArray
 from sustain.errors import SustainError
 from sustain.optimize.greedy import marginal_allocation
+from sustain.optimize.path import plan_path
 from sustain.optimize.plain import plain_greedy
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
 from sustain.optimize.state import MarginalResult, Progress, stock_bounds
@@ -37,16 +38,55 @@ def _cost(a: ScenarioArrays, res: MarginalResult) -> float:
 
 
 class TargetUnreachable(SustainError):
-    """No allocation within the stock limits meets a fleet's target."""
+    """No allocation within the stock limits meets a fleet's target.
 
-    def __init__(self, shortfalls: list[tuple[str, str, float, float]]) -> None:
+    ``shortfalls`` lists ``(system, site, target, best)`` for each fleet left short.
+    """
+
+    def __init__(
+        self, shortfalls: list[tuple[str, str, float, float]], message: str | None = None
+    ) -> None:
         self.shortfalls = shortfalls
+        if message is None:
+            parts = [
+                f"fleet {k} at {s}: target {t:.4g} cannot be reached; best reachable {b:.4g}"
+                for k, s, t, b in shortfalls
+            ]
+            message = (
+                "; ".join(parts) + " (within the stock limits given; loosen max or exclusions)"
+            )
+        super().__init__(message)
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}".removesuffix(".00")
+
+
+class BudgetTooSmall(TargetUnreachable):
+    """The targets can be met within the stock limits, but not within the budget.
+
+    ``budget`` is the money given, ``needed`` the cost of the cheapest plan found that
+    meets every target, ``spent`` the cost of the best plan within the budget and
+    ``reached`` lists ``(system, site, target, availability)`` of that plan for every
+    fleet with a target; ``shortfalls`` (as in :class:`TargetUnreachable`) the fleets it
+    leaves short.
+    """
+
+    def __init__(
+        self, *, budget: float, needed: float, spent: float,
+        reached: list[tuple[str, str, float, float]],
+    ) -> None:
+        self.budget, self.needed, self.spent, self.reached = budget, needed, spent, reached
         parts = [
-            f"fleet {k} at {s}: target {t:.4g} cannot be reached; best reachable {b:.4g}"
-            for k, s, t, b in shortfalls
+            f"fleet {k} at {s} {v:.4g} (target {t:.4g}{', met' if v >= t - 1e-9 else ''})"
+            for k, s, t, v in reached
         ]
         super().__init__(
-            "; ".join(parts) + " (within the stock limits given; loosen max or exclusions)"
+            [r for r in reached if r[3] < r[2] - 1e-9],
+            f"the budget {_money(budget)} is the cause: the targets cannot be met within "
+            f"it (the cheapest plan found that meets them costs {_money(needed)}); within "
+            f"the budget the best plan (cost {_money(spent)}) reaches " + ", ".join(parts)
+            + ". Raise the budget or lower the targets",
         )
 
 
@@ -244,50 +284,96 @@ def optimize_arrays(
     check_work(a, start, lo, hi, limit)
     # A target of 0 is met by any stock: such fleets constrain nothing.
     goals = np.where(targets > 0, targets, np.nan)
-    if target is not None and np.all(np.isnan(goals)):
+    if target is None:
+        # The most readiness for the budget: the greedy's points are the curve.
+        res = marginal_allocation(a, budget=budget, method=method, min_stock=min_stock,
+                                  max_stock=max_stock, progress=progress, start=start)
+        final = evaluate_arrays(a.with_stock(res.stock), method=method)
+        costs = np.array([res.start_cost] + [s.cost for s in res.steps])
+        avs = np.array([res.start_availability] + [s.availability for s in res.steps])
+        return Optimization(
+            evaluation=final, held=a.stock, targets=targets, budget=budget,
+            curve_cost=costs, curve_availability=avs,
+        )
+    if np.all(np.isnan(goals)):
         res = marginal_allocation(a, targets=targets, method=method, min_stock=min_stock,
                                   max_stock=max_stock, start=start)
     else:
-        res = _search(a, goals if target is not None else None, budget, method, min_stock,
-                      max_stock, progress, start)
+        res = _search(a, goals, method, min_stock, max_stock, progress, start)
     final = evaluate_arrays(a.with_stock(res.stock), method=method)
-    if target is not None:
-        av = np.nan_to_num(final.availability, nan=1.0)
-        short = ~np.isnan(targets) & (av < targets - 1e-9)
-        if np.any(short):
-            raise TargetUnreachable(
-                [
-                    (a.system_ids[a.fleet_system[f]], a.site_ids[a.fleet_site[f]],
-                     float(targets[f]), float(av[f]))
-                    for f in np.flatnonzero(short)
-                ]
-            )
-    costs = np.array([res.start_cost] + [s.cost for s in res.steps])
-    avs = np.array([res.start_availability] + [s.availability for s in res.steps])
+    _check_targets(a, targets, final)  # the stock limits (no money can help)
+    if budget is not None and _cost(a, res) > budget * (1 + 1e-12):
+        res, final = _within_budget(a, targets, goals, budget, _cost(a, res), method,
+                                    min_stock, max_stock, start)
+    # The plan's purchases in order: targeted fleets count (those with a target of 0
+    # too, when every target is 0).
+    weights = np.where(np.isnan(goals if np.any(~np.isnan(goals)) else targets), 0.0, 1.0)
+    costs, avs = plan_path(a, res, res.stock, method, CURVE_POINTS, weights)
     return Optimization(
         evaluation=final, held=a.stock, targets=targets, budget=budget,
         curve_cost=costs, curve_availability=avs,
     )
 
 
+def _short(a: ScenarioArrays, targets: FloatArray, ev: Evaluation) -> list[int]:
+    """Fleets whose target (if any) the evaluated stock misses."""
+    av = np.nan_to_num(ev.availability, nan=1.0)
+    return np.flatnonzero(~np.isnan(targets) & (av < targets - 1e-9)).tolist()
+
+
+def _check_targets(a: ScenarioArrays, targets: FloatArray, ev: Evaluation) -> None:
+    """Raise :class:`TargetUnreachable` naming the fleets that ``ev`` leaves short."""
+    short = _short(a, targets, ev)
+    if short:
+        av = np.nan_to_num(ev.availability, nan=1.0)
+        raise TargetUnreachable(
+            [
+                (a.system_ids[a.fleet_system[f]], a.site_ids[a.fleet_site[f]],
+                 float(targets[f]), float(av[f]))
+                for f in short
+            ]
+        )
+
+
+def _within_budget(
+    a: ScenarioArrays, targets: FloatArray, goals: FloatArray, budget: float, needed: float,
+    method: Method, min_stock: FloatArray | None, max_stock: FloatArray | None,
+    start: Evaluation,
+) -> tuple[MarginalResult, Evaluation]:
+    """The targets' plan costs more than ``budget``: the greedy pursuing the targets
+    within the budget; its plan if it meets them, else :class:`BudgetTooSmall`."""
+    res = marginal_allocation(a, targets=goals, budget=budget, method=method,
+                              min_stock=min_stock, max_stock=max_stock, start=start)
+    final = evaluate_arrays(a.with_stock(res.stock), method=method)
+    if not _short(a, targets, final) and _cost(a, res) <= budget * (1 + 1e-12):
+        return res, final
+    av = np.nan_to_num(final.availability, nan=1.0)
+    raise BudgetTooSmall(
+        budget=budget, needed=needed, spent=_cost(a, res),
+        reached=[
+            (a.system_ids[a.fleet_system[f]], a.site_ids[a.fleet_site[f]],
+             float(targets[f]), float(av[f]))
+            for f in np.flatnonzero(~np.isnan(goals)).tolist()
+        ],
+    )
+
+
 def _search(
-    a: ScenarioArrays, targets: FloatArray | None, budget: float | None, method: Method,
+    a: ScenarioArrays, targets: FloatArray, method: Method,
     min_stock: FloatArray | None, max_stock: FloatArray | None, progress: Progress | None,
     start: Evaluation,
 ) -> MarginalResult:
     """The greedy, and on small cases the other strategies and the neighbourhood search;
     the cheapest plan meeting the targets."""
     res: MarginalResult = marginal_allocation(
-        a, targets=targets, budget=budget, method=method, min_stock=min_stock,
+        a, targets=targets, method=method, min_stock=min_stock,
         max_stock=max_stock, progress=progress, start=start,
     )
-    if targets is None:
-        return res
     pairs = a.n_items * a.n_sites
     if pairs <= SMALL_CASE_PAIRS:
         # Small cases: also try keeping met fleets' weights, and keep the cheaper plan.
         other = marginal_allocation(
-            a, targets=targets, budget=budget, method=method, min_stock=min_stock,
+            a, targets=targets, method=method, min_stock=min_stock,
             max_stock=max_stock, drop_met=False, start=start,
         )
         if other.met and (not res.met or _cost(a, other) < _cost(a, res) - 1e-9):
@@ -326,7 +412,9 @@ def optimize(
         fleet not named otherwise); each from 0 to 1.  A target of 0 is met by any
         stock (nothing is bought for it).
     budget : float, optional
-        Money for purchases: a finite number, at least 0.
+        Money for purchases: a finite number, at least 0.  Alone: the most readiness
+        for it.  With ``target``: the cheapest plan meeting the targets, provided it
+        costs no more than the budget (else :class:`BudgetTooSmall`).
     method : {"vari-metric", "metric"}
     progress : callable, optional
         ``progress(step, cost, worst_gap)``, called every few steps.
@@ -340,6 +428,11 @@ def optimize(
     TargetUnreachable
         When the stock limits keep a fleet below its target (names it and the best
         value reachable).
+    BudgetTooSmall
+        With a target and a budget, when the targets can be met but not within the
+        budget (a :class:`TargetUnreachable` that names the budget, the cost of the
+        cheapest plan found that meets the targets, and each targeted fleet's
+        availability in the best plan within the budget).
     SustainError
         For an option out of range (a target outside 0..1 or not a number, a budget
         that is negative, infinite or NaN, a fleet that does not exist, a method

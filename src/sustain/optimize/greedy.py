@@ -272,7 +272,8 @@ def marginal_allocation(
         cost += dcost
         spent += dcost
         av = np.exp(log_a)
-        steps.append(Step(cost=cost, rows=(r,), stock=opt.stock[r : r + 1].copy(), availability=av))
+        steps.append(Step(cost=cost, rows=(r,), stock=opt.stock[r : r + 1].copy(), availability=av,
+                          terms=fam_terms.current[fam_i]))
         n_step += 1
         if progress is not None and n_step % 25 == 0:
             gap = np.nanmax(np.where(np.isnan(targets), np.nan, targets - av), initial=0.0)

@@ -70,7 +70,7 @@ def plain_greedy(
         log_a[opt.families[g].fleets] = opt.exact_log_a(opt.families[g].fleets)
         cost += float(a.unit_cost[r])
         steps.append(Step(cost=cost, rows=(r,), stock=opt.stock[[r]].copy(),
-                          availability=np.exp(log_a)))
+                          availability=np.exp(log_a), terms=t))
     met = bool(np.all(goal - log_a <= 0))
     if met and steps:
         steps = polish(opt, targets, log_a, steps, cost)

@@ -355,8 +355,9 @@ def refine_plan(
 
     Runs up to :data:`ROUNDS` rounds of :func:`_improve_once`, each from the plan the
     previous one left, and stops at the first round that finds nothing cheaper.  The
-    efficient curve keeps the greedy's points below the new cost and ends at the new
-    plan.  Returns ``res`` itself when nothing was saved.
+    steps returned keep the greedy's below the new cost and end at the new plan
+    (``path.py`` builds the reported curve from them).  Returns ``res`` itself when
+    nothing was saved.
     """
     if not res.met or not np.any(~np.isnan(targets)):
         return res

@@ -36,6 +36,9 @@ class Step:
     rows: tuple[int, ...]
     stock: FloatArray  # (len(rows) × sites) new stock of those rows
     availability: FloatArray  # per fleet after the step
+    #: The family's fleet terms after the step (its fleets in ``Family.fleets`` order),
+    #: when the step is within one family; None when unknown.
+    terms: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
