@@ -51,7 +51,7 @@ from scipy import special
 
 from sustain._types import FloatArray, IntArray
 from sustain.errors import SustainError
-from sustain.readiness.backorders import backorder_moments
+from sustain.readiness.backorders import BackorderMoments, backorder_moments
 from sustain.readiness.metric import Flows, Method, demand_flows, fleet_availability
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
@@ -345,10 +345,45 @@ def palm(
 # -------------------------------------------------------------------------- engine
 
 
+def _rows(idx: IntArray) -> slice | IntArray:
+    """``idx`` as a slice when it is contiguous (views instead of copies)."""
+    if idx.size and idx[-1] - idx[0] + 1 == idx.size:
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
 def _safe_div(num: FloatArray, den: FloatArray) -> FloatArray:
     out = np.zeros(np.broadcast_shapes(num.shape, den.shape))
     np.divide(num, den, out=out, where=den > 0)
     return out
+
+
+def _moments_by_day(mean: FloatArray, var: FloatArray, stock: FloatArray) -> BackorderMoments:
+    """:func:`backorder_moments` along the last (day) axis, once per run of equal days.
+
+    Between events most pipelines stay the same from one day to the next: each cell
+    equal (mean, variance and stock) to the one before it takes that cell's moments.
+    """
+    same = np.zeros(mean.shape, dtype=bool)
+    same[..., 1:] = (
+        (mean[..., 1:] == mean[..., :-1]) & (var[..., 1:] == var[..., :-1])
+        & (stock[..., 1:] == stock[..., :-1])
+    )
+    new = ~same
+    bo = backorder_moments(mean[new], var[new], stock[new])
+    if bool(np.all(new)):
+        return BackorderMoments(
+            ebo=bo.ebo.reshape(mean.shape), vbo=bo.vbo.reshape(mean.shape),
+            fill_rate=bo.fill_rate.reshape(mean.shape),
+        )
+    source = np.where(new, np.arange(mean.shape[-1]), 0)
+    np.maximum.accumulate(source, axis=-1, out=source)
+    out = []
+    for x in (bo.ebo, bo.vbo, bo.fill_rate):
+        full = np.empty(mean.shape)
+        full[new] = x
+        out.append(np.take_along_axis(full, source, axis=-1))
+    return BackorderMoments(ebo=out[0], vbo=out[1], fill_rate=out[2])
 
 
 def _bounds(scenario: Scenario, fl: _Fleets, horizon: int) -> FloatArray:
@@ -427,13 +462,16 @@ def evaluate_over_time_arrays(
         for st in dl.stock:
             stock[d][i_idx[st.item], pos[s], arrived] += st.qty
 
-    mean = [np.zeros((n_i, c.size, t.size)) for c, t in zip(cols, tau, strict=True)]
-    var = [np.zeros_like(m) for m in mean]
-    ebo = [np.zeros_like(m) for m in mean]
-    vbo = [np.zeros_like(m) for m in mean]
-    fill = [np.ones_like(m) for m in mean]
-    wait_mean = [np.zeros_like(m) for m in mean]
-    wait_var = [np.zeros_like(m) for m in mean]
+    # Every (item level × depth) block is written below: no zero-filling.
+    mean = [np.empty((n_i, c.size, t.size)) for c, t in zip(cols, tau, strict=True)]
+    var = [np.empty_like(m) for m in mean]
+    ebo = [np.empty_like(m) for m in mean]
+    vbo = [np.empty_like(m) for m in mean]
+    fill = [np.empty_like(m) for m in mean]
+    # Parent units waiting for sub-items (none without sub-items).
+    has_subs = bool(np.any(a.item_parent >= 0))
+    wait_mean = [np.zeros_like(m) if has_subs else m[:0] for m in mean]
+    wait_var = [np.zeros_like(m) if has_subs else m[:0] for m in mean]
 
     # Parent lookups for every non-root depth: the parent's position, the column of
     # its grid at t − O, and the piece of the time axis holding t − O.
@@ -451,7 +489,8 @@ def evaluate_over_time_arrays(
         lag_seg.append(_segment(bounds, tau[d][None, :] - o[:, None]))
 
     # At a root the flows split arrivals into repairs and condemnations (procurement).
-    levels = [np.flatnonzero(a.item_level == lv) for lv in range(int(a.item_level.max()) + 1)]
+    top = int(a.item_level.max())
+    levels = [_rows(np.flatnonzero(a.item_level == lv)) for lv in range(top + 1)]
     for rows in reversed(levels):
         for d in range(n_depth):
             c, t = cols[d], tau[d]
@@ -479,12 +518,17 @@ def evaluate_over_time_arrays(
                 if vari:
                     p_vbo = vbo[d - 1][rows][:, pp[:, None], pc]
                     v += f * f * p_vbo + f * (1.0 - f) * p_ebo
-            m += wait_mean[d][rows]
-            v = v + wait_var[d][rows] if vari else m
-            bo = backorder_moments(m, v, stock[d][rows])
+            if has_subs:
+                m += wait_mean[d][rows]
+                if vari:
+                    v += wait_var[d][rows]
+            if not vari:
+                v = m
+            bo = _moments_by_day(m, v, stock[d][rows])
             mean[d][rows], var[d][rows] = m, v
             ebo[d][rows], vbo[d][rows], fill[d][rows] = bo.ebo, bo.vbo, bo.fill_rate
-        subs = rows[a.item_parent[rows] >= 0]
+        in_level = np.arange(n_i)[rows]
+        subs = in_level[a.item_parent[in_level] >= 0]
         if subs.size:
             par = a.item_parent[subs]
             for d in range(n_depth):
