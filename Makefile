@@ -38,6 +38,7 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/evaluate.py
+	$(BIN)/python benchmarks/over_time.py
 	$(BIN)/python benchmarks/optimize.py
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/stockpile.py

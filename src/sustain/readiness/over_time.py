@@ -60,6 +60,8 @@ from sustain.scenario.timeline import tempo_factors, with_delivered_fleets
 #: Length in days of the pieces of the time axis where an attrition rate makes the
 #: expected number of systems decline continuously.
 ATTRITION_STEP_DAYS = 1.0
+#: Cells (items × sites × days) evaluated together: small enough to stay in cache.
+CHUNK_CELLS = 1 << 17
 #: Longest horizon in days (100 years).
 MAX_DAYS = 36_500
 
@@ -345,6 +347,13 @@ def palm(
 # -------------------------------------------------------------------------- engine
 
 
+def _chunks(rows: slice | IntArray, size: int) -> list[slice | IntArray]:
+    """``rows`` cut into pieces of ``size`` rows (slices stay slices)."""
+    if isinstance(rows, slice):
+        return [slice(lo, min(lo + size, rows.stop)) for lo in range(rows.start, rows.stop, size)]
+    return [rows[lo:lo + size] for lo in range(0, rows.size, size)]
+
+
 def _rows(idx: IntArray) -> slice | IntArray:
     """``idx`` as a slice when it is contiguous (views instead of copies)."""
     if idx.size and idx[-1] - idx[0] + 1 == idx.size:
@@ -491,43 +500,47 @@ def evaluate_over_time_arrays(
     # At a root the flows split arrivals into repairs and condemnations (procurement).
     top = int(a.item_level.max())
     levels = [_rows(np.flatnonzero(a.item_level == lv)) for lv in range(top + 1)]
-    for rows in reversed(levels):
-        for d in range(n_depth):
-            c, t = cols[d], tau[d]
-            rep = repairs[rows][:, c]
-            if d == 0:
-                m = palm(rep, bounds, a.depot_repair_days[rows, None, None], t,
-                         exponential=exponential)
-                m += palm(demand[rows][:, c] - rep, bounds,
-                          a.procurement_days[rows, None, None], t, exponential=exponential)
-                v = m.copy()
-            else:
-                m = palm(rep, bounds, a.base_repair_days[rows, None, None], t,
-                         exponential=exponential)
-                up_c = up[rows][:, c]
-                m += palm(up_c, bounds, a.order_ship_days[None, c, None], t,
-                          exponential=exponential)
-                v = m.copy()
-                seg, pp, pc = lag_seg[d], parent_pos[d], parent_col[d]
-                parents = a.site_parent[c]
-                f = _safe_div(up_c[:, np.arange(c.size)[:, None], seg],
-                              demand[rows][:, parents[:, None], seg])
-                np.minimum(f, 1.0, out=f)
-                p_ebo = ebo[d - 1][rows][:, pp[:, None], pc]
-                m += f * p_ebo
-                if vari:
-                    p_vbo = vbo[d - 1][rows][:, pp[:, None], pc]
-                    v += f * f * p_vbo + f * (1.0 - f) * p_ebo
-            if has_subs:
-                m += wait_mean[d][rows]
-                if vari:
-                    v += wait_var[d][rows]
-            if not vari:
-                v = m
-            bo = _moments_by_day(m, v, stock[d][rows])
-            mean[d][rows], var[d][rows] = m, v
-            ebo[d][rows], vbo[d][rows], fill[d][rows] = bo.ebo, bo.vbo, bo.fill_rate
-        in_level = np.arange(n_i)[rows]
+    per_row = sum(c.size * t.size for c, t in zip(cols, tau, strict=True))
+    for level_rows in reversed(levels):
+        # Row chunks of about CHUNK_CELLS cells: the arithmetic and the backorder
+        # moments then work on arrays that stay in cache.
+        for rows in _chunks(level_rows, max(1, CHUNK_CELLS // max(per_row, 1))):
+            for d in range(n_depth):
+                c, t = cols[d], tau[d]
+                rep = repairs[rows][:, c]
+                if d == 0:
+                    m = palm(rep, bounds, a.depot_repair_days[rows, None, None], t,
+                             exponential=exponential)
+                    m += palm(demand[rows][:, c] - rep, bounds,
+                              a.procurement_days[rows, None, None], t, exponential=exponential)
+                    v = m.copy()
+                else:
+                    m = palm(rep, bounds, a.base_repair_days[rows, None, None], t,
+                             exponential=exponential)
+                    up_c = up[rows][:, c]
+                    m += palm(up_c, bounds, a.order_ship_days[None, c, None], t,
+                              exponential=exponential)
+                    v = m.copy()
+                    seg, pp, pc = lag_seg[d], parent_pos[d], parent_col[d]
+                    parents = a.site_parent[c]
+                    f = _safe_div(up_c[:, np.arange(c.size)[:, None], seg],
+                                  demand[rows][:, parents[:, None], seg])
+                    np.minimum(f, 1.0, out=f)
+                    p_ebo = ebo[d - 1][rows][:, pp[:, None], pc]
+                    m += f * p_ebo
+                    if vari:
+                        p_vbo = vbo[d - 1][rows][:, pp[:, None], pc]
+                        v += f * f * p_vbo + f * (1.0 - f) * p_ebo
+                if has_subs:
+                    m += wait_mean[d][rows]
+                    if vari:
+                        v += wait_var[d][rows]
+                if not vari:
+                    v = m
+                bo = _moments_by_day(m, v, stock[d][rows])
+                mean[d][rows], var[d][rows] = m, v
+                ebo[d][rows], vbo[d][rows], fill[d][rows] = bo.ebo, bo.vbo, bo.fill_rate
+        in_level = np.arange(n_i)[level_rows]
         subs = in_level[a.item_parent[in_level] >= 0]
         if subs.size:
             par = a.item_parent[subs]
@@ -543,7 +556,7 @@ def evaluate_over_time_arrays(
     def at_report(parts: list[FloatArray]) -> FloatArray:
         out = np.empty((n_i, n_s, n_r))
         for d in range(n_depth):
-            out[:, cols[d], :] = parts[d][:, :, :n_r]  # lag 0 comes first
+            out[:, _rows(cols[d]), :] = parts[d][:, :, :n_r]  # lag 0 comes first
         return out
 
     seg_r = _segment(bounds, t_report)
@@ -551,8 +564,8 @@ def evaluate_over_time_arrays(
     present = _present(fl, t_report)
     operating = present - in_battle_repair(present, fl.offered[:, None])
     hours = a.fleet_hours_per_day[:, None] * _tempo(fl, t_report)
-    flows_r = Flows(**{
-        name: x[:, :, seg_r].reshape(n_i, n_s * n_r)
+    flows_r = Flows(**{  # np.take keeps the result C-ordered: the reshapes are views
+        name: np.take(x, seg_r, axis=2).reshape(n_i, n_s * n_r)
         for name, x in (("local", local), ("demand", demand), ("up", up), ("repairs", repairs))
     })
     a_op = fleet_availability(_tile(a, operating, hours), flows_r, ebo_r.reshape(n_i, -1))
@@ -565,7 +578,7 @@ def evaluate_over_time_arrays(
     return OverTime(
         arrays=a, method=method, exponential=bool(exponential), days=report,
         present=present, operating=operating, availability=availability,
-        stock=at_report(stock), demand_per_day=demand[:, :, seg_r],
+        stock=at_report(stock), demand_per_day=flows_r.demand.reshape(n_i, n_s, n_r),
         pipeline_mean=at_report(mean), pipeline_var=at_report(var), ebo=ebo_r,
         vbo=at_report(vbo), fill_rate=at_report(fill),
     )
