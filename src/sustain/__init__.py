@@ -7,6 +7,7 @@ scenario file::
     scenario = sustain.load_scenario("examples/coalition-air-defence.yaml")
     ev = sustain.evaluate(scenario)           # VARI-METRIC; method="metric" or "exact"
     doc = ev.to_dict()                        # the JSON contract of shared/spec
+    ot = sustain.evaluate_over_time(scenario, days=730, step=7)  # deliveries, tempo, losses
     opt = sustain.optimize(scenario, target=0.9)
     sim = sustain.simulate(scenario, days=730, replications=200, seed=7, stock=opt.stock)
     plan = sustain.plan_stockpile(sustain.load_scenario("examples/coalition-munitions.yaml"))
@@ -27,6 +28,7 @@ if _TYPE_CHECKING:
     from sustain.optimize import BudgetTooSmall, Optimization, TargetUnreachable, optimize
     from sustain.readiness.evaluate import Evaluation, evaluate
     from sustain.readiness.metric import Method
+    from sustain.readiness.over_time import OverTime, evaluate_over_time
     from sustain.scenario import Scenario, load_scenario
     from sustain.simulate import SimulationResult
     from sustain.stockpile import PlanInfeasible, PlanResult, plan_stockpile
@@ -39,6 +41,7 @@ _SOURCES = {
     "Evaluation": "sustain.readiness.evaluate",
     "Method": "sustain.readiness.metric",
     "Optimization": "sustain.optimize",
+    "OverTime": "sustain.readiness.over_time",
     "PlanInfeasible": "sustain.stockpile",
     "PlanResult": "sustain.stockpile",
     "Scenario": "sustain.scenario",
@@ -47,6 +50,7 @@ _SOURCES = {
     "SustainError": "sustain.errors",
     "TargetUnreachable": "sustain.optimize",
     "evaluate": "sustain.readiness.evaluate",
+    "evaluate_over_time": "sustain.readiness.over_time",
     "load_scenario": "sustain.scenario",
     "optimize": "sustain.optimize",
     "plan_stockpile": "sustain.stockpile",
@@ -58,6 +62,7 @@ __all__ = [
     "Evaluation",
     "Method",
     "Optimization",
+    "OverTime",
     "PlanInfeasible",
     "PlanResult",
     "Scenario",
@@ -67,6 +72,7 @@ __all__ = [
     "TargetUnreachable",
     "__version__",
     "evaluate",
+    "evaluate_over_time",
     "load_scenario",
     "optimize",
     "plan_stockpile",

@@ -20,6 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 import sustain
 from sustain.cli.common import (
     HELP_FILE_WIDTH,
+    MAX_DAYS,
     AllowOutsideTables,
     OptionError,
     StockModeChoice,
@@ -99,25 +100,73 @@ def evaluate(
         ),
     ] = None,
     stock_mode: StockModeOption = StockModeChoice.OVERLAY,
+    over_time: Annotated[
+        bool, typer.Option("--over-time", help="Readiness at days 0, K, 2K, … D through "
+                           "the scenario's deliveries, tempo, attrition and battle damage.")
+    ] = False,
+    days: Annotated[
+        int | None, typer.Option("--days", help="With --over-time: horizon D (default 365).")
+    ] = None,
+    step: Annotated[
+        int | None, typer.Option("--step", help="With --over-time: days between points K "
+                                 "(default 7).")
+    ] = None,
+    exponential: Annotated[
+        bool, typer.Option("--exponential", help="With --over-time: exponential repair and "
+                           "transit times of the same means (default deterministic).")
+    ] = False,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
     from sustain.readiness.compare import approximation_errors
     from sustain.report.documents import json_text, plans_document
-    from sustain.report.markdown import comparison_markdown, evaluation_report, plans_markdown
+    from sustain.report.markdown import (
+        comparison_markdown,
+        evaluation_report,
+        over_time_report,
+        plans_markdown,
+    )
     from sustain.report.shops import print_repair_shops, shop_warnings
-    from sustain.report.tables import print_evaluation, print_plans
+    from sustain.report.tables import print_evaluation, print_over_time, print_plans
 
     outputs = [Output("--output", output)] if output is not None else []
     plans = stock or []
     try:
         check_whole("--top", top, low=1)
+        if over_time:
+            if method is MethodChoice.EXACT:
+                raise OptionError("--over-time uses --method vari-metric or metric, not exact")
+            horizon = check_whole("--days", 365 if days is None else days, low=1, high=MAX_DAYS)
+            every = check_whole("--step", 7 if step is None else step, low=1)
+        else:
+            for name, given in (("--exponential", exponential), ("--days", days is not None),
+                                ("--step", step is not None)):
+                if given:
+                    raise OptionError(f"{name} needs --over-time")
         check_outputs(outputs)
         inputs = inputs_of(scenario) + [Input(p, "a stock plan") for p in plans]
         check_not_inputs(outputs, inputs)
         sc = load(scenario, allow_outside_tables)
         check_not_inputs(outputs, inputs_of(scenario, sc))
         variants = [with_stock_plan(sc, p, stock_mode, quiet=quiet) for p in plans]
+        if over_time:
+            if len(plans) > 1:
+                raise OptionError("--over-time takes one --stock plan at most")
+            ot = sustain.evaluate_over_time(variants[0][0] if variants else sc, days=horizon,
+                                            step=every, method=method.value,
+                                            exponential=exponential)
+            doc_ot = ot.to_dict()
+            text = json_text(doc_ot) if json_out else ""
+            if output is not None:
+                write_outputs([(outputs[0], text_file(over_time_report(sc, doc_ot)))])
+            if json_out:
+                sys.stdout.write(text)
+                return
+            if not quiet:
+                print_over_time(out, sc.name or str(scenario), doc_ot)
+                if output is not None:
+                    err.print(f"report written to {output}")
+            return
         ev = sustain.evaluate(sc, method=method.value)
         comparison = approximation_errors(ev) if method is MethodChoice.EXACT else None
         doc: dict[str, Any] = ev.to_dict()

@@ -145,6 +145,62 @@ def evaluation_report(
     return "\n".join(lines)
 
 
+def over_time_columns(n_days: int, shown: int = 5) -> list[int]:
+    """Indices of about ``shown`` days spread evenly over ``n_days`` (first and last)."""
+    return sorted({round(k * (n_days - 1) / (shown - 1)) for k in range(shown)})
+
+
+def over_time_minimum(series: list[dict[str, Any]]) -> tuple[int, float] | None:
+    """(day, availability) of a fleet's lowest point (the first such day); None if never present."""
+    known = [(p["availability"], p["day"]) for p in series if p["availability"] is not None]
+    if not known:
+        return None
+    value, day = min(known, key=lambda x: (x[0], x[1]))
+    return day, value
+
+
+def over_time_section(doc: dict[str, Any]) -> str:
+    """Markdown section "Readiness over time" from the ``--over-time`` JSON document."""
+    days = doc["days"]
+    shown = over_time_columns(len(days))
+    head = " | ".join(f"day {days[n]}" for n in shown)
+    lines = [
+        "## Readiness over time",
+        "",
+        f"Method **{doc['method']}**, days {days[0]} to {days[-1]} "
+        f"every {days[1] - days[0] if len(days) > 1 else 0} days.",
+        "",
+        f"| system | site | {head} | min | on day | systems on day {days[-1]} |",
+        "|---|---|" + "---:|" * (len(shown) + 3),
+    ]
+    for f in doc["fleets"]:
+        low = over_time_minimum(f["series"])
+        cells = " | ".join(pct(f["series"][n]["availability"]) for n in shown)
+        lines.append(
+            f"| {f['system']} | {f['site']} | {cells} | {pct(low[1]) if low else 'n/a'} | "
+            f"{low[0] if low else ''} | {f['series'][-1]['count']:.2f} |"
+        )
+    lines += [
+        "",
+        "Availability is the expected share of the systems present that are up "
+        "(systems under battle-damage repair count as down); systems present are "
+        "expected values, so they may be fractional.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> str:
+    """Markdown text of ``sustain evaluate --over-time -o``."""
+    return "\n".join([
+        f"# Readiness report: {scenario.name or scenario.source}",
+        "",
+        f"Scenario `{scenario.source}`.",
+        "",
+        over_time_section(doc),
+    ])
+
+
 def optimization_report(scenario: Scenario, opt: Optimization) -> str:
     """The evaluation after buying, followed by the purchases by cost."""
     lines = ["| item | site | buy | cost |", "|---|---|---:|---:|"]

@@ -12,7 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from sustain.report.markdown import pct, plans_table
+from sustain.report.markdown import over_time_columns, over_time_minimum, pct, plans_table
 from sustain.scenario.oryx import LossRates
 
 
@@ -73,6 +73,30 @@ def print_plans(console: Console, title: str, doc: dict[str, Any], currency: str
     for n, r in enumerate(rows):
         t.add_row(*r, end_section=n == fleets - 1)
     console.print(t)
+
+
+def print_over_time(console: Console, title: str, doc: dict[str, Any]) -> None:
+    """Availability of each fleet at a few of the days, its minimum and the day of it."""
+    days = doc["days"]
+    shown = over_time_columns(len(days))
+    t = Table(title=f"{title}: availability over time ({doc['method']})")
+    t.add_column("system")
+    t.add_column("site")
+    for n in shown:
+        t.add_column(f"day {days[n]}", justify="right")
+    t.add_column("min", justify="right")
+    t.add_column("on day", justify="right")
+    for f in doc["fleets"]:
+        low = over_time_minimum(f["series"])
+        t.add_row(
+            f["system"], f["site"], *(pct(f["series"][n]["availability"]) for n in shown),
+            pct(low[1]) if low else "n/a", str(low[0]) if low else "",
+        )
+    console.print(t)
+    console.print(
+        "Availability is the expected share of the systems present that are up; "
+        "deliveries, tempo and losses as the scenario dates them."
+    )
 
 
 def print_purchases(console: Console, doc: dict[str, Any], top: int, currency: str) -> None:

@@ -5,17 +5,21 @@ others (rows checked against :mod:`sustain.scenario.schema` by the row validator
 and possibly read from files);
 ``simulation`` is a mapping of settings.  This module checks what one row alone
 cannot tell (ids, which fleet a row means, a window's order, one of two forms of
-attrition) and builds the model objects.  They are read by the simulator only: the
-analytic engine (``evaluate`` / ``optimize``) is steady state and ignores them.
+attrition) and builds the model objects.  They are read by the simulator and by the
+analytic evaluation over time (``evaluate --over-time``); the steady-state analytic
+engine (``evaluate`` / ``optimize``) ignores them.  The readings both engines share
+(the fleets a delivery creates, the tempo factor of a fleet on a day) live here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
 
+from sustain.errors import SustainError
 from sustain.scenario.issues import Collector
 from sustain.scenario.messages import describe
 from sustain.scenario.model import (
@@ -23,6 +27,8 @@ from sustain.scenario.model import (
     BattleDamage,
     DeliveredStock,
     Delivery,
+    Fleet,
+    Scenario,
     SimulationOptions,
     TempoChange,
 )
@@ -200,3 +206,43 @@ def check_timeline(
         deliveries=tuple(deliveries), tempo=tuple(tempo), attrition=tuple(attrition),
         battle_damage=tuple(damage), simulation=options,
     )
+
+
+def with_delivered_fleets(scenario: Scenario) -> Scenario:
+    """The scenario plus an empty (count 0) fleet for each fleet a delivery creates."""
+    have = {(f.system, f.site) for f in scenario.fleets}
+    extra: dict[tuple[str, str], Fleet] = {}
+    for d in scenario.deliveries:
+        key = (d.system, d.site)
+        if key not in have and key not in extra and d.count > 0:
+            if d.hours_per_day is None:  # validation requires it; a hand-built Scenario may not
+                raise SustainError(
+                    f"deliveries: the delivery of {d.system!r} to {d.site!r} creates a fleet "
+                    "and needs hours_per_day"
+                )
+            extra[key] = Fleet(system=d.system, site=d.site, count=0,
+                               hours_per_day=d.hours_per_day)
+    if not extra:
+        return scenario
+    return replace(scenario, fleets=scenario.fleets + tuple(extra.values()))
+
+
+def tempo_factors(
+    tempo: Sequence[TempoChange], fleets: Sequence[tuple[str, str]], t: float
+) -> list[float]:
+    """The tempo factor of each fleet ``(system, site)`` on day ``t``.
+
+    A row multiplies the hours per day of the fleets it matches (its ``system`` and
+    ``site``, or every one where they are not given) on days ``[from_day, to_day)``;
+    overlapping rows multiply, in the order of the rows.
+    """
+    out = [1.0] * len(fleets)
+    for row in tempo:
+        if row.from_day <= t < row.to_day:
+            for f, (system, site) in enumerate(fleets):
+                if row.system not in (None, system):
+                    continue
+                if row.site not in (None, site):
+                    continue
+                out[f] *= row.factor
+    return out

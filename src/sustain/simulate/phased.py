@@ -28,11 +28,14 @@ Definitions (docs/simulate.md):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sustain.errors import SustainError
 from sustain.scenario.compile import ScenarioArrays
-from sustain.scenario.model import Fleet, Scenario
+from sustain.scenario.model import Scenario
+from sustain.scenario.timeline import tempo_factors, with_delivered_fleets
+
+__all__ = ["PhasedModel", "build_phased", "is_phased", "with_delivered_fleets"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,25 +104,6 @@ def is_phased(scenario: Scenario, cannibalisation: bool | None = None) -> bool:
     )
 
 
-def with_delivered_fleets(scenario: Scenario) -> Scenario:
-    """The scenario plus an empty (count 0) fleet for each fleet a delivery creates."""
-    have = {(f.system, f.site) for f in scenario.fleets}
-    extra: dict[tuple[str, str], Fleet] = {}
-    for d in scenario.deliveries:
-        key = (d.system, d.site)
-        if key not in have and key not in extra and d.count > 0:
-            if d.hours_per_day is None:  # validation requires it; a hand-built Scenario may not
-                raise SustainError(
-                    f"deliveries: the delivery of {d.system!r} to {d.site!r} creates a fleet "
-                    "and needs hours_per_day"
-                )
-            extra[key] = Fleet(system=d.system, site=d.site, count=0,
-                               hours_per_day=d.hours_per_day)
-    if not extra:
-        return scenario
-    return replace(scenario, fleets=scenario.fleets + tuple(extra.values()))
-
-
 def build_phased(
     scenario: Scenario,
     a: ScenarioArrays,
@@ -170,18 +154,13 @@ def build_phased(
         scale.append(mtbf / math.gamma(1.0 + 1.0 / k))
         inv_shape.append(1.0 / k)
 
+    keys = [
+        (a.system_ids[int(a.fleet_system[f])], a.site_ids[int(a.fleet_site[f])])
+        for f in range(n_f)
+    ]
+
     def factors(t: float) -> list[float]:
-        out = [1.0] * n_f
-        for row in scenario.tempo:
-            if row.from_day <= t < row.to_day:
-                for f in range(n_f):
-                    k, s = int(a.fleet_system[f]), int(a.fleet_site[f])
-                    if row.system not in (None, a.system_ids[k]):
-                        continue
-                    if row.site not in (None, a.site_ids[s]):
-                        continue
-                    out[f] *= row.factor
-        return out
+        return tempo_factors(scenario.tempo, keys, t)
 
     start = factors(0.0)
     steps = []
