@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,26 @@ def test_cli_over_time(tmp_path: Path) -> None:
     api = sustain.evaluate_over_time(sustain.load_scenario(EXAMPLE), days=60, method="metric",
                                      exponential=True).to_dict()
     assert doc == api
+
+
+def test_cli_over_time_with_a_stock_plan(tmp_path: Path) -> None:
+    """One --stock plan is evaluated over time as if the scenario held it; two are refused."""
+    import json
+
+    plan = tmp_path / "plan.csv"
+    plan.write_text("item,site,qty\nSAMX-TX,EAST,3\n")
+    result = RUNNER.invoke(app, ["evaluate", str(EXAMPLE), "--over-time", "--days", "30",
+                                 "--stock", str(plan), "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    sc = sustain.load_scenario(EXAMPLE)
+    rows = [r for r in sc.stock if (r.item, r.site) != ("SAMX-TX", "EAST")]
+    held = type(sc.stock[0])(item="SAMX-TX", site="EAST", qty=3)
+    by_hand = dataclasses.replace(sc, stock=(*rows, held))
+    assert json.loads(result.stdout) == sustain.evaluate_over_time(by_hand, days=30).to_dict()
+    result = RUNNER.invoke(app, ["evaluate", str(EXAMPLE), "--over-time", "--stock", str(plan),
+                                 "--stock", str(plan)])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --over-time takes one --stock plan at most\n"
 
 
 # ----------------------------------------------------------------- vs the simulator

@@ -138,6 +138,8 @@ def evaluate(
                 raise OptionError("--over-time uses --method vari-metric or metric, not exact")
             horizon = check_whole("--days", 365 if days is None else days, low=1, high=MAX_DAYS)
             every = check_whole("--step", 7 if step is None else step, low=1)
+            if len(plans) > 1:
+                raise OptionError("--over-time takes one --stock plan at most")
         else:
             for name, given in (("--exponential", exponential), ("--days", days is not None),
                                 ("--step", step is not None)):
@@ -150,8 +152,6 @@ def evaluate(
         check_not_inputs(outputs, inputs_of(scenario, sc))
         variants = [with_stock_plan(sc, p, stock_mode, quiet=quiet) for p in plans]
         if over_time:
-            if len(plans) > 1:
-                raise OptionError("--over-time takes one --stock plan at most")
             ot = sustain.evaluate_over_time(variants[0][0] if variants else sc, days=horizon,
                                             step=every, method=method.value,
                                             exponential=exponential)
