@@ -39,6 +39,8 @@ def plain_greedy(
     while np.any(goal - log_a > 0):
         short = goal - log_a > 0
         best: tuple[float, int, int, int, FloatArray] | None = None
+        # Every candidate unit of every family still short, in one evaluation.
+        batch: list[tuple[int, list[tuple[int, int]], FloatArray]] = []
         for g, fam in enumerate(opt.families):
             if not np.any(short[fam.fleets]):
                 continue
@@ -52,7 +54,10 @@ def plain_greedy(
             copies = np.repeat(base[None], len(cands), axis=0)
             for n, (j, s) in enumerate(cands):
                 copies[n, j, s] += 1
-            terms, _ = opt.family_eval(fam, copies)
+            batch.append((g, cands, copies))
+        all_terms = opt.families_eval([(opt.families[g], c) for g, _, c in batch])
+        for (g, cands, _), terms in zip(batch, all_terms, strict=True):
+            fam = opt.families[g]
             cap = np.where(np.isinf(goal), -1e300, goal)[fam.fleets]  # untargeted: no gain
             gain = (np.minimum(log_a[fam.fleets] + terms - opt.terms.current[g], cap)
                     - np.minimum(log_a[fam.fleets], cap)).sum(axis=1)

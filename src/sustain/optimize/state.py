@@ -127,6 +127,29 @@ class AllocationState:
         """log A of ``fleets`` summed afresh from every family's current terms."""
         return np.array([self.terms.fleet_sum(f) for f in fleets.tolist()], dtype=np.float64)
 
+    def families_eval(self, batches: list[tuple[Family, FloatArray]]) -> list[FloatArray]:
+        """Fleet terms of several families' stock sets, in one evaluation.
+
+        ``batches`` holds (family, stocks) pairs, ``stocks`` (copies × family rows ×
+        sites); returns one (copies × family fleets) array per pair, as
+        :meth:`family_eval` gives them (each row is computed on its own: the same
+        numbers as one family, or one copy, at a time).
+        """
+        if not batches:
+            return []
+        rows = np.concatenate([np.tile(fam.rows, st.shape[0]) for fam, st in batches])
+        stock = np.concatenate([st.reshape(-1, self.a.n_sites) for _, st in batches])
+        sub = self.a.subset(rows, stock=stock)
+        flows = demand_flows(sub)
+        pipes = pipelines(sub, flows, self.method)
+        out = []
+        first = 0
+        for fam, st in batches:
+            tops = first + np.arange(st.shape[0]) * fam.rows.size
+            out.append(fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets))
+            first += st.shape[0] * fam.rows.size
+        return out
+
     def family_eval(self, fam: Family, stocks: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Fleet terms of the top item and its waits for each stock set.
 
