@@ -12,7 +12,7 @@ import numpy as np
 
 from sustain._types import FloatArray
 from sustain.optimize.family import Family
-from sustain.optimize.state import AllocationState, Step
+from sustain.optimize.state import AllocationState, Deadline, Step
 
 #: Purchases the local search tries to remove or swap, most expensive first.
 LOCAL_SEARCH_UNITS = 200
@@ -23,15 +23,21 @@ LOCAL_SEARCH_PASSES = 4
 
 
 def polish(
-    opt: AllocationState, targets: FloatArray, log_a: FloatArray, steps: list[Step], cost: float
+    opt: AllocationState,
+    targets: FloatArray,
+    log_a: FloatArray,
+    steps: list[Step],
+    cost: float,
+    deadline: Deadline | None = None,
 ) -> list[Step]:
-    """Run the local search to a fixed point; the curve ends at the cheaper allocation."""
+    """Run the local search to a fixed point (or until ``deadline``); the curve ends at
+    the cheaper allocation."""
     saved = 0.0
     seen: dict[tuple[int, bytes], FloatArray] = {}
     for _ in range(LOCAL_SEARCH_PASSES):
-        log_a, more = trim_and_swap(opt, targets, log_a, seen)
+        log_a, more = trim_and_swap(opt, targets, log_a, seen, deadline)
         saved += more
-        if more <= 0:
+        if more <= 0 or (deadline is not None and deadline.stopped):
             break
     if saved <= 0:
         return steps
@@ -48,6 +54,7 @@ def trim_and_swap(
     targets: FloatArray,
     log_a: FloatArray,
     seen: dict[tuple[int, bytes], FloatArray] | None = None,
+    deadline: Deadline | None = None,
 ) -> tuple[FloatArray, float]:
     """Local search after the greedy reaches its targets: cheaper allocations that still meet them.
 
@@ -58,7 +65,8 @@ def trim_and_swap(
     the refill costs less than the unit removed (a 1-for-k exchange).  Every trial is
     judged on the same fleet terms as the greedy.  ``seen`` holds the terms of every
     family stock tried, by (family, stock), and is filled in: a trial repeated after
-    an undone move, or in a later pass, is looked up instead of re-evaluated.
+    an undone move, or in a later pass, is looked up instead of re-evaluated.  Past
+    ``deadline`` the search stops between trials (every move kept meets the targets).
     """
     a = opt.a
     goal = np.where(np.isnan(targets), -np.inf, np.log(np.where(np.isnan(targets), 1, targets)))
@@ -103,6 +111,10 @@ def trim_and_swap(
     order = np.argsort(-a.unit_cost[bought[:, 0]], kind="stable")[:LOCAL_SEARCH_UNITS]
     for r, s in bought[order].tolist():
         while opt.stock[r, s] > opt.lo[r, s]:
+            if deadline is not None:
+                if deadline.expired():
+                    return log_a, saved
+                deadline.tick()
             fam_i = int(opt.family_of[r])
             old_terms = opt.terms.current[fam_i]
             old_log = log_a.copy()

@@ -8,6 +8,8 @@ fleet's log-availability is the sum of its families' terms (``FamilyTerms``).
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +28,51 @@ BATCH_ITEMS = 2048
 
 #: ``progress(step, cost, worst_gap)``: called every few steps of a search.
 Progress = Callable[[int, float, float], None]
+#: ``refine_progress(stage, seconds, budget_seconds, cost)``: called while the small-case
+#: strategies and the neighbourhood search run (``stage`` names the one running, ``cost``
+#: is the cheapest plan meeting the targets so far).
+RefineProgress = Callable[[str, float, float, float], None]
+#: Processor seconds between two calls of a :data:`RefineProgress`, at least.
+REPORT_EVERY = 0.1
+
+
+class Deadline:
+    """A budget of processor time for the searches run after the first greedy.
+
+    Processor time of this process (``time.process_time``), not wall-clock time: a
+    search is not cut shorter because other programs load the machine, so a run that
+    fits its budget on an idle machine fits it on a busy one too.  The searches ask
+    :meth:`expired` at points where they can stop with a valid plan; the first that
+    finds the budget spent sets :attr:`stopped`.
+    """
+
+    def __init__(self, seconds: float, report: RefineProgress | None = None) -> None:
+        self.seconds = seconds
+        self.report = report
+        self.start = time.process_time()
+        self.stopped = False  # a search was cut short by the budget
+        self.best_cost = math.nan  # the cheapest plan meeting the targets so far (reported)
+        self.stage = ""  # the search running (reported)
+        self._last_report = -math.inf
+
+    def elapsed(self) -> float:
+        """Processor seconds since the budget started."""
+        return time.process_time() - self.start
+
+    def expired(self) -> bool:
+        """Whether the budget is spent (and if so, remember that a search stopped)."""
+        if self.elapsed() > self.seconds:
+            self.stopped = True
+        return self.stopped
+
+    def tick(self, force: bool = False) -> None:
+        """Report progress (at most every :data:`REPORT_EVERY` seconds unless ``force``)."""
+        if self.report is None:
+            return
+        now = self.elapsed()
+        if force or now - self._last_report >= REPORT_EVERY:
+            self._last_report = now
+            self.report(self.stage, now, self.seconds, self.best_cost)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
