@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -313,7 +312,7 @@ def _search(
     if targets is None:
         return res
     pairs = a.n_items * a.n_sites
-    deadline.start = time.process_time()
+    deadline.restart()
     if res.met:
         deadline.best_cost = _cost(a, res)
     if pairs <= SMALL_CASE_PAIRS and not deadline.expired():

@@ -208,11 +208,11 @@ def marginal_allocation(
     n_step = 0
     last_ratio = np.inf  # ratio of the last step taken
     heappop = heapq.heappop
-    cut = False  # stopped by the deadline
+    timed_out = False  # stopped by the deadline
     while heap:
         if deadline is not None:
             if deadline.expired():
-                cut = True
+                timed_out = True
                 break
             deadline.tick()
         key, _, fam_i, version = heappop(heap)
@@ -344,7 +344,7 @@ def marginal_allocation(
         if not take_curve and fam.curve is not None:
             build_curves(opt, [fam])  # sub-item stock changed this item's repair delays
         push(fam_i)
-    met = not cut and bool(np.all(np.isnan(targets) | (np.exp(log_a) >= targets)))
+    met = not timed_out and bool(np.all(np.isnan(targets) | (np.exp(log_a) >= targets)))
     if met and budget is None and steps:
         steps = polish(opt, targets, log_a, steps, cost, deadline)
     return MarginalResult(

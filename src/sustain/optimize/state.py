@@ -46,18 +46,25 @@ class Deadline:
     finds the budget spent sets :attr:`stopped`.
     """
 
+    #: The clock read (processor seconds of this process).
+    clock = staticmethod(time.process_time)
+
     def __init__(self, seconds: float, report: RefineProgress | None = None) -> None:
         self.seconds = seconds
         self.report = report
-        self.start = time.process_time()
+        self.start = self.clock()
         self.stopped = False  # a search was cut short by the budget
         self.best_cost = math.nan  # the cheapest plan meeting the targets so far (reported)
         self.stage = ""  # the search running (reported)
         self._last_report = -math.inf
 
+    def restart(self) -> None:
+        """Start the budget now."""
+        self.start = self.clock()
+
     def elapsed(self) -> float:
         """Processor seconds since the budget started."""
-        return time.process_time() - self.start
+        return self.clock() - self.start
 
     def expired(self) -> bool:
         """Whether the budget is spent (and if so, remember that a search stopped)."""
