@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_progress_reports_the_search_running_and_the_cheapest_plan_so_far(
     seconds = [c[1] for c in calls]
     assert seconds == sorted(seconds) and all(c[2] == 60.0 for c in calls)
     costs = [c[3] for c in calls if not math.isnan(c[3])]
-    assert costs and all(x >= y for x, y in zip(costs, costs[1:], strict=False))
+    assert costs and all(x >= y for x, y in itertools.pairwise(costs))
     assert costs[-1] >= opt.purchase_cost
 
 
