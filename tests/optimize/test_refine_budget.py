@@ -122,10 +122,13 @@ def test_refine_seconds_must_be_a_number_of_seconds(wind: ScenarioArrays, second
         optimize_arrays(wind, target=TARGET, refine_seconds=seconds)  # type: ignore[arg-type]
 
 
-def test_cli_says_when_the_budget_stopped_the_search() -> None:
+def test_cli_says_when_the_budget_stopped_the_search(tmp_path: Path) -> None:
+    report = tmp_path / "report.md"
     result = CliRunner().invoke(
-        app, ["optimize", str(WIND), "--target", "0.9", "--refine-seconds", "0", "--quiet"]
+        app, ["optimize", str(WIND), "--target", "0.9", "--refine-seconds", "0", "--quiet",
+              "-o", str(report)]
     )
     assert result.exit_code == 0, result.output
     assert "note: the search for a cheaper plan stopped after 0 s" in " ".join(
         result.stderr.split())
+    assert "stopped by its time budget (refine_seconds)" in report.read_text()
