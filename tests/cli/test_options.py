@@ -48,6 +48,10 @@ def refused(args: list[str], message: str) -> None:
         (["--target", "1e300"],
          "--target '1e300': must be a fraction above 0 and at most 1, like 0.9"),
         (["-t", "0.9", "--top", "0"], "--top 0: must be a whole number >= 1"),
+        (["-t", "0.9", "--refine-seconds", "-1"],
+         "--refine-seconds -1.0: must be a number of seconds (or inf) >= 0"),
+        (["-t", "0.9", "--refine-seconds", "nan"],
+         "--refine-seconds nan: must be a number of seconds (or inf) >= 0"),
         (["-t", "0.9", "--curve", "c.md"],
          "--curve c.md: unknown output type '.md' (use .csv, .json, .png, .svg or .pdf)"),
         (["-t", "0.9", "-o", "p.png"],
@@ -134,3 +138,12 @@ def test_allow_outside_tables_reaches_the_loader(
         result = RUNNER.invoke(app, [command, str(small), *extra, *flag])
         assert (result.exit_code, result.stderr) == (2, "error: stop here\n")
         assert seen.pop() == expected
+
+
+def test_refine_seconds_help_names_the_library_default() -> None:
+    """The CLI leaves the default to the library; its help must name the same number."""
+    from sustain.optimize.api import REFINE_SECONDS
+
+    result = CliRunner().invoke(app, ["optimize", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert f"default {REFINE_SECONDS:g})" in " ".join(result.stdout.split())

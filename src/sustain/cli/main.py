@@ -8,6 +8,7 @@ stderr; ``--json`` writes one document to stdout.  Exit codes are listed in
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from enum import StrEnum
@@ -288,15 +289,24 @@ def optimize(
                      "is held already; see --stock-mode."),
     ] = None,
     stock_mode: StockModeOption = StockModeChoice.OVERLAY,
+    refine_seconds: Annotated[
+        float | None,
+        typer.Option("--refine-seconds", help="Processor seconds for the extra searches run "
+                     "on small cases after the first greedy (0: none, inf: no limit; "
+                     "default 5)."),
+    ] = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     # Imported here, not at the top: numba and SciPy slow the start of other commands.
     from sustain.optimize import TargetUnreachable
+    from sustain.optimize.api import REFINE_SECONDS
     from sustain.optimize.work import parse_memory
     from sustain.report.documents import json_text
     from sustain.report.plots import pyplot
     from sustain.report.tables import print_evaluation, print_purchases
 
+    if refine_seconds is None:
+        refine_seconds = REFINE_SECONDS
     if method is MethodChoice.EXACT:
         raise fail(SustainError("optimize uses --method vari-metric or metric"))
     outputs: list[Output] = []
@@ -307,6 +317,9 @@ def optimize(
         if targets is None and budget is None:
             raise OptionError("give --target (e.g. --target 0.9) or --budget")
         check_whole("--top", top, low=1)
+        if refine_seconds != math.inf:
+            check_number("--refine-seconds", refine_seconds, low=0,
+                         what="a number of seconds (or inf)")
         memory = None if max_memory is None else parse_memory(max_memory)
         if output is not None:
             _check_suffix("--output", output, PLAN_SUFFIXES)
@@ -327,7 +340,15 @@ def optimize(
             sc, change = with_stock_plan(sc, stock, stock_mode, quiet=quiet)
         with _progress(quiet) as progress:
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
-                                   progress=progress, max_memory=memory)
+                                   progress=progress.step, max_memory=memory,
+                                   refine_seconds=refine_seconds,
+                                   refine_progress=progress.refine)
+        if opt.refinement_stopped:
+            err.print(
+                f"note: the search for a cheaper plan stopped after {refine_seconds:g} s of "
+                "processor time (--refine-seconds); the plan meets the targets, but a longer "
+                "search might find a cheaper one"
+            )
         doc = opt.to_dict()
         if change is not None:
             doc["stock_plan"] = change.to_dict()
@@ -384,17 +405,26 @@ class _progress:
         )
         self.task = self.bar.add_task("optimising", total=None)
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> _progress:
         self.bar.start()
+        return self
 
-        def update(step: int, cost: float, gap: float) -> None:
-            self.bar.update(
-                self.task,
-                description=f"step {step:,}: bought {cost:,.0f}, worst gap to target "
-                f"{100 * max(gap, 0):.2f} pts",
-            )
+    def step(self, step: int, cost: float, gap: float) -> None:
+        """The greedy's progress."""
+        self.bar.update(
+            self.task,
+            description=f"step {step:,}: bought {cost:,.0f}, worst gap to target "
+            f"{100 * max(gap, 0):.2f} pts",
+        )
 
-        return update
+    def refine(self, stage: str, seconds: float, budget: float, cost: float) -> None:
+        """The small-case searches' progress (``cost``: the cheapest plan so far)."""
+        best = f", cheapest plan {cost:,.0f}" if math.isfinite(cost) else ""
+        limit = f" of {budget:g}" if math.isfinite(budget) else ""
+        self.bar.update(
+            self.task,
+            description=f"looking for a cheaper plan: {stage}{best} ({seconds:.1f}{limit} s)",
+        )
 
     def __exit__(self, *exc: object) -> None:
         self.bar.stop()

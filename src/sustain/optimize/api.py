@@ -15,7 +15,13 @@ from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.path import plan_path
 from sustain.optimize.plain import plain_greedy
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
-from sustain.optimize.state import MarginalResult, Progress, stock_bounds
+from sustain.optimize.state import (
+    Deadline,
+    MarginalResult,
+    Progress,
+    RefineProgress,
+    stock_bounds,
+)
 from sustain.optimize.work import check_work, default_max_memory
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
@@ -31,6 +37,9 @@ SMALL_CASE_PAIRS = 2_000
 #: bought times the pairs (its family evaluations) are at most TINY_CASE_WORK.
 TINY_CASE_PAIRS = 120
 TINY_CASE_WORK = 20_000
+#: Processor seconds for the searches after the first greedy on small cases (the second
+#: greedy, the plain greedy and the neighbourhood search), by default.
+REFINE_SECONDS = 5.0
 
 
 def _cost(a: ScenarioArrays, res: MarginalResult) -> float:
@@ -100,6 +109,9 @@ class Optimization:
     budget: float | None
     curve_cost: FloatArray  # purchases at each point visited (first: the start)
     curve_availability: FloatArray  # (points × fleets)
+    #: The small-case searches were cut short by their time budget (``refine_seconds``):
+    #: the plan meets the targets, but a longer search might find a cheaper one.
+    refinement_stopped: bool = False
 
     @property
     def stock(self) -> FloatArray:
@@ -176,6 +188,7 @@ class Optimization:
                 "purchases": self.purchases(),
                 "purchase_cost": self.purchase_cost,
                 "curve": self.curve(),
+                "refinement_stopped": self.refinement_stopped,
             }
         )
         return doc
@@ -249,6 +262,15 @@ def _check_max_memory(max_memory: float | None) -> float:
     return m
 
 
+def _check_refine_seconds(seconds: float) -> float:
+    t = _number(seconds, "refine_seconds")
+    if not t >= 0:
+        raise SustainError(
+            f"refine_seconds must be a number of seconds >= 0 (inf: no limit): got {seconds}"
+        )
+    return t
+
+
 def _check_method(method: Method | str) -> Method:
     try:
         m = Method(method)
@@ -271,9 +293,12 @@ def optimize_arrays(
     max_stock: FloatArray | None = None,
     progress: Progress | None = None,
     max_memory: float | None = None,
+    refine_seconds: float = REFINE_SECONDS,
+    refine_progress: RefineProgress | None = None,
 ) -> Optimization:
     """:func:`optimize` on compiled arrays."""
     method = _check_method(method)
+    refine_seconds = _check_refine_seconds(refine_seconds)
     if target is None and budget is None:
         raise SustainError("give a target (--target) or a budget (--budget)")
     budget = _check_budget(budget)
@@ -295,11 +320,12 @@ def optimize_arrays(
             evaluation=final, held=a.stock, targets=targets, budget=budget,
             curve_cost=costs, curve_availability=avs,
         )
+    deadline = Deadline(refine_seconds, refine_progress)
     if np.all(np.isnan(goals)):
         res = marginal_allocation(a, targets=targets, method=method, min_stock=min_stock,
                                   max_stock=max_stock, start=start)
     else:
-        res = _search(a, goals, method, min_stock, max_stock, progress, start)
+        res = _search(a, goals, method, min_stock, max_stock, progress, start, deadline)
     final = evaluate_arrays(a.with_stock(res.stock), method=method)
     _check_targets(a, targets, final)  # the stock limits (no money can help)
     if budget is not None and _cost(a, res) > budget * (1 + 1e-12):
@@ -311,7 +337,7 @@ def optimize_arrays(
     costs, avs = plan_path(a, res, res.stock, method, CURVE_POINTS, weights)
     return Optimization(
         evaluation=final, held=a.stock, targets=targets, budget=budget,
-        curve_cost=costs, curve_availability=avs,
+        curve_cost=costs, curve_availability=avs, refinement_stopped=deadline.stopped,
     )
 
 
@@ -362,32 +388,42 @@ def _search(
     a: ScenarioArrays, targets: FloatArray, method: Method,
     min_stock: FloatArray | None, max_stock: FloatArray | None, progress: Progress | None,
     start: Evaluation,
+    deadline: Deadline,
 ) -> MarginalResult:
-    """The greedy, and on small cases the other strategies and the neighbourhood search;
-    the cheapest plan meeting the targets."""
+    """The greedy, and on small cases the other strategies and the neighbourhood search
+    (within ``deadline``, counted from the end of the greedy); the cheapest plan meeting
+    the targets."""
     res: MarginalResult = marginal_allocation(
         a, targets=targets, method=method, min_stock=min_stock,
         max_stock=max_stock, progress=progress, start=start,
     )
     pairs = a.n_items * a.n_sites
-    if pairs <= SMALL_CASE_PAIRS:
+    deadline.restart()
+    if res.met:
+        deadline.best_cost = _cost(a, res)
+    if pairs <= SMALL_CASE_PAIRS and not deadline.expired():
         # Small cases: also try keeping met fleets' weights, and keep the cheaper plan.
+        deadline.stage = "second greedy"
         other = marginal_allocation(
             a, targets=targets, method=method, min_stock=min_stock,
-            max_stock=max_stock, drop_met=False, start=start,
+            max_stock=max_stock, drop_met=False, start=start, deadline=deadline,
         )
         if other.met and (not res.met or _cost(a, other) < _cost(a, res) - 1e-9):
             res = other
+            deadline.best_cost = _cost(a, res)
         units = float(np.sum(res.stock - res.start_stock))
-        if pairs <= TINY_CASE_PAIRS and units * pairs <= TINY_CASE_WORK:
+        if (pairs <= TINY_CASE_PAIRS and units * pairs <= TINY_CASE_WORK
+                and not deadline.expired()):
+            deadline.stage = "plain greedy"
             plain = plain_greedy(a, targets=targets, method=method, min_stock=min_stock,
-                                 max_stock=max_stock)
+                                 max_stock=max_stock, deadline=deadline)
             if plain.met and (not res.met or _cost(a, plain) < _cost(a, res) - 1e-9):
                 res = plain
-    if pairs <= REFINE_MAX_PAIRS:
+                deadline.best_cost = _cost(a, res)
+    if pairs <= REFINE_MAX_PAIRS and not deadline.expired():
         # Exact search of the plan's neighbourhood for a cheaper one (refine.py).
         res = refine_plan(a, res, targets=targets, method=method, min_stock=min_stock,
-                          max_stock=max_stock)
+                          max_stock=max_stock, deadline=deadline)
     return res
 
 
@@ -399,6 +435,8 @@ def optimize(
     method: Method | str = Method.VARI_METRIC,
     progress: Progress | None = None,
     max_memory: float | None = None,
+    refine_seconds: float = REFINE_SECONDS,
+    refine_progress: RefineProgress | None = None,
 ) -> Optimization:
     """The cheapest spares to reach ``target``, or the most readiness for ``budget``.
 
@@ -422,6 +460,14 @@ def optimize(
         Bytes the run may use; by default half of the machine's physical memory
         (``sustain.optimize.work.MEMORY_SHARE``).  The work is estimated before the
         run starts and refused above this (or above ``work.MAX_WORK``).
+    refine_seconds : float
+        Processor seconds (≥ 0; ``math.inf``: no limit) for the searches that small
+        cases run after the first greedy: a second greedy, the plain greedy and the
+        neighbourhood search.  When the budget stops them, the plan is the cheapest
+        found so far (it meets the targets) and ``refinement_stopped`` is True.
+    refine_progress : callable, optional
+        ``refine_progress(stage, seconds, budget_seconds, cost)``, called while those
+        searches run (``cost``: the cheapest plan meeting the targets so far).
 
     Raises
     ------
@@ -443,7 +489,8 @@ def optimize(
     lo, hi = stock_limits(scenario, a)
     return optimize_arrays(
         a, target=target, budget=budget, method=method, min_stock=lo, max_stock=hi,
-        progress=progress, max_memory=max_memory,
+        progress=progress, max_memory=max_memory, refine_seconds=refine_seconds,
+        refine_progress=refine_progress,
     )
 
 

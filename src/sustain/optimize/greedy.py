@@ -43,6 +43,7 @@ from sustain.optimize.local_search import polish
 from sustain.optimize.state import (
     MIN_GAIN,
     AllocationState,
+    Deadline,
     MarginalResult,
     Progress,
     Step,
@@ -103,6 +104,7 @@ def marginal_allocation(
     progress: Progress | None = None,
     drop_met: bool = True,
     start: Evaluation | None = None,
+    deadline: Deadline | None = None,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
 
@@ -126,6 +128,9 @@ def marginal_allocation(
     start : Evaluation, optional
         An evaluation of the scenario at the starting stock (``a.stock`` raised to
         ``min_stock``), when the caller has one.
+    deadline : Deadline, optional
+        A budget of processor time: once spent, the greedy (or its local search) stops;
+        a greedy stopped short of its targets returns ``met`` False.
     """
     n_f = a.fleet_system.size
     lo, hi = stock_bounds(a, min_stock, max_stock)
@@ -203,7 +208,13 @@ def marginal_allocation(
     n_step = 0
     last_ratio = np.inf  # ratio of the last step taken
     heappop = heapq.heappop
+    timed_out = False  # stopped by the deadline
     while heap:
+        if deadline is not None:
+            if deadline.expired():
+                timed_out = True
+                break
+            deadline.tick()
         key, _, fam_i, version = heappop(heap)
         fam = families[fam_i]
         if version != fam.version:
@@ -334,9 +345,9 @@ def marginal_allocation(
         if not take_curve and fam.curve is not None:
             build_curves(opt, [fam])  # sub-item stock changed this item's repair delays
         push(fam_i)
-    met = bool(np.all(np.isnan(targets) | (np.exp(log_a) >= targets)))
+    met = not timed_out and bool(np.all(np.isnan(targets) | (np.exp(log_a) >= targets)))
     if met and budget is None and steps:
-        steps = polish(opt, targets, log_a, steps, cost)
+        steps = polish(opt, targets, log_a, steps, cost, deadline)
     return MarginalResult(
         stock=opt.stock, start_stock=lo, steps=steps, start_availability=start_av,
         start_cost=start_cost, met=met,

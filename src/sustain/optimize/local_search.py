@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from sustain._types import FloatArray
-from sustain.optimize.state import AllocationState, Step
+from sustain.optimize.family import Family
+from sustain.optimize.state import AllocationState, Deadline, Step
 
 #: Purchases the local search tries to remove or swap, most expensive first.
 LOCAL_SEARCH_UNITS = 200
@@ -22,14 +23,21 @@ LOCAL_SEARCH_PASSES = 4
 
 
 def polish(
-    opt: AllocationState, targets: FloatArray, log_a: FloatArray, steps: list[Step], cost: float
+    opt: AllocationState,
+    targets: FloatArray,
+    log_a: FloatArray,
+    steps: list[Step],
+    cost: float,
+    deadline: Deadline | None = None,
 ) -> list[Step]:
-    """Run the local search to a fixed point; the curve ends at the cheaper allocation."""
+    """Run the local search to a fixed point (or until ``deadline``); the curve ends at
+    the cheaper allocation."""
     saved = 0.0
+    seen: dict[tuple[int, bytes], FloatArray] = {}
     for _ in range(LOCAL_SEARCH_PASSES):
-        log_a, more = trim_and_swap(opt, targets, log_a)
+        log_a, more = trim_and_swap(opt, targets, log_a, seen, deadline)
         saved += more
-        if more <= 0:
+        if more <= 0 or (deadline is not None and deadline.stopped):
             break
     if saved <= 0:
         return steps
@@ -42,7 +50,11 @@ def polish(
 
 
 def trim_and_swap(
-    opt: AllocationState, targets: FloatArray, log_a: FloatArray
+    opt: AllocationState,
+    targets: FloatArray,
+    log_a: FloatArray,
+    seen: dict[tuple[int, bytes], FloatArray] | None = None,
+    deadline: Deadline | None = None,
 ) -> tuple[FloatArray, float]:
     """Local search after the greedy reaches its targets: cheaper allocations that still meet them.
 
@@ -51,21 +63,43 @@ def trim_and_swap(
     (most expensive first) try (1) removing it, and (2) removing it and refilling the
     shortfall with the best units per money by family re-evaluation, accepted only if
     the refill costs less than the unit removed (a 1-for-k exchange).  Every trial is
-    judged on the same fleet terms as the greedy.
+    judged on the same fleet terms as the greedy.  ``seen`` holds the terms of every
+    family stock tried, by (family, stock), and is filled in: a trial repeated after
+    an undone move, or in a later pass, is looked up instead of re-evaluated.  Past
+    ``deadline`` the search stops between trials (every move kept meets the targets).
     """
     a = opt.a
     goal = np.where(np.isnan(targets), -np.inf, np.log(np.where(np.isnan(targets), 1, targets)))
     saved = 0.0
+    if seen is None:
+        seen = {}
 
     def deficit(la: FloatArray) -> float:
         return float(np.sum(np.maximum(goal - la, 0.0)))
 
+    def trials(batch: list[tuple[int, list[tuple[int, int, int]]]]) -> list[list[FloatArray]]:
+        """Each family's terms after each of its moves (row, site, delta) from the
+        current stock; the moves not seen before in one evaluation."""
+        out: list[list[tuple[int, bytes]]] = []
+        todo: list[tuple[Family, FloatArray]] = []
+        todo_keys: list[list[tuple[int, bytes]]] = []
+        for fam_i, moves in batch:
+            fam = opt.families[fam_i]
+            stocks = np.repeat(opt.stock[fam.rows][None], len(moves), axis=0)
+            for n, (r, s, delta) in enumerate(moves):
+                stocks[n, int(np.flatnonzero(fam.rows == r)[0]), s] += delta
+            keys = [(fam_i, st.tobytes()) for st in stocks]
+            out.append(keys)
+            new = [n for n, k in enumerate(keys) if k not in seen]
+            if new:
+                todo.append((fam, stocks[new]))
+                todo_keys.append([keys[n] for n in new])
+        for keys, terms in zip(todo_keys, opt.families_eval(todo), strict=True):
+            seen.update(zip(keys, terms, strict=True))
+        return [[seen[k] for k in keys] for keys in out]
+
     def trial(fam_i: int, r: int, s: int, delta: int) -> FloatArray:
-        fam = opt.families[fam_i]
-        st = opt.stock[fam.rows].copy()
-        st[int(np.flatnonzero(fam.rows == r)[0]), s] += delta
-        terms, _ = opt.family_eval(fam, st[None])
-        return terms[0]
+        return trials([(fam_i, [(r, s, delta)])])[0][0]
 
     def apply(fam_i: int, r: int, s: int, delta: int, terms: FloatArray) -> None:
         fam = opt.families[fam_i]
@@ -77,6 +111,10 @@ def trim_and_swap(
     order = np.argsort(-a.unit_cost[bought[:, 0]], kind="stable")[:LOCAL_SEARCH_UNITS]
     for r, s in bought[order].tolist():
         while opt.stock[r, s] > opt.lo[r, s]:
+            if deadline is not None:
+                if deadline.expired():
+                    return log_a, saved
+                deadline.tick()
             fam_i = int(opt.family_of[r])
             old_terms = opt.terms.current[fam_i]
             old_log = log_a.copy()
@@ -99,20 +137,25 @@ def trim_and_swap(
                 fams = {g for f in short.tolist() for g in opt.fams_of_fleet[f]}
                 best: tuple[float, int, int, int, FloatArray] | None = None
                 d0 = deficit(log_a)
+                batch: list[tuple[int, list[tuple[int, int, int]]]] = []
                 for g in fams:
                     gf = opt.families[g]
-                    for rr in gf.rows.tolist():
-                        if spent + a.unit_cost[rr] >= budget:
-                            continue
-                        for ss in range(a.n_sites):
-                            if opt.stock[rr, ss] + 1 > opt.hi[rr, ss] or (rr, ss) == (r, s):
-                                continue
-                            t = trial(g, rr, ss, +1)
-                            la = log_a.copy()
-                            la[gf.fleets] += t - opt.terms.current[g]
-                            gain = (d0 - deficit(la)) / max(float(a.unit_cost[rr]), 1e-300)
-                            if gain > 0 and (best is None or gain > best[0]):
-                                best = (gain, g, rr, ss, t)
+                    moves = [
+                        (rr, ss, +1) for rr in gf.rows.tolist()
+                        if spent + a.unit_cost[rr] < budget
+                        for ss in range(a.n_sites)
+                        if opt.stock[rr, ss] + 1 <= opt.hi[rr, ss] and (rr, ss) != (r, s)
+                    ]
+                    if moves:
+                        batch.append((g, moves))
+                for (g, moves), terms in zip(batch, trials(batch), strict=True):
+                    gf = opt.families[g]
+                    for (rr, ss, _), t in zip(moves, terms, strict=True):
+                        la = log_a.copy()
+                        la[gf.fleets] += t - opt.terms.current[g]
+                        gain = (d0 - deficit(la)) / max(float(a.unit_cost[rr]), 1e-300)
+                        if gain > 0 and (best is None or gain > best[0]):
+                            best = (gain, g, rr, ss, t)
                 if best is None:
                     break
                 _, g, rr, ss, t = best

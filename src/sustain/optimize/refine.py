@@ -57,7 +57,13 @@ from scipy.optimize import OptimizeWarning, linprog
 
 from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.optimize.family import Family
-from sustain.optimize.state import AllocationState, MarginalResult, Step, stock_bounds
+from sustain.optimize.state import (
+    AllocationState,
+    Deadline,
+    MarginalResult,
+    Step,
+    stock_bounds,
+)
 from sustain.readiness.evaluate import evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
@@ -241,11 +247,13 @@ def _dual_prices(
     return np.asarray(np.where(np.isfinite(lam), np.maximum(lam, 0.0), 0.0), dtype=np.float64)
 
 
-def _improve_once(opt: AllocationState, targets: FloatArray, log_a: FloatArray) -> float | None:
+def _improve_once(
+    opt: AllocationState, targets: FloatArray, log_a: FloatArray, deadline: Deadline | None = None
+) -> float | None:
     """One round: the cheapest plan meeting the targets in the neighbourhood, applied.
 
     Returns the money saved (> 0), or None when nothing cheaper was found or the round
-    gave up on size.  Updates ``opt.stock``.
+    gave up on size or on ``deadline``.  Updates ``opt.stock``.
     """
     a = opt.a
     fleets = np.flatnonzero(~np.isnan(targets))
@@ -261,6 +269,8 @@ def _improve_once(opt: AllocationState, targets: FloatArray, log_a: FloatArray) 
     current = []
     work = [ROUND_WORK]
     for n in members:
+        if _out_of_time(deadline):
+            return None
         fam = opt.families[n]
         try:
             options.append(_family_options(opt, fam, fleets, work))
@@ -295,6 +305,8 @@ def _improve_once(opt: AllocationState, targets: FloatArray, log_a: FloatArray) 
     pick = np.zeros((1, 0), dtype=np.int64)
     d = fleets.size
     for m, (_, c_n, l_n) in enumerate(options):
+        if _out_of_time(deadline):
+            return None
         rest_best = rest_best - best[m]
         rest_cost -= float(cheapest[m])
         rest_relaxed -= float(relaxed[m])
@@ -306,7 +318,7 @@ def _improve_once(opt: AllocationState, targets: FloatArray, log_a: FloatArray) 
         for s0 in range(0, cost.size, step):
             s1 = min(s0 + step, cost.size)
             work[0] -= (s1 - s0) * c_n.size * d
-            if work[0] < 0:
+            if work[0] < 0 or _out_of_time(deadline):
                 return None  # too many to form: keep the plan
             cc = (cost[s0:s1, None] + c_n[None, :]).ravel()
             ll = (logs[s0:s1, None, :] + l_n[None, :, :]).reshape(-1, d)
@@ -342,6 +354,16 @@ def _improve_once(opt: AllocationState, targets: FloatArray, log_a: FloatArray) 
     return float(-cost[w])
 
 
+def _out_of_time(deadline: Deadline | None) -> bool:
+    """Whether ``deadline`` is spent (reporting progress when it is not)."""
+    if deadline is None:
+        return False
+    if deadline.expired():
+        return True
+    deadline.tick()
+    return False
+
+
 def refine_plan(
     a: ScenarioArrays,
     res: MarginalResult,
@@ -350,6 +372,7 @@ def refine_plan(
     method: Method,
     min_stock: FloatArray | None = None,
     max_stock: FloatArray | None = None,
+    deadline: Deadline | None = None,
 ) -> MarginalResult:
     """The plan ``res`` (meeting ``targets``) improved by exact neighbourhood search.
 
@@ -357,7 +380,8 @@ def refine_plan(
     previous one left, and stops at the first round that finds nothing cheaper.  The
     steps returned keep the greedy's below the new cost and end at the new plan
     (``path.py`` builds the reported curve from them).  Returns ``res`` itself when
-    nothing was saved.
+    nothing was saved.  Past ``deadline`` the round running gives up (keeping the plan
+    of the rounds before it).
     """
     if not res.met or not np.any(~np.isnan(targets)):
         return res
@@ -366,10 +390,17 @@ def refine_plan(
     opt.stock = res.stock.copy()
     saved = 0.0
     log_a = np.zeros(0)
-    for _ in range(ROUNDS):
+    cost = float(np.sum((opt.stock - a.stock) * a.unit_cost[:, None]))
+    for k in range(ROUNDS):
+        if _out_of_time(deadline):
+            break
+        if deadline is not None:
+            deadline.stage = f"neighbourhood search, round {k + 1}"
+            deadline.best_cost = cost - saved
+            deadline.tick(force=True)
         ev = evaluate_arrays(a.with_stock(opt.stock), method=method)
         log_a = opt.start_log_availability(ev)
-        more = _improve_once(opt, targets, log_a)
+        more = _improve_once(opt, targets, log_a, deadline)
         if more is None:
             break
         saved += more

@@ -8,6 +8,8 @@ fleet's log-availability is the sum of its families' terms (``FamilyTerms``).
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +28,58 @@ BATCH_ITEMS = 2048
 
 #: ``progress(step, cost, worst_gap)``: called every few steps of a search.
 Progress = Callable[[int, float, float], None]
+#: ``refine_progress(stage, seconds, budget_seconds, cost)``: called while the small-case
+#: strategies and the neighbourhood search run (``stage`` names the one running, ``cost``
+#: is the cheapest plan meeting the targets so far).
+RefineProgress = Callable[[str, float, float, float], None]
+#: Processor seconds between two calls of a :data:`RefineProgress`, at least.
+REPORT_EVERY = 0.1
+
+
+class Deadline:
+    """A budget of processor time for the searches run after the first greedy.
+
+    Processor time of this process (``time.process_time``), not wall-clock time: a
+    search is not cut shorter because other programs load the machine, so a run that
+    fits its budget on an idle machine fits it on a busy one too.  The searches ask
+    :meth:`expired` at points where they can stop with a valid plan; the first that
+    finds the budget spent sets :attr:`stopped`.
+    """
+
+    #: The clock read (processor seconds of this process).
+    clock = staticmethod(time.process_time)
+
+    def __init__(self, seconds: float, report: RefineProgress | None = None) -> None:
+        self.seconds = seconds
+        self.report = report
+        self.start = self.clock()
+        self.stopped = False  # a search was cut short by the budget
+        self.best_cost = math.nan  # the cheapest plan meeting the targets so far (reported)
+        self.stage = ""  # the search running (reported)
+        self._last_report = -math.inf
+
+    def restart(self) -> None:
+        """Start the budget now."""
+        self.start = self.clock()
+
+    def elapsed(self) -> float:
+        """Processor seconds since the budget started."""
+        return self.clock() - self.start
+
+    def expired(self) -> bool:
+        """Whether the budget is spent (and if so, remember that a search stopped)."""
+        if self.elapsed() > self.seconds:
+            self.stopped = True
+        return self.stopped
+
+    def tick(self, force: bool = False) -> None:
+        """Report progress (at most every :data:`REPORT_EVERY` seconds unless ``force``)."""
+        if self.report is None:
+            return
+        now = self.elapsed()
+        if force or now - self._last_report >= REPORT_EVERY:
+            self._last_report = now
+            self.report(self.stage, now, self.seconds, self.best_cost)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +183,29 @@ class AllocationState:
     def exact_log_a(self, fleets: IntArray) -> FloatArray:
         """log A of ``fleets`` summed afresh from every family's current terms."""
         return np.array([self.terms.fleet_sum(f) for f in fleets.tolist()], dtype=np.float64)
+
+    def families_eval(self, batches: list[tuple[Family, FloatArray]]) -> list[FloatArray]:
+        """Fleet terms of several families' stock sets, in one evaluation.
+
+        ``batches`` holds (family, stocks) pairs, ``stocks`` (copies × family rows ×
+        sites); returns one (copies × family fleets) array per pair, as
+        :meth:`family_eval` gives them (each row is computed on its own: the same
+        numbers as one family, or one copy, at a time).
+        """
+        if not batches:
+            return []
+        rows = np.concatenate([np.tile(fam.rows, st.shape[0]) for fam, st in batches])
+        stock = np.concatenate([st.reshape(-1, self.a.n_sites) for _, st in batches])
+        sub = self.a.subset(rows, stock=stock)
+        flows = demand_flows(sub)
+        pipes = pipelines(sub, flows, self.method)
+        out = []
+        first = 0
+        for fam, st in batches:
+            tops = first + np.arange(st.shape[0]) * fam.rows.size
+            out.append(fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets))
+            first += st.shape[0] * fam.rows.size
+        return out
 
     def family_eval(self, fam: Family, stocks: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Fleet terms of the top item and its waits for each stock set.

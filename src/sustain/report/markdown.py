@@ -206,7 +206,12 @@ def optimization_report(scenario: Scenario, opt: Optimization) -> str:
     lines = ["| item | site | buy | cost |", "|---|---|---:|---:|"]
     for r in sorted(opt.purchases(), key=lambda r: -r["cost"]):
         lines.append(f"| {r['item']} | {r['site']} | {r['qty']} | {r['cost']:,.0f} |")
+    note = (
+        "The search for a cheaper plan was stopped by its time budget (refine_seconds): "
+        "the plan meets the targets, but a longer search might find a cheaper one.\n\n"
+        if opt.refinement_stopped else ""
+    )
     return evaluation_report(scenario, opt.evaluation) + (
         f"\n## Purchases ({opt.purchase_cost:,.0f} {scenario.currency})\n\n"
-        + "\n".join(lines) + "\n"
+        + note + "\n".join(lines) + "\n"
     )
