@@ -8,6 +8,7 @@ of the curve is checked on steps of a quarter of a standard deviation.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -109,4 +110,4 @@ def test_availability_is_monotone_in_stock_at_the_extremes(
         a = float(ev.availability[0])
         assert 0.0 <= a <= 1.0
         avail.append(a)
-    assert all(b >= a for a, b in zip(avail[:-1], avail[1:], strict=True)), (mean, stocks, avail)
+    assert all(b >= a for a, b in itertools.pairwise(avail)), (mean, stocks, avail)

@@ -30,10 +30,13 @@ evaluated at once on arrays, with care for cancellation:
   used there: for ``s ≫ m`` it is the difference of two nearly equal numbers.
 * The lower sums, ``P(X < s)`` and ``p(s)`` are accumulated term by term from
   ``p(0)`` for stocks up to ``LOOP_STOCK_MAX`` and means up to ``LOOP_MEAN_MAX``
-  (the common case), otherwise taken from the regularised incomplete gamma and
-  beta functions with the size-biasing identities ``x p_m(x) = m p_m(x − 1)``
-  (Poisson) and ``x p_n(x) = m p_{n+1}(x − 1)`` (negative binomial), and likewise
-  for ``x (x − 1) p(x)``; ``p(s + 1)`` then comes from log-gamma functions.
+  (the common case).  Beyond, ``p(s)`` comes from Loader's exact decomposition
+  (:func:`_log_pmf`, accurate at any mean), ``P(X < s)`` from the regularised
+  incomplete gamma or beta function, and the lower sums from the identities of
+  :func:`_lower_closed`, whose terms exceed the result by ``1 + k²`` at most at
+  ``s = m − k √v`` (the textbook ``s F − E[X; X < s]`` loses a factor ``√m``).
+  Upper Poisson tails of means from ``TEMME_MIN_SHAPE`` on take Temme's uniform
+  expansion (SciPy's ``gammainc`` cuts its series short there).
 
 Rows are processed ``CHUNK_ROWS`` at a time, sorted (radix sorts of small integer
 keys) so that each loop, over stock values or series terms, runs on a contiguous
@@ -42,8 +45,9 @@ operations in the same order whatever the other rows of the batch.  Accuracy aga
 sums of the definitions (see the tests), for means 1e-9 to 1e4, stocks 0 to 1e4
 and variance-to-mean ratios 1 to 300: relative errors below about 1e-12 (EBO),
 5e-11 (VBO) and 1e-13 (fill rate) for stocks up to 100 and means up to 500, and
-below about 5e-11 (EBO) and 2e-10 (VBO) beyond, where ``p(s + 1)`` comes from
-log-gamma functions (absolute error of its log a few ulps of ``s log s``).
+below about 5e-11 (EBO) and 2e-10 (VBO) beyond; for means up to 1e16 and stocks
+up to 1e9, 1e-9 relative or 1e-12 absolute (docs/method.md, "Numerics", with its
+known limits).
 
 Pure array code: no I/O, no printing.
 """
