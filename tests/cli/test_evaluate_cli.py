@@ -147,3 +147,37 @@ def test_usage_error_exits_2() -> None:
     assert result.exit_code == 2
     result = run("evaluate", EXAMPLE, "--method", "bogus")
     assert result.exit_code == 2
+
+
+HUGE_PIPELINE = """
+sites:
+  - {id: D}
+  - {id: B, parent: D, order_ship_days: 3650}
+systems:
+  - {id: S}
+fleets:
+  - {system: S, site: B, count: 1000000, hours_per_day: 24}
+items:
+  - {id: I, mtbf_hours: 0.01, installed_in: "S:10000", depot_repair_days: 3650, unit_cost: 1}
+stock:
+  - {item: I, site: B, qty: 1000000000}
+"""
+
+
+def test_exact_refuses_pipelines_too_long_to_convolve(tmp_path: Path) -> None:
+    """The corner of the accepted ranges: a depot pipeline of 2.4e13 × 3650 = 8.76e16 units."""
+    path = tmp_path / "huge.yaml"
+    path.write_text(HUGE_PIPELINE)
+    result = run("evaluate", path, "--method", "exact")
+    assert result.exit_code == 2
+    assert "item I at site D" in result.stderr
+    assert "8.76e+16" in result.stderr
+    assert "use vari-metric" in result.stderr
+    assert "Traceback" not in result.output
+    # The approximate methods answer it.
+    result = run("evaluate", path, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["fleets"][0]["availability"] == 0.0
+    base = next(r for r in doc["items"] if r["site"] == "B")
+    assert base["ebo"] == pytest.approx(1.752e17 - 1e9, rel=1e-12)

@@ -30,10 +30,13 @@ evaluated at once on arrays, with care for cancellation:
   used there: for ``s ≫ m`` it is the difference of two nearly equal numbers.
 * The lower sums, ``P(X < s)`` and ``p(s)`` are accumulated term by term from
   ``p(0)`` for stocks up to ``LOOP_STOCK_MAX`` and means up to ``LOOP_MEAN_MAX``
-  (the common case), otherwise taken from the regularised incomplete gamma and
-  beta functions with the size-biasing identities ``x p_m(x) = m p_m(x − 1)``
-  (Poisson) and ``x p_n(x) = m p_{n+1}(x − 1)`` (negative binomial), and likewise
-  for ``x (x − 1) p(x)``; ``p(s + 1)`` then comes from log-gamma functions.
+  (the common case).  Beyond, ``p(s)`` comes from Loader's exact decomposition
+  (:func:`_log_pmf`, accurate at any mean), ``P(X < s)`` from the regularised
+  incomplete gamma or beta function, and the lower sums from the identities of
+  :func:`_lower_closed`, whose terms exceed the result by ``1 + k²`` at most at
+  ``s = m − k √v`` (the textbook ``s F − E[X; X < s]`` loses a factor ``√m``).
+  Upper Poisson tails of means from ``TEMME_MIN_SHAPE`` on take Temme's uniform
+  expansion (SciPy's ``gammainc`` cuts its series short there).
 
 Rows are processed ``CHUNK_ROWS`` at a time, sorted (radix sorts of small integer
 keys) so that each loop, over stock values or series terms, runs on a contiguous
@@ -42,8 +45,9 @@ operations in the same order whatever the other rows of the batch.  Accuracy aga
 sums of the definitions (see the tests), for means 1e-9 to 1e4, stocks 0 to 1e4
 and variance-to-mean ratios 1 to 300: relative errors below about 1e-12 (EBO),
 5e-11 (VBO) and 1e-13 (fill rate) for stocks up to 100 and means up to 500, and
-below about 5e-11 (EBO) and 2e-10 (VBO) beyond, where ``p(s + 1)`` comes from
-log-gamma functions (absolute error of its log a few ulps of ``s log s``).
+below about 5e-11 (EBO) and 2e-10 (VBO) beyond; for means up to 1e16 and stocks
+up to 1e9, 1e-9 relative or 1e-12 absolute (docs/method.md, "Numerics", with its
+known limits).
 
 Pure array code: no I/O, no printing.
 """
@@ -107,6 +111,34 @@ _SERIES_BLOCK_ROWS = 256
 _SIZE_MIN = 1e-300
 #: From this size on, ``log Γ(n + x) − log Γ(n)`` is taken from Stirling's series.
 _STIRLING_MIN = 100.0
+#: Shape ``a`` from which the upper Poisson tail ``P(a, m)`` (``m < a``) is taken
+#: from Temme's uniform expansion rather than SciPy's ``gammainc``.
+TEMME_MIN_SHAPE = 1e4
+#: Largest ``|η|`` for Temme's expansion (``m / a`` above about 0.75).
+TEMME_MAX_ETA = 0.3
+#: ``m / a`` at which ``|η| = TEMME_MAX_ETA``: ``λ − 1 − log λ = η² / 2``.
+_TEMME_MIN_RATIO = 0.7477
+#: ``c_0, c_1, c_2`` of Temme's expansion as power series in ``η`` (Cephes ``igam``).
+_TEMME_COEFS = (
+    (
+        -1.0 / 3.0,
+        1.0 / 12.0,
+        -2.0 / 135.0,
+        1.0 / 864.0,
+        1.0 / 2835.0,
+        -139.0 / 777600.0,
+        1.0 / 25515.0,
+        -571.0 / 261273600.0,
+    ),
+    (-1.0 / 540.0, -1.0 / 288.0, 1.0 / 378.0, -77.0 / 77760.0, 1.0 / 4860.0),
+    (25.0 / 6048.0, -139.0 / 51840.0, 1.0 / 1296.0),
+)
+#: Shifts of the stock tried where SciPy's incomplete beta function returns NaN.
+_NAN_SHIFTS = (1, 2, 3, 5, 8, 16, 32)
+#: Terms of the series of ``bd0`` (Loader 2000) where ``|v| < 0.1``.
+_BD0_TERMS = 10
+_TWO_PI = 2.0 * np.pi
+_HALF_LOG_2PI = 0.5 * np.log(_TWO_PI)
 
 
 def _ratio_for_terms(terms: int) -> float:
@@ -291,45 +323,83 @@ def _stirling_tail(z: FloatArray) -> FloatArray:
     return (1.0 / 12.0 - w * (1.0 / 360.0 - w * (1.0 / 1260.0 - w / 1680.0))) / z
 
 
-def _log_rising(n: FloatArray, x: FloatArray) -> FloatArray:
-    """``log Γ(n + x) − log Γ(n)`` without the cancellation of two huge log-gammas.
+def _stirlerr(z: FloatArray) -> FloatArray:
+    """``log Γ(z + 1) − (z + ½) log z + z − ½ log 2π`` for ``z > 0``.
 
-    For ``n ≥ 100`` Stirling's series gives ``(n − ½) log1p(x / n) + x log(n + x) − x``
-    plus the difference of the corrections, accurate to rounding in terms of the
-    size of ``x log(n + x)``; smaller ``n`` use ``gammaln`` directly.
+    Stirling's series from ``z = 100`` (:func:`_stirling_tail`), log-gamma below
+    (absolute error a few ulps of ``log Γ(101)``, about 1e-13).
     """
-    big = n >= _STIRLING_MIN
-    nb = np.where(big, n, _STIRLING_MIN)
-    stirling = (
-        (nb - 0.5) * np.log1p(x / nb)
-        + x * np.log(nb + x)
-        - x
-        + (_stirling_tail(nb + x) - _stirling_tail(nb))
-    )
-    ns = np.where(big, 1.0, n)
-    direct = special.gammaln(ns + x) - special.gammaln(ns)
-    return np.where(big, stirling, direct)
+    big = z >= _STIRLING_MIN
+    zb = np.where(big, z, _STIRLING_MIN)
+    zs = np.where(big, 1.0, z)
+    direct = special.gammaln(zs + 1.0) - (zs + 0.5) * np.log(zs) + zs - _HALF_LOG_2PI
+    return np.where(big, _stirling_tail(zb), direct)
+
+
+def _bd0(a: FloatArray, b: FloatArray, d: FloatArray) -> FloatArray:
+    """``a log(a / b) + b − a`` given ``d = a − b`` (``a ≥ 0``, ``b > 0``).
+
+    The deviance term of Loader (2000).  Where ``|d| < (a + b) / 10`` it is the
+    series ``d v + 2 a Σ_{j≥1} v^{2j+1} / (2j + 1)`` with ``v = d / (a + b)``
+    (``|v| < 0.1``: ten terms reach 1e-20 relative), free of the cancellation of
+    the direct form; ``d`` is passed in so that the difference of two huge,
+    nearly equal numbers is never formed.
+    """
+    total = a + b
+    near = np.abs(d) < 0.1 * total
+    v = np.divide(d, total, out=np.zeros_like(d), where=total > 0.0)
+    v2 = v * v
+    term = 2.0 * a * v
+    series = d * v
+    for j in range(1, _BD0_TERMS + 1):
+        term = term * v2
+        series = series + term / (2 * j + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        direct = special.xlogy(a, a / b) - d
+    return np.where(near, series, direct)
 
 
 def _log_pmf(fit: _Fit, x: FloatArray) -> FloatArray:
-    """``log P(X = x)`` from log-gamma functions, one ``x`` per row.
+    """``log P(X = x)``, one ``x`` per row, accurate for any mean and ``x``.
 
-    The negative binomial uses ``log Γ(x + n) − log Γ(n)`` from :func:`_log_rising`
-    (stable for the huge ``n`` of nearly Poisson pipelines), ``n log p`` from
-    ``log1p`` and ``log q`` from ``(v − m) / v``: the absolute error is a few ulps
-    of ``x |log n| + m``, i.e. about 1e-11 relative for ``x`` near 1e4.
+    Loader's decomposition (C. Loader, *Fast and accurate computation of binomial
+    probabilities*, 2000; as in R's ``dpois`` and ``dnbinom``), which is exact,
+    not an approximation: ``log p(x) = −stirlerr(x) − bd0(x, m) − ½ log 2πx`` for
+    the Poisson and, with ``N = x + n``,
+    ``log(n / N) + stirlerr(N) − stirlerr(n) − stirlerr(x) − bd0(n, N p) −
+    bd0(x, N q) − ½ log(2π n x / N)`` for the negative binomial, whose deviance
+    arguments differ by ``∓ p (x − m)``.  Every term is small or computed without
+    cancellation, so the absolute error of the log stays a few ulps of its
+    size plus about 1e-13 (log-gamma below ``z = 100``), where log-gamma
+    differences lose ``x log m`` to rounding (about 1e-10 relative at ``x`` near
+    1e6, everything at 1e16).  ``x = 0`` gives ``log p(0)``.
     """
     out = np.empty(x.shape)
+    zero = x == 0.0
+    xs = np.where(zero, 1.0, x)
     pois = fit.poisson
-    if pois.any():
-        mp, xp = fit.mean[pois], x[pois]
-        out[pois] = special.xlogy(xp, mp) - mp - special.gammaln(xp + 1.0)
-    nb = ~pois
-    if nb.any():
-        xn = x[nb]
-        comb = _log_rising(fit.n[nb], xn) - special.gammaln(xn + 1.0)
-        out[nb] = comb + fit.log_p0[nb] + xn * np.log(fit.alpha[nb])
-    return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if pois.any():
+            mp, xp = fit.mean[pois], xs[pois]
+            out[pois] = (
+                -_stirlerr(xp) - _bd0(xp, mp, xp - mp) - 0.5 * np.log(_TWO_PI * xp)
+            )
+        nb = ~pois
+        if nb.any():
+            xn, n, m = xs[nb], fit.n[nb], fit.mean[nb]
+            pp, qq = fit.p[nb], fit.alpha[nb]
+            big = xn + n
+            gap = pp * (xn - m)  # x − N q = −(n − N p)
+            out[nb] = (
+                np.log(n / big)
+                + _stirlerr(big)
+                - _stirlerr(n)
+                - _stirlerr(xn)
+                - _bd0(n, big * pp, -gap)
+                - _bd0(xn, big * qq, gap)
+                - 0.5 * (np.log(_TWO_PI * n) + np.log(xn / big))
+            )
+    return np.where(zero, fit.log_p0, out)
 
 
 def _lower_loop(stock: FloatArray, fit: _Fit) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -528,95 +598,179 @@ def _tail_ratio_more(
     return out, open_
 
 
-def _lower_closed(fit: _Fit, stock: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """``P(X < s)``, ``L1``, ``L2`` from the regularised incomplete gamma / beta.
+def _below(fit: _Fit, stock: FloatArray) -> FloatArray:
+    """``P(X < s)`` (``s ≥ 1``) from the regularised incomplete gamma / beta function.
 
-    ``F = P(X ≤ s − 1)``, ``G1 = E[X; X ≤ s − 1] = m P(Y ≤ s − 2)`` and
-    ``G2 = E[X(X − 1); X ≤ s − 1] = c2 P(Z ≤ s − 3)`` with ``Y, Z`` Poisson(m)
-    (``c2 = m²``) or NB(n + 1, p), NB(n + 2, p) (``c2 = n (n + 1) (q / p)²``); then
-    ``L1 = s F − G1`` and ``L2 = s² F − 2 s G1 + G1 + G2``.
-    """
-    m, s = fit.mean, stock
-    s1, s2, s3 = np.maximum(s, 1.0), np.maximum(s - 1.0, 1.0), np.maximum(s - 2.0, 1.0)
-    f = np.empty_like(m)
-    g1 = np.empty_like(m)
-    g2 = np.empty_like(m)
-    pois = fit.poisson
-    if pois.any():
-        mp = m[pois]
-        f[pois] = special.gammaincc(s1[pois], mp)
-        g1[pois] = mp * special.gammaincc(s2[pois], mp)
-        g2[pois] = mp * mp * special.gammaincc(s3[pois], mp)
-    nb = ~pois
-    if nb.any():
-        mn, n, q = m[nb], fit.n[nb], fit.alpha[nb]
-        # I_p(n, k + 1) = 1 − I_q(k + 1, n): pass q, exact, not p = 1 − q (whose
-        # rounding is raised to the power n).
-        f[nb] = special.betaincc(s1[nb], n, q)
-        g1[nb] = mn * special.betaincc(s2[nb], n + 1.0, q)
-        c2 = mn * mn + (fit.var[nb] - mn)  # n (n + 1) (q / p)² = E[X (X − 1)]
-        g2[nb] = c2 * special.betaincc(s3[nb], n + 2.0, q)
-    f = np.where(s >= 1.0, f, 0.0)
-    g1 = np.where(s >= 2.0, g1, 0.0)
-    g2 = np.where(s >= 3.0, g2, 0.0)
-    l1 = np.maximum(s * f - g1, 0.0)
-    l2 = np.maximum(s * s * f - 2.0 * s * g1 + g1 + g2, 0.0)
-    return f, l1, l2
-
-
-def _tail_closed(fit: _Fit, stock: FloatArray) -> FloatArray:
-    """``P(X > s)`` from the regularised incomplete gamma / beta function.
-
-    ``P(X ≥ s + 1)`` is ``P(s + 1, m)`` (Poisson) or ``I_q(s + 1, n)`` (negative
-    binomial), both computed directly in the upper tail (no ``1 − cdf``).
+    ``Q(s, m)`` (Poisson) or ``1 − I_q(s, n)`` (negative binomial), computed in the
+    lower tail directly (no ``1 − cdf``).
     """
     out = np.empty_like(fit.mean)
     pois = fit.poisson
     if pois.any():
-        out[pois] = special.gammainc(stock[pois] + 1.0, fit.mean[pois])
+        k, mp = stock[pois], fit.mean[pois]
+        got = special.gammaincc(k, mp)
+        temme = _temme_rows(k, mp)
+        if temme.any():  # above the mean: 1 − P(X ≥ s), with P from Temme's expansion
+            got[temme] = 1.0 - _gamma_p_temme(k[temme], mp[temme])
+        out[pois] = got
     nb = ~pois
     if nb.any():
-        out[nb] = special.betainc(stock[nb] + 1.0, fit.n[nb], fit.alpha[nb])
+        # I_p(n, s) = 1 − I_q(s, n): pass q, exact, not p = 1 − q (whose rounding is
+        # raised to the power n).
+        got = special.betaincc(stock[nb], fit.n[nb], fit.alpha[nb])
+        if np.isnan(got).any():
+            bad = np.isnan(got)
+            rows = np.flatnonzero(nb)[bad]
+            up = special.betainc(stock[rows], fit.n[rows], fit.alpha[rows])
+            got[bad] = 1.0 - _nb_at_least_safe(fit.take(rows), stock[rows], up)
+        out[nb] = got
     return out
 
 
-def _upper_closed(fit: _Fit, stock: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """EBO and VBO for ``s ≥ 1`` from the regularised incomplete gamma / beta alone.
+def _nb_at_least_safe(fit: _Fit, stock: FloatArray, got: FloatArray) -> FloatArray:
+    """``P(X ≥ k)`` on negative binomial rows where SciPy's ``betainc`` gave NaN.
 
-    ``A0 = P(X > s)``, ``A1 = E[X; X > s] = m P(Y ≥ s)`` and
-    ``A2 = E[X(X − 1); X > s] = c2 P(Z ≥ s − 1)`` with ``Y, Z`` Poisson(m)
-    (``c2 = m²``) or NB(n + 1, p), NB(n + 2, p) (``c2 = n (n + 1) (q / p)²``);
-    ``EBO = A1 − s A0`` and ``E[B²] = A2 − (2 s − 1) A1 + s² A0``.  For tail
-    series too long to sum on rows whose ``p(s + 1)`` is not accurate to a few
-    ulps (large means or stocks): the cancellation is mild near the bulk of the
-    distribution, which is where such series are long.
+    SciPy's incomplete beta function returns NaN in a band around the mean for
+    some huge arguments (``n`` above ~1e18).  Then ``1 − betaincc``, or
+    ``P(X ≥ k) = P(X ≥ k + j) + Σ_{i=0}^{j−1} p(k + i)`` for the first shift
+    ``j`` that works (a sum of positive terms).  Rows that still fail raise
+    ``ArithmeticError`` rather than return a NaN.
     """
-    m, s = fit.mean, stock
-    s2 = np.maximum(s - 1.0, 1.0)
-    a0 = np.empty_like(m)
-    a1 = np.empty_like(m)
-    a2 = np.empty_like(m)
+    out = got.copy()
+    bad = np.flatnonzero(np.isnan(out))
+    if bad.size:
+        out[bad] = 1.0 - special.betaincc(stock[bad], fit.n[bad], fit.alpha[bad])
+    for j in _NAN_SHIFTS:
+        bad = np.flatnonzero(np.isnan(out))
+        if not bad.size:
+            return out
+        part, k = fit.take(bad), stock[bad]
+        base = special.betainc(k + j, part.n, part.alpha)
+        base = np.where(np.isnan(base), 1.0 - special.betaincc(k + j, part.n, part.alpha), base)
+        terms = sum(np.exp(_log_pmf(part, k + i)) for i in range(j))
+        out[bad] = base + terms
+    if np.isnan(out).any():
+        raise ArithmeticError("incomplete beta function failed on a negative binomial tail")
+    return out
+
+
+def _gamma_p_temme(a: FloatArray, x: FloatArray) -> FloatArray:
+    """The regularised ``P(a, x)`` for ``x < a``, ``a ≥ TEMME_MIN_SHAPE``, by Temme's expansion.
+
+    ``P(a, x) = ½ erfc(√B) − e^{−B} / √(2πa) · Σ_k c_k(η) a^{−k}`` with
+    ``B = a η² / 2 = a log(a / x) + x − a`` (:func:`_bd0`, free of cancellation)
+    and ``η = −√(2B / a)`` (Temme 1979; DLMF 8.12.3–8.12.10; the coefficients of
+    ``c_0, c_1, c_2`` as power series in ``η`` are those of Cephes' ``igam``).
+    Uniform in ``x``: the terms left out are below ``a^{−3}`` of the correction
+    for ``|η| < TEMME_MAX_ETA``, where it is used; beyond, ``B > 450`` and the
+    probability is below 1e-195.  SciPy's ``gammainc`` uses this expansion only
+    within 4.5 standard deviations of the mean and otherwise a power series cut
+    at 2,000 terms, which falls short far into the tail of large means.
+    """
+    b = _bd0(a, x, a - x)
+    eta = -np.sqrt(2.0 * b / a)
+    inv = 1.0 / a
+    total = np.zeros_like(a)
+    scale = np.ones_like(a)
+    for coefs in _TEMME_COEFS:
+        c = np.zeros_like(a)
+        for coef in reversed(coefs):
+            c = c * eta + coef
+        total += c * scale
+        scale = scale * inv
+    return 0.5 * special.erfc(np.sqrt(b)) - np.exp(-b) / np.sqrt(_TWO_PI * a) * total
+
+
+def _temme_rows(k: FloatArray, mean: FloatArray) -> BoolArray:
+    """Poisson rows whose ``P(k, m)`` (``m < k``) comes from :func:`_gamma_p_temme`."""
+    return np.asarray(
+        (k >= TEMME_MIN_SHAPE) & (mean < k) & (mean > k * _TEMME_MIN_RATIO), dtype=np.bool_
+    )
+
+
+def _at_least(fit: _Fit, stock: FloatArray) -> FloatArray:
+    """``P(X ≥ k)`` (``k ≥ 1``): ``P(k, m)`` (Poisson) or ``I_q(k, n)``, in the upper tail.
+
+    Poisson rows with ``k ≥ TEMME_MIN_SHAPE`` and ``m < k`` close enough take
+    :func:`_gamma_p_temme`, the others SciPy's ``gammainc``.
+    """
+    out = np.empty_like(fit.mean)
     pois = fit.poisson
     if pois.any():
-        mp = m[pois]
-        a0[pois] = special.gammainc(s[pois] + 1.0, mp)
-        a1[pois] = mp * special.gammainc(s[pois], mp)
-        a2[pois] = mp * mp * special.gammainc(s2[pois], mp)
+        k, mp = stock[pois], fit.mean[pois]
+        got = special.gammainc(k, mp)
+        temme = _temme_rows(k, mp)
+        if temme.any():
+            got[temme] = _gamma_p_temme(k[temme], mp[temme])
+        out[pois] = got
     nb = ~pois
     if nb.any():
-        mn, n, q = m[nb], fit.n[nb], fit.alpha[nb]
-        a0[nb] = special.betainc(s[nb] + 1.0, n, q)
-        a1[nb] = mn * special.betainc(s[nb], n + 1.0, q)
-        a2[nb] = (mn * mn + (fit.var[nb] - mn)) * special.betainc(s2[nb], n + 2.0, q)
-    c2 = np.where(pois, m * m, m * m + (fit.var - m))  # E[X (X − 1)]
-    a2 = np.where(s >= 2.0, a2, c2)
-    ebo = np.maximum(a1 - s * a0, 0.0)
-    e2 = np.maximum(a2 - (2.0 * s - 1.0) * a1 + s * s * a0, ebo)
+        got = special.betainc(stock[nb], fit.n[nb], fit.alpha[nb])
+        if np.isnan(got).any():
+            got = _nb_at_least_safe(fit.take(np.flatnonzero(nb)), stock[nb], got)
+        out[nb] = got
+    return out
+
+
+def _lower_closed(
+    fit: _Fit, stock: FloatArray, p_s: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``P(X < s)``, ``L1`` and ``L2`` from ``F = P(X < s)`` and ``p(s)`` (``s ≥ 1``).
+
+    Summing ``(x + 1) p(x + 1) = (α x + α + β) p(x)`` (times 1 and times
+    ``s − x``) over ``x < s``, with ``c = 1 − α``, ``α + β = c m`` and
+    ``c v = m``::
+
+        L1     = (s − m) F + s p(s) / c
+        c L2   = L1 (c (s − m) − 1) + s (F + p(s))
+
+    For ``s = m − k √v`` the terms exceed the result by a factor of about
+    ``1 + k²`` at most, whatever the mean; the textbook form
+    ``L1 = s F − E[X; X < s]`` would lose a factor ``√m`` (eight digits at
+    ``m = 1e16``).
+    """
+    m, s = fit.mean, stock
+    c = fit.p
+    f = _below(fit, s)
+    l1 = (s - m) * f + s * p_s / c
+    np.maximum(l1, 0.0, out=l1)
+    l2 = (l1 * (c * (s - m) - 1.0) + s * (f + p_s)) / c
+    return f, l1, np.maximum(l2, l1, out=l2)
+
+
+def _upper_from_tail(
+    fit: _Fit, stock: FloatArray, p_s: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """EBO and VBO from ``T = P(X > s)`` and ``p(s)``, for series too long to sum.
+
+    The identities of :func:`_upper_moments` with ``U p(y) = T`` and
+    ``y p(y) = (α s + c m) p(s)``::
+
+        EBO   = (α s + c m) p(s) / c − (s − m) T
+        E[B²] = (EBO (1 − c (s − m)) + s T) / c
+
+    whose terms exceed the results by a factor of about ``1 + k²`` at
+    ``s = m + k √v``.  ``T = P(X ≥ s + 1)``, or ``P(X ≥ s) − p(s)`` where ``s + 1``
+    rounds to ``s`` (stocks above 2⁵³, near means as large).
+    """
+    m, s, a, c = fit.mean, stock, fit.alpha, fit.p
+    nxt = s + 1.0
+    exact = nxt - s == 1.0
+    if exact.all():
+        tail = _at_least(fit, nxt)
+    else:
+        tail = np.where(exact, _at_least(fit, np.where(exact, nxt, s)), 0.0)
+        tail = np.where(exact, tail, np.maximum(_at_least(fit, s) - p_s, 0.0))
+    gap = s - m
+    ebo = (a * s + c * m) * p_s / c - gap * tail
+    np.maximum(ebo, 0.0, out=ebo)
+    e2 = (ebo * (1.0 - c * gap) + s * tail) / c
+    np.maximum(e2, ebo, out=e2)
     return ebo, np.maximum(e2 - ebo * ebo, 0.0)
 
 
 def _upper_moments(
-    fit: _Fit, stock: FloatArray, p_y: FloatArray, p_exact: bool
+    fit: _Fit, stock: FloatArray, p_y: FloatArray, p_s: FloatArray | None, p_exact: bool
 ) -> tuple[FloatArray, FloatArray]:
     """EBO and VBO of rows with ``s > m`` from ``p(s + 1)`` and the tail beyond it.
 
@@ -636,12 +790,12 @@ def _upper_moments(
     ``U`` is summed from 1 upwards by :func:`_tail_ratio_sum`.  When ``p(y)`` came
     from the ratio recurrence (``p_exact``: accurate to a few ulps), rows whose
     geometric bound asks for more than ``SERIES_STEP_TERMS`` terms are not summed
-    but take ``U = P(X > s) / p(y)`` with ``P(X > s)`` from :func:`_tail_closed`,
-    i.e. ``EBO = y p(y) / c − (s − m) P(X > s)``.  Otherwise rows keep summing in blocks
-    (so that the error of a log-gamma ``p(y)`` is not amplified) unless both the
-    ratio bound and the normal approximation promise more than
-    ``SERIES_MAX_TERMS`` terms, or the sum has not converged by then: those take
-    :func:`_upper_closed`.
+    but take ``U = P(X > s) / p(y)`` with ``P(X > s)`` from :func:`_at_least`,
+    i.e. ``EBO = y p(y) / c − (s − m) P(X > s)``.  Otherwise (``p(y)`` from
+    :func:`_log_pmf`) rows keep summing in blocks, where the series is most
+    accurate, unless both the ratio bound and the normal approximation promise
+    more than ``SERIES_MAX_TERMS`` terms, or the sum has not converged by then:
+    those are near the bulk of the distribution and take :func:`_upper_from_tail`.
 
     Parameters
     ----------
@@ -649,10 +803,12 @@ def _upper_moments(
         Rows with ``stock > mean``.
     stock
         ``s`` on those rows.
-    p_y
-        ``p(s + 1)`` (0 where it underflows: the moments are then below ~1e-300).
+    p_y, p_s
+        ``p(s + 1)`` and ``p(s)`` (0 where they underflow: the moments are then
+        below ~1e-300); ``p(s)`` is needed (and only used) when not ``p_exact``.
     p_exact
-        Whether ``p_y`` is accurate to a few ulps on every row.
+        Whether ``p_y`` comes from the ratio recurrence (rows in the range of
+        :func:`_upper_loop`).
     """
     m, a, b, c = fit.mean, fit.alpha, fit.beta, fit.p
     s = stock
@@ -675,7 +831,7 @@ def _upper_moments(
         if p_exact:
             sub = np.flatnonzero(open_ & (p_y > 0.0))
             if sub.size:
-                u[sub] = _tail_closed(fit.take(sub), s[sub]) / p_y[sub]
+                u[sub] = _at_least(fit.take(sub), s[sub] + 1.0) / p_y[sub]
         else:
             direct |= open_
     e = gap * u
@@ -695,7 +851,9 @@ def _upper_moments(
     np.maximum(vbo, 0.0, out=vbo)
     if direct.any():
         sub = np.flatnonzero(direct)
-        ebo[sub], vbo[sub] = _upper_closed(fit.take(sub), s[sub])
+        if p_s is None:  # (p_exact rows never get here)
+            raise ValueError("p(s) is needed for rows not summed")
+        ebo[sub], vbo[sub] = _upper_from_tail(fit.take(sub), s[sub], p_s[sub])
     return ebo, vbo
 
 
@@ -784,17 +942,20 @@ def _moments_chunk(
             sl = slice(n1, n2)
             part = fit.part(n1 - n0, n2 - n0)
             f[sl], p_y = _upper_loop(s[sl], part)
-            e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, True)
+            e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, None, True)
         if n3 > n2:  # s ≤ m, incomplete gamma / beta functions
             sl = slice(n2, n3)
-            f[sl], l1, l2 = _lower_closed(fit.part(n2 - n0, n3 - n0), s[sl])
+            part = fit.part(n2 - n0, n3 - n0)
+            p_s = np.exp(_log_pmf(part, s[sl]))
+            f[sl], l1, l2 = _lower_closed(part, s[sl], p_s)
             e[sl], vb[sl] = _lower_moments(m[sl], v[sl], s[sl], l1, l2)
-        if size > n3:  # s > m, incomplete gamma / beta and log-gamma functions
+        if size > n3:  # s > m, incomplete gamma / beta functions and Loader's pmf
             sl = slice(n3, size)
             part = fit.part(n3 - n0, size - n0)
-            f[sl], _, _ = _lower_closed(part, s[sl])
-            p_y = np.exp(_log_pmf(part, s[sl] + 1.0))
-            e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, False)
+            p_s = np.exp(_log_pmf(part, s[sl]))
+            f[sl] = _below(part, s[sl])
+            p_y = p_s * (part.alpha * s[sl] + part.p * part.mean) / (s[sl] + 1.0)
+            e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, p_s, False)
         np.clip(f[n0:], 0.0, 1.0, out=f[n0:])
     ebo[order] = e
     vbo[order] = vb

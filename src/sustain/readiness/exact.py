@@ -24,6 +24,11 @@ from sustain.scenario.compile import ScenarioArrays
 
 #: Probability mass left out when truncating a distribution.
 TAIL = 1e-15
+#: Largest Poisson mean the exact method convolves: the depot pipeline, and a base's
+#: own repair and order-and-ship pipeline.  Their probability tables hold about
+#: ``m + 8 √m`` terms, and the binomial thinning of the depot backorders takes the
+#: square of that in time and memory (about a second at this mean).
+EXACT_MAX_MEAN = 1_000.0
 
 
 def _poisson_pmf(mean: float) -> FloatArray:
@@ -76,15 +81,57 @@ def check_exact_applies(a: ScenarioArrays) -> None:
         )
 
 
+def _root_days(a: ScenarioArrays) -> FloatArray:
+    """Mean days a unit spends in the depot pipeline, per item."""
+    return np.asarray(
+        (1.0 - a.condemnation_fraction) * a.depot_repair_days
+        + a.condemnation_fraction * a.procurement_days,
+        dtype=np.float64,
+    )
+
+
+def _own_means(a: ScenarioArrays, flows: Flows) -> FloatArray:
+    """Poisson means the exact method tabulates: the depot pipeline at roots, a base's
+    own repair and order-and-ship pipeline elsewhere (items × sites)."""
+    root = a.site_parent < 0
+    own = flows.repairs * a.base_repair_days[:, None] + flows.up * a.order_ship_days[None, :]
+    own[:, root] = flows.demand[:, root] * _root_days(a)[:, None]
+    return np.asarray(own, dtype=np.float64)
+
+
+def check_exact_means(a: ScenarioArrays, flows: Flows) -> None:
+    """Raise :class:`MethodError` if a pipeline is too long to convolve term by term.
+
+    Names the first (item, site) whose mean exceeds ``EXACT_MAX_MEAN``.
+    """
+    own = _own_means(a, flows)
+    too_long = np.argwhere(~(own <= EXACT_MAX_MEAN))  # NaN included
+    if too_long.size:
+        i, s = (int(k) for k in too_long[0])
+        more = f" (and {len(too_long) - 1} more pipelines)" if len(too_long) > 1 else ""
+        raise MethodError(
+            f"--method exact: item {a.item_ids[i]} at site {a.site_ids[s]} has a pipeline "
+            f"mean of {own[i, s]:.6g} units{more}; the exact method convolves "
+            f"distributions term by term and handles means up to {EXACT_MAX_MEAN:g}: "
+            "use vari-metric or metric"
+        )
+
+
 def exact_pipelines(a: ScenarioArrays, flows: Flows) -> Pipelines:
-    """Exact pipeline distributions and backorders for every item and site."""
+    """Exact pipeline distributions and backorders for every item and site.
+
+    Raises
+    ------
+    MethodError
+        On more than two echelons, sub-items, or a Poisson pipeline mean above
+        ``EXACT_MAX_MEAN`` (see :func:`check_exact_means`).
+    """
     check_exact_applies(a)
+    check_exact_means(a, flows)
     n_i, n_s = a.n_items, a.n_sites
     mean, var, ebo, vbo = (np.zeros((n_i, n_s)) for _ in range(4))
     fill = np.ones((n_i, n_s))
-    root_days = (1.0 - a.condemnation_fraction) * a.depot_repair_days + (
-        a.condemnation_fraction * a.procurement_days
-    )
+    root_days = _root_days(a)
     roots = np.flatnonzero(a.site_parent < 0)
     for i in range(n_i):
         for r in roots:
