@@ -83,5 +83,10 @@ class MissingExtraError(SustainError):
         )
 
 
+class AccuracyError(SustainError):
+    """A number could not be computed to the accuracy Sustain promises (the inputs'
+    magnitudes lie where a numerical library fails); never returned as a NaN."""
+
+
 class MethodError(SustainError):
     """The requested evaluation method does not apply to this scenario."""

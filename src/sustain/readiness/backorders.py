@@ -61,6 +61,7 @@ import numpy.typing as npt
 from scipy import special
 
 from sustain._types import BoolArray, FloatArray
+from sustain.errors import AccuracyError
 
 __all__ = [
     "CHUNK_ROWS",
@@ -634,7 +635,7 @@ def _nb_at_least_safe(fit: _Fit, stock: FloatArray, got: FloatArray) -> FloatArr
     some huge arguments (``n`` above ~1e18).  Then ``1 − betaincc``, or
     ``P(X ≥ k) = P(X ≥ k + j) + Σ_{i=0}^{j−1} p(k + i)`` for the first shift
     ``j`` that works (a sum of positive terms).  Rows that still fail raise
-    ``ArithmeticError`` rather than return a NaN.
+    :class:`~sustain.errors.AccuracyError` rather than return a NaN.
     """
     out = got.copy()
     bad = np.flatnonzero(np.isnan(out))
@@ -649,8 +650,15 @@ def _nb_at_least_safe(fit: _Fit, stock: FloatArray, got: FloatArray) -> FloatArr
         base = np.where(np.isnan(base), 1.0 - special.betaincc(k + j, part.n, part.alpha), base)
         terms = sum(np.exp(_log_pmf(part, k + i)) for i in range(j))
         out[bad] = base + terms
-    if np.isnan(out).any():
-        raise ArithmeticError("incomplete beta function failed on a negative binomial tail")
+    left = np.flatnonzero(np.isnan(out))
+    if left.size:
+        first = fit.take(left)
+        raise AccuracyError(
+            f"a pipeline of mean {float(first.mean[0]):.6g} and variance "
+            f"{float(first.var[0]):.6g} ({left.size:,} such): its negative binomial tail "
+            "cannot be computed accurately (SciPy's incomplete beta function fails there); "
+            "use --method metric, or check the inputs that make the pipeline this large"
+        )
     return out
 
 
