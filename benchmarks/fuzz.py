@@ -21,9 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fuzzkit import FORMATS, KINDS, Case, Tally, make_cases, run_case, run_cases  # noqa: E402
+from fuzzkit import FORMATS, KINDS, Case, Tally, make_cases, run_case, run_cases
 
 #: Failing cases written per fault class (the rest are counted only).
 KEEP_PER_CLASS = 10

@@ -266,3 +266,18 @@ def test_cli_table_with_a_fleet_never_present(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["simulate", str(path), "--days", "30", "--reps", "2"])
     assert r.exit_code == 0, r.output
     assert "n/a" in r.stdout
+
+
+def test_availability_ci_of_two_replications_stays_a_share() -> None:
+    """With two replications the t interval's half-width is 12.7 standard errors, so
+    the raw interval reaches past [0, 1] whenever the two runs differ; the reported
+    interval is cut to [0, 1] (as the series' bands are) and still holds the mean."""
+    a = single_site(n=2, mtbf_hours=200.0, repair_days=5.0)
+    res = simulate(a, days=20, replications=2, seed=3)
+    reps = res.availability[:, 0]
+    # The raw interval, mean ± t(0.975, 1) · |x1 − x2| / 2, reaches below 0 or above 1.
+    half = stats.t.ppf(0.975, 1) * abs(reps[0] - reps[1]) / 2
+    assert reps.mean() - half < 0.0 or reps.mean() + half > 1.0
+    fleet = res.to_dict()["fleets"][0]
+    lo, hi = fleet["availability_ci95"]
+    assert 0.0 <= lo <= fleet["availability"] <= hi <= 1.0
