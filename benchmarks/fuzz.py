@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", type=int, default=500, help="cases per format")
     p.add_argument("--format", default="all", choices=("all", *FORMATS))
+    p.add_argument("--budgets-only", action="store_true",
+                   help="optimise for budgets only, never targets (as the test suite does)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--start", type=int, default=0, help="index of the first case")
     p.add_argument("--workers", type=int, default=2)
@@ -66,22 +68,26 @@ def main(argv: list[str] | None = None) -> int:
     tallies: dict[str, Tally] = {}
     written: dict[str, int] = {}
     start = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
     for fmt in formats:
         tally = tallies[fmt] = Tally()
         folder = args.out / fmt
-        cases = make_cases(fmt, args.seed, args.cases, args.start)
+        cases = make_cases(fmt, args.seed, args.cases, args.start,
+                           targets=not args.budgets_only)
         for n, (case, out) in enumerate(run_cases(cases, workers=args.workers,
                                                   timeout=args.timeout), 1):
             tally.add(case, out)
             if out.kind in ("crash", "wrong", "hang"):
                 sig = f"{out.kind}: {out.signature()}"
+                with (args.out / "failing.txt").open("a", encoding="utf-8") as fh:
+                    fh.write(f"{fmt} {case.index} {out.kind} {out.detail[:120]}\n")
                 written[sig] = written.get(sig, 0) + 1
                 if written[sig] <= KEEP_PER_CLASS:
                     folder.mkdir(parents=True, exist_ok=True)
                     doc = {"case": json.loads(case.to_json()), "outcome": vars(out)}
                     name = f"{out.kind}-{case.index:05d}.json"
                     (folder / name).write_text(json.dumps(doc, indent=1), encoding="utf-8")
-            if n % 200 == 0:
+            if n % 500 == 0:
                 print(f"  {fmt}: {n} cases, {tally.failures} failing, "
                       f"{time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     table = _table(tallies)
