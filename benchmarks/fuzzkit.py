@@ -297,9 +297,14 @@ def warm_up() -> None:
 _WARM: list[bool] = []
 
 
-def _worker(conn: Connection) -> None:
+def _worker(conn: Connection, parent: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     while True:
+        # Forked siblings hold copies of each other's pipes, so a killed parent may
+        # never show as end-of-file: a worker whose parent is gone ends by itself.
+        while not conn.poll(1.0):
+            if os.getppid() != parent:
+                return
         try:
             text = conn.recv()
         except EOFError:
@@ -321,7 +326,7 @@ class _Slot:
 def _start(ctx: Any) -> _Slot:
     parent, child = ctx.Pipe()
     # Not a daemon: a case may start processes of its own (simulate --workers).
-    proc = ctx.Process(target=_worker, args=(child,))
+    proc = ctx.Process(target=_worker, args=(child, os.getpid()))
     proc.start()
     child.close()
     return _Slot(proc, parent)
