@@ -428,8 +428,14 @@ def _small_scenario(rng: random.Random) -> dict[str, Any]:
                       "depot_repair_days": 10})
     stock = [{"item": it["id"], "site": rng.choice(["HUB", *bases]), "qty": rng.randint(0, 3)}
              for it in items]
-    return {"name": "fuzz", "currency": "EUR", "sites": sites, "systems": systems,
-            "fleets": fleets, "items": items, "stock": stock}
+    doc = {"name": "fuzz", "currency": "EUR", "sites": sites, "systems": systems,
+           "fleets": fleets, "items": items, "stock": stock}
+    if rng.random() < 0.3:  # the keys Sustain adds to the format
+        items[0]["weibull_shape"] = rng.choice((0.5, 2.0))
+        sites[0]["repair_channels"] = rng.randint(1, 4)
+        doc["stock_limits"] = [{"item": items[0]["id"], "site": bases[0], "max": 4},
+                               {"item": items[-1]["id"], "min": 1}]
+    return doc
 
 
 def _small_timeline(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
