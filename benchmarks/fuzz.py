@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -48,27 +49,9 @@ def _replay(path: Path) -> int:
     return 1 if out.kind in ("crash", "wrong") else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the fuzzer (or replay one case) and print the table."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cases", type=int, default=500, help="cases per format")
-    p.add_argument("--format", default="all", choices=("all", *FORMATS))
-    p.add_argument("--budgets-only", action="store_true",
-                   help="optimise for budgets only, never targets (as the test suite does)")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--start", type=int, default=0, help="index of the first case")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per case")
-    p.add_argument("--out", type=Path, default=Path("fuzz-out"))
-    p.add_argument("--replay", type=Path, help="run one saved case in this process")
-    args = p.parse_args(argv)
-    if args.replay:
-        return _replay(args.replay)
-    formats = FORMATS if args.format == "all" else (args.format,)
-    tallies: dict[str, Tally] = {}
-    written: dict[str, int] = {}
-    start = time.perf_counter()
-    args.out.mkdir(parents=True, exist_ok=True)
+def _run(args: argparse.Namespace, formats: tuple[str, ...], tallies: dict[str, Tally],
+         written: dict[str, int], start: float) -> None:
+    """Run every format's cases, counting into ``tallies`` and writing failing cases."""
     for fmt in formats:
         tally = tallies[fmt] = Tally()
         folder = args.out / fmt
@@ -90,6 +73,34 @@ def main(argv: list[str] | None = None) -> int:
             if n % 500 == 0:
                 print(f"  {fmt}: {n} cases, {tally.failures} failing, "
                       f"{time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the fuzzer (or replay one case) and print the table."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cases", type=int, default=500, help="cases per format")
+    p.add_argument("--format", default="all", choices=("all", *FORMATS))
+    p.add_argument("--budgets-only", action="store_true",
+                   help="optimise for budgets only, never targets (as the test suite does)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start", type=int, default=0, help="index of the first case")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per case")
+    p.add_argument("--out", type=Path, default=Path("fuzz-out"))
+    p.add_argument("--replay", type=Path, help="run one saved case in this process")
+    args = p.parse_args(argv)
+    if args.replay:
+        return _replay(args.replay)
+    formats = FORMATS if args.format == "all" else (args.format,)
+    tallies: dict[str, Tally] = {}
+    written: dict[str, int] = {}
+    start = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        _run(args, formats, tallies, written, start)
+    except KeyboardInterrupt:
+        print("interrupted: the counts so far", file=sys.stderr)
     table = _table(tallies)
     print(table)
     lines = [table, "", f"seed {args.seed}, {args.cases} cases per format from {args.start}, "
