@@ -281,3 +281,20 @@ def test_availability_ci_of_two_replications_stays_a_share() -> None:
     fleet = res.to_dict()["fleets"][0]
     lo, hi = fleet["availability_ci95"]
     assert 0.0 <= lo <= fleet["availability"] <= hi <= 1.0
+
+
+def test_replications_of_an_idle_scenario_count_against_the_budget() -> None:
+    """Each replication costs about a millisecond even when nothing fails, so a
+    million replications of 30 days of two systems failing every 1,000 hours (24 h a
+    day: 2 · 24 / 1000 · 30 = 1.44 failures, each with its repair: 2.9 events) took
+    about twenty minutes under a budget that counted events only.  Each replication
+    now counts 2,000 events besides: 2,002.9 · 10⁶ > 2·10⁹, refused at once."""
+    a = single_site(n=2, mtbf_hours=1000.0, repair_days=5.0)
+    with pytest.raises(SustainError) as err:
+        simulate(a, days=30, replications=1_000_000, seed=1)
+    assert str(err.value).startswith(
+        "simulate: about 2e+09 events asked (1,000,000 replications, each counted as "
+        "2,000 events for its own work besides about 2.9 events in 30 days); the limit "
+        "is 2e+09 events (max_events): lower the replications (--reps)"), str(err.value)
+    # A run of ordinary size is untouched.
+    assert simulate(a, days=30, replications=50, seed=1).replications == 50
