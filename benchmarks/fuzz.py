@@ -61,7 +61,7 @@ def _run(args: argparse.Namespace, formats: tuple[str, ...], tallies: dict[str, 
                                                   timeout=args.timeout), 1):
             tally.add(case, out)
             if out.kind in ("crash", "wrong", "hang"):
-                sig = f"{out.kind}: {out.signature()}"
+                sig = f"{fmt} {out.kind}: {out.signature()}"
                 with (args.out / "failing.txt").open("a", encoding="utf-8") as fh:
                     fh.write(f"{fmt} {case.index} {out.kind} {out.detail[:120]}\n")
                 written[sig] = written.get(sig, 0) + 1
