@@ -269,3 +269,35 @@ def test_cli_table_with_a_fleet_never_present(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["simulate", str(path), "--days", "30", "--reps", "2"])
     assert r.exit_code == 0, r.output
     assert "n/a" in r.stdout
+
+
+def test_availability_ci_of_two_replications_stays_a_share() -> None:
+    """With two replications the t interval's half-width is 12.7 standard errors, so
+    the raw interval reaches past [0, 1] whenever the two runs differ; the reported
+    interval is cut to [0, 1] (as the series' bands are) and still holds the mean."""
+    a = single_site(n=2, mtbf_hours=200.0, repair_days=5.0)
+    res = simulate(a, days=20, replications=2, seed=3)
+    reps = res.availability[:, 0]
+    # The raw interval, mean ± t(0.975, 1) · |x1 − x2| / 2, reaches below 0 or above 1.
+    half = stats.t.ppf(0.975, 1) * abs(reps[0] - reps[1]) / 2
+    assert reps.mean() - half < 0.0 or reps.mean() + half > 1.0
+    fleet = res.to_dict()["fleets"][0]
+    lo, hi = fleet["availability_ci95"]
+    assert 0.0 <= lo <= fleet["availability"] <= hi <= 1.0
+
+
+def test_replications_of_an_idle_scenario_count_against_the_budget() -> None:
+    """Each replication costs about a millisecond even when nothing fails, so a
+    million replications of 30 days of two systems failing every 1,000 hours (24 h a
+    day: 2 · 24 / 1000 · 30 = 1.44 failures, each with its repair: 2.9 events) took
+    about twenty minutes under a budget that counted events only.  Each replication
+    now counts 2,000 events besides: 2,002.9 · 10⁶ > 2·10⁹, refused at once."""
+    a = single_site(n=2, mtbf_hours=1000.0, repair_days=5.0)
+    with pytest.raises(SustainError) as err:
+        simulate(a, days=30, replications=1_000_000, seed=1)
+    assert str(err.value).startswith(
+        "simulate: about 2e+09 events asked (1,000,000 replications, each counted as "
+        "2,000 events for its own work besides about 2.9 events in 30 days); the limit "
+        "is 2e+09 events (max_events): lower the replications (--reps)"), str(err.value)
+    # A run of ordinary size is untouched.
+    assert simulate(a, days=30, replications=50, seed=1).replications == 50

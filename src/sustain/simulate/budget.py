@@ -6,7 +6,8 @@ would take more than ``max_memory`` bytes, or when it would process more than
 ``max_events`` events (both keywords of :func:`sustain.simulate.simulate`).  The
 estimates are deliberately simple and on the high side (docs/simulate.md):
 
-- **events** per replication: every system's failures at its full rate (tempo
+- **events** per replication: :data:`REPLICATION_EVENTS` for the replication itself,
+  plus every system's failures at its full rate (tempo
   included), each followed by one event per leg of resupply to the repair site and
   one per repair, and as many again for the sub-items that repair replaces (their
   replace fractions); losses (at most the systems there are), battle damage (at most
@@ -33,6 +34,12 @@ from sustain.simulate.phased import PhasedModel
 
 #: Default of ``simulate(max_events=)``: about 2-4 minutes of one core.
 MAX_EVENTS = 2e9
+#: Work of one replication besides its events (its streams, arrays and statistics),
+#: counted as this many events: measured about 1 ms a replication of a scenario with
+#: almost no events, the time of about 1,400 estimated events (``benchmarks/simulate.py``
+#: cases); counted on the high side, so that many replications of an almost idle
+#: scenario cannot pass the budget by having no events.
+REPLICATION_EVENTS = 2_000
 #: Default of ``simulate(max_memory=)``, bytes.
 MAX_MEMORY = 2.0 * 2**30
 #: Settings accepted (a longer run, or more of them, is refused before it starts).
@@ -245,8 +252,15 @@ def refuse_memory(ask: Ask, limit: float) -> None:
 
 def refuse_events(ask: Ask, days: float, replications: int, limit: float) -> None:
     """Raise when ``replications`` runs of ``days`` would process more than ``limit``."""
-    total = ask.amount * replications
+    total = (ask.amount + REPLICATION_EVENTS) * replications
     if not total <= limit:
+        if ask.amount < REPLICATION_EVENTS:  # the replications themselves drive it
+            raise SustainError(
+                f"simulate: about {total:.2g} events asked ({replications:,} replications, "
+                f"each counted as {REPLICATION_EVENTS:,} events for its own work besides "
+                f"about {ask.amount:.2g} events in {days:g} days); the limit is "
+                f"{limit:.2g} events (max_events): lower the replications (--reps)"
+            )
         raise SustainError(
             f"simulate: about {total:.2g} events asked ({ask.driver} × {days:g} days × "
             f"{replications:,} replications); the limit is {limit:.2g} events (max_events): "

@@ -57,7 +57,12 @@ def t_quantile(q: float, df: Any) -> Any:
 
 
 def _t95(values: FloatArray) -> tuple[float, float]:
-    """95 % t confidence interval of the mean of ``values`` (a point when n < 2; NaN ignored)."""
+    """95 % t confidence interval of the mean of ``values`` (a point when n < 2; NaN ignored).
+
+    The values are shares (availability), so the interval is cut to [0, 1], as the
+    bands of the series are: with few replications the t interval alone can reach
+    past either end.
+    """
     values = values[~np.isnan(values)]
     n = values.size
     if n == 0:
@@ -66,7 +71,7 @@ def _t95(values: FloatArray) -> tuple[float, float]:
     if n < 2:
         return mean, mean
     half = float(t_quantile(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n))
-    return mean - half, mean + half
+    return max(0.0, mean - half), min(1.0, mean + half)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
