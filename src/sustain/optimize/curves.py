@@ -277,7 +277,9 @@ def build_batch(
         units_b = u[first[b] : first[b + 1]]
         value_b = t @ w[fam.fleets]
         # The greedy's ratios, as it would compute them step by step (same operations).
-        ratio_b = np.diff(value_b) / np.maximum(np.diff(units_b) * a.unit_cost[fam.top], 1e-300)
+        with np.errstate(over="ignore"):  # a free item's ratio is infinite: bought first
+            ratio_b = np.diff(value_b) / np.maximum(np.diff(units_b) * a.unit_cost[fam.top],
+                                                    1e-300)
         beyond = float(gamma[b] / max(a.unit_cost[fam.top], 1e-300)) if short[b] else 0.0
         if narrowed[b] and ratio_b.size:
             # Past a narrowed box: bounded (heuristically) by the last step's ratio.

@@ -68,7 +68,8 @@ def plain_greedy(
             gain = (np.minimum(log_a[fam.fleets] + terms - opt.terms.current[g], cap)
                     - np.minimum(log_a[fam.fleets], cap)).sum(axis=1)
             unit = np.array([a.unit_cost[fam.rows[j]] for j, _ in cands])
-            ratio = gain / np.maximum(unit, 1e-300)
+            with np.errstate(over="ignore"):  # a free item's ratio is infinite: first
+                ratio = gain / np.maximum(unit, 1e-300)
             n = int(np.argmax(ratio))
             if gain[n] > 0 and (best is None or ratio[n] > best[0]):
                 j, s = cands[n]
