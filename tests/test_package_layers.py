@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.scenario.test_layers import _cycle
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "sustain"
 
@@ -115,28 +117,7 @@ def import_circle(src: Path = SRC) -> list[str] | None:
         }
         for p in _sources(root)
     }
-    done: set[str] = set()
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        if node in stack:
-            return [*stack[stack.index(node):], node]
-        if node in done:
-            return None
-        stack.append(node)
-        for dep in sorted(graph.get(node, ())):
-            found = visit(dep)
-            if found is not None:
-                return found
-        stack.pop()
-        done.add(node)
-        return None
-
-    for name in sorted(graph):
-        found = visit(name)
-        if found is not None:
-            return found
-    return None
+    return _cycle(graph)
 
 
 def test_every_unit_has_a_layer() -> None:
