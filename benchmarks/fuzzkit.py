@@ -199,7 +199,8 @@ def _run_api(case: Case, path: Path) -> None:
            "evaluate")
     if run.get("optimize") is not None and len(scenario.items) <= OPTIMIZE_MAX_ITEMS:
         try:
-            opt = sustain.optimize(scenario, **run["optimize"])
+            # The worker's address space is capped: the estimate must know it.
+            opt = sustain.optimize(scenario, max_memory=WORKER_MEMORY / 4, **run["optimize"])
         except sustain.TargetUnreachable:
             pass
         else:

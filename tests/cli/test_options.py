@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import sustain
 import sustain.scenario
 from sustain.cli.main import app
 from sustain.errors import SustainError
@@ -147,3 +148,19 @@ def test_refine_seconds_help_names_the_library_default() -> None:
     result = CliRunner().invoke(app, ["optimize", "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert f"default {REFINE_SECONDS:g})" in " ".join(result.stdout.split())
+
+
+def test_running_out_of_memory_is_one_message(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    """An allocation the estimates could not foresee ends the run with one line, exit 2,
+    and no output file."""
+    def no_memory(*args: Any, **kwargs: Any) -> None:
+        raise MemoryError("Unable to allocate 114. MiB")
+
+    monkeypatch.setattr(sustain, "evaluate", no_memory)
+    report = tmp_path / "r.md"
+    result = RUNNER.invoke(app, ["evaluate", str(EXAMPLES / "coalition-air-defence.yaml"),
+                                 "-o", str(report)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: out of memory: ")
+    assert "Traceback" not in result.stderr and not report.exists()

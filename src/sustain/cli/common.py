@@ -253,5 +253,15 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
             sys.stderr.write(("\n" if sys.stderr.isatty() else "") + "interrupted\n")
             sys.stderr.flush()
             raise typer.Exit(128 + signum) from None
+        except MemoryError:
+            # The estimates before a run cannot see every allocation (another process,
+            # a lower ulimit): the run ends with one line, and outputs stay as they were.
+            sys.stderr.write(
+                "error: out of memory: this run needs more memory than the process may "
+                "use; lower --max-memory (optimize), the replications or days (simulate), "
+                "or cap the stock with stock_limits\n"
+            )
+            sys.stderr.flush()
+            raise typer.Exit(2) from None
 
     return run
