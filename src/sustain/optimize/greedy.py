@@ -86,7 +86,8 @@ def sub_item_move(state: AllocationState, fam: Family, current_terms: FloatArray
     w = state.w[fam.fleets]
     gain = (terms - current_terms[None, :]) @ w
     cost = np.array([state.a.unit_cost[r] for r, _ in cands])
-    ratio = gain / np.maximum(cost, 1e-300)
+    with np.errstate(over="ignore"):  # a free item's ratio is infinite: first
+        ratio = gain / np.maximum(cost, 1e-300)
     n = int(np.argmax(ratio))
     if gain[n] > MIN_GAIN * max(1.0, abs(float(current_terms @ w))):
         r, s = cands[n]

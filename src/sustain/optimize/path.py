@@ -90,7 +90,8 @@ def _fill(
         terms = family_terms(a, [fam] * len(left), blocks, method)
         gain = (terms - current[g][None, :]) @ weights
         cost = np.array([a.unit_cost[r] for r, _ in left])
-        ratio = gain / np.maximum(cost, 1e-300)
+        with np.errstate(over="ignore"):  # a free item's ratio is infinite: first
+            ratio = gain / np.maximum(cost, 1e-300)
         n = int(np.argmax(ratio))
         best[g] = (float(ratio[n]), left[n][0], left[n][1], terms[n])
 
