@@ -301,3 +301,27 @@ def test_replications_of_an_idle_scenario_count_against_the_budget() -> None:
         "is 2e+09 events (max_events): lower the replications (--reps)"), str(err.value)
     # A run of ordinary size is untouched.
     assert simulate(a, days=30, replications=50, seed=1).replications == 50
+
+
+def test_cannibalisation_counts_its_donor_search() -> None:
+    """Found by fuzzing: with cannibalisation each failure searches the site's systems
+    for a donor, so 36,501 systems delivered on day 20 took 22 s a replication within a
+    budget that counted only events. The search is counted (0.1 event per system
+    scanned): about 580 failures a day on average (systems present × 24 h / 1,200 h)
+    × 36,509 systems × 0.1 × 100 days ≈ 2.1e8 per replication."""
+    d = one_site(n=6, mtbf=1_200.0, deliveries=[
+        {"day": 20, "system": "K", "site": "S", "count": 36_501}])
+    sc = scenario_from_dict(d)
+    with pytest.raises(SustainError, match=r"cannibalisation at S: each of .* failures a day "
+                                           r"searches its 36,509 systems for a donor"):
+        simulate(sc, days=100, replications=1, seed=1, cannibalisation=True, max_events=1e8)
+    # Without cannibalisation the same run asks for events only, well within 1e8.
+    from sustain.scenario.timeline import with_delivered_fleets
+    from sustain.simulate.budget import events_asked
+
+    a = compile_scenario(with_delivered_fleets(sc))
+    m = build_model(a, a.stock)
+    for cannibal, low, high in ((False, 1e5, 1e7), (True, 2e8, 4e8)):
+        p = build_phased(sc, a, m.fleet_qty, m.sys_fleet, m.sys_site,
+                         cannibalisation=cannibal, days=100)
+        assert low < events_asked(m, p, a, sc, 100).amount < high
