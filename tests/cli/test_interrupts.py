@@ -36,6 +36,11 @@ def test_a_signal_mid_run_leaves_the_output_alone(
     """A long simulation is stopped by a real signal while it runs."""
     out = tmp_path / "out.json"
     out.write_text("precious\n")
+    # The simulator's compiled loop is cached on disk by its first run; the signal must
+    # land in the simulation, not in that first compilation (see docs/simulate.md).
+    subprocess.run([sys.executable, "-c", "from sustain.cli.main import main; main()",
+                    "simulate", str(EXAMPLE), "--days", "5", "--reps", "1", "-q"],
+                   cwd=tmp_path, capture_output=True, check=True, timeout=300)
     proc = subprocess.Popen(
         [sys.executable, "-c", "from sustain.cli.main import main; main()",
          "simulate", str(EXAMPLE), "--days", "36500", "--reps", "2000", "-o", str(out), "-q"],
@@ -51,6 +56,7 @@ def test_a_signal_mid_run_leaves_the_output_alone(
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
+        proc.wait()
     assert (proc.returncode, stdout, stderr) == (code, "", "interrupted\n")
     assert out.read_text() == "precious\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
