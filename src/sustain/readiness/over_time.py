@@ -407,7 +407,7 @@ def _bounds(scenario: Scenario, fl: _Fleets, horizon: int) -> FloatArray:
     return np.array(sorted(cuts), dtype=np.float64)
 
 
-def evaluate_over_time_arrays(
+def evaluate_over_time(
     scenario: Scenario,
     *,
     days: int = 365,
@@ -415,7 +415,31 @@ def evaluate_over_time_arrays(
     method: Method | str = Method.VARI_METRIC,
     exponential: bool = False,
 ) -> OverTime:
-    """:func:`evaluate_over_time` (the engine; see there)."""
+    """Readiness of ``scenario`` at days ``0, step, 2·step, …, days`` (module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario; its ``deliveries``, ``tempo``, ``attrition`` and
+        ``battle_damage`` are read (without them every day equals :func:`evaluate`).
+    days : int
+        Horizon D, 1 to 36,500; the last day reported.
+    step : int
+        Days between reports K (>= 1).
+    method : {"vari-metric", "metric"}
+        Pipeline distributions (negative binomial with VARI-METRIC variance, or Poisson).
+    exponential : bool
+        Exponential delays of the same means instead of deterministic ones.
+
+    Returns
+    -------
+    OverTime
+
+    Raises
+    ------
+    sustain.errors.SustainError
+        ``days`` or ``step`` out of range, or ``method="exact"``.
+    """
     method = Method(method)
     if method is Method.EXACT:
         raise SustainError("over time the method is vari-metric or metric, not exact")
@@ -582,40 +606,3 @@ def evaluate_over_time_arrays(
         pipeline_mean=at_report(mean), pipeline_var=at_report(var), ebo=ebo_r,
         vbo=at_report(vbo), fill_rate=at_report(fill),
     )
-
-
-def evaluate_over_time(
-    scenario: Scenario,
-    *,
-    days: int = 365,
-    step: int = 7,
-    method: Method | str = Method.VARI_METRIC,
-    exponential: bool = False,
-) -> OverTime:
-    """Readiness of ``scenario`` at days ``0, step, 2·step, …, days`` (module docstring).
-
-    Parameters
-    ----------
-    scenario : Scenario
-        A validated scenario; its ``deliveries``, ``tempo``, ``attrition`` and
-        ``battle_damage`` are read (without them every day equals :func:`evaluate`).
-    days : int
-        Horizon D, 1 to 36,500; the last day reported.
-    step : int
-        Days between reports K (>= 1).
-    method : {"vari-metric", "metric"}
-        Pipeline distributions (negative binomial with VARI-METRIC variance, or Poisson).
-    exponential : bool
-        Exponential delays of the same means instead of deterministic ones.
-
-    Returns
-    -------
-    OverTime
-
-    Raises
-    ------
-    sustain.errors.SustainError
-        ``days`` or ``step`` out of range, or ``method="exact"``.
-    """
-    return evaluate_over_time_arrays(scenario, days=days, step=step, method=method,
-                                     exponential=exponential)
