@@ -15,6 +15,7 @@ from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.path import plan_path
 from sustain.optimize.plain import plain_greedy
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
+from sustain.optimize.spend import Spend, split_spend
 from sustain.optimize.state import (
     Deadline,
     MarginalResult,
@@ -112,6 +113,10 @@ class Optimization:
     #: The small-case searches were cut short by their time budget (``refine_seconds``):
     #: the plan meets the targets, but a longer search might find a cheaper one.
     refinement_stopped: bool = False
+    #: The stock held before buying, evaluated the same way (availability "now").
+    before: Evaluation | None = None
+    #: Each fleet's weight in the budget objective Σ weight·N·log A (1 by default).
+    weights: FloatArray | None = None
 
     @property
     def stock(self) -> FloatArray:
@@ -143,6 +148,63 @@ class Optimization:
             }
             for i, s in zip(ii.tolist(), ss.tolist(), strict=True)
         ]
+
+    def spend(self) -> Spend:
+        """The purchase cost split among the fleets the purchases serve, by their shares
+        of the demand on each item at each site (:mod:`sustain.optimize.spend`)."""
+        return split_spend(self.evaluation.arrays, self.buy)
+
+    def spend_by_fleet(self, spend: Spend | None = None) -> list[dict[str, Any]]:
+        """Money spent for each fleet: system, site, cost (every fleet, in order).
+
+        ``spend``: :meth:`spend`, when the caller has it already."""
+        a = self.evaluation.arrays
+        by_fleet = (spend or self.spend()).by_fleet.tolist()
+        return [
+            {"system": a.system_ids[k], "site": a.site_ids[s], "cost": c}
+            for k, s, c in zip(a.fleet_system.tolist(), a.fleet_site.tolist(), by_fleet,
+                               strict=True)
+        ]
+
+    def spend_by_system(self, spend: Spend | None = None) -> list[dict[str, Any]]:
+        """Money spent for each system type (the sum over its fleets): system, fleets
+        (how many), cost; system types in compiled order."""
+        a = self.evaluation.arrays
+        by_fleet = (spend or self.spend()).by_fleet
+        out = []
+        for k in sorted(set(a.fleet_system.tolist())):
+            mine = a.fleet_system == k
+            out.append({"system": a.system_ids[k], "fleets": int(np.sum(mine)),
+                        "cost": float(np.sum(by_fleet[mine]))})
+        return out
+
+    def purchases_by_site(self) -> list[dict[str, Any]]:
+        """The purchases grouped by site (sites in tree order, parents first): site,
+        lines (item rows bought), units, cost."""
+        a = self.evaluation.arrays
+        buy = self.buy
+        cost = buy * a.unit_cost[:, None]
+        return [
+            {"site": a.site_ids[s], "lines": int(np.count_nonzero(buy[:, s] > 0)),
+             "units": int(np.sum(buy[:, s])), "cost": float(np.sum(cost[:, s]))}
+            for s in range(a.n_sites) if np.any(buy[:, s] > 0)
+        ]
+
+    def fleets_dict(self) -> list[dict[str, Any]]:
+        """The ``fleets`` of the document: the evaluation's after buying, with each
+        fleet's ``availability_before`` (the stock held), ``target`` (None where none)
+        and ``weight``."""
+        rows = self.evaluation.fleets_dict()
+        before = self.before.availability if self.before is not None else None
+        n_f = len(rows)
+        weights = self.weights if self.weights is not None else np.ones(n_f)
+        for f, row in enumerate(rows):
+            b = float(before[f]) if before is not None else math.nan
+            t = float(self.targets[f])
+            row["availability_before"] = None if math.isnan(b) else b
+            row["target"] = None if math.isnan(t) else t
+            row["weight"] = float(weights[f])
+        return rows
 
     def curve(self, points: int = CURVE_POINTS) -> list[dict[str, Any]]:
         """The efficient points visited (thinned to about ``points``), for JSON and plots.
@@ -181,14 +243,20 @@ class Optimization:
             )
             if not np.isnan(t)
         ]
+        spend = self.spend()
         doc.update(
             {
+                "fleets": self.fleets_dict(),
                 "targets": targets,
                 "budget": self.budget,
                 "purchases": self.purchases(),
                 "purchase_cost": self.purchase_cost,
                 "curve": self.curve(),
                 "refinement_stopped": self.refinement_stopped,
+                "spend_by_fleet": self.spend_by_fleet(spend),
+                "spend_by_system": self.spend_by_system(spend),
+                "spend_unattributed": spend.unattributed,
+                "purchases_by_site": self.purchases_by_site(),
             }
         )
         return doc
@@ -271,6 +339,24 @@ def _check_refine_seconds(seconds: float) -> float:
     return t
 
 
+def _check_weights(a: ScenarioArrays, weight: FloatArray | None) -> FloatArray:
+    """Per-fleet weights: ones by default; else finite numbers > 0, one per fleet."""
+    n_f = a.fleet_system.size
+    if weight is None:
+        return np.ones(n_f)
+    w = np.asarray(weight, dtype=np.float64)
+    if w.shape != (n_f,):
+        raise SustainError(f"weight: one per fleet ({n_f}): got shape {w.shape}")
+    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
+    if bad.size:
+        f = int(bad[0])
+        raise SustainError(
+            f"weight of fleet {a.system_ids[a.fleet_system[f]]}@{a.site_ids[a.fleet_site[f]]}"
+            f": must be a finite number > 0: got {w[f]}"
+        )
+    return w
+
+
 def _check_method(method: Method | str) -> Method:
     try:
         m = Method(method)
@@ -295,9 +381,11 @@ def optimize_arrays(
     max_memory: float | None = None,
     refine_seconds: float = REFINE_SECONDS,
     refine_progress: RefineProgress | None = None,
+    weight: FloatArray | None = None,
 ) -> Optimization:
-    """:func:`optimize` on compiled arrays."""
+    """:func:`optimize` on compiled arrays; ``weight`` per fleet (compiled order)."""
     method = _check_method(method)
+    weights = _check_weights(a, weight)
     refine_seconds = _check_refine_seconds(refine_seconds)
     if target is None and budget is None:
         raise SustainError("give a target (--target) or a budget (--budget)")
@@ -307,18 +395,21 @@ def optimize_arrays(
     lo, hi = stock_bounds(a, min_stock, max_stock)
     start = evaluate_arrays(a.with_stock(lo), method=method)
     check_work(a, start, lo, hi, limit)
+    # "Now": the stock held (below the start when a min of stock_limits raises it).
+    before = start if np.array_equal(lo, a.stock) else evaluate_arrays(a, method=method)
     # A target of 0 is met by any stock: such fleets constrain nothing.
     goals = np.where(targets > 0, targets, np.nan)
     if target is None:
         # The most readiness for the budget: the greedy's points are the curve.
         res = marginal_allocation(a, budget=budget, method=method, min_stock=min_stock,
-                                  max_stock=max_stock, progress=progress, start=start)
+                                  max_stock=max_stock, progress=progress, start=start,
+                                  fleet_weight=weights)
         final = evaluate_arrays(a.with_stock(res.stock), method=method)
         costs = np.array([res.start_cost] + [s.cost for s in res.steps])
         avs = np.array([res.start_availability] + [s.availability for s in res.steps])
         return Optimization(
             evaluation=final, held=a.stock, targets=targets, budget=budget,
-            curve_cost=costs, curve_availability=avs,
+            curve_cost=costs, curve_availability=avs, before=before, weights=weights,
         )
     deadline = Deadline(refine_seconds, refine_progress)
     if np.all(np.isnan(goals)):
@@ -338,6 +429,7 @@ def optimize_arrays(
     return Optimization(
         evaluation=final, held=a.stock, targets=targets, budget=budget,
         curve_cost=costs, curve_availability=avs, refinement_stopped=deadline.stopped,
+        before=before, weights=weights,
     )
 
 
@@ -451,8 +543,10 @@ def optimize(
         stock (nothing is bought for it).
     budget : float, optional
         Money for purchases: a finite number, at least 0.  Alone: the most readiness
-        for it.  With ``target``: the cheapest plan meeting the targets, provided it
-        costs no more than the budget (else :class:`BudgetTooSmall`).
+        for it, Σ_f weight_f · N_f · log A_f over the fleets (N_f systems, ``weight``
+        of the scenario's fleets, 1 by default).  With ``target``: the cheapest plan
+        meeting the targets, provided it costs no more than the budget (else
+        :class:`BudgetTooSmall`); the weights play no part.
     method : {"vari-metric", "metric"}
     progress : callable, optional
         ``progress(step, cost, worst_gap)``, called every few steps.
@@ -490,7 +584,17 @@ def optimize(
     return optimize_arrays(
         a, target=target, budget=budget, method=method, min_stock=lo, max_stock=hi,
         progress=progress, max_memory=max_memory, refine_seconds=refine_seconds,
-        refine_progress=refine_progress,
+        refine_progress=refine_progress, weight=fleet_weights(scenario, a),
+    )
+
+
+def fleet_weights(scenario: Scenario, a: ScenarioArrays) -> FloatArray:
+    """Each fleet's ``weight`` (scenario ``fleets``), in the compiled fleet order."""
+    by_fleet = {(f.system, f.site): f.weight for f in scenario.fleets}
+    return np.array(
+        [by_fleet.get((a.system_ids[k], a.site_ids[s]), 1.0)
+         for k, s in zip(a.fleet_system.tolist(), a.fleet_site.tolist(), strict=True)],
+        dtype=np.float64,
     )
 
 

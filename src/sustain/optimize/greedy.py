@@ -11,7 +11,8 @@ every point visited is on the efficient curve of the separable problem.
 Targets per fleet: a fleet's weight is 1 while it is below its target and 0 once it
 reaches it (the items it depends on then get new curves, from the stock bought so
 far); the run stops when every target is met.  With a budget the weights are the
-fleet sizes and the run buys down the curve while the money lasts.
+fleet sizes times the fleets' own weights (1 unless the scenario gives one), and the
+run buys down the curve while the money lasts.
 
 Multi-indenture: a top-level item's curve is built with its sub-items' current stock
 held fixed, and each sub-item unit (at any site) is a candidate of its own whose gain
@@ -106,6 +107,7 @@ def marginal_allocation(
     drop_met: bool = True,
     start: Evaluation | None = None,
     deadline: Deadline | None = None,
+    fleet_weight: FloatArray | None = None,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
 
@@ -132,6 +134,9 @@ def marginal_allocation(
     deadline : Deadline, optional
         A budget of processor time: once spent, the greedy (or its local search) stops;
         a greedy stopped short of its targets returns ``met`` False.
+    fleet_weight : FloatArray, optional
+        With a budget and no targets: each fleet's weight, which multiplies its size in
+        the objective Σ weight·N·log A (1 for every fleet when not given).
     """
     n_f = a.fleet_system.size
     lo, hi = stock_bounds(a, min_stock, max_stock)
@@ -139,6 +144,8 @@ def marginal_allocation(
         targets = np.full(n_f, np.nan)
     if budget is not None and np.all(np.isnan(targets)):
         weights = a.fleet_count.astype(np.float64).copy()
+        if fleet_weight is not None:
+            weights *= fleet_weight
     else:
         weights = np.where(np.isnan(targets), 0.0, 1.0)
     opt = AllocationState(a, weights=weights, lo=lo, hi=hi, method=method)

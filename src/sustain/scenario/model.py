@@ -39,12 +39,17 @@ class System:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fleet:
-    """``count`` systems of one type at one site, each run ``hours_per_day``."""
+    """``count`` systems of one type at one site, each run ``hours_per_day``.
+
+    ``weight`` is the value of one available system of this fleet relative to the
+    others in the optimiser's budget objective (``docs/optimize.md``).
+    """
 
     system: str
     site: str
     count: int
     hours_per_day: float
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -57,6 +57,8 @@ MAX_QUANTITY = 1e12
 MAX_PER_SYSTEM_DAY = 1e6
 #: Weight of a unit of shortfall in the stockpile plan.
 MAX_PRIORITY = 1e12
+#: Weight of a fleet's systems in the optimiser's budget objective.
+MAX_FLEET_WEIGHT = 1e6
 #: Longest stockpile horizon, and longest lead time, months (a century).
 MAX_MONTHS = 1200
 
@@ -186,6 +188,11 @@ class FleetRow(Row):
     count: int = Field(ge=0, le=MAX_SYSTEMS, description="Systems of this type at this site.")
     hours_per_day: float = Field(
         gt=0, le=24, description="Operating hours per system per calendar day."
+    )
+    weight: float = Field(
+        1.0, gt=0, le=MAX_FLEET_WEIGHT,
+        description="Value of one available system of this fleet relative to others, in "
+        "the optimiser's budget objective (default 1).",
     )
 
 

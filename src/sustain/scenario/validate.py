@@ -144,7 +144,8 @@ def validate(raw: RawScenario) -> Scenario:
             System(id=r.id, name=r.name, unit_cost=r.unit_cost) for _, r in systems.values()
         ),
         fleets=tuple(
-            Fleet(system=r.system, site=r.site, count=r.count, hours_per_day=r.hours_per_day)
+            Fleet(system=r.system, site=r.site, count=r.count, hours_per_day=r.hours_per_day,
+                  weight=r.weight)
             for _, r in tables["fleets"]
         ),
         items=tuple(_item(r) for _, r in items.values()),
