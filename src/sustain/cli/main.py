@@ -301,6 +301,7 @@ def optimize(
     from sustain.optimize import TargetUnreachable
     from sustain.optimize.api import REFINE_SECONDS
     from sustain.optimize.work import parse_memory
+    from sustain.report.before_after import print_before_after
     from sustain.report.documents import json_text
     from sustain.report.plots import pyplot
     from sustain.report.tables import print_evaluation, print_purchases
@@ -364,6 +365,7 @@ def optimize(
     if not quiet:
         print_evaluation(out, sc.name or str(scenario), doc, 10, None)
         print_purchases(out, doc, top, sc.currency)
+        print_before_after(out, doc, sc.currency)
         for path in (output, curve):
             if path is not None:
                 err.print(f"written: {path}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sustain.report.before_after import before_after_markdown
 from sustain.report.shops import shops_markdown
 
 if TYPE_CHECKING:
@@ -214,4 +215,4 @@ def optimization_report(scenario: Scenario, opt: Optimization) -> str:
     return evaluation_report(scenario, opt.evaluation) + (
         f"\n## Purchases ({opt.purchase_cost:,.0f} {scenario.currency})\n\n"
         + note + "\n".join(lines) + "\n"
-    )
+    ) + "\n" + before_after_markdown(opt.to_dict(), scenario.currency)
