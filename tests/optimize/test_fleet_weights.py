@@ -191,7 +191,7 @@ def test_bad_weight_in_the_api(bad: float) -> None:
 ])
 def test_bad_weight_exits_2_naming_the_key(tmp_path: Path, value: str, message: str) -> None:
     doc = two_fleets(np.random.default_rng(1))
-    text = json.dumps(doc).replace('"hours_per_day"', f'"weight": "@W@", "hours_per_day"', 1)
+    text = json.dumps(doc).replace('"hours_per_day"', '"weight": "@W@", "hours_per_day"', 1)
     path = tmp_path / "w.yaml"
     path.write_text(text.replace('"@W@"', value))
     result = CliRunner().invoke(app, ["optimize", str(path), "--budget", "1e6", "--json"])

@@ -257,6 +257,11 @@ CASES = [
         edits=(("hours_per_day: 20", "hours_per_day: 30"),),
     ),
     Case(
+        "fleet-weight-zero",
+        ("bad.yaml line 18: fleets[0].weight: must be > 0: got 0",),
+        edits=(("hours_per_day: 20", "hours_per_day: 20\n    weight: 0"),),
+    ),
+    Case(
         "count-negative",
         ("bad.yaml line 16: fleets[0].count: must be >= 0: got -1",),
         edits=(("count: 2", "count: -1"),),

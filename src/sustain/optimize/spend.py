@@ -60,7 +60,7 @@ def fleet_demand(a: ScenarioArrays, items: IntArray, sites: IntArray) -> FloatAr
     keep = _with_ancestors(a, np.unique(items))
     sub = a.subset(keep)
     where = np.searchsorted(keep, items)  # each pair's row in the subset
-    used = sub.qty_per_system.any(axis=0)  # systems that use some item kept
+    used: list[bool] = np.any(sub.qty_per_system > 0, axis=0).tolist()  # systems using one
     for f in range(n_f):
         if a.fleet_count[f] <= 0 or not used[a.fleet_system[f]]:
             continue
