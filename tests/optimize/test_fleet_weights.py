@@ -142,6 +142,23 @@ def test_weights_do_not_change_target_mode() -> None:
         np.testing.assert_array_equal(capped.stock, plain.stock)
 
 
+def test_only_the_ratio_of_weights_matters() -> None:
+    """Weights 3 : 1 plan as 3e-9 : 1e-9 and as 3e5 : 1e5 do (with sub-items, whose units
+    the greedy buys only above a gain threshold)."""
+    rng = np.random.default_rng(2)
+    doc = two_fleets(rng)
+    for n, item in enumerate(doc["items"][:3]):
+        doc["items"].append({"id": f"SUB{n}", "parent": item["id"], "replace_fraction": 0.5,
+                             "unit_cost": item["unit_cost"] // 5, "depot_repair_days": 20})
+    a = compile_scenario(scenario_from_dict(doc))
+    budget = 0.5 * optimize_arrays(a, target=0.99, refine_seconds=0).purchase_cost
+    plans = [optimize_arrays(a, budget=budget, weight=np.array([3.0, 1.0]) * scale).stock
+             for scale in (1.0, 1e-9, 1e5)]
+    assert np.any(plans[0][a.item_parent >= 0] > 0)  # sub-items bought
+    for stock in plans[1:]:
+        np.testing.assert_array_equal(stock, plans[0])
+
+
 def test_weight_one_given_is_the_default() -> None:
     doc = two_fleets(np.random.default_rng(3))
     a = compile_scenario(scenario_from_dict(doc))

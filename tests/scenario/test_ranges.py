@@ -65,6 +65,7 @@ CASES: list[tuple[tuple[Any, ...], object, str]] = [
     (("sites", 1, "order_ship_days"), 1e160, "must be <= 3650: got 1e+160"),
     (("sites", 0, "repair_channels"), 2_000_000, "must be <= 1,000,000: got 2000000"),
     (("fleets", 0, "count"), 1_000_001, "must be <= 1,000,000: got 1000001"),
+    (("fleets", 0, "weight"), 1e7, "must be <= 1,000,000: got 10000000"),
     (("items", 0, "installed_in", 0, "qty"), 10_001, "must be <= 10,000: got 10001"),
     (("stock", 0, "qty"), 2**53, "must be <= 1,000,000,000: got 9007199254740992"),
     (("items", 0, "unit_cost"), 1e13, "must be <= 1,000,000,000,000: got 10000000000000"),

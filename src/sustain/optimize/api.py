@@ -401,9 +401,12 @@ def optimize_arrays(
     goals = np.where(targets > 0, targets, np.nan)
     if target is None:
         # The most readiness for the budget: the greedy's points are the curve.
+        # Only the weights' ratios matter: scaled so that the largest is 1 (the greedy's
+        # tolerances are relative to an objective of that size).
+        scaled = weights / weights.max() if weights.size else weights
         res = marginal_allocation(a, budget=budget, method=method, min_stock=min_stock,
                                   max_stock=max_stock, progress=progress, start=start,
-                                  fleet_weight=weights)
+                                  fleet_weight=scaled)
         final = evaluate_arrays(a.with_stock(res.stock), method=method)
         costs = np.array([res.start_cost] + [s.cost for s in res.steps])
         avs = np.array([res.start_availability] + [s.availability for s in res.steps])
