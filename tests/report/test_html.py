@@ -142,7 +142,7 @@ def test_figure_draws_bands_markers_spans_and_levels() -> None:
     assert (event["type"], event["x0"], event["x1"]) == ("line", 90.0, 90.0)
     assert (span["type"], span["x0"], span["x1"]) == ("rect", 200.0, 260.0)
     assert (level["y0"], level["y1"], level["line"]["dash"]) == (0.9, 0.9, "dash")
-    assert [a["text"] for a in layout["annotations"]] == ["surge", "tempo", "target (90 %)"]
+    assert [a["text"] for a in layout["annotations"]] == ["surge", "tempo", "target"]
     # the legend sits above the plotting area (paper y 0..1), not over the data
     assert layout["legend"]["y"] >= 1 and layout["legend"]["yanchor"] == "bottom"
 
@@ -155,3 +155,16 @@ def test_figure_of_bars_markers_and_gaps() -> None:
     assert bars["type"] == "bar" and bars["y"] == [None, 2.0]
     assert dots["mode"] == "markers" and dots["y"] == [None, 1.0]
     assert "tickformat" not in figure(chart)["layout"]["yaxis"]
+
+
+def test_a_categorical_axis_names_its_positions() -> None:
+    chart = Chart("a", "Availability per fleet", "fleet", "availability",
+                  (Series("availability", (0.0, 1.0, 2.0), (0.5, 0.9, None), style="bar"),),
+                  y_kind=Kind.PERCENT, x_labels=("SAMX @ EAST", "HOW155 @ WEST", "<x>"))
+    fig = figure(chart)
+    axis = fig["layout"]["xaxis"]
+    assert axis["tickvals"] == [0, 1, 2]
+    assert axis["ticktext"] == ["SAMX @ EAST", "HOW155 @ WEST", "&lt;x&gt;"]
+    (bars,) = fig["data"]
+    assert bars["customdata"] == axis["ticktext"]
+    assert bars["hovertemplate"].startswith("%{customdata}: %{y:.1%}")

@@ -170,10 +170,16 @@ def _rgba(colour: str, opacity: float) -> str:
     return f"rgba({red},{green},{blue},{opacity})"
 
 
-def _series_traces(series: Series, colour: str, percent: bool) -> list[dict[str, Any]]:
+def _series_traces(series: Series, colour: str, percent: bool,
+                   x_labels: Sequence[str]) -> list[dict[str, Any]]:
     """The plotly traces of one series: its band (if any) first, then its line."""
     x = _finite(series.x)
     y_format = "%{y:.1%}" if percent else "%{y:,.4~g}"
+    x_format = "%{x}"
+    extra: dict[str, Any] = {}
+    if x_labels:  # hover shows the name of the position, not its number
+        extra["customdata"] = [_e(_label_at(x_labels, v)) for v in x]
+        x_format = "%{customdata}"
     traces: list[dict[str, Any]] = []
     if series.low is not None and series.high is not None:
         edge = {"type": "scatter", "mode": "lines", "x": x, "line": {"width": 0},
@@ -184,9 +190,9 @@ def _series_traces(series: Series, colour: str, percent: bool) -> list[dict[str,
         traces.append({**edge, "y": _finite(series.low), "name": _e(f"{series.name} (low)"),
                        "fill": "tonexty", "fillcolor": _rgba(colour, BAND_OPACITY)})
     trace: dict[str, Any] = {"name": _e(series.name), "x": x, "y": _finite(series.y),
-                             "legendgroup": series.name,
-                             "hovertemplate": f"%{{x}}: {y_format}<extra>%{{fullData.name}}"
-                                              "</extra>"}
+                             "legendgroup": series.name, **extra,
+                             "hovertemplate": f"{x_format}: {y_format}"
+                                              "<extra>%{fullData.name}</extra>"}
     if series.style == "bar":
         trace |= {"type": "bar", "marker": {"color": colour}}
     elif series.style == "markers":
@@ -198,6 +204,13 @@ def _series_traces(series: Series, colour: str, percent: bool) -> list[dict[str,
         trace |= {"type": "scatter", "mode": "lines", "line": line}
     traces.append(trace)
     return traces
+
+
+def _label_at(labels: Sequence[str], x: float | None) -> str:
+    """The name of categorical position ``x`` (blank between or beyond the names)."""
+    if x is None or not float(x).is_integer() or not 0 <= x < len(labels):
+        return ""
+    return labels[int(x)]
 
 
 def _marker_shapes(markers: Sequence[Marker]) -> tuple[list[dict[str, Any]],
@@ -232,23 +245,26 @@ def figure(chart: Chart) -> dict[str, Any]:
     percent = chart.y_kind is Kind.PERCENT
     data: list[dict[str, Any]] = []
     for n, series in enumerate(chart.series):
-        data += _series_traces(series, PALETTE[n % len(PALETTE)], percent)
+        data += _series_traces(series, PALETTE[n % len(PALETTE)], percent, chart.x_labels)
     shapes, notes = _marker_shapes(chart.markers)
     for y, label in chart.levels:
         shapes.append({"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1,
                        "y0": y, "y1": y, "layer": "above",
                        "line": {"color": "#c0392b", "width": 1.5, "dash": "dash"}})
-        shown = f"{100 * y:.4g} %" if percent else f"{y:,.4g}"
         notes.append({"x": 1, "xref": "paper", "y": y, "yref": "y", "xanchor": "right",
-                      "yanchor": "bottom", "text": _e(f"{label} ({shown})"),
+                      "yanchor": "bottom", "text": _e(label),
                       "showarrow": False, "font": {"size": 11, "color": "#c0392b"}})
     y_axis: dict[str, Any] = {"title": {"text": _e(chart.y_title)}, "zeroline": False,
                               "gridcolor": "#e5e8eb", "automargin": True}
     if percent:
         y_axis |= {"tickformat": ".0%", "hoverformat": ".1%"}
+    x_axis: dict[str, Any] = {"title": {"text": _e(chart.x_title)}, "gridcolor": "#e5e8eb",
+                              "zeroline": False, "automargin": True}
+    if chart.x_labels:  # a categorical axis: position n is named x_labels[n]
+        x_axis |= {"tickmode": "array", "tickvals": list(range(len(chart.x_labels))),
+                   "ticktext": [_e(t) for t in chart.x_labels]}
     layout = {
-        "xaxis": {"title": {"text": _e(chart.x_title)}, "gridcolor": "#e5e8eb",
-                  "zeroline": False, "automargin": True},
+        "xaxis": x_axis,
         "yaxis": y_axis,
         "shapes": shapes,
         "annotations": notes,
