@@ -109,6 +109,16 @@ def test_the_page_refers_to_nothing_outside_itself(page: str) -> None:
     assert len(page) > 1_000_000
 
 
+def test_markdown_text_cannot_make_the_page_fetch_anything() -> None:
+    text = Text("![logo](https://example.com/logo.png) <img src=x onerror=alert(1)> "
+                "[docs](javascript:alert(1))")
+    parsed = _Page(to_html(Report("T", intro=(text,))))
+    assert parsed.count("img") == 0
+    assert [a.get("href") for t, a in parsed.tags if t == "a"] == []
+    assert "".join(parsed.texts("p")) == ("logo <img src=x onerror=alert(1)> "
+                                          "[docs](javascript:alert(1))")
+
+
 def test_a_report_without_charts_needs_no_plotly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "plotly", None)  # import plotly fails
     monkeypatch.setitem(sys.modules, "plotly.offline", None)

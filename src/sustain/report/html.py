@@ -23,6 +23,7 @@ from importlib import metadata
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from sustain.errors import MissingExtraError
 from sustain.report.model import (
@@ -109,8 +110,15 @@ document.querySelectorAll("script.figure").forEach(function (node) {
 
 
 def _markdown() -> MarkdownIt:
-    """CommonMark with tables; raw HTML is shown as text, never passed through."""
-    return MarkdownIt("commonmark", {"html": False}).enable("table")
+    """CommonMark with tables; raw HTML is shown as text, never passed through, and an
+    image as its description (an image would be fetched from its address)."""
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md.add_render_rule("image", _image_as_text)
+    return md
+
+
+def _image_as_text(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+    return _e(tokens[idx].content)
 
 
 class _Ids:
