@@ -8,7 +8,9 @@ PLAN    := plan.csv
 CURVE   := curve.png
 TARGET  := 0.9
 
-.PHONY: run test lint bench clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test lint browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +35,21 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# The HTML report's browser test drives Debian's chromium (never a downloaded browser):
+# installed here when missing, as root where apt-get exists; without it that test skips.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium (Debian) for the HTML report's browser test"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium \
+	      >/dev/null || echo "chromium not installed: the browser test will skip"; \
+	  else \
+	    echo "no $(CHROMIUM) (Debian package chromium): the browser test will skip"; \
+	  fi; \
+	fi
+
+test: lint browser
 	$(BIN)/pytest
 
 # The simulator's benchmark measures against SimPy, a development extra.

@@ -2,6 +2,8 @@
 
 - :mod:`~sustain.report.tables`: console tables (rich) for every command;
 - :mod:`~sustain.report.markdown`: Markdown reports;
+- :mod:`~sustain.report.html`: one self-contained HTML page per report, charts drawn
+  by plotly.js (extra ``html``);
 - :mod:`~sustain.report.documents`: the JSON documents (strict: finite numbers only),
   the plan and curve CSV;
 - :mod:`~sustain.report.plots`: plots (extra ``plot``);
