@@ -236,7 +236,8 @@ def print_loss_rates(console: Console, notes: Console, result: LossRates) -> Non
         t.add_row(s.name, str(s.attrition), str(s.damaged))
     console.print(t)
     loss = "destroyed + captured" + (" + abandoned" if result.abandoned_as_loss else "")
-    t = Table(title=f"{result.start} to {result.end} (exclusive): {result.days} days, "
+    since = " (first matching row)" if result.start_is_first_match else ""
+    t = Table(title=f"{result.start}{since} to {result.end} (exclusive): {result.days} days, "
               f"fleet of {result.fleet_size:g}")
     for col in ("", "count", "per day (fleet)", "per system per day"):
         t.add_column(col, justify="left" if not col else "right")
