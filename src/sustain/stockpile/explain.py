@@ -188,7 +188,7 @@ def holdback_notes(d: PlanData, stock: FloatArray, sent: FloatArray, short: Floa
 
     Months with the same reason and, for the first, the same month τ are put together.
     """
-    D, C, T = d.shape
+    _, C, T = d.shape
     out: list[str] = []
     for ci in range(C):
         cid = d.consumable_ids[ci]
