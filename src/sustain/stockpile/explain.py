@@ -195,7 +195,7 @@ def holdback_notes(d: PlanData, stock: FloatArray, sent: FloatArray, short: Floa
         is_short = short[ci] > QTY_TOL
         if not np.any(is_short):
             continue
-        for di in np.flatnonzero(d.active[:, ci]):
+        for di in map(int, np.flatnonzero(d.active[:, ci])):
             lead = int(d.lead_months[di])
             reach = np.zeros(T, dtype=bool)
             if lead < T:
