@@ -95,3 +95,12 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     assert _slug("Magnitudes, limits and errors") == "magnitudes-limits-and-errors"
     assert _slug("The efficient curve (`opt.curve()`, `--curve`)") == (
         "the-efficient-curve-optcurve---curve")
+
+
+def test_cli_reference_is_current() -> None:
+    """docs/cli.md is what the commands define (every option of every command)."""
+    from sustain.cli.reference import markdown
+
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert page == markdown(), (
+        "docs/cli.md is out of date: python -m sustain.cli.reference > docs/cli.md")

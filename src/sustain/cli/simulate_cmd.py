@@ -63,7 +63,7 @@ def simulate(
         ),
     ] = None,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the JSON document (shared/spec) to stdout.")
+        bool, typer.Option("--json", help="Print the JSON document to stdout.")
     ] = False,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
     dask: Annotated[
