@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from sustain.stockpile import plan_stockpile
-from sustain.stockpile.explain import months_of_cover
+from sustain.stockpile.explain import _first_lowest_after, months_of_cover
 from tests.stockpile.helpers import donor, flat_demand, plan_arrays, scenario
 
 
@@ -84,3 +86,10 @@ def test_months_of_cover_closed_forms() -> None:
     no_end = plan_arrays(demand=np.array([[10.0, 20.0, 0.0]]))
     cover = months_of_cover(no_end, np.full((1, 1, 3), 100.0), np.zeros((1, 3)))[0]
     assert np.isnan(cover).all()
+
+
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=15))
+def test_first_lowest_after_is_the_brute_force(values: list[int]) -> None:
+    """The month a holding-back donor is first at its lowest: against argmin of each tail."""
+    x = np.array(values, dtype=float)
+    assert list(_first_lowest_after(x)) == [t + int(np.argmin(x[t:])) for t in range(x.size)]

@@ -170,6 +170,18 @@ def _outflows(d: PlanData, sent: FloatArray, di: int, ci: int, a: int, b: int) -
     return " and ".join(parts) or "what it sends and uses"
 
 
+def _first_lowest_after(x: FloatArray) -> np.ndarray:
+    """For each t, the first index τ >= t where ``x[τ]`` is the least of ``x[t:]``
+    (one backward pass: linear in the number of months)."""
+    out = np.empty(x.size, dtype=np.int64)
+    best = x.size - 1
+    for t in range(x.size - 1, -1, -1):
+        if x[t] <= x[best]:
+            best = t
+        out[t] = best
+    return out
+
+
 def holdback_notes(d: PlanData, stock: FloatArray, sent: FloatArray, short: FloatArray
                    ) -> list[str]:
     """One sentence per donor and consumable that sends no more while the partner is short.
@@ -206,10 +218,13 @@ def holdback_notes(d: PlanData, stock: FloatArray, sent: FloatArray, short: Floa
             above = s - floor
             name = d.donor_ids[di]
             held: dict[int, list[int]] = {}
-            for t in np.flatnonzero(reach & (above > tol)):
-                tau = int(t + np.argmin(above[t:]))
-                if above[tau] <= tol:
-                    held.setdefault(tau, []).append(int(t))
+            kept = np.flatnonzero(reach & (above > tol))
+            if kept.size:
+                lowest = _first_lowest_after(above)
+                for t in kept:
+                    tau = int(lowest[t])
+                    if above[tau] <= tol:
+                        held.setdefault(tau, []).append(int(t))
             for tau, ts in held.items():
                 mask = np.zeros(T, dtype=bool)
                 mask[ts] = True
