@@ -43,6 +43,8 @@ fleets:
 items: {file: items.csv}
 stock:
   - {item: TX, site: EASTT, qty: -1}
+attrition:
+  - {system: SAMQ, site: ROOT, losses_per_day: -0.1}
 stockpile:
   start_month: 2024-01
   months: 3
@@ -68,7 +70,8 @@ EXPECTED = [
     "items.csv row 2: mtbf_hours: must be >= 0.01: got -1500",
     "items.csv row 3: unit_cost: must be a number: got 'ninety'",
     "plan.yaml line 25: stock[0].qty: must be >= 0: got -1",
-    "plan.yaml line 31: stockpile.pledges[0].qty: must be >= 0: got -5",
+    "plan.yaml line 27: attrition[0].losses_per_day: must be >= 0: got -0.1",
+    "plan.yaml line 33: stockpile.pledges[0].qty: must be >= 0: got -5",
     "plan.yaml line 7: sites[1].parent: the site tree has a cycle: NORTH -> SOUTH -> NORTH",
     # References of rows that failed their own checks, in the same pass.
     "plan.yaml line 11: sites[3].parent: 'HUBB' is not a site id",
@@ -76,7 +79,9 @@ EXPECTED = [
     "items.csv row 2: installed_in[0].system: 'SAMY' is not a system id (did you mean "
     "'SAMX'?)",
     "plan.yaml line 25: stock[0].site: 'EASTT' is not a site id",
-    "plan.yaml line 31: stockpile.pledges[0].donor: 'UX' is not a donor id",
+    "plan.yaml line 27: attrition[0].system: 'SAMQ' is not a system id (did you mean "
+    "'SAMX'?)",
+    "plan.yaml line 33: stockpile.pledges[0].donor: 'UX' is not a donor id",
 ]
 
 

@@ -404,6 +404,10 @@ _REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "items": (("parent", "items", "item"),),
     "stock": (("item", "items", "item"), ("site", "sites", "site")),
     "stock_limits": (("item", "items", "item"), ("site", "sites", "site")),
+    "deliveries": (("system", "systems", "system"), ("site", "sites", "site")),
+    "tempo": (("system", "systems", "system"), ("site", "sites", "site")),
+    "attrition": (("system", "systems", "system"), ("site", "sites", "site")),
+    "battle_damage": (("system", "systems", "system"), ("site", "sites", "site")),
 }
 
 
