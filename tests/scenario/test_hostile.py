@@ -304,6 +304,7 @@ def test_values_from_outside_the_folder_are_never_echoed(tmp_path: Path) -> None
     messages = _issues(path, allow_outside_tables=True)
     assert messages == [
         f"../outside/items.csv row 3: unit_cost: must be a number: got {hidden}",
+        f"../outside/items.csv row 3: parent: {hidden} is not an item id",
     ]
     assert not any("swordfish" in m or "TXX" in m for m in messages)
 

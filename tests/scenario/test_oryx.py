@@ -92,6 +92,26 @@ def test_period_from_days_and_default_span(small: Path) -> None:
     span = loss_rates(small, "M777", fleet_size=5)
     assert (span.start, span.end) == (dt.date(2023, 1, 10), dt.date(2024, 1, 2))
     assert span.days == 357 and span.attrition == 4 and span.rows_outside_period == 0
+    assert span.start_is_first_match and not by_days.start_is_first_match
+
+
+def test_default_start_is_the_first_matching_row(small: Path) -> None:
+    """M109 rows start on 2023-04-01, after the table's first row (2023-01-10): the period
+    runs from there to the day after the table's last row (2024-01-02), 276 days, with one
+    abandoned (attrition) and one damaged row: 1 / (2 * 276) each per system-day."""
+    r = loss_rates(small, "M109", fleet_size=2)
+    assert (r.start, r.end, r.days) == (dt.date(2023, 4, 1), dt.date(2024, 1, 2), 276)
+    assert r.attrition_per_system_day == pytest.approx(1 / (2 * 276), rel=1e-15)
+    assert r.damage_per_system_day == pytest.approx(1 / (2 * 276), rel=1e-15)
+    assert r.start_is_first_match and r.to_dict()["start_is_first_match"] is True
+    # With --to only, the start is still the first matching row.
+    to = loss_rates(small, "M109", fleet_size=2, end=dt.date(2023, 7, 1))
+    assert (to.start, to.days, to.attrition, to.damaged) == (dt.date(2023, 4, 1), 91, 1, 1)
+    # An end before the first matching row names that row as the start it must follow.
+    with pytest.raises(LossTableError) as info:
+        loss_rates(small, "M109", fleet_size=2, end=dt.date(2023, 2, 1))
+    assert _messages(info.value) == [
+        "losses.csv: end: must be after the first matching row (2023-04-01): got 2023-02-01"]
 
 
 @pytest.mark.parametrize(
@@ -349,6 +369,13 @@ def test_cli_bad_input_exits_2(small: Path, extra: list[str], stderr: str) -> No
     assert result.exit_code == 2
     assert stderr in result.stderr
     assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_cli_default_start_is_the_first_matching_row(small: Path) -> None:
+    result = RUNNER.invoke(app, ["oryx", str(small), "-p", "M109", "--fleet-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert "2023-04-01 (first matching row) to 2024-01-02" in result.stdout
+    assert "276 days" in result.stdout
 
 
 def test_cli_missing_file_exits_2(tmp_path: Path) -> None:

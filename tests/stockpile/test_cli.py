@@ -201,7 +201,7 @@ def test_scenario_without_a_stockpile_section_exits_2() -> None:
     result = run(path)
     assert result.exit_code == 2
     assert result.stderr == (f"error: {path}: the scenario has no stockpile section "
-                             "(see shared/spec/stockpile-format.md)\n")
+                             "(see docs/stockpile.md)\n")
     with pytest.raises(sustain.SustainError, match="no stockpile section"):
         sustain.plan_stockpile(sustain.load_scenario(path))
 

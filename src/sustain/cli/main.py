@@ -81,7 +81,7 @@ def _root() -> None:
 def evaluate(
     scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the JSON document (shared/spec) to stdout.")
+        bool, typer.Option("--json", help="Print the JSON document to stdout.")
     ] = False,
     method: Annotated[
         MethodChoice, typer.Option("--method", "-m", help="Pipeline model.")
@@ -260,7 +260,7 @@ def optimize(
         MethodChoice, typer.Option("--method", "-m", help="Pipeline model.")
     ] = MethodChoice.VARI_METRIC,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the JSON document (shared/spec) to stdout.")
+        bool, typer.Option("--json", help="Print the JSON document to stdout.")
     ] = False,
     output: Annotated[
         Path | None,

@@ -61,7 +61,7 @@ def oryx(
     ],
     start: Annotated[
         str | None, typer.Option("--from", help="First day counted, YYYY-MM-DD "
-                                 "(default: first date_recorded).")
+                                 "(default: the first date_recorded of a matching row).")
     ] = None,
     end: Annotated[
         str | None, typer.Option("--to", help="Day after the last one counted, YYYY-MM-DD "

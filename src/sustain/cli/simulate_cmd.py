@@ -63,7 +63,7 @@ def simulate(
         ),
     ] = None,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the JSON document (shared/spec) to stdout.")
+        bool, typer.Option("--json", help="Print the JSON document to stdout.")
     ] = False,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
     dask: Annotated[
@@ -163,7 +163,9 @@ def simulate(
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
-    for line in shop_warnings(shops) + [f"note: {n}" for n in gap_notes(doc)]:
+    cannibal = sc.simulation.cannibalisation if cannibalisation is None else cannibalisation
+    notes = gap_notes(doc, sc, cannibalisation=cannibal)
+    for line in shop_warnings(shops) + [f"note: {n}" for n in notes]:
         sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)

@@ -45,7 +45,7 @@ def _fail(message: str, code: int) -> typer.Exit:
 def stockpile(
     scenario: Annotated[Path, typer.Argument(help="Scenario file with a stockpile section.")],
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the JSON document (shared/spec) to stdout.")
+        bool, typer.Option("--json", help="Print the JSON document to stdout.")
     ] = False,
     plot: Annotated[
         Path | None,
@@ -104,7 +104,7 @@ def stockpile(
         raise fail(exc) from None
     if sc.stockpile is None:
         raise _fail(f"error: {scenario}: the scenario has no stockpile section "
-                    "(see shared/spec/stockpile-format.md)", 2)
+                    "(see docs/stockpile.md)", 2)
     for issue in sc.stockpile.warnings:
         if issue.severity is Severity.WARNING:
             sys.stderr.write(f"{issue}\n")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sustain.readiness.shops import OVERLOAD_UTILISATION
+from sustain.scenario.model import Scenario
 
 
 def _channels(c: int) -> str:
@@ -42,27 +43,129 @@ def _worst(shop: dict[str, Any]) -> float:
     return max(shop["utilisation"], shop.get("peak_utilisation", 0.0))
 
 
-def gap_notes(doc: dict[str, Any]) -> list[str]:
-    """With ``--compare``: the fleets whose analytic availability lies above the simulated
-    confidence interval and whose repairs go through an overloaded shop."""
-    shops = doc.get("repair_shops") or []
+def longest_pipeline_days(scenario: Scenario) -> float:
+    """The longest time a unit spends out of stock once it fails: its repair where it
+    fails, or at the root (its procurement when it is condemned) plus the order and ship
+    times of the longest chain of sites from the root down."""
+    parent = {s.id: s.parent for s in scenario.sites}
+    ship = {s.id: s.order_ship_days for s in scenario.sites}
+
+    def chain(site: str) -> float:
+        total, seen = 0.0, set()
+        while site in parent and site not in seen:
+            seen.add(site)
+            total += ship[site]
+            site = parent[site] or ""
+        return total
+
+    deepest = max((chain(s) for s in parent), default=0.0)
+    longest = 0.0
+    for i in scenario.items:
+        root = i.depot_repair_days if i.base_repair_fraction < 1 else 0.0
+        if i.condemnation_fraction > 0:
+            root = max(root, i.procurement_days)
+        longest = max(longest, i.base_repair_days, root + deepest)
+    return longest
+
+
+#: Share of a fleet's installed units missing (backordered) from which the note on a gap
+#: names it: demand in the simulation falls by about that share.
+MISSING_SHARE = 0.01
+
+
+def _missing_share(doc: dict[str, Any], scenario: Scenario, fleet: dict[str, str]
+                   ) -> float | None:
+    """Simulated backorders at the fleet's site of the items installed in its system, over
+    the units installed there (count × Z); ``None`` when nothing is installed.  Items
+    shared with other fleets at the site count in full: an upper bound then."""
+    count = next((f.count for f in scenario.fleets
+                  if f.system == fleet["system"] and f.site == fleet["site"]), 0)
+    per_system = {i.id: sum(x.qty for x in i.installed_in if x.system == fleet["system"])
+                  for i in scenario.items}
+    installed = count * sum(per_system.values())
+    if installed <= 0:
+        return None
+    missing = sum(r["backorders_mean"] for r in doc.get("items", [])
+                  if r["site"] == fleet["site"] and per_system.get(r["item"], 0) > 0)
+    return min(1.0, missing / installed)
+
+
+def gap_notes(doc: dict[str, Any], scenario: Scenario | None = None, *,
+              cannibalisation: bool = False) -> list[str]:
+    """With ``--compare``: one line per fleet whose analytic (VARI-METRIC) availability
+    lies outside the simulated 95 % interval, saying why as far as the models tell.
+
+    The causes, each a difference between the two models (docs/method.md, *Assumptions*):
+
+    - analytic above simulated: a repair shop at utilisation >= 0.9 on the fleet's
+      repairs (the analytic model has unlimited channels);
+    - analytic below simulated: down systems keep failing in the analytic model and
+      not in the simulation (unless ``failures_while_down``); a missing unit cannot fail
+      in the simulation, while the analytic model takes failures at the full rate of
+      every installed position (named from :data:`MISSING_SHARE` of the installed units
+      missing on average: Palm's theorem with a finite population); cannibalisation gathers
+      the missing parts into fewer systems; a warm-up shorter than the longest repair
+      and resupply time leaves in the statistics the first days, when every spare is
+      still on the shelf;
+    - either way: time-phased keys (the analytic model takes the day-0 scenario) and
+      Weibull lives (it takes failures as Poisson).
+
+    Without any of them, the line says the rest is the approximation or chance.
+    ``scenario`` (the one simulated) and ``cannibalisation`` (as the run resolved it)
+    tell the causes that the document does not record.
+    """
     analytic = doc.get("analytic")
-    if not shops or analytic is None:
+    if analytic is None:
         return []
+    shops = doc.get("repair_shops") or []
+    phased = scenario is not None and bool(
+        scenario.deliveries or scenario.tempo or scenario.attrition or scenario.battle_damage)
+    weibull = [] if scenario is None else [
+        i.id for i in scenario.items if i.weibull_shape != 1.0]
+    pipeline = 0.0 if scenario is None else longest_pipeline_days(scenario)
+    warmup = float(doc.get("warmup_days") or 0.0)
     lines = []
     for n, f in enumerate(doc["fleets"]):
         row = analytic["vari-metric"]["fleets"][n]
-        if row["inside_ci95"] is not False or row["difference"] <= 0:
+        if row["inside_ci95"] is not False or row["difference"] is None:
             continue
+        above = row["difference"] > 0
+        why = []
         fleet = {"system": f["system"], "site": f["site"]}
         busy = [s for s in shops if _worst(s) >= OVERLOAD_UTILISATION and fleet in s["fleets"]]
-        if busy:
+        if above and busy:
             where = ", ".join(f"{s['site']} (utilisation {_worst(s):.2f})" for s in busy)
-            lines.append(
-                f"{f['system']} at {f['site']}: analytic {100 * row['availability']:.1f} % "
-                f"against simulated {100 * f['availability']:.1f} %: its repairs queue at "
-                f"{where}, which the analytic model does not see"
-            )
+            why.append(f"its repairs queue at {where}, which the analytic model does not see")
+        if not above and not doc.get("failures_while_down", False):
+            why.append("the analytic model lets down systems keep failing, the simulation "
+                       "stops them (--failures-while-down makes the simulation do the same)")
+        missing = None if scenario is None else _missing_share(doc, scenario, fleet)
+        if not above and missing is not None and missing >= MISSING_SHARE:
+            why.append(f"{100 * missing:.0f} % of the fleet's installed units are missing on "
+                       "average: the analytic model counts failures at every position, the "
+                       "simulation cannot fail a unit that is not there")
+        if not above and cannibalisation:
+            why.append("cannibalisation gathers the missing parts into fewer systems, which "
+                       "the analytic model does not do (--no-cannibalisation removes it)")
+        if not above and scenario is not None and warmup < pipeline:
+            why.append(f"the run starts with every spare on the shelf and the warm-up "
+                       f"({warmup:g} days) is shorter than the longest repair and resupply "
+                       f"time ({pipeline:g} days): give --warmup {pipeline:g} or more")
+        if phased:
+            why.append("the analytic model takes the day-0 scenario, without its deliveries, "
+                       "tempo, attrition and battle damage")
+        if weibull:
+            shown = ", ".join(weibull[:5]) + (", …" if len(weibull) > 5 else "")
+            why.append(f"the analytic model takes failures as Poisson, the simulation the "
+                       f"Weibull lives of {shown}")
+        if not why:
+            why.append("no difference of assumptions applies: the rest is the analytic "
+                       "approximation (VARI-METRIC's two-moment fit across echelons) or "
+                       "chance (a 95 % interval misses 1 time in 20)")
+        lines.append(
+            f"{f['system']} at {f['site']}: analytic {100 * row['availability']:.1f} % "
+            f"against simulated {100 * f['availability']:.1f} %: {'; '.join(why)}"
+        )
     return lines
 
 

@@ -166,14 +166,17 @@ def print_stockpile(
         for c in doc["consumables"]:
             t = Table(title=f"{c['id']}: partner, month by month ({c['demand_source']})")
             for col in ("month", "demand", "arrivals", "used", "shortfall", "stock",
-                        "months of supply"):
+                        "cover"):
                 t.add_column(col, justify="left" if col == "month" else "right")
             for k, m in enumerate(months):
-                mos = c["months_of_supply"][k]
+                cover = c["months_of_cover"][k]
                 t.add_row(m, _q(c["demand"][k]), _q(c["arrivals"][k]), _q(c["used"][k]),
                           _q(c["shortfall"][k]) if c["shortfall"][k] else "",
-                          _q(c["partner_stock"][k]), "" if mos is None else f"{mos:.2f}")
+                          _q(c["partner_stock"][k]), "" if cover is None else f"{cover:.1f}")
             console.print(t)
+        console.print("(stock: the partner's, at the end of the month; cover: months of the "
+                      "coming demand that the partner's stock plus the donors' stock above "
+                      "their floors could meet)")
     t = Table(title=f"{title}: consumables, {months[0]} to {months[-1]}")
     for col in ("consumable", "demand", "used", "shortfall", "short %", "first short"):
         t.add_column(col, justify="left" if col in ("consumable", "first short") else "right")
@@ -236,7 +239,8 @@ def print_loss_rates(console: Console, notes: Console, result: LossRates) -> Non
         t.add_row(s.name, str(s.attrition), str(s.damaged))
     console.print(t)
     loss = "destroyed + captured" + (" + abandoned" if result.abandoned_as_loss else "")
-    t = Table(title=f"{result.start} to {result.end} (exclusive): {result.days} days, "
+    since = " (first matching row)" if result.start_is_first_match else ""
+    t = Table(title=f"{result.start}{since} to {result.end} (exclusive): {result.days} days, "
               f"fleet of {result.fleet_size:g}")
     for col in ("", "count", "per day (fleet)", "per system per day"):
         t.add_column(col, justify="left" if not col else "right")

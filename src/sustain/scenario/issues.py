@@ -68,6 +68,10 @@ class Collector:
         reference into them that does not resolve is not reported.
     absent : dict of str to set of str
         Per file table, keys already reported as a missing or misspelt column.
+    failed : dict of str to list of (int, dict)
+        Per table, the rows that failed their own checks, each with its index and the
+        keys that passed (values as written, text stripped): their references to other
+        tables are still checked, so that one pass reports them too.
     errors : int
         Errors found so far, shown or not.
     """
@@ -77,6 +81,7 @@ class Collector:
         self.broken: defaultdict[str, set[str]] = defaultdict(set)
         self.uncertain: set[str] = set()
         self.absent: defaultdict[str, set[str]] = defaultdict(set)
+        self.failed: defaultdict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
         self.errors = 0
         self._kept: list[Issue] = []
         self._groups: dict[_Kind, _Group] = {}

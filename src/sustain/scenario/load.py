@@ -470,6 +470,16 @@ class _TableError(Exception):
         self.issues = issues
 
 
+class _RowsLeftOut(_TableError):
+    """Rows of a table file that cannot be read; the rest (``header``, ``body``) can."""
+
+    def __init__(self, issues: list[Issue], header: list[str],
+                 body: list[tuple[int, list[Any]]]) -> None:
+        super().__init__(issues)
+        self.header = header
+        self.body = body
+
+
 def _table_fail(where: str, message: str, path: str = "") -> _TableError:
     return _TableError([Issue(where=where, path=path, message=message)])
 
@@ -545,7 +555,7 @@ class _TableReader:
                 problem("sheet", f"only .xlsx tables have sheets: '{shorten(file)}' is {suffix}")
         if not issues and target is not None and isinstance(file, str):
             try:
-                rows, columns, row_numbers, shown = self._read(
+                rows, columns, row_numbers, shown, left_out = self._read(
                     target, file, sheet, raw.locate((*loc, "sheet")), key
                 )
             except _TableError as exc:
@@ -559,7 +569,9 @@ class _TableReader:
                 raw.tables[key] = TableSource(
                     where=shown, from_file=True, columns=columns,
                     outside=not resolved.is_relative_to(self.folder),
+                    complete=not left_out,
                 )
+                raw.issues.extend(left_out)
                 raw.row_where[key] = [f"{shown} row {n}" for n in row_numbers]
                 if resolved not in raw.source_files:
                     raw.source_files.append(resolved)
@@ -595,13 +607,20 @@ class _TableReader:
 
     def _read(
         self, target: Path, file: str, sheet: object, sheet_where: str, key: str
-    ) -> tuple[list[dict[str, Any]], tuple[str, ...], list[int], str]:
-        """Read one table file; rows as dicts without empty cells, plus row numbers."""
+    ) -> tuple[list[dict[str, Any]], tuple[str, ...], list[int], str, list[Issue]]:
+        """Read one table file; rows as dicts without empty cells, plus row numbers, and
+        the problems of rows that could not be read (left out)."""
         shown = file
         suffix = target.suffix.lower()
+        left_out: list[Issue] = []
         with _open_regular(target, shown) as fh:
             if suffix == ".csv":
-                header, body, numbers = _read_csv(fh, shown)
+                try:
+                    header, body, numbers = _read_csv(fh, shown)
+                except _RowsLeftOut as exc:
+                    left_out = exc.issues
+                    header = exc.header
+                    body, numbers = [r for _, r in exc.body], [n for n, _ in exc.body]
             elif suffix == ".parquet":
                 header, body, numbers = _read_parquet(fh, shown)
             else:
@@ -619,12 +638,12 @@ class _TableReader:
                     Issue(where=shown, path="", message=f"column {col} has values but no header")
                 )
         if issues:
-            raise _TableError(issues)
+            raise _TableError(left_out + issues)
         rows = [
             {col: val for col, val in zip(header, values, strict=False) if col and not _empty(val)}
             for values in body
         ]
-        return rows, tuple(h for h in header if h), numbers, shown
+        return rows, tuple(h for h in header if h), numbers, shown, left_out
 
 
 def _open_regular(target: Path, shown: str) -> BinaryIO:
@@ -671,18 +690,15 @@ def _read_csv(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]], lis
         raise _table_fail(shown, "the table file is empty (a header row is needed)")
     (_, header), *body = numbered
     header = [h.strip() for h in header]
-    issues = []
-    for n, row in body:
-        if len(row) > len(header):
-            issues.append(
-                Issue(
-                    where=f"{shown} row {n}",
-                    path="",
-                    message=f"{len(row)} cells but the header has {len(header)} columns",
-                )
-            )
+    # A row with more cells than the header cannot be read (which cell is which?): it is
+    # reported and left out, and the other rows are still checked.
+    issues = [
+        Issue(where=f"{shown} row {n}", path="",
+              message=f"{len(row)} cells but the header has {len(header)} columns")
+        for n, row in body if len(row) > len(header)
+    ]
     if issues:
-        raise _TableError(issues)
+        raise _RowsLeftOut(issues, header, [(n, r) for n, r in body if len(r) <= len(header)])
     return header, [r for _, r in body], [n for n, _ in body]
 
 

@@ -151,6 +151,9 @@ class LossRates:
         The period: rows with ``start <= date_recorded < end``.
     days : int
         ``end - start`` in days.
+    start_is_first_match : bool
+        True when no start was given (nor ``days``): the period then starts at the first
+        row the patterns selected, not at the first row of the table.
     rows_outside_period : int
         Matching rows recorded before ``start`` or on/after ``end`` (not counted).
     attrition_per_day, damage_per_day : float
@@ -175,6 +178,7 @@ class LossRates:
     start: dt.date
     end: dt.date
     days: int
+    start_is_first_match: bool
     rows_outside_period: int
     attrition_per_day: float
     damage_per_day: float
@@ -202,6 +206,7 @@ class LossRates:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "days": self.days,
+            "start_is_first_match": self.start_is_first_match,
             "rows_outside_period": self.rows_outside_period,
             "attrition_per_day": self.attrition_per_day,
             "damage_per_day": self.damage_per_day,
@@ -296,13 +301,19 @@ def _read(path: Path, issues: list[Issue]) -> list[_Row] | None:
 
 def _period(
     rows: Sequence[_Row],
+    selected: Sequence[_Row],
     start: dt.date | None,
     end: dt.date | None,
     days: int | None,
     where: str,
     issues: list[Issue],
 ) -> tuple[dt.date, dt.date] | None:
-    """``(start, end)`` from at most two of start, end and days; else the data's span."""
+    """``(start, end)`` from at most two of start, end and days.
+
+    A missing end is the day after the last row of the data (``rows``); a missing start
+    is the first row the patterns selected (``selected``): before it the systems were
+    not yet there, or not yet losing any, and counting those days would dilute the rate.
+    """
     if days is not None and days <= 0:
         issues.append(Issue(where=where, path="days", message=f"must be > 0: got {days}"))
         return None
@@ -310,13 +321,15 @@ def _period(
         issues.append(Issue(where=where, path="days",
                             message="give at most two of start, end and days"))
         return None
-    first = min((r.date for r in rows), default=None)
+    # No row selected: a pattern matched nothing, reported already; no second message.
+    first = min((r.date for r in (selected or rows)), default=None)
     last = max((r.date for r in rows), default=None)
     if end is None:
         if start is not None and days is not None:
             end = start + dt.timedelta(days=days)
         elif last is not None:
             end = last + dt.timedelta(days=1)
+    given_start = start is not None or days is not None
     if start is None:
         if end is not None and days is not None:
             start = end - dt.timedelta(days=days)
@@ -327,8 +340,9 @@ def _period(
                             message="no rows to take the period from; give start and end"))
         return None
     if end <= start:
+        what = "start" if given_start else "the first matching row"
         issues.append(Issue(where=where, path="end",
-                            message=f"must be after start ({start.isoformat()}): "
+                            message=f"must be after {what} ({start.isoformat()}): "
                             f"got {end.isoformat()}"))
         return None
     return start, end
@@ -362,9 +376,11 @@ def loss_rates(
         The period, ``start <= date_recorded < end``.
     days : int, optional
         Length of the period, with one of ``start`` and ``end``, or alone for the last
-        ``days`` of the data.  Without any of the three the period is the data's span,
-        first ``date_recorded`` to the day after the last (note that the first scrape
-        date, 2022-03-19, also carries the losses since 2022-02-24).
+        ``days`` of the data.  Without ``start`` (and ``days``) the period starts at the
+        first ``date_recorded`` of a selected row (the first loss of these systems in the
+        data: before it they had not arrived or not yet been in combat; note that the first
+        scrape date, 2022-03-19, also carries the losses since 2022-02-24).  Without
+        ``end`` it ends on the day after the last ``date_recorded`` of the table.
     origins : iterable of str
         Keep only rows of these origins (country of manufacture; case-insensitive).
     abandoned_as_loss : bool
@@ -427,13 +443,13 @@ def loss_rates(
                 message=f"pattern {p!r} matches no system name{scope}{did_you_mean(p, words)}",
             ))
 
-    period = _period(rows, start, end, days, where, issues)
+    caught = {n for n in names if any(rx.search(n) for _, rx in compiled)}
+    selected = [r for r in rows if r.name in caught]
+    start_is_first_match = start is None and days is None
+    period = _period(rows, selected, start, end, days, where, issues)
     if issues or period is None:
         raise LossTableError(str(path), issues)
     start, end = period
-
-    caught = {n for n in names if any(rx.search(n) for _, rx in compiled)}
-    selected = [r for r in rows if r.name in caught]
     inside = [r for r in selected if start <= r.date < end]
     by_status = Counter(r.status for r in inside)
     lost_statuses = ATTRITION_STATUSES if abandoned_as_loss else ("destroyed", "captured")
@@ -467,6 +483,7 @@ def loss_rates(
         start=start,
         end=end,
         days=n_days,
+        start_is_first_match=start_is_first_match,
         rows_outside_period=len(selected) - len(inside),
         attrition_per_day=attrition / n_days,
         damage_per_day=damaged / n_days,

@@ -27,6 +27,7 @@ class TableSource:
     from_file: bool
     columns: tuple[str, ...] = ()  # header of a file table
     readable: bool = True  # False: the table file could not be read (see RawScenario.issues)
+    complete: bool = True  # False: rows that could not be read were left out (reported)
     outside: bool = False
 
 

@@ -176,7 +176,8 @@ def validate_rows(
     c : Collector
         Receives every problem; a failed row's id (``id_key``, default ``"id"`` if the
         model has one) goes to ``c.broken`` under the table's name, or the table to
-        ``c.uncertain`` when that id cannot be told.
+        ``c.uncertain`` when that id cannot be told; its keys that passed go to
+        ``c.failed`` (for the reference checks).
     loc : tuple
         Key path of the table (``("items",)``, ``("stockpile", "demand")``).
     model : type of Row
@@ -194,6 +195,8 @@ def validate_rows(
     if source is not None and not source.readable:
         c.uncertain.add(name)  # its problem is already reported
         return []
+    if source is not None and not source.complete:
+        c.uncertain.add(name)  # rows left out while reading: their ids are not known
     if not isinstance(rows, list):
         c.add(loc, f"must be a list of rows (or {{file: table.csv}}): got {describe(rows)}")
         c.uncertain.add(name)
@@ -235,12 +238,19 @@ def validate_rows(
             if inner is not None and not inner.readable:
                 row = {k: v for k, v in row.items() if k != key}  # reported while loading
                 ok = False
+        bad_keys = {k for k, v in row.items() if isinstance(v, bool) and k in numbers}
         if ok:
             try:
                 good.append((i, model.model_validate(row)))
                 continue
             except ValidationError as exc:
                 _report(c, here, model, exc, skip_missing)
+                bad_keys |= {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        # The keys that passed are still checked against other tables (references).
+        c.failed[name].append((i, {
+            k: v.strip() if isinstance(v, str) else v
+            for k, v in row.items() if k in fields and k not in bad_keys
+        }))
         # The row failed: remember what it was meant to be, to spare cascades.
         if id_key is not None:
             rid = _row_id(row, id_key)

@@ -37,6 +37,7 @@ from sustain.scenario.model import (
     Usage,
 )
 from sustain.scenario.months import month_label, month_offset
+from sustain.scenario.raw import table_key
 from sustain.scenario.rows import pydantic_message, validate_rows
 from sustain.scenario.schema import (
     DONOR_TABLES,
@@ -216,6 +217,21 @@ def validate_section(
         f"{c.plain(at, r.month)}",
         hint="; merge the quantities",
     )
+
+    # Rows that failed their own checks (a negative quantity): their references are
+    # independent of that, so this pass reports them too.
+    refs: dict[str, tuple[tuple[str, Collection[str], str, str], ...]] = {
+        "demand": (("consumable", consumables, "consumable", CONSUMABLES),),
+        "usage": (("consumable", consumables, "consumable", CONSUMABLES),),
+        "pledges": (("donor", donors, "donor", DONORS),
+                    ("consumable", consumables, "consumable", CONSUMABLES)),
+    }
+    for key, checks in refs.items():
+        for i, row in c.failed[table_key((*top, key))]:
+            for field, ids, what, table in checks:
+                value = row.get(field)
+                if isinstance(value, str) and value:
+                    c.ref((*top, key, i, field), value, ids, what, table)
 
     # Soft: a consumable nothing demands (not said when there are errors: cascades).
     needed = {r.consumable for _, r in rows.get("demand", [])}

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from pydantic import ValidationError
+
 from sustain.scenario.issues import Collector
 from sustain.scenario.messages import closest, describe, hint_for, num
 from sustain.scenario.model import (
@@ -103,6 +105,7 @@ def validate(raw: RawScenario) -> Scenario:
     _check_items(c, items, systems, fleets_ok)
     _check_stock(c, tables["stock"], items, sites)
     _check_limits(c, tables["stock_limits"], items, sites)
+    _check_failed_rows(c, sites=sites, systems=systems, items=items)
 
     plan = validate_section(
         c,
@@ -393,6 +396,61 @@ def _check_items(
                 f"({', '.join(c.plain(at, s) for s in used[:_MAX_TERMS])}"
                 f"{', …' if len(used) > _MAX_TERMS else ''}): nothing demands it",
             )
+
+
+#: The references of each core table: key, the table it points into, what a row there is.
+_REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "sites": (("parent", "sites", "site"),),
+    "fleets": (("system", "systems", "system"), ("site", "sites", "site")),
+    "items": (("parent", "items", "item"),),
+    "stock": (("item", "items", "item"), ("site", "sites", "site")),
+    "stock_limits": (("item", "items", "item"), ("site", "sites", "site")),
+    "deliveries": (("system", "systems", "system"), ("site", "sites", "site")),
+    "tempo": (("system", "systems", "system"), ("site", "sites", "site")),
+    "attrition": (("system", "systems", "system"), ("site", "sites", "site")),
+    "battle_damage": (("system", "systems", "system"), ("site", "sites", "site")),
+}
+
+
+def _ref_text(value: object) -> str | None:
+    """An id as a row that failed its checks wrote it, if it reads as one."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _check_failed_rows(
+    c: Collector,
+    *,
+    sites: dict[str, Any],
+    systems: dict[str, Any],
+    items: dict[str, Any],
+) -> None:
+    """The references of rows that failed their own checks (a negative count, a missing
+    key), from the keys that passed: they are independent of the row's other problems,
+    so the same pass reports them (an unknown system in a fleet whose count is also
+    negative).  Checks that need the whole row (repeats, cycles, required-when rules)
+    wait until the row is fixed."""
+    ids = {"sites": sites, "systems": systems, "items": items}
+    for table, refs in _REFERENCES.items():
+        for i, row in c.failed[table]:
+            at = (table, i)
+            for key, target, what in refs:
+                value = _ref_text(row.get(key))
+                if value is None or (key == "parent" and value == _ref_text(row.get("id"))):
+                    continue
+                c.ref((*at, key), value, ids[target], what, target)
+            if table == "items" and "installed_in" in row:
+                try:
+                    installed = ItemRow.model_validate(
+                        {"id": "-", "installed_in": row["installed_in"]}).installed_in
+                except ValidationError:  # reported with the row
+                    installed = None
+                for k, inst in enumerate(installed or ()):
+                    c.ref((*at, "installed_in", k, "system"), inst.system, systems, "system",
+                          "systems")
 
 
 def _check_stock(

@@ -9,6 +9,11 @@ Closed forms on :class:`~sustain.stockpile.data.PlanData`, no solver:
   floor if it kept giving at the average monthly rate of its pledges;
 - :func:`breach_notes` and :func:`shortfall_notes` — one sentence per donor and
   consumable below its floor, and per consumable short, for the summary;
+- :func:`holdback_notes` — why a donor that still holds stock sends no more while the
+  partner is short: the stock is kept for its later pledges and own use, or it is at
+  its floor;
+- :func:`months_of_cover` — how many months of the partner's coming demand the stock on
+  hand could meet: the partner's own plus every donor's stock above its floor;
 - :func:`magnitudes` — the smallest and largest numbers of a consumable's inputs, named,
   for a message about numerical trouble.
 """
@@ -99,6 +104,19 @@ def _span(months: tuple[str, ...], mask: np.ndarray) -> str:
     return first if first == last else f"{first} to {last}"
 
 
+def _runs(months: tuple[str, ...], mask: np.ndarray, most: int = 4) -> str:
+    """The months of ``mask`` as runs: ``2023-07 to 2023-12 and 2024-06 to 2025-11``."""
+    ts = np.flatnonzero(mask)
+    breaks = np.flatnonzero(np.diff(ts) > 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [ts.size - 1]])
+    runs = [_span(months, np.isin(np.arange(len(months)), ts[a : b + 1]))
+            for a, b in zip(starts, ends, strict=True)]
+    if len(runs) > most:
+        runs = [*runs[: most - 1], f"{len(runs) - most + 1} more periods"]
+    return runs[0] if len(runs) == 1 else f"{', '.join(runs[:-1])} and {runs[-1]}"
+
+
 def breach_notes(d: PlanData, stock: FloatArray, breach: FloatArray) -> list[str]:
     """One sentence per donor and consumable that goes below its floor, with the cause."""
     out = []
@@ -134,6 +152,130 @@ def shortfall_notes(d: PlanData, short: FloatArray) -> list[str]:
             f"worst {d.months[worst]}: {qty(float(s[worst]))} of {qty(float(d.demand[ci, worst]))} "
             f"({100 * share:.0f} %)"
         )
+    return out
+
+
+def _outflows(d: PlanData, sent: FloatArray, di: int, ci: int, a: int, b: int) -> str:
+    """What leaves donor ``di``'s stock of ``ci`` in months ``a..b`` (inclusive), in words."""
+    pledged = float(np.sum(d.pledged[di, ci, a : b + 1]))
+    extra = float(np.sum(sent[di, ci, a : b + 1])) - pledged
+    own = float(d.own_use[di, ci]) * (b + 1 - a)
+    parts = []
+    if pledged > QTY_TOL:
+        parts.append(f"pledges of {qty(pledged)}")
+    if extra > QTY_TOL:
+        parts.append(f"further shipments of {qty(extra)}")
+    if own > QTY_TOL:
+        parts.append(f"its own use of {qty(own)}")
+    return " and ".join(parts) or "what it sends and uses"
+
+
+def _first_lowest_after(x: FloatArray) -> np.ndarray:
+    """For each t, the first index τ >= t where ``x[τ]`` is the least of ``x[t:]``
+    (one backward pass: linear in the number of months)."""
+    out = np.empty(x.size, dtype=np.int64)
+    best = x.size - 1
+    for t in range(x.size - 1, -1, -1):
+        if x[t] <= x[best]:
+            best = t
+        out[t] = best
+    return out
+
+
+def holdback_notes(d: PlanData, stock: FloatArray, sent: FloatArray, short: FloatArray
+                   ) -> list[str]:
+    """One sentence per donor and consumable that sends no more while the partner is short.
+
+    A donor's shipment of month t reaches the partner in month t + lead.  Where that month
+    is short and the donor ends month t holding stock, the plan has a reason not to send
+    it (any unit more sent in t lowers the donor's stock in t and in every later month):
+
+    - *held for later commitments*: its stock is above its floor in month t, but in a
+      later month τ (the first where ``S − floor`` is smallest) it is down to its floor,
+      drained by its pledges, further shipments and own use of months t+1..τ; one unit
+      more sent in t would put it below its floor in τ (or below the floor it already
+      breaches);
+    - *at its floor*: its stock in month t is at (or below) its floor, which it keeps
+      for its own defence.
+
+    Months with the same reason and, for the first, the same month τ are put together.
+    """
+    _, C, T = d.shape
+    out: list[str] = []
+    for ci in range(C):
+        cid = d.consumable_ids[ci]
+        is_short = short[ci] > QTY_TOL
+        if not np.any(is_short):
+            continue
+        for di in map(int, np.flatnonzero(d.active[:, ci])):
+            lead = int(d.lead_months[di])
+            reach = np.zeros(T, dtype=bool)
+            if lead < T:
+                reach[: T - lead] = is_short[lead:]
+            s = stock[di, ci]
+            floor = float(d.floor[di, ci])
+            tol = QTY_TOL * max(1.0, abs(floor))
+            above = s - floor
+            name = d.donor_ids[di]
+            held: dict[int, list[int]] = {}
+            kept = np.flatnonzero(reach & (above > tol))
+            if kept.size:
+                lowest = _first_lowest_after(above)
+                for t in kept:
+                    tau = int(lowest[t])
+                    if above[tau] <= tol:
+                        held.setdefault(tau, []).append(int(t))
+            for tau, ts in held.items():
+                mask = np.zeros(T, dtype=bool)
+                mask[ts] = True
+                a = ts[0]
+                down = "to its floor" if above[tau] >= -tol else "below its floor (forced)"
+                out.append(
+                    f"{name} keeps up to {qty(float(np.max(above[ts])))} {cid} above its "
+                    f"floor ({qty(floor)}) in {_runs(d.months, mask)} while the partner is "
+                    f"short: {_outflows(d, sent, di, ci, a + 1, tau)} from "
+                    f"{d.months[min(a + 1, tau)]} to {d.months[tau]} bring it down {down} "
+                    f"in {d.months[tau]}, so any unit sent sooner would put it (further) "
+                    "below its floor then"
+                )
+            at_floor = reach & (above <= tol) & (s > tol) & (floor > 0)
+            if np.any(at_floor):
+                out.append(
+                    f"{name} sends no more {cid} in {_runs(d.months, at_floor)} while the "
+                    f"partner is short: its stock is at or below its floor ({qty(floor)}), "
+                    "which it keeps for its own defence"
+                )
+    return out
+
+
+def months_of_cover(d: PlanData, stock: FloatArray, partner_stock: FloatArray
+                    ) -> FloatArray:
+    """(C, T) months of the partner's coming demand that the stock on hand at the end of
+    month t could meet: the partner's stock plus every donor's stock above its floor.
+
+    The demand of months t+1, t+2, … is taken in turn (after the horizon, the last
+    month's demand every month) until the stock is used up; a month met in part counts
+    by its share.  It leaves out production to come and lead times: it measures the
+    reserve on hand, not a plan.  NaN where the stock meets all the demand to the end of
+    the horizon and the last month's demand is 0 (no end to the cover), or where the
+    number is beyond the range of a float.
+    """
+    C, T = d.demand.shape
+    spare = np.maximum(0.0, stock - d.floor[:, :, None]).sum(axis=0) + partner_stock
+    out = np.full((C, T), np.nan)
+    t = np.arange(T)
+    for c in range(C):
+        dem = d.demand[c]
+        cum = np.cumsum(dem)  # cum[j]: demand of months 0..j
+        target = cum + spare[c]  # met up to the month where cum first exceeds it
+        j = np.searchsorted(cum, target, side="right")  # > t, since spare >= 0
+        inside = j < T
+        jj = np.minimum(j, T - 1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            part = np.where(inside, (target - cum[jj - 1]) / dem[jj],
+                            (target - cum[-1]) / dem[-1])
+            months = (j - t - 1) + part
+        out[c] = np.where(np.isfinite(months), months, np.nan)
     return out
 
 

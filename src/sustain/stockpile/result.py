@@ -29,6 +29,8 @@ from sustain.stockpile.explain import (
     QTY_TOL,
     breach_month_at_pledge_rate,
     breach_notes,
+    holdback_notes,
+    months_of_cover,
     pledge_rate,
     shortfall_notes,
 )
@@ -117,6 +119,17 @@ class PlanResult:
             ratio = np.where(nxt > 0, self.partner_stock / nxt, np.nan)
         return np.where(np.isfinite(ratio), ratio, np.nan)
 
+    @property
+    def months_of_cover(self) -> FloatArray:
+        """(C, T) months of the coming demand that the partner's stock plus every donor's
+        stock above its floor could meet (:func:`~sustain.stockpile.explain.months_of_cover`).
+
+        Unlike :attr:`months_of_supply` it counts what the donors hold for the partner:
+        the plan delivers just in time, so the partner's own stock, and its months of
+        supply, are 0 in most months even when the donors hold a large reserve.
+        """
+        return months_of_cover(self.data, self.stock, self.partner_stock)
+
     def donor_rows(self) -> list[tuple[int, int]]:
         """``(donor, consumable)`` index pairs with anything to report."""
         act = self.data.active | np.any(self.sent > 0, axis=2)
@@ -140,6 +153,7 @@ class PlanResult:
         ``months_of_supply``, pledge-rate projections, the objective and notes."""
         d = self.data
         mos = self.months_of_supply
+        cover = self.months_of_cover
         consumables = []
         for j, cid in enumerate(d.consumable_ids):
             short = self.shortfall[j]
@@ -154,6 +168,8 @@ class PlanResult:
                 "partner_stock": _nums(self.partner_stock[j]),
                 "months_of_supply": [None if np.isnan(x) else round(float(x), 3)
                                      for x in mos[j]],
+                "months_of_cover": [None if np.isnan(x) else round(float(x), 3)
+                                    for x in cover[j]],
                 "first_shortfall_month": d.months[first[0]] if first.size else None,
             })
         rate = pledge_rate(d)
@@ -259,7 +275,8 @@ def retrieve(
         "shortfall": float(np.sum(short * d.priority[:, None])),
         "surge_cost": float(np.sum(surge * d.surge_cost)),
     }
-    notes = (*shortfall_notes(d, short), *breach_notes(d, stock, breach))
+    notes = (*shortfall_notes(d, short), *breach_notes(d, stock, breach),
+             *holdback_notes(d, stock, sent, short))
     return PlanResult(
         status=Status.OPTIMAL,
         data=d,
