@@ -135,6 +135,9 @@ class Chart:
     markers: tuple[Marker, ...] = ()
     #: Horizontal reference lines (a target) as (y, label).
     levels: tuple[tuple[float, str], ...] = ()
+    #: Names of the x positions 0, 1, 2, …: a categorical axis (a bar per fleet, a
+    #: month per point); empty for a numeric axis.
+    x_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
