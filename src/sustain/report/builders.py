@@ -415,7 +415,7 @@ def _stock_chart(doc: dict[str, Any], c: dict[str, Any]) -> Chart:
 def stockpile_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 10) -> Report:
     """``sustain stockpile``: consumables in total, every consumable month by month with
     its stock levels, donors against their floors, and where more production pays."""
-    qty = Kind.NUMBER
+    qty = Kind.NUMBER  # flows are whole units, to rounding (stockpile/result.py)
     months = doc["months"]
     summary = []
     for c in doc["consumables"]:
@@ -426,16 +426,16 @@ def stockpile_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 10) 
                         c["first_shortfall_month"] or "none"))
     totals = Table(
         "consumables",
-        (Column("consumable"), Column("demand", qty, 1), Column("used", qty, 1),
-         Column("shortfall", qty, 1), Column("short", _PERCENT),
+        (Column("consumable"), Column("demand", qty, 0), Column("used", qty, 0),
+         Column("shortfall", qty, 0), Column("short", _PERCENT),
          Column("first short")),
         tuple(summary),
     )
     monthly = Table(
         "monthly",
-        (Column("consumable"), Column("month"), Column("demand", qty, 1),
-         Column("arrivals", qty, 1), Column("used", qty, 1), Column("shortfall", qty, 1),
-         Column("partner stock", qty, 1), Column("months of supply", qty, 2)),
+        (Column("consumable"), Column("month"), Column("demand", qty, 0),
+         Column("arrivals", qty, 0), Column("used", qty, 0), Column("shortfall", qty, 0),
+         Column("partner stock", qty, 0), Column("months of supply", qty, 2)),
         tuple((c["id"], m, c["demand"][k], c["arrivals"][k], c["used"][k],
                c["shortfall"][k], c["partner_stock"][k], c["months_of_supply"][k])
               for c in doc["consumables"] for k, m in enumerate(months)),
@@ -448,9 +448,9 @@ def stockpile_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 10) 
                            sum(r["floor_breach"]), r["breach_month_at_pledge_rate"] or ""))
     donors = Table(
         "donors",
-        (Column("donor"), Column("consumable"), Column("start", qty, 1),
-         Column("floor", qty, 1), Column("lowest", qty, 1), Column("in"),
-         Column("sent", qty, 1), Column("surge", qty, 1), Column("breach", qty, 1),
+        (Column("donor"), Column("consumable"), Column("start", qty, 0),
+         Column("floor", qty, 0), Column("lowest", qty, 0), Column("in"),
+         Column("sent", qty, 0), Column("surge", qty, 0), Column("breach", qty, 0),
          Column("at pledges")),
         tuple(donor_rows),
     )
