@@ -86,3 +86,20 @@ def test_stockpile_chart_per_consumable_by_month(tmp_path: Path) -> None:
     assert donor.y == tuple(doc["donors"][0]["stock"])
     assert chart.levels == ((100.0, "DONOR-A floor"),)
     assert chart.y_title == "units" and chart.x_title == "month"
+
+
+def test_dated_events_are_marked_on_the_time_charts(tmp_path: Path) -> None:
+    path = tmp_path / "events.yaml"
+    path.write_text(SMALL + """
+deliveries:
+  - {day: 20, system: SAMX, site: WEST, count: 2}
+  - {day: 90, system: SAMX, site: WEST, count: 1}
+tempo:
+  - {from_day: 10, to_day: 60, factor: 2, site: EAST}
+""")
+    sc = sustain.load_scenario(path)
+    doc = sustain.evaluate_over_time(sc, days=30, step=10).to_dict()
+    (chart,) = over_time_report(sc, doc).charts()
+    # The tempo window is cut at the last day; the delivery after it is left out.
+    assert [(m.x, m.x1, m.label) for m in chart.markers] == [
+        (10.0, 30.0, "tempo × 2 (at EAST)"), (20.0, None, "2 SAMX delivered to WEST")]

@@ -229,6 +229,26 @@ def evaluation_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 15)
 # -- evaluate --over-time -----------------------------------------------------------
 
 
+def event_markers(scenario: Scenario, last_day: float) -> tuple[Marker, ...]:
+    """The scenario's dated events up to ``last_day``: deliveries and losses on a day
+    (markers), tempo changes (spans from their first to their last day)."""
+    found: list[Marker] = []
+    for d in scenario.deliveries:
+        if d.day <= last_day:
+            found.append(Marker(float(d.day), f"{d.count} {d.system} delivered to {d.site}"))
+    for a in scenario.attrition:
+        if a.day is not None and a.count is not None and a.day <= last_day:
+            found.append(Marker(float(a.day), f"{a.count} {a.system} lost at {a.site}"))
+    for t in scenario.tempo:
+        if t.from_day <= last_day:
+            where = " ".join(x for x in (t.system, t.site and f"at {t.site}") if x)
+            found.append(Marker(float(t.from_day), f"tempo × {t.factor:g}"
+                                + (f" ({where})" if where else ""),
+                                float(min(t.to_day, last_day))))
+    return tuple(sorted(found, key=lambda m: (m.x, m.label)))
+
+
+
 def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
     """``sustain evaluate --over-time``: availability per fleet at a few of the days, its
     minimum, and every day's availability as a chart."""
@@ -258,6 +278,7 @@ def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
             for f in doc["fleets"]
         ),
         y_kind=Kind.PERCENT,
+        markers=event_markers(scenario, days[-1]),
     )
     every = days[1] - days[0] if len(days) > 1 else 0
     section = Section("Readiness over time", (
@@ -374,7 +395,8 @@ def simulation_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
             for f in fleets if f["series"]
         ),
         y_kind=Kind.PERCENT,
-        markers=(Marker(0.0, "warm-up", float(warmup)),) if warmup > 0 else (),
+        markers=((Marker(0.0, "warm-up", float(warmup)),) if warmup > 0 else ())
+        + event_markers(scenario, float(doc["days"])),
     ))
     sections = [Section("Fleets", tuple(blocks))]
     if doc.get("repair_shops"):
@@ -507,7 +529,3 @@ def _capacity_rows(doc: dict[str, Any], top: int) -> list[tuple[Cell, ...]]:
     return [(donor, cid, vals[0][0], vals[-1][0], len(vals), min(x for _, x in vals),
              max(x for _, x in vals)) for (donor, cid), vals in ranked[:top]]
 
-
-__all__ = ["MAIN_TABLE", "availability_chart", "curve_chart",
-           "evaluation_report", "fleets_table", "optimization_report", "over_time_report",
-           "shops_section", "simulation_report", "stockpile_report"]
