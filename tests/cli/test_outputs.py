@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from sustain.cli.main import app
@@ -48,10 +50,15 @@ def listing(folder: Path) -> list[str]:
 
 
 def test_output_over_the_scenario_is_refused(work: Path) -> None:
-    before = (work / "small.yaml").read_bytes()
-    refused(run("evaluate", "small.yaml", "-o", "small.yaml"),
-            "--output small.yaml: is the scenario file this run reads; choose another path")
-    assert (work / "small.yaml").read_bytes() == before
+    """A JSON scenario, so that the output's type (.json) is one -o writes."""
+    (work / "small.json").write_text(json.dumps(yaml.safe_load(SMALL)))
+    before = (work / "small.json").read_bytes()
+    refused(run("evaluate", "small.json", "-o", "small.json"),
+            "--output small.json: is the scenario file this run reads; choose another path")
+    refused(run("evaluate", "small.json", "-o", "sub/../small.json"),
+            "--output sub/../small.json: is the scenario file this run reads; "
+            "choose another path")
+    assert (work / "small.json").read_bytes() == before
 
 
 def test_output_over_the_scenario_through_a_link_is_refused(work: Path) -> None:
@@ -62,9 +69,6 @@ def test_output_over_the_scenario_through_a_link_is_refused(work: Path) -> None:
             "--output link.md: is the scenario file this run reads; choose another path")
     refused(run("evaluate", "small.yaml", "-o", "hard.md"),
             "--output hard.md: is the scenario file this run reads; choose another path")
-    refused(run("evaluate", "small.yaml", "-o", "sub/../small.yaml"),
-            "--output sub/../small.yaml: is the scenario file this run reads; "
-            "choose another path")
     assert (work / "small.yaml").read_bytes() == before
 
 
@@ -158,21 +162,22 @@ def test_both_outputs_written(work: Path) -> None:
 
 
 def test_a_fifo_is_refused(work: Path) -> None:
-    os.mkfifo(work / "pipe")
-    refused(run("evaluate", "small.yaml", "-o", "pipe"),
-            "--output pipe: is a named pipe (FIFO); outputs are written to regular files only")
-    assert stat.S_ISFIFO((work / "pipe").lstat().st_mode)
+    os.mkfifo(work / "pipe.md")
+    refused(run("evaluate", "small.yaml", "-o", "pipe.md"),
+            "--output pipe.md: is a named pipe (FIFO); outputs are written to regular files "
+            "only")
+    assert stat.S_ISFIFO((work / "pipe.md").lstat().st_mode)
 
 
 def test_a_character_device_is_refused(work: Path) -> None:
     """``-o /dev/full`` must never replace the device: a device of our own stands in."""
+    label = "full.md"
     if os.geteuid() != 0:
         device = Path("/dev/null")  # only root can make a device node; /dev/null is safe
-        label = "/dev/null"
+        (work / label).symlink_to(device)
     else:
-        device = work / "full"
+        device = work / label
         os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 7))
-        label = "full"
     before = device.lstat()
     refused(run("evaluate", "small.yaml", "-o", label),
             f"--output {label}: is a character device; outputs are written to regular "
@@ -182,8 +187,9 @@ def test_a_character_device_is_refused(work: Path) -> None:
 
 
 def test_a_folder_is_refused(work: Path) -> None:
-    refused(run("evaluate", "small.yaml", "-o", "."),
-            "--output .: is a directory; outputs are written to regular files only")
+    (work / "out.md").mkdir()
+    refused(run("evaluate", "small.yaml", "-o", "out.md"),
+            "--output out.md: is a directory; outputs are written to regular files only")
 
 
 def test_a_read_only_file_is_refused(work: Path) -> None:

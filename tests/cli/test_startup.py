@@ -126,3 +126,48 @@ def test_help_in_a_pipe_is_not_cut() -> None:
     text = piped("simulate", "--help")
     assert "…" not in text.replace("{file: …}", "")  # an ellipsis of the help text itself
     assert "simulation.warmup_days" in text
+
+
+def _not_cut(text: str, *headings: str) -> None:
+    """No cell cut short, every heading whole, and lines wider than 80 columns."""
+    assert "…" not in text
+    assert all(h in text for h in headings), [h for h in headings if h not in text]
+    assert max(len(line) for line in text.splitlines()) > 80
+
+
+#: Runs each command (a list of arguments) in one interpreter, stdout a pipe: the
+#: imports are paid once.
+EACH = """
+import sys
+from sustain.cli.main import app
+for args in {commands!r}:
+    print("== " + args[0], flush=True)
+    try:
+        app(args)
+    except SystemExit as exc:
+        assert not exc.code, (args, exc.code)
+"""
+
+
+def test_each_commands_tables_in_a_pipe_are_not_cut(tmp_path: Path) -> None:
+    from tests.conftest import EXAMPLES
+
+    path = str(tmp_path / "wide.yaml")
+    (tmp_path / "wide.yaml").write_text(WIDE)
+    commands = [
+        ["optimize", path, "--target", "0.9", "--refine-seconds", "0"],
+        ["simulate", path, "--days", "30", "--reps", "2", "--compare"],
+        ["evaluate", path, "--over-time", "--days", "30", "--step", "10"],
+        ["stockpile", str(EXAMPLES / "coalition-munitions.yaml")],
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+    done = subprocess.run(
+        [sys.executable, "-c", EACH.format(commands=commands)], stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    parts = dict(p.split("\n", 1) for p in done.stdout.split("== ")[1:])
+    assert list(parts) == ["optimize", "simulate", "evaluate", "stockpile"]
+    for name in ("optimize", "simulate", "evaluate"):
+        _not_cut(parts[name], LONG_SITE, "SURFACE-TO-AIR-MISSILE-BATTERY-SYSTEM")
+    _not_cut(parts["stockpile"], "months of supply", "at pledges", "first short")

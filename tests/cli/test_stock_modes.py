@@ -193,7 +193,12 @@ def test_plans_side_by_side(tmp_path: Path, small: Path) -> None:
     text = report.read_text()
     assert "## Stock plans" in text
     assert "| system | site | systems | held | a.csv | b.csv |" in text
-    assert "| to buy (EUR) |  |  |  | 1,200,000 | 270,000 |" in text
+    # The costs, a row per plan: to buy (EUR) is the fourth column.
+    assert "| plan | expected available | stock value (EUR) | to buy (EUR) | removed (EUR) |" \
+        in text
+    costs = {line.split(" | ")[0][2:]: line.split(" | ")[3] for line in text.splitlines()
+             if line.startswith(("| a.csv |", "| b.csv |"))}
+    assert costs == {"a.csv": "1,200,000", "b.csv": "270,000"}
     doc = evaluate_json(small, "--stock", a, "--stock", b)
     by_hand = evaluate_json(with_stock(tmp_path, "hand.yaml", [
         ("TX", "WEST", 1), ("TX", "HUB", 2), ("PSU", "EAST", 2), ("PSU", "WEST", 2)]))

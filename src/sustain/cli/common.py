@@ -25,7 +25,9 @@ import typer
 from rich.console import Console
 
 from sustain.errors import ScenarioError, SustainError
-from sustain.report.files import Input
+from sustain.report.files import Input, Output, Render
+from sustain.report.model import Report
+from sustain.report.outputs import main_table, renderer, table_csv
 
 if TYPE_CHECKING:
     from sustain.scenario import Scenario
@@ -68,6 +70,36 @@ AllowOutsideTables = Annotated[
         help="Read table files ({file: …}) from outside the scenario's folder too.",
     ),
 ]
+
+
+def output_option(csv: str) -> typer.models.OptionInfo:
+    """The ``-o/--output`` option; ``csv`` says what a ``.csv`` file holds."""
+    return typer.Option(
+        "--output", "-o",
+        help="Write the results to this file, by its extension: .md report, .json "
+        f"document (as --json), .csv {csv}, .xlsx workbook (a sheet per table), .html "
+        "page; repeat for several files.",
+    )
+
+
+def report_files(
+    outputs: list[Output], report: Callable[[], Report], doc_json: Callable[[], str], *,
+    main: str = "", csv: Callable[[], str] | None = None,
+) -> list[tuple[Output, Render]]:
+    """What writes each of ``outputs``: the report (built once, when a file needs it),
+    the JSON document, and as CSV ``csv()`` or else the report's table ``main``."""
+    built = functools.cache(report)
+
+    def csv_text() -> str:
+        return csv() if csv is not None else table_csv(main_table(built(), main))
+
+    return [(o, renderer(o, built, doc_json, csv_text)) for o in outputs]
+
+
+def wrote(outputs: list[Output]) -> None:
+    """One line on stderr per file written."""
+    for o in outputs:
+        err.print(f"written: {o.path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def fail(exc: SustainError | str, code: int = 2) -> typer.Exit:

@@ -35,7 +35,10 @@ from sustain.cli.common import (
     install_interrupt_handlers,
     load,
     out,
+    output_option,
+    report_files,
     with_stock_plan,
+    wrote,
 )
 from sustain.cli.oryx_cmd import oryx
 from sustain.cli.simulate_cmd import simulate
@@ -51,6 +54,7 @@ from sustain.report.files import (
     text_file,
     write_outputs,
 )
+from sustain.report.outputs import output_files
 
 if TYPE_CHECKING:
     from sustain.scenario.stock_plan import StockChange
@@ -87,7 +91,8 @@ def evaluate(
         MethodChoice, typer.Option("--method", "-m", help="Pipeline model.")
     ] = MethodChoice.VARI_METRIC,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write a markdown report to this file.")
+        list[Path] | None, output_option("one row per fleet (--over-time: per fleet, "
+                                         "the days shown)")
     ] = None,
     top: Annotated[int, typer.Option(help="Items to list by backorders (>= 1).")] = 15,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables on the console.")] = False,
@@ -120,19 +125,14 @@ def evaluate(
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
     from sustain.readiness.compare import approximation_errors
+    from sustain.report.builders import MAIN_TABLE, evaluation_report, over_time_report
     from sustain.report.documents import json_text, plans_document
-    from sustain.report.markdown import (
-        comparison_markdown,
-        evaluation_report,
-        over_time_report,
-        plans_markdown,
-    )
     from sustain.report.shops import print_repair_shops, shop_warnings
     from sustain.report.tables import print_evaluation, print_over_time, print_plans
 
-    outputs = [Output("--output", output)] if output is not None else []
     plans = stock or []
     try:
+        outputs = output_files(output)
         check_whole("--top", top, low=1)
         if over_time:
             if method is MethodChoice.EXACT:
@@ -158,15 +158,14 @@ def evaluate(
                                             exponential=exponential)
             doc_ot = ot.to_dict()
             text = json_text(doc_ot) if json_out else ""
-            if output is not None:
-                write_outputs([(outputs[0], text_file(over_time_report(sc, doc_ot)))])
+            write_outputs(report_files(outputs, lambda: over_time_report(sc, doc_ot),
+                                       lambda: json_text(doc_ot), main=MAIN_TABLE["over-time"]))
             if json_out:
                 sys.stdout.write(text)
                 return
             if not quiet:
                 print_over_time(out, sc.name or str(scenario), doc_ot)
-                if output is not None:
-                    err.print(f"report written to {output}")
+                wrote(outputs)
             return
         ev = sustain.evaluate(sc, method=method.value)
         comparison = approximation_errors(ev) if method is MethodChoice.EXACT else None
@@ -178,11 +177,8 @@ def evaluate(
                 [(change, sustain.evaluate(v, method=method.value)) for v, change in variants]
             )
         text = json_text(doc) if json_out else ""
-        if output is not None:
-            report = evaluation_report(sc, ev, top=top,
-                                       comparison=comparison_markdown(comparison),
-                                       plans=plans_markdown(doc, sc.currency))
-            write_outputs([(outputs[0], text_file(report))])
+        write_outputs(report_files(outputs, lambda: evaluation_report(sc, doc, top=top),
+                                   lambda: json_text(doc), main=MAIN_TABLE["evaluate"]))
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
@@ -198,8 +194,7 @@ def evaluate(
             print_evaluation(out, sc.name or str(scenario), doc, top, comparison)
         if shops:
             print_repair_shops(out, shops)
-    if output is not None and not quiet:
-        err.print(f"report written to {output}")
+        wrote(outputs)
 
 
 def _parse_targets(values: list[str]) -> float | dict[str, float] | None:
@@ -226,8 +221,7 @@ def _parse_targets(values: list[str]) -> float | dict[str, float] | None:
     return found["*"] if list(found) == ["*"] else found
 
 
-#: File types of ``optimize --output`` and ``--curve``.
-PLAN_SUFFIXES = (".csv", ".json", ".md")
+#: File types of ``optimize --curve``.
 CURVE_SUFFIXES = (".csv", ".json", *PLOT_SUFFIXES)
 
 
@@ -263,11 +257,8 @@ def optimize(
         bool, typer.Option("--json", help="Print the JSON document to stdout.")
     ] = False,
     output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output", "-o",
-            help="Write the plan: .csv (purchases and resulting stock), .json, or .md report.",
-        ),
+        list[Path] | None, output_option("stock plan (held, buy and resulting stock per item "
+                                         "and site)")
     ] = None,
     curve: Annotated[
         Path | None,
@@ -302,7 +293,8 @@ def optimize(
     from sustain.optimize.api import REFINE_SECONDS
     from sustain.optimize.work import parse_memory
     from sustain.report.before_after import print_before_after
-    from sustain.report.documents import json_text
+    from sustain.report.builders import optimization_report
+    from sustain.report.documents import json_text, plan_csv
     from sustain.report.plots import pyplot
     from sustain.report.tables import print_evaluation, print_purchases
 
@@ -322,9 +314,7 @@ def optimize(
             check_number("--refine-seconds", refine_seconds, low=0,
                          what="a number of seconds (or inf)")
         memory = None if max_memory is None else parse_memory(max_memory)
-        if output is not None:
-            _check_suffix("--output", output, PLAN_SUFFIXES)
-            outputs.append(Output("--output", output))
+        outputs += output_files(output)
         if curve is not None:
             if _check_suffix("--curve", curve, CURVE_SUFFIXES) in PLOT_SUFFIXES:
                 pyplot("--curve")
@@ -353,8 +343,12 @@ def optimize(
         doc = opt.to_dict()
         if change is not None:
             doc["stock_plan"] = change.to_dict()
-        text = json_text(doc) if json_out or (output and output.suffix.lower() == ".json") else ""
-        write_outputs([(o, _optimize_output(o, sc, opt, text)) for o in outputs])
+        text = json_text(doc) if json_out else ""
+        files = report_files([o for o in outputs if o.option == "--output"],
+                             lambda: optimization_report(sc, doc), lambda: json_text(doc),
+                             csv=lambda: plan_csv(opt))
+        files += [(o, _curve_output(o, opt)) for o in outputs if o.option == "--curve"]
+        write_outputs(files)
     except TargetUnreachable as exc:
         raise fail(exc, code=3) from None
     except SustainError as exc:
@@ -366,26 +360,16 @@ def optimize(
         print_evaluation(out, sc.name or str(scenario), doc, 10, None)
         print_purchases(out, doc, top, sc.currency)
         print_before_after(out, doc, sc.currency)
-        for path in (output, curve):
-            if path is not None:
-                err.print(f"written: {path}")
+        wrote(outputs)
 
 
-def _optimize_output(o: Output, sc: sustain.Scenario, opt: sustain.Optimization,
-                     doc_json: str) -> Render:
-    """How to render ``--output`` or ``--curve``, by suffix."""
+def _curve_output(o: Output, opt: sustain.Optimization) -> Render:
+    """How to render ``--curve``, by suffix."""
     # Imported here, not at the top: NumPy slows the start of --help.
-    from sustain.report.documents import curve_csv, json_text, plan_csv
-    from sustain.report.markdown import optimization_report
+    from sustain.report.documents import curve_csv, json_text
     from sustain.report.plots import save_curve_plot
 
     suffix = o.path.suffix.lower()
-    if o.option == "--output":
-        if suffix == ".csv":
-            return text_file(plan_csv(opt))
-        if suffix == ".json":
-            return text_file(doc_json)
-        return text_file(optimization_report(sc, opt))
     if suffix == ".json":
         return text_file(json_text(opt.curve(), what="the efficient curve"))
     if suffix == ".csv":

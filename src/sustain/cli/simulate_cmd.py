@@ -27,9 +27,13 @@ from sustain.cli.common import (
     inputs_of,
     load,
     out,
+    output_option,
+    report_files,
     with_stock_plan,
+    wrote,
 )
 from sustain.errors import SustainError
+from sustain.report.outputs import output_files
 
 if TYPE_CHECKING:
     from sustain.scenario.stock_plan import StockChange
@@ -37,10 +41,8 @@ from sustain.report.files import (
     PLOT_SUFFIXES,
     Input,
     Output,
-    Render,
     check_not_inputs,
     check_outputs,
-    text_file,
     write_outputs,
 )
 
@@ -99,7 +101,7 @@ def simulate(
         bool, typer.Option("--exponential", help="Exponential repair/ship times (default fixed).")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write the JSON document here.")
+        list[Path] | None, output_option("one row per fleet")
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar, no table.")
@@ -108,6 +110,7 @@ def simulate(
 ) -> None:
     """Simulate the support system over time (Monte Carlo with confidence intervals)."""
     # Imported here, not at the top: NumPy and pydantic slow the start of --help.
+    from sustain.report.builders import MAIN_TABLE, simulation_report
     from sustain.report.documents import json_text
     from sustain.report.plots import pyplot, save_availability_plot
     from sustain.report.shops import gap_notes, print_repair_shops, shop_warnings
@@ -117,8 +120,7 @@ def simulate(
     try:
         _check_options(days, reps, seed, warmup, workers)
         dask = check_dask_address("--dask", dask)
-        if output is not None:
-            outputs.append(Output("--output", output))
+        outputs += output_files(output)
         if plot is not None:
             if plot.suffix.lower() not in PLOT_SUFFIXES:
                 raise OptionError(
@@ -152,10 +154,10 @@ def simulate(
         doc = res.to_dict()
         if change is not None:
             doc["stock_plan"] = change.to_dict()
-        text = json_text(doc) if json_out or output is not None else ""
-        files: list[tuple[Output, Render]] = []
-        if output is not None:
-            files.append((outputs[0], text_file(text)))
+        text = json_text(doc) if json_out else ""
+        files = report_files([o for o in outputs if o.option == "--output"],
+                             lambda: simulation_report(sc, doc), lambda: json_text(doc),
+                             main=MAIN_TABLE["simulate"])
         if plot is not None:
             suffix = plot.suffix.lower()[1:]
             files.append((outputs[-1], lambda path: save_availability_plot(res, path, suffix)))
@@ -174,9 +176,7 @@ def simulate(
         print_simulation(out, sc.name or str(scenario), doc)
         if shops:
             print_repair_shops(out, shops)
-        for path in (output, plot):
-            if path is not None:
-                err.print(f"written: {path}")
+        wrote(outputs)
 
 
 def _check_options(

@@ -19,11 +19,13 @@ from sustain.cli.common import (
     AllowOutsideTables,
     check_whole,
     command,
-    err,
     fail,
     inputs_of,
     load,
     out,
+    output_option,
+    report_files,
+    wrote,
 )
 from sustain.errors import ScenarioError, Severity, SustainError
 from sustain.report.files import (
@@ -33,6 +35,7 @@ from sustain.report.files import (
     check_outputs,
     write_outputs,
 )
+from sustain.report.outputs import output_files
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -75,6 +78,9 @@ def stockpile(
     workers: Annotated[
         int | None, typer.Option(help="Processes solving consumables side by side.")
     ] = None,
+    output: Annotated[
+        list[Path] | None, output_option("month-by-month plan of every consumable")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables on the console.")] = False,
     allow_outside_tables: AllowOutsideTables = False,
 ) -> None:
@@ -82,6 +88,7 @@ def stockpile(
     without any donor falling below its floor?  Where are the shortfalls, and which extra
     production would close them?"""
     # Imported here, not at the top: SciPy's LP solver slows the start of other commands.
+    from sustain.report.builders import MAIN_TABLE, stockpile_report
     from sustain.report.documents import json_text
     from sustain.report.plots import pyplot, save_stockpile_plot
     from sustain.report.tables import print_stockpile
@@ -89,8 +96,10 @@ def stockpile(
 
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         raise _fail(f"error: --plot {plot}: use a .png, .svg or .pdf file", 2)
-    outputs = [Output("--plot", plot)] if plot is not None else []
     try:
+        outputs = output_files(output)
+        if plot is not None:
+            outputs.append(Output("--plot", plot))
         check_whole("--top", top, low=1)
         if workers is not None:
             check_whole("--workers", workers, low=1, high=MAX_WORKERS)
@@ -118,9 +127,13 @@ def stockpile(
     doc = result.to_dict()
     try:
         text = json_text(doc) if json_out else ""
+        files = report_files([o for o in outputs if o.option == "--output"],
+                             lambda: stockpile_report(sc, doc, top=top), lambda: json_text(doc),
+                             main=MAIN_TABLE["stockpile"])
         if plot is not None:
             suffix = plot.suffix.lower()[1:]
-            write_outputs([(outputs[0], lambda path: save_stockpile_plot(result, path, suffix))])
+            files.append((outputs[-1], lambda path: save_stockpile_plot(result, path, suffix)))
+        write_outputs(files)
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:
@@ -129,5 +142,5 @@ def stockpile(
     if not quiet:
         print_stockpile(out, sc.name or str(scenario), doc, top=top, monthly=monthly,
                         currency=sc.currency)
-    if plot is not None and not quiet:
-        err.print(f"plot written to {plot}")
+    if not quiet:
+        wrote(outputs)

@@ -1,20 +1,15 @@
-"""Markdown reports: an evaluation, and an optimisation with its purchases."""
+"""Text helpers shared by the console tables and the report builders: percentages,
+the days an over-time table shows, the column titles of stock plans.
+
+The reports themselves are built in :mod:`sustain.report.builders` and written as
+Markdown by :func:`sustain.report.model.to_markdown`.
+"""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
-
-from sustain.report.before_after import before_after_markdown
-from sustain.report.shops import shops_markdown
-
-if TYPE_CHECKING:
-    from sustain.optimize.api import Optimization
-    from sustain.readiness.evaluate import Evaluation
-    from sustain.scenario.model import Scenario
+from typing import Any
 
 
 def pct(x: float | None) -> str:
@@ -24,20 +19,6 @@ def pct(x: float | None) -> str:
 
 def _pct_known(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
-
-
-def comparison_markdown(comparison: dict[str, Any] | None) -> str:
-    """The approximation error of METRIC and VARI-METRIC against the exact model."""
-    if not comparison:
-        return ""
-    rows = ["| method | system | site | availability | error vs exact |", "|---|---|---|---:|---:|"]
-    for name, block in comparison.items():
-        for f in block["fleets"]:
-            rows.append(
-                f"| {name} | {f['system']} | {f['site']} | {pct(f['availability'])} | "
-                f"{100 * f['availability_error']:+.3f} pts |"
-            )
-    return "\n".join(rows)
 
 
 def plan_labels(doc: dict[str, Any]) -> list[str]:
@@ -72,80 +53,6 @@ def plans_table(doc: dict[str, Any], currency: str) -> tuple[list[str], list[lis
     return header, rows
 
 
-def plans_markdown(doc: dict[str, Any], currency: str) -> str:
-    """The stock plans of ``evaluate --stock`` side by side, as a Markdown section body."""
-    if not doc.get("plans"):
-        return ""
-    header, rows = plans_table(doc, currency)
-    lines = [f"- {p['message']}" for p in doc["plans"]]
-    lines += ["", "| " + " | ".join(header) + " |",
-              "|---|---|" + "---:|" * (len(header) - 2)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def evaluation_report(
-    scenario: Scenario, ev: Evaluation, *, top: int = 15, comparison: str = "",
-    plans: str = "",
-) -> str:
-    """Markdown text: fleets, worst items by backorders, stock value."""
-    a = ev.arrays
-    lines = [
-        f"# Readiness report: {scenario.name or scenario.source}",
-        "",
-        f"Scenario `{scenario.source}`, method **{ev.method}**, "
-        f"{a.n_items} items, {a.n_sites} sites, {a.fleet_system.size} fleets.",
-        "",
-        "## Fleets",
-        "",
-        "| system | site | systems | availability | expected available |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for row in ev.fleets_dict():
-        lines.append(
-            f"| {row['system']} | {row['site']} | {row['count']} | "
-            f"{_pct_known(row['availability'])} | {row['expected_available']:.2f} |"
-        )
-    total = float(np.sum(a.fleet_count))
-    lines += [
-        "",
-        f"Expected available systems: **{float(np.sum(ev.expected_available)):.1f}** "
-        f"of {total:.0f}.",
-        "",
-        f"## Items with the most expected backorders at operating sites (top {top})",
-        "",
-        "| item | site | stock | demand/day | pipeline | EBO | fill rate |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    operating = {a.site_ids[s] for s in a.fleet_site}
-    rows = [r for r in ev.items_dict() if r["site"] in operating]
-    items = sorted(rows, key=lambda r: -r["ebo"])[:top]
-    for r in items:
-        lines.append(
-            f"| {r['item']} | {r['site']} | {r['stock']} | {r['demand_per_day']:.4f} | "
-            f"{r['pipeline_mean']:.3f} | {r['ebo']:.3f} | {_pct_known(r['fill_rate'])} |"
-        )
-    lines += [
-        "",
-        f"Stock held: {ev.stock_cost:,.0f} {scenario.currency}.",
-        "",
-    ]
-    if comparison:
-        lines += ["## Approximation error", "", comparison, ""]
-    if plans:
-        lines += ["## Stock plans", "",
-                  "Availability with the stock held and with each plan; costs at the items' "
-                  "unit costs.", "", plans, ""]
-    if ev.repair_shops is not None and ev.repair_shops.site_ids:
-        lines += [shops_markdown(ev.repair_shops.to_list(a))]
-    lines += [
-        "Availability is the expected share of systems not waiting for a part "
-        "(Sherbrooke's product formula), in steady state with ample repair capacity.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def over_time_columns(n_days: int, shown: int = 5) -> list[int]:
     """Indices of about ``shown`` days spread evenly over ``n_days`` (first and last)."""
     return sorted({round(k * (n_days - 1) / (shown - 1)) for k in range(shown)})
@@ -158,61 +65,3 @@ def over_time_minimum(series: list[dict[str, Any]]) -> tuple[int, float] | None:
         return None
     value, day = min(known, key=lambda x: (x[0], x[1]))
     return day, value
-
-
-def over_time_section(doc: dict[str, Any]) -> str:
-    """Markdown section "Readiness over time" from the ``--over-time`` JSON document."""
-    days = doc["days"]
-    shown = over_time_columns(len(days))
-    head = " | ".join(f"day {days[n]}" for n in shown)
-    lines = [
-        "## Readiness over time",
-        "",
-        f"Method **{doc['method']}**, days {days[0]} to {days[-1]} "
-        f"every {days[1] - days[0] if len(days) > 1 else 0} days.",
-        "",
-        f"| system | site | {head} | min | on day | systems on day {days[-1]} |",
-        "|---|---|" + "---:|" * (len(shown) + 3),
-    ]
-    for f in doc["fleets"]:
-        low = over_time_minimum(f["series"])
-        cells = " | ".join(pct(f["series"][n]["availability"]) for n in shown)
-        lines.append(
-            f"| {f['system']} | {f['site']} | {cells} | {pct(low[1]) if low else 'n/a'} | "
-            f"{low[0] if low else ''} | {f['series'][-1]['count']:.2f} |"
-        )
-    lines += [
-        "",
-        "Availability is the expected share of the systems present that are up "
-        "(systems under battle-damage repair count as down); systems present are "
-        "expected values, so they may be fractional.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> str:
-    """Markdown text of ``sustain evaluate --over-time -o``."""
-    return "\n".join([
-        f"# Readiness report: {scenario.name or scenario.source}",
-        "",
-        f"Scenario `{scenario.source}`.",
-        "",
-        over_time_section(doc),
-    ])
-
-
-def optimization_report(scenario: Scenario, opt: Optimization) -> str:
-    """The evaluation after buying, followed by the purchases by cost."""
-    lines = ["| item | site | buy | cost |", "|---|---|---:|---:|"]
-    for r in sorted(opt.purchases(), key=lambda r: -r["cost"]):
-        lines.append(f"| {r['item']} | {r['site']} | {r['qty']} | {r['cost']:,.0f} |")
-    note = (
-        "The search for a cheaper plan was stopped by its time budget (refine_seconds): "
-        "the plan meets the targets, but a longer search might find a cheaper one.\n\n"
-        if opt.refinement_stopped else ""
-    )
-    return evaluation_report(scenario, opt.evaluation) + (
-        f"\n## Purchases ({opt.purchase_cost:,.0f} {scenario.currency})\n\n"
-        + note + "\n".join(lines) + "\n"
-    ) + "\n" + before_after_markdown(opt.to_dict(), scenario.currency)

@@ -200,30 +200,3 @@ def print_repair_shops(console: Console, rows: list[dict[str, Any]]) -> None:
         ),
         soft_wrap=True,
     )
-
-
-def shops_markdown(rows: list[dict[str, Any]]) -> str:
-    """The report section on repair shops ('' when there are none)."""
-    if not rows:
-        return ""
-    lines = [
-        "## Repair shops",
-        "",
-        "| site | channels | repairs/day | offered load | utilisation |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['site']} | {r['channels']} | {r['arrivals_per_day']:.3f} | "
-            f"{r['offered_load']:.2f} | {r['utilisation']:.2f} |"
-        )
-    lines += [
-        "",
-        "Offered load: channels' worth of work (repairs per day × repair days); utilisation: "
-        "offered load / channels. The availability above assumes unlimited repair capacity.",
-    ]
-    warnings = shop_warnings(rows)
-    if warnings:
-        lines.append("")
-        lines += [f"- **Overloaded**: {w.removeprefix('warning: ')}" for w in warnings]
-    return "\n".join(lines) + "\n"
