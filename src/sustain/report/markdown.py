@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sustain.report.drivers import drivers_markdown
 from sustain.report.shops import shops_markdown
 
 if TYPE_CHECKING:
@@ -129,6 +130,7 @@ def evaluation_report(
         f"Stock held: {ev.stock_cost:,.0f} {scenario.currency}.",
         "",
     ]
+    lines += [drivers_markdown(ev.fleets_with_drivers())]
     if comparison:
         lines += ["## Approximation error", "", comparison, ""]
     if plans:
