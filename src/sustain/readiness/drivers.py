@@ -6,10 +6,11 @@ for one site) makes a fleet's availability a product over the top-level items
 installed in its system type, so its logarithm is a sum::
 
     −log A_f = Σ_i t_fi,    t_fi = −Z_i · log(1 − x_fi),
-    x_fi = EBO_is · λ_i · h_f / m_is            (:func:`~sustain.readiness.metric.position_shortfall`)
+    x_fi = EBO_is · λ_i · h_f / m_is
 
-at the fleet's site ``s``.  Item ``i``'s share of the lost availability is
-``t_fi / Σ_j t_fj``: the shares are exact (not a linearisation) and add up to 1.
+at the fleet's site ``s`` (:func:`~sustain.readiness.metric.position_shortfall`).
+Item ``i``'s share of the lost availability is ``t_fi / Σ_j t_fj``: the shares are
+exact (not a linearisation) and add up to 1.
 Without item ``i``'s backorders (``EBO_is = 0``) the fleet's availability would be
 ``A_f · exp(t_fi)``.  A term is infinite when the item's backorders reach every
 installed position (``x = 1``, ``A = 0``); the infinite terms then share the loss
@@ -53,10 +54,12 @@ TOP_DRIVERS = 5
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FleetDrivers:
-    """Every (fleet, top-level item) term of ``−log A``, largest first within each fleet.
+    """The (fleet, top-level item) terms of ``−log A``, largest first within each fleet.
 
     Rows of fleet ``f`` are ``indptr[f]:indptr[f + 1]``; only items with a positive
-    term (some backorders) are kept, and fleets of zero systems have none.
+    term (some backorders) are kept, at most ``top`` per fleet when it is given (the
+    rest summed in ``other_items`` and ``other_share``), and fleets of zero systems
+    have none.
 
     Attributes
     ----------
@@ -77,6 +80,10 @@ class FleetDrivers:
         pipeline.
     indptr : IntArray
         ``n_fleets + 1`` row pointers.
+    other_items : IntArray
+        Per fleet, the items with a positive term left out (``top`` given), ...
+    other_share : FloatArray
+        ... and their total share.
     """
 
     fleet: IntArray
@@ -89,35 +96,35 @@ class FleetDrivers:
     from_sub_items: FloatArray
     from_upper_sites: FloatArray
     indptr: IntArray
+    other_items: IntArray
+    other_share: FloatArray
 
-    def to_lists(
-        self, a: ScenarioArrays, top: int = TOP_DRIVERS
-    ) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
-        """Per fleet: its ``top`` drivers as JSON rows, and the rest as ``{items, share}``."""
+    def to_lists(self, a: ScenarioArrays) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
+        """Per fleet: its drivers as JSON rows, and the items left out as ``{items, share}``."""
         share, without = self.share.tolist(), self.availability_without.tolist()
         ebo, upper, subs = self.ebo.tolist(), self.from_upper_sites.tolist(), \
             self.from_sub_items.tolist()
         item, site = self.item.tolist(), self.site.tolist()
         bounds = self.indptr.tolist()
-        out = []
-        for f in range(len(bounds) - 1):
-            lo, hi = bounds[f], bounds[f + 1]
-            cut = min(hi, lo + top)
-            rows = [
-                {
-                    "item": a.item_ids[item[r]],
-                    "site": a.site_ids[site[r]],
-                    "share": share[r],
-                    "ebo": ebo[r],
-                    "availability_without": without[r],
-                    "from_upper_sites": upper[r],
-                    "from_sub_items": subs[r],
-                }
-                for r in range(lo, cut)
-            ]
-            rest = {"items": hi - cut, "share": float(np.sum(self.share[cut:hi]))}
-            out.append((rows, rest))
-        return out
+        items, rest = self.other_items.tolist(), self.other_share.tolist()
+        return [
+            (
+                [
+                    {
+                        "item": a.item_ids[item[r]],
+                        "site": a.site_ids[site[r]],
+                        "share": share[r],
+                        "ebo": ebo[r],
+                        "availability_without": without[r],
+                        "from_upper_sites": upper[r],
+                        "from_sub_items": subs[r],
+                    }
+                    for r in range(bounds[f], bounds[f + 1])
+                ],
+                {"items": items[f], "share": rest[f]},
+            )
+            for f in range(len(bounds) - 1)
+        ]
 
 
 def _fleet_rows(a: ScenarioArrays) -> tuple[IntArray, IntArray]:
@@ -135,7 +142,8 @@ def _fleet_rows(a: ScenarioArrays) -> tuple[IntArray, IntArray]:
 
 
 def _group_sum(values: FloatArray, group: IntArray, n: int) -> FloatArray:
-    return np.bincount(group, weights=values, minlength=n) if values.size else np.zeros(n)
+    """Σ of ``values`` by ``group`` (0..n-1)."""
+    return np.asarray(np.bincount(group, weights=values, minlength=n), dtype=np.float64)
 
 
 def ebo_sources(
@@ -186,12 +194,12 @@ def ebo_sources(
 
 def fleet_drivers(
     a: ScenarioArrays, flows: Flows, pipes: Pipelines, availability: FloatArray,
-    method: Method,
+    method: Method, *, top: int | None = None,
 ) -> FleetDrivers:
     """Each top-level item's term of ``−log A`` for every fleet, with its sources.
 
     Vectorised over every (fleet, installed item) pair; the sources of the backorders
-    (:func:`ebo_sources`) are re-evaluated only for the pairs with a positive term.
+    (:func:`ebo_sources`) are re-evaluated only for the rows kept.
 
     Parameters
     ----------
@@ -200,6 +208,9 @@ def fleet_drivers(
         Per fleet, as :func:`~sustain.readiness.metric.fleet_availability` gives it.
     method : Method
         How ``pipes`` were computed (VARI-METRIC passes sub-item variances on).
+    top : int, optional
+        Keep the ``top`` largest terms of each fleet (all when None); ties keep the
+        compiled item order.
     """
     n_f = a.fleet_system.size
     fleet, inst = _fleet_rows(a)
@@ -214,7 +225,8 @@ def fleet_drivers(
         term = -a.installations.qty[inst] * np.log1p(-x)
     keep = term > 0
     fleet, item, site, term = fleet[keep], item[keep], site[keep], term[keep]
-    order = np.lexsort((item, -term, fleet))
+    # Rows come grouped by fleet, items ascending within each: a stable sort keeps that.
+    order = np.lexsort((-term, fleet))
     fleet, item, site, term = fleet[order], item[order], site[order], term[order]
     full = np.isinf(term)
     n_full = np.bincount(fleet[full], minlength=n_f)
@@ -224,6 +236,17 @@ def fleet_drivers(
     share[blocked] = full[blocked] / n_full[fleet[blocked]]
     free = ~blocked
     share[free] = term[free] / total[fleet[free]]
+    counts = np.bincount(fleet, minlength=n_f)
+    other_items = np.zeros(n_f, dtype=np.int64)
+    other_share = np.zeros(n_f)
+    if top is not None:
+        rank = np.arange(fleet.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        shown = rank < top
+        other_items = np.bincount(fleet[~shown], minlength=n_f)
+        other_share = _group_sum(share[~shown], fleet[~shown], n_f)
+        fleet, item, site = fleet[shown], item[shown], site[shown]
+        term, share, full = term[shown], share[shown], full[shown]
+        counts -= other_items
     # Without item i: exp(−Σ_{j≠i} t_j), 0 while another item still blocks every position.
     rest = np.where(full, total[fleet], np.maximum(total[fleet] - term, 0.0))
     others_blocked = n_full[fleet] - full > 0
@@ -233,9 +256,10 @@ def fleet_drivers(
     without[known] = np.maximum(without[known], availability[fleet[known]])
     frac_sub, frac_upper = ebo_sources(a, flows, pipes, method, item, site)
     indptr = np.zeros(n_f + 1, dtype=np.int64)
-    np.cumsum(np.bincount(fleet, minlength=n_f), out=indptr[1:])
+    np.cumsum(counts, out=indptr[1:])
     return FleetDrivers(
         fleet=fleet, item=item, site=site, term=term, share=share,
         availability_without=without, ebo=pipes.ebo[item, site], from_sub_items=frac_sub,
-        from_upper_sites=frac_upper, indptr=indptr,
+        from_upper_sites=frac_upper, indptr=indptr, other_items=other_items,
+        other_share=other_share,
     )

@@ -63,6 +63,7 @@ class Evaluation:
     def fleets_dict(self) -> list[dict[str, Any]]:
         """The ``fleets`` part of the JSON contract."""
         a = self.arrays
+        expected = self.expected_available
         out = []
         for f in range(a.fleet_system.size):
             av = float(self.availability[f])
@@ -72,22 +73,24 @@ class Evaluation:
                     "site": a.site_ids[a.fleet_site[f]],
                     "count": int(a.fleet_count[f]),
                     "availability": None if np.isnan(av) else av,
-                    "expected_available": float(self.expected_available[f]),
+                    "expected_available": float(expected[f]),
                 }
             )
         return out
 
-    def drivers(self) -> FleetDrivers:
+    def drivers(self, top: int | None = None) -> FleetDrivers:
         """Each top-level item's share of every fleet's lost availability, and where its
-        backorders come from (:mod:`sustain.readiness.drivers`)."""
-        return fleet_drivers(self.arrays, self.flows, self.pipes, self.availability, self.method)
+        backorders come from (:mod:`sustain.readiness.drivers`); the ``top`` largest
+        per fleet when given."""
+        return fleet_drivers(self.arrays, self.flows, self.pipes, self.availability,
+                             self.method, top=top)
 
     def fleets_with_drivers(self, top: int = TOP_DRIVERS) -> list[dict[str, Any]]:
         """:meth:`fleets_dict` with ``drivers`` (the ``top`` largest shares of the lost
         availability) and ``drivers_other`` (how many more items, their total share)."""
         fleets = self.fleets_dict()
         for row, (top_rows, rest) in zip(
-            fleets, self.drivers().to_lists(self.arrays, top), strict=True
+            fleets, self.drivers(top).to_lists(self.arrays), strict=True
         ):
             row["drivers"] = top_rows
             row["drivers_other"] = rest
