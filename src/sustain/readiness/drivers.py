@@ -171,24 +171,23 @@ def ebo_sources(
         flows.repairs[item, site] * a.base_repair_days[item]
         + flows.up[item, site] * a.order_ship_days[site],
     )
-    wait = pipes.wait_mean
-    if wait is None or wait.shape[0] == 0:
+    w_mean, w_var = pipes.wait_mean, pipes.wait_var
+    if w_mean is None or w_var is None or w_mean.shape[0] == 0:  # no sub-items
         wait_mean = wait_var = np.zeros(item.size)
     else:
-        assert pipes.wait_var is not None  # set together with wait_mean
-        wait_mean, wait_var = wait[item, site], pipes.wait_var[item, site]
+        wait_mean, wait_var = w_mean[item, site], w_var[item, site]
     stock = a.stock[item, site]
     ebo = pipes.ebo[item, site]
     own_ebo = np.minimum(backorder_moments(own, own, stock).ebo, ebo)
     with_subs_var = own + (wait_var if method is Method.VARI_METRIC else wait_mean)
     with_subs = backorder_moments(own + wait_mean, with_subs_var, stock).ebo
-    with_subs = np.clip(with_subs, own_ebo, ebo)
+    # At a root the pipeline is own + sub-items: nothing is left for upper sites.
+    with_subs = np.where(root, ebo, np.clip(with_subs, own_ebo, ebo))
     frac_sub = np.zeros(item.size)
     frac_upper = np.zeros(item.size)
     some = ebo > 0
     np.divide(with_subs - own_ebo, ebo, out=frac_sub, where=some)
     np.divide(ebo - with_subs, ebo, out=frac_upper, where=some)
-    frac_upper[root] = 0.0
     return frac_sub, frac_upper
 
 
