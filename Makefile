@@ -39,6 +39,7 @@ test: lint
 # The simulator's benchmark measures against SimPy, a development extra.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/evaluate.py
+	$(BIN)/python benchmarks/drivers.py
 	$(BIN)/python benchmarks/over_time.py
 	$(BIN)/python benchmarks/optimize.py
 	$(BIN)/python benchmarks/simulate.py
