@@ -55,6 +55,7 @@ test: lint browser
 # The simulator's benchmark measures against SimPy, a development extra.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/evaluate.py
+	$(BIN)/python benchmarks/drivers.py
 	$(BIN)/python benchmarks/over_time.py
 	$(BIN)/python benchmarks/optimize.py
 	$(BIN)/python benchmarks/simulate.py

@@ -191,10 +191,10 @@ class Optimization:
         ]
 
     def fleets_dict(self) -> list[dict[str, Any]]:
-        """The ``fleets`` of the document: the evaluation's after buying, with each
+        """The ``fleets`` of the document: the evaluation's after buying (with drivers), and each
         fleet's ``availability_before`` (the stock held), ``target`` (None where none)
         and ``weight``."""
-        rows = self.evaluation.fleets_dict()
+        rows = self.evaluation.fleets_with_drivers()
         before = self.before.availability if self.before is not None else None
         n_f = len(rows)
         weights = self.weights if self.weights is not None else np.ones(n_f)

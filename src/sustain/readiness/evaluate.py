@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
+from sustain.readiness.drivers import TOP_DRIVERS, FleetDrivers, fleet_drivers
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
 from sustain.readiness.shops import RepairShops, repair_shops, scenario_channels
@@ -62,6 +63,7 @@ class Evaluation:
     def fleets_dict(self) -> list[dict[str, Any]]:
         """The ``fleets`` part of the JSON contract."""
         a = self.arrays
+        expected = self.expected_available
         out = []
         for f in range(a.fleet_system.size):
             av = float(self.availability[f])
@@ -71,10 +73,28 @@ class Evaluation:
                     "site": a.site_ids[a.fleet_site[f]],
                     "count": int(a.fleet_count[f]),
                     "availability": None if np.isnan(av) else av,
-                    "expected_available": float(self.expected_available[f]),
+                    "expected_available": float(expected[f]),
                 }
             )
         return out
+
+    def drivers(self, top: int | None = None) -> FleetDrivers:
+        """Each top-level item's share of every fleet's lost availability, and where its
+        backorders come from (:mod:`sustain.readiness.drivers`); the ``top`` largest
+        per fleet when given."""
+        return fleet_drivers(self.arrays, self.flows, self.pipes, self.availability,
+                             self.method, top=top)
+
+    def fleets_with_drivers(self, top: int = TOP_DRIVERS) -> list[dict[str, Any]]:
+        """:meth:`fleets_dict` with ``drivers`` (the ``top`` largest shares of the lost
+        availability) and ``drivers_other`` (how many more items, their total share)."""
+        fleets = self.fleets_dict()
+        for row, (top_rows, rest) in zip(
+            fleets, self.drivers(top).to_lists(self.arrays), strict=True
+        ):
+            row["drivers"] = top_rows
+            row["drivers_other"] = rest
+        return fleets
 
     def items_dict(self) -> list[dict[str, Any]]:
         """The ``items`` part of the JSON contract (one row per stocked/demanded pair)."""
@@ -101,11 +121,12 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``sustain evaluate --json`` (shared/spec).
 
-        ``repair_shops`` is there when some site has ``repair_channels``.
+        ``repair_shops`` is there when some site has ``repair_channels``.  Each fleet
+        carries its ``drivers`` (:meth:`fleets_with_drivers`).
         """
         doc: dict[str, Any] = {
             "method": str(self.method),
-            "fleets": self.fleets_dict(),
+            "fleets": self.fleets_with_drivers(),
             "items": self.items_dict(),
             "stock_cost": self.stock_cost,
         }

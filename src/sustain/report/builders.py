@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sustain.report.before_after import before_after_section
+from sustain.report.drivers import drivers_section
 from sustain.report.markdown import over_time_columns, over_time_minimum, plan_labels
 from sustain.report.model import (
     Block,
@@ -202,8 +203,10 @@ def _evaluation_sections(
     scenario: Scenario, doc: dict[str, Any], *, top: int,
     levels: tuple[tuple[float, str], ...] = (),
 ) -> list[Section]:
-    sections = [_fleets_section(doc, levels=levels),
-                _items_section(doc, top, scenario.currency)]
+    sections = [_fleets_section(doc, levels=levels)]
+    if any(f.get("drivers") for f in doc["fleets"]):
+        sections.append(drivers_section(doc["fleets"]))
+    sections.append(_items_section(doc, top, scenario.currency))
     if doc.get("approximation"):
         sections.append(_approximation_section(doc["approximation"]))
     if doc.get("plans"):

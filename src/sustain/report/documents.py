@@ -92,7 +92,7 @@ def plans_document(plans: list[tuple[StockChange, Evaluation]]) -> list[dict[str
     """The ``plans`` of ``sustain evaluate --stock``: per plan, what it changed (the
     ``stock_plan`` summary) and its evaluation (``fleets``, ``items``, ``stock_cost``)."""
     return [
-        {**change.to_dict(), "fleets": ev.fleets_dict(), "items": ev.items_dict(),
+        {**change.to_dict(), "fleets": ev.fleets_with_drivers(), "items": ev.items_dict(),
          "stock_cost": ev.stock_cost}
         for change, ev in plans
     ]

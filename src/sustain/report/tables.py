@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from sustain.report.drivers import print_drivers
 from sustain.report.markdown import over_time_columns, over_time_minimum, pct, plans_table
 from sustain.scenario.oryx import LossRates
 
@@ -49,6 +50,7 @@ def print_evaluation(
         )
     console.print(t)
     console.print(f"Stock held: {doc['stock_cost']:,.0f}")
+    print_drivers(console, doc["fleets"])
     if comparison:
         t = Table(title="Approximation error against the exact model (Graves 1985)")
         for col in ("method", "system", "site", "availability", "error", "max |ΔEBO|"):
