@@ -1,0 +1,615 @@
+"""Sparing over time: the cheapest purchases that keep every fleet at its target on
+every reported day (or on average over them).
+
+**Objective.**  Purchases ``X`` (items × sites, never negative: stock is never sold)
+at least cost ``Σ c_i X_is``, such that every fleet ``f`` with a target meets it at
+every reported day ``t`` of the time-phased model
+(:func:`~sustain.readiness.over_time.evaluate_over_time`), or, with ``average``,
+such that the mean of its availability over the reported days meets it.
+
+**Lead times.**  A unit ordered on day 0 is on the shelf on day ``L_i`` at the
+earliest (the item's ``procurement_days``; ``lead_days`` for an item without one).
+Availability never falls when stock is added, so a plan is feasible with some
+delivery schedule if and only if it is feasible with every unit on the shelf from
+``L_i`` on: the cost problem is over ``X`` alone, judged with that earliest schedule.
+A (fleet, day) that even unlimited stock of every item, on the shelf from its lead
+time, cannot bring to the target is *unreachable*: it is reported with that best
+reachable value and constrains nothing.
+
+**Method.**  Greedy marginal analysis on ``log A`` (Sherbrooke 2004, ch. 2 and 4),
+with one constraint per (fleet, day): a unit's gain is the sum of its log-availability
+gains over the (fleet, day) pairs still below target (with ``average``: its gain in
+the fleets' summed availability, over the fleets still below).  ``log A`` of a fleet
+is a sum over families (a top-level item and its sub-items), so the gains of units in
+different families add exactly; the units of one family interact.  Each round
+evaluates the model once with the current plan and once per *class* of one more unit
+— every family's ``p``-th item at every site of depth ``d`` at once (their effects
+are disjoint: different families, disjoint subtrees of sites) — and then buys, best
+gain per cost first (a lazy heap: gains only fall as pairs meet their targets), at
+most one class per family per round.  Rounds repeat until every reachable pair is
+met.  A pruning pass then removes units (dearest first) that no pair needs, by the
+same class evaluations with one unit fewer.
+
+**Need-by.**  The purchases are then scheduled forward over the reported days: at the
+first day some reachable pair is below target, the greedy above, limited to the
+plan's units, chooses the units that must be on the shelf by that day (a unit at a
+site with children: by that day less the longest order-and-ship time below it, so
+every child sees it); and so on to the last day.  A unit's need-by day is the day it
+is needed on the shelf (never before its lead time), its order-by day the need-by less
+its lead time.
+
+Array code per evaluation; the Python loops run over rounds, classes and the units
+bought, never over items within an evaluation.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from sustain._types import FloatArray, IntArray
+from sustain.errors import SustainError
+from sustain.optimize.api import fleet_targets, stock_limits
+from sustain.optimize.family import families_of, log_factor
+from sustain.readiness.metric import Method, position_shortfall
+from sustain.readiness.over_time import OverTime, evaluate_over_time
+from sustain.scenario.compile import ScenarioArrays
+from sustain.scenario.model import Scenario
+from sustain.scenario.timeline import tempo_factors
+
+#: A target counts as met within this much availability (as the steady optimiser).
+TOLERANCE = 1e-9
+#: Standard deviations of a pipeline above its largest mean that "unlimited" stock covers
+#: when the best reachable availability is computed (backorders then below ~1e-30).
+BEST_SIGMAS = 12.0
+#: Rounds of the greedy, at most (each buys at least one unit).
+MAX_ROUNDS = 100_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Problem:
+    """What every evaluation of a plan shares."""
+
+    scenario: Scenario
+    a: ScenarioArrays
+    days: int
+    step: int
+    method: Method
+    exponential: bool
+    average: bool
+    lead: FloatArray  # (items) days from order to shelf
+    lo: FloatArray  # (items × sites) purchases at least (minimum stock)
+    cap: FloatArray  # (items × sites) purchases at most (0: not purchasable)
+    hours: FloatArray  # (systems × sites × days) hours per system per day (0: no fleet)
+    fleet_k: IntArray
+    fleet_s: IntArray
+    need: FloatArray  # (systems × sites × days) log target less log share up; NaN: none
+    by_system: sparse.csr_matrix  # systems × installations
+    inst_item: IntArray
+    inst_system: IntArray
+    inst_qty: FloatArray
+    fam_rows: list[IntArray]
+    fam_of_inst: IntArray
+    inst_of_fam: list[IntArray]
+    subtree: list[IntArray]  # sites in the subtree of each site (itself first)
+    anc: IntArray  # (depths × sites) ancestor at each depth (-1 above the site)
+    shelf_ahead: FloatArray  # (sites) longest order-and-ship time below each site
+
+    def evaluate(self, arrivals: list[tuple[FloatArray, FloatArray]]) -> OverTime:
+        return evaluate_over_time(
+            self.scenario, days=self.days, step=self.step, method=self.method,
+            exponential=self.exponential, arrivals=arrivals,
+        )
+
+    def at_lead(self, x: FloatArray) -> list[tuple[FloatArray, FloatArray]]:
+        return [(x, np.broadcast_to(self.lead[:, None], x.shape))]
+
+    def terms(self, ot: OverTime) -> FloatArray:
+        """(installations × sites × days) unweighted ``Z log(1 − x)`` terms."""
+        it = self.inst_item
+        x = position_shortfall(
+            ot.ebo[it], ot.demand_per_day[it],
+            self.a.failures_per_hour[it][:, None, None], self.hours[self.inst_system],
+        )
+        return np.asarray(self.inst_qty[:, None, None] * log_factor(x), dtype=np.float64)
+
+    def log_a(self, terms: FloatArray) -> FloatArray:
+        """(systems × sites × days) log availability of the operating systems."""
+        n, s, d = terms.shape
+        out = self.by_system @ terms.reshape(n, s * d)
+        return np.asarray(out, dtype=np.float64).reshape(-1, s, d)
+
+
+def _problem(
+    scenario: Scenario, target: float | Mapping[str, float], days: int, step: int,
+    method: Method, exponential: bool, average: bool, lead_days: float | None,
+) -> tuple[_Problem, OverTime]:
+    before = evaluate_over_time(scenario, days=days, step=step, method=method,
+                                exponential=exponential)
+    a = before.arrays
+    n_i, n_s, n_r = a.n_items, a.n_sites, before.days.size
+    targets = fleet_targets(a, target)
+    given = a.procurement_days > 0
+    if lead_days is None:
+        lead_days = float(a.procurement_days.max(initial=0.0))
+    lead = np.where(given, a.procurement_days, float(lead_days))
+    lo_lim, hi_lim = stock_limits(scenario, a)
+    lo = np.zeros((n_i, n_s)) if lo_lim is None else np.maximum(lo_lim - a.stock, 0.0)
+    cap = np.full((n_i, n_s), np.inf) if hi_lim is None else np.maximum(hi_lim - a.stock, 0.0)
+    cap = np.maximum(cap, lo)
+    demanded = np.any(before.demand_per_day > 0, axis=2)
+    cap = np.where(demanded | (lo > 0), cap, 0.0)
+
+    n_k = len(a.system_ids)
+    keys = [(a.system_ids[k], a.site_ids[s]) for k, s in zip(
+        a.fleet_system.tolist(), a.fleet_site.tolist(), strict=True)]
+    tempo = np.array([tempo_factors(scenario.tempo, keys, float(t)) for t in before.days],
+                     dtype=np.float64).reshape(n_r, len(keys)).T
+    hours = np.zeros((n_k, n_s, n_r))
+    hours[a.fleet_system, a.fleet_site] = a.fleet_hours_per_day[:, None] * tempo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(before.operating < before.present,
+                         before.operating / before.present, 1.0)
+        need_f = np.log(targets)[:, None] - np.log(share)
+    need_f = np.where((before.present > 0) & (targets[:, None] > 0), need_f, np.nan)
+    need = np.full((n_k, n_s, n_r), np.nan)
+    need[a.fleet_system, a.fleet_site] = need_f
+
+    inst = a.installations
+    by_system = sparse.csr_matrix(
+        (np.ones(inst.item.size), (inst.system, np.arange(inst.item.size))),
+        shape=(n_k, inst.item.size),
+    )
+    families = families_of(a)
+    fam_of_item = np.full(n_i, -1, dtype=np.int64)
+    for j, fam in enumerate(families):
+        fam_of_item[fam.top] = j
+    fam_of_inst = fam_of_item[inst.item]
+    inst_of_fam = [np.flatnonzero(fam_of_inst == j) for j in range(len(families))]
+
+    depth = a.site_depth
+    n_depth = int(depth.max()) + 1
+    anc = np.full((n_depth, n_s), -1, dtype=np.int64)
+    for s in range(n_s):
+        x = s
+        while x >= 0:
+            anc[depth[x], s] = x
+            x = int(a.site_parent[x])
+    subtree = [np.flatnonzero(anc[depth[s]] == s) for s in range(n_s)]
+    ahead = np.zeros(n_s)
+    for s in range(n_s):  # the longest sum of order-and-ship times from s to a leaf below
+        for x in subtree[s].tolist():
+            total, y = 0.0, x
+            while y != s:
+                total += float(a.order_ship_days[y])
+                y = int(a.site_parent[y])
+            ahead[s] = max(ahead[s], total)
+    return _Problem(
+        scenario=scenario, a=a, days=days, step=step, method=method, exponential=exponential,
+        average=average, lead=lead, lo=lo, cap=cap, hours=hours,
+        fleet_k=a.fleet_system.astype(np.int64), fleet_s=a.fleet_site.astype(np.int64),
+        need=need, by_system=by_system, inst_item=inst.item.astype(np.int64),
+        inst_system=inst.system.astype(np.int64), inst_qty=inst.qty.astype(np.float64),
+        fam_rows=[f.rows for f in families], fam_of_inst=fam_of_inst.astype(np.int64),
+        inst_of_fam=inst_of_fam, subtree=subtree, anc=anc, shelf_ahead=ahead,
+    ), before
+
+
+# ------------------------------------------------------------------ the constraints
+
+
+@dataclass(slots=True)
+class _Goal:
+    """Which (system, site, day) cells must meet their targets, and how far they are."""
+
+    p: _Problem
+    on: FloatArray  # bool (systems × sites × days): constrained
+    need: FloatArray  # log target less log share up (0 where off)
+
+    def short(self, log_a: FloatArray) -> FloatArray:
+        """Bool (systems × sites × days): constrained cells whose fleet is below target."""
+        if self.p.average:
+            return self.on & self.fleet_short(log_a)[:, :, None]
+        return self.on & (log_a < self.need)
+
+    def fleet_short(self, log_a: FloatArray) -> FloatArray:
+        """Bool (systems × sites): with ``average``, fleets whose mean is below target."""
+        got, want = self._means(log_a)
+        return want > got + 0.0
+
+    def _means(self, log_a: FloatArray) -> tuple[FloatArray, FloatArray]:
+        # Σ_t share·A over constrained days against Σ_t target (both × share).
+        av = np.where(self.on, np.exp(np.minimum(log_a - self.need, 50.0)), 0.0)
+        return av.sum(axis=2), self.on.sum(axis=2).astype(np.float64)
+
+    def weights(self, log_a: FloatArray) -> FloatArray:
+        """Weights of the log gains: 1 on short cells; with ``average`` the cell's
+        availability relative to target (the gain is then ``w·expm1(Δ)``)."""
+        s = self.short(log_a)
+        if self.p.average:
+            return np.where(s, np.exp(np.minimum(log_a - self.need, 50.0)), 0.0)
+        return s.astype(np.float64)
+
+    def gain(self, w: FloatArray, delta: FloatArray) -> FloatArray:
+        return w * (np.expm1(delta) if self.p.average else delta)
+
+    def met(self, log_a: FloatArray) -> bool:
+        return not bool(np.any(self.short(log_a)))
+
+
+# ----------------------------------------------------------------------- the greedy
+
+
+def _classes(p: _Problem) -> list[tuple[int, int]]:
+    """(depth, position in family) of every class of units."""
+    n_depth = p.anc.shape[0]
+    longest = max((r.size for r in p.fam_rows), default=0)
+    return [(d, q) for d in range(n_depth) for q in range(longest)]
+
+
+def _class_cells(p: _Problem, d: int, q: int, ok: FloatArray) -> FloatArray:
+    """(items × sites) 1 at the class's cells where ``ok``."""
+    out = np.zeros(ok.shape)
+    rows = np.array([r[q] for r in p.fam_rows if r.size > q], dtype=np.int64)
+    sites = np.flatnonzero(p.a.site_depth == d)
+    if rows.size and sites.size:
+        out[np.ix_(rows, sites)] = 1.0
+    return out * ok
+
+
+def _row_of(p: _Problem, q: int) -> IntArray:
+    """Item row of each family at position ``q`` (-1 where the family is smaller)."""
+    return np.array([r[q] if r.size > q else -1 for r in p.fam_rows], dtype=np.int64)
+
+
+def _attribute(p: _Problem, d: int, values: FloatArray) -> FloatArray:
+    """Sum (installations × sites) values into (families × sites of depth d) cells."""
+    n_f = len(p.fam_rows)
+    out = np.zeros((n_f, p.a.n_sites))
+    anc = p.anc[d]
+    valid = anc >= 0
+    fam = p.fam_of_inst
+    np.add.at(out, (fam[:, None], anc[None, valid]), values[:, valid])
+    return out
+
+
+def _greedy(
+    p: _Problem, goal: _Goal, x: FloatArray, day: FloatArray, cap: FloatArray,
+    sign: int = 1, keep: FloatArray | None = None,
+    prior: list[tuple[FloatArray, FloatArray]] | None = None,
+) -> FloatArray:
+    """Rounds of class evaluations and picks (module docstring), from ``x`` arriving
+    on ``day``: ``sign`` +1 buys while short cells remain (within ``cap``); -1 removes
+    units no constrained cell needs (down to ``keep``), dearest first; ``prior``
+    arrivals are held fixed.  Returns the new ``x``."""
+    x = x.copy()
+    fixed = list(prior or [])
+    cost = p.a.unit_cost
+    classes = _classes(p)
+    for _ in range(MAX_ROUNDS):
+        base = p.evaluate([*fixed, (x, day)])
+        t0 = p.terms(base)
+        log_a = p.log_a(t0)
+        if sign > 0 and goal.met(log_a):
+            return x
+        w = goal.weights(log_a)
+        heap: list[tuple[float, int, int, int, int]] = []
+        deltas: dict[int, FloatArray] = {}
+        for c, (d, q) in enumerate(classes):
+            rows = _row_of(p, q)
+            if sign > 0:
+                ok = (x + 1 <= cap).astype(np.float64)
+            else:
+                floor = np.zeros_like(x) if keep is None else keep
+                ok = (x - 1 >= floor).astype(np.float64)
+            cells = _class_cells(p, d, q, ok)
+            if not cells.any():
+                continue
+            ev = p.evaluate([*fixed, (x, day), (sign * cells, day)])
+            delta = p.terms(ev) - t0
+            deltas[c] = delta
+            fam_sites = np.argwhere(_attribute(p, d, np.ones(delta.shape[:2])) > 0)
+            if sign > 0:
+                g = goal.gain(w[p.inst_system], delta).sum(axis=2)
+                gains = _attribute(p, d, g)
+            for j, s in fam_sites.tolist():
+                r = int(rows[j])
+                if r < 0 or cells[r, s] == 0:
+                    continue
+                if sign > 0:
+                    key = -gains[j, s] / max(float(cost[r]), 1e-300)
+                    if not gains[j, s] > 0:
+                        continue
+                else:
+                    key = -float(cost[r])
+                heap.append((key, c, j, s, r))
+        heapq.heapify(heap)
+        locked: dict[int, int] = {}
+        taken = 0
+        while heap:
+            key, c, j, s, r = heapq.heappop(heap)
+            if j in locked and locked[j] != c:
+                continue
+            inst = p.inst_of_fam[j]
+            sub = p.subtree[s]
+            dl = deltas[c][np.ix_(inst, sub)]
+            ks = p.inst_system[inst]
+            if sign > 0:
+                if not bool(goal.short(log_a).any()):
+                    break
+                wk = goal.weights(log_a)[ks[:, None], sub[None, :]]
+                g = float(goal.gain(wk, dl).sum())
+                if not g > 0:
+                    continue
+                fresh = -g / max(float(cost[r]), 1e-300)
+                if heap and fresh > heap[0][0] + 1e-15 * abs(fresh):
+                    heapq.heappush(heap, (fresh, c, j, s, r))
+                    continue
+            trial = log_a.copy()
+            np.add.at(trial, (ks[:, None], sub[None, :]), dl)
+            if sign < 0 and not _still_met(goal, log_a, trial):
+                continue
+            log_a = trial
+            x[r, s] += sign
+            locked[j] = c
+            taken += 1
+        if taken == 0:
+            return x
+    raise SustainError(f"sparing over time did not settle in {MAX_ROUNDS:,} rounds")
+
+
+def _still_met(goal: _Goal, before: FloatArray, after: FloatArray) -> bool:
+    """Whether ``after`` leaves short no constrained cell that ``before`` met."""
+    return not bool(np.any(goal.short(after) & ~goal.short(before)))
+
+
+# ------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverTimePlan:
+    """Purchases that keep the fleets at their targets over time, and when each is needed.
+
+    Attributes
+    ----------
+    before, after : OverTime
+        Readiness over time with the stock held, and with the purchases on the shelf
+        on their need-by days.
+    targets : FloatArray
+        Per fleet (compiled order of ``before.arrays``), NaN where none.
+    average : bool
+        Targets judged on the mean over the reported days.
+    lead_days : FloatArray
+        Days from order to shelf per item.
+    lines : list of (item, site, qty, need_by)
+        The purchases, by need-by day (compiled indices).
+    best : FloatArray
+        (fleets × days) availability with unlimited stock of every item, each on the
+        shelf from its lead time (NaN with no system present).
+    unreachable : FloatArray
+        Bool (fleets × days): days where even ``best`` misses the target (with
+        ``average``: every day of a fleet whose mean best misses it).
+    """
+
+    before: OverTime
+    after: OverTime
+    targets: FloatArray
+    average: bool
+    lead_days: FloatArray
+    lines: list[tuple[int, int, int, float]]
+    best: FloatArray
+    unreachable: FloatArray
+
+    @property
+    def buy(self) -> FloatArray:
+        """Units bought per item and site."""
+        a = self.before.arrays
+        out = np.zeros((a.n_items, a.n_sites))
+        for i, s, q, _ in self.lines:
+            out[i, s] += q
+        return out
+
+    @property
+    def purchase_cost(self) -> float:
+        """Money spent on the purchases."""
+        return float(np.sum(self.buy * self.before.arrays.unit_cost[:, None]))
+
+    def purchases(self) -> list[dict[str, Any]]:
+        """One row per (item, site, need-by day): qty, costs, need_by, order_by."""
+        a = self.before.arrays
+        return [
+            {
+                "item": a.item_ids[i], "site": a.site_ids[s], "qty": q,
+                "unit_cost": float(a.unit_cost[i]), "cost": float(q * a.unit_cost[i]),
+                "need_by": _day(nb), "order_by": _day(nb - self.lead_days[i]),
+            }
+            for i, s, q, nb in self.lines
+        ]
+
+    def shortfalls(self) -> list[dict[str, Any]]:
+        """Per fleet left short: the unreachable days and the best value on each."""
+        a = self.before.arrays
+        days = self.before.days.tolist()
+        out = []
+        for f in np.flatnonzero(self.unreachable.any(axis=1)).tolist():
+            at = np.flatnonzero(self.unreachable[f]).tolist()
+            out.append({
+                "system": a.system_ids[a.fleet_system[f]], "site": a.site_ids[a.fleet_site[f]],
+                "target": float(self.targets[f]), "days": [days[n] for n in at],
+                "best": [float(self.best[f, n]) for n in at],
+            })
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``sustain optimize --over-time --json`` (docs/optimize.md)."""
+        a = self.before.arrays
+        days = [int(d) for d in self.before.days.tolist()]
+        fleets = []
+        for f in range(a.fleet_system.size):
+            fleets.append({
+                "system": a.system_ids[a.fleet_system[f]], "site": a.site_ids[a.fleet_site[f]],
+                "target": None if np.isnan(self.targets[f]) else float(self.targets[f]),
+                "before": _series(self.before.availability[f]),
+                "after": _series(self.after.availability[f]),
+                "count": self.after.present[f].tolist(),
+            })
+        targets = [
+            {"system": x["system"], "site": x["site"], "target": x["target"]}
+            for x in fleets if x["target"] is not None
+        ]
+        return {
+            "method": str(self.before.method), "exponential": self.before.exponential,
+            "average": self.average, "days": days, "targets": targets,
+            "purchases": self.purchases(), "purchase_cost": self.purchase_cost,
+            "fleets": fleets, "shortfalls": self.shortfalls(),
+        }
+
+
+def _day(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def _series(values: FloatArray) -> list[float | None]:
+    return [None if np.isnan(v) else float(v) for v in values.tolist()]
+
+
+def _best(p: _Problem, before: OverTime) -> FloatArray:
+    """(systems × sites × days) log availability with "unlimited" purchasable stock."""
+    sd = np.sqrt(np.maximum(before.pipeline_var, 0.0))
+    big = np.ceil(np.max(before.pipeline_mean + BEST_SIGMAS * sd, axis=2)) + 10.0
+    big = np.minimum(big, p.cap)
+    return p.log_a(p.terms(p.evaluate(p.at_lead(big))))
+
+
+def _schedule(p: _Problem, goal: _Goal, x: FloatArray, days: IntArray
+              ) -> tuple[list[tuple[int, int, int, float]], list[tuple[FloatArray, FloatArray]]]:
+    """Need-by days of the units of ``x`` (module docstring), and the arrivals they make."""
+    earliest = np.broadcast_to(p.lead[:, None], x.shape)
+    arrivals: list[tuple[FloatArray, FloatArray]] = []
+    if not p.average:
+        placed = np.zeros_like(x)
+        for n, t in enumerate(days.tolist()):
+            if not np.any(placed < x):
+                break
+            day_goal = _Goal(p=p, on=goal.on & (np.arange(days.size) == n)[None, None, :],
+                             need=goal.need)
+            if arrivals and day_goal.met(p.log_a(p.terms(p.evaluate(arrivals)))):
+                continue
+            on_shelf = np.maximum(float(t) - p.shelf_ahead[None, :], earliest)
+            left = x - placed
+            extra = _greedy(p, day_goal, np.zeros_like(x), on_shelf, left, prior=arrivals)
+            if not day_goal.met(p.log_a(p.terms(p.evaluate([*arrivals, (extra, on_shelf)])))):
+                extra = left  # the greedy stopped short: everything left, by this day
+            if extra.any():
+                arrivals.append((extra, on_shelf))
+                placed = placed + extra
+        rest = x - placed
+    else:
+        rest = x  # one target over all the days: every unit by its lead time
+    if rest.any():  # needed by no reachable day on its own: on the shelf at the lead time
+        arrivals.append((rest, earliest))
+    lines = [
+        (i, s, int(q[i, s]), float(d[i, s]))
+        for q, d in arrivals for i, s in np.argwhere(q > 0).tolist()
+    ]
+    return lines, arrivals
+
+
+def _check_days(days: object, step: object) -> None:
+    for name, v in (("days", days), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer):
+            raise SustainError(f"{name} must be a whole number of days: got {v!r}")
+
+
+def optimize_over_time(
+    scenario: Scenario,
+    *,
+    target: float | Mapping[str, float],
+    days: int = 365,
+    step: int = 7,
+    method: Method | str = Method.VARI_METRIC,
+    average: bool = False,
+    exponential: bool = False,
+    lead_days: float | None = None,
+) -> OverTimePlan:
+    """The cheapest purchases keeping every fleet at its target on every reported day.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        Its stock is held already (never sold); its time-phased keys shape demand as
+        in :func:`~sustain.readiness.over_time.evaluate_over_time`; its
+        ``stock_limits`` bound the stock per item and site.
+    target : float or mapping
+        As in :func:`sustain.optimize` (a number for every fleet, or per system id /
+        ``SYSTEM@SITE``).
+    days, step : int
+        Horizon D and days between reports K: the days ``0, K, 2K, …, D``.
+    method : {"vari-metric", "metric"}
+    average : bool
+        Targets on each fleet's mean availability over the reported days instead of
+        on every day.
+    exponential : bool
+        Exponential delays of the same means instead of deterministic ones.
+    lead_days : float, optional
+        Lead time of an item without ``procurement_days``; by default the longest
+        ``procurement_days`` of the scenario's items (0 when none has one).
+
+    Returns
+    -------
+    OverTimePlan
+        Unreachable days are reported in it (``unreachable``, ``shortfalls()``), not
+        raised.
+
+    Raises
+    ------
+    sustain.errors.SustainError
+        For an option out of range (days, step, method, target, lead_days).
+    """
+    _check_days(days, step)
+    try:
+        m = Method(method)
+    except ValueError:
+        raise SustainError(f"method must be 'vari-metric' or 'metric': got {method!r}") from None
+    if m is Method.EXACT:
+        raise SustainError("over time the method is vari-metric or metric, not exact")
+    if lead_days is not None and not (math.isfinite(lead_days) and lead_days >= 0):
+        raise SustainError(f"lead_days must be a number of days >= 0: got {lead_days}")
+    p, before = _problem(scenario, target, int(days), int(step), m, bool(exponential),
+                         bool(average), lead_days)
+    best = _best(p, before)
+    present = np.isfinite(p.need)
+    if p.average:
+        on = present.copy()
+        goal0 = _Goal(p=p, on=on, need=np.nan_to_num(p.need))
+        fleet_bad = goal0.fleet_short(best - TOLERANCE)
+        on &= ~fleet_bad[:, :, None]
+        unreach_ks = fleet_bad[:, :, None] & present & (best < np.nan_to_num(p.need))
+    else:
+        unreach_ks = present & (best < p.need + np.log1p(-TOLERANCE))
+        on = present & ~unreach_ks
+    goal = _Goal(p=p, on=on, need=np.where(on, np.nan_to_num(p.need), 0.0))
+    earliest = np.broadcast_to(p.lead[:, None], p.lo.shape)
+    x = _greedy(p, goal, p.lo, earliest, p.cap)
+    x = _greedy(p, goal, x, earliest, p.cap, sign=-1, keep=p.lo)
+    lines, arrivals = _schedule(p, goal, x, before.days)
+    lines.sort(key=lambda r: (r[3], r[0], r[1]))
+    after = p.evaluate(arrivals) if arrivals else before
+    k, s = p.fleet_k, p.fleet_s
+    best_f = np.where(before.present > 0, np.exp(np.minimum(best[k, s], 0.0)) * _share(before),
+                      np.nan)
+    return OverTimePlan(
+        before=before, after=after, targets=fleet_targets(p.a, target), average=p.average,
+        lead_days=p.lead, lines=lines, best=best_f, unreachable=unreach_ks[k, s],
+    )
+
+
+def _share(ot: OverTime) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ot.operating < ot.present, ot.operating / ot.present, 1.0)
