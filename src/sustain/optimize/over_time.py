@@ -228,16 +228,33 @@ class _Goal:
         av = np.where(self.on, np.exp(np.minimum(log_a - self.need, 50.0)), 0.0)
         return av.sum(axis=2), self.on.sum(axis=2).astype(np.float64)
 
-    def weights(self, log_a: FloatArray) -> FloatArray:
-        """Weights of the log gains: 1 on short cells; with ``average`` the cell's
-        availability relative to target (the gain is then ``w·expm1(Δ)``)."""
-        s = self.short(log_a)
+    def deficit(self, log_a: FloatArray) -> FloatArray:
+        """What each constrained cell still lacks: per day, ``need − log A`` (logs); with
+        ``average``, the fleet's lack of summed availability over its days (relative
+        to target), on every day of the fleet."""
         if self.p.average:
-            return np.where(s, np.exp(np.minimum(log_a - self.need, 50.0)), 0.0)
-        return s.astype(np.float64)
+            got, want = self._means(log_a)
+            return np.where(self.on, np.maximum(want - got, 0.0)[:, :, None], 0.0)
+        return np.where(self.on, np.maximum(self.need - log_a, 0.0), 0.0)
 
-    def gain(self, w: FloatArray, delta: FloatArray) -> FloatArray:
-        return w * (np.expm1(delta) if self.p.average else delta)
+    def gain(self, log_a: FloatArray, ks: IntArray, sub: IntArray | None,
+             delta: FloatArray) -> float | FloatArray:
+        """The fall in total deficit from adding ``delta`` (installations × sites × days)
+        of one family, or summed by (installation, site) when ``sub`` is None (a class:
+        every family's cells at once, their effects disjoint)."""
+        lack = self.deficit(log_a)
+        if sub is None:
+            lack_e = lack[ks]
+        else:
+            lack_e = lack[ks[:, None], sub[None, :]]
+        if self.p.average:
+            av = np.exp(np.minimum(log_a - self.need, 50.0))
+            av_e = av[ks] if sub is None else av[ks[:, None], sub[None, :]]
+            more = (np.where(lack_e > 0, av_e * np.expm1(delta), 0.0)).sum(axis=-1)
+            return np.minimum(np.maximum(more, 0.0), lack_e[..., 0]) if sub is None else float(
+                np.minimum(np.maximum(more, 0.0), lack_e[..., 0]).sum())
+        got = np.minimum(np.maximum(delta, 0.0), lack_e).sum(axis=-1)
+        return got if sub is None else float(got.sum())
 
     def met(self, log_a: FloatArray) -> bool:
         return not bool(np.any(self.short(log_a)))
@@ -298,7 +315,6 @@ def _greedy(
         log_a = p.log_a(t0)
         if sign > 0 and goal.met(log_a):
             return x
-        w = goal.weights(log_a)
         heap: list[tuple[float, int, int, int, int]] = []
         deltas: dict[int, FloatArray] = {}
         for c, (d, q) in enumerate(classes):
@@ -316,8 +332,7 @@ def _greedy(
             deltas[c] = delta
             fam_sites = np.argwhere(_attribute(p, d, np.ones(delta.shape[:2])) > 0)
             if sign > 0:
-                g = goal.gain(w[p.inst_system], delta).sum(axis=2)
-                gains = _attribute(p, d, g)
+                gains = _attribute(p, d, goal.gain(log_a, p.inst_system, None, delta))
             for j, s in fam_sites.tolist():
                 r = int(rows[j])
                 if r < 0 or cells[r, s] == 0:
@@ -343,8 +358,7 @@ def _greedy(
             if sign > 0:
                 if not bool(goal.short(log_a).any()):
                     break
-                wk = goal.weights(log_a)[ks[:, None], sub[None, :]]
-                g = float(goal.gain(wk, dl).sum())
+                g = float(goal.gain(log_a, ks, sub, dl))
                 if not g > 0:
                     continue
                 fresh = -g / max(float(cost[r]), 1e-300)
@@ -367,6 +381,112 @@ def _greedy(
 def _still_met(goal: _Goal, before: FloatArray, after: FloatArray) -> bool:
     """Whether ``after`` leaves short no constrained cell that ``before`` met."""
     return not bool(np.any(goal.short(after) & ~goal.short(before)))
+
+
+# ------------------------------------------------------------ small cases: exchanges
+
+
+class _Tables:
+    """Each family's log-availability terms as a function of its own purchases.
+
+    Families do not interact, so one evaluation with every family at the same levels
+    (a ``rows × sites`` array, the same for each family) gives every family's terms at
+    those levels; a fleet's log availability is the sum of its families' terms.
+    """
+
+    def __init__(self, p: _Problem, day: FloatArray) -> None:
+        self.p = p
+        self.day = day
+        self.width = max((r.size for r in p.fam_rows), default=0)
+        self.cache: dict[bytes, FloatArray] = {}
+        n_k, n_s = len(p.a.system_ids), p.a.n_sites
+        self.shape = (len(p.fam_rows), n_k, n_s)
+
+    def levels(self, x: FloatArray, j: int) -> FloatArray:
+        """Family ``j``'s purchases as a (width × sites) array (rows past its size 0)."""
+        out = np.zeros((self.width, self.p.a.n_sites))
+        rows = self.p.fam_rows[j]
+        out[: rows.size] = x[rows]
+        return out
+
+    def terms(self, lv: FloatArray) -> FloatArray:
+        """(families × systems × sites × days) terms with every family at ``lv``."""
+        key = lv.tobytes()
+        if key not in self.cache:
+            p = self.p
+            x = np.zeros((p.a.n_items, p.a.n_sites))
+            for rows in p.fam_rows:
+                x[rows] = lv[: rows.size]
+            t = p.terms(p.evaluate([(x, self.day)]))
+            out = np.zeros((*self.shape, t.shape[2]))
+            np.add.at(out, (p.fam_of_inst, p.inst_system), t)
+            self.cache[key] = out
+        return self.cache[key]
+
+    def family(self, x: FloatArray, j: int) -> FloatArray:
+        """(systems × sites × days) terms of family ``j`` at its purchases in ``x``."""
+        return self.terms(self.levels(x, j))[j]
+
+
+#: Exchanges are searched when the purchasable (item, site) cells are at most this many.
+SMALL_CELLS = 60
+#: Improving exchanges made, at most.
+MAX_EXCHANGES = 1_000
+
+
+def _exchange(p: _Problem, goal: _Goal, x: FloatArray, day: FloatArray) -> FloatArray:
+    """Cheaper feasible neighbours of ``x`` while there are (small cases): one unit
+    fewer; one unit moved to a cheaper cell; one unit for two cheaper ones; two units
+    for one cheaper.  Exact (family tables, :class:`_Tables`)."""
+    cells = [tuple(c) for c in np.argwhere(p.cap > 0).tolist()]
+    if not cells or len(cells) > SMALL_CELLS:
+        return x
+    tab = _Tables(p, day)
+    fam_of_row = np.full(p.a.n_items, -1, dtype=np.int64)
+    for j, rows in enumerate(p.fam_rows):
+        fam_of_row[rows] = j
+    cost = p.a.unit_cost
+    x = x.copy()
+    for _ in range(MAX_EXCHANGES):
+        log_a = sum((tab.family(x, j) for j in range(len(p.fam_rows))),
+                    start=np.zeros(p.need.shape))
+        moves: list[tuple[float, list[tuple[int, int]], list[tuple[int, int]]]] = []
+        held = [c for c in cells if x[c] > p.lo[c]]
+        for n, out in enumerate(held):
+            moves.append((float(cost[out[0]]), [out], []))
+            for b in cells:
+                if b != out and cost[b[0]] < cost[out[0]]:
+                    moves.append((float(cost[out[0]] - cost[b[0]]), [out], [b]))
+            for m, b in enumerate(cells):
+                for c in cells[m:]:
+                    if cost[b[0]] + cost[c[0]] < cost[out[0]]:
+                        moves.append((float(cost[out[0]] - cost[b[0]] - cost[c[0]]), [out], [b, c]))
+            for out2 in held[n:]:
+                if out2 == out and x[out] - 1 <= p.lo[out]:
+                    continue
+                for b in cells:
+                    if cost[b[0]] < cost[out[0]] + cost[out2[0]]:
+                        moves.append((float(cost[out[0]] + cost[out2[0]] - cost[b[0]]),
+                                      [out, out2], [b]))
+        moves.sort(key=lambda m: -m[0])
+        for _saving, outs, ins in moves:
+            y = x.copy()
+            for c in outs:
+                y[c] -= 1
+            for c in ins:
+                y[c] += 1
+            if np.any(y > p.cap) or np.any(y < p.lo):
+                continue
+            fams = {int(fam_of_row[c[0]]) for c in (*outs, *ins)}
+            trial = log_a.copy()
+            for j in fams:
+                trial += tab.family(y, j) - tab.family(x, j)
+            if goal.met(trial):
+                x = y
+                break
+        else:
+            return x
+    return x
 
 
 # ------------------------------------------------------------------------- the plan
@@ -598,6 +718,7 @@ def optimize_over_time(
     earliest = np.broadcast_to(p.lead[:, None], p.lo.shape)
     x = _greedy(p, goal, p.lo, earliest, p.cap)
     x = _greedy(p, goal, x, earliest, p.cap, sign=-1, keep=p.lo)
+    x = _exchange(p, goal, x, earliest)
     lines, arrivals = _schedule(p, goal, x, before.days)
     lines.sort(key=lambda r: (r[3], r[0], r[1]))
     after = p.evaluate(arrivals) if arrivals else before
