@@ -107,37 +107,58 @@ def brute_force(case: Case) -> tuple[float, np.ndarray | None]:
     a = base.arrays
     n_i, n_s, days = a.n_items, a.n_sites, base.days
     levels = list(itertools.product(range(BOX + 1), repeat=n_s))
+    # Every item copied once per level pair, holding those levels: one evaluation.
+    copies = dict(case.doc)
+    copies["items"] = [{**it, "id": f"{it['id']}~{n}"}
+                       for n in range(len(levels)) for it in case.doc["items"]]
+    copies["stock"] = [
+        {"item": f"{it['id']}~{n}", "site": a.site_ids[s], "qty": q}
+        for n, lv in enumerate(levels) for it in case.doc["items"]
+        for s, q in enumerate(lv) if q > 0
+    ]
+    ot = evaluate_over_time(scenario_from_dict(copies), days=case.days, step=case.step,
+                            method=METHOD)
+    b = ot.arrays
+    row = {x: r for r, x in enumerate(b.item_ids)}
+    order = np.array([[row[f"{iid}~{n}"] for iid in a.item_ids] for n in range(len(levels))])
     # log factor per (level pair, item, fleet, day)
     logf = np.zeros((len(levels), n_i, a.fleet_system.size, days.size))
-    lam = a.failures_per_hour
+    lam = b.failures_per_hour[order]
+    z_all = b.qty_per_system[order]
     tempo = np.array([_tempo(case.doc, float(t)) for t in days])
-    for n, lv in enumerate(levels):
-        x = np.tile(np.array(lv, dtype=np.float64), (n_i, 1))
-        ot = evaluate_over_time(sc, days=case.days, step=case.step, method=METHOD,
-                                arrivals=[(x, np.zeros_like(x))])
-        for f in range(a.fleet_system.size):
-            k, s = int(a.fleet_system[f]), int(a.fleet_site[f])
-            h = a.fleet_hours_per_day[f] * tempo
-            dem = ot.demand_per_day[:, s, :]
-            share = np.divide(lam[:, None] * h[None, :], dem, out=np.zeros_like(dem),
-                              where=dem > 0)
-            xs = np.minimum(ot.ebo[:, s, :] * share, 1.0)
-            z = a.qty_per_system[:, k][:, None]
-            with np.errstate(divide="ignore"):
-                logf[n, :, f, :] = z * np.log1p(-xs)
+    for f in range(b.fleet_system.size):
+        k, s = int(b.fleet_system[f]), int(b.fleet_site[f])
+        h = b.fleet_hours_per_day[f] * tempo
+        dem = ot.demand_per_day[order, s, :]
+        share = np.divide(lam[:, :, None] * h, dem, out=np.zeros_like(dem), where=dem > 0)
+        xs = np.minimum(ot.ebo[order, s, :] * share, 1.0)
+        with np.errstate(divide="ignore"):
+            logf[:, :, f, :] = z_all[:, :, k, None] * np.log1p(-xs)
+    # The same formula against the engine, all items at one level pair: the first pair
+    # (no stock: the scenario as given) and the last (BOX everywhere).
+    for n in (0, len(levels) - 1):
+        x = np.full((n_i, n_s), float(levels[n][0]))
+        x[:] = np.array(levels[n], dtype=np.float64)
+        check = evaluate_over_time(sc, days=case.days, step=case.step, method=METHOD,
+                                   arrivals=[(x, np.zeros_like(x))])
         got = np.exp(logf[n].sum(axis=0))
-        want = ot.availability
-        ok = ~np.isnan(want)
-        if not np.allclose(got[ok], want[ok], rtol=1e-9, atol=1e-12):
+        ok = ~np.isnan(check.availability)
+        if not np.allclose(got[ok], check.availability[ok], rtol=1e-9, atol=1e-12):
             raise AssertionError("the product formula here disagrees with the engine")
     cost_l = np.array([sum(lv) for lv in levels], dtype=np.float64)
-    best_cost, best = np.inf, None
+    n_l = len(levels)
+    # Every combination of one level pair per item, by broadcasting.
+    log_a = np.zeros((1,) * n_i + logf.shape[2:])
+    cost = np.zeros((1,) * n_i)
+    for i in range(n_i):
+        shape = [1] * n_i
+        shape[i] = n_l
+        log_a = log_a + logf[:, i].reshape(*shape, *logf.shape[2:])
+        cost = cost + (cost_l * a.unit_cost[i]).reshape(shape)
     present = base.present > 0
-    for combo in itertools.product(range(len(levels)), repeat=n_i):
-        log_a = sum(logf[c, i] for i, c in enumerate(combo))
-        if np.all(~present | (np.exp(log_a) >= case.target - TARGET_TOL)):
-            cost = float(sum(cost_l[c] * a.unit_cost[i] for i, c in enumerate(combo)))
-            if cost < best_cost:
-                best_cost = cost
-                best = np.array([levels[c] for c in combo], dtype=np.float64)
-    return best_cost, best
+    ok = np.all(~present | (np.exp(log_a) >= case.target - TARGET_TOL), axis=(-2, -1))
+    if not ok.any():
+        return np.inf, None
+    flat = np.where(ok, cost, np.inf).ravel()
+    best = np.unravel_index(int(np.argmin(flat)), ok.shape)
+    return float(flat.min()), np.array([levels[c] for c in best], dtype=np.float64)

@@ -215,3 +215,44 @@ def optimization_report(scenario: Scenario, opt: Optimization) -> str:
         f"\n## Purchases ({opt.purchase_cost:,.0f} {scenario.currency})\n\n"
         + note + "\n".join(lines) + "\n"
     )
+
+
+def _series_min(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return min(known) if known else None
+
+
+def over_time_plan_report(scenario: Scenario, doc: dict[str, Any]) -> str:
+    """Markdown text of ``sustain optimize --over-time -o plan.md``: each fleet's lowest
+    availability before and after, the days no purchase reaches, the purchases."""
+    days = doc["days"]
+    mode = "on average over" if doc["average"] else "on every one of"
+    lines = [
+        f"# Sparing over time: {scenario.name or scenario.source}",
+        "",
+        f"Scenario `{scenario.source}`. Method **{doc['method']}**; targets {mode} the "
+        f"days {days[0]} to {days[-1]} ({len(days)} days reported).",
+        "",
+        "| system | site | target | lowest before | lowest after |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for f in doc["fleets"]:
+        target = "" if f["target"] is None else pct(f["target"])
+        lines.append(f"| {f['system']} | {f['site']} | {target} | "
+                     f"{_pct_known(_series_min(f['before']))} | "
+                     f"{_pct_known(_series_min(f['after']))} |")
+    if doc["shortfalls"]:
+        lines += ["", "## Days no purchase can reach in time", "",
+                  "| system | site | target | days | best reachable |", "|---|---|---:|---|---|"]
+        for s in doc["shortfalls"]:
+            best = ", ".join(pct(b) for b in s["best"])
+            lines.append(f"| {s['system']} | {s['site']} | {pct(s['target'])} | "
+                         f"{', '.join(str(d) for d in s['days'])} | {best} |")
+    lines += [
+        "", f"## Purchases ({doc['purchase_cost']:,.0f} {scenario.currency})", "",
+        "| item | site | qty | need by | order by | cost |", "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in doc["purchases"]:
+        lines.append(f"| {r['item']} | {r['site']} | {r['qty']} | {r['need_by']} | "
+                     f"{r['order_by']} | {r['cost']:,.0f} |")
+    return "\n".join(lines) + "\n"
