@@ -607,33 +607,96 @@ def _best(p: _Problem, before: OverTime) -> FloatArray:
     return p.log_a(p.terms(p.evaluate(p.at_lead(big))))
 
 
-def _schedule(p: _Problem, goal: _Goal, x: FloatArray, days: IntArray
-              ) -> tuple[list[tuple[int, int, int, float]], list[tuple[FloatArray, FloatArray]]]:
-    """Need-by days of the units of ``x`` (module docstring), and the arrivals they make."""
+def _schedule(
+    p: _Problem, goal: _Goal, x: FloatArray, days: IntArray, unreachable: FloatArray
+) -> tuple[list[tuple[int, int, int, float]], list[tuple[FloatArray, FloatArray]]]:
+    """Need-by days of the units of ``x`` (module docstring), and the arrivals they make.
+
+    Every unit starts on the shelf at its lead time.  Rounds of class evaluations
+    with one unit fewer give, for each (item, site), what removing one unit does on
+    every day; units are then deferred, dearest first, to the first reported day on
+    which their absence would leave a constrained (fleet, day) short (less the longest
+    order-and-ship time below their site), charging that absence to the earlier days.
+    A unit that raises availability on an unreachable day stays at its lead time.
+    Absences of units of different families add exactly; within a family, one class
+    per round.
+    """
     earliest = np.broadcast_to(p.lead[:, None], x.shape)
-    arrivals: list[tuple[FloatArray, FloatArray]] = []
-    if not p.average:
-        placed = np.zeros_like(x)
-        for n, t in enumerate(days.tolist()):
-            if not np.any(placed < x):
-                break
-            day_goal = _Goal(p=p, on=goal.on & (np.arange(days.size) == n)[None, None, :],
-                             need=goal.need)
-            if arrivals and day_goal.met(p.log_a(p.terms(p.evaluate(arrivals)))):
+    n_r = days.size
+    late: list[tuple[int, int, float]] = []  # deferred units: (item, site, on-shelf day)
+    if p.average:
+        return _lines(x, earliest, late)
+    early = x.copy()  # units still on the shelf from their lead time
+    pinned = early <= 0
+    cost = p.a.unit_cost
+    classes = _classes(p)
+    for _ in range(MAX_ROUNDS):
+        arrivals = _arrivals(early, earliest, late)
+        t0 = p.terms(p.evaluate(arrivals))
+        slack = np.where(goal.on, p.log_a(t0) - goal.need, np.inf)
+        cands: list[tuple[float, int, int, int, int]] = []
+        deltas: dict[int, FloatArray] = {}
+        for c, (d, q) in enumerate(classes):
+            cells = _class_cells(p, d, q, (~pinned & (early >= 1)).astype(np.float64))
+            if not cells.any():
                 continue
-            on_shelf = np.maximum(float(t) - p.shelf_ahead[None, :], earliest)
-            left = x - placed
-            extra = _greedy(p, day_goal, np.zeros_like(x), on_shelf, left, prior=arrivals)
-            if not day_goal.met(p.log_a(p.terms(p.evaluate([*arrivals, (extra, on_shelf)])))):
-                extra = left  # the greedy stopped short: everything left, by this day
-            if extra.any():
-                arrivals.append((extra, on_shelf))
-                placed = placed + extra
-        rest = x - placed
-    else:
-        rest = x  # one target over all the days: every unit by its lead time
-    if rest.any():  # needed by no reachable day on its own: on the shelf at the lead time
-        arrivals.append((rest, earliest))
+            ev = p.evaluate([*arrivals, (-cells, earliest)])
+            deltas[c] = p.terms(ev) - t0
+            rows = _row_of(p, q)
+            for r, s in np.argwhere(cells > 0).tolist():
+                j = int(np.flatnonzero(rows == r)[0])
+                cands.append((-float(cost[r]), c, j, s, r))
+        if not cands:
+            break
+        cands.sort()
+        locked: dict[int, int] = {}
+        moved = 0
+        for _key, c, j, s, r in cands:
+            if j in locked and locked[j] != c:
+                continue
+            inst, sub = p.inst_of_fam[j], p.subtree[s]
+            ks = p.inst_system[inst]
+            dl = np.zeros(slack.shape)
+            np.add.at(dl, (ks[:, None], sub[None, :]), deltas[c][np.ix_(inst, sub)])
+            if np.any(unreachable & (dl < -MIN_HELP)):
+                pinned[r, s] = True
+                continue
+            short = np.any(slack + dl < 0.0, axis=(0, 1))
+            first = int(np.argmax(short)) if short.any() else n_r - 1
+            day = max(float(days[first]) - float(p.shelf_ahead[s]), float(p.lead[r]))
+            if day <= p.lead[r]:
+                pinned[r, s] = True
+                continue
+            slack[:, :, :first] += dl[:, :, :first]
+            early[r, s] -= 1
+            pinned[r, s] |= early[r, s] <= 0
+            late.append((r, s, day))
+            locked[j] = c
+            moved += 1
+        if moved == 0:
+            break
+    return _lines(early, earliest, late)
+
+
+#: A unit "helps" a day when it raises a log availability there by more than this.
+MIN_HELP = 1e-12
+
+
+def _arrivals(early: FloatArray, earliest: FloatArray, late: list[tuple[int, int, float]]
+              ) -> list[tuple[FloatArray, FloatArray]]:
+    """The arrivals of units on the shelf from their lead time and of deferred units."""
+    out = [(early, earliest)]
+    by_day: dict[float, FloatArray] = {}
+    for r, s, day in late:
+        q = by_day.setdefault(day, np.zeros(early.shape))
+        q[r, s] += 1
+    out += [(q, np.full(early.shape, day)) for day, q in by_day.items()]
+    return out
+
+
+def _lines(early: FloatArray, earliest: FloatArray, late: list[tuple[int, int, float]]
+           ) -> tuple[list[tuple[int, int, int, float]], list[tuple[FloatArray, FloatArray]]]:
+    arrivals = _arrivals(early, earliest, late)
     lines = [
         (i, s, int(q[i, s]), float(d[i, s]))
         for q, d in arrivals for i, s in np.argwhere(q > 0).tolist()
@@ -719,7 +782,7 @@ def optimize_over_time(
     x = _greedy(p, goal, p.lo, earliest, p.cap)
     x = _greedy(p, goal, x, earliest, p.cap, sign=-1, keep=p.lo)
     x = _exchange(p, goal, x, earliest)
-    lines, arrivals = _schedule(p, goal, x, before.days)
+    lines, arrivals = _schedule(p, goal, x, before.days, unreach_ks)
     lines.sort(key=lambda r: (r[3], r[0], r[1]))
     after = p.evaluate(arrivals) if arrivals else before
     k, s = p.fleet_k, p.fleet_s
