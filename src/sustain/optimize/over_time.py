@@ -434,12 +434,17 @@ SMALL_CELLS = 60
 MAX_EXCHANGES = 1_000
 
 
+def _small(p: _Problem) -> bool:
+    """Whether the exchange search runs (at most :data:`SMALL_CELLS` purchasable cells)."""
+    return int(np.count_nonzero(p.cap > 0)) <= SMALL_CELLS
+
+
 def _exchange(p: _Problem, goal: _Goal, x: FloatArray, day: FloatArray) -> FloatArray:
     """Cheaper feasible neighbours of ``x`` while there are (small cases): one unit
     fewer; one unit moved to a cheaper cell; one unit for two cheaper ones; two units
     for one cheaper.  Exact (family tables, :class:`_Tables`)."""
     cells = [tuple(c) for c in np.argwhere(p.cap > 0).tolist()]
-    if not cells or len(cells) > SMALL_CELLS:
+    if not cells:
         return x
     tab = _Tables(p, day)
     fam_of_row = np.full(p.a.n_items, -1, dtype=np.int64)
@@ -469,6 +474,7 @@ def _exchange(p: _Problem, goal: _Goal, x: FloatArray, day: FloatArray) -> Float
                         moves.append((float(cost[out[0]] + cost[out2[0]] - cost[b[0]]),
                                       [out, out2], [b]))
         moves.sort(key=lambda m: -m[0])
+        found = False
         for _saving, outs, ins in moves:
             y = x.copy()
             for c in outs:
@@ -482,11 +488,45 @@ def _exchange(p: _Problem, goal: _Goal, x: FloatArray, day: FloatArray) -> Float
             for j in fams:
                 trial += tab.family(y, j) - tab.family(x, j)
             if goal.met(trial):
-                x = y
+                x, found = y, True
                 break
-        else:
-            return x
+        if not found:
+            y = _add_then_drop(p, goal, tab, x, cells, log_a, fam_of_row)
+            if y is None:
+                return x
+            x = y
     return x
+
+
+def _add_then_drop(
+    p: _Problem, goal: _Goal, tab: _Tables, x: FloatArray, cells: list[tuple[int, int]],
+    log_a: FloatArray, fam_of_row: IntArray,
+) -> FloatArray | None:
+    """One unit more at some cell, then as many units fewer elsewhere as stay feasible
+    (dearest first): the first such change that lowers the cost, or None."""
+    cost = p.a.unit_cost
+    for b in cells:
+        if x[b] + 1 > p.cap[b]:
+            continue
+        y = x.copy()
+        y[b] += 1
+        cur = log_a + tab.family(y, int(fam_of_row[b[0]])) - tab.family(x, int(fam_of_row[b[0]]))
+        saved = -float(cost[b[0]])
+        for c in sorted(cells, key=lambda c: -cost[c[0]]):
+            if c == b:
+                continue
+            while y[c] - 1 >= p.lo[c]:
+                z = y.copy()
+                z[c] -= 1
+                j = int(fam_of_row[c[0]])
+                trial = cur + tab.family(z, j) - tab.family(y, j)
+                if not goal.met(trial):
+                    break
+                y, cur = z, trial
+                saved += float(cost[c[0]])
+        if saved > 1e-9 * max(1.0, float(cost[b[0]])):
+            return y
+    return None
 
 
 # ------------------------------------------------------------------------- the plan
@@ -780,8 +820,10 @@ def optimize_over_time(
     goal = _Goal(p=p, on=on, need=np.where(on, np.nan_to_num(p.need), 0.0))
     earliest = np.broadcast_to(p.lead[:, None], p.lo.shape)
     x = _greedy(p, goal, p.lo, earliest, p.cap)
-    x = _greedy(p, goal, x, earliest, p.cap, sign=-1, keep=p.lo)
-    x = _exchange(p, goal, x, earliest)
+    if _small(p):
+        x = _exchange(p, goal, x, earliest)  # its moves include every removal
+    else:
+        x = _greedy(p, goal, x, earliest, p.cap, sign=-1, keep=p.lo)
     lines, arrivals = _schedule(p, goal, x, before.days, unreach_ks)
     lines.sort(key=lambda r: (r[3], r[0], r[1]))
     after = p.evaluate(arrivals) if arrivals else before
