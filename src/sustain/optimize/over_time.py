@@ -251,8 +251,8 @@ class _Goal:
             av = np.exp(np.minimum(log_a - self.need, 50.0))
             av_e = av[ks] if sub is None else av[ks[:, None], sub[None, :]]
             more = (np.where(lack_e > 0, av_e * np.expm1(delta), 0.0)).sum(axis=-1)
-            return np.minimum(np.maximum(more, 0.0), lack_e[..., 0]) if sub is None else float(
-                np.minimum(np.maximum(more, 0.0), lack_e[..., 0]).sum())
+            fell = np.minimum(np.maximum(more, 0.0), lack_e.max(axis=-1))
+            return fell if sub is None else float(fell.sum())
         got = np.minimum(np.maximum(delta, 0.0), lack_e).sum(axis=-1)
         return got if sub is None else float(got.sum())
 
@@ -808,14 +808,20 @@ def optimize_over_time(
                          bool(average), lead_days)
     best = _best(p, before)
     present = np.isfinite(p.need)
+    per_day = present & (best < p.need + np.log1p(-TOLERANCE))  # no purchase reaches
     if p.average:
+        # The mean over every day with systems present; where even unlimited stock
+        # cannot lift it to the target, over the days that can each reach it; where
+        # that fails too, the fleet constrains nothing.
         on = present.copy()
-        goal0 = _Goal(p=p, on=on, need=np.nan_to_num(p.need))
-        fleet_bad = goal0.fleet_short(best - TOLERANCE)
-        on &= ~fleet_bad[:, :, None]
-        unreach_ks = fleet_bad[:, :, None] & present & (best < np.nan_to_num(p.need))
+        need0 = np.nan_to_num(p.need)
+        bad = _Goal(p=p, on=on, need=need0).fleet_short(best + TOLERANCE)
+        on &= ~(bad[:, :, None] & per_day)
+        worse = _Goal(p=p, on=on, need=need0).fleet_short(best + TOLERANCE)
+        on &= ~worse[:, :, None]
+        unreach_ks = present & ~on
     else:
-        unreach_ks = present & (best < p.need + np.log1p(-TOLERANCE))
+        unreach_ks = per_day
         on = present & ~unreach_ks
     goal = _Goal(p=p, on=on, need=np.where(on, np.nan_to_num(p.need), 0.0))
     earliest = np.broadcast_to(p.lead[:, None], p.lo.shape)
