@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from sustain._types import FloatArray, IntArray
+from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.errors import SustainError
 from sustain.optimize.api import fleet_targets, stock_limits
 from sustain.optimize.family import families_of, log_factor
@@ -209,19 +209,19 @@ class _Goal:
     """Which (system, site, day) cells must meet their targets, and how far they are."""
 
     p: _Problem
-    on: FloatArray  # bool (systems × sites × days): constrained
+    on: BoolArray  # (systems × sites × days): constrained
     need: FloatArray  # log target less log share up (0 where off)
 
-    def short(self, log_a: FloatArray) -> FloatArray:
+    def short(self, log_a: FloatArray) -> BoolArray:
         """Bool (systems × sites × days): constrained cells whose fleet is below target."""
         if self.p.average:
             return self.on & self.fleet_short(log_a)[:, :, None]
         return self.on & (log_a < self.need)
 
-    def fleet_short(self, log_a: FloatArray) -> FloatArray:
+    def fleet_short(self, log_a: FloatArray) -> BoolArray:
         """Bool (systems × sites): with ``average``, fleets whose mean is below target."""
         got, want = self._means(log_a)
-        return want > got + 0.0
+        return np.asarray(want > got, dtype=np.bool_)
 
     def _means(self, log_a: FloatArray) -> tuple[FloatArray, FloatArray]:
         # Σ_t share·A over constrained days against Σ_t target (both × share).
@@ -238,23 +238,22 @@ class _Goal:
         return np.where(self.on, np.maximum(self.need - log_a, 0.0), 0.0)
 
     def gain(self, log_a: FloatArray, ks: IntArray, sub: IntArray | None,
-             delta: FloatArray) -> float | FloatArray:
-        """The fall in total deficit from adding ``delta`` (installations × sites × days)
-        of one family, or summed by (installation, site) when ``sub`` is None (a class:
-        every family's cells at once, their effects disjoint)."""
+             delta: FloatArray) -> FloatArray:
+        """The fall in deficit from adding ``delta`` (installations × sites × days; the
+        installations' systems ``ks``, the sites ``sub``, or every site when None), per
+        (installation, site), each a fleet: summed over a family's entries it is the
+        unit's gain; a class (every family's cells at once, their effects disjoint)
+        sums them by cell."""
         lack = self.deficit(log_a)
-        if sub is None:
-            lack_e = lack[ks]
-        else:
-            lack_e = lack[ks[:, None], sub[None, :]]
+        lack_e = lack[ks] if sub is None else lack[ks[:, None], sub[None, :]]
         if self.p.average:
             av = np.exp(np.minimum(log_a - self.need, 50.0))
             av_e = av[ks] if sub is None else av[ks[:, None], sub[None, :]]
             more = (np.where(lack_e > 0, av_e * np.expm1(delta), 0.0)).sum(axis=-1)
             fell = np.minimum(np.maximum(more, 0.0), lack_e.max(axis=-1))
-            return fell if sub is None else float(fell.sum())
-        got = np.minimum(np.maximum(delta, 0.0), lack_e).sum(axis=-1)
-        return got if sub is None else float(got.sum())
+            return np.asarray(fell, dtype=np.float64)
+        return np.asarray(np.minimum(np.maximum(delta, 0.0), lack_e).sum(axis=-1),
+                          dtype=np.float64)
 
     def met(self, log_a: FloatArray) -> bool:
         return not bool(np.any(self.short(log_a)))
@@ -299,18 +298,16 @@ def _attribute(p: _Problem, d: int, values: FloatArray) -> FloatArray:
 def _greedy(
     p: _Problem, goal: _Goal, x: FloatArray, day: FloatArray, cap: FloatArray,
     sign: int = 1, keep: FloatArray | None = None,
-    prior: list[tuple[FloatArray, FloatArray]] | None = None,
 ) -> FloatArray:
     """Rounds of class evaluations and picks (module docstring), from ``x`` arriving
     on ``day``: ``sign`` +1 buys while short cells remain (within ``cap``); -1 removes
-    units no constrained cell needs (down to ``keep``), dearest first; ``prior``
-    arrivals are held fixed.  Returns the new ``x``."""
+    units no constrained cell needs (down to ``keep``), dearest first.  Returns the
+    new ``x``."""
     x = x.copy()
-    fixed = list(prior or [])
     cost = p.a.unit_cost
     classes = _classes(p)
     for _ in range(MAX_ROUNDS):
-        base = p.evaluate([*fixed, (x, day)])
+        base = p.evaluate([(x, day)])
         t0 = p.terms(base)
         log_a = p.log_a(t0)
         if sign > 0 and goal.met(log_a):
@@ -327,7 +324,7 @@ def _greedy(
             cells = _class_cells(p, d, q, ok)
             if not cells.any():
                 continue
-            ev = p.evaluate([*fixed, (x, day), (sign * cells, day)])
+            ev = p.evaluate([(x, day), (sign * cells, day)])
             delta = p.terms(ev) - t0
             deltas[c] = delta
             fam_sites = np.argwhere(_attribute(p, d, np.ones(delta.shape[:2])) > 0)
@@ -358,7 +355,7 @@ def _greedy(
             if sign > 0:
                 if not bool(goal.short(log_a).any()):
                     break
-                g = float(goal.gain(log_a, ks, sub, dl))
+                g = float(goal.gain(log_a, ks, sub, dl).sum())
                 if not g > 0:
                     continue
                 fresh = -g / max(float(cost[r]), 1e-300)
@@ -443,7 +440,7 @@ def _exchange(p: _Problem, goal: _Goal, x: FloatArray, day: FloatArray) -> Float
     """Cheaper feasible neighbours of ``x`` while there are (small cases): one unit
     fewer; one unit moved to a cheaper cell; one unit for two cheaper ones; two units
     for one cheaper.  Exact (family tables, :class:`_Tables`)."""
-    cells = [tuple(c) for c in np.argwhere(p.cap > 0).tolist()]
+    cells: list[tuple[int, int]] = [(int(i), int(s)) for i, s in np.argwhere(p.cap > 0)]
     if not cells:
         return x
     tab = _Tables(p, day)
@@ -491,10 +488,10 @@ def _exchange(p: _Problem, goal: _Goal, x: FloatArray, day: FloatArray) -> Float
                 x, found = y, True
                 break
         if not found:
-            y = _add_then_drop(p, goal, tab, x, cells, log_a, fam_of_row)
-            if y is None:
+            better = _add_then_drop(p, goal, tab, x, cells, log_a, fam_of_row)
+            if better is None:
                 return x
-            x = y
+            x = better
     return x
 
 
@@ -552,8 +549,8 @@ class OverTimePlan:
     best : FloatArray
         (fleets × days) availability with unlimited stock of every item, each on the
         shelf from its lead time (NaN with no system present).
-    unreachable : FloatArray
-        Bool (fleets × days): days where even ``best`` misses the target (with
+    unreachable : BoolArray
+        (fleets × days): days where even ``best`` misses the target (with
         ``average``: every day of a fleet whose mean best misses it).
     """
 
@@ -564,7 +561,7 @@ class OverTimePlan:
     lead_days: FloatArray
     lines: list[tuple[int, int, int, float]]
     best: FloatArray
-    unreachable: FloatArray
+    unreachable: BoolArray
 
     @property
     def buy(self) -> FloatArray:
@@ -648,7 +645,7 @@ def _best(p: _Problem, before: OverTime) -> FloatArray:
 
 
 def _schedule(
-    p: _Problem, goal: _Goal, x: FloatArray, days: IntArray, unreachable: FloatArray
+    p: _Problem, goal: _Goal, x: FloatArray, days: IntArray, unreachable: BoolArray
 ) -> tuple[list[tuple[int, int, int, float]], list[tuple[FloatArray, FloatArray]]]:
     """Need-by days of the units of ``x`` (module docstring), and the arrivals they make.
 
@@ -833,6 +830,9 @@ def optimize_over_time(
     lines, arrivals = _schedule(p, goal, x, before.days, unreach_ks)
     lines.sort(key=lambda r: (r[3], r[0], r[1]))
     after = p.evaluate(arrivals) if arrivals else before
+    # A (fleet, day) the search left short (within rounding of what unlimited stock
+    # reaches): reported with the others.
+    unreach_ks = unreach_ks | goal.short(p.log_a(p.terms(after)) + np.log1p(TOLERANCE))
     k, s = p.fleet_k, p.fleet_s
     best_f = np.where(before.present > 0, np.exp(np.minimum(best[k, s], 0.0)) * _share(before),
                       np.nan)
