@@ -47,7 +47,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,9 @@ TOLERANCE = 1e-9
 BEST_SIGMAS = 12.0
 #: Rounds of the greedy, at most (each buys at least one unit).
 MAX_ROUNDS = 100_000
+#: Up to this many purchasable (item, site) cells (and above :data:`SMALL_CELLS`) the
+#: greedy also runs with the other gain (deficit-capped) and the cheaper plan is kept.
+TWO_GAINS_CELLS = 5_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,6 +214,9 @@ class _Goal:
     p: _Problem
     on: BoolArray  # (systems × sites × days): constrained
     need: FloatArray  # log target less log share up (0 where off)
+    #: Gains capped by what each (fleet, day) still lacks (else: the whole log gain on
+    #: every pair below target, as the steady greedy weighs fleets).
+    capped: bool = False
 
     def short(self, log_a: FloatArray) -> BoolArray:
         """Bool (systems × sites × days): constrained cells whose fleet is below target."""
@@ -252,6 +258,8 @@ class _Goal:
             more = (np.where(lack_e > 0, av_e * np.expm1(delta), 0.0)).sum(axis=-1)
             fell = np.minimum(np.maximum(more, 0.0), lack_e.max(axis=-1))
             return np.asarray(fell, dtype=np.float64)
+        if not self.capped:
+            return np.asarray(np.where(lack_e > 0, delta, 0.0).sum(axis=-1), dtype=np.float64)
         return np.asarray(np.minimum(np.maximum(delta, 0.0), lack_e).sum(axis=-1),
                           dtype=np.float64)
 
@@ -822,11 +830,17 @@ def optimize_over_time(
         on = present & ~unreach_ks
     goal = _Goal(p=p, on=on, need=np.where(on, np.nan_to_num(p.need), 0.0))
     earliest = np.broadcast_to(p.lead[:, None], p.lo.shape)
-    x = _greedy(p, goal, p.lo, earliest, p.cap)
-    if _small(p):
-        x = _exchange(p, goal, x, earliest)  # its moves include every removal
-    else:
-        x = _greedy(p, goal, x, earliest, p.cap, sign=-1, keep=p.lo)
+    cells = int(np.count_nonzero(p.cap > 0))
+    plans = []
+    two = cells <= TWO_GAINS_CELLS and not _small(p)  # small cases: the exchanges instead
+    for capped in (False, True) if two else (False,):
+        x = _greedy(p, replace(goal, capped=capped), p.lo, earliest, p.cap)
+        if _small(p):
+            x = _exchange(p, goal, x, earliest)  # its moves include every removal
+        else:
+            x = _greedy(p, goal, x, earliest, p.cap, sign=-1, keep=p.lo)
+        plans.append((float(np.sum(x * p.a.unit_cost[:, None])), capped, x))
+    x = min(plans, key=lambda c: c[:2])[2]
     lines, arrivals = _schedule(p, goal, x, before.days, unreach_ks)
     lines.sort(key=lambda r: (r[3], r[0], r[1]))
     after = p.evaluate(arrivals) if arrivals else before
