@@ -55,13 +55,13 @@ from scipy import sparse
 
 from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.errors import SustainError
-from sustain.optimize.api import fleet_targets, stock_limits
+from sustain.optimize.api import fleet_targets, optimize, stock_limits
 from sustain.optimize.family import families_of, log_factor
 from sustain.readiness.metric import Method, position_shortfall
 from sustain.readiness.over_time import OverTime, evaluate_over_time
 from sustain.scenario.compile import ScenarioArrays
 from sustain.scenario.model import Scenario
-from sustain.scenario.timeline import tempo_factors
+from sustain.scenario.timeline import tempo_factors, with_delivered_fleets
 
 #: A target counts as met within this much availability (as the steady optimiser).
 TOLERANCE = 1e-9
@@ -833,8 +833,15 @@ def optimize_over_time(
     cells = int(np.count_nonzero(p.cap > 0))
     plans = []
     two = cells <= TWO_GAINS_CELLS and not _small(p)  # small cases: the exchanges instead
-    for capped in (False, True) if two else (False,):
-        x = _greedy(p, replace(goal, capped=capped), p.lo, earliest, p.cap)
+    starts: list[tuple[bool, FloatArray | None]] = [(False, p.lo)]
+    if two:
+        starts.append((True, p.lo))
+    if not _small(p):
+        starts.append((False, _envelope_plan(p, before, target)))
+    for capped, start in starts:
+        if start is None:
+            continue
+        x = _greedy(p, replace(goal, capped=capped), start, earliest, p.cap)
         if _small(p):
             x = _exchange(p, goal, x, earliest)  # its moves include every removal
         else:
@@ -854,6 +861,38 @@ def optimize_over_time(
         before=before, after=after, targets=fleet_targets(p.a, target), average=p.average,
         lead_days=p.lead, lines=lines, best=best_f, unreachable=unreach_ks[k, s],
     )
+
+
+def _envelope_plan(
+    p: _Problem, before: OverTime, target: float | Mapping[str, float]
+) -> FloatArray | None:
+    """The steady optimiser's plan for the envelope of the timeline — each fleet at the
+    most systems it ever has (rounded up) and its highest tempo, held for ever —
+    within the purchase limits; None when the steady optimiser finds none.  A start
+    for the greedy, which then completes and prunes it."""
+    a = p.a
+    sc = with_delivered_fleets(p.scenario)
+    peak = np.ceil(np.nan_to_num(before.present).max(axis=1) - 1e-9)
+    hours = p.hours[p.fleet_k, p.fleet_s].max(axis=1)
+    of = {(a.system_ids[k], a.site_ids[s]): f for f, (k, s) in enumerate(
+        zip(p.fleet_k.tolist(), p.fleet_s.tolist(), strict=True))}
+    fleets = []
+    for fl in sc.fleets:
+        f = of[(fl.system, fl.site)]
+        fleets.append(replace(fl, count=int(peak[f]),
+                              hours_per_day=float(hours[f]) or fl.hours_per_day))
+    env = replace(sc, fleets=tuple(fleets), deliveries=(), tempo=(), attrition=(),
+                  battle_damage=())
+    try:
+        opt = optimize(env, target=target, method=p.method, refine_seconds=0.0)
+    except SustainError:
+        return None
+    b = opt.evaluation.arrays
+    x = np.zeros_like(p.lo)
+    rows = [a.item_ids.index(i) for i in b.item_ids]
+    cols = [a.site_ids.index(s) for s in b.site_ids]
+    x[np.ix_(rows, cols)] = opt.buy
+    return np.minimum(np.maximum(x, p.lo), p.cap)
 
 
 def _share(ot: OverTime) -> FloatArray:
