@@ -70,8 +70,9 @@ TOLERANCE = 1e-9
 BEST_SIGMAS = 12.0
 #: Rounds of the greedy, at most (each buys at least one unit).
 MAX_ROUNDS = 100_000
-#: Up to this many purchasable (item, site) cells (and above :data:`SMALL_CELLS`) the
-#: greedy also runs with the other gain (deficit-capped) and the cheaper plan is kept.
+#: Up to this many purchasable (item, site) cells the greedy also starts from the stock
+#: held (above :data:`SMALL_CELLS` twice: with each gain), besides the envelope's plan;
+#: the cheapest plan is kept.
 TWO_GAINS_CELLS = 5_000
 
 
@@ -832,12 +833,15 @@ def optimize_over_time(
     earliest = np.broadcast_to(p.lead[:, None], p.lo.shape)
     cells = int(np.count_nonzero(p.cap > 0))
     plans = []
-    two = cells <= TWO_GAINS_CELLS and not _small(p)  # small cases: the exchanges instead
-    starts: list[tuple[bool, FloatArray | None]] = [(False, p.lo)]
-    if two:
+    # Starts: the steady plan of the timeline's envelope (completed by the greedy);
+    # from the stock held, the greedy alone (up to TWO_GAINS_CELLS, or when the
+    # envelope has no plan), and with capped gains too above the exchange search.
+    envelope = _envelope_plan(p, before, target)
+    starts: list[tuple[bool, FloatArray | None]] = [(False, envelope)]
+    if cells <= TWO_GAINS_CELLS or envelope is None:
+        starts.append((False, p.lo))
+    if cells <= TWO_GAINS_CELLS and not _small(p):
         starts.append((True, p.lo))
-    if not _small(p):
-        starts.append((False, _envelope_plan(p, before, target)))
     for capped, start in starts:
         if start is None:
             continue
