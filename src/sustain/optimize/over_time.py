@@ -28,15 +28,17 @@ are disjoint: different families, disjoint subtrees of sites) — and then buys,
 gain per cost first (a lazy heap: gains only fall as pairs meet their targets), at
 most one class per family per round.  Rounds repeat until every reachable pair is
 met.  A pruning pass then removes units (dearest first) that no pair needs, by the
-same class evaluations with one unit fewer.
+same class evaluations with one unit fewer.  Starts: the steady optimiser's plan for
+the envelope of the timeline (each fleet at its most systems and highest tempo),
+completed by the greedy; and on cases up to :data:`TWO_GAINS_CELLS` cells the stock
+held (with gains capped at each pair's deficit as well).  Small cases replace the
+pruning by an exact exchange search (:func:`_exchange`).  The cheapest plan is kept.
 
-**Need-by.**  The purchases are then scheduled forward over the reported days: at the
-first day some reachable pair is below target, the greedy above, limited to the
-plan's units, chooses the units that must be on the shelf by that day (a unit at a
-site with children: by that day less the longest order-and-ship time below it, so
-every child sees it); and so on to the last day.  A unit's need-by day is the day it
-is needed on the shelf (never before its lead time), its order-by day the need-by less
-its lead time.
+**Need-by.**  Every unit starts on the shelf at its lead time; rounds of class
+evaluations with one unit fewer then defer units, dearest first, to the first
+reported day on which their absence would leave a reachable pair short
+(:func:`_schedule`).  A unit's need-by day is the day it must be on the shelf (never
+before its lead time), its order-by day the need-by less its lead time.
 
 Array code per evaluation; the Python loops run over rounds, classes and the units
 bought, never over items within an evaluation.
