@@ -286,8 +286,47 @@ def optimize(
                      "on small cases after the first greedy (0: none, inf: no limit; "
                      "default 5)."),
     ] = None,
+    over_time: Annotated[
+        bool, typer.Option("--over-time", help="The cheapest purchases meeting the targets "
+                           "on every day 0, K, 2K, … D through the scenario's deliveries, "
+                           "tempo and losses, with need-by and order-by days.")
+    ] = False,
+    days: Annotated[
+        int | None, typer.Option("--days", help="With --over-time: horizon D (default 365).")
+    ] = None,
+    step: Annotated[
+        int | None, typer.Option("--step", help="With --over-time: days between points K "
+                                 "(default 7).")
+    ] = None,
+    average: Annotated[
+        bool, typer.Option("--average", help="With --over-time: targets on each fleet's "
+                           "mean availability over the days instead of on every day.")
+    ] = False,
+    allow_shortfall: Annotated[
+        bool, typer.Option("--allow-shortfall", help="With --over-time: exit 0 when some "
+                           "days cannot be reached in time (they are still reported).")
+    ] = False,
+    exponential: Annotated[
+        bool, typer.Option("--exponential", help="With --over-time: exponential repair and "
+                           "transit times of the same means (default deterministic).")
+    ] = False,
+    lead_days: Annotated[
+        float | None, typer.Option("--lead-days", help="With --over-time: procurement lead "
+                                   "time of items without procurement_days (default: the "
+                                   "longest procurement_days in the scenario).")
+    ] = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    if over_time or average or allow_shortfall or exponential or days is not None or (
+            step is not None or lead_days is not None):
+        _optimize_over_time(
+            scenario, target=target, budget=budget, method=method, json_out=json_out,
+            output=output, curve=curve, top=top, quiet=quiet,
+            allow_outside_tables=allow_outside_tables, stock=stock, stock_mode=stock_mode,
+            over_time=over_time, days=days, step=step, average=average,
+            allow_shortfall=allow_shortfall, exponential=exponential, lead_days=lead_days,
+        )
+        return
     # Imported here, not at the top: numba and SciPy slow the start of other commands.
     from sustain.optimize import TargetUnreachable
     from sustain.optimize.api import REFINE_SECONDS
@@ -379,6 +418,89 @@ def _curve_output(o: Output, opt: sustain.Optimization) -> Render:
         save_curve_plot(opt, path, suffix[1:])
 
     return plot
+
+
+def _optimize_over_time(
+    scenario: Path, *, target: list[str] | None, budget: float | None, method: MethodChoice,
+    json_out: bool, output: list[Path] | None, curve: Path | None, top: int, quiet: bool,
+    allow_outside_tables: bool, stock: Path | None, stock_mode: StockModeChoice,
+    over_time: bool, days: int | None, step: int | None, average: bool,
+    allow_shortfall: bool, exponential: bool, lead_days: float | None,
+) -> None:
+    """``sustain optimize --over-time``: checks, the plan, its outputs; exit 3 when some
+    days cannot be reached in time (unless ``--allow-shortfall``)."""
+    from sustain.optimize.over_time import optimize_over_time
+    from sustain.report.builders import over_time_plan_report
+    from sustain.report.documents import json_text, over_time_plan_csv
+    from sustain.report.tables import print_over_time_plan
+
+    outputs: list[Output] = []
+    try:
+        if not over_time:
+            given = [n for n, g in (("--days", days is not None), ("--step", step is not None),
+                                    ("--average", average), ("--allow-shortfall", allow_shortfall),
+                                    ("--exponential", exponential),
+                                    ("--lead-days", lead_days is not None)) if g]
+            raise OptionError(f"{given[0]} needs --over-time")
+        if method is MethodChoice.EXACT:
+            raise OptionError("--over-time uses --method vari-metric or metric, not exact")
+        if budget is not None:
+            raise OptionError("--budget is not available with --over-time: give --target")
+        if curve is not None:
+            raise OptionError("--curve is not available with --over-time")
+        targets = _parse_targets(target or [])
+        if targets is None:
+            raise OptionError("give --target (e.g. --target 0.9)")
+        horizon = check_whole("--days", 365 if days is None else days, low=1, high=MAX_DAYS)
+        every = check_whole("--step", 7 if step is None else step, low=1)
+        check_whole("--top", top, low=1)
+        if lead_days is not None:
+            check_number("--lead-days", lead_days, low=0, what="a number of days")
+        outputs += output_files(output)
+        check_outputs(outputs)
+        inputs = inputs_of(scenario)
+        if stock is not None:
+            inputs.append(Input(stock, "the stock plan"))
+        check_not_inputs(outputs, inputs)
+        sc = load(scenario, allow_outside_tables)
+        check_not_inputs(outputs, inputs_of(scenario, sc))
+        if stock is not None:
+            sc, _ = with_stock_plan(sc, stock, stock_mode, quiet=quiet)
+        plan = optimize_over_time(sc, target=targets, days=horizon, step=every,
+                                  method=method.value, average=average,
+                                  exponential=exponential, lead_days=lead_days)
+        doc = plan.to_dict()
+        _check_shortfalls(doc, allow_shortfall)
+        text = json_text(doc) if json_out else ""
+        write_outputs(report_files(outputs, lambda: over_time_plan_report(sc, doc),
+                                   lambda: json_text(doc), csv=lambda: over_time_plan_csv(doc)))
+    except _Shortfall as exc:
+        raise fail(exc, code=3) from None
+    except SustainError as exc:
+        raise fail(exc) from None
+    if json_out:
+        sys.stdout.write(text)
+    elif not quiet:
+        print_over_time_plan(out, sc.name or str(scenario), doc, top, sc.currency)
+        wrote(outputs)
+
+
+class _Shortfall(SustainError):
+    """Some days of an over-time plan cannot be reached in time (exit 3)."""
+
+
+def _check_shortfalls(doc: dict[str, Any], allow: bool) -> None:
+    """Raise :class:`_Shortfall` naming each fleet's unreachable days, unless ``allow``."""
+    if not doc["shortfalls"] or allow:
+        return
+    parts = [
+        f"fleet {s['system']} at {s['site']}: target {s['target']:.4g} cannot be reached "
+        f"in time on days {', '.join(str(d) for d in s['days'])} (best reachable "
+        f"{', '.join(f'{b:.4g}' for b in s['best'])})"
+        for s in doc["shortfalls"]
+    ]
+    raise _Shortfall("; ".join(parts) + " (purchases arrive after their lead times; "
+                     "--allow-shortfall accepts these days and writes the plan)")
 
 
 class _progress:

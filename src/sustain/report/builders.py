@@ -297,6 +297,68 @@ def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
                   intro=(Text(f"Scenario `{scenario.source}`."),), sections=(section,))
 
 
+def _lowest(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return min(known) if known else None
+
+
+def over_time_plan_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
+    """``sustain optimize --over-time``: each fleet's lowest availability before and after
+    buying, the days no purchase can reach in time, the purchases with their need-by and
+    order-by days, and availability over time after buying."""
+    days = doc["days"]
+    mode = "on average over" if doc["average"] else "on every one of"
+    money = scenario.currency
+    fleets = Table(
+        "fleets",
+        (Column("system"), Column("site"), Column("target", _PERCENT),
+         Column("lowest before", _PERCENT), Column("lowest after", _PERCENT)),
+        tuple((f["system"], f["site"], f["target"], _lowest(f["before"]), _lowest(f["after"]))
+              for f in doc["fleets"]),
+    )
+    chart = Chart(
+        name="availability over time",
+        title="Availability over time after buying",
+        x_title="day",
+        y_title="availability (%)",
+        series=tuple(
+            Series(_fleet_label(f), tuple(float(d) for d in days), tuple(f["after"]))
+            for f in doc["fleets"]
+        ),
+        y_kind=Kind.PERCENT,
+        markers=event_markers(scenario, days[-1]),
+        levels=_target_levels(doc),
+    )
+    sections = [Section("Fleets", (
+        Text(f"Method **{doc['method']}**; targets {mode} the days {days[0]} to {days[-1]} "
+             f"({len(days)} days reported)."),
+        fleets, chart))]
+    if doc["shortfalls"]:
+        sections.append(Section("Days no purchase can reach in time", (
+            Text("Purchases arrive after their lead times; on these days even unlimited "
+                 "stock ordered today would arrive too late to meet the target."),
+            Table("shortfalls",
+                  (Column("system"), Column("site"), Column("target", _PERCENT),
+                   Column("days"), Column("best reachable")),
+                  tuple((s["system"], s["site"], s["target"],
+                         ", ".join(str(d) for d in s["days"]),
+                         ", ".join(f"{100 * b:.1f} %" for b in s["best"]))
+                        for s in doc["shortfalls"])),
+        )))
+    sections.append(Section(f"Purchases ({doc['purchase_cost']:,.0f} {money})", (
+        Text("Each line must be on the shelf by its need-by day and ordered by its order-by "
+             "day (need-by less the item's procurement lead time)."),
+        Table("purchases",
+              (Column("item"), Column("site"), Column("qty", Kind.INT),
+               Column("need by", Kind.INT, unit="day"), Column("order by", Kind.INT, unit="day"),
+               Column("unit cost", Kind.MONEY, unit=money), Column("cost", Kind.MONEY, unit=money)),
+              tuple((r["item"], r["site"], r["qty"], r["need_by"], r["order_by"],
+                     r["unit_cost"], r["cost"]) for r in doc["purchases"])),
+    )))
+    return Report(f"Sparing over time: {_name(scenario)}",
+                  intro=(Text(f"Scenario `{scenario.source}`."),), sections=tuple(sections))
+
+
 # -- optimize -----------------------------------------------------------------------
 
 
