@@ -190,15 +190,37 @@ def over_time_section(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> str:
-    """Markdown text of ``sustain evaluate --over-time -o``."""
+def over_time_report(scenario: Scenario, doc: dict[str, Any], picture: str | None = None) -> str:
+    """Markdown text of ``sustain evaluate --over-time -o``; ``picture``: the plot's path
+    relative to the report, shown under the table."""
     return "\n".join([
         f"# Readiness report: {scenario.name or scenario.source}",
         "",
         f"Scenario `{scenario.source}`.",
         "",
         over_time_section(doc),
+        *([f"![Availability over time per fleet]({picture})", ""] if picture else []),
+        *([over_time_comparison_section(doc["simulated"])] if doc.get("simulated") else []),
     ])
+
+
+def over_time_comparison_section(sim: dict[str, Any]) -> str:
+    """Markdown section: per fleet, the share of days the analytic value lies inside
+    the simulator's 95 % band (``evaluate --over-time --compare``)."""
+    lines = [
+        "## Against the simulator",
+        "",
+        f"The simulator ran {sim['replications']} replications (seed {sim['seed']}) under "
+        "the analytic model's assumptions (failures while down, no repair-channel limits), "
+        f"after a lead-in of {sim['lead_in_days']} days that fills its pipelines.",
+        "",
+        "| system | site | days inside the 95 % band |",
+        "|---|---|---:|",
+    ]
+    for f in sim["fleets"]:
+        share = f["inside_ci95_share"]
+        lines.append(f"| {f['system']} | {f['site']} | {pct(share)} |")
+    return "\n".join([*lines, ""])
 
 
 def optimization_report(scenario: Scenario, opt: Optimization) -> str:

@@ -1,4 +1,5 @@
-"""Plots (extra ``plot``: matplotlib): the efficient curve, simulated availability, stockpiles.
+"""Plots (extra ``plot``: matplotlib): the efficient curve, availability over time
+(analytic and simulated), stockpiles.
 
 Each ``save_*`` function draws one figure and saves it to the path it is given in the
 format given (``png``, ``svg`` or ``pdf``); :mod:`sustain.report.files` gives it a
@@ -8,16 +9,19 @@ temporary path and renames the file into place.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sustain._types import FloatArray
 from sustain.errors import MissingExtraError, SustainError
 
 if TYPE_CHECKING:
     from sustain.optimize.api import Optimization
+    from sustain.scenario.model import Scenario
     from sustain.simulate.replicate import SimulationResult
     from sustain.stockpile.result import PlanResult
 
@@ -159,3 +163,149 @@ def save_stockpile_plot(result: PlanResult, path: Path, fmt: str) -> None:
             ax.grid(alpha=0.3)
             ax.set_ylim(bottom=0)
     _save(plt, fig, path, fmt)
+
+
+#: Most fleets drawn in colour in one panel of the over-time plot: the fleets with the
+#: lowest availability; the others are drawn as thin grey lines under one legend entry.
+MAX_FLEET_LINES = 8
+#: Colours of the fleets' lines (Matplotlib's default cycle); grey is kept for the rest.
+_COLOURS = [f"C{k}" for k in range(10) if k != 7]
+
+
+def _lowest(series: list[dict[str, Any]]) -> tuple[float, int] | None:
+    """(lowest availability, its first day) of a fleet's series; None: never present."""
+    found = [(p["availability"], p["day"]) for p in series if p["availability"] is not None]
+    return min(found, key=lambda x: x[0]) if found else None
+
+
+def _percent(values: list[float | None]) -> FloatArray:
+    return np.array([math.nan if v is None else 100.0 * v for v in values])
+
+
+def save_over_time_plot(
+    doc: dict[str, Any],
+    scenario: Scenario,
+    path: Path,
+    fmt: str,
+    *,
+    targets: Sequence[float] | FloatArray | None = None,
+) -> None:
+    """Availability over time: one panel per system type, one line per fleet.
+
+    ``doc`` is the JSON document of ``sustain evaluate --over-time`` (with its
+    ``simulated`` block when the simulator's band is to be drawn over the lines);
+    ``targets`` has one value per fleet of ``doc`` (NaN: none).  Each panel marks the
+    deliveries of its system type (dotted vertical lines, labelled above the panel
+    with what arrives) and the tempo windows of its fleets (shaded, with their
+    factor); each target is a dashed line.  In a panel with more than
+    :data:`MAX_FLEET_LINES` fleets, the fleets with the lowest availability are drawn
+    in colour and the others in grey.  Legends sit to the right of the panels.
+    """
+    plt = pyplot()
+    fleets = doc["fleets"]
+    horizon = doc["days"][-1]
+    days = np.array(doc["days"], dtype=float)
+    goal = np.full(len(fleets), np.nan) if targets is None else np.asarray(targets, float)
+    simulated = {(s["system"], s["site"]): s for s in (doc.get("simulated") or {}).get(
+        "fleets", [])}
+    systems = list(dict.fromkeys(f["system"] for f in fleets))
+    names = {s.id: s.name for s in scenario.systems}
+    size = (11.0, 1.2 + 3.0 * max(len(systems), 1))
+    _check_size(size, 110, fmt)
+    fig, axes = plt.subplots(max(len(systems), 1), 1, figsize=size, dpi=110, sharex=True,
+                             squeeze=False, layout="constrained")
+    low = 100.0
+    for ax, system in zip(axes[:, 0], systems, strict=False):
+        mine = [(n, f) for n, f in enumerate(fleets) if f["system"] == system]
+        order = sorted(mine, key=lambda nf: (_lowest(nf[1]["series"]) or (math.inf, 0))[0])
+        others = 0
+        for rank, (_, f) in enumerate(order):
+            y = _percent([p["availability"] for p in f["series"]])
+            lowest = _lowest(f["series"])
+            if lowest is not None:
+                low = min(low, 100.0 * lowest[0])
+            key = (f["system"], f["site"])
+            if rank < MAX_FLEET_LINES or len(order) <= MAX_FLEET_LINES + 1:
+                colour = _COLOURS[rank % len(_COLOURS)]
+                label = f"{f['site']}" + (
+                    f" (lowest {100 * lowest[0]:.1f} % on day {lowest[1]})" if lowest else
+                    " (no system present)")
+                ax.plot(days, y, color=colour, lw=1.6, label=label,
+                        gid=f"fleet:{system}@{f['site']}")
+            else:
+                colour = "0.6"
+                others += 1
+                ax.plot(days, y, color=colour, lw=0.8, gid=f"fleet:{system}@{f['site']}",
+                        label=f"{len(order) - MAX_FLEET_LINES} other sites" if others == 1
+                        else "_")
+            if key in simulated:
+                s = simulated[key]["series"]
+                lo, hi = _percent([p["lo"] for p in s]), _percent([p["hi"] for p in s])
+                if np.isfinite(lo).any():
+                    low = min(low, float(np.nanmin(lo)))
+                ax.fill_between(days, lo, hi, color=colour, alpha=0.22, lw=0,
+                                label="_", gid=f"band:{system}@{f['site']}")
+        if simulated:
+            ax.fill_between([], [], [], color="0.5", alpha=0.3, lw=0,
+                            label="simulator, 95 % confidence band")
+        for t in sorted({float(goal[n]) for n, _ in mine if not math.isnan(goal[n])}):
+            low = min(low, 100.0 * t)
+            ax.axhline(100.0 * t, color="black", ls="--", lw=1.0, label=f"target {100 * t:g} %",
+                       gid="target")
+        _mark_tempo(ax, scenario, system, {f["site"] for _, f in mine}, horizon)
+        _mark_deliveries(ax, scenario, system, {f["site"] for _, f in mine}, horizon)
+        ax.set_ylabel("availability (%)")
+        ax.grid(alpha=0.3)
+        title = f"{system}: {names[system]}" if names.get(system) else system
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  fontsize=7, title=title, title_fontsize=8, alignment="left")
+    for ax in axes[:, 0]:
+        ax.set_ylim(max(0.0, 10.0 * math.floor((low - 2.0) / 10.0)), 101.0)
+        ax.set_xlim(0, horizon)
+    axes[-1, 0].set_xlabel("day")
+    title = f"Availability over time ({doc['method']}): {scenario.name or scenario.source}"
+    if simulated:
+        sim = doc["simulated"]
+        title += (f"\nsimulator: {sim['replications']} replications, seed {sim['seed']}, "
+                  f"under the analytic model's assumptions")
+    fig.suptitle(title, fontsize=10)
+    try:
+        fig.savefig(path, format=fmt)
+    finally:
+        plt.close(fig)
+
+
+def _mark_tempo(ax: Any, scenario: Scenario, system: str, sites: set[str],
+                horizon: float) -> None:
+    """Shade the tempo windows that change the hours of a fleet in the panel."""
+    for row in scenario.tempo:
+        if row.system not in (None, system) or (row.site is not None and row.site not in sites):
+            continue
+        if row.from_day >= horizon or row.to_day <= 0 or row.factor == 1.0:
+            continue
+        where = f" at {row.site}" if row.site else ""
+        ax.axvspan(max(row.from_day, 0.0), min(row.to_day, horizon), color="tab:orange",
+                   alpha=0.13, lw=0, gid="tempo",
+                   label=f"tempo ×{row.factor:g}{where}, days {row.from_day:g}–{row.to_day:g}")
+
+
+def _mark_deliveries(ax: Any, scenario: Scenario, system: str, sites: set[str],
+                     horizon: float) -> None:
+    """Dotted lines at the deliveries to the panel's fleets, labelled above the panel."""
+    arriving: dict[float, list[str]] = {}
+    for d in scenario.deliveries:
+        if d.day > horizon or d.day < 0:
+            continue
+        if d.count > 0 and d.system == system:
+            what = f"+{d.count} {d.site}" + (" + spares" if d.stock else "")
+        elif d.count == 0 and d.stock and d.site in sites:
+            what = f"spares {d.site}"
+        else:
+            continue
+        arriving.setdefault(float(d.day), []).append(what)
+    for n, (day, lines) in enumerate(sorted(arriving.items())):
+        ax.axvline(day, color="0.25", ls=":", lw=1.2, gid="delivery",
+                   label="delivery (above: what arrives)" if n == 0 else "_")
+        ax.annotate("\n".join(lines), xy=(day, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=7, annotation_clip=False)
