@@ -476,7 +476,7 @@ def _optimize_output(o: Output, sc: sustain.Scenario, opt: sustain.Optimization,
         return text_file(curve_csv(opt.curve()))
 
     def plot(path: Path) -> None:
-        save_curve_plot(opt, path, suffix[1:])
+        save_curve_plot(opt, path, suffix[1:], currency=sc.currency)
 
     return plot
 

@@ -65,32 +65,40 @@ def _check_size(size: tuple[float, float], dpi: int, fmt: str) -> None:
 
 
 def _save(plt: ModuleType, fig: Any, path: Path, fmt: str) -> None:
+    """Save ``fig`` (laid out by its constrained layout engine) and close it."""
     try:
-        fig.tight_layout()
         fig.savefig(path, format=fmt)
     finally:
         plt.close(fig)
 
 
-def save_curve_plot(opt: Optimization, path: Path, fmt: str) -> None:
-    """The efficient curve: availability per fleet and overall against money spent."""
+def _legend_beside(ax: Any, **kwargs: Any) -> None:
+    """The legend of ``ax`` to the right of its data area, never over it."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7,
+              **kwargs)
+
+
+def save_curve_plot(opt: Optimization, path: Path, fmt: str, *, currency: str = "") -> None:
+    """The efficient curve: availability per fleet and overall (%) against money spent
+    (millions of ``currency``)."""
     plt = pyplot()
     points = opt.curve()
     cost = np.array([p["cost"] for p in points])
-    _check_size((8, 5), 120, fmt)
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    _check_size((9, 5), 120, fmt)
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=120, layout="constrained")
     names = list(points[0]["fleets"]) if points else []
     for n in names:
-        ax.step(cost / 1e6, [p["fleets"][n] for p in points], where="post", lw=1, label=n)
-    ax.step(cost / 1e6, [p["availability"] for p in points], where="post", lw=2.5,
+        ax.step(cost / 1e6, [100 * p["fleets"][n] for p in points], where="post", lw=1,
+                label=n)
+    ax.step(cost / 1e6, [100 * p["availability"] for p in points], where="post", lw=2.5,
             color="black", label="all systems")
-    for t in sorted(set(opt.targets[~np.isnan(opt.targets)].tolist())):
-        ax.axhline(t, ls="--", color="grey", lw=0.8)
-    ax.set_xlabel("purchases (millions)")
-    ax.set_ylabel("availability")
+    for k, t in enumerate(sorted(set(opt.targets[~np.isnan(opt.targets)].tolist()))):
+        ax.axhline(100 * t, ls="--", color="grey", lw=0.8, label="target" if k == 0 else "_")
+    ax.set_xlabel(f"purchases (millions of {currency})" if currency else "purchases (millions)")
+    ax.set_ylabel("availability (%)")
     ax.set_title("Efficient curve: availability per fleet against money spent")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    _legend_beside(ax, ncol=1 if len(names) < 16 else 2)
     _save(plt, fig, path, fmt)
 
 
@@ -98,8 +106,8 @@ def save_availability_plot(result: SimulationResult, path: Path, fmt: str) -> No
     """The mean share of systems up per fleet with its 95 % band, over the days simulated."""
     plt = pyplot()
     doc = result.to_dict()
-    _check_size((9, 5), 120, fmt)
-    fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
+    _check_size((10, 5), 120, fmt)
+    fig, ax = plt.subplots(figsize=(10, 5), dpi=120, layout="constrained")
     for f in doc["fleets"]:
         if not f["series"]:  # a fleet of zero systems
             continue
@@ -107,20 +115,22 @@ def save_availability_plot(result: SimulationResult, path: Path, fmt: str) -> No
 
         def col(key: str, pts: list[dict[str, float | None]] = f["series"]) -> list[float]:
             # None: no system present at that day (a fleet delivered later, or lost)
-            return [math.nan if p[key] is None else float(p[key] or 0.0) for p in pts]
+            return [math.nan if p[key] is None else 100 * float(p[key] or 0.0) for p in pts]
 
-        line = ax.plot(days, col("mean"), lw=1.2,
-                       label=f"{f['system']} @ {f['site']} ({f['availability']:.3f})")
+        mean = f["availability"]
+        line = ax.plot(days, col("mean"), lw=1.2, label=f"{f['system']} @ {f['site']} ("
+                       + ("n/a" if mean is None else f"{100 * mean:.1f} %") + ")")
         ax.fill_between(days, col("lo"), col("hi"), color=line[0].get_color(), alpha=0.2, lw=0)
     if result.warmup_days > 0:
-        ax.axvline(result.warmup_days, ls="--", color="grey", lw=0.8)
+        ax.axvline(result.warmup_days, ls="--", color="grey", lw=0.8, label="end of warm-up")
     ax.set_xlabel("day")
-    ax.set_ylabel("share of systems up")
-    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("systems up (% of those present)")
+    ax.set_ylim(0, 102)
     ax.set_title(f"Simulated availability: {result.replications} replications, seed {result.seed}"
                  " (mean and 95 % confidence band)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    _legend_beside(ax, ncol=1 if len(doc["fleets"]) < 20 else 2,
+                   title="fleet (mean after warm-up)", title_fontsize=7)
     _save(plt, fig, path, fmt)
 
 
@@ -132,9 +142,9 @@ def save_stockpile_plot(result: PlanResult, path: Path, fmt: str) -> None:
     n = len(d.consumable_ids)
     x = np.arange(len(d.months))
     edges = np.arange(len(d.months) + 1) - 0.5
-    size = (13, 3.6 * max(n, 1))
+    size = (15, 3.6 * max(n, 1))
     _check_size(size, 110, fmt)
-    fig, axes = plt.subplots(n, 2, figsize=size, dpi=110, squeeze=False)
+    fig, axes = plt.subplots(n, 2, figsize=size, dpi=110, squeeze=False, layout="constrained")
     ticks = x[:: max(1, len(x) // 12)]
     rows = result.donor_rows()
     for j, cid in enumerate(d.consumable_ids):
@@ -148,7 +158,8 @@ def save_stockpile_plot(result: PlanResult, path: Path, fmt: str) -> None:
         ax.plot(x, result.partner_stock[j], color="tab:purple", lw=1.2, marker=".",
                 label="partner stock (end of month)")
         ax.set_title(f"{cid}: partner (short {result.total_shortfall[cid]:,.0f} in all)")
-        ax.legend(fontsize=7, loc="upper left")
+        ax.set_ylabel("units (flows per month,\nstock at month end)")
+        _legend_beside(ax)
         ax = axes[j, 1]
         for k, (i, jj) in enumerate(r for r in rows if r[1] == j):
             colour = f"C{k % 10}"
@@ -157,8 +168,11 @@ def save_stockpile_plot(result: PlanResult, path: Path, fmt: str) -> None:
             if d.floor[i, jj] > 0:
                 ax.axhline(d.floor[i, jj], color=colour, lw=0.8, ls="--")
         ax.set_title(f"{cid}: donor stock (dashed: floor)")
-        ax.legend(fontsize=7, loc="upper left")
+        ax.set_ylabel("units at month end")
+        _legend_beside(ax, title="donor")
         for ax in axes[j]:
+            ax.set_xlabel("month")
+            ax.yaxis.set_major_formatter("{x:,.0f}")  # whole units, no "1e6" offset
             ax.set_xticks(ticks, [d.months[t] for t in ticks], rotation=45, fontsize=7)
             ax.grid(alpha=0.3)
             ax.set_ylim(bottom=0)
@@ -257,8 +271,7 @@ def save_over_time_plot(
         ax.set_ylabel("availability (%)")
         ax.grid(alpha=0.3)
         title = f"{system}: {names[system]}" if names.get(system) else system
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-                  fontsize=7, title=title, title_fontsize=8, alignment="left")
+        _legend_beside(ax, title=title, title_fontsize=8, alignment="left")
     for ax in axes[:, 0]:
         ax.set_ylim(max(0.0, 10.0 * math.floor((low - 2.0) / 10.0)), 101.0)
         ax.set_xlim(0, horizon)
@@ -269,10 +282,7 @@ def save_over_time_plot(
         title += (f"\nsimulator: {sim['replications']} replications, seed {sim['seed']}, "
                   f"under the analytic model's assumptions")
     fig.suptitle(title, fontsize=10)
-    try:
-        fig.savefig(path, format=fmt)
-    finally:
-        plt.close(fig)
+    _save(plt, fig, path, fmt)
 
 
 def _mark_tempo(ax: Any, scenario: Scenario, system: str, sites: set[str],
