@@ -204,6 +204,23 @@ def save_over_time_plot(
     *,
     targets: Sequence[float] | FloatArray | None = None,
 ) -> None:
+    """Save :func:`over_time_figure` to ``path`` in the format ``fmt``."""
+    plt = pyplot()
+    _check_size(_over_time_size(doc), 110, fmt)
+    _save(plt, over_time_figure(doc, scenario, targets=targets), path, fmt)
+
+
+def _over_time_size(doc: dict[str, Any]) -> tuple[float, float]:
+    panels = len({f["system"] for f in doc["fleets"]})
+    return (11.0, 1.2 + 3.0 * max(panels, 1))
+
+
+def over_time_figure(
+    doc: dict[str, Any],
+    scenario: Scenario,
+    *,
+    targets: Sequence[float] | FloatArray | None = None,
+) -> Any:
     """Availability over time: one panel per system type, one line per fleet.
 
     ``doc`` is the JSON document of ``sustain evaluate --over-time`` (with its
@@ -214,6 +231,8 @@ def save_over_time_plot(
     factor); each target is a dashed line.  In a panel with more than
     :data:`MAX_FLEET_LINES` fleets, the fleets with the lowest availability are drawn
     in colour and the others in grey.  Legends sit to the right of the panels.
+    Fleet lines carry the ``gid`` ``fleet:SYSTEM@SITE``, bands ``band:SYSTEM@SITE``,
+    and the markers ``target``, ``delivery`` and ``tempo``.
     """
     plt = pyplot()
     fleets = doc["fleets"]
@@ -224,10 +243,8 @@ def save_over_time_plot(
         "fleets", [])}
     systems = list(dict.fromkeys(f["system"] for f in fleets))
     names = {s.id: s.name for s in scenario.systems}
-    size = (11.0, 1.2 + 3.0 * max(len(systems), 1))
-    _check_size(size, 110, fmt)
-    fig, axes = plt.subplots(max(len(systems), 1), 1, figsize=size, dpi=110, sharex=True,
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(max(len(systems), 1), 1, figsize=_over_time_size(doc), dpi=110,
+                             sharex=True, squeeze=False, layout="constrained")
     low = 100.0
     for ax, system in zip(axes[:, 0], systems, strict=False):
         mine = [(n, f) for n, f in enumerate(fleets) if f["system"] == system]
@@ -282,7 +299,7 @@ def save_over_time_plot(
         title += (f"\nsimulator: {sim['replications']} replications, seed {sim['seed']}, "
                   f"under the analytic model's assumptions")
     fig.suptitle(title, fontsize=10)
-    _save(plt, fig, path, fmt)
+    return fig
 
 
 def _mark_tempo(ax: Any, scenario: Scenario, system: str, sites: set[str],
