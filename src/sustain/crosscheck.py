@@ -239,7 +239,7 @@ def analytic_assumptions(scenario: Scenario, lead_in: float) -> Scenario:
     )
 
 
-def _losses_drawn(
+def losses_drawn(
     scenario: Scenario, lead_in: float, days: float, rng: np.random.Generator
 ) -> tuple[Attrition, ...]:
     """One path of the Poisson losses of every fleet with ``losses_per_day``, as dated
@@ -309,7 +309,7 @@ def over_time_comparison(
         results = []
         for r, child in enumerate(np.random.SeedSequence(seed).spawn(replications)):
             draw, sim_seed = child.spawn(2)
-            losses = _losses_drawn(scenario, lead, horizon, np.random.default_rng(draw))
+            losses = losses_drawn(scenario, lead, horizon, np.random.default_rng(draw))
             sc = replace(base, attrition=base.attrition + losses)
             results.append(run(sc, 1, int(sim_seed.generate_state(1, np.uint64)[0] >> 1), r))
     sim = results[0]
