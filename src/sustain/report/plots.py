@@ -79,12 +79,18 @@ def _legend_beside(ax: Any, **kwargs: Any) -> None:
 
 
 def save_curve_plot(opt: Optimization, path: Path, fmt: str, *, currency: str = "") -> None:
+    """Save :func:`curve_figure` to ``path`` in the format ``fmt``."""
+    plt = pyplot()
+    _check_size((9, 5), 120, fmt)
+    _save(plt, curve_figure(opt, currency=currency), path, fmt)
+
+
+def curve_figure(opt: Optimization, *, currency: str = "") -> Any:
     """The efficient curve: availability per fleet and overall (%) against money spent
     (millions of ``currency``)."""
     plt = pyplot()
     points = opt.curve()
     cost = np.array([p["cost"] for p in points])
-    _check_size((9, 5), 120, fmt)
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120, layout="constrained")
     names = list(points[0]["fleets"]) if points else []
     for n in names:
@@ -99,14 +105,21 @@ def save_curve_plot(opt: Optimization, path: Path, fmt: str, *, currency: str = 
     ax.set_title("Efficient curve: availability per fleet against money spent")
     ax.grid(alpha=0.3)
     _legend_beside(ax, ncol=1 if len(names) < 16 else 2)
-    _save(plt, fig, path, fmt)
+    return fig
 
 
 def save_availability_plot(result: SimulationResult, path: Path, fmt: str) -> None:
-    """The mean share of systems up per fleet with its 95 % band, over the days simulated."""
+    """Save :func:`availability_figure` to ``path`` in the format ``fmt``."""
+    plt = pyplot()
+    _check_size((10, 5), 120, fmt)
+    _save(plt, availability_figure(result), path, fmt)
+
+
+def availability_figure(result: SimulationResult) -> Any:
+    """The mean share of systems up per fleet (%) with its 95 % band, over the days
+    simulated."""
     plt = pyplot()
     doc = result.to_dict()
-    _check_size((10, 5), 120, fmt)
     fig, ax = plt.subplots(figsize=(10, 5), dpi=120, layout="constrained")
     for f in doc["fleets"]:
         if not f["series"]:  # a fleet of zero systems
@@ -131,20 +144,30 @@ def save_availability_plot(result: SimulationResult, path: Path, fmt: str) -> No
     ax.grid(alpha=0.3)
     _legend_beside(ax, ncol=1 if len(doc["fleets"]) < 20 else 2,
                    title="fleet (mean after warm-up)", title_fontsize=7)
-    _save(plt, fig, path, fmt)
+    return fig
 
 
 def save_stockpile_plot(result: PlanResult, path: Path, fmt: str) -> None:
+    """Save :func:`stockpile_figure` to ``path`` in the format ``fmt``."""
+    plt = pyplot()
+    _check_size(_stockpile_size(result), 110, fmt)
+    _save(plt, stockpile_figure(result), path, fmt)
+
+
+def _stockpile_size(result: PlanResult) -> tuple[float, float]:
+    return (15.0, 3.6 * max(len(result.data.consumable_ids), 1))
+
+
+def stockpile_figure(result: PlanResult) -> Any:
     """One row of panels per consumable: the partner's demand, consumption met, arrivals
-    and stock with shortfall shaded; each donor's stock against its floor."""
+    and stock with shortfall shaded; each donor's stock against its floor (units)."""
     plt = pyplot()
     d = result.data
     n = len(d.consumable_ids)
     x = np.arange(len(d.months))
     edges = np.arange(len(d.months) + 1) - 0.5
-    size = (15, 3.6 * max(n, 1))
-    _check_size(size, 110, fmt)
-    fig, axes = plt.subplots(n, 2, figsize=size, dpi=110, squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(n, 2, figsize=_stockpile_size(result), dpi=110, squeeze=False,
+                             layout="constrained")
     ticks = x[:: max(1, len(x) // 12)]
     rows = result.donor_rows()
     for j, cid in enumerate(d.consumable_ids):
@@ -176,7 +199,7 @@ def save_stockpile_plot(result: PlanResult, path: Path, fmt: str) -> None:
             ax.set_xticks(ticks, [d.months[t] for t in ticks], rotation=45, fontsize=7)
             ax.grid(alpha=0.3)
             ax.set_ylim(bottom=0)
-    _save(plt, fig, path, fmt)
+    return fig
 
 
 #: Most fleets drawn in colour in one panel of the over-time plot: the fleets with the
