@@ -67,6 +67,9 @@ if TYPE_CHECKING:
     from sustain.readiness.over_time import OverTime
     from sustain.scenario.stock_plan import StockChange
 
+#: Replications of ``evaluate --over-time --compare`` unless --replications says.
+COMPARE_REPLICATIONS = 100
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -213,9 +216,10 @@ def evaluate(
                 return
             if not quiet:
                 print_over_time(out, sc.name or str(scenario), doc_ot)
-                for path in (output, plot):
-                    if path is not None:
-                        err.print(f"written: {path}")
+                if output is not None:
+                    err.print(f"report written to {output}")
+                if plot is not None:
+                    err.print(f"plot written to {plot}")
             return
         ev = sustain.evaluate(sc, method=method.value)
         comparison = approximation_errors(ev) if method is MethodChoice.EXACT else None
@@ -249,10 +253,6 @@ def evaluate(
             print_repair_shops(out, shops)
     if output is not None and not quiet:
         err.print(f"report written to {output}")
-
-
-#: Replications of ``evaluate --over-time --compare`` unless --replications says.
-COMPARE_REPLICATIONS = 100
 
 
 def _check_picture(
