@@ -6,6 +6,7 @@ EXAMPLE := examples/coalition-air-defence.yaml
 REPORT  := report.md
 PLAN    := plan.csv
 CURVE   := curve.png
+OVER_TIME := availability-over-time.png
 TARGET  := 0.9
 
 CHROMIUM := /usr/bin/chromium
@@ -28,8 +29,11 @@ run: $(VENV)/.installed
 	$(BIN)/sustain evaluate $(EXAMPLE)
 	$(BIN)/sustain optimize $(EXAMPLE) --target $(TARGET) -o $(REPORT) --curve $(CURVE) --quiet
 	$(BIN)/sustain optimize $(EXAMPLE) --target $(TARGET) -o $(PLAN) --quiet
+	$(BIN)/sustain evaluate $(EXAMPLE) --over-time --days 730 --plot $(OVER_TIME) \
+		--target $(TARGET) --quiet
 	@echo "report (readiness after buying to $(TARGET), purchases) written to $(REPORT);"
-	@echo "stock plan written to $(PLAN); efficient curve plotted in $(CURVE)"
+	@echo "stock plan written to $(PLAN); efficient curve plotted in $(CURVE);"
+	@echo "availability over two years (deliveries, tempo surge) plotted in $(OVER_TIME)"
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

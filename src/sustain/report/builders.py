@@ -253,9 +253,12 @@ def event_markers(scenario: Scenario, last_day: float) -> tuple[Marker, ...]:
 
 
 
-def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
+def over_time_report(scenario: Scenario, doc: dict[str, Any],
+                     picture: str | None = None) -> Report:
     """``sustain evaluate --over-time``: availability per fleet at a few of the days, its
-    minimum, and every day's availability as a chart."""
+    minimum, and every day's availability as a chart (with the simulator's 95 % band when
+    ``doc`` has ``simulated``, from ``--compare``); ``picture``: the path of the plot drawn
+    beside the report, relative to it, shown in the Markdown."""
     days = doc["days"]
     shown = over_time_columns(len(days))
     rows = []
@@ -280,7 +283,7 @@ def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
             Series(_fleet_label(f), tuple(float(p["day"]) for p in f["series"]),
                    tuple(p["availability"] for p in f["series"]))
             for f in doc["fleets"]
-        ),
+        ) + _simulated_bands(doc.get("simulated")),
         y_kind=Kind.PERCENT,
         markers=event_markers(scenario, days[-1]),
     )
@@ -292,9 +295,41 @@ def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
         Text("Availability is the expected share of the systems present that are up "
              "(systems under battle-damage repair count as down); systems present are "
              "expected values, so they may be fractional."),
+        *((Text(f"![Availability over time per fleet]({picture})"),) if picture else ()),
     ))
+    sections = [section]
+    if doc.get("simulated"):
+        sections.append(_against_simulator(doc["simulated"]))
     return Report(f"Readiness report: {_name(scenario)}",
-                  intro=(Text(f"Scenario `{scenario.source}`."),), sections=(section,))
+                  intro=(Text(f"Scenario `{scenario.source}`."),), sections=tuple(sections))
+
+
+def _simulated_bands(sim: dict[str, Any] | None) -> tuple[Series, ...]:
+    """The simulator's mean and 95 % band per fleet (``evaluate --over-time --compare``)."""
+    if not sim:
+        return ()
+    return tuple(
+        Series(f"{f['system']} @ {f['site']} (simulated, 95 % band)",
+               tuple(float(p["day"]) for p in f["series"]),
+               tuple(p["mean"] for p in f["series"]),
+               low=tuple(p["lo"] for p in f["series"]),
+               high=tuple(p["hi"] for p in f["series"]))
+        for f in sim["fleets"]
+    )
+
+
+def _against_simulator(sim: dict[str, Any]) -> Section:
+    """Per fleet, the share of days the analytic value lies inside the simulator's band."""
+    return Section("Against the simulator", (
+        Text(f"The simulator ran {sim['replications']} replications (seed {sim['seed']}) "
+             "under the analytic model's assumptions (failures while down, no repair-channel "
+             f"limits), after a lead-in of {sim['lead_in_days']} days that fills its "
+             "pipelines. docs/method.md explains the gaps that remain."),
+        Table("against simulator",
+              (Column("system"), Column("site"),
+               Column("days inside the 95 % band", _PERCENT)),
+              tuple((f["system"], f["site"], f["inside_ci95_share"]) for f in sim["fleets"])),
+    ))
 
 
 def _lowest(values: list[float | None]) -> float | None:

@@ -88,17 +88,29 @@ def print_over_time(console: Console, title: str, doc: dict[str, Any]) -> None:
         t.add_column(f"day {days[n]}", justify="right")
     t.add_column("min", justify="right")
     t.add_column("on day", justify="right")
+    sim = doc.get("simulated")
+    inside = {} if sim is None else {
+        (f["system"], f["site"]): f["inside_ci95_share"] for f in sim["fleets"]}
+    if sim is not None:
+        t.add_column("days inside simulator's 95 % band", justify="right")
     for f in doc["fleets"]:
         low = over_time_minimum(f["series"])
         t.add_row(
             f["system"], f["site"], *(pct(f["series"][n]["availability"]) for n in shown),
             pct(low[1]) if low else "n/a", str(low[0]) if low else "",
+            *([pct(inside.get((f["system"], f["site"])))] if sim is not None else []),
         )
     console.print(t)
     console.print(
         "Availability is the expected share of the systems present that are up; "
         "deliveries, tempo and losses as the scenario dates them."
     )
+    if sim is not None:
+        console.print(
+            f"Simulator: {sim['replications']} replications, seed {sim['seed']}, failures "
+            "while down, no repair-channel limits, after a lead-in of "
+            f"{sim['lead_in_days']} days."
+        )
 
 
 def print_purchases(console: Console, doc: dict[str, Any], top: int, currency: str) -> None:
