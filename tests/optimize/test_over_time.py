@@ -220,3 +220,14 @@ def test_unreachable_days_exit_3_unless_allowed(tmp_path: Path) -> None:
     r = RUNNER.invoke(app, [*base, "--allow-shortfall", "-o", str(md), "-q"])
     assert r.exit_code == 0, r.output
     assert "## Days no purchase can reach in time" in md.read_text()
+
+
+def test_a_long_shortfall_is_one_line_per_fleet() -> None:
+    """Many unreachable days are given as a range with the range of best values."""
+    from sustain.cli.main import _best_text, _days_text
+
+    assert _days_text([0]) == "day 0"
+    assert _days_text([0, 7, 14]) == "days 0, 7, 14"
+    days = list(range(0, 300, 7))
+    assert _days_text(days) == f"{len(days)} days from day 0 to day 294"
+    assert _best_text([0.5, 0.8, 0.7] * 3) == "0.5 to 0.8"

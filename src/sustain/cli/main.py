@@ -574,14 +574,30 @@ class _Shortfall(SustainError):
     """Some days of an over-time plan cannot be reached in time (exit 3)."""
 
 
+#: Longest list of days a message spells out; longer ones are given as a range.
+SHOWN_DAYS = 6
+
+
+def _days_text(days: list[int]) -> str:
+    """``days 0, 7, 14`` or, for many, ``42 days from day 0 to day 294``."""
+    if len(days) <= SHOWN_DAYS:
+        return "day" + ("s " if len(days) > 1 else " ") + ", ".join(str(d) for d in days)
+    return f"{len(days)} days from day {days[0]} to day {days[-1]}"
+
+
+def _best_text(best: list[float]) -> str:
+    if len(best) <= SHOWN_DAYS:
+        return ", ".join(f"{b:.4g}" for b in best)
+    return f"{min(best):.4g} to {max(best):.4g}"
+
+
 def _check_shortfalls(doc: dict[str, Any], allow: bool) -> None:
     """Raise :class:`_Shortfall` naming each fleet's unreachable days, unless ``allow``."""
     if not doc["shortfalls"] or allow:
         return
     parts = [
         f"fleet {s['system']} at {s['site']}: target {s['target']:.4g} cannot be reached "
-        f"in time on days {', '.join(str(d) for d in s['days'])} (best reachable "
-        f"{', '.join(f'{b:.4g}' for b in s['best'])})"
+        f"in time on {_days_text(s['days'])} (best reachable {_best_text(s['best'])})"
         for s in doc["shortfalls"]
     ]
     raise _Shortfall("; ".join(parts) + " (purchases arrive after their lead times; "
