@@ -559,9 +559,9 @@ def stockpile_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 10) 
         "monthly",
         (Column("consumable"), Column("month"), Column("demand", qty, 0),
          Column("arrivals", qty, 0), Column("used", qty, 0), Column("shortfall", qty, 0),
-         Column("partner stock", qty, 0), Column("months of supply", qty, 2)),
+         Column("partner stock", qty, 0), Column("months of cover", qty, 1)),
         tuple((c["id"], m, c["demand"][k], c["arrivals"][k], c["used"][k],
-               c["shortfall"][k], c["partner_stock"][k], c["months_of_supply"][k])
+               c["shortfall"][k], c["partner_stock"][k], c["months_of_cover"][k])
               for c in doc["consumables"] for k, m in enumerate(months)),
     )
     donor_rows = []
@@ -582,8 +582,10 @@ def stockpile_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 10) 
         Section("Consumables", (totals,)),
         Section("Month by month", (
             monthly,
-            Text("Months of supply: the partner's stock at the end of the month over the "
-                 "next month's demand (empty when there is no demand)."),
+            Text("Months of cover: how many months of the coming demand the partner's "
+                 "stock plus every donor's stock above its floor could meet, counted forward "
+                 "month by month (the plan delivers just in time, so the partner's own stock "
+                 "alone, the months of supply in the JSON, is often 0)."),
             *(_stock_chart(doc, c) for c in doc["consumables"]),
         )),
         Section("Donors: stock against floor", (
