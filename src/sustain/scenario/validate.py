@@ -24,6 +24,7 @@ from sustain.scenario.model import (
     StockLimit,
     System,
 )
+from sustain.scenario.offers import check_offers
 from sustain.scenario.raw import RawScenario
 from sustain.scenario.rows import validate_rows
 from sustain.scenario.schema import (
@@ -111,6 +112,7 @@ def validate(raw: RawScenario) -> Scenario:
         fielded=fleets_ok,
     )
     timeline = check_timeline(c, tables, sites=sites, systems=systems, items=items)
+    offers, value = check_offers(c, tables, sites=sites, systems=systems, items=items, plan=plan)
     c.raise_if_errors()
 
     children: dict[str, int] = defaultdict(int)
@@ -161,6 +163,8 @@ def validate(raw: RawScenario) -> Scenario:
         attrition=timeline.attrition,
         battle_damage=timeline.battle_damage,
         simulation=timeline.simulation,
+        offers=offers,
+        value=value,
         source=raw.where,
         source_files=tuple(raw.source_files),
     )
