@@ -78,14 +78,14 @@ def check_offers(
                       f"{SECTION}.consumables")
         hours = r.hours_per_day
         if kind is OfferKind.SYSTEMS and ok and r.system is not None and r.site is not None:
-            key = (r.system, r.site)
-            if key in fleet_hours:
-                if hours is not None and hours != fleet_hours[key]:
+            fleet = (r.system, r.site)
+            if fleet in fleet_hours:
+                if hours is not None and hours != fleet_hours[fleet]:
                     c.add((*at, "hours_per_day"),
                           f"the fleet of {c.show(at, r.system)} at {c.show(at, r.site)} runs "
-                          f"{fleet_hours[key]:g} hours per day; an offer cannot change it: "
+                          f"{fleet_hours[fleet]:g} hours per day; an offer cannot change it: "
                           f"got {hours:g}")
-                hours = fleet_hours[key]
+                hours = fleet_hours[fleet]
             elif hours is None:
                 c.add((*at, "hours_per_day"),
                       f"required: there is no fleet of {c.show(at, r.system)} at "
