@@ -37,6 +37,7 @@ from sustain.cli.common import (
     out,
     with_stock_plan,
 )
+from sustain.cli.next_cmd import next_
 from sustain.cli.oryx_cmd import oryx
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
@@ -561,6 +562,7 @@ class _progress:
 app.command("stockpile")(stockpile)
 app.command("simulate")(simulate)
 app.command("oryx")(oryx)
+app.command("next")(next_)
 
 
 def main() -> None:
