@@ -24,6 +24,12 @@ from sustain.scenario.model import Offer
 
 #: Largest block of units of one offer valued as one candidate.
 LOOKAHEAD = 3
+#: Offers (that can be taken at all) up to which the greedy is also run from each
+#: block of 1 … lookahead units of each offer, and the best of the runs kept.
+RESTART_OFFERS = 12
+#: Units that fit within this share of one more unit's cost count as affordable
+#: (sums of costs in floating point).
+COST_TOL = 1e-9
 #: A gain at most this share of the measure (or 1e-9 system-days) counts as none.
 GAIN_TOL = 1e-9
 
@@ -114,7 +120,67 @@ def _reason(o: Offer, before: Valuation, after: Valuation, days: int) -> str:
     return text
 
 
-def choose(measure: Measure, *, budget: float, lookahead: int = LOOKAHEAD) -> NextPlan:
+def _greedy(
+    measure: Measure, budget: float, qty: list[int], caps: list[int], lookahead: int,
+) -> list[tuple[int, int, float, Valuation, Valuation]]:
+    """Greedy marginal analysis from ``qty`` (changed in place) up to ``caps`` units;
+    returns the steps ``(offer, units, cost, before, after)``."""
+    offers = measure.offers
+    now = measure(qty)
+    spent = sum(q * o.unit_cost for q, o in zip(qty, offers, strict=True))
+    steps: list[tuple[int, int, float, Valuation, Valuation]] = []
+    live = [measure.in_horizon(o) and cap > qty[n]
+            for n, (o, cap) in enumerate(zip(offers, caps, strict=True))]
+    gains: dict[int, list[float]] = {}  # offer → gain of 1, 2, … units from now
+    while True:
+        tol = GAIN_TOL * max(abs(now.total), 1.0)
+        best: tuple[float, int, int] | None = None
+        for o, offer in enumerate(offers):
+            if not live[o]:
+                continue
+            room = min(caps[o] - qty[o],
+                       int(np.floor((budget - spent) / offer.unit_cost + COST_TOL)))
+            if room < 1:
+                continue
+            if o not in gains:
+                g: list[float] = []
+                for k in range(1, min(lookahead, caps[o] - qty[o]) + 1):
+                    trial = list(qty)
+                    trial[o] += k
+                    g.append(measure(trial).total - now.total)
+                gains[o] = g
+            for k, gain in enumerate(gains[o][:room], start=1):
+                if gain > tol:
+                    ratio = gain / (k * offer.unit_cost)
+                    if best is None or ratio > best[0]:
+                        best = (ratio, o, k)
+        if best is None:
+            return steps
+        _, o, k = best
+        before = now
+        qty[o] += k
+        now = measure(qty)
+        spent += k * offers[o].unit_cost
+        steps.append((o, k, k * offers[o].unit_cost, before, now))
+        group = measure.component[o]
+        for other in list(gains):
+            if measure.component[other] == group:
+                del gains[other]
+
+
+def _envelope(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """The points no other beats: each a cost and the best value found for it or less."""
+    out: list[tuple[float, float]] = []
+    for cost, value in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not out or value > out[-1][1]:
+            out.append((cost, value))
+    return tuple(out)
+
+
+def choose(
+    measure: Measure, *, budget: float, lookahead: int = LOOKAHEAD,
+    restarts: int = RESTART_OFFERS,
+) -> NextPlan:
     """The offers of ``measure`` to take within ``budget`` (module docstring).
 
     Raises
@@ -129,51 +195,50 @@ def choose(measure: Measure, *, budget: float, lookahead: int = LOOKAHEAD) -> Ne
         raise SustainError(f"lookahead must be >= 1: got {lookahead}")
     offers = measure.offers
     n = len(offers)
+    caps = [o.max for o in offers]
+    first = measure([0] * n)
+    runs: list[tuple[list[int], list[tuple[int, int, float, Valuation, Valuation]]]] = []
     qty = [0] * n
+    runs.append((qty, _greedy(measure, b, qty, caps, lookahead)))
+    live = [o for o in range(n) if measure.in_horizon(offers[o]) and caps[o] > 0
+            and offers[o].unit_cost <= b * (1 + COST_TOL)]
+    if len(live) <= restarts:
+        for o in live:
+            for k in range(1, min(lookahead, caps[o]) + 1):
+                if k * offers[o].unit_cost > b * (1 + COST_TOL):
+                    break
+                qty = [0] * n
+                qty[o] = k
+                start = measure(qty)
+                if start.total - first.total <= GAIN_TOL * max(abs(first.total), 1.0):
+                    continue
+                steps = [(o, k, k * offers[o].unit_cost, first, start)]
+                runs.append((qty, steps + _greedy(measure, b, qty, caps, lookahead)))
+    points = [(0.0, first.total)]
+    for _, steps in runs:
+        spent = 0.0
+        for _, _, cost, _, after in steps:
+            spent += cost
+            points.append((spent, after.total))
+    chosen = max(runs, key=lambda r: measure(r[0]).total)[0]
+    # The order to take the chosen units in: the greedy again, capped at them.
+    qty = [0] * n
+    chosen_cost = sum(q * o.unit_cost for q, o in zip(chosen, offers, strict=True))
+    steps = _greedy(measure, chosen_cost, qty, list(chosen), lookahead)
+    rest = [o for o in range(n) if qty[o] < chosen[o]]
+    if rest:  # units whose gain shows only with others: taken together last
+        before = measure(qty)
+        after = measure(chosen)
+        for o in rest:
+            steps.append((o, chosen[o] - qty[o], (chosen[o] - qty[o]) * offers[o].unit_cost,
+                          before, after))
+            before = after
+        qty = list(chosen)
     now = measure(qty)
-    first = now
     spent = 0.0
-    frontier = [(0.0, now.total)]
-    steps: list[tuple[int, int, float, Valuation, Valuation]] = []
-    live = [measure.in_horizon(o) and o.max > 0 for o in offers]
-    gains: dict[int, list[float]] = {}  # offer → gain of 1, 2, … units from now
-
-    def tol(v: Valuation) -> float:
-        return GAIN_TOL * max(abs(v.total), 1.0)
-
-    while True:
-        best: tuple[float, int, int] | None = None
-        for o in range(n):
-            if not live[o]:
-                continue
-            room = min(offers[o].max - qty[o], int((b - spent) // offers[o].unit_cost))
-            if room < 1:
-                continue
-            if o not in gains:
-                g: list[float] = []
-                for k in range(1, min(lookahead, offers[o].max - qty[o]) + 1):
-                    trial = list(qty)
-                    trial[o] += k
-                    g.append(measure(trial).total - now.total)
-                gains[o] = g
-            for k, gain in enumerate(gains[o][:room], start=1):
-                if gain > tol(now):
-                    ratio = gain / (k * offers[o].unit_cost)
-                    if best is None or ratio > best[0]:
-                        best = (ratio, o, k)
-        if best is None:
-            break
-        _, o, k = best
-        before = now
-        qty[o] += k
-        now = measure(qty)
-        spent += k * offers[o].unit_cost
-        frontier.append((spent, now.total))
-        steps.append((o, k, k * offers[o].unit_cost, before, now))
-        c = measure.component[o]
-        for other in list(gains):
-            if measure.component[other] == c:
-                del gains[other]
+    for _, _, cost, _, after in steps:
+        spent += cost
+        points.append((spent, after.total))
 
     picks: list[Pick] = []
     merged: list[list[Any]] = []
@@ -195,6 +260,7 @@ def choose(measure: Measure, *, budget: float, lookahead: int = LOOKAHEAD) -> Ne
     fleets = tuple(FleetValue(system=k[0], site=k[1], value_before=v0.get(k, 0.0),
                               value_after=v1.get(k, 0.0)) for k in keys)
     return NextPlan(days=measure.days, budget=b, spent=spent, value_before=first.total,
-                    value_after=now.total, picks=tuple(picks), frontier=tuple(frontier),
+                    value_after=now.total, picks=tuple(picks),
+                    frontier=_envelope([p for p in points if p[0] <= b]),
                     fleets=fleets, qty=tuple(qty), evaluations=measure.evaluations,
                     unvalued=measure.unvalued)

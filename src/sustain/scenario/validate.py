@@ -99,8 +99,9 @@ def validate(raw: RawScenario) -> Scenario:
 
     site_parent = _check_sites(c, sites)
     fleets_ok = _check_fleets(c, tables["fleets"], sites, systems)
-    if fleets_ok is not None:  # systems delivered later are fielded too
+    if fleets_ok is not None:  # systems delivered later, or offered, are fielded too
         fleets_ok |= {r.system for _, r in tables["deliveries"]}
+        fleets_ok |= {r.system for _, r in tables["offers"] if r.system is not None}
     _check_items(c, items, systems, fleets_ok)
     _check_stock(c, tables["stock"], items, sites)
     _check_limits(c, tables["stock_limits"], items, sites)
