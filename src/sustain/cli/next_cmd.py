@@ -97,6 +97,8 @@ def next_(
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:
+        if plan.unvalued:
+            err.print("note: consumable offers are not valued yet: " + ", ".join(plan.unvalued))
         sys.stdout.write(text)
         return
     if not quiet:
