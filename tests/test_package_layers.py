@@ -28,6 +28,7 @@ LAYERS = {
     "simulate": 3,
     "stockpile": 3,
     "crosscheck": 4,
+    "deliver": 4,
     "report": 5,
     "storage": 5,
     # The public facade (``sustain.evaluate`` …) and the front ends that may use it.

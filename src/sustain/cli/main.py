@@ -50,6 +50,7 @@ from sustain.cli.common import (
     with_stock_plan,
     wrote,
 )
+from sustain.cli.next_cmd import next_
 from sustain.cli.oryx_cmd import oryx
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
@@ -642,6 +643,7 @@ class _progress:
 app.command("stockpile")(stockpile)
 app.command("simulate")(simulate)
 app.command("oryx")(oryx)
+app.command("next")(next_)
 
 
 def main() -> None:

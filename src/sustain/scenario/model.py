@@ -273,6 +273,42 @@ class StockpilePlan:
 
 
 # ---------------------------------------------------------------------------------------
+# What donors can still deliver
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Offer:
+    """Up to ``max`` units (``per_month`` a month for a consumable) at ``unit_cost`` each.
+
+    ``kind`` is ``"systems"`` (``system`` at ``site``, arriving on ``from_day``;
+    ``hours_per_day`` is the fleet's), ``"spares"`` (``item`` at ``site`` from
+    ``from_day``) or ``"consumable"`` (``consumable`` from ``from_month``).
+    """
+
+    id: str
+    kind: str
+    unit_cost: float
+    donor: str | None = None
+    system: str | None = None
+    item: str | None = None
+    site: str | None = None
+    consumable: str | None = None
+    max: int = 0
+    per_month: float = 0.0
+    from_day: float = 0.0
+    from_month: str | None = None
+    hours_per_day: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemValue:
+    """What one mission-capable system-day of ``system`` is worth."""
+
+    system: str
+    per_system_day: float
+
+
+# ---------------------------------------------------------------------------------------
 # The whole scenario
 
 
@@ -301,5 +337,14 @@ class Scenario:
     attrition: tuple[Attrition, ...] = ()
     battle_damage: tuple[BattleDamage, ...] = ()
     simulation: SimulationOptions = field(default_factory=SimulationOptions)
+    offers: tuple[Offer, ...] = ()
+    value: tuple[SystemValue, ...] = ()
     source: str = "<memory>"
     source_files: tuple[Path, ...] = field(default=(), compare=False)
+
+    def value_per_system_day(self, system: str) -> float:
+        """The ``value`` of one mission-capable system-day of ``system`` (default 1)."""
+        for v in self.value:
+            if v.system == system:
+                return v.per_system_day
+        return 1.0

@@ -338,6 +338,60 @@ class SimulationDoc(Row):
     )
 
 
+# ---------------------------------------------------------------------------------------
+# What donors can still deliver, and what a system-day is worth (``sustain next``)
+
+
+class OfferKind(StrEnum):
+    """What an offer adds: systems to a fleet, spares to a site, or consumable supply."""
+
+    SYSTEMS = "systems"
+    SPARES = "spares"
+    CONSUMABLE = "consumable"
+
+
+class OfferRow(Row):
+    """Something a donor could still deliver, in whole units, at a price per unit."""
+
+    id: str = Field(min_length=1, description="Unique offer id.")
+    donor: str | None = Field(None, min_length=1, description="Who offers it (a label).")
+    kind: OfferKind = Field(description="systems, spares or consumable.")
+    system: str | None = Field(None, min_length=1, description="kind systems: the system type.")
+    item: str | None = Field(None, min_length=1, description="kind spares: the item.")
+    site: str | None = Field(
+        None, min_length=1, description="kind systems or spares: where they go."
+    )
+    consumable: str | None = Field(
+        None, min_length=1, description="kind consumable: a consumable of the stockpile section."
+    )
+    max: int | None = Field(
+        None, ge=0, le=MAX_SPARES, description="kind systems or spares: most units offered."
+    )
+    per_month: float | None = Field(
+        None, ge=0, le=MAX_QUANTITY, description="kind consumable: most units a month."
+    )
+    unit_cost: float = Field(gt=0, le=MAX_UNIT_COST, description="Cost of one unit, currency.")
+    from_day: float | None = Field(
+        None, ge=0, le=MAX_DAY, description="kind systems or spares: day of arrival (default 0)."
+    )
+    from_month: Month | None = Field(
+        None, description="kind consumable: first month it can be sent (default start_month)."
+    )
+    hours_per_day: float | None = Field(
+        None, gt=0, le=24,
+        description="kind systems: hours per day of a fleet the offer creates.",
+    )
+
+
+class ValueRow(Row):
+    """What one mission-capable system-day of a system type is worth (default 1)."""
+
+    system: str = Field(min_length=1)
+    per_system_day: float = Field(
+        ge=0, le=MAX_UNIT_COST, description="Value of one mission-capable system-day."
+    )
+
+
 class ScenarioDoc(Row):
     """The top level of a scenario file."""
 
@@ -358,6 +412,8 @@ class ScenarioDoc(Row):
     attrition: list[AttritionRow] = Field(default_factory=list)
     battle_damage: list[BattleDamageRow] = Field(default_factory=list)
     simulation: SimulationDoc | None = None
+    offers: list[OfferRow] = Field(default_factory=list)
+    value: list[ValueRow] = Field(default_factory=list)
 
 
 #: The tables of a scenario and the model of one row of each.
@@ -372,11 +428,14 @@ TABLES: dict[str, type[Row]] = {
     "tempo": TempoRow,
     "attrition": AttritionRow,
     "battle_damage": BattleDamageRow,
+    "offers": OfferRow,
+    "value": ValueRow,
 }
 
 #: Tables a scenario may leave out.
 OPTIONAL_TABLES = frozenset(
-    {"stock", "stock_limits", "deliveries", "tempo", "attrition", "battle_damage"}
+    {"stock", "stock_limits", "deliveries", "tempo", "attrition", "battle_damage", "offers",
+     "value"}
 )
 #: Time-phased tables, read by the simulator only (the analytic engine is steady state).
 TIMELINE_TABLES = ("deliveries", "tempo", "attrition", "battle_damage")

@@ -26,6 +26,7 @@ from sustain.scenario.model import (
     StockLimit,
     System,
 )
+from sustain.scenario.offers import check_offers
 from sustain.scenario.raw import RawScenario
 from sustain.scenario.rows import validate_rows
 from sustain.scenario.schema import (
@@ -100,8 +101,9 @@ def validate(raw: RawScenario) -> Scenario:
 
     site_parent = _check_sites(c, sites)
     fleets_ok = _check_fleets(c, tables["fleets"], sites, systems)
-    if fleets_ok is not None:  # systems delivered later are fielded too
+    if fleets_ok is not None:  # systems delivered later, or offered, are fielded too
         fleets_ok |= {r.system for _, r in tables["deliveries"]}
+        fleets_ok |= {r.system for _, r in tables["offers"] if r.system is not None}
     _check_items(c, items, systems, fleets_ok)
     _check_stock(c, tables["stock"], items, sites)
     _check_limits(c, tables["stock_limits"], items, sites)
@@ -114,6 +116,7 @@ def validate(raw: RawScenario) -> Scenario:
         fielded=fleets_ok,
     )
     timeline = check_timeline(c, tables, sites=sites, systems=systems, items=items)
+    offers, value = check_offers(c, tables, sites=sites, systems=systems, items=items, plan=plan)
     c.raise_if_errors()
 
     children: dict[str, int] = defaultdict(int)
@@ -165,6 +168,8 @@ def validate(raw: RawScenario) -> Scenario:
         attrition=timeline.attrition,
         battle_damage=timeline.battle_damage,
         simulation=timeline.simulation,
+        offers=offers,
+        value=value,
         source=raw.where,
         source_files=tuple(raw.source_files),
     )

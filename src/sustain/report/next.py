@@ -1,0 +1,100 @@
+"""What to deliver next, rendered: the console table, the CSV of picks, the Markdown page."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from sustain.deliver import NextPlan
+from sustain.report.model import Chart, Column, Kind, Report, Section, Series, Table, Text
+
+
+def _donor(donor: str | None) -> str:
+    return donor or "-"
+
+
+def print_next(console: Console, title: str, plan: NextPlan, currency: str) -> None:
+    """The picks in order with the reason for each, then the fleets before and after."""
+    t = RichTable(title=f"{title}: what to deliver next ({plan.days} days, budget "
+              f"{plan.budget:,.0f} {currency})")
+    for col in ("#", "offer", "donor", "kind", "qty", "cost", "gain", "gain per M", "why"):
+        t.add_column(col, justify="left" if col in ("offer", "donor", "kind", "why") else "right")
+    for n, p in enumerate(plan.picks, start=1):
+        t.add_row(str(n), p.offer.id, _donor(p.offer.donor), p.offer.kind, str(p.qty),
+                  f"{p.cost:,.0f}", f"{p.value_gain:,.1f}", f"{p.gain_per_cost * 1e6:,.1f}",
+                  p.reason)
+    console.print(t)
+    f = RichTable(title="Mission-capable system-days × value, per fleet")
+    for col in ("system", "site", "before", "after", "change"):
+        f.add_column(col, justify="left" if col in ("system", "site") else "right")
+    for x in plan.fleets:
+        f.add_row(x.system, x.site, f"{x.value_before:,.1f}", f"{x.value_after:,.1f}",
+                  f"{x.value_after - x.value_before:+,.1f}")
+    console.print(f)
+    console.print(f"Measure {plan.value_before:,.1f} → {plan.value_after:,.1f} for "
+                  f"{plan.spent:,.0f} of {plan.budget:,.0f} {currency}; "
+                  f"{plan.evaluations} engine evaluations.")
+    if plan.unvalued:
+        console.print("Not valued (consumable offers are not on the scale yet): "
+                      + ", ".join(plan.unvalued))
+
+
+def next_csv(plan: NextPlan) -> str:
+    """One row per pick, in order."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["order", "offer", "donor", "kind", "what", "site", "from_day", "qty", "cost",
+                "value_gain", "gain_per_cost", "reason"])
+    for n, p in enumerate(plan.picks, start=1):
+        o = p.offer
+        w.writerow([n, o.id, o.donor or "", o.kind, o.system or o.item or o.consumable,
+                    o.site or "", f"{o.from_day:g}", p.qty, repr(p.cost), repr(p.value_gain),
+                    repr(p.gain_per_cost), p.reason])
+    return buf.getvalue()
+
+
+def next_report(title: str, source: str, plan: NextPlan, currency: str) -> Report:
+    """A report a planner can brief from: the picks in order with their reasons, the
+    fleets before and after, and the frontier (cost → measure)."""
+    picks = Table(
+        "picks",
+        (Column("#", Kind.INT), Column("offer"), Column("donor"), Column("kind"),
+         Column("qty", Kind.INT), Column("cost", Kind.MONEY, unit=currency),
+         Column("gain", Kind.NUMBER, 1), Column("gain per million", Kind.NUMBER, 1),
+         Column("why")),
+        tuple((n, p.offer.id, _donor(p.offer.donor), p.offer.kind, p.qty, p.cost,
+               p.value_gain, p.gain_per_cost * 1e6, p.reason)
+              for n, p in enumerate(plan.picks, start=1)),
+    )
+    fleets = Table(
+        "fleets",
+        (Column("system"), Column("site"), Column("before", Kind.NUMBER, 1),
+         Column("after", Kind.NUMBER, 1), Column("change", Kind.NUMBER, 1)),
+        tuple((x.system, x.site, x.value_before, x.value_after,
+               x.value_after - x.value_before) for x in plan.fleets),
+    )
+    frontier = Chart(
+        name="frontier",
+        title="Best measure for each budget",
+        x_title=f"money spent ({currency})",
+        y_title="mission-capable system-days × value",
+        series=(Series("frontier", tuple(float(c) for c, _ in plan.frontier),
+                       tuple(float(v) for _, v in plan.frontier), style="step"),),
+    )
+    intro = [Text(f"Scenario `{source}`. Horizon {plan.days} days; budget "
+                  f"{plan.budget:,.0f} {currency}; spent {plan.spent:,.0f}. "
+                  f"Mission-capable system-days × value: {plan.value_before:,.1f} → "
+                  f"{plan.value_after:,.1f}.")]
+    if plan.unvalued:
+        intro.append(Text("Not valued (consumable offers are not on the scale yet): "
+                          + ", ".join(plan.unvalued) + "."))
+    return Report(f"What to deliver next: {title}", intro=tuple(intro), sections=(
+        Section("Picks, in the order to take them", (picks,)),
+        Section("Fleets before and after", (
+            Text("Mission-capable system-days times the value of a system-day, over the "
+                 "horizon."), fleets)),
+        Section("Frontier", (frontier,)),
+    ))
