@@ -76,6 +76,24 @@ def test_table_and_outputs(scenario: Path, tmp_path: Path) -> None:
     assert md.read_text().startswith("# What to deliver next")
 
 
+def test_workbook_and_page(scenario: Path, tmp_path: Path) -> None:
+    """-o .xlsx holds the picks (numbers as numbers) and the fleets; -o .html the frontier."""
+    openpyxl = pytest.importorskip("openpyxl")
+    pytest.importorskip("plotly")
+    book, page, doc = tmp_path / "picks.xlsx", tmp_path / "picks.html", tmp_path / "p.json"
+    result = run("next", scenario, "--budget", "1e7", "--days", "90", "--step", "15", "-q",
+                 "-o", book, "-o", page, "-o", doc)
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == ["picks", "fleets"]
+    picks = json.loads(doc.read_text())["picks"]
+    assert wb["picks"].max_row == len(picks) + 1
+    if picks:
+        assert wb["picks"].cell(row=2, column=6).value == pytest.approx(picks[0]["cost"])
+    html = page.read_text()
+    assert "Best measure for each budget" in html and "Plotly.newPlot" in html
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--budget", "-1"], "--budget -1.0: must be an amount of money >= 0"),
     (["--budget", "1e6", "--days", "0"], "--days 0: must be a whole number from 1"),
