@@ -372,27 +372,45 @@ def _moments_by_day(mean: FloatArray, var: FloatArray, stock: FloatArray) -> Bac
 
     Between events most pipelines stay the same from one day to the next: each cell
     equal (mean, variance and stock) to the one before it takes that cell's moments.
+    ``var`` may be ``mean`` itself (METRIC).  C-ordered arrays.
     """
-    same = np.zeros(mean.shape, dtype=bool)
-    same[..., 1:] = (
-        (mean[..., 1:] == mean[..., :-1]) & (var[..., 1:] == var[..., :-1])
-        & (stock[..., 1:] == stock[..., :-1])
+    new = np.empty(mean.shape, dtype=bool)
+    new[..., 0] = True
+    np.not_equal(mean[..., 1:], mean[..., :-1], out=new[..., 1:])
+    if var is not mean:
+        new[..., 1:] |= var[..., 1:] != var[..., :-1]
+    new[..., 1:] |= stock[..., 1:] != stock[..., :-1]
+    flat = new.ravel()
+    if bool(flat.all()):
+        return backorder_moments(mean, var, stock)
+    idx = np.flatnonzero(flat)
+    bo = backorder_moments(np.take(mean, idx), np.take(var, idx), np.take(stock, idx))
+    # The cell's own moments where it is new, else those of the last new cell before
+    # it (the first cell of every row is new): its rank among the new cells.
+    source = np.cumsum(flat, dtype=np.intp)
+    source -= 1
+    return BackorderMoments(
+        ebo=bo.ebo[source].reshape(mean.shape), vbo=bo.vbo[source].reshape(mean.shape),
+        fill_rate=bo.fill_rate[source].reshape(mean.shape),
     )
-    new = ~same
-    bo = backorder_moments(mean[new], var[new], stock[new])
-    if bool(np.all(new)):
-        return BackorderMoments(
-            ebo=bo.ebo.reshape(mean.shape), vbo=bo.vbo.reshape(mean.shape),
-            fill_rate=bo.fill_rate.reshape(mean.shape),
-        )
-    source = np.where(new, np.arange(mean.shape[-1]), 0)
-    np.maximum.accumulate(source, axis=-1, out=source)
-    out = []
-    for x in (bo.ebo, bo.vbo, bo.fill_rate):
-        full = np.empty(mean.shape)
-        full[new] = x
-        out.append(np.take_along_axis(full, source, axis=-1))
-    return BackorderMoments(ebo=out[0], vbo=out[1], fill_rate=out[2])
+
+
+def _at_pieces(x: FloatArray, seg: IntArray) -> FloatArray:
+    """``x[:, :, seg]`` for a non-decreasing ``seg``: one broadcast copy per piece."""
+    out = np.empty((*x.shape[:2], seg.size))
+    starts = np.flatnonzero(np.diff(seg, prepend=-1))
+    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), seg.size], strict=True):
+        out[:, :, lo:hi] = x[:, :, seg[lo], None]
+    return out
+
+
+def _put(out: FloatArray, rows: slice | IntArray, cols: slice | IntArray,
+         block: FloatArray) -> None:
+    """``out[rows, cols] = block`` (slices or index arrays)."""
+    if isinstance(rows, slice) or isinstance(cols, slice):
+        out[rows, cols] = block
+    else:
+        out[np.ix_(rows, cols)] = block
 
 
 def _bounds(scenario: Scenario, fl: _Fleets, horizon: int) -> FloatArray:
@@ -495,16 +513,23 @@ def evaluate_over_time(
         for st in dl.stock:
             stock[d][i_idx[st.item], pos[s], arrived] += st.qty
 
-    # Every (item level × depth) block is written below: no zero-filling.
-    mean = [np.empty((n_i, c.size, t.size)) for c, t in zip(cols, tau, strict=True)]
-    var = [np.empty_like(m) for m in mean]
-    ebo = [np.empty_like(m) for m in mean]
-    vbo = [np.empty_like(m) for m in mean]
-    fill = [np.empty_like(m) for m in mean]
-    # Parent units waiting for sub-items (none without sub-items).
+    # The results at the report days, written in place: every (item level × depth)
+    # block is written below, so no zero-filling.
+    mean, var, ebo, vbo, fill = (np.empty((n_i, n_s, n_r)) for _ in range(5))
+    at_cols = [_rows(c) for c in cols]
+    # Backorders on each depth's whole grid of days (lags included), kept where a
+    # child site or a parent item reads them.
     has_subs = bool(np.any(a.item_parent >= 0))
-    wait_mean = [np.zeros_like(m) if has_subs else m[:0] for m in mean]
-    wait_var = [np.zeros_like(m) if has_subs else m[:0] for m in mean]
+    kept = [has_subs or d < n_depth - 1 for d in range(n_depth)]
+    ebo_t = [np.empty((n_i if k else 0, c.size, t.size))
+             for c, t, k in zip(cols, tau, kept, strict=True)]
+    vbo_t = [np.empty((n_i if k and vari else 0, c.size, t.size))
+             for c, t, k in zip(cols, tau, kept, strict=True)]
+    # Parent units waiting for sub-items (none without sub-items).
+    wait_mean = [np.zeros((n_i if has_subs else 0, c.size, t.size))
+                 for c, t in zip(cols, tau, strict=True)]
+    wait_var = [np.zeros((n_i if has_subs and vari else 0, c.size, t.size))
+                for c, t in zip(cols, tau, strict=True)]
 
     # Parent lookups for every non-root depth: the parent's position, the column of
     # its grid at t − O, and the piece of the time axis holding t − O.
@@ -550,10 +575,10 @@ def evaluate_over_time(
                     f = _safe_div(up_c[:, np.arange(c.size)[:, None], seg],
                                   demand[rows][:, parents[:, None], seg])
                     np.minimum(f, 1.0, out=f)
-                    p_ebo = ebo[d - 1][rows][:, pp[:, None], pc]
+                    p_ebo = ebo_t[d - 1][rows][:, pp[:, None], pc]
                     m += f * p_ebo
                     if vari:
-                        p_vbo = vbo[d - 1][rows][:, pp[:, None], pc]
+                        p_vbo = vbo_t[d - 1][rows][:, pp[:, None], pc]
                         v += f * f * p_vbo + f * (1.0 - f) * p_ebo
                 if has_subs:
                     m += wait_mean[d][rows]
@@ -562,8 +587,13 @@ def evaluate_over_time(
                 if not vari:
                     v = m
                 bo = _moments_by_day(m, v, stock[d][rows])
-                mean[d][rows], var[d][rows] = m, v
-                ebo[d][rows], vbo[d][rows], fill[d][rows] = bo.ebo, bo.vbo, bo.fill_rate
+                if kept[d]:
+                    ebo_t[d][rows] = bo.ebo
+                    if vari:
+                        vbo_t[d][rows] = bo.vbo
+                for out, x in ((mean, m), (var, v), (ebo, bo.ebo), (vbo, bo.vbo),
+                               (fill, bo.fill_rate)):
+                    _put(out, rows, at_cols[d], x[:, :, :n_r])  # lag 0 comes first
         in_level = np.arange(n_i)[level_rows]
         subs = in_level[a.item_parent[in_level] >= 0]
         if subs.size:
@@ -573,27 +603,39 @@ def evaluate_over_time(
                 c = cols[d]
                 g = np.minimum(_safe_div(local[subs][:, c][:, :, seg],
                                          demand[subs][:, c][:, :, seg]), 1.0)
-                np.add.at(wait_mean[d], par, g * ebo[d][subs])
-                np.add.at(wait_var[d], par,
-                          g * g * vbo[d][subs] + g * (1.0 - g) * ebo[d][subs])
+                e_sub = ebo_t[d][subs]
+                np.add.at(wait_mean[d], par, g * e_sub)
+                if vari:
+                    np.add.at(wait_var[d], par,
+                              g * g * vbo_t[d][subs] + g * (1.0 - g) * e_sub)
 
     def at_report(parts: list[FloatArray]) -> FloatArray:
         out = np.empty((n_i, n_s, n_r))
         for d in range(n_depth):
-            out[:, _rows(cols[d]), :] = parts[d][:, :, :n_r]  # lag 0 comes first
+            out[:, at_cols[d], :] = parts[d][:, :, :n_r]  # lag 0 comes first
         return out
 
     seg_r = _segment(bounds, t_report)
-    ebo_r = at_report(ebo)
     present = _present(fl, t_report)
     operating = present - in_battle_repair(present, fl.offered[:, None])
     hours = a.fleet_hours_per_day[:, None] * _tempo(fl, t_report)
-    flows_r = Flows(**{  # np.take keeps the result C-ordered: the reshapes are views
-        name: np.take(x, seg_r, axis=2).reshape(n_i, n_s * n_r)
-        for name, x in (("local", local), ("demand", demand), ("up", up), ("repairs", repairs))
-    })
-    a_op = fleet_availability(_tile(a, operating, hours), flows_r, ebo_r.reshape(n_i, -1))
-    a_op = a_op.reshape(-1, n_r)
+    # The fleets' availability, a few report days at a time (each day on its own
+    # copy of the tree, as in _tile): arrays that stay small.
+    demand_r = _at_pieces(demand, seg_r)
+    a_op = np.empty(operating.shape)
+    n_days = max(1, CHUNK_CELLS * 8 // max(n_i * n_s, 1))
+    for lo in range(0, n_r, n_days):
+        sl = slice(lo, min(lo + n_days, n_r))
+        k = sl.stop - lo
+        flows_k = Flows(**{
+            name: _at_pieces(x, seg_r[sl]).reshape(n_i, n_s * k)
+            for name, x in (("local", local), ("demand", demand), ("up", up),
+                            ("repairs", repairs))
+        })
+        a_op[:, sl] = fleet_availability(
+            _tile(a, operating[:, sl], hours[:, sl]), flows_k,
+            ebo[:, :, sl].reshape(n_i, n_s * k),
+        ).reshape(-1, k)
     with np.errstate(invalid="ignore", divide="ignore"):
         share_up = np.where(operating < present, operating / present, 1.0)
     availability = np.where(present > 0, np.nan_to_num(a_op) * share_up, np.nan)
@@ -602,7 +644,6 @@ def evaluate_over_time(
     return OverTime(
         arrays=a, method=method, exponential=bool(exponential), days=report,
         present=present, operating=operating, availability=availability,
-        stock=at_report(stock), demand_per_day=flows_r.demand.reshape(n_i, n_s, n_r),
-        pipeline_mean=at_report(mean), pipeline_var=at_report(var), ebo=ebo_r,
-        vbo=at_report(vbo), fill_rate=at_report(fill),
+        stock=at_report(stock), demand_per_day=demand_r, pipeline_mean=mean,
+        pipeline_var=var, ebo=ebo, vbo=vbo, fill_rate=fill,
     )
