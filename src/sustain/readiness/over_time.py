@@ -302,6 +302,15 @@ def _segment(bounds: FloatArray, x: FloatArray) -> IntArray:
     return np.maximum(j, 0)
 
 
+def _along(x: FloatArray, j: IntArray) -> FloatArray:
+    """``x[..., j]``: one broadcast copy per run of equal ``j`` (few, ``j`` mostly sorted)."""
+    out = np.empty((*x.shape[:-1], j.size))
+    starts = np.flatnonzero(np.diff(j, prepend=-1)).tolist()
+    for lo, hi in zip(starts, [*starts[1:], j.size], strict=True):
+        out[..., lo:hi] = x[..., j[lo], None]
+    return out
+
+
 def palm(
     rate: FloatArray, bounds: FloatArray, delay: FloatArray, tau: FloatArray, *,
     exponential: bool,
@@ -316,20 +325,25 @@ def palm(
     ``Q(b_{j+1}) = Q(b_j) e^{−Δ_j/L} + λ_j L (1 − e^{−Δ_j/L})``.  Returns
     (rows × cols × m).
     """
-    rows, cols, _ = rate.shape
+    rows, cols, n_p = rate.shape
     jt = _segment(bounds, tau)
-    rate_t = rate[:, :, jt]
+    rate_t = _along(rate, jt)
     width = np.diff(bounds)
     if not exponential:
         cum = np.zeros_like(rate)
         np.cumsum(rate[:, :, :-1] * width, axis=2, out=cum[:, :, 1:])
-        at_t = cum[:, :, jt] + rate_t * (tau - bounds[jt])
+        at_t = _along(cum, jt)
+        at_t += rate_t * (tau - bounds[jt])
         x = tau - delay  # (rows|1) × (cols|1) × m
         jx = _segment(bounds, x)
-        ri, ci = np.arange(rows)[:, None, None], np.arange(cols)[None, :, None]
-        at_x = cum[ri, ci, jx] + rate[ri, ci, jx] * (x - bounds[jx])
+        flat = jx + (np.arange(rows * cols) * n_p).reshape(rows, cols, 1)  # into rate.ravel()
+        at_x = np.take(cum, flat)
+        at_x += np.take(rate, flat) * (x - bounds[jx])
+        at_t -= at_x
         # Both ends in one piece: λ L directly (no cancellation of two large integrals).
-        return np.where(jx == jt, rate_t * delay, at_t - at_x)
+        out = rate_t * delay
+        np.copyto(out, at_t, where=jx != jt)
+        return out
     positive = delay > 0
     inv = np.divide(1.0, delay, out=np.full(delay.shape, np.inf), where=positive)
     q = np.empty_like(rate)
@@ -393,15 +407,6 @@ def _moments_by_day(mean: FloatArray, var: FloatArray, stock: FloatArray) -> Bac
         ebo=bo.ebo[source].reshape(mean.shape), vbo=bo.vbo[source].reshape(mean.shape),
         fill_rate=bo.fill_rate[source].reshape(mean.shape),
     )
-
-
-def _at_pieces(x: FloatArray, seg: IntArray) -> FloatArray:
-    """``x[:, :, seg]`` for a non-decreasing ``seg``: one broadcast copy per piece."""
-    out = np.empty((*x.shape[:2], seg.size))
-    starts = np.flatnonzero(np.diff(seg, prepend=-1))
-    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), seg.size], strict=True):
-        out[:, :, lo:hi] = x[:, :, seg[lo], None]
-    return out
 
 
 def _put(out: FloatArray, rows: slice | IntArray, cols: slice | IntArray,
@@ -621,14 +626,14 @@ def evaluate_over_time(
     hours = a.fleet_hours_per_day[:, None] * _tempo(fl, t_report)
     # The fleets' availability, a few report days at a time (each day on its own
     # copy of the tree, as in _tile): arrays that stay small.
-    demand_r = _at_pieces(demand, seg_r)
+    demand_r = _along(demand, seg_r)
     a_op = np.empty(operating.shape)
     n_days = max(1, CHUNK_CELLS * 8 // max(n_i * n_s, 1))
     for lo in range(0, n_r, n_days):
         sl = slice(lo, min(lo + n_days, n_r))
         k = sl.stop - lo
         flows_k = Flows(**{
-            name: _at_pieces(x, seg_r[sl]).reshape(n_i, n_s * k)
+            name: _along(x, seg_r[sl]).reshape(n_i, n_s * k)
             for name, x in (("local", local), ("demand", demand), ("up", up),
                             ("repairs", repairs))
         })
