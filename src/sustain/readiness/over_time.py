@@ -488,7 +488,8 @@ def evaluate_over_time(
     )
 
     # Each depth is evaluated at the report days shifted back by every lag its
-    # descendants read it at (the sums of order-and-ship times below it).
+    # descendants read it at (the sums of order-and-ship times below it), each such
+    # day once, in order; days before 0 read day 0 (the steady state before it).
     depth = a.site_depth
     n_depth = int(depth.max()) + 1
     cols = [np.flatnonzero(depth == d) for d in range(n_depth)]
@@ -499,8 +500,15 @@ def evaluate_over_time(
                 x = lag + float(a.order_ship_days[child])
                 if x not in lags[d - 1]:
                     lags[d - 1].append(x)
-    lag_pos = [{x: n for n, x in enumerate(ls)} for ls in lags]
-    tau = [(t_report[None, :] - np.array(ls)[:, None]).ravel() for ls in lags]
+    tau, first = [], []  # each depth's days, and where each first comes in lags × report
+    for ls in lags:
+        grid, at = np.unique(np.maximum(t_report[None, :] - np.array(ls)[:, None], 0.0),
+                             return_index=True)
+        tau.append(grid)
+        first.append(at)
+    # The report days' columns (lag 0 is among the lags): a slice where they are all.
+    rep_col = [np.searchsorted(t, t_report) for t in tau]
+    at_rep = [slice(0, n_r) if t.size == n_r else rc for t, rc in zip(tau, rep_col, strict=True)]
 
     # Stock on each depth's days: the scenario's plus spares delivered by then.
     i_idx = {x: n for n, x in enumerate(a.item_ids)}
@@ -543,10 +551,14 @@ def evaluate_over_time(
     for d in range(1, n_depth):
         c = cols[d]
         o = a.order_ship_days[c]
-        pcol = np.array([
-            [lag_pos[d - 1][lag + float(o[n])] * n_r + r for lag in lags[d] for r in range(n_r)]
+        # A day of this depth read as report day r at lag x: the parent's day is
+        # r − (x + O), among the parent's days by construction of the lags.
+        lag = np.array(lags[d])[first[d] // n_r]
+        r_day = t_report[first[d] % n_r]
+        pcol = np.stack([
+            np.searchsorted(tau[d - 1], np.maximum(r_day - (lag + o[n]), 0.0))
             for n in range(c.size)
-        ], dtype=np.int64).reshape(c.size, -1)
+        ]).astype(np.int64).reshape(c.size, -1)
         parent_pos.append(pos[a.site_parent[c]])
         parent_col.append(pcol)
         lag_seg.append(_segment(bounds, tau[d][None, :] - o[:, None]))
@@ -598,7 +610,7 @@ def evaluate_over_time(
                         vbo_t[d][rows] = bo.vbo
                 for out, x in ((mean, m), (var, v), (ebo, bo.ebo), (vbo, bo.vbo),
                                (fill, bo.fill_rate)):
-                    _put(out, rows, at_cols[d], x[:, :, :n_r])  # lag 0 comes first
+                    _put(out, rows, at_cols[d], x[:, :, at_rep[d]])
         in_level = np.arange(n_i)[level_rows]
         subs = in_level[a.item_parent[in_level] >= 0]
         if subs.size:
@@ -617,7 +629,7 @@ def evaluate_over_time(
     def at_report(parts: list[FloatArray]) -> FloatArray:
         out = np.empty((n_i, n_s, n_r))
         for d in range(n_depth):
-            out[:, at_cols[d], :] = parts[d][:, :, :n_r]  # lag 0 comes first
+            out[:, at_cols[d], :] = parts[d][:, :, at_rep[d]]
         return out
 
     seg_r = _segment(bounds, t_report)
