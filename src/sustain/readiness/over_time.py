@@ -37,8 +37,8 @@ the steady state (every event dated day 0 counts at day 0 and before it).
   those repairs), as in the steady model.
 
 Pure array code, vectorised over items × sites × days: the only Python loops run
-over the time pieces (the exponential recurrence, the fleets' events) and the tree
-levels, never over items.
+over the time pieces (the exponential recurrence, the fleets' events), the tree
+levels and chunks of rows or report days, never over items.
 """
 
 from __future__ import annotations
@@ -553,10 +553,10 @@ def evaluate_over_time(
         o = a.order_ship_days[c]
         # A day of this depth read as report day r at lag x: the parent's day is
         # r − (x + O), among the parent's days by construction of the lags.
-        lag = np.array(lags[d])[first[d] // n_r]
+        lag_of = np.array(lags[d])[first[d] // n_r]
         r_day = t_report[first[d] % n_r]
         pcol = np.stack([
-            np.searchsorted(tau[d - 1], np.maximum(r_day - (lag + o[n]), 0.0))
+            np.searchsorted(tau[d - 1], np.maximum(r_day - (lag_of + o[n]), 0.0))
             for n in range(c.size)
         ]).astype(np.int64).reshape(c.size, -1)
         parent_pos.append(pos[a.site_parent[c]])
@@ -608,9 +608,9 @@ def evaluate_over_time(
                     ebo_t[d][rows] = bo.ebo
                     if vari:
                         vbo_t[d][rows] = bo.vbo
-                for out, x in ((mean, m), (var, v), (ebo, bo.ebo), (vbo, bo.vbo),
-                               (fill, bo.fill_rate)):
-                    _put(out, rows, at_cols[d], x[:, :, at_rep[d]])
+                for out, res in ((mean, m), (var, v), (ebo, bo.ebo), (vbo, bo.vbo),
+                                 (fill, bo.fill_rate)):
+                    _put(out, rows, at_cols[d], res[:, :, at_rep[d]])
         in_level = np.arange(n_i)[level_rows]
         subs = in_level[a.item_parent[in_level] >= 0]
         if subs.size:
