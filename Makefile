@@ -6,6 +6,9 @@ EXAMPLE := examples/coalition-air-defence.yaml
 REPORT  := report.md
 PLAN    := plan.csv
 CURVE   := curve.png
+OVER_TIME := availability-over-time.png
+HTML    := report.html
+OVER_TIME_PLAN := over-time-plan.csv
 TARGET  := 0.9
 
 CHROMIUM := /usr/bin/chromium
@@ -26,10 +29,17 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/sustain evaluate $(EXAMPLE)
-	$(BIN)/sustain optimize $(EXAMPLE) --target $(TARGET) -o $(REPORT) --curve $(CURVE) --quiet
+	$(BIN)/sustain optimize $(EXAMPLE) --target $(TARGET) -o $(REPORT) -o $(HTML) --curve $(CURVE) --quiet
 	$(BIN)/sustain optimize $(EXAMPLE) --target $(TARGET) -o $(PLAN) --quiet
-	@echo "report (readiness after buying to $(TARGET), purchases) written to $(REPORT);"
-	@echo "stock plan written to $(PLAN); efficient curve plotted in $(CURVE)"
+	$(BIN)/sustain evaluate $(EXAMPLE) --over-time --days 730 --plot $(OVER_TIME) \
+		--target $(TARGET) --quiet
+	$(BIN)/sustain optimize $(EXAMPLE) --over-time --days 730 --step 28 --target $(TARGET) \
+		--allow-shortfall -o $(OVER_TIME_PLAN) --quiet
+	@echo "report (readiness after buying to $(TARGET), purchases) written to $(REPORT),"
+	@echo "and with interactive charts to $(HTML) (one file, works offline);"
+	@echo "stock plan written to $(PLAN); efficient curve plotted in $(CURVE);"
+	@echo "availability over two years (deliveries, tempo surge) plotted in $(OVER_TIME);"
+	@echo "purchases with need-by and order-by days to hold $(TARGET) over time: $(OVER_TIME_PLAN)"
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

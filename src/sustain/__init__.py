@@ -9,6 +9,7 @@ scenario file::
     doc = ev.to_dict()                        # the JSON contract of shared/spec
     ot = sustain.evaluate_over_time(scenario, days=730, step=7)  # deliveries, tempo, losses
     opt = sustain.optimize(scenario, target=0.9)
+    buy = sustain.optimize_over_time(scenario, target=0.9, days=730)  # need-by, order-by
     sim = sustain.simulate(scenario, days=730, replications=200, seed=7, stock=opt.stock)
     plan = sustain.plan_stockpile(sustain.load_scenario("examples/coalition-munitions.yaml"))
 
@@ -26,6 +27,7 @@ if _TYPE_CHECKING:
     from sustain.crosscheck import simulate
     from sustain.errors import ScenarioError, SustainError
     from sustain.optimize import BudgetTooSmall, Optimization, TargetUnreachable, optimize
+    from sustain.optimize.over_time import OverTimePlan, optimize_over_time
     from sustain.readiness.evaluate import Evaluation, evaluate
     from sustain.readiness.metric import Method
     from sustain.readiness.over_time import OverTime, evaluate_over_time
@@ -42,6 +44,7 @@ _SOURCES = {
     "Method": "sustain.readiness.metric",
     "Optimization": "sustain.optimize",
     "OverTime": "sustain.readiness.over_time",
+    "OverTimePlan": "sustain.optimize.over_time",
     "PlanInfeasible": "sustain.stockpile",
     "PlanResult": "sustain.stockpile",
     "Scenario": "sustain.scenario",
@@ -53,6 +56,7 @@ _SOURCES = {
     "evaluate_over_time": "sustain.readiness.over_time",
     "load_scenario": "sustain.scenario",
     "optimize": "sustain.optimize",
+    "optimize_over_time": "sustain.optimize.over_time",
     "plan_stockpile": "sustain.stockpile",
     "simulate": "sustain.crosscheck",
 }
@@ -63,6 +67,7 @@ __all__ = [
     "Method",
     "Optimization",
     "OverTime",
+    "OverTimePlan",
     "PlanInfeasible",
     "PlanResult",
     "Scenario",
@@ -75,6 +80,7 @@ __all__ = [
     "evaluate_over_time",
     "load_scenario",
     "optimize",
+    "optimize_over_time",
     "plan_stockpile",
     "simulate",
 ]

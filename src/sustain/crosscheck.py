@@ -9,10 +9,15 @@ the option ``compare`` that adds the analytic availability of every fleet to the
     import sustain
     res = sustain.simulate(scenario, days=730, replications=200, seed=7, compare=True)
     res.to_dict()["analytic"]["vari-metric"]["fleets"][0]["inside_ci95"]
+
+:func:`over_time_comparison` draws the simulator's 95 % band around the analytic
+readiness over time (:func:`sustain.evaluate_over_time`) for the same scenario, run
+under the analytic model's assumptions after a lead-in that fills its pipelines.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -21,12 +26,14 @@ import numpy as np
 
 from sustain._types import FloatArray
 from sustain.readiness.evaluate import evaluate_arrays
+from sustain.readiness.over_time import OverTime
 from sustain.readiness.shops import peak_load, repair_shops, scenario_channels
 from sustain.scenario.compile import ScenarioArrays
-from sustain.scenario.model import Scenario
+from sustain.scenario.model import Attrition, Scenario
 from sustain.simulate import Delays, Progress, SimulationResult
 from sustain.simulate import simulate as simulate_only
 from sustain.simulate.budget import MAX_EVENTS, MAX_MEMORY
+from sustain.simulate.replicate import t_quantile
 
 
 def analytic_comparison(result: SimulationResult) -> dict[str, Any]:
@@ -148,3 +155,212 @@ def simulate(
     if shops is not None:
         result = replace(result, repair_shops=shops)
     return with_analytic(result) if compare else result
+
+
+# ------------------------------------------------------------- readiness over time
+
+#: A run's lead-in is at least this many days (and at least the longest delay chain,
+#: times :data:`LEAD_IN_FACTOR`).
+MIN_LEAD_IN_DAYS = 30.0
+#: The lead-in in multiples of the longest chain of delays: with deterministic delays
+#: the pipelines are stationary once the chain has passed; with exponential delays
+#: their means approach it as ``1 − e^{−t/L}``, within 1 % after 5 mean delays.
+LEAD_IN_FACTOR = {Delays.DETERMINISTIC: 1.5, Delays.EXPONENTIAL: 5.0}
+
+
+def lead_in_days(scenario: Scenario, delays: Delays | str = Delays.DETERMINISTIC) -> float:
+    """Days the simulator runs at the day-0 state before the scenario's day 0.
+
+    The simulator starts with empty pipelines; the analytic model over time starts
+    in steady state.  The lead-in is :data:`LEAD_IN_FACTOR` times the longest chain
+    of delays (an item's repair, condemnation and procurement times plus its
+    sub-items' chain, the order-and-ship times from the root to the deepest site,
+    and the longest battle-damage repair), and at least :data:`MIN_LEAD_IN_DAYS`.
+    """
+    items = {it.id: it for it in scenario.items}
+    children: dict[str, list[str]] = {}
+    for it in scenario.items:
+        if it.parent is not None:
+            children.setdefault(it.parent, []).append(it.id)
+
+    def chain(item_id: str, seen: frozenset[str] = frozenset()) -> float:
+        it = items[item_id]
+        own = it.base_repair_days + it.depot_repair_days + it.procurement_days
+        subs = [chain(c, seen | {item_id}) for c in children.get(item_id, []) if c not in seen]
+        return own + max(subs, default=0.0)
+
+    sites = {s.id: s for s in scenario.sites}
+
+    def depth(site_id: str) -> float:
+        total, s = 0.0, sites[site_id]
+        for _ in range(len(sites)):
+            total += s.order_ship_days
+            if s.parent is None:
+                break
+            s = sites[s.parent]
+        return total
+
+    longest = (
+        max((chain(i) for i in items), default=0.0) + max(map(depth, sites), default=0.0)
+        + max((b.repair_days for b in scenario.battle_damage), default=0.0)
+    )
+    return max(MIN_LEAD_IN_DAYS, math.ceil(LEAD_IN_FACTOR[Delays(delays)] * longest))
+
+
+def _shifted(day: float, lead_in: float) -> float:
+    """A scenario day on the simulator's clock: days <= 0 hold from the run's start."""
+    return 0.0 if day <= 0 else day + lead_in
+
+
+def analytic_assumptions(scenario: Scenario, lead_in: float) -> Scenario:
+    """``scenario`` as the simulator runs it for a comparison with the model over time.
+
+    The analytic model's assumptions: no repair-channel limits, exponential lifetimes
+    (``weibull_shape`` 1), no cannibalisation (pass ``cannibalisation=False``, and
+    ``failures_while_down=True``).  Deliveries, tempo windows and dated losses move
+    ``lead_in`` days later (those on day 0 or before hold from the start, as in the
+    analytic model's steady state before day 0).  Losses given as a rate are left
+    out: :func:`over_time_comparison` draws them for each replication.
+    """
+    return replace(
+        scenario,
+        sites=tuple(replace(s, repair_channels=None) for s in scenario.sites),
+        items=tuple(replace(it, weibull_shape=1.0) for it in scenario.items),
+        deliveries=tuple(replace(d, day=_shifted(d.day, lead_in)) for d in scenario.deliveries),
+        tempo=tuple(
+            replace(t, from_day=_shifted(t.from_day, lead_in),
+                    to_day=_shifted(t.to_day, lead_in))
+            for t in scenario.tempo
+        ),
+        attrition=tuple(
+            replace(r, day=_shifted(r.day, lead_in))
+            for r in scenario.attrition if r.losses_per_day is None and r.day is not None
+        ),
+    )
+
+
+def losses_drawn(
+    scenario: Scenario, lead_in: float, days: float, rng: np.random.Generator
+) -> tuple[Attrition, ...]:
+    """One path of the Poisson losses of every fleet with ``losses_per_day``, as dated
+    losses of one system on the simulator's clock ``(lead_in, lead_in + days]``.
+
+    A loss that finds no system is void, as is the rate's loss in the simulator (its
+    process pauses while the fleet is empty, which by memorylessness is the same).
+    """
+    drawn: list[Attrition] = []
+    for r in scenario.attrition:
+        if r.losses_per_day is None or r.losses_per_day <= 0:
+            continue
+        k = int(rng.poisson(r.losses_per_day * days))
+        at = np.sort(rng.uniform(0.0, days, size=k))  # Poisson points on (0, days]
+        drawn += [Attrition(system=r.system, site=r.site, day=lead_in + float(t), count=1)
+                  for t in at]
+    return tuple(drawn)
+
+
+def over_time_comparison(
+    scenario: Scenario,
+    ot: OverTime,
+    *,
+    replications: int,
+    seed: int,
+    lead_in: float | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The simulator's 95 % band around its mean availability, per fleet and day of
+    ``ot``, for ``scenario`` under the analytic assumptions
+    (:func:`analytic_assumptions`), and the share of days the analytic value lies in it.
+
+    The simulator runs ``lead_in`` (default :func:`lead_in_days`) + ``ot.days[-1]``
+    days; the analytic day ``t`` is compared with the simulator's day ``lead_in + t``
+    (the nearest day it sampled, the same one for runs of at most 1,000 days).  The
+    band is the 95 % t confidence interval of the mean over the replications in which
+    the fleet had a system present at that day.  Without losses given as a rate, the
+    replications run as one simulation with ``seed``; with them, replication ``r``
+    draws its loss days and its simulation's seed from stream ``r`` of
+    ``SeedSequence(seed).spawn(replications)``.
+
+    Returns
+    -------
+    dict
+        The ``simulated`` block of the ``evaluate --over-time --compare`` document
+        (docs/over-time.md).
+    """
+    delays = Delays.EXPONENTIAL if ot.exponential else Delays.DETERMINISTIC
+    lead = lead_in_days(scenario, delays) if lead_in is None else float(lead_in)
+    horizon = float(ot.days[-1])
+    base = analytic_assumptions(scenario, lead)
+    rated = any(r.losses_per_day for r in scenario.attrition)
+
+    def run(sc: Scenario, reps: int, run_seed: int, done: int) -> SimulationResult:
+        return simulate_only(
+            sc, days=lead + horizon, replications=reps, seed=run_seed, warmup_days=0.0,
+            failures_while_down=True, delays=delays, cannibalisation=False,
+            workers=workers if not rated else 1,
+            progress=None if progress is None else (
+                lambda k, _n: progress(done + k, replications)),
+        )
+
+    if not rated:
+        results = [run(base, replications, seed, 0)]
+    else:
+        results = []
+        for r, child in enumerate(np.random.SeedSequence(seed).spawn(replications)):
+            draw, sim_seed = child.spawn(2)
+            losses = losses_drawn(scenario, lead, horizon, np.random.default_rng(draw))
+            sc = replace(base, attrition=base.attrition + losses)
+            results.append(run(sc, 1, int(sim_seed.generate_state(1, np.uint64)[0] >> 1), r))
+    sim = results[0]
+    share_up = np.concatenate([res.series for res in results])  # reps × samples × fleets
+    where = np.abs(sim.series_days[None, :] - (lead + ot.days.astype(float))[:, None])
+    at = where.argmin(axis=1)
+    a_sim, a = sim.arrays, ot.arrays
+    col = {(a_sim.system_ids[a_sim.fleet_system[f]], a_sim.site_ids[a_sim.fleet_site[f]]): f
+           for f in range(a_sim.fleet_system.size)}
+    fleets = []
+    for f in range(a.fleet_system.size):
+        key = (a.system_ids[a.fleet_system[f]], a.site_ids[a.fleet_site[f]])
+        x = share_up[:, at, col[key]]  # reps × days
+        mean, lo, hi = _band(x)
+        av = ot.availability[f]
+        both = ~(np.isnan(av) | np.isnan(mean))
+        inside = (lo <= av) & (av <= hi) & both
+        fleets.append({
+            "system": key[0], "site": key[1],
+            "inside_ci95_share": float(inside.sum() / both.sum()) if both.any() else None,
+            "series": [
+                {"day": int(d), "simulator_day": _number(float(sim.series_days[k])),
+                 "mean": _opt(mean[n]), "lo": _opt(lo[n]), "hi": _opt(hi[n])}
+                for n, (d, k) in enumerate(zip(ot.days.tolist(), at.tolist(), strict=True))
+            ],
+        })
+    return {
+        "replications": replications, "seed": seed, "lead_in_days": _number(lead),
+        "delays": str(delays), "failures_while_down": True, "fleets": fleets,
+    }
+
+
+def _band(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per column of ``x`` (replications × days; NaN: no system present): the mean and
+    its 95 % t confidence interval, cut to [0, 1] (a point with one value, NaN with none)."""
+    ok = ~np.isnan(x)
+    n = ok.sum(axis=0)
+    z = np.where(ok, x, 0.0)
+    mean = np.full(x.shape[1], np.nan)
+    np.divide(z.sum(axis=0), n, out=mean, where=n > 0)
+    dev = np.where(ok, x - mean, 0.0)
+    var = np.zeros(x.shape[1])
+    np.divide((dev**2).sum(axis=0), n - 1, out=var, where=n > 1)
+    half = np.where(n > 1, t_quantile(0.975, np.maximum(n - 1, 1)), 0.0) * np.sqrt(
+        var / np.maximum(n, 1))
+    return mean, np.clip(mean - half, 0.0, 1.0), np.clip(mean + half, 0.0, 1.0)
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _number(x: float) -> float | int:
+    return int(x) if x == int(x) else x

@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[list[str], str, list[str], list[str]]] = {
                  ["system", "site", "systems", "availability", "95 % low", "95 % high"]),
     "stockpile": ([], _stockpile_yaml(), ["consumables", "monthly", "donors"],
                   ["consumable", "month", "demand", "arrivals", "used", "shortfall",
-                   "partner stock", "months of supply"]),
+                   "partner stock", "months of cover"]),
 }
 
 

@@ -252,7 +252,7 @@ def test_a_plot_too_large_for_a_png_is_refused(work: Path) -> None:
              "      stock: {" + ", ".join(f"C{i}: 5" for i in range(n)) + "}"]
     (work / "many.yaml").write_text("\n".join(lines) + "\n")
     refused(run("stockpile", "many.yaml", "--plot", "s.png", "-q"),
-            "--plot s.png: the plot would be 1,430 × 67,320 pixels; a PNG is drawn at most "
+            "--plot s.png: the plot would be 1,650 × 67,320 pixels; a PNG is drawn at most "
             "65,535 pixels each way: write .svg or .pdf instead")
     assert listing(work) == ["many.yaml", "small.yaml"]
 

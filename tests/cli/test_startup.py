@@ -170,4 +170,4 @@ def test_each_commands_tables_in_a_pipe_are_not_cut(tmp_path: Path) -> None:
     assert list(parts) == ["optimize", "simulate", "evaluate", "stockpile"]
     for name in ("optimize", "simulate", "evaluate"):
         _not_cut(parts[name], LONG_SITE, "SURFACE-TO-AIR-MISSILE-BATTERY-SYSTEM")
-    _not_cut(parts["stockpile"], "months of supply", "at pledges", "first short")
+    _not_cut(parts["stockpile"], "cover", "at pledges", "first short")

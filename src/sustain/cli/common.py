@@ -157,6 +157,30 @@ def check_whole(option: str, value: int, *, low: int, high: int | None = None) -
     return value
 
 
+def parse_targets(values: list[str]) -> float | dict[str, float] | None:
+    """``0.9`` (every fleet), ``SAMX=0.95`` (a system), ``SAMX@WEST=0.9`` (one fleet)."""
+    if not values:
+        return None
+    found: dict[str, float] = {}
+    for v in values:
+        key, eq, num = v.rpartition("=")
+        key = key.strip() if eq else "*"
+        try:
+            x = float(num)
+        except ValueError:
+            raise OptionError(
+                f"--target {v!r}: expected a number like 0.9, or SYSTEM=0.95, or "
+                "SYSTEM@SITE=0.9"
+            ) from None
+        if x > 1 and x <= 100:
+            raise OptionError(f"--target {v!r}: give a fraction (0.9), not a percentage")
+        if not 0 < x <= 1:  # also NaN
+            raise OptionError(f"--target {v!r}: must be a fraction above 0 and at most 1, "
+                              "like 0.9")
+        found[key] = x
+    return found["*"] if list(found) == ["*"] else found
+
+
 #: A Dask scheduler address: an optional protocol, a host and an optional port.
 _DASK_ADDRESS = re.compile(
     r"(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"

@@ -16,12 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 import sustain
 from sustain.cli.common import (
     HELP_FILE_WIDTH,
     MAX_DAYS,
+    MAX_REPLICATIONS,
+    MAX_SEED,
     AllowOutsideTables,
     OptionError,
     StockModeChoice,
@@ -36,6 +45,7 @@ from sustain.cli.common import (
     load,
     out,
     output_option,
+    parse_targets,
     report_files,
     with_stock_plan,
     wrote,
@@ -57,7 +67,12 @@ from sustain.report.files import (
 from sustain.report.outputs import output_files
 
 if TYPE_CHECKING:
+    from sustain._types import FloatArray
+    from sustain.readiness.over_time import OverTime
     from sustain.scenario.stock_plan import StockChange
+
+#: Replications of ``evaluate --over-time --compare`` unless --replications says.
+COMPARE_REPLICATIONS = 100
 
 app = typer.Typer(
     add_completion=False,
@@ -121,6 +136,26 @@ def evaluate(
         bool, typer.Option("--exponential", help="With --over-time: exponential repair and "
                            "transit times of the same means (default deterministic).")
     ] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="With --over-time: plot availability over "
+                                  "time (.png, .svg or .pdf).")
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option("--target", "-t", help="With --plot: target line(s): 0.9 (every fleet), "
+                     "SYSTEM=0.95, SYSTEM@SITE=0.9; repeat for several."),
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="With --over-time: the simulator's 95 % band "
+                           "for the same scenario under the analytic assumptions.")
+    ] = False,
+    replications: Annotated[
+        int | None, typer.Option("--replications", help="With --compare: replications "
+                                 f"(default {COMPARE_REPLICATIONS}).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="With --compare: seed (default 7; 0 is a seed).")
+    ] = None,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
@@ -141,11 +176,16 @@ def evaluate(
             every = check_whole("--step", 7 if step is None else step, low=1)
             if len(plans) > 1:
                 raise OptionError("--over-time takes one --stock plan at most")
+            targets = _check_picture(plot, target, compare, replications, seed)
+            if plot is not None:
+                outputs.append(Output("--plot", plot))
         else:
             for name, given in (("--exponential", exponential), ("--days", days is not None),
-                                ("--step", step is not None)):
+                                ("--step", step is not None), ("--plot", plot is not None),
+                                ("--compare", compare)):
                 if given:
                     raise OptionError(f"{name} needs --over-time")
+            _check_picture(plot, target, compare, replications, seed)
         check_outputs(outputs)
         inputs = inputs_of(scenario) + [Input(p, "a stock plan") for p in plans]
         check_not_inputs(outputs, inputs)
@@ -153,13 +193,24 @@ def evaluate(
         check_not_inputs(outputs, inputs_of(scenario, sc))
         variants = [with_stock_plan(sc, p, stock_mode, quiet=quiet) for p in plans]
         if over_time:
-            ot = sustain.evaluate_over_time(variants[0][0] if variants else sc, days=horizon,
-                                            step=every, method=method.value,
-                                            exponential=exponential)
+            held = variants[0][0] if variants else sc
+            ot = sustain.evaluate_over_time(held, days=horizon, step=every,
+                                            method=method.value, exponential=exponential)
+            goals = _fleet_targets(ot, targets)
             doc_ot = ot.to_dict()
+            if compare:
+                doc_ot["simulated"] = _compare_over_time(
+                    held, ot, COMPARE_REPLICATIONS if replications is None else replications,
+                    7 if seed is None else seed, quiet)
             text = json_text(doc_ot) if json_out else ""
-            write_outputs(report_files(outputs, lambda: over_time_report(sc, doc_ot),
-                                       lambda: json_text(doc_ot), main=MAIN_TABLE["over-time"]))
+            reports = [o for o in outputs if o.option == "--output"]
+            picture = None if plot is None or not reports else Path(
+                os.path.relpath(plot.absolute(), reports[0].path.absolute().parent)).as_posix()
+            files = report_files(reports, lambda: over_time_report(sc, doc_ot, picture),
+                                 lambda: json_text(doc_ot), main=MAIN_TABLE["over-time"])
+            if plot is not None:
+                files.append((outputs[-1], _over_time_plot(doc_ot, held, plot, goals)))
+            write_outputs(files)
             if json_out:
                 sys.stdout.write(text)
                 return
@@ -197,28 +248,61 @@ def evaluate(
         wrote(outputs)
 
 
-def _parse_targets(values: list[str]) -> float | dict[str, float] | None:
-    """``0.9`` (every fleet), ``SAMX=0.95`` (a system), ``SAMX@WEST=0.9`` (one fleet)."""
-    if not values:
-        return None
-    found: dict[str, float] = {}
-    for v in values:
-        key, eq, num = v.rpartition("=")
-        key = key.strip() if eq else "*"
-        try:
-            x = float(num)
-        except ValueError:
+def _check_picture(
+    plot: Path | None, target: list[str] | None, compare: bool, replications: int | None,
+    seed: int | None,
+) -> float | dict[str, float] | None:
+    """The options of ``evaluate --over-time`` that draw or compare, before any work."""
+    if plot is not None:
+        from sustain.report.plots import pyplot
+
+        if plot.suffix.lower() not in PLOT_SUFFIXES:
             raise OptionError(
-                f"--target {v!r}: expected a number like 0.9, or SYSTEM=0.95, or "
-                "SYSTEM@SITE=0.9"
-            ) from None
-        if x > 1 and x <= 100:
-            raise OptionError(f"--target {v!r}: give a fraction (0.9), not a percentage")
-        if not 0 < x <= 1:  # also NaN
-            raise OptionError(f"--target {v!r}: must be a fraction above 0 and at most 1, "
-                              "like 0.9")
-        found[key] = x
-    return found["*"] if list(found) == ["*"] else found
+                f"--plot {plot}: unknown plot type {plot.suffix!r} (use .png, .svg or .pdf)")
+        pyplot("--plot")
+    elif target:
+        raise OptionError("--target needs --plot (it draws the target line)")
+    for name, given in (("--replications", replications), ("--seed", seed)):
+        if given is not None and not compare:
+            raise OptionError(f"{name} needs --compare")
+    if replications is not None:
+        check_whole("--replications", replications, low=2, high=MAX_REPLICATIONS)
+    if seed is not None:
+        check_whole("--seed", seed, low=0, high=MAX_SEED)
+    return parse_targets(target or [])
+
+
+def _fleet_targets(ot: OverTime, targets: float | dict[str, float] | None) -> FloatArray:
+    """Per fleet of ``ot``: its target (NaN: none)."""
+    # Imported here, not at the top: the optimiser's modules slow the start of evaluate.
+    from sustain.optimize.api import fleet_targets
+
+    return fleet_targets(ot.arrays, targets)
+
+
+def _compare_over_time(
+    scenario: sustain.Scenario, ot: OverTime, replications: int, seed: int, quiet: bool
+) -> dict[str, Any]:
+    """The simulator's band for ``evaluate --over-time --compare``, with a progress bar."""
+    from sustain.crosscheck import over_time_comparison
+
+    bar = Progress("simulating", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True, disable=quiet)
+    task = bar.add_task("simulating", total=replications)
+    with bar:
+        return over_time_comparison(
+            scenario, ot, replications=replications, seed=seed,
+            progress=lambda done, total: bar.update(task, completed=done))
+
+
+def _over_time_plot(doc: dict[str, Any], scenario: sustain.Scenario, plot: Path,
+                    goals: FloatArray) -> Render:
+    from sustain.report.plots import save_over_time_plot
+
+    def render(path: Path) -> None:
+        save_over_time_plot(doc, scenario, path, plot.suffix.lower()[1:], targets=goals)
+
+    return render
 
 
 #: File types of ``optimize --curve``.
@@ -286,8 +370,47 @@ def optimize(
                      "on small cases after the first greedy (0: none, inf: no limit; "
                      "default 5)."),
     ] = None,
+    over_time: Annotated[
+        bool, typer.Option("--over-time", help="The cheapest purchases meeting the targets "
+                           "on every day 0, K, 2K, … D through the scenario's deliveries, "
+                           "tempo and losses, with need-by and order-by days.")
+    ] = False,
+    days: Annotated[
+        int | None, typer.Option("--days", help="With --over-time: horizon D (default 365).")
+    ] = None,
+    step: Annotated[
+        int | None, typer.Option("--step", help="With --over-time: days between points K "
+                                 "(default 7).")
+    ] = None,
+    average: Annotated[
+        bool, typer.Option("--average", help="With --over-time: targets on each fleet's "
+                           "mean availability over the days instead of on every day.")
+    ] = False,
+    allow_shortfall: Annotated[
+        bool, typer.Option("--allow-shortfall", help="With --over-time: exit 0 when some "
+                           "days cannot be reached in time (they are still reported).")
+    ] = False,
+    exponential: Annotated[
+        bool, typer.Option("--exponential", help="With --over-time: exponential repair and "
+                           "transit times of the same means (default deterministic).")
+    ] = False,
+    lead_days: Annotated[
+        float | None, typer.Option("--lead-days", help="With --over-time: procurement lead "
+                                   "time of items without procurement_days (default: the "
+                                   "longest procurement_days in the scenario).")
+    ] = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    if over_time or average or allow_shortfall or exponential or days is not None or (
+            step is not None or lead_days is not None):
+        _optimize_over_time(
+            scenario, target=target, budget=budget, method=method, json_out=json_out,
+            output=output, curve=curve, top=top, quiet=quiet,
+            allow_outside_tables=allow_outside_tables, stock=stock, stock_mode=stock_mode,
+            over_time=over_time, days=days, step=step, average=average,
+            allow_shortfall=allow_shortfall, exponential=exponential, lead_days=lead_days,
+        )
+        return
     # Imported here, not at the top: numba and SciPy slow the start of other commands.
     from sustain.optimize import TargetUnreachable
     from sustain.optimize.api import REFINE_SECONDS
@@ -304,7 +427,7 @@ def optimize(
         raise fail(SustainError("optimize uses --method vari-metric or metric"))
     outputs: list[Output] = []
     try:
-        targets = _parse_targets(target or [])
+        targets = parse_targets(target or [])
         if budget is not None:
             check_number("--budget", budget, low=0, what="an amount of money")
         if targets is None and budget is None:
@@ -347,7 +470,8 @@ def optimize(
         files = report_files([o for o in outputs if o.option == "--output"],
                              lambda: optimization_report(sc, doc), lambda: json_text(doc),
                              csv=lambda: plan_csv(opt))
-        files += [(o, _curve_output(o, opt)) for o in outputs if o.option == "--curve"]
+        files += [(o, _curve_output(o, opt, sc.currency)) for o in outputs
+                  if o.option == "--curve"]
         write_outputs(files)
     except TargetUnreachable as exc:
         raise fail(exc, code=3) from None
@@ -363,7 +487,7 @@ def optimize(
         wrote(outputs)
 
 
-def _curve_output(o: Output, opt: sustain.Optimization) -> Render:
+def _curve_output(o: Output, opt: sustain.Optimization, currency: str) -> Render:
     """How to render ``--curve``, by suffix."""
     # Imported here, not at the top: NumPy slows the start of --help.
     from sustain.report.documents import curve_csv, json_text
@@ -376,9 +500,108 @@ def _curve_output(o: Output, opt: sustain.Optimization) -> Render:
         return text_file(curve_csv(opt.curve()))
 
     def plot(path: Path) -> None:
-        save_curve_plot(opt, path, suffix[1:])
+        save_curve_plot(opt, path, suffix[1:], currency=currency)
 
     return plot
+
+
+def _optimize_over_time(
+    scenario: Path, *, target: list[str] | None, budget: float | None, method: MethodChoice,
+    json_out: bool, output: list[Path] | None, curve: Path | None, top: int, quiet: bool,
+    allow_outside_tables: bool, stock: Path | None, stock_mode: StockModeChoice,
+    over_time: bool, days: int | None, step: int | None, average: bool,
+    allow_shortfall: bool, exponential: bool, lead_days: float | None,
+) -> None:
+    """``sustain optimize --over-time``: checks, the plan, its outputs; exit 3 when some
+    days cannot be reached in time (unless ``--allow-shortfall``)."""
+    from sustain.optimize.over_time import optimize_over_time
+    from sustain.report.builders import over_time_plan_report
+    from sustain.report.documents import json_text, over_time_plan_csv
+    from sustain.report.tables import print_over_time_plan
+
+    outputs: list[Output] = []
+    try:
+        if not over_time:
+            given = [n for n, g in (("--days", days is not None), ("--step", step is not None),
+                                    ("--average", average), ("--allow-shortfall", allow_shortfall),
+                                    ("--exponential", exponential),
+                                    ("--lead-days", lead_days is not None)) if g]
+            raise OptionError(f"{given[0]} needs --over-time")
+        if method is MethodChoice.EXACT:
+            raise OptionError("--over-time uses --method vari-metric or metric, not exact")
+        if budget is not None:
+            raise OptionError("--budget is not available with --over-time: give --target")
+        if curve is not None:
+            raise OptionError("--curve is not available with --over-time")
+        targets = parse_targets(target or [])
+        if targets is None:
+            raise OptionError("give --target (e.g. --target 0.9)")
+        horizon = check_whole("--days", 365 if days is None else days, low=1, high=MAX_DAYS)
+        every = check_whole("--step", 7 if step is None else step, low=1)
+        check_whole("--top", top, low=1)
+        if lead_days is not None:
+            check_number("--lead-days", lead_days, low=0, what="a number of days")
+        outputs += output_files(output)
+        check_outputs(outputs)
+        inputs = inputs_of(scenario)
+        if stock is not None:
+            inputs.append(Input(stock, "the stock plan"))
+        check_not_inputs(outputs, inputs)
+        sc = load(scenario, allow_outside_tables)
+        check_not_inputs(outputs, inputs_of(scenario, sc))
+        if stock is not None:
+            sc, _ = with_stock_plan(sc, stock, stock_mode, quiet=quiet)
+        plan = optimize_over_time(sc, target=targets, days=horizon, step=every,
+                                  method=method.value, average=average,
+                                  exponential=exponential, lead_days=lead_days)
+        doc = plan.to_dict()
+        _check_shortfalls(doc, allow_shortfall)
+        text = json_text(doc) if json_out else ""
+        write_outputs(report_files(outputs, lambda: over_time_plan_report(sc, doc),
+                                   lambda: json_text(doc), csv=lambda: over_time_plan_csv(doc)))
+    except _Shortfall as exc:
+        raise fail(exc, code=3) from None
+    except SustainError as exc:
+        raise fail(exc) from None
+    if json_out:
+        sys.stdout.write(text)
+    elif not quiet:
+        print_over_time_plan(out, sc.name or str(scenario), doc, top, sc.currency)
+        wrote(outputs)
+
+
+class _Shortfall(SustainError):
+    """Some days of an over-time plan cannot be reached in time (exit 3)."""
+
+
+#: Longest list of days a message spells out; longer ones are given as a range.
+SHOWN_DAYS = 6
+
+
+def _days_text(days: list[int]) -> str:
+    """``days 0, 7, 14`` or, for many, ``42 days from day 0 to day 294``."""
+    if len(days) <= SHOWN_DAYS:
+        return "day" + ("s " if len(days) > 1 else " ") + ", ".join(str(d) for d in days)
+    return f"{len(days)} days from day {days[0]} to day {days[-1]}"
+
+
+def _best_text(best: list[float]) -> str:
+    if len(best) <= SHOWN_DAYS:
+        return ", ".join(f"{b:.4g}" for b in best)
+    return f"{min(best):.4g} to {max(best):.4g}"
+
+
+def _check_shortfalls(doc: dict[str, Any], allow: bool) -> None:
+    """Raise :class:`_Shortfall` naming each fleet's unreachable days, unless ``allow``."""
+    if not doc["shortfalls"] or allow:
+        return
+    parts = [
+        f"fleet {s['system']} at {s['site']}: target {s['target']:.4g} cannot be reached "
+        f"in time on {_days_text(s['days'])} (best reachable {_best_text(s['best'])})"
+        for s in doc["shortfalls"]
+    ]
+    raise _Shortfall("; ".join(parts) + " (purchases arrive after their lead times; "
+                     "--allow-shortfall accepts these days and writes the plan)")
 
 
 class _progress:

@@ -43,6 +43,7 @@ levels and chunks of rows or report days, never over items.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -437,6 +438,7 @@ def evaluate_over_time(
     step: int = 7,
     method: Method | str = Method.VARI_METRIC,
     exponential: bool = False,
+    arrivals: Sequence[tuple[FloatArray, FloatArray | float]] = (),
 ) -> OverTime:
     """Readiness of ``scenario`` at days ``0, step, 2·step, …, days`` (module docstring).
 
@@ -453,6 +455,10 @@ def evaluate_over_time(
         Pipeline distributions (negative binomial with VARI-METRIC variance, or Poisson).
     exponential : bool
         Exponential delays of the same means instead of deterministic ones.
+    arrivals : sequence of (qty, day) pairs
+        Stock added to the scenario's: ``qty`` units (items × sites, compiled order)
+        on the shelf from ``day`` on (a number, or items × sites; a day ≤ 0 counts from
+        before day 0, like a day-0 delivery).  What a plan of purchases adds.
 
     Returns
     -------
@@ -525,6 +531,10 @@ def evaluate_over_time(
         arrived = np.maximum(tau[d], 0.0) >= dl.day
         for st in dl.stock:
             stock[d][i_idx[st.item], pos[s], arrived] += st.qty
+    for qty, when in arrivals:
+        day = np.broadcast_to(np.asarray(when, dtype=np.float64), qty.shape)
+        for d, (c, t) in enumerate(zip(cols, tau, strict=True)):
+            stock[d] += qty[:, c, None] * (np.maximum(t, 0.0)[None, None, :] >= day[:, c, None])
 
     # The results at the report days, written in place: every (item level × depth)
     # block is written below, so no zero-filling.

@@ -253,9 +253,12 @@ def event_markers(scenario: Scenario, last_day: float) -> tuple[Marker, ...]:
 
 
 
-def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
+def over_time_report(scenario: Scenario, doc: dict[str, Any],
+                     picture: str | None = None) -> Report:
     """``sustain evaluate --over-time``: availability per fleet at a few of the days, its
-    minimum, and every day's availability as a chart."""
+    minimum, and every day's availability as a chart (with the simulator's 95 % band when
+    ``doc`` has ``simulated``, from ``--compare``); ``picture``: the path of the plot drawn
+    beside the report, relative to it, shown in the Markdown."""
     days = doc["days"]
     shown = over_time_columns(len(days))
     rows = []
@@ -280,7 +283,7 @@ def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
             Series(_fleet_label(f), tuple(float(p["day"]) for p in f["series"]),
                    tuple(p["availability"] for p in f["series"]))
             for f in doc["fleets"]
-        ),
+        ) + _simulated_bands(doc.get("simulated")),
         y_kind=Kind.PERCENT,
         markers=event_markers(scenario, days[-1]),
     )
@@ -292,9 +295,103 @@ def over_time_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
         Text("Availability is the expected share of the systems present that are up "
              "(systems under battle-damage repair count as down); systems present are "
              "expected values, so they may be fractional."),
+        *((Text(f"![Availability over time per fleet]({picture})"),) if picture else ()),
     ))
+    sections = [section]
+    if doc.get("simulated"):
+        sections.append(_against_simulator(doc["simulated"]))
     return Report(f"Readiness report: {_name(scenario)}",
-                  intro=(Text(f"Scenario `{scenario.source}`."),), sections=(section,))
+                  intro=(Text(f"Scenario `{scenario.source}`."),), sections=tuple(sections))
+
+
+def _simulated_bands(sim: dict[str, Any] | None) -> tuple[Series, ...]:
+    """The simulator's mean and 95 % band per fleet (``evaluate --over-time --compare``)."""
+    if not sim:
+        return ()
+    return tuple(
+        Series(f"{f['system']} @ {f['site']} (simulated, 95 % band)",
+               tuple(float(p["day"]) for p in f["series"]),
+               tuple(p["mean"] for p in f["series"]),
+               low=tuple(p["lo"] for p in f["series"]),
+               high=tuple(p["hi"] for p in f["series"]))
+        for f in sim["fleets"]
+    )
+
+
+def _against_simulator(sim: dict[str, Any]) -> Section:
+    """Per fleet, the share of days the analytic value lies inside the simulator's band."""
+    return Section("Against the simulator", (
+        Text(f"The simulator ran {sim['replications']} replications (seed {sim['seed']}) "
+             "under the analytic model's assumptions (failures while down, no repair-channel "
+             f"limits), after a lead-in of {sim['lead_in_days']} days that fills its "
+             "pipelines. docs/method.md explains the gaps that remain."),
+        Table("against simulator",
+              (Column("system"), Column("site"),
+               Column("days inside the 95 % band", _PERCENT)),
+              tuple((f["system"], f["site"], f["inside_ci95_share"]) for f in sim["fleets"])),
+    ))
+
+
+def _lowest(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return min(known) if known else None
+
+
+def over_time_plan_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
+    """``sustain optimize --over-time``: each fleet's lowest availability before and after
+    buying, the days no purchase can reach in time, the purchases with their need-by and
+    order-by days, and availability over time after buying."""
+    days = doc["days"]
+    mode = "on average over" if doc["average"] else "on every one of"
+    money = scenario.currency
+    fleets = Table(
+        "fleets",
+        (Column("system"), Column("site"), Column("target", _PERCENT),
+         Column("lowest before", _PERCENT), Column("lowest after", _PERCENT)),
+        tuple((f["system"], f["site"], f["target"], _lowest(f["before"]), _lowest(f["after"]))
+              for f in doc["fleets"]),
+    )
+    chart = Chart(
+        name="availability over time",
+        title="Availability over time after buying",
+        x_title="day",
+        y_title="availability (%)",
+        series=tuple(
+            Series(_fleet_label(f), tuple(float(d) for d in days), tuple(f["after"]))
+            for f in doc["fleets"]
+        ),
+        y_kind=Kind.PERCENT,
+        markers=event_markers(scenario, days[-1]),
+        levels=_target_levels(doc),
+    )
+    sections = [Section("Fleets", (
+        Text(f"Method **{doc['method']}**; targets {mode} the days {days[0]} to {days[-1]} "
+             f"({len(days)} days reported)."),
+        fleets, chart))]
+    if doc["shortfalls"]:
+        sections.append(Section("Days no purchase can reach in time", (
+            Text("Purchases arrive after their lead times; on these days even unlimited "
+                 "stock ordered today would arrive too late to meet the target."),
+            Table("shortfalls",
+                  (Column("system"), Column("site"), Column("target", _PERCENT),
+                   Column("days"), Column("best reachable")),
+                  tuple((s["system"], s["site"], s["target"],
+                         ", ".join(str(d) for d in s["days"]),
+                         ", ".join(f"{100 * b:.1f} %" for b in s["best"]))
+                        for s in doc["shortfalls"])),
+        )))
+    sections.append(Section(f"Purchases ({doc['purchase_cost']:,.0f} {money})", (
+        Text("Each line must be on the shelf by its need-by day and ordered by its order-by "
+             "day (need-by less the item's procurement lead time)."),
+        Table("purchases",
+              (Column("item"), Column("site"), Column("qty", Kind.INT),
+               Column("need by", Kind.INT, unit="day"), Column("order by", Kind.INT, unit="day"),
+               Column("unit cost", Kind.MONEY, unit=money), Column("cost", Kind.MONEY, unit=money)),
+              tuple((r["item"], r["site"], r["qty"], r["need_by"], r["order_by"],
+                     r["unit_cost"], r["cost"]) for r in doc["purchases"])),
+    )))
+    return Report(f"Sparing over time: {_name(scenario)}",
+                  intro=(Text(f"Scenario `{scenario.source}`."),), sections=tuple(sections))
 
 
 # -- optimize -----------------------------------------------------------------------
@@ -462,9 +559,9 @@ def stockpile_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 10) 
         "monthly",
         (Column("consumable"), Column("month"), Column("demand", qty, 0),
          Column("arrivals", qty, 0), Column("used", qty, 0), Column("shortfall", qty, 0),
-         Column("partner stock", qty, 0), Column("months of supply", qty, 2)),
+         Column("partner stock", qty, 0), Column("months of cover", qty, 1)),
         tuple((c["id"], m, c["demand"][k], c["arrivals"][k], c["used"][k],
-               c["shortfall"][k], c["partner_stock"][k], c["months_of_supply"][k])
+               c["shortfall"][k], c["partner_stock"][k], c["months_of_cover"][k])
               for c in doc["consumables"] for k, m in enumerate(months)),
     )
     donor_rows = []
@@ -485,8 +582,10 @@ def stockpile_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 10) 
         Section("Consumables", (totals,)),
         Section("Month by month", (
             monthly,
-            Text("Months of supply: the partner's stock at the end of the month over the "
-                 "next month's demand (empty when there is no demand)."),
+            Text("Months of cover: how many months of the coming demand the partner's "
+                 "stock plus every donor's stock above its floor could meet, counted forward "
+                 "month by month (the plan delivers just in time, so the partner's own stock "
+                 "alone, the months of supply in the JSON, is often 0)."),
             *(_stock_chart(doc, c) for c in doc["consumables"]),
         )),
         Section("Donors: stock against floor", (

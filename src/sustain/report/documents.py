@@ -96,3 +96,15 @@ def plans_document(plans: list[tuple[StockChange, Evaluation]]) -> list[dict[str
          "stock_cost": ev.stock_cost}
         for change, ev in plans
     ]
+
+
+def over_time_plan_csv(doc: dict[str, Any]) -> str:
+    """``sustain optimize --over-time -o plan.csv``: one row per purchase line, by need-by
+    day: item, site, qty, need_by, order_by, unit_cost, cost."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["item", "site", "qty", "need_by", "order_by", "unit_cost", "cost"])
+    for r in doc["purchases"]:
+        w.writerow([r["item"], r["site"], r["qty"], r["need_by"], r["order_by"],
+                    f"{r['unit_cost']:.2f}", f"{r['cost']:.2f}"])
+    return buf.getvalue()

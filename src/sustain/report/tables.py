@@ -88,17 +88,29 @@ def print_over_time(console: Console, title: str, doc: dict[str, Any]) -> None:
         t.add_column(f"day {days[n]}", justify="right")
     t.add_column("min", justify="right")
     t.add_column("on day", justify="right")
+    sim = doc.get("simulated")
+    inside = {} if sim is None else {
+        (f["system"], f["site"]): f["inside_ci95_share"] for f in sim["fleets"]}
+    if sim is not None:
+        t.add_column("days inside simulator's 95 % band", justify="right")
     for f in doc["fleets"]:
         low = over_time_minimum(f["series"])
         t.add_row(
             f["system"], f["site"], *(pct(f["series"][n]["availability"]) for n in shown),
             pct(low[1]) if low else "n/a", str(low[0]) if low else "",
+            *([pct(inside.get((f["system"], f["site"])))] if sim is not None else []),
         )
     console.print(t)
     console.print(
         "Availability is the expected share of the systems present that are up; "
         "deliveries, tempo and losses as the scenario dates them."
     )
+    if sim is not None:
+        console.print(
+            f"Simulator: {sim['replications']} replications, seed {sim['seed']}, failures "
+            "while down, no repair-channel limits, after a lead-in of "
+            f"{sim['lead_in_days']} days."
+        )
 
 
 def print_purchases(console: Console, doc: dict[str, Any], top: int, currency: str) -> None:
@@ -257,3 +269,37 @@ def print_loss_rates(console: Console, notes: Console, result: LossRates) -> Non
     notes.print("Confirmed losses are a lower bound; date_recorded is the scrape date, not the "
                 "loss date.")
     console.print(result.attribution, markup=False)
+
+
+def print_over_time_plan(
+    console: Console, title: str, doc: dict[str, Any], top: int, currency: str
+) -> None:
+    """Each fleet's lowest availability before and after the plan, the days no purchase
+    reaches, and the largest purchases with their need-by and order-by days."""
+    t = Table(title=f"{title}: sparing over time ({doc['method']}, days {doc['days'][0]}"
+              f"–{doc['days'][-1]})")
+    for col in ("system", "site", "target", "lowest before", "lowest after"):
+        t.add_column(col, justify="left" if col in ("system", "site") else "right")
+    for f in doc["fleets"]:
+        low = [min((v for v in f[k] if v is not None), default=None) for k in ("before", "after")]
+        t.add_row(f["system"], f["site"], "" if f["target"] is None else pct(f["target"]),
+                  pct(low[0]), pct(low[1]))
+    console.print(t)
+    for s in doc["shortfalls"]:
+        console.print(f"{s['system']} at {s['site']}: no purchase reaches target "
+                      f"{pct(s['target'])} in time on days {_days(s['days'])} "
+                      f"(best reachable from {pct(min(s['best']))})")
+    p = Table(title=f"Purchases (top {top} by cost)")
+    for col in ("item", "site", "qty", "need by", "order by", "cost"):
+        p.add_column(col, justify="left" if col in ("item", "site") else "right")
+    for r in sorted(doc["purchases"], key=lambda r: -r["cost"])[:top]:
+        p.add_row(r["item"], r["site"], str(r["qty"]), str(r["need_by"]), str(r["order_by"]),
+                  f"{r['cost']:,.0f}")
+    console.print(p)
+    console.print(f"Purchases: {doc['purchase_cost']:,.0f} {currency} in "
+                  f"{len(doc['purchases'])} lines.")
+
+
+def _days(days: list[int]) -> str:
+    return ", ".join(str(d) for d in days) if len(days) <= 8 else (
+        f"{', '.join(str(d) for d in days[:6])}, … {days[-1]} ({len(days)} days)")
