@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 import sustain
 from sustain.cli.main import app
 from sustain.errors import SustainError
-from sustain.readiness.over_time import in_battle_repair, report_days
+from sustain.readiness.backorders import backorder_moments
+from sustain.readiness.over_time import _along, _moments_by_day, in_battle_repair, report_days
 from sustain.scenario import scenario_from_dict
 from tests.conftest import EXAMPLES
 
@@ -322,6 +323,75 @@ def test_cli_over_time_with_a_stock_plan(tmp_path: Path) -> None:
                                  "--stock", str(plan)])
     assert result.exit_code == 2
     assert result.stderr == "error: --over-time takes one --stock plan at most\n"
+
+
+# ------------------------------------------------- echelons read at their lags
+
+
+def three_echelons() -> dict[str, Any]:
+    """HUB → DEPOT (3 days) → bases B1 (2 days) and B2 (4 days): the hub is read at
+    lags 3, 5 and 7, the depot at 2 and 4.  No repair below the hub, so every
+    non-root site orders all its demand up."""
+    return {
+        "sites": [{"id": "HUB"}, {"id": "DEPOT", "parent": "HUB", "order_ship_days": 3},
+                  {"id": "B1", "parent": "DEPOT", "order_ship_days": 2},
+                  {"id": "B2", "parent": "DEPOT", "order_ship_days": 4}],
+        "systems": [{"id": "S"}],
+        "fleets": [{"system": "S", "site": "B1", "count": 20, "hours_per_day": 20},
+                   {"system": "S", "site": "B2", "count": 12, "hours_per_day": 16}],
+        "items": [{"id": "LRU", "mtbf_hours": 800, "installed_in": [{"system": "S", "qty": 1}],
+                   "depot_repair_days": 25}],
+        "stock": [{"item": "LRU", "site": "HUB", "qty": 4},
+                  {"item": "LRU", "site": "DEPOT", "qty": 2},
+                  {"item": "LRU", "site": "B1", "qty": 1}],
+        "deliveries": [{"day": 30, "system": "S", "site": "B2", "count": 12}],
+        "tempo": [{"from_day": 60, "to_day": 90, "factor": 1.5}],
+    }
+
+
+@pytest.mark.parametrize("method", ["vari-metric", "metric"])
+def test_each_site_reads_its_parent_at_its_lag(method: str) -> None:
+    """Away from events a site's pipeline is ``d·O + f·EBO_parent(t − O)`` (its own
+    orders in transit plus its share ``f = d / d_parent`` of the parent's backorders
+    ``O`` days before): the parent's EBO as reported on day ``t − O``."""
+    ot = sustain.evaluate_over_time(scenario_from_dict(three_echelons()), days=120, step=1,
+                                    method=method)
+    site = {s: n for n, s in enumerate(ot.arrays.site_ids)}
+    mean, ebo, dem = ot.pipeline_mean[0], ot.ebo[0], ot.demand_per_day[0]
+    checked = 0
+    for child, parent, lag in (("B1", "DEPOT", 2), ("B2", "DEPOT", 4), ("DEPOT", "HUB", 3)):
+        c, p = site[child], site[parent]
+        for t in ot.days.tolist():
+            if t < 8 or any(t - 8 <= e <= t for e in (30, 60, 90)):
+                continue  # demand not constant over the lags before t
+            f = dem[c, t] / dem[p, t]
+            assert_allclose(mean[c, t], dem[c, t] * lag + f * ebo[p, t - lag], rtol=1e-12)
+            checked += 1
+    assert checked > 150
+    assert np.ptp(ebo[site["HUB"]]) > 0.1  # the hub's backorders do change over time
+
+
+def test_moments_of_repeated_days_are_each_days_own() -> None:
+    """Runs of equal cells along the days share one evaluation: the same numbers,
+    to the bit, as every cell evaluated on its own."""
+    rng = np.random.default_rng(3)
+    shape = (7, 3, 40)
+    # Few distinct values, so that neighbouring days are often equal in some of the three.
+    mean = rng.choice([0.0, 0.4, 2.5, 9.0], size=shape)
+    var = mean * rng.choice([1.0, 1.7], size=shape)
+    stock = rng.choice([0.0, 1.0, 3.0], size=shape)
+    for v in (var, mean):  # VARI-METRIC, and METRIC (the variance is the mean)
+        got = _moments_by_day(mean, v, stock)
+        want = backorder_moments(mean, v, stock)
+        for g, w in ((got.ebo, want.ebo), (got.vbo, want.vbo), (got.fill_rate, want.fill_rate)):
+            assert g.shape == shape
+            assert np.array_equal(g, w)
+
+
+def test_along_is_indexing_the_last_axis() -> None:
+    x = np.arange(2 * 3 * 5, dtype=np.float64).reshape(2, 3, 5)
+    for j in ([0, 0, 1, 4, 4, 4], [3], [2, 0, 0, 4, 1]):
+        assert np.array_equal(_along(x, np.array(j)), x[:, :, j])
 
 
 # ----------------------------------------------------------------- vs the simulator

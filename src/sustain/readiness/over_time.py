@@ -37,8 +37,8 @@ the steady state (every event dated day 0 counts at day 0 and before it).
   those repairs), as in the steady model.
 
 Pure array code, vectorised over items × sites × days: the only Python loops run
-over the time pieces (the exponential recurrence, the fleets' events) and the tree
-levels, never over items.
+over the time pieces (the exponential recurrence, the fleets' events), the tree
+levels and chunks of rows or report days, never over items.
 """
 
 from __future__ import annotations
@@ -303,6 +303,15 @@ def _segment(bounds: FloatArray, x: FloatArray) -> IntArray:
     return np.maximum(j, 0)
 
 
+def _along(x: FloatArray, j: IntArray) -> FloatArray:
+    """``x[..., j]``: one broadcast copy per run of equal ``j`` (few, ``j`` mostly sorted)."""
+    out = np.empty((*x.shape[:-1], j.size))
+    starts = np.flatnonzero(np.diff(j, prepend=-1)).tolist()
+    for lo, hi in zip(starts, [*starts[1:], j.size], strict=True):
+        out[..., lo:hi] = x[..., j[lo], None]
+    return out
+
+
 def palm(
     rate: FloatArray, bounds: FloatArray, delay: FloatArray, tau: FloatArray, *,
     exponential: bool,
@@ -317,20 +326,25 @@ def palm(
     ``Q(b_{j+1}) = Q(b_j) e^{−Δ_j/L} + λ_j L (1 − e^{−Δ_j/L})``.  Returns
     (rows × cols × m).
     """
-    rows, cols, _ = rate.shape
+    rows, cols, n_p = rate.shape
     jt = _segment(bounds, tau)
-    rate_t = rate[:, :, jt]
+    rate_t = _along(rate, jt)
     width = np.diff(bounds)
     if not exponential:
         cum = np.zeros_like(rate)
         np.cumsum(rate[:, :, :-1] * width, axis=2, out=cum[:, :, 1:])
-        at_t = cum[:, :, jt] + rate_t * (tau - bounds[jt])
+        at_t = _along(cum, jt)
+        at_t += rate_t * (tau - bounds[jt])
         x = tau - delay  # (rows|1) × (cols|1) × m
         jx = _segment(bounds, x)
-        ri, ci = np.arange(rows)[:, None, None], np.arange(cols)[None, :, None]
-        at_x = cum[ri, ci, jx] + rate[ri, ci, jx] * (x - bounds[jx])
+        flat = jx + (np.arange(rows * cols) * n_p).reshape(rows, cols, 1)  # into rate.ravel()
+        at_x = np.take(cum, flat)
+        at_x += np.take(rate, flat) * (x - bounds[jx])
+        at_t -= at_x
         # Both ends in one piece: λ L directly (no cancellation of two large integrals).
-        return np.where(jx == jt, rate_t * delay, at_t - at_x)
+        out = rate_t * delay
+        np.copyto(out, at_t, where=jx != jt)
+        return out
     positive = delay > 0
     inv = np.divide(1.0, delay, out=np.full(delay.shape, np.inf), where=positive)
     q = np.empty_like(rate)
@@ -373,27 +387,36 @@ def _moments_by_day(mean: FloatArray, var: FloatArray, stock: FloatArray) -> Bac
 
     Between events most pipelines stay the same from one day to the next: each cell
     equal (mean, variance and stock) to the one before it takes that cell's moments.
+    ``var`` may be ``mean`` itself (METRIC).  C-ordered arrays.
     """
-    same = np.zeros(mean.shape, dtype=bool)
-    same[..., 1:] = (
-        (mean[..., 1:] == mean[..., :-1]) & (var[..., 1:] == var[..., :-1])
-        & (stock[..., 1:] == stock[..., :-1])
+    new = np.empty(mean.shape, dtype=bool)
+    new[..., 0] = True
+    np.not_equal(mean[..., 1:], mean[..., :-1], out=new[..., 1:])
+    if var is not mean:
+        new[..., 1:] |= var[..., 1:] != var[..., :-1]
+    new[..., 1:] |= stock[..., 1:] != stock[..., :-1]
+    flat = new.ravel()
+    if bool(flat.all()):
+        return backorder_moments(mean, var, stock)
+    idx = np.flatnonzero(flat)
+    bo = backorder_moments(np.take(mean, idx), np.take(var, idx), np.take(stock, idx))
+    # The cell's own moments where it is new, else those of the last new cell before
+    # it (the first cell of every row is new): its rank among the new cells.
+    source = np.cumsum(flat, dtype=np.intp)
+    source -= 1
+    return BackorderMoments(
+        ebo=bo.ebo[source].reshape(mean.shape), vbo=bo.vbo[source].reshape(mean.shape),
+        fill_rate=bo.fill_rate[source].reshape(mean.shape),
     )
-    new = ~same
-    bo = backorder_moments(mean[new], var[new], stock[new])
-    if bool(np.all(new)):
-        return BackorderMoments(
-            ebo=bo.ebo.reshape(mean.shape), vbo=bo.vbo.reshape(mean.shape),
-            fill_rate=bo.fill_rate.reshape(mean.shape),
-        )
-    source = np.where(new, np.arange(mean.shape[-1]), 0)
-    np.maximum.accumulate(source, axis=-1, out=source)
-    out = []
-    for x in (bo.ebo, bo.vbo, bo.fill_rate):
-        full = np.empty(mean.shape)
-        full[new] = x
-        out.append(np.take_along_axis(full, source, axis=-1))
-    return BackorderMoments(ebo=out[0], vbo=out[1], fill_rate=out[2])
+
+
+def _put(out: FloatArray, rows: slice | IntArray, cols: slice | IntArray,
+         block: FloatArray) -> None:
+    """``out[rows, cols] = block`` (slices or index arrays)."""
+    if isinstance(rows, slice) or isinstance(cols, slice):
+        out[rows, cols] = block
+    else:
+        out[np.ix_(rows, cols)] = block
 
 
 def _bounds(scenario: Scenario, fl: _Fleets, horizon: int) -> FloatArray:
@@ -471,7 +494,8 @@ def evaluate_over_time(
     )
 
     # Each depth is evaluated at the report days shifted back by every lag its
-    # descendants read it at (the sums of order-and-ship times below it).
+    # descendants read it at (the sums of order-and-ship times below it), each such
+    # day once, in order; days before 0 read day 0 (the steady state before it).
     depth = a.site_depth
     n_depth = int(depth.max()) + 1
     cols = [np.flatnonzero(depth == d) for d in range(n_depth)]
@@ -482,8 +506,15 @@ def evaluate_over_time(
                 x = lag + float(a.order_ship_days[child])
                 if x not in lags[d - 1]:
                     lags[d - 1].append(x)
-    lag_pos = [{x: n for n, x in enumerate(ls)} for ls in lags]
-    tau = [(t_report[None, :] - np.array(ls)[:, None]).ravel() for ls in lags]
+    tau, first = [], []  # each depth's days, and where each first comes in lags × report
+    for ls in lags:
+        grid, at = np.unique(np.maximum(t_report[None, :] - np.array(ls)[:, None], 0.0),
+                             return_index=True)
+        tau.append(grid)
+        first.append(at)
+    # The report days' columns (lag 0 is among the lags): a slice where they are all.
+    rep_col = [np.searchsorted(t, t_report) for t in tau]
+    at_rep = [slice(0, n_r) if t.size == n_r else rc for t, rc in zip(tau, rep_col, strict=True)]
 
     # Stock on each depth's days: the scenario's plus spares delivered by then.
     i_idx = {x: n for n, x in enumerate(a.item_ids)}
@@ -505,16 +536,23 @@ def evaluate_over_time(
         for d, (c, t) in enumerate(zip(cols, tau, strict=True)):
             stock[d] += qty[:, c, None] * (np.maximum(t, 0.0)[None, None, :] >= day[:, c, None])
 
-    # Every (item level × depth) block is written below: no zero-filling.
-    mean = [np.empty((n_i, c.size, t.size)) for c, t in zip(cols, tau, strict=True)]
-    var = [np.empty_like(m) for m in mean]
-    ebo = [np.empty_like(m) for m in mean]
-    vbo = [np.empty_like(m) for m in mean]
-    fill = [np.empty_like(m) for m in mean]
-    # Parent units waiting for sub-items (none without sub-items).
+    # The results at the report days, written in place: every (item level × depth)
+    # block is written below, so no zero-filling.
+    mean, var, ebo, vbo, fill = (np.empty((n_i, n_s, n_r)) for _ in range(5))
+    at_cols = [_rows(c) for c in cols]
+    # Backorders on each depth's whole grid of days (lags included), kept where a
+    # child site or a parent item reads them.
     has_subs = bool(np.any(a.item_parent >= 0))
-    wait_mean = [np.zeros_like(m) if has_subs else m[:0] for m in mean]
-    wait_var = [np.zeros_like(m) if has_subs else m[:0] for m in mean]
+    kept = [has_subs or d < n_depth - 1 for d in range(n_depth)]
+    ebo_t = [np.empty((n_i if k else 0, c.size, t.size))
+             for c, t, k in zip(cols, tau, kept, strict=True)]
+    vbo_t = [np.empty((n_i if k and vari else 0, c.size, t.size))
+             for c, t, k in zip(cols, tau, kept, strict=True)]
+    # Parent units waiting for sub-items (none without sub-items).
+    wait_mean = [np.zeros((n_i if has_subs else 0, c.size, t.size))
+                 for c, t in zip(cols, tau, strict=True)]
+    wait_var = [np.zeros((n_i if has_subs and vari else 0, c.size, t.size))
+                for c, t in zip(cols, tau, strict=True)]
 
     # Parent lookups for every non-root depth: the parent's position, the column of
     # its grid at t − O, and the piece of the time axis holding t − O.
@@ -523,10 +561,14 @@ def evaluate_over_time(
     for d in range(1, n_depth):
         c = cols[d]
         o = a.order_ship_days[c]
-        pcol = np.array([
-            [lag_pos[d - 1][lag + float(o[n])] * n_r + r for lag in lags[d] for r in range(n_r)]
+        # A day of this depth read as report day r at lag x: the parent's day is
+        # r − (x + O), among the parent's days by construction of the lags.
+        lag_of = np.array(lags[d])[first[d] // n_r]
+        r_day = t_report[first[d] % n_r]
+        pcol = np.stack([
+            np.searchsorted(tau[d - 1], np.maximum(r_day - (lag_of + o[n]), 0.0))
             for n in range(c.size)
-        ], dtype=np.int64).reshape(c.size, -1)
+        ]).astype(np.int64).reshape(c.size, -1)
         parent_pos.append(pos[a.site_parent[c]])
         parent_col.append(pcol)
         lag_seg.append(_segment(bounds, tau[d][None, :] - o[:, None]))
@@ -560,10 +602,10 @@ def evaluate_over_time(
                     f = _safe_div(up_c[:, np.arange(c.size)[:, None], seg],
                                   demand[rows][:, parents[:, None], seg])
                     np.minimum(f, 1.0, out=f)
-                    p_ebo = ebo[d - 1][rows][:, pp[:, None], pc]
+                    p_ebo = ebo_t[d - 1][rows][:, pp[:, None], pc]
                     m += f * p_ebo
                     if vari:
-                        p_vbo = vbo[d - 1][rows][:, pp[:, None], pc]
+                        p_vbo = vbo_t[d - 1][rows][:, pp[:, None], pc]
                         v += f * f * p_vbo + f * (1.0 - f) * p_ebo
                 if has_subs:
                     m += wait_mean[d][rows]
@@ -572,8 +614,13 @@ def evaluate_over_time(
                 if not vari:
                     v = m
                 bo = _moments_by_day(m, v, stock[d][rows])
-                mean[d][rows], var[d][rows] = m, v
-                ebo[d][rows], vbo[d][rows], fill[d][rows] = bo.ebo, bo.vbo, bo.fill_rate
+                if kept[d]:
+                    ebo_t[d][rows] = bo.ebo
+                    if vari:
+                        vbo_t[d][rows] = bo.vbo
+                for out, res in ((mean, m), (var, v), (ebo, bo.ebo), (vbo, bo.vbo),
+                                 (fill, bo.fill_rate)):
+                    _put(out, rows, at_cols[d], res[:, :, at_rep[d]])
         in_level = np.arange(n_i)[level_rows]
         subs = in_level[a.item_parent[in_level] >= 0]
         if subs.size:
@@ -583,27 +630,39 @@ def evaluate_over_time(
                 c = cols[d]
                 g = np.minimum(_safe_div(local[subs][:, c][:, :, seg],
                                          demand[subs][:, c][:, :, seg]), 1.0)
-                np.add.at(wait_mean[d], par, g * ebo[d][subs])
-                np.add.at(wait_var[d], par,
-                          g * g * vbo[d][subs] + g * (1.0 - g) * ebo[d][subs])
+                e_sub = ebo_t[d][subs]
+                np.add.at(wait_mean[d], par, g * e_sub)
+                if vari:
+                    np.add.at(wait_var[d], par,
+                              g * g * vbo_t[d][subs] + g * (1.0 - g) * e_sub)
 
     def at_report(parts: list[FloatArray]) -> FloatArray:
         out = np.empty((n_i, n_s, n_r))
         for d in range(n_depth):
-            out[:, _rows(cols[d]), :] = parts[d][:, :, :n_r]  # lag 0 comes first
+            out[:, at_cols[d], :] = parts[d][:, :, at_rep[d]]
         return out
 
     seg_r = _segment(bounds, t_report)
-    ebo_r = at_report(ebo)
     present = _present(fl, t_report)
     operating = present - in_battle_repair(present, fl.offered[:, None])
     hours = a.fleet_hours_per_day[:, None] * _tempo(fl, t_report)
-    flows_r = Flows(**{  # np.take keeps the result C-ordered: the reshapes are views
-        name: np.take(x, seg_r, axis=2).reshape(n_i, n_s * n_r)
-        for name, x in (("local", local), ("demand", demand), ("up", up), ("repairs", repairs))
-    })
-    a_op = fleet_availability(_tile(a, operating, hours), flows_r, ebo_r.reshape(n_i, -1))
-    a_op = a_op.reshape(-1, n_r)
+    # The fleets' availability, a few report days at a time (each day on its own
+    # copy of the tree, as in _tile): arrays that stay small.
+    demand_r = _along(demand, seg_r)
+    a_op = np.empty(operating.shape)
+    n_days = max(1, CHUNK_CELLS * 8 // max(n_i * n_s, 1))
+    for lo in range(0, n_r, n_days):
+        sl = slice(lo, min(lo + n_days, n_r))
+        k = sl.stop - lo
+        flows_k = Flows(**{
+            name: _along(x, seg_r[sl]).reshape(n_i, n_s * k)
+            for name, x in (("local", local), ("demand", demand), ("up", up),
+                            ("repairs", repairs))
+        })
+        a_op[:, sl] = fleet_availability(
+            _tile(a, operating[:, sl], hours[:, sl]), flows_k,
+            ebo[:, :, sl].reshape(n_i, n_s * k),
+        ).reshape(-1, k)
     with np.errstate(invalid="ignore", divide="ignore"):
         share_up = np.where(operating < present, operating / present, 1.0)
     availability = np.where(present > 0, np.nan_to_num(a_op) * share_up, np.nan)
@@ -612,7 +671,6 @@ def evaluate_over_time(
     return OverTime(
         arrays=a, method=method, exponential=bool(exponential), days=report,
         present=present, operating=operating, availability=availability,
-        stock=at_report(stock), demand_per_day=flows_r.demand.reshape(n_i, n_s, n_r),
-        pipeline_mean=at_report(mean), pipeline_var=at_report(var), ebo=ebo_r,
-        vbo=at_report(vbo), fill_rate=at_report(fill),
+        stock=at_report(stock), demand_per_day=demand_r, pipeline_mean=mean,
+        pipeline_var=var, ebo=ebo, vbo=vbo, fill_rate=fill,
     )
