@@ -229,8 +229,10 @@ def evaluate(
                 [(change, sustain.evaluate(v, method=method.value)) for v, change in variants]
             )
         text = json_text(doc) if json_out else ""
+        # With plans, a .csv holds them side by side (the stock held's column first).
+        main = "plans" if variants else MAIN_TABLE["evaluate"]
         write_outputs(report_files(outputs, lambda: evaluation_report(sc, doc, top=top),
-                                   lambda: json_text(doc), main=MAIN_TABLE["evaluate"]))
+                                   lambda: json_text(doc), main=main))
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
