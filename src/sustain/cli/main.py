@@ -422,6 +422,7 @@ def optimize(
     from sustain.report.builders import optimization_report
     from sustain.report.documents import json_text, plan_csv
     from sustain.report.plots import pyplot
+    from sustain.report.shops import print_repair_shops, shop_warnings
     from sustain.report.tables import print_evaluation, print_purchases
 
     if refine_seconds is None:
@@ -480,6 +481,9 @@ def optimize(
         raise fail(exc, code=3) from None
     except SustainError as exc:
         raise fail(exc) from None
+    shops = doc.get("repair_shops", [])
+    for line in shop_warnings(shops):
+        sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)
         return
@@ -487,6 +491,8 @@ def optimize(
         print_evaluation(out, sc.name or str(scenario), doc, 10, None)
         print_purchases(out, doc, top, sc.currency)
         print_before_after(out, doc, sc.currency)
+        if shops:
+            print_repair_shops(out, shops)
         wrote(outputs)
 
 
