@@ -245,7 +245,8 @@ def evaluate(
         if variants:
             print_plans(out, sc.name or str(scenario), doc, sc.currency)
         else:
-            print_evaluation(out, sc.name or str(scenario), doc, top, comparison)
+            print_evaluation(out, sc.name or str(scenario), doc, top, comparison,
+                             sc.currency)
         if shops:
             print_repair_shops(out, shops)
         wrote(outputs)
@@ -488,7 +489,7 @@ def optimize(
         sys.stdout.write(text)
         return
     if not quiet:
-        print_evaluation(out, sc.name or str(scenario), doc, 10, None)
+        print_evaluation(out, sc.name or str(scenario), doc, 10, None, sc.currency)
         print_purchases(out, doc, top, sc.currency)
         print_before_after(out, doc, sc.currency)
         if shops:

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from sustain.report.before_after import before_after_section
 from sustain.report.drivers import drivers_section
-from sustain.report.markdown import over_time_columns, over_time_minimum, plan_labels
+from sustain.report.markdown import (
+    over_time_columns,
+    over_time_minimum,
+    plan_labels,
+    stock_value_line,
+)
 from sustain.report.model import (
     Block,
     Cell,
@@ -112,7 +117,7 @@ def _items_section(doc: dict[str, Any], top: int, currency: str) -> Section:
     )
     return Section(
         f"Items with the most expected backorders at operating sites (top {top})",
-        (table, Text(f"Stock held: {doc['stock_cost']:,.0f} {currency}.")),
+        (table, Text(stock_value_line(doc, currency))),
     )
 
 
