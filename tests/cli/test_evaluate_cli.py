@@ -181,3 +181,22 @@ def test_exact_refuses_pipelines_too_long_to_convolve(tmp_path: Path) -> None:
     assert doc["fleets"][0]["availability"] == 0.0
     base = next(r for r in doc["items"] if r["site"] == "B")
     assert base["ebo"] == pytest.approx(1.752e17 - 1e9, rel=1e-12)
+
+
+def test_stock_value_in_the_currency_held_and_after_buying(tmp_path: Path) -> None:
+    """The terminal and the report give the stock's value in the scenario's currency;
+    after optimize, as the stock held plus the purchases (the JSON's numbers)."""
+    path = small(tmp_path)
+    currency = sustain.load_scenario(path).currency
+    held = json.loads(run("evaluate", path, "--json").stdout)["stock_cost"]
+    assert held == 2 * 1200000 + 1200000 + 90000  # TX at WEST and HUB, PSU at EAST
+    line = f"Stock held: {held:,.0f} {currency}."
+    assert line in run("evaluate", path).stdout
+    report = tmp_path / "r.md"
+    r = run("optimize", path, "-t", "0.95", "-o", report)
+    bought = json.loads(run("optimize", path, "-t", "0.95", "--json").stdout)["purchase_cost"]
+    assert bought > 0
+    line = (f"Stock after buying: {held + bought:,.0f} {currency} (held {held:,.0f} + "
+            f"purchases {bought:,.0f}).")
+    assert line in r.stdout
+    assert line in report.read_text()

@@ -8,11 +8,15 @@ simulator to check that the cause it names for "down systems stop failing" is re
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 import sustain
+from sustain.cli.main import app
 from sustain.report.shops import gap_notes, longest_pipeline_days
 from sustain.scenario import scenario_from_dict
 
@@ -146,3 +150,25 @@ def test_failures_while_down_is_the_difference_named() -> None:
         assert ("lets down systems keep failing" in line) is not fwd
         assert "installed units are missing on average" in line
     assert gaps[False] > 0.04 and gaps[True] < gaps[False] / 2
+
+
+def test_report_files_carry_the_terminals_notes(tmp_path: Path) -> None:
+    """``-o r.md``: the report's notes are the lines the terminal prints, every cause
+    included (the missing units and the short warm-up need the scenario)."""
+    items = [{**ITEM, "id": f"X{k}", "mtbf_hours": 1000} for k in range(10)]
+    path = tmp_path / "s.yaml"
+    path.write_text(json.dumps({
+        "sites": [{"id": "D"}], "systems": [{"id": "S"}],
+        "fleets": [{"system": "S", "site": "D", "count": 10, "hours_per_day": 10}],
+        "items": items,
+    }))
+    report = tmp_path / "r.md"
+    r = CliRunner().invoke(app, ["simulate", str(path), "--days", "400", "--reps", "8",
+                                 "--seed", "3", "--warmup", "0", "--compare", "-o",
+                                 str(report)])
+    assert r.exit_code == 0, r.output
+    (line,) = [x.removeprefix("note: ") for x in r.stderr.splitlines()
+               if x.startswith("note: ")]
+    assert "installed units are missing on average" in line
+    assert "give --warmup 5 or more" in line
+    assert f"- {line}\n" in report.read_text()

@@ -121,3 +121,17 @@ def test_simulate_without_channels_has_no_shops(tmp_path: Path) -> None:
     assert r.stderr == ""
     r = RUNNER.invoke(app, ["simulate", str(path), *FAST])
     assert "Repair shops" not in r.stdout
+
+
+def test_optimize_warns_like_evaluate(tmp_path: Path) -> None:
+    """A plan bought for unlimited repair capacity: optimize names the overloaded shop
+    too (load 9 for 3 channels: ρ = 3), in its JSON document and its report."""
+    report = tmp_path / "r.md"
+    r = RUNNER.invoke(app, ["optimize", str(scenario(tmp_path, 3)), "-t", "0.9", "--json",
+                            "-o", str(report), "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr == WARNING.format(c="3 channels", load="9.0", when="", rho="3.00")
+    (row,) = json.loads(r.stdout)["repair_shops"]
+    assert math.isclose(row["offered_load"], 9.0, rel_tol=1e-12)
+    assert math.isclose(row["utilisation"], 3.0, rel_tol=1e-12)
+    assert "## Repair shops" in report.read_text()

@@ -310,3 +310,24 @@ def test_a_plan_is_never_the_report(tmp_path: Path, small: Path) -> None:
     assert r.exit_code == 2
     assert "the" in r.stderr and "stock plan" in r.stderr
     assert plan.read_text() == PLAN
+
+
+def test_plans_csv_holds_the_plans_side_by_side(tmp_path: Path, small: Path) -> None:
+    """With plans, ``-o x.csv`` holds the table that compares them, not the stock held
+    alone: each plan's column equals that plan evaluated on its own."""
+    a = write(tmp_path / "a.csv", "item,site,qty\nTX,EAST,1\n")
+    b = write(tmp_path / "b.csv", "item,site,qty\nPSU,WEST,2\nPSU,EAST,2\n")
+    out = tmp_path / "plans.csv"
+    r = run("evaluate", small, "--stock", a, "--stock", b, "-o", out, "--quiet")
+    assert r.exit_code == 0, r.output
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["system", "site", "systems", "held", "a.csv", "b.csv"]
+    held = evaluate_json(small)["fleets"]
+    alone = {name: evaluate_json(small, "--stock", plan)["plans"][0]["fleets"]
+             for name, plan in (("a.csv", a), ("b.csv", b))}
+    for n, row in enumerate(rows):
+        assert (row["system"], row["site"]) == (held[n]["system"], held[n]["site"])
+        assert float(row["held"]) == held[n]["availability"]
+        for name, fleets in alone.items():
+            assert float(row[name]) == fleets[n]["availability"]

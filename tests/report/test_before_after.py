@@ -98,6 +98,16 @@ def test_command_line(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Availability now, target and after buying, per fleet" in result.stdout
     assert "Spend by system type" in result.stdout
+    # Purchases by site, as in the report: one row per site bought at, then the total.
+    by_site = json.loads(RUNNER.invoke(app, ["optimize", str(small), "-t", "0.95",
+                                             "--json"]).stdout)["purchases_by_site"]
+    out = result.stdout
+    assert out.index("Spend by system type") < out.index("Purchases by site")
+    lines = out[out.index("Purchases by site"):].splitlines()
+    for r in by_site:
+        (row,) = [x for x in lines if x.startswith(f"│ {r['site']} ")]
+        assert [c.strip() for c in row.strip("│").split("│")] == [
+            r["site"], str(r["lines"]), str(r["units"]), f"{r['cost']:,.0f}"]
     assert f"## {TITLE}" in report.read_text()
     result = RUNNER.invoke(app, ["optimize", str(small), "-t", "0.95", "--json"])
     doc = json.loads(result.stdout)

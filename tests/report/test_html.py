@@ -178,3 +178,21 @@ def test_a_categorical_axis_names_its_positions() -> None:
     (bars,) = fig["data"]
     assert bars["customdata"] == axis["ticktext"]
     assert bars["hovertemplate"].startswith("%{customdata}: %{y:.1%}")
+
+
+def test_close_event_labels_take_separate_rows() -> None:
+    """A delivery on day 182 and a tempo window from day 240 on a 730-day axis: the
+    delivery's label (about 130 days wide at that scale) would run into the window's,
+    so the window's goes one row down; the next event, far enough on, is back on top."""
+    from sustain.report.model import Marker
+
+    chart = Chart(
+        name="c", title="c", x_title="day", y_title="availability", y_kind=Kind.PERCENT,
+        series=(Series("S", (0.0, 730.0), (0.5, 0.6)),),
+        markers=(Marker(182.0, "8 IFV delivered to SOUTH"),
+                 Marker(240.0, "tempo × 1.5 (at EAST)", 330.0),
+                 Marker(365.0, "8 IFV delivered to SOUTH")),
+    )
+    ys = [a["y"] for a in figure(chart)["layout"]["annotations"]]
+    assert ys[0] == ys[2] == 1
+    assert ys[1] < 1

@@ -229,8 +229,10 @@ def evaluate(
                 [(change, sustain.evaluate(v, method=method.value)) for v, change in variants]
             )
         text = json_text(doc) if json_out else ""
+        # With plans, a .csv holds them side by side (the stock held's column first).
+        main = "plans" if variants else MAIN_TABLE["evaluate"]
         write_outputs(report_files(outputs, lambda: evaluation_report(sc, doc, top=top),
-                                   lambda: json_text(doc), main=MAIN_TABLE["evaluate"]))
+                                   lambda: json_text(doc), main=main))
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
@@ -243,7 +245,8 @@ def evaluate(
         if variants:
             print_plans(out, sc.name or str(scenario), doc, sc.currency)
         else:
-            print_evaluation(out, sc.name or str(scenario), doc, top, comparison)
+            print_evaluation(out, sc.name or str(scenario), doc, top, comparison,
+                             sc.currency)
         if shops:
             print_repair_shops(out, shops)
         wrote(outputs)
@@ -420,6 +423,7 @@ def optimize(
     from sustain.report.builders import optimization_report
     from sustain.report.documents import json_text, plan_csv
     from sustain.report.plots import pyplot
+    from sustain.report.shops import print_repair_shops, shop_warnings
     from sustain.report.tables import print_evaluation, print_purchases
 
     if refine_seconds is None:
@@ -478,13 +482,18 @@ def optimize(
         raise fail(exc, code=3) from None
     except SustainError as exc:
         raise fail(exc) from None
+    shops = doc.get("repair_shops", [])
+    for line in shop_warnings(shops):
+        sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)
         return
     if not quiet:
-        print_evaluation(out, sc.name or str(scenario), doc, 10, None)
+        print_evaluation(out, sc.name or str(scenario), doc, 10, None, sc.currency)
         print_purchases(out, doc, top, sc.currency)
         print_before_after(out, doc, sc.currency)
+        if shops:
+            print_repair_shops(out, shops)
         wrote(outputs)
 
 

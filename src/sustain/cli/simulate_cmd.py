@@ -154,9 +154,12 @@ def simulate(
         doc = res.to_dict()
         if change is not None:
             doc["stock_plan"] = change.to_dict()
+        cannibal = (sc.simulation.cannibalisation if cannibalisation is None
+                    else cannibalisation)
         text = json_text(doc) if json_out else ""
         files = report_files([o for o in outputs if o.option == "--output"],
-                             lambda: simulation_report(sc, doc), lambda: json_text(doc),
+                             lambda: simulation_report(sc, doc, cannibalisation=cannibal),
+                             lambda: json_text(doc),
                              main=MAIN_TABLE["simulate"])
         if plot is not None:
             suffix = plot.suffix.lower()[1:]
@@ -165,7 +168,6 @@ def simulate(
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
-    cannibal = sc.simulation.cannibalisation if cannibalisation is None else cannibalisation
     notes = gap_notes(doc, sc, cannibalisation=cannibal)
     for line in shop_warnings(shops) + [f"note: {n}" for n in notes]:
         sys.stderr.write(line + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from sustain.optimize.state import (
 from sustain.optimize.work import check_work, default_max_memory
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
+from sustain.readiness.shops import repair_shops, scenario_channels
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.messages import did_you_mean
 from sustain.scenario.model import Scenario
@@ -584,11 +585,19 @@ def optimize(
     """
     a = compile_scenario(scenario)
     lo, hi = stock_limits(scenario, a)
-    return optimize_arrays(
+    opt = optimize_arrays(
         a, target=target, budget=budget, method=method, min_stock=lo, max_stock=hi,
         progress=progress, max_memory=max_memory, refine_seconds=refine_seconds,
         refine_progress=refine_progress, weight=fleet_weights(scenario, a),
     )
+    channels = scenario_channels(scenario)
+    if not channels:
+        return opt
+    # The plan assumes unlimited repair capacity, as evaluate does: say what the shops
+    # are asked for (the load does not depend on the spares held).
+    ev = opt.evaluation
+    return replace(opt, evaluation=replace(
+        ev, repair_shops=repair_shops(ev.arrays, channels, ev.flows)))
 
 
 def fleet_weights(scenario: Scenario, a: ScenarioArrays) -> FloatArray:

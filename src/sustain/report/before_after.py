@@ -134,9 +134,13 @@ def _rich(table: Table) -> RichTable:
 
 
 def print_before_after(console: Console, doc: dict[str, Any], currency: str) -> None:
-    """Fleets now → target → after with their spend, and the spend by system type."""
-    section = before_after_section(doc, currency)
-    tables = [b for b in section.blocks if isinstance(b, Table)]
-    console.print(_rich(tables[0]))
-    console.print(_rich(tables[1]))
-    console.print(SPLIT_NOTE, soft_wrap=True)
+    """The section's tables and notes in its order: fleets now → target → after with
+    their spend, how the spend is split, the spend by system type, the purchases by site
+    (the budget's objective, in budget mode, is the section's first note)."""
+    _, *rest = blocks = before_after_section(doc, currency).blocks
+    budget_mode = doc.get("budget") is not None and not doc.get("targets")
+    for block in blocks if budget_mode else rest:
+        if isinstance(block, Table):
+            console.print(_rich(block))
+        elif isinstance(block, Text):
+            console.print(block.markdown, soft_wrap=True, markup=False, highlight=False)

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from sustain.report.before_after import before_after_section
 from sustain.report.drivers import drivers_section
-from sustain.report.markdown import over_time_columns, over_time_minimum, plan_labels
+from sustain.report.markdown import (
+    over_time_columns,
+    over_time_minimum,
+    plan_labels,
+    stock_value_line,
+)
 from sustain.report.model import (
     Block,
     Cell,
@@ -112,7 +117,7 @@ def _items_section(doc: dict[str, Any], top: int, currency: str) -> Section:
     )
     return Section(
         f"Items with the most expected backorders at operating sites (top {top})",
-        (table, Text(f"Stock held: {doc['stock_cost']:,.0f} {currency}.")),
+        (table, Text(stock_value_line(doc, currency))),
     )
 
 
@@ -451,10 +456,12 @@ def optimization_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 1
 # -- simulate -----------------------------------------------------------------------
 
 
-def simulation_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
+def simulation_report(scenario: Scenario, doc: dict[str, Any], *,
+                      cannibalisation: bool = False) -> Report:
     """``sustain simulate``: availability per fleet with its 95 % confidence interval (the
-    analytic values with ``--compare``), fleet sizes of a time-phased run, availability
-    over time with its band, and the repair shops."""
+    analytic values with ``--compare``, and why they differ: the terminal's notes, for
+    ``scenario`` as simulated and ``cannibalisation`` as the run resolved it), fleet sizes
+    of a time-phased run, availability over time with its band, and the repair shops."""
     fleets = doc["fleets"]
     phased = bool(fleets) and "present_mean" in fleets[0]
     analytic = doc.get("analytic")
@@ -480,7 +487,7 @@ def simulation_report(scenario: Scenario, doc: dict[str, Any]) -> Report:
         blocks.append(Text("added: systems delivered; lost: mean systems lost by the last "
                            "day; present, up: mean systems present and up (time averages "
                            "after the warm-up)."))
-    notes = gap_notes(doc)
+    notes = gap_notes(doc, scenario, cannibalisation=cannibalisation)
     if notes:
         blocks.append(Text("\n".join(f"- {n}" for n in notes)))
     warmup = doc["warmup_days"]

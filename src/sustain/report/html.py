@@ -221,12 +221,36 @@ def _label_at(labels: Sequence[str], x: float | None) -> str:
     return labels[int(x)]
 
 
-def _marker_shapes(markers: Sequence[Marker]) -> tuple[list[dict[str, Any]],
-                                                       list[dict[str, Any]]]:
-    """Events as dotted vertical lines, spans as shaded rectangles, each labelled."""
+#: Width of one character of a marker's label as a share of the plot's width (11 px
+#: text, about 6.5 px a character, on a plot about 1,000 px wide), to keep labels apart.
+LABEL_CHAR_SHARE = 0.0075
+#: Paper height between two rows of marker labels.
+LABEL_ROW_STEP = 0.07
+
+
+def _label_rows(markers: Sequence[Marker], span: float) -> list[int]:
+    """A row per marker label (0 at the top): each takes the first row where it starts
+    after the end of the label before it, so close events' labels do not overprint."""
+    ends: list[float] = []
+    rows = []
+    for marker in markers:
+        row = next((n for n, end in enumerate(ends) if marker.x > end), len(ends))
+        end = marker.x + len(marker.label) * LABEL_CHAR_SHARE * span
+        if row == len(ends):
+            ends.append(end)
+        else:
+            ends[row] = end
+        rows.append(row)
+    return rows
+
+
+def _marker_shapes(markers: Sequence[Marker], span: float = 0.0
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Events as dotted vertical lines, spans as shaded rectangles, each labelled (in
+    rows, when the labels of close events would overprint on an x axis ``span`` long)."""
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    for marker in markers:
+    for marker, row in zip(markers, _label_rows(markers, span), strict=True):
         if marker.x1 is None:
             shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": marker.x,
                            "x1": marker.x, "y0": 0, "y1": 1, "layer": "above",
@@ -235,7 +259,8 @@ def _marker_shapes(markers: Sequence[Marker]) -> tuple[list[dict[str, Any]],
             shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": marker.x,
                            "x1": marker.x1, "y0": 0, "y1": 1, "layer": "below",
                            "fillcolor": "rgba(120,120,120,0.15)", "line": {"width": 0}})
-        notes.append({"x": marker.x, "xref": "x", "y": 1, "yref": "paper", "yanchor": "top",
+        notes.append({"x": marker.x, "xref": "x", "y": 1 - row * LABEL_ROW_STEP,
+                      "yref": "paper", "yanchor": "top",
                       "xanchor": "left", "text": _e(marker.label), "showarrow": False,
                       "textangle": 0, "font": {"size": 11, "color": "#444"},
                       "bgcolor": "rgba(255,255,255,0.7)"})
@@ -254,7 +279,9 @@ def figure(chart: Chart) -> dict[str, Any]:
     data: list[dict[str, Any]] = []
     for n, series in enumerate(chart.series):
         data += _series_traces(series, PALETTE[n % len(PALETTE)], percent, chart.x_labels)
-    shapes, notes = _marker_shapes(chart.markers)
+    xs = [x for series in chart.series for x in series.x]
+    xs += [x for m in chart.markers for x in (m.x, m.x1) if x is not None]
+    shapes, notes = _marker_shapes(chart.markers, max(xs) - min(xs) if xs else 0.0)
     for y, label in chart.levels:
         shapes.append({"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1,
                        "y0": y, "y1": y, "layer": "above",

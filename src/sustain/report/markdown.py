@@ -21,6 +21,17 @@ def _pct_known(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
+def stock_value_line(doc: dict[str, Any], currency: str) -> str:
+    """The value of the stock evaluated: held, or (an ``optimize`` document, with
+    ``purchase_cost``) after buying, with the held stock and the purchases it adds up."""
+    unit = f" {currency}" if currency else ""
+    bought = doc.get("purchase_cost")
+    if bought is None:
+        return f"Stock held: {doc['stock_cost']:,.0f}{unit}."
+    return (f"Stock after buying: {doc['stock_cost']:,.0f}{unit} (held "
+            f"{doc['stock_cost'] - bought:,.0f} + purchases {bought:,.0f}).")
+
+
 def plan_labels(doc: dict[str, Any]) -> list[str]:
     """Column titles for ``doc["plans"]``: file names, whole paths when names repeat."""
     names = [Path(p["file"]).name for p in doc.get("plans", [])]

@@ -13,22 +13,29 @@ from rich.console import Console
 from rich.table import Table
 
 from sustain.report.drivers import print_drivers
-from sustain.report.markdown import over_time_columns, over_time_minimum, pct, plans_table
+from sustain.report.markdown import (
+    over_time_columns,
+    over_time_minimum,
+    pct,
+    plans_table,
+    stock_value_line,
+)
 from sustain.scenario.oryx import LossRates
 
 
 def print_evaluation(
     console: Console, title: str, doc: dict[str, Any], top: int,
-    comparison: dict[str, Any] | None,
+    comparison: dict[str, Any] | None, currency: str = "",
 ) -> None:
-    """Fleets, the items with the most backorders at operating sites, the stock held."""
+    """Fleets, the items with the most backorders at operating sites, the value of the
+    stock (in ``currency``)."""
     t = Table(title=f"{title}: fleets ({doc['method']})")
     for col, just in (
         ("system", "left"),
         ("site", "left"),
         ("systems", "right"),
         ("availability", "right"),
-        ("expected up", "right"),
+        ("expected available", "right"),
     ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for f in doc["fleets"]:
@@ -49,7 +56,7 @@ def print_evaluation(
             f"{r['pipeline_mean']:.3f}", f"{r['ebo']:.4f}", pct(r["fill_rate"]),
         )
     console.print(t)
-    console.print(f"Stock held: {doc['stock_cost']:,.0f}")
+    console.print(stock_value_line(doc, currency), markup=False, highlight=False)
     print_drivers(console, doc["fleets"])
     if comparison:
         t = Table(title="Approximation error against the exact model (Graves 1985)")
