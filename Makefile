@@ -78,6 +78,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/optimize.py
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/stockpile.py
+	$(BIN)/python benchmarks/next.py
 	$(BIN)/python benchmarks/startup.py
 
 clean:
