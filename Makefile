@@ -9,6 +9,10 @@ CURVE   := curve.png
 OVER_TIME := availability-over-time.png
 HTML    := report.html
 OVER_TIME_PLAN := over-time-plan.csv
+NEXT_EXAMPLE := examples/coalition-next.yaml
+NEXT_PLAN := next-plan.csv
+NEXT_HTML := next.html
+NEXT_BUDGET := 1e7
 TARGET  := 0.9
 
 CHROMIUM := /usr/bin/chromium
@@ -35,11 +39,15 @@ run: $(VENV)/.installed
 		--target $(TARGET) --quiet
 	$(BIN)/sustain optimize $(EXAMPLE) --over-time --days 730 --step 28 --target $(TARGET) \
 		--allow-shortfall -o $(OVER_TIME_PLAN) --quiet
+	$(BIN)/sustain next $(NEXT_EXAMPLE) --budget $(NEXT_BUDGET) --days 730 --step 28 \
+		-o $(NEXT_PLAN) -o $(NEXT_HTML) --quiet
 	@echo "report (readiness after buying to $(TARGET), purchases) written to $(REPORT),"
 	@echo "and with interactive charts to $(HTML) (one file, works offline);"
 	@echo "stock plan written to $(PLAN); efficient curve plotted in $(CURVE);"
 	@echo "availability over two years (deliveries, tempo surge) plotted in $(OVER_TIME);"
 	@echo "purchases with need-by and order-by days to hold $(TARGET) over time: $(OVER_TIME_PLAN)"
+	@echo "what to deliver next for $(NEXT_BUDGET) (systems and spares offered, in order, with"
+	@echo "the reason for each): $(NEXT_PLAN), and with the frontier chart: $(NEXT_HTML)"
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
@@ -70,6 +78,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/optimize.py
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/stockpile.py
+	$(BIN)/python benchmarks/next.py
 	$(BIN)/python benchmarks/startup.py
 
 clean:

@@ -103,6 +103,11 @@ def _what(o: Offer) -> str:
     return f"{o.consumable}"
 
 
+def _systems(x: float) -> str:
+    """A change in systems available: two decimals, or two significant digits below 0.1."""
+    return f"{x:+.2f}" if abs(x) >= 0.1 or x == 0 else f"{x:+.2g}"
+
+
 def _reason(o: Offer, before: Valuation, after: Valuation, days: int) -> str:
     """One sentence: the extra systems available, on average, over the days they count."""
     base = dict(zip(before.fleets, before.system_days.tolist(), strict=True))
@@ -111,11 +116,12 @@ def _reason(o: Offer, before: Valuation, after: Valuation, days: int) -> str:
     span = max(days - o.from_day, 1.0)
     up = sorted(((v, k) for k, v in delta.items() if v > GAIN_TOL * span), reverse=True)
     down = sorted((v, k) for k, v in delta.items() if v < -GAIN_TOL * span)
-    text = f"{_what(o)}: {sum(v for v, _ in up) / span:+.2f} systems available for {span:g} days"
+    text = (f"{_what(o)}: {_systems(sum(v for v, _ in up) / span)} systems available for "
+            f"{span:g} days")
     if up:
         text += " (" + ", ".join(f"{k[0]} at {k[1]}" for _, k in up[:3]) + ")"
     if down:
-        text += f"; {sum(v for v, _ in down) / span:.2f} elsewhere (" + ", ".join(
+        text += f"; {_systems(sum(v for v, _ in down) / span)} elsewhere (" + ", ".join(
             f"{k[0]} at {k[1]}" for _, k in down[:3]) + ")"
     return text
 

@@ -11,9 +11,41 @@ from rich.table import Table as RichTable
 from sustain.deliver import NextPlan
 from sustain.report.model import Chart, Column, Kind, Report, Section, Series, Table, Text
 
+#: The kinds of offer, in the order they are summed up and drawn.
+KINDS = ("systems", "spares", "consumable")
+
 
 def _donor(donor: str | None) -> str:
     return donor or "-"
+
+
+def kind_summary(plan: NextPlan, currency: str) -> list[str]:
+    """One line per kind of offer picked: units, cost, measure gained and gain per million."""
+    lines = []
+    for kind in KINDS:
+        picks = [p for p in plan.picks if p.offer.kind == kind]
+        if not picks:
+            continue
+        cost = sum(p.cost for p in picks)
+        gain = sum(p.value_gain for p in picks)
+        units = sum(p.qty for p in picks)
+        lines.append(f"{kind}: {units} unit{'s' if units != 1 else ''} in {len(picks)} "
+                     f"pick{'s' if len(picks) != 1 else ''}, {cost:,.0f} {currency}, "
+                     f"{gain:+,.1f} ({gain / cost * 1e6:,.1f} per million)")
+    return lines
+
+
+def _pick_points(plan: NextPlan) -> dict[str, tuple[list[float], list[float]]]:
+    """Per kind, the money spent and the measure reached after each of its picks."""
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    spent, value = 0.0, plan.value_before
+    for p in plan.picks:
+        spent += p.cost
+        value += p.value_gain
+        xs, ys = out.setdefault(p.offer.kind, ([], []))
+        xs.append(spent)
+        ys.append(value)
+    return out
 
 
 def print_next(console: Console, title: str, plan: NextPlan, currency: str) -> None:
@@ -37,6 +69,8 @@ def print_next(console: Console, title: str, plan: NextPlan, currency: str) -> N
     console.print(f"Measure {plan.value_before:,.1f} → {plan.value_after:,.1f} for "
                   f"{plan.spent:,.0f} of {plan.budget:,.0f} {currency}; "
                   f"{plan.evaluations} engine evaluations.")
+    for line in kind_summary(plan, currency):
+        console.print("  " + line)
     if plan.unvalued:
         console.print("Not valued (consumable offers are not on the scale yet): "
                       + ", ".join(plan.unvalued))
@@ -76,18 +110,24 @@ def next_report(title: str, source: str, plan: NextPlan, currency: str) -> Repor
         tuple((x.system, x.site, x.value_before, x.value_after,
                x.value_after - x.value_before) for x in plan.fleets),
     )
+    points = _pick_points(plan)
     frontier = Chart(
         name="frontier",
-        title="Best measure for each budget",
+        title="Best measure for each budget, and the picks in order by kind",
         x_title=f"money spent ({currency})",
         y_title="mission-capable system-days × value",
         series=(Series("frontier", tuple(float(c) for c, _ in plan.frontier),
-                       tuple(float(v) for _, v in plan.frontier), style="step"),),
+                       tuple(float(v) for _, v in plan.frontier), style="step"),
+                *(Series(f"{kind} picked", tuple(points[kind][0]), tuple(points[kind][1]),
+                         style="markers") for kind in KINDS if kind in points)),
     )
     intro = [Text(f"Scenario `{source}`. Horizon {plan.days} days; budget "
                   f"{plan.budget:,.0f} {currency}; spent {plan.spent:,.0f}. "
                   f"Mission-capable system-days × value: {plan.value_before:,.1f} → "
                   f"{plan.value_after:,.1f}.")]
+    summary = kind_summary(plan, currency)
+    if summary:
+        intro.append(Text("By kind of offer:\n\n" + "\n".join(f"- {x}" for x in summary)))
     if plan.unvalued:
         intro.append(Text("Not valued (consumable offers are not on the scale yet): "
                           + ", ".join(plan.unvalued) + "."))
