@@ -3,6 +3,7 @@ axes; the optional parts appear only when the document has them."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,33 @@ tempo:
     # The tempo window is cut at the last day; the delivery after it is left out.
     assert [(m.x, m.x1, m.label) for m in chart.markers] == [
         (10.0, 30.0, "tempo × 2 (at EAST)"), (20.0, None, "2 SAMX delivered to WEST")]
+
+
+def test_over_time_data_table_has_every_fleet_and_day(small: sustain.Scenario,
+                                                      tmp_path: Path) -> None:
+    """The CSV of --over-time holds every reported day of every fleet, from the document;
+    the Markdown leaves that data table out (the chart shows it)."""
+    from sustain.report.builders import MAIN_TABLE
+    from sustain.report.model import to_markdown
+    from sustain.report.outputs import main_table, table_csv
+
+    doc = sustain.evaluate_over_time(small, days=30, step=10).to_dict()
+    report = over_time_report(small, doc)
+    rows = list(csv.reader(table_csv(main_table(report, MAIN_TABLE["over-time"]))
+                           .splitlines()))
+    assert rows[0] == ["system", "site", "day", "systems present", "availability",
+                       "expected available"]
+    expected = [(f["system"], f["site"], p["day"], p["availability"])
+                for f in doc["fleets"] for p in f["series"]]
+    assert [(r[0], r[1], int(r[2]), float(r[4])) for r in rows[1:]] == expected
+    assert "| systems present |" not in to_markdown(report)
+
+
+def test_fill_down_repeats_blanks_in_data_files_only() -> None:
+    from sustain.report.model import Column, Kind, Table, table_markdown
+    from sustain.report.outputs import table_csv
+
+    t = Table("t", (Column("fleet"), Column("item"), Column("share", Kind.PERCENT)),
+              (("A", "x", 0.5), ("", "y", 0.5), ("B", "z", 1.0)), fill_down=(0,))
+    assert table_csv(t).splitlines()[1:] == ["A,x,0.5", "A,y,0.5", "B,z,1.0"]
+    assert "|  | y | 50.0 % |" in table_markdown(t)

@@ -107,8 +107,8 @@ def evaluate(
         MethodChoice, typer.Option("--method", "-m", help="Pipeline model.")
     ] = MethodChoice.VARI_METRIC,
     output: Annotated[
-        list[Path] | None, output_option("one row per fleet (--over-time: per fleet, "
-                                         "the days shown)")
+        list[Path] | None, output_option("one row per fleet (--over-time: one row per "
+                                         "fleet and reported day)")
     ] = None,
     top: Annotated[int, typer.Option(help="Items to list by backorders (>= 1).")] = 15,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No tables on the console.")] = False,

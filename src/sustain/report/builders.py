@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 #: The table a ``.csv`` output writes, by command: one row per fleet (evaluate,
 #: simulate), the month-by-month plan of every consumable (stockpile).  ``optimize``
 #: writes its stock plan instead (:func:`sustain.report.documents.plan_csv`).
-MAIN_TABLE = {"evaluate": "fleets", "over-time": "over time", "simulate": "fleets",
+MAIN_TABLE = {"evaluate": "fleets", "over-time": "series", "simulate": "fleets",
               "stockpile": "monthly"}
 
 _PERCENT = Kind.PERCENT
@@ -293,10 +293,20 @@ def over_time_report(scenario: Scenario, doc: dict[str, Any],
         markers=event_markers(scenario, days[-1]),
     )
     every = days[1] - days[0] if len(days) > 1 else 0
+    series = Table(
+        "series",
+        (Column("system"), Column("site"), Column("day", Kind.INT),
+         Column("systems present", Kind.NUMBER, 2), Column("availability", _PERCENT),
+         Column("expected available", Kind.NUMBER, 2)),
+        tuple((f["system"], f["site"], p["day"], p["count"], p["availability"],
+               p["expected_available"]) for f in doc["fleets"] for p in f["series"]),
+        in_text=False,
+    )
     section = Section("Readiness over time", (
         Text(f"Method **{doc['method']}**, days {days[0]} to {days[-1]} every {every} days."),
         table,
         chart,
+        series,
         Text("Availability is the expected share of the systems present that are up "
              "(systems under battle-damage repair count as down); systems present are "
              "expected values, so they may be fractional."),

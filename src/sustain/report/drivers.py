@@ -80,7 +80,7 @@ def drivers_table(fleets: list[dict[str, Any]], drivers: int | None = None) -> T
     for f in fleets:
         rows += _rows(f, drivers)
         rules.append(len(rows) - 1)
-    return Table("drivers", COLUMNS, tuple(rows), rules=tuple(rules[:-1]))
+    return Table("drivers", COLUMNS, tuple(rows), rules=tuple(rules[:-1]), fill_down=(0, 1))
 
 
 def drivers_section(fleets: list[dict[str, Any]]) -> Section:

@@ -413,6 +413,8 @@ def to_html(report: Report, *, made: datetime | None = None) -> str:
         inner: list[tuple[str, str]] = []
         parts = [f'<section id="{ident}">', f"<h2>{_e(section.title)}</h2>"]
         for block in section.blocks:
+            if isinstance(block, Table) and not block.in_text:
+                continue  # data only: in CSV and spreadsheets
             block_id = _block_id(block, ids)
             if block_id:
                 inner.append((block_id, block.title))  # type: ignore[union-attr]

@@ -85,6 +85,13 @@ class Table:
     title: str = ""
     #: Rows after which a rule is drawn (totals below the fleets, say).
     rules: tuple[int, ...] = ()
+    #: Columns whose empty cells ("") repeat the value above in data files (CSV,
+    #: spreadsheets), so each row can be sorted and filtered on its own; reports
+    #: show the value once.
+    fill_down: tuple[int, ...] = ()
+    #: False for a table of data only: written to data files (CSV, spreadsheets), left
+    #: out of reports read as text (Markdown, HTML), where a chart shows it.
+    in_text: bool = True
 
     def __post_init__(self) -> None:
         width = len(self.columns)
@@ -92,6 +99,21 @@ class Table:
             if len(row) != width:
                 raise ValueError(f"table {self.name!r}: row {n} has {len(row)} cells, "
                                  f"not {width}")
+
+    def data_rows(self) -> list[tuple[Cell, ...]]:
+        """The rows as data files hold them: :attr:`fill_down` columns filled."""
+        if not self.fill_down:
+            return list(self.rows)
+        last: dict[int, Cell] = {}
+        out = []
+        for row in self.rows:
+            cells = list(row)
+            for n in self.fill_down:
+                if cells[n] == "" and n in last:
+                    cells[n] = last[n]
+                last[n] = cells[n]
+            out.append(tuple(cells))
+        return out
 
     def text_rows(self) -> list[list[str]]:
         """Every cell as text, as :func:`show` gives it."""
@@ -194,7 +216,7 @@ def _block_markdown(block: Block) -> str | None:
     if isinstance(block, Text):
         return block.markdown.strip("\n")
     if isinstance(block, Table):
-        return table_markdown(block)
+        return table_markdown(block) if block.in_text else None
     return None  # a chart: drawn by the formats that can draw (HTML), omitted here
 
 

@@ -61,7 +61,7 @@ def table_csv(table: Table) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([c.heading for c in table.columns])
-    for row in table.rows:
+    for row in table.data_rows():
         w.writerow([_csv_cell(v, c.kind) for v, c in zip(row, table.columns, strict=True)])
     return buf.getvalue()
 

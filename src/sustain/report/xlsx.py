@@ -90,7 +90,7 @@ def write_xlsx(report: Report, path: Path) -> None:
         for cell in ws[1]:
             cell.font = bold
         formats = [number_format(c) for c in table.columns]
-        for row in table.rows:
+        for row in table.data_rows():
             ws.append([_value(v) for v in row])
             for cell, fmt, value in zip(ws[ws.max_row], formats, row, strict=True):
                 if isinstance(value, int | float) and not isinstance(value, bool):
