@@ -102,6 +102,20 @@ def wrote(outputs: list[Output]) -> None:
         err.print(f"written: {o.path}", markup=False, highlight=False, soft_wrap=True)
 
 
+#: ``--days``, ``--step`` and ``--exponential`` of the commands with ``--over-time``.
+OverTimeDays = Annotated[
+    int | None, typer.Option("--days", help="With --over-time: horizon D (default 365).")
+]
+OverTimeStep = Annotated[
+    int | None, typer.Option("--step", help="With --over-time: days between points K "
+                             "(default 7).")
+]
+Exponential = Annotated[
+    bool, typer.Option("--exponential", help="With --over-time: exponential repair and "
+                       "transit times of the same means (default deterministic).")
+]
+
+
 def fail(exc: SustainError | str, code: int = 2) -> typer.Exit:
     """Write one message on stderr and return the exit to raise.
 

@@ -32,7 +32,10 @@ from sustain.cli.common import (
     MAX_REPLICATIONS,
     MAX_SEED,
     AllowOutsideTables,
+    Exponential,
     OptionError,
+    OverTimeDays,
+    OverTimeStep,
     StockModeChoice,
     StockModeOption,
     check_number,
@@ -126,17 +129,9 @@ def evaluate(
         bool, typer.Option("--over-time", help="Readiness at days 0, K, 2K, … D through "
                            "the scenario's deliveries, tempo, attrition and battle damage.")
     ] = False,
-    days: Annotated[
-        int | None, typer.Option("--days", help="With --over-time: horizon D (default 365).")
-    ] = None,
-    step: Annotated[
-        int | None, typer.Option("--step", help="With --over-time: days between points K "
-                                 "(default 7).")
-    ] = None,
-    exponential: Annotated[
-        bool, typer.Option("--exponential", help="With --over-time: exponential repair and "
-                           "transit times of the same means (default deterministic).")
-    ] = False,
+    days: OverTimeDays = None,
+    step: OverTimeStep = None,
+    exponential: Exponential = False,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="With --over-time: plot availability over "
                                   "time (.png, .svg or .pdf).")
@@ -379,13 +374,8 @@ def optimize(
                            "on every day 0, K, 2K, … D through the scenario's deliveries, "
                            "tempo and losses, with need-by and order-by days.")
     ] = False,
-    days: Annotated[
-        int | None, typer.Option("--days", help="With --over-time: horizon D (default 365).")
-    ] = None,
-    step: Annotated[
-        int | None, typer.Option("--step", help="With --over-time: days between points K "
-                                 "(default 7).")
-    ] = None,
+    days: OverTimeDays = None,
+    step: OverTimeStep = None,
     average: Annotated[
         bool, typer.Option("--average", help="With --over-time: targets on each fleet's "
                            "mean availability over the days instead of on every day.")
@@ -394,10 +384,7 @@ def optimize(
         bool, typer.Option("--allow-shortfall", help="With --over-time: exit 0 when some "
                            "days cannot be reached in time (they are still reported).")
     ] = False,
-    exponential: Annotated[
-        bool, typer.Option("--exponential", help="With --over-time: exponential repair and "
-                           "transit times of the same means (default deterministic).")
-    ] = False,
+    exponential: Exponential = False,
     lead_days: Annotated[
         float | None, typer.Option("--lead-days", help="With --over-time: procurement lead "
                                    "time of items without procurement_days (default: the "
