@@ -190,7 +190,10 @@ def _on_dask(job: Job, seeds: list[np.random.SeedSequence], address: str | Any,
     try:
         # Small chunks keep the progress bar moving and balance the workers.
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
-        fjob = client.scatter(job, broadcast=True)
+        # A key of its own (hash=False): with the content's hash as key, a second run of
+        # the same job could name data an earlier client was still releasing (the
+        # scheduler then cancels the work as "lost dependencies").
+        fjob = client.scatter(job, broadcast=True, hash=False)
         for c in _chunks(len(seeds), 4 * n_workers):
             futures[client.submit(run_chunk, fjob, [seeds[r] for r in c], pure=False)] = c
         for fut in as_completed(futures):
