@@ -25,7 +25,7 @@ import typer
 from rich.console import Console
 
 from sustain.errors import ScenarioError, SustainError
-from sustain.report.files import Input, Output, Render
+from sustain.report.files import Input, Output, Render, check_not_inputs, check_outputs
 from sustain.report.model import Report
 from sustain.report.outputs import main_table, renderer, table_csv
 
@@ -335,3 +335,22 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(2) from None
 
     return run
+
+
+def load_for_outputs(
+    scenario: Path, outputs: list[Output], allow_outside_tables: bool, *,
+    stock: Path | None = None, stock_mode: StockModeChoice = StockModeChoice.OVERLAY,
+    quiet: bool = False,
+) -> tuple[Scenario, StockChange | None]:
+    """Check the output files, that none replaces an input (the scenario, its table files,
+    the stock plan), then load the scenario and put in the stock plan when one is given."""
+    check_outputs(outputs)
+    inputs = inputs_of(scenario)
+    if stock is not None:
+        inputs.append(Input(stock, "the stock plan"))
+    check_not_inputs(outputs, inputs)
+    sc = load(scenario, allow_outside_tables)
+    check_not_inputs(outputs, inputs_of(scenario, sc))
+    if stock is None:
+        return sc, None
+    return with_stock_plan(sc, stock, stock_mode, quiet=quiet)

@@ -46,6 +46,7 @@ from sustain.cli.common import (
     inputs_of,
     install_interrupt_handlers,
     load,
+    load_for_outputs,
     out,
     output_option,
     parse_targets,
@@ -73,7 +74,6 @@ from sustain.report.outputs import output_files
 if TYPE_CHECKING:
     from sustain._types import FloatArray
     from sustain.readiness.over_time import OverTime
-    from sustain.scenario.stock_plan import StockChange
 
 #: Replications of ``evaluate --over-time --compare`` unless --replications says.
 COMPARE_REPLICATIONS = 100
@@ -434,16 +434,8 @@ def optimize(
             if _check_suffix("--curve", curve, CURVE_SUFFIXES) in PLOT_SUFFIXES:
                 pyplot("--curve")
             outputs.append(Output("--curve", curve))
-        check_outputs(outputs)
-        inputs = inputs_of(scenario)
-        if stock is not None:
-            inputs.append(Input(stock, "the stock plan"))
-        check_not_inputs(outputs, inputs)
-        sc = load(scenario, allow_outside_tables)
-        check_not_inputs(outputs, inputs_of(scenario, sc))
-        change: StockChange | None = None
-        if stock is not None:
-            sc, change = with_stock_plan(sc, stock, stock_mode, quiet=quiet)
+        sc, change = load_for_outputs(scenario, outputs, allow_outside_tables, stock=stock,
+                                      stock_mode=stock_mode, quiet=quiet)
         with _progress(quiet) as progress:
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
                                    progress=progress.step, max_memory=memory,
@@ -539,15 +531,8 @@ def _optimize_over_time(
         if lead_days is not None:
             check_number("--lead-days", lead_days, low=0, what="a number of days")
         outputs += output_files(output)
-        check_outputs(outputs)
-        inputs = inputs_of(scenario)
-        if stock is not None:
-            inputs.append(Input(stock, "the stock plan"))
-        check_not_inputs(outputs, inputs)
-        sc = load(scenario, allow_outside_tables)
-        check_not_inputs(outputs, inputs_of(scenario, sc))
-        if stock is not None:
-            sc, _ = with_stock_plan(sc, stock, stock_mode, quiet=quiet)
+        sc, _ = load_for_outputs(scenario, outputs, allow_outside_tables, stock=stock,
+                                 stock_mode=stock_mode, quiet=quiet)
         plan = optimize_over_time(sc, target=targets, days=horizon, step=every,
                                   method=method.value, average=average,
                                   exponential=exponential, lead_days=lead_days)

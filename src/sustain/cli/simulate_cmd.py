@@ -24,25 +24,20 @@ from sustain.cli.common import (
     command,
     err,
     fail,
-    inputs_of,
-    load,
+    load_for_outputs,
     out,
     output_option,
     report_files,
-    with_stock_plan,
     wrote,
 )
 from sustain.errors import SustainError
 from sustain.report.outputs import output_files
 
 if TYPE_CHECKING:
-    from sustain.scenario.stock_plan import StockChange
+    pass
 from sustain.report.files import (
     PLOT_SUFFIXES,
-    Input,
     Output,
-    check_not_inputs,
-    check_outputs,
     write_outputs,
 )
 
@@ -128,16 +123,8 @@ def simulate(
                 )
             pyplot("--plot")
             outputs.append(Output("--plot", plot))
-        check_outputs(outputs)
-        inputs = inputs_of(scenario)
-        if stock is not None:
-            inputs.append(Input(stock, "the stock plan"))
-        check_not_inputs(outputs, inputs)
-        sc = load(scenario, allow_outside_tables)
-        check_not_inputs(outputs, inputs_of(scenario, sc))
-        change: StockChange | None = None
-        if stock is not None:
-            sc, change = with_stock_plan(sc, stock, stock_mode, quiet=quiet)
+        sc, change = load_for_outputs(scenario, outputs, allow_outside_tables, stock=stock,
+                                      stock_mode=stock_mode, quiet=quiet)
         bar = Progress(
             "simulating", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=err, transient=True, disable=quiet,
