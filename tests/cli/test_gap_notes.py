@@ -172,3 +172,24 @@ def test_report_files_carry_the_terminals_notes(tmp_path: Path) -> None:
     assert "installed units are missing on average" in line
     assert "give --warmup 5 or more" in line
     assert f"- {line}\n" in report.read_text()
+
+
+def test_shared_causes_said_once_for_several_fleets() -> None:
+    """Two fleets below their simulated values: each has its own line, and the causes
+    that are not the fleet's own (here down systems stop failing) come once, after them."""
+    sc = scenario_from_dict({
+        "sites": [{"id": "D"}, {"id": "E"}], "systems": [{"id": "S"}],
+        "fleets": [{"system": "S", "site": s, "count": 10, "hours_per_day": 10}
+                   for s in ("D", "E")],
+        "items": [ITEM],
+    })
+    d = doc(-0.1, fwd=False)
+    d["fleets"].append({"system": "S", "site": "E", "availability": 0.60})
+    d["analytic"]["vari-metric"]["fleets"] *= 2
+    lines = gap_notes(d, sc)
+    assert lines[:2] == ["S at D: analytic 50.0 % against simulated 60.0 %",
+                         "S at E: analytic 50.0 % against simulated 60.0 %"]
+    assert lines[2].startswith("for these 2 fleets (analytic below simulated): the analytic "
+                               "model lets down systems keep failing")
+    assert len(lines) == 3
+    assert sum("keep failing" in line for line in lines) == 1

@@ -196,3 +196,20 @@ def test_close_event_labels_take_separate_rows() -> None:
     ys = [a["y"] for a in figure(chart)["layout"]["annotations"]]
     assert ys[0] == ys[2] == 1
     assert ys[1] < 1
+
+
+def test_a_level_of_a_series_takes_its_colour() -> None:
+    """Two donors' stocks with their floors: each floor is drawn in its donor's colour
+    (the series' line colour), a level of no series in the level colour."""
+    x = (0.0, 1.0)
+    chart = Chart("s", "t", "month", "units",
+                  (Series("DE stock", x, (5.0, 4.0)), Series("FR stock", x, (6.0, 3.0))),
+                  levels=((2.0, "DE floor"), (1.0, "FR floor"), (3.0, "target")),
+                  level_series=(0, 1, -1))
+    fig = figure(chart)
+    colours = [t["line"]["color"] for t in fig["data"]]
+    assert colours[0] != colours[1]
+    floors = [s["line"]["color"] for s in fig["layout"]["shapes"]]
+    assert floors[:2] == colours
+    assert floors[2] not in colours
+    assert [a["font"]["color"] for a in fig["layout"]["annotations"]] == floors

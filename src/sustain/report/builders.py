@@ -536,12 +536,13 @@ def _stock_chart(doc: dict[str, Any], c: dict[str, Any]) -> Chart:
     x = tuple(float(k) for k in range(len(months)))
     series = [Series("partner stock", x, tuple(c["partner_stock"]), style="markers"),
               Series("partner demand", x, tuple(c["demand"]), style="step")]
-    levels = []
+    levels, owners = [], []
     for r in doc["donors"]:
         if r["consumable"] == c["id"]:
             series.append(Series(f"{r['donor']} stock", x, tuple(r["stock"])))
-            if r["floor"] > 0:
+            if r["floor"] > 0:  # drawn in the colour of the donor's stock
                 levels.append((float(r["floor"]), f"{r['donor']} floor"))
+                owners.append(len(series) - 1)
     return Chart(
         name=f"stock {c['id']}",
         title=f"{c['id']}: stock at the end of each month",
@@ -550,6 +551,7 @@ def _stock_chart(doc: dict[str, Any], c: dict[str, Any]) -> Chart:
         series=tuple(series),
         levels=tuple(levels),
         x_labels=tuple(months),
+        level_series=tuple(owners),
     )
 
 

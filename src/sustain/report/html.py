@@ -40,6 +40,8 @@ from sustain.report.model import (
 #: Line colours of the series, in order (plotly's default colour way, D3's category 10).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+#: Colour of a level (a target line) that belongs to no series.
+LEVEL_COLOUR = "#c0392b"
 #: Opacity of the filled band (low to high) drawn behind a series.
 BAND_OPACITY = 0.2
 #: A table with more rows than this scrolls in its own box under a fixed header.
@@ -282,13 +284,15 @@ def figure(chart: Chart) -> dict[str, Any]:
     xs = [x for series in chart.series for x in series.x]
     xs += [x for m in chart.markers for x in (m.x, m.x1) if x is not None]
     shapes, notes = _marker_shapes(chart.markers, max(xs) - min(xs) if xs else 0.0)
-    for y, label in chart.levels:
+    for n, (y, label) in enumerate(chart.levels):
+        owner = chart.level_series[n] if n < len(chart.level_series) else -1
+        colour = LEVEL_COLOUR if owner < 0 else PALETTE[owner % len(PALETTE)]
         shapes.append({"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1,
                        "y0": y, "y1": y, "layer": "above",
-                       "line": {"color": "#c0392b", "width": 1.5, "dash": "dash"}})
+                       "line": {"color": colour, "width": 1.5, "dash": "dash"}})
         notes.append({"x": 1, "xref": "paper", "y": y, "yref": "y", "xanchor": "right",
                       "yanchor": "bottom", "text": _e(label),
-                      "showarrow": False, "font": {"size": 11, "color": "#c0392b"}})
+                      "showarrow": False, "font": {"size": 11, "color": colour}})
     y_axis: dict[str, Any] = {"title": {"text": _e(chart.y_title)}, "zeroline": False,
                               "gridcolor": "#e5e8eb", "automargin": True}
     if percent:

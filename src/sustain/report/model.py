@@ -160,6 +160,10 @@ class Chart:
     #: Names of the x positions 0, 1, 2, …: a categorical axis (a bar per fleet, a
     #: month per point); empty for a numeric axis.
     x_labels: tuple[str, ...] = ()
+    #: For each level, the index of the series it belongs to (drawn in that series'
+    #: colour: a donor's floor beside its stock), or -1 for a level of its own (a
+    #: target, in the level colour); empty: every level of its own.
+    level_series: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,10 +90,19 @@ def _missing_share(doc: dict[str, Any], scenario: Scenario, fleet: dict[str, str
     return min(1.0, missing / installed)
 
 
+#: The note when no difference of assumptions explains a gap.
+_NO_CAUSE = ("no difference of assumptions applies: the rest is the analytic approximation "
+             "(VARI-METRIC's two-moment fit across echelons) or chance (a 95 % interval "
+             "misses 1 time in 20)")
+
+
 def gap_notes(doc: dict[str, Any], scenario: Scenario | None = None, *,
               cannibalisation: bool = False) -> list[str]:
     """With ``--compare``: one line per fleet whose analytic (VARI-METRIC) availability
     lies outside the simulated 95 % interval, saying why as far as the models tell.
+    When several fleets lie on the same side, the causes they all share (every cause
+    but the fleet's own repair queues and missing units) are said once, on a line after
+    those fleets.
 
     The causes, each a difference between the two models (docs/method.md, *Assumptions*):
 
@@ -124,48 +133,62 @@ def gap_notes(doc: dict[str, Any], scenario: Scenario | None = None, *,
         i.id for i in scenario.items if i.weibull_shape != 1.0]
     pipeline = 0.0 if scenario is None else longest_pipeline_days(scenario)
     warmup = float(doc.get("warmup_days") or 0.0)
-    lines = []
+    noted = []  # (fleet, line head, above, reasons of this fleet, reasons of every fleet)
     for n, f in enumerate(doc["fleets"]):
         row = analytic["vari-metric"]["fleets"][n]
         if row["inside_ci95"] is not False or row["difference"] is None:
             continue
         above = row["difference"] > 0
-        why = []
+        own, common = [], []
         fleet = {"system": f["system"], "site": f["site"]}
         busy = [s for s in shops if _worst(s) >= OVERLOAD_UTILISATION and fleet in s["fleets"]]
         if above and busy:
             where = ", ".join(f"{s['site']} (utilisation {_worst(s):.2f})" for s in busy)
-            why.append(f"its repairs queue at {where}, which the analytic model does not see")
+            own.append(f"its repairs queue at {where}, which the analytic model does not see")
         if not above and not doc.get("failures_while_down", False):
-            why.append("the analytic model lets down systems keep failing, the simulation "
-                       "stops them (--failures-while-down makes the simulation do the same)")
+            common.append("the analytic model lets down systems keep failing, the simulation "
+                          "stops them (--failures-while-down makes the simulation do the same)")
         missing = None if scenario is None else _missing_share(doc, scenario, fleet)
         if not above and missing is not None and missing >= MISSING_SHARE:
-            why.append(f"{100 * missing:.0f} % of the fleet's installed units are missing on "
+            own.append(f"{100 * missing:.0f} % of the fleet's installed units are missing on "
                        "average: the analytic model counts failures at every position, the "
                        "simulation cannot fail a unit that is not there")
         if not above and cannibalisation:
-            why.append("cannibalisation gathers the missing parts into fewer systems, which "
-                       "the analytic model does not do (--no-cannibalisation removes it)")
+            common.append("cannibalisation gathers the missing parts into fewer systems, "
+                          "which the analytic model does not do (--no-cannibalisation "
+                          "removes it)")
         if not above and scenario is not None and warmup < pipeline:
-            why.append(f"the run starts with every spare on the shelf and the warm-up "
-                       f"({warmup:g} days) is shorter than the longest repair and resupply "
-                       f"time ({pipeline:g} days): give --warmup {pipeline:g} or more")
+            common.append(f"the run starts with every spare on the shelf and the warm-up "
+                          f"({warmup:g} days) is shorter than the longest repair and resupply "
+                          f"time ({pipeline:g} days): give --warmup {pipeline:g} or more")
         if phased:
-            why.append("the analytic model takes the day-0 scenario, without its deliveries, "
-                       "tempo, attrition and battle damage")
+            common.append("the analytic model takes the day-0 scenario, without its "
+                          "deliveries, tempo, attrition and battle damage")
         if weibull:
             shown = ", ".join(weibull[:5]) + (", …" if len(weibull) > 5 else "")
-            why.append(f"the analytic model takes failures as Poisson, the simulation the "
-                       f"Weibull lives of {shown}")
-        if not why:
-            why.append("no difference of assumptions applies: the rest is the analytic "
-                       "approximation (VARI-METRIC's two-moment fit across echelons) or "
-                       "chance (a 95 % interval misses 1 time in 20)")
-        lines.append(
-            f"{f['system']} at {f['site']}: analytic {100 * row['availability']:.1f} % "
-            f"against simulated {100 * f['availability']:.1f} %: {'; '.join(why)}"
-        )
+            common.append(f"the analytic model takes failures as Poisson, the simulation the "
+                          f"Weibull lives of {shown}")
+        name = f"{f['system']} at {f['site']}"
+        head = (f"{name}: analytic {100 * row['availability']:.1f} % against simulated "
+                f"{100 * f['availability']:.1f} %")
+        noted.append((name, head, above, own, common))
+    lines = []
+    for above in (True, False):
+        group = [(head, own, common) for _, head, up, own, common in noted if up is above]
+        names = [name for name, _, up, own, _ in noted if up is above and not own]
+        if len(group) == 1:  # one fleet: every reason on its own line
+            head, own, common = group[0]
+            lines.append(f"{head}: {'; '.join(own + common or [_NO_CAUSE])}")
+        elif group:  # the reasons every fleet shares are said once, after the fleets
+            lines += [f"{head}: {'; '.join(own)}" if own else head
+                      for head, own, _ in group]
+            common = group[0][2]
+            side = "above" if above else "below"
+            if common:
+                lines.append(f"for these {len(group)} fleets (analytic {side} simulated): "
+                             f"{'; '.join(common)}")
+            elif names:
+                lines.append(f"for {', '.join(names)}: {_NO_CAUSE}")
     return lines
 
 
