@@ -355,6 +355,32 @@ def test_cli_json_and_table(small: Path) -> None:
         assert text in table.stdout
 
 
+def test_cli_output_files(small: Path, tmp_path: Path) -> None:
+    """``-o``: the rates as CSV (counted by hand: 4 losses and 2 damaged over 10 systems
+    and 365 days), the report with the systems matched, the JSON document as --json."""
+    args = ["oryx", str(small), "--pattern", "M777|M109", "--fleet-size", "10",
+            "--from", "2023-01-01", "--to", "2024-01-01"]
+    files = [tmp_path / f"rates.{ext}" for ext in ("csv", "md", "json")]
+    result = RUNNER.invoke(app, [*args, *[a for f in files for a in ("-o", str(f))]])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(files[0].read_text(encoding="utf-8").splitlines()))
+    assert [r["count"] for r in rows] == ["4", "2"]
+    assert float(rows[0]["per system per day"]) == pytest.approx(4 / 3650, rel=1e-12)
+    assert float(rows[1]["per day (fleet)"]) == pytest.approx(2 / 365, rel=1e-12)
+    report = files[1].read_text(encoding="utf-8")
+    assert "| 155mm M777A2 howitzer | 3 | 1 |" in report and "CC BY 4.0" in report
+    assert json.loads(files[2].read_text(encoding="utf-8"))["attrition"] == 4
+    assert all(f"written: {f}" in result.stderr for f in files)
+
+
+def test_cli_output_never_replaces_the_loss_table(small: Path) -> None:
+    before = small.read_bytes()
+    result = RUNNER.invoke(app, ["oryx", str(small), "-p", "M777", "--fleet-size", "3",
+                                 "-o", str(small)])
+    assert result.exit_code == 2 and "the loss table" in result.stderr
+    assert small.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     ("extra", "stderr"),
     [

@@ -20,6 +20,9 @@ from sustain.cli.common import (
     err,
     fail,
     out,
+    output_option,
+    report_files,
+    wrote,
 )
 from sustain.errors import SustainError
 
@@ -79,16 +82,26 @@ def oryx(
                            help="Count abandoned systems as attrition.")
     ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    output: Annotated[
+        list[Path] | None, output_option("the rates (attrition and battle damage per day "
+                                         "and per system per day)")
+    ] = None,
 ) -> None:
     """Attrition (destroyed, captured, abandoned) and battle damage per system per day,
     from Oryx's visually confirmed losses: a lower bound, and date_recorded is the
     scrape date, not the loss date, so use periods of a year or more."""
     # Imported here, not at the top: NumPy and pydantic slow the start of --help.
+    from sustain.report.builders import MAIN_TABLE, oryx_report
     from sustain.report.documents import json_text
+    from sustain.report.files import Input, check_not_inputs, check_outputs, write_outputs
+    from sustain.report.outputs import output_files
     from sustain.report.tables import print_loss_rates
     from sustain.scenario.oryx import loss_rates
 
     try:
+        outputs = output_files(output)
+        check_outputs(outputs)
+        check_not_inputs(outputs, [Input(table, "the loss table")])
         first, last = _date("--from", start), _date("--to", end)
         if days is not None and days > 0:  # days <= 0: the loss table's own check
             if days > MAX_DAYS:
@@ -98,10 +111,14 @@ def oryx(
             table, pattern, fleet_size=fleet_size, start=first, end=last, days=days,
             origins=origin or (), abandoned_as_loss=abandoned_as_loss,
         )
-        text = json_text(result.to_dict()) if json_out else ""
+        doc = result.to_dict()
+        text = json_text(doc) if json_out else ""
+        write_outputs(report_files(outputs, lambda: oryx_report(result),
+                                   lambda: json_text(doc), main=MAIN_TABLE["oryx"]))
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:
         sys.stdout.write(text)
         return
     print_loss_rates(out, err, result)
+    wrote(outputs)

@@ -41,12 +41,13 @@ from sustain.report.shops import gap_notes, shop_warnings
 
 if TYPE_CHECKING:
     from sustain.scenario.model import Scenario
+    from sustain.scenario.oryx import LossRates
 
 #: The table a ``.csv`` output writes, by command: one row per fleet (evaluate,
 #: simulate), the month-by-month plan of every consumable (stockpile).  ``optimize``
 #: writes its stock plan instead (:func:`sustain.report.documents.plan_csv`).
 MAIN_TABLE = {"evaluate": "fleets", "over-time": "series", "simulate": "fleets",
-              "stockpile": "monthly"}
+              "stockpile": "monthly", "oryx": "rates"}
 
 _PERCENT = Kind.PERCENT
 
@@ -652,3 +653,41 @@ def _capacity_rows(doc: dict[str, Any], top: int) -> list[tuple[Cell, ...]]:
     return [(donor, cid, vals[0][0], vals[-1][0], len(vals), min(x for _, x in vals),
              max(x for _, x in vals)) for (donor, cid), vals in ranked[:top]]
 
+
+
+# -- oryx -------------------------------------------------------------------------
+
+
+def oryx_report(result: LossRates) -> Report:
+    """Loss rates from Oryx's confirmed losses: the systems matched, the rates per day and
+    per system per day (the ``rates`` table, the CSV file), the counts and attribution."""
+    loss = "destroyed + captured" + (" + abandoned" if result.abandoned_as_loss else "")
+    since = " (first matching row)" if result.start_is_first_match else ""
+    matched = Table("systems", (Column("system"), Column("attrition", Kind.INT),
+                                Column("damaged", Kind.INT)),
+                    tuple((s.name, s.attrition, s.damaged) for s in result.systems))
+    rates = Table("rates", (Column("loss"), Column("count", Kind.INT),
+                            Column("per day (fleet)", Kind.NUMBER, 4),
+                            Column("per system per day", Kind.NUMBER, 6)), (
+        (f"attrition ({loss})", result.attrition, result.attrition_per_day,
+         result.attrition_per_system_day),
+        ("battle damage (damaged)", result.damaged, result.damage_per_day,
+         result.damage_per_system_day),
+    ))
+    return Report(
+        "Loss rates from Oryx",
+        intro=(Text(f"Table `{result.source}`, systems matching "
+                    f"`{' | '.join(result.patterns)}`: {result.start}{since} to "
+                    f"{result.end} (exclusive), {result.days} days, a fleet of "
+                    f"{result.fleet_size:g}."),),
+        sections=(
+            Section("Rates", (rates, Text(
+                "Confirmed losses are a lower bound; date_recorded is the scrape date, not "
+                "the loss date: use periods of a year or more."))),
+            Section("Systems matched", (matched, Text(
+                f"destroyed {result.destroyed}, captured {result.captured}, abandoned "
+                f"{result.abandoned}, damaged {result.damaged}; matching rows outside the "
+                f"period: {result.rows_outside_period}."))),
+            Section("Source", (Text(result.attribution),)),
+        ),
+    )
