@@ -153,8 +153,10 @@ def test_figure_draws_bands_markers_spans_and_levels() -> None:
     assert (span["type"], span["x0"], span["x1"]) == ("rect", 200.0, 260.0)
     assert (level["y0"], level["y1"], level["line"]["dash"]) == (0.9, 0.9, "dash")
     assert [a["text"] for a in layout["annotations"]] == ["surge", "tempo", "target"]
-    # the legend sits above the plotting area (paper y 0..1), not over the data
+    # the legend sits above the plotting area (paper y 0..1), not over the data, and
+    # the tool bar stands upright in the right margin, not over the legend's end
     assert layout["legend"]["y"] >= 1 and layout["legend"]["yanchor"] == "bottom"
+    assert layout["modebar"]["orientation"] == "v" and layout["margin"]["r"] >= 40
 
 
 def test_figure_of_bars_markers_and_gaps() -> None:
@@ -165,6 +167,7 @@ def test_figure_of_bars_markers_and_gaps() -> None:
     assert bars["type"] == "bar" and bars["y"] == [None, 2.0]
     assert dots["mode"] == "markers" and dots["y"] == [None, 1.0]
     assert "tickformat" not in figure(chart)["layout"]["yaxis"]
+    assert dots["hovertemplate"].startswith("%{x}: %{y:,.5~r}")  # 700,000, not 7e+5
 
 
 def test_a_categorical_axis_names_its_positions() -> None:

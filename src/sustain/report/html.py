@@ -40,6 +40,8 @@ from sustain.report.model import (
 #: Line colours of the series, in order (plotly's default colour way, D3's category 10).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+#: Right margin (px) that holds the upright plotly tool bar.
+MODEBAR_MARGIN = 44
 #: Colour of a level (a target line) that belongs to no series.
 LEVEL_COLOUR = "#c0392b"
 #: Opacity of the filled band (low to high) drawn behind a series.
@@ -184,7 +186,8 @@ def _series_traces(series: Series, colour: str, percent: bool,
                    x_labels: Sequence[str]) -> list[dict[str, Any]]:
     """The plotly traces of one series: its band (if any) first, then its line."""
     x = _finite(series.x)
-    y_format = "%{y:.1%}" if percent else "%{y:,.4~g}"
+    # 700,000 rather than 7e+5 on hover: five significant digits, never an exponent
+    y_format = "%{y:.1%}" if percent else "%{y:,.5~r}"
     x_format = "%{x}"
     extra: dict[str, Any] = {}
     if x_labels:  # hover shows the name of the position, not its number
@@ -310,7 +313,9 @@ def figure(chart: Chart) -> dict[str, Any]:
         "showlegend": len(chart.series) > 1,
         "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02,
                    "yanchor": "bottom"},
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+        # the tool bar stands upright in the right margin, clear of the legend above
+        "modebar": {"orientation": "v"},
+        "margin": {"l": 60, "r": MODEBAR_MARGIN, "t": 40, "b": 50},
         "hovermode": "closest",
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
