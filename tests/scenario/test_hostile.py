@@ -360,3 +360,56 @@ def test_a_scenario_that_is_a_device_is_read_up_to_a_limit(
     assert _issues(Path("/dev/zero")) == [
         "/dev/zero: is a character device that gives more than 1 MiB: not a scenario file"
     ]
+
+
+def _xlsx(path: Path, rows: list[list[object]]) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+
+
+def test_an_xlsx_that_unpacks_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The size is read from the zip's directory before anything is unpacked: the same
+    file loads under a higher limit."""
+    _xlsx(tmp_path / "items.xlsx", [line.split(",") for line in ITEMS_CSV.splitlines()])
+    path = _with_ref(tmp_path, "{file: items.xlsx}")
+    monkeypatch.setattr(load_module, "MAX_XLSX_UNPACKED", 1000)
+    (message,) = _issues(path)
+    assert message.startswith("items.xlsx: unpacks to ") and "more than 0 MiB" in message
+    monkeypatch.setattr(load_module, "MAX_XLSX_UNPACKED", 10 * 2**20)
+    assert load_scenario(path).items
+
+
+def test_an_xlsx_sheet_with_too_many_cells(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [line.split(",") for line in ITEMS_CSV.splitlines()]
+    _xlsx(tmp_path / "items.xlsx", rows)
+    path = _with_ref(tmp_path, "{file: items.xlsx}")
+    width = len(rows[0])
+    monkeypatch.setattr(load_module, "MAX_XLSX_CELLS", 2 * width)  # header and one row
+    assert _issues(path) == [f"items.xlsx[Sheet] row 3: more than {2 * width:,} cells: too "
+                             "large for a table (use CSV or Parquet for very large tables)"]
+
+
+def test_an_xlsx_that_claims_a_huge_sheet(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sheet whose stored dimension claims A1:XFD1048576 is read as stored: its rows
+    are not padded to 16,384 cells each (which would pass a limit of 1,000 cells at the
+    first row)."""
+    import zipfile
+
+    plain = tmp_path / "plain.xlsx"
+    _xlsx(plain, [line.split(",") for line in ITEMS_CSV.splitlines()])
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(tmp_path / "items.xlsx", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                start = text.index('<dimension ref="') + len('<dimension ref="')
+                end = text.index('"', start)
+                data = (text[:start] + "A1:XFD1048576" + text[end:]).encode()
+            dst.writestr(info, data)
+    monkeypatch.setattr(load_module, "MAX_XLSX_CELLS", 1000)
+    assert load_scenario(_with_ref(tmp_path, "{file: items.xlsx}")).items

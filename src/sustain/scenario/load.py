@@ -29,6 +29,7 @@ import math
 import os
 import re
 import stat
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -57,6 +58,11 @@ TOO_DEEP = (
 )
 #: Most bytes read from a scenario "file" that is a pipe or device (it may never end).
 MAX_STREAM_BYTES = 64 * 2**20
+#: Most bytes an XLSX table may unpack to (it is a zip: a small file can expand to
+#: gigabytes); a sheet of 2 million rows of a few columns unpacks to about 150 MiB.
+MAX_XLSX_UNPACKED = 512 * 2**20
+#: Most cells read from one sheet (rows × cells per row as stored).
+MAX_XLSX_CELLS = 20_000_000
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -725,6 +731,23 @@ def _read_parquet(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]],
     return header, body, list(range(1, len(body) + 1))
 
 
+def _check_unpacked_size(data: io.BytesIO, shown: str) -> None:
+    """Refuse an XLSX whose parts unpack to more than :data:`MAX_XLSX_UNPACKED` bytes
+    (read from the zip's directory, before anything is unpacked)."""
+    try:
+        with zipfile.ZipFile(data) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _table_fail(shown, f"not a readable XLSX file: {exc}") from None
+    finally:
+        data.seek(0)
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _table_fail(
+            shown, f"unpacks to {unpacked / 2**20:,.0f} MiB, more than "
+            f"{MAX_XLSX_UNPACKED // 2**20} MiB: too large for a table (use CSV or Parquet "
+            "for very large tables)")
+
+
 def _read_xlsx(
     fh: BinaryIO, shown: str, sheet: object, sheet_where: str, key: str
 ) -> tuple[list[str], list[list[Any]], list[int], str]:
@@ -734,8 +757,10 @@ def _read_xlsx(
         import openpyxl
     except ImportError:
         raise MissingExtraError(f"{shown}: reading XLSX", "tables") from None
+    data = io.BytesIO(fh.read())
+    _check_unpacked_size(data, shown)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(fh.read()), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(data, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several types for a bad file
         raise _table_fail(shown, f"not a readable XLSX file: {exc}") from None
     try:
@@ -756,12 +781,22 @@ def _read_xlsx(
                 path=f"{key}.sheet",
             )
         shown = f"{shown}[{ws.title}]"
+        # The sheet's declared size is not trusted: a claimed A1:XFD1048576 would pad
+        # every row to 16,384 cells.  Rows come as stored, and their cells are counted.
+        ws.reset_dimensions()
+        numbered, cells = [], 0
         try:
-            numbered = [
-                (n, list(r))
-                for n, r in enumerate(ws.iter_rows(values_only=True), start=1)
-                if any(not _empty(c) for c in r)
-            ]
+            for n, r in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells += len(r)
+                if cells > MAX_XLSX_CELLS:
+                    raise _table_fail(
+                        f"{shown} row {n}",
+                        f"more than {MAX_XLSX_CELLS:,} cells: too large for a table "
+                        "(use CSV or Parquet for very large tables)")
+                if any(not _empty(c) for c in r):
+                    numbered.append((n, list(r)))
+        except _TableError:
+            raise
         except Exception as exc:  # a malformed sheet fails while its rows are read
             raise _table_fail(shown, f"not a readable XLSX file: {exc}") from None
     finally:
