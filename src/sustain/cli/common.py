@@ -195,6 +195,26 @@ def parse_targets(values: list[str]) -> float | dict[str, float] | None:
     return found["*"] if list(found) == ["*"] else found
 
 
+#: What ``optimize`` says to ``--method exact``.
+EXACT_NOT_FOR_OPTIMIZE = "optimize uses --method vari-metric or metric"
+
+
+def check_optimize_options(
+    target: list[str] | None, budget: float | None, refine_seconds: float
+) -> float | dict[str, float] | None:
+    """The targets of ``optimize`` (``--target``, see :func:`parse_targets`), after
+    checking ``--budget`` and ``--refine-seconds``; one of target and budget is needed."""
+    targets = parse_targets(target or [])
+    if budget is not None:
+        check_number("--budget", budget, low=0, what="an amount of money")
+    if targets is None and budget is None:
+        raise OptionError("give --target (e.g. --target 0.9) or --budget")
+    if refine_seconds != math.inf:
+        check_number("--refine-seconds", refine_seconds, low=0,
+                     what="a number of seconds (or inf)")
+    return targets
+
+
 #: A Dask scheduler address: an optional protocol, a host and an optional port.
 _DASK_ADDRESS = re.compile(
     r"(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"

@@ -27,6 +27,7 @@ from rich.progress import (
 
 import sustain
 from sustain.cli.common import (
+    EXACT_NOT_FOR_OPTIMIZE,
     HELP_FILE_WIDTH,
     MAX_DAYS,
     MAX_REPLICATIONS,
@@ -39,6 +40,7 @@ from sustain.cli.common import (
     StockModeChoice,
     StockModeOption,
     check_number,
+    check_optimize_options,
     check_whole,
     command,
     err,
@@ -56,6 +58,7 @@ from sustain.cli.common import (
 )
 from sustain.cli.next_cmd import next_
 from sustain.cli.oryx_cmd import oryx
+from sustain.cli.serve_cmd import serve
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
 from sustain.errors import SustainError
@@ -155,9 +158,9 @@ def evaluate(
 ) -> None:
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
-    from sustain.readiness.compare import approximation_errors
     from sustain.report.builders import MAIN_TABLE, evaluation_report, over_time_report
-    from sustain.report.documents import json_text, plans_document
+    from sustain.report.documents import json_text
+    from sustain.report.run_documents import evaluation_document
     from sustain.report.shops import print_repair_shops, shop_warnings
     from sustain.report.tables import print_evaluation, print_over_time, print_plans
 
@@ -215,14 +218,10 @@ def evaluate(
                 wrote(outputs)
             return
         ev = sustain.evaluate(sc, method=method.value)
-        comparison = approximation_errors(ev) if method is MethodChoice.EXACT else None
-        doc: dict[str, Any] = ev.to_dict()
-        if comparison is not None:
-            doc["approximation"] = comparison
-        if variants:
-            doc["plans"] = plans_document(
-                [(change, sustain.evaluate(v, method=method.value)) for v, change in variants]
-            )
+        doc: dict[str, Any] = evaluation_document(
+            ev, plans=[(change, sustain.evaluate(v, method=method.value))
+                       for v, change in variants])
+        comparison = doc.get("approximation")
         text = json_text(doc) if json_out else ""
         # With plans, a .csv holds them side by side (the stock held's column first).
         main = "plans" if variants else MAIN_TABLE["evaluate"]
@@ -410,24 +409,18 @@ def optimize(
     from sustain.report.builders import optimization_report
     from sustain.report.documents import json_text, plan_csv
     from sustain.report.plots import pyplot
+    from sustain.report.run_documents import optimization_document
     from sustain.report.shops import print_repair_shops, shop_warnings
     from sustain.report.tables import print_evaluation, print_purchases
 
     if refine_seconds is None:
         refine_seconds = REFINE_SECONDS
     if method is MethodChoice.EXACT:
-        raise fail(SustainError("optimize uses --method vari-metric or metric"))
+        raise fail(SustainError(EXACT_NOT_FOR_OPTIMIZE))
     outputs: list[Output] = []
     try:
-        targets = parse_targets(target or [])
-        if budget is not None:
-            check_number("--budget", budget, low=0, what="an amount of money")
-        if targets is None and budget is None:
-            raise OptionError("give --target (e.g. --target 0.9) or --budget")
+        targets = check_optimize_options(target, budget, refine_seconds)
         check_whole("--top", top, low=1)
-        if refine_seconds != math.inf:
-            check_number("--refine-seconds", refine_seconds, low=0,
-                         what="a number of seconds (or inf)")
         memory = None if max_memory is None else parse_memory(max_memory)
         outputs += output_files(output)
         if curve is not None:
@@ -447,9 +440,7 @@ def optimize(
                 "processor time (--refine-seconds); the plan meets the targets, but a longer "
                 "search might find a cheaper one"
             )
-        doc = opt.to_dict()
-        if change is not None:
-            doc["stock_plan"] = change.to_dict()
+        doc = optimization_document(opt, change)
         text = json_text(doc) if json_out else ""
         files = report_files([o for o in outputs if o.option == "--output"],
                              lambda: optimization_report(sc, doc), lambda: json_text(doc),
@@ -625,6 +616,7 @@ app.command("stockpile")(stockpile)
 app.command("simulate")(simulate)
 app.command("oryx")(oryx)
 app.command("next")(next_)
+app.command("serve")(serve)
 
 
 def main() -> None:

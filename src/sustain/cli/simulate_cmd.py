@@ -108,12 +108,13 @@ def simulate(
     from sustain.report.builders import MAIN_TABLE, simulation_report
     from sustain.report.documents import json_text
     from sustain.report.plots import pyplot, save_availability_plot
+    from sustain.report.run_documents import simulation_document
     from sustain.report.shops import gap_notes, print_repair_shops, shop_warnings
     from sustain.report.tables import print_simulation
 
     outputs: list[Output] = []
     try:
-        _check_options(days, reps, seed, warmup, workers)
+        check_options(days, reps, seed, warmup, workers)
         dask = check_dask_address("--dask", dask)
         outputs += output_files(output)
         if plot is not None:
@@ -138,9 +139,7 @@ def simulate(
                 workers=workers, dask_address=dask, compare=compare,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
-        doc = res.to_dict()
-        if change is not None:
-            doc["stock_plan"] = change.to_dict()
+        doc = simulation_document(res, change)
         cannibal = (sc.simulation.cannibalisation if cannibalisation is None
                     else cannibalisation)
         text = json_text(doc) if json_out else ""
@@ -168,10 +167,10 @@ def simulate(
         wrote(outputs)
 
 
-def _check_options(
+def check_options(
     days: float, reps: int, seed: int, warmup: float | None, workers: int
 ) -> None:
-    """The numbers given on the command line, before any work."""
+    """The numbers given on the command line (or to the web API), before any work."""
     if not 0 < days <= MAX_DAYS:  # also NaN
         raise OptionError(f"--days {days:g}: days must be a positive number "
                           f"of at most {MAX_DAYS:,}")

@@ -91,6 +91,7 @@ def stockpile(
     from sustain.report.builders import MAIN_TABLE, stockpile_report
     from sustain.report.documents import json_text
     from sustain.report.plots import pyplot, save_stockpile_plot
+    from sustain.report.run_documents import no_stockpile_message, stockpile_document
     from sustain.report.tables import print_stockpile
     from sustain.stockpile import PlanInfeasible, plan_stockpile
 
@@ -112,8 +113,7 @@ def stockpile(
     except SustainError as exc:
         raise fail(exc) from None
     if sc.stockpile is None:
-        raise _fail(f"error: {scenario}: the scenario has no stockpile section "
-                    "(see docs/stockpile.md)", 2)
+        raise _fail(no_stockpile_message(str(scenario)), 2)
     for issue in sc.stockpile.warnings:
         if issue.severity is Severity.WARNING:
             sys.stderr.write(f"{issue}\n")
@@ -124,7 +124,7 @@ def stockpile(
         raise _fail(f"{scenario}: {exc}", 3) from None
     except SustainError as exc:
         raise _fail(str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}", 2) from None
-    doc = result.to_dict()
+    doc = stockpile_document(result)
     try:
         text = json_text(doc) if json_out else ""
         files = report_files([o for o in outputs if o.option == "--output"],

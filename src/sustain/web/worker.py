@@ -1,0 +1,151 @@
+"""What a worker process does: load the uploaded scenario, run one engine, send back the
+document (or the message the command line would have written).
+
+A run is a :class:`Task`: its kind, the scenario file written by
+:mod:`sustain.web.uploads` and the options, already checked.  The document is built by
+:mod:`sustain.report.run_documents` and written by
+:func:`sustain.report.documents.json_text`, as ``sustain … --json`` does.  A failure is
+sent as a :class:`Failure`: the CLI's message, its exit code (2 bad input, 3 no answer
+exists) and the problems one per line.
+
+The server's job manager starts one process per run from a fork server that has
+imported this module (and through it the engines) once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from sustain.errors import ScenarioError, Severity, SustainError
+
+#: What the command line says when a run runs out of memory (cli/common.py).
+OUT_OF_MEMORY = ("error: out of memory: this run needs more memory than the process may "
+                 "use; lower the replications or days (simulate), or cap the stock with "
+                 "stock_limits")
+
+
+#: Modules the fork server imports once, so that each run starts with the engines loaded.
+PRELOAD = ("sustain.web.worker", "sustain.cli.common", "sustain.crosscheck",
+           "sustain.optimize.api", "sustain.readiness.evaluate", "sustain.report.documents",
+           "sustain.report.run_documents", "sustain.scenario", "sustain.stockpile")
+
+
+class Kind(StrEnum):
+    """The runs the API offers, one per command."""
+
+    EVALUATE = "evaluate"
+    OPTIMIZE = "optimize"
+    SIMULATE = "simulate"
+    STOCKPILE = "stockpile"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    """One run: its kind, the scenario file and the options (checked)."""
+
+    kind: Kind
+    scenario: Path
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failure:
+    """Why a run gave no document: the CLI's message and exit code, the problems."""
+
+    message: str
+    exit_code: int = 2
+    problems: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error body of the API (HTTP 422) and of a failed job."""
+        return {"message": self.message, "problems": list(self.problems),
+                "exit_code": self.exit_code}
+
+
+def failure(exc: BaseException, *, code: int = 2, prefix: str = "") -> Failure:
+    """The failure for ``exc``, worded as the command line words it."""
+    if isinstance(exc, ScenarioError):
+        problems = tuple(str(i) for i in exc.issues if i.severity is Severity.ERROR)
+        return Failure(message=str(exc), exit_code=code, problems=problems)
+    text = f"{prefix}{exc}"
+    return Failure(message=text if prefix else f"error: {text}", exit_code=code,
+                   problems=(text,))
+
+
+def run(task: Task, progress: Any = None) -> dict[str, Any]:
+    """The document of ``task``; engine errors propagate (see :func:`outcome`)."""
+    # Imported here, not at the top: the fork server imports them once (PRELOAD).
+    from sustain.cli.common import parse_targets
+    from sustain.crosscheck import simulate
+    from sustain.optimize.api import optimize
+    from sustain.readiness.evaluate import evaluate
+    from sustain.report import run_documents as docs
+    from sustain.scenario import load_scenario
+    from sustain.stockpile import plan_stockpile
+
+    sc = load_scenario(task.scenario)
+    o = task.options
+    if task.kind is Kind.EVALUATE:
+        return docs.evaluation_document(evaluate(sc, method=o["method"]))
+    if task.kind is Kind.OPTIMIZE:
+        opt = optimize(sc, target=parse_targets(o["target"]), budget=o["budget"],
+                       method=o["method"], refine_seconds=o["refine_seconds"])
+        return docs.optimization_document(opt)
+    if task.kind is Kind.SIMULATE:
+        res = simulate(sc, days=o["days"], replications=o["reps"], seed=o["seed"],
+                       warmup_days=o["warmup"], failures_while_down=o["failures_while_down"],
+                       cannibalisation=o["cannibalisation"],
+                       delays="exponential" if o["exponential"] else "deterministic",
+                       compare=o["compare"], progress=progress)
+        return docs.simulation_document(res)
+    if sc.stockpile is None:
+        raise _NoStockpile(docs.no_stockpile_message(task.scenario.name))
+    plan = plan_stockpile(sc, usage_from_fleets=o["usage_from_fleets"],
+                          availability=o["availability"], workers=1)
+    return docs.stockpile_document(plan)
+
+
+class _NoStockpile(SustainError):
+    """The scenario has no ``stockpile:`` section (the message is complete)."""
+
+
+def outcome(task: Task, progress: Any = None) -> tuple[str, Failure | None]:
+    """``(json_text, None)`` for a document, else ``("", failure)``: the exit codes and
+    messages of the command line (exit 3: target unreachable, stockpile infeasible)."""
+    from sustain.optimize import TargetUnreachable
+    from sustain.report.documents import json_text
+    from sustain.stockpile import PlanInfeasible
+
+    try:
+        return json_text(run(task, progress)), None
+    except _NoStockpile as exc:
+        return "", Failure(message=str(exc), problems=(str(exc).removeprefix("error: "),))
+    except TargetUnreachable as exc:
+        return "", failure(exc, code=3)
+    except PlanInfeasible as exc:
+        return "", failure(exc, code=3, prefix=f"{task.scenario.name}: ")
+    except SustainError as exc:
+        return "", failure(exc)
+    except MemoryError:
+        return "", Failure(message=OUT_OF_MEMORY, problems=(OUT_OF_MEMORY[7:],))
+    except RecursionError as exc:  # pragma: no cover - a defect, reported without a traceback
+        return "", Failure(message=f"error: internal error: {exc}", problems=(str(exc),))
+
+
+def main(conn: Connection, task: Task) -> None:
+    """A worker process: run ``task``, sending progress and the outcome over ``conn``."""
+
+    def progress(done: int, total: int) -> None:
+        conn.send(("progress", int(done), int(total)))
+
+    try:
+        text, failed = outcome(task, progress)
+    except Exception as exc:  # a defect: reported as one line, never as a traceback
+        text, failed = "", Failure(message=f"error: internal error ({type(exc).__name__}): "
+                                   f"{exc}", problems=(f"{type(exc).__name__}: {exc}",))
+    conn.send(("failed", failed) if failed is not None else ("done", text))
+    conn.close()
