@@ -164,24 +164,24 @@ def create_app(settings: Settings) -> FastAPI:
         kind = request.headers.get("content-type", "")
         if not kind.lower().startswith("multipart/form-data"):
             return body_upload(await request.body(), kind)
-        form = await request.form(max_files=MAX_FILES, max_fields=MAX_FILES,
-                                  max_part_size=settings.max_upload_bytes)
         scenario: tuple[str, bytes] | None = None
         tables: list[tuple[str, bytes]] = []
-        for key, value in form.multi_items():
-            if not isinstance(value, UploadFile):
-                raise UploadError(f"form field {key!r} must be a file (the scenario in "
-                                  "'scenario', its table files in 'files')")
-            pair = (value.filename or "", await value.read())
-            if key == "scenario":
-                if scenario is not None:
-                    raise UploadError("the form has two fields 'scenario': send one")
-                scenario = (pair[0] or "scenario.yaml", pair[1])
-            elif key == "files":
-                tables.append(pair)
-            else:
-                raise UploadError(f"unknown form field {key!r}: the scenario goes in "
-                                  "'scenario', its table files in 'files'")
+        async with request.form(max_files=MAX_FILES, max_fields=MAX_FILES,
+                                max_part_size=settings.max_upload_bytes) as form:
+            for key, value in form.multi_items():
+                if not isinstance(value, UploadFile):
+                    raise UploadError(f"form field {key!r} must be a file (the scenario in "
+                                      "'scenario', its table files in 'files')")
+                pair = (value.filename or "", await value.read())
+                if key == "scenario":
+                    if scenario is not None:
+                        raise UploadError("the form has two fields 'scenario': send one")
+                    scenario = (pair[0] or "scenario.yaml", pair[1])
+                elif key == "files":
+                    tables.append(pair)
+                else:
+                    raise UploadError(f"unknown form field {key!r}: the scenario goes in "
+                                      "'scenario', its table files in 'files'")
         return form_upload(scenario, tables)
 
     async def submit(request: Request, kind: Kind, options: dict[str, Any],
