@@ -48,6 +48,8 @@ run: $(VENV)/.installed
 	@echo "purchases with need-by and order-by days to hold $(TARGET) over time: $(OVER_TIME_PLAN)"
 	@echo "what to deliver next for $(NEXT_BUDGET) (systems and spares offered, in order, with"
 	@echo "the reason for each): $(NEXT_PLAN), and with the frontier chart: $(NEXT_HTML)"
+	@echo "the same runs from a browser or script: $(BIN)/sustain serve, then"
+	@echo "http://127.0.0.1:8000/docs (the JSON API; docs/web.md)"
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks

@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
-pytest.importorskip("fastapi", reason="the web extra (sustain[web]) is not installed")
-
-from fastapi.testclient import TestClient  # noqa: E402
-
-from sustain.web.app import Settings, create_app  # noqa: E402
+from sustain.web.app import Settings, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
