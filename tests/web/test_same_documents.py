@@ -27,7 +27,8 @@ CASES = [
     ("/api/evaluate?method=exact", ["evaluate", "--method", "exact"], "rail-two-echelon.yaml",
      []),
     ("/api/optimize?target=0.9", ["optimize", "--target", "0.9"], "rail-two-echelon.yaml", []),
-    ("/api/optimize?budget=2e6", ["optimize", "--budget", "2e6"],
+    ("/api/optimize?budget=2e6&refine_seconds=0",
+     ["optimize", "--budget", "2e6", "--refine-seconds", "0"],
      "coalition-air-defence.yaml", ["coalition-air-defence-items.csv"]),
     ("/api/simulate?days=200&reps=4&seed=3",
      ["simulate", "--days", "200", "--reps", "4", "--seed", "3"], "rail-two-echelon.yaml", []),
@@ -113,15 +114,11 @@ def test_no_stockpile_section_and_an_unreachable_target_as_the_cli_says(
     answer = client.post("/api/stockpile", files={"scenario": (path.name, path.read_bytes())})
     assert (code, answer.status_code) == (2, 422)
     assert answer.json()["message"] == stderr.replace(str(path), path.name).strip()
-    # The worked example for a target with too small a budget: no plan exists.
-    path = tmp_path / "coalition-air-defence.yaml"
-    for name in (path.name, "coalition-air-defence-items.csv"):
-        shutil.copy(EXAMPLES / name, tmp_path / name)
-    code, _, stderr = cli(["optimize", "--target", "0.9", "--budget", "1e6"], path)
-    answer = client.post("/api/optimize?target=0.9&budget=1e6", files=[
-        ("scenario", (path.name, path.read_bytes())),
-        ("files", ("coalition-air-defence-items.csv",
-                   example("coalition-air-defence-items.csv")))])
+    # A target with too small a budget: no plan exists (exit 3).
+    options = ["--target", "0.9", "--budget", "1000", "--refine-seconds", "0"]
+    code, _, stderr = cli(["optimize", *options], path)
+    answer = client.post("/api/optimize?target=0.9&budget=1000&refine_seconds=0",
+                         content=path.read_bytes())
     assert code == 3, stderr
     assert answer.status_code == 422
     assert answer.json()["exit_code"] == 3

@@ -203,7 +203,7 @@ def create_app(settings: Settings) -> FastAPI:
             await run_in_threadpool(shutil.rmtree, job.folder, True)
             return _error(429, body)
         if background:
-            return JSONResponse({"id": run_id, "status": job.status.value,
+            return JSONResponse({"id": run_id, "status": Status.QUEUED.value,
                                  "job": f"/api/jobs/{run_id}"}, status_code=202,
                                 headers={"Location": f"/api/jobs/{run_id}"})
         while not job.finished.is_set():
