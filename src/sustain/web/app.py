@@ -191,17 +191,20 @@ def create_app(settings: Settings) -> FastAPI:
         run_id = uuid.uuid4().hex
         job = Job(id=run_id, folder=folder,
                   task=Task(kind=kind, scenario=folder / upload.scenario, options=options))
-        await run_in_threadpool(store.add_run, NewRun(
-            id=run_id, kind=kind.value, scenario_sha256=upload.sha256,
-            scenario_name=upload.scenario, files=upload.files, parameters=_plain(options),
-            seed=seed, sustain_version=sustain.__version__, background=background))
         try:
+            await run_in_threadpool(store.add_run, NewRun(
+                id=run_id, kind=kind.value, scenario_sha256=upload.sha256,
+                scenario_name=upload.scenario, files=upload.files,
+                parameters=_plain(options), seed=seed, sustain_version=sustain.__version__,
+                background=background))
             manager.submit(job)
         except QueueFull as exc:
             body = problem(str(exc))
             await run_in_threadpool(store.finish, run_id, Status.FAILED, error=body)
-            await run_in_threadpool(shutil.rmtree, job.folder, True)
             return _error(429, body)
+        finally:
+            if not job.finished.is_set() and manager.get(run_id) is None:  # not queued
+                await run_in_threadpool(shutil.rmtree, folder, True)
         if background:
             return JSONResponse({"id": run_id, "status": Status.QUEUED.value,
                                  "job": f"/api/jobs/{run_id}"}, status_code=202,

@@ -95,7 +95,8 @@ class JobManager:
             ``max_queued`` jobs wait already.
         """
         with self._lock:
-            if self._waiting.qsize() >= self.max_queued:
+            waiting = sum(j.status is Status.QUEUED for j in self._jobs.values())
+            if waiting >= self.max_queued:
                 raise QueueFull(
                     f"{self.max_queued} runs are waiting already (the server runs "
                     f"{self.max_jobs} at a time): try again later")
