@@ -36,6 +36,7 @@ from sustain.cli.common import (
 )
 from sustain.cli.simulate_cmd import check_options
 from sustain.errors import SustainError
+from sustain.optimize.api import REFINE_SECONDS
 from sustain.web.db import NewRun, Status, Store, make_engine, sqlite_url, upgrade
 from sustain.web.guard import Guard, problem
 from sustain.web.jobs import Job, JobManager, QueueFull
@@ -57,8 +58,6 @@ MAX_QUEUED = 100
 TIME_LIMIT_SECONDS = 600.0
 #: How often (seconds) a request that waits for its run looks whether it is over.
 WAIT_SECONDS = 0.02
-#: Default refine budget of optimize (seconds), as on the command line.
-REFINE_SECONDS = 5.0
 
 _SCENARIO_BODY = {
     "requestBody": {
