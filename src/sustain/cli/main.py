@@ -58,6 +58,7 @@ from sustain.cli.next_cmd import next_
 from sustain.cli.oryx_cmd import oryx
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
+from sustain.cli.sweep_cmd import sweep
 from sustain.errors import SustainError
 from sustain.report.files import (
     PLOT_SUFFIXES,
@@ -625,6 +626,7 @@ app.command("stockpile")(stockpile)
 app.command("simulate")(simulate)
 app.command("oryx")(oryx)
 app.command("next")(next_)
+app.command("sweep")(sweep)
 
 
 def main() -> None:
