@@ -13,7 +13,7 @@ from rich.table import Table as RichTable
 
 from sustain.report.model import Chart, Column, Kind, Report, Section, Series, Table, Text
 from sustain.report.plots import PlotError, pyplot
-from sustain.sweep import Measure, Sensitivity
+from sustain.sweep import Measure, Propagation, Sensitivity
 from sustain.sweep.factors import SCALES
 
 #: Name of the main table (a ``.csv`` output holds it).
@@ -193,5 +193,149 @@ def tornado_figure(result: Sensitivity, *, currency: str = "") -> Any:
     ax.set_ylabel("factor (multipliers)")
     ax.set_title("Sensitivity: each factor at its low and high multiplier")
     ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7)
+    return fig
+
+
+# -- uncertainty propagation ------------------------------------------------------------
+
+#: Name of the main table of a propagation (a ``.csv`` output holds it).
+PROPAGATION_TABLE = "uncertainty"
+
+
+def inputs_table(result: Propagation) -> Table:
+    """The random inputs: what each multiplies and its distribution."""
+    return Table(
+        name="inputs", title="Random inputs (multipliers of the scenario's values)",
+        columns=(Column("input"), Column("multiplies"), Column("distribution")),
+        rows=tuple((inp.name, f"{SCALES[inp.factor].split(' of ')[0]} of {inp.covers}",
+                    inp.dist.describe()) for inp in result.inputs),
+    )
+
+
+def propagation_table(result: Propagation, currency: str = "") -> Table:
+    """Per fleet (or for the cost): as given, mean, 5 %, 50 %, 95 % and the share of
+    draws meeting the target."""
+    q, mean = result.quantiles(), result.mean()
+
+    def cell(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    cols: tuple[Column, ...]
+    if result.measure is Measure.COST:
+        m = Kind.MONEY
+        cols = (Column("as given", m, unit=currency), Column("mean", m, unit=currency),
+                Column("5 %", m, unit=currency), Column("median", m, unit=currency),
+                Column("95 %", m, unit=currency), Column("target reachable", Kind.PERCENT))
+        row = (cell(result.base[0]), cell(mean[0]), cell(q[0, 0]), cell(q[1, 0]),
+               cell(q[2, 0]), float(np.mean(np.isfinite(result.values[:, 0]))))
+        return Table(name=PROPAGATION_TABLE, title="Cost to reach the target over the "
+                     f"{result.samples:,} draws (n/a: some draws cannot reach it)",
+                     columns=cols, rows=(row,))
+    p = result.p_meet()
+    cols = (Column("fleet"), Column("systems", Kind.INT), Column("as given", Kind.PERCENT),
+            Column("mean", Kind.PERCENT), Column("5 %", Kind.PERCENT),
+            Column("median", Kind.PERCENT), Column("95 %", Kind.PERCENT),
+            Column("target", Kind.PERCENT, 0), Column("P(meets target)", Kind.PERCENT))
+    rows = tuple(
+        (f"{k}@{s}", int(result.counts[j]), cell(result.base[j]), cell(mean[j]),
+         cell(q[0, j]), cell(q[1, j]), cell(q[2, j]), cell(result.targets[j]), cell(p[j]))
+        for j, (k, s) in enumerate(result.fleets)
+    )
+    return Table(name=PROPAGATION_TABLE, title=f"Availability over the {result.samples:,} "
+                 "draws", columns=cols, rows=rows)
+
+
+def quantile_chart(result: Propagation) -> Chart:
+    """Each fleet's availability: as given, and the 5 %, 50 % and 95 % quantiles."""
+    q = result.quantiles()
+    xs = tuple(float(j) for j in range(len(result.fleets)))
+
+    def ys(values: Any) -> tuple[float | None, ...]:
+        return tuple(float(v) if math.isfinite(v) else None for v in values)
+
+    return Chart(
+        name="quantiles", title="Availability per fleet: median and 5–95 % range of the "
+        "draws, and as given", x_title="fleet", y_title="availability (%)",
+        series=(Series("median (band: 5–95 %)", xs, ys(q[1]), low=ys(q[0]), high=ys(q[2]),
+                       style="markers"),
+                Series("as given", xs, ys(result.base), style="markers")),
+        y_kind=Kind.PERCENT, x_labels=tuple(f"{k}@{s}" for k, s in result.fleets),
+    )
+
+
+def propagation_report(title: str, source: str, result: Propagation,
+                       currency: str = "") -> Report:
+    """The report of ``sustain sweep --samples``."""
+    intro = Text(
+        f"Scenario: `{source}`. {result.samples:,} scenarios drawn from its `uncertainty:` "
+        f"section (Latin hypercube, seed {result.seed}); each input multiplies the "
+        "scenario's values by a draw of its distribution. Quantiles are those of the "
+        "draws; P(meets target) is the share of draws in which the fleet meets it."
+    )
+    blocks: tuple[Any, ...] = (propagation_table(result, currency),)
+    if result.measure is Measure.AVAILABILITY:
+        blocks = (quantile_chart(result), *blocks)
+        p_all = result.p_all_meet()
+        if math.isfinite(p_all):
+            blocks += (Text(f"Every fleet with a target meets it in {100 * p_all:.1f} % of "
+                            "the draws."),)
+    return Report(
+        title=f"{title}: uncertainty",
+        intro=(intro,),
+        sections=(Section("Random inputs", (inputs_table(result),)),
+                  Section("Results", blocks)),
+    )
+
+
+def print_propagation(console: Console, result: Propagation, currency: str = "") -> None:
+    """The results table of a propagation (and the share of draws meeting every target)."""
+    console.print(_rich(propagation_table(result, currency)))
+    p_all = result.p_all_meet() if result.measure is Measure.AVAILABILITY else math.nan
+    if math.isfinite(p_all):
+        console.print(f"Every fleet with a target meets it in {100 * p_all:.1f} % of the "
+                      "draws.", soft_wrap=True, markup=False, highlight=False)
+
+
+def save_quantile_plot(result: Propagation, path: Path, fmt: str) -> None:
+    """Save :func:`quantile_figure` to ``path`` in the format ``fmt``."""
+    plt = pyplot()
+    fig = quantile_figure(result)
+    try:
+        fig.savefig(path, format=fmt)
+    finally:
+        plt.close(fig)
+
+
+def quantile_figure(result: Propagation) -> Any:
+    """Each fleet's availability (%): the median of the draws with a 5–95 % bar, and
+    the value as given; the cost measure: a histogram of the costs drawn."""
+    plt = pyplot()
+    if result.measure is Measure.COST:
+        fig, ax = plt.subplots(figsize=(9, 4.5), dpi=120, layout="constrained")
+        finite = result.values[np.isfinite(result.values[:, 0]), 0]
+        ax.hist(finite / 1e6, bins=40, color="#1f77b4", alpha=0.85, label="draws")
+        if math.isfinite(result.base[0]):
+            ax.axvline(result.base[0] / 1e6, color="black", lw=1, label="as given")
+        ax.set_xlabel("cost to reach the target (millions)")
+        ax.set_ylabel("draws")
+        ax.set_title("Cost to reach the target over the draws")
+    else:
+        q = result.quantiles() * 100
+        names = [f"{k}@{s}" for k, s in result.fleets]
+        fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * len(names)), dpi=120,
+                               layout="constrained")
+        ys = np.arange(len(names))[::-1]
+        ax.errorbar(q[1], ys, xerr=[q[1] - q[0], q[2] - q[1]], fmt="o", color="#1f77b4",
+                    capsize=3, label="median, 5–95 % of draws")
+        ax.plot(result.base * 100, ys, "k|", markersize=14, label="as given")
+        has = np.isfinite(result.targets)
+        if np.any(has):
+            ax.plot(100 * result.targets[has], ys[has], "v", color="#c0392b", label="target")
+        ax.set_yticks(ys, names)
+        ax.set_xlabel("availability (%)")
+        ax.set_ylabel("fleet")
+        ax.set_title("Availability over the draws")
+    ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=7)
     return fig

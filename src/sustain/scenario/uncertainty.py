@@ -154,7 +154,7 @@ def _distribution(c: Collector, loc: tuple[Any, ...], value: object) -> Distribu
             return None
         return None if unknown else Distribution(kind=kind, cv=got["cv"])
     low, high = got["low"], got["high"]
-    mode = got.get("mode", low)
+    mode = got.get("mode", 0.0)
     bad = False
     if not low > 0:
         c.add((*loc, "low"), f"a multiplier must be > 0: got {num(low)}")
