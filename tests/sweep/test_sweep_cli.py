@@ -4,6 +4,10 @@ whatever the number of workers."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +114,41 @@ def test_same_numbers_on_a_dask_local_cluster() -> None:
     assert on_dask == sensitivity(sc, factors).to_dict()
     assert cost == sensitivity(sc, ["repair_days=0.8:1.2"], measure="cost",
                                target=0.85).to_dict()
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_ctrl_c_stops_the_workers_and_leaves_the_output_alone(tmp_path: Path) -> None:
+    """SIGINT while draws run on two worker processes: one line, exit 130, the output
+    file as it was, and no worker left behind."""
+    from tests.cli.test_interrupts import EXAMPLE, _handles_sigterm
+
+    out = tmp_path / "out.json"
+    out.write_text("precious\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from sustain.cli.main import main; main()", "sweep",
+         str(EXAMPLE), "--samples", "20000", "--workers", "2", "-o", str(out), "-q"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _handles_sigterm(proc.pid):  # main() has started
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.5)  # into the draws or their evaluation
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (proc.returncode, stdout, stderr) == (130, "", "interrupted\n")
+    assert out.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+    time.sleep(1.0)  # a worker whose parent is gone ends within half a second
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(out).encode() in cmdline.read_bytes():
+                left.append(cmdline.parent.name)
+        except OSError:
+            continue  # a process that ended meanwhile
+    assert left == []

@@ -112,14 +112,14 @@ def sensitivity_report(title: str, source: str, result: Sensitivity,
     """The report of ``sustain sweep`` (one-at-a-time)."""
     if result.measure is Measure.COST:
         what = (f"the cost of the purchases that reach the target ({_targets(result)}), "
-                "as `sustain optimize` finds it")
+                "as `sustain optimize` finds it (n/a: the target cannot be reached within "
+                "the stock limits)")
     else:
         what = "each fleet's availability with the stock held, as `sustain evaluate` gives it"
     intro = Text(
         f"Scenario: `{source}`. Each factor multiplies some of the scenario's inputs; "
         f"it is set to its low and then its high multiplier while the others stay as "
-        f"given, and the sweep reports {what}. A cost shown as n/a: the target cannot be "
-        "reached within the stock limits."
+        f"given, and the sweep reports {what}."
     )
     return Report(
         title=f"{title}: sensitivity",
