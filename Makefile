@@ -81,6 +81,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/stockpile.py
 	$(BIN)/python benchmarks/next.py
+	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/startup.py
 
 clean:

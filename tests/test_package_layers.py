@@ -29,6 +29,7 @@ LAYERS = {
     "stockpile": 3,
     "crosscheck": 4,
     "deliver": 4,
+    "sweep": 4,
     "report": 5,
     "storage": 5,
     # The public facade (``sustain.evaluate`` …) and the front ends that may use it.

@@ -71,7 +71,7 @@ def test_every_command_handles_interrupts() -> None:
         assert callback.__code__.co_name == "run", callback.__name__
         names.append(callback.__name__)
     assert sorted(names) == ["evaluate", "next_", "optimize", "oryx", "serve", "simulate",
-                            "stockpile"]
+                            "stockpile", "sweep"]
 
 
 def test_an_interrupt_while_rendering_leaves_no_file(tmp_path: Path) -> None:

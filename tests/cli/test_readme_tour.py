@@ -51,7 +51,8 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_tour_is_read() -> None:
     assert len(COMMANDS) >= 15
-    assert all(c.split()[1] in {"evaluate", "optimize", "simulate", "oryx", "stockpile"}
+    assert all(c.split()[1] in {"evaluate", "optimize", "simulate", "oryx", "stockpile",
+                                      "sweep"}
                for c in COMMANDS)
 
 

@@ -61,6 +61,7 @@ from sustain.cli.oryx_cmd import oryx
 from sustain.cli.serve_cmd import serve
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
+from sustain.cli.sweep_cmd import sweep
 from sustain.errors import SustainError
 from sustain.report.files import (
     PLOT_SUFFIXES,
@@ -616,6 +617,7 @@ app.command("stockpile")(stockpile)
 app.command("simulate")(simulate)
 app.command("oryx")(oryx)
 app.command("next")(next_)
+app.command("sweep")(sweep)
 app.command("serve")(serve)
 
 

@@ -42,6 +42,9 @@ DOCUMENTS = {
     "stockpile": "month by month per consumable and donor: "
     "[stockpile.md](stockpile.md#the-answers)",
     "oryx": "counts, period and rates: [oryx.md](oryx.md)",
+    "sweep": "`measure` and per factor `name`, `low`, `high` and each fleet's `base`, "
+    "`at_low`, `at_high` (the cost measure: `cost`); with `--samples` the quantiles per "
+    "fleet: [sweep.md](sweep.md#json---json)",
 }
 
 

@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from sustain.errors import Issue
 from sustain.scenario.months import month_labels
+from sustain.scenario.uncertainty import Uncertainty
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -339,6 +340,7 @@ class Scenario:
     simulation: SimulationOptions = field(default_factory=SimulationOptions)
     offers: tuple[Offer, ...] = ()
     value: tuple[SystemValue, ...] = ()
+    uncertainty: Uncertainty | None = None
     source: str = "<memory>"
     source_files: tuple[Path, ...] = field(default=(), compare=False)
 

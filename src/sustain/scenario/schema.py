@@ -414,6 +414,9 @@ class ScenarioDoc(Row):
     simulation: SimulationDoc | None = None
     offers: list[OfferRow] = Field(default_factory=list)
     value: list[ValueRow] = Field(default_factory=list)
+    uncertainty: dict[str, Any] | None = Field(
+        None, description="How far inputs may be off, for `sustain sweep --samples`."
+    )
 
 
 #: The tables of a scenario and the model of one row of each.

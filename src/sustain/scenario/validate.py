@@ -43,6 +43,7 @@ from sustain.scenario.schema import (
 )
 from sustain.scenario.stockpile import validate_section
 from sustain.scenario.timeline import check_timeline
+from sustain.scenario.uncertainty import check_uncertainty
 
 #: Slack when checking that fractions sum to at most one.
 FRACTION_SUM_TOL = 1e-9
@@ -117,6 +118,7 @@ def validate(raw: RawScenario) -> Scenario:
     )
     timeline = check_timeline(c, tables, sites=sites, systems=systems, items=items)
     offers, value = check_offers(c, tables, sites=sites, systems=systems, items=items, plan=plan)
+    uncertainty = check_uncertainty(c, items)
     c.raise_if_errors()
 
     children: dict[str, int] = defaultdict(int)
@@ -170,6 +172,7 @@ def validate(raw: RawScenario) -> Scenario:
         simulation=timeline.simulation,
         offers=offers,
         value=value,
+        uncertainty=uncertainty,
         source=raw.where,
         source_files=tuple(raw.source_files),
     )

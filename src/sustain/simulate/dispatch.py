@@ -3,6 +3,11 @@
 Replication ``r`` always draws from stream ``r`` of the seeds given, whatever the
 number of workers, so results are identical serially, on a process pool and on Dask.
 
+:func:`map_chunks` is the same machinery for any work cut into independent tasks (the
+sweeps of :mod:`sustain.sweep` use it): a function of shared data and a list of tasks,
+run on chunks of the tasks in this process, on a pool of processes or on Dask, its
+results put back in task order.
+
 An interrupt (Ctrl-C, or SIGTERM while the simulation runs: :mod:`.interrupt`) stops
 all the work before it propagates: a long replication running in this process stops
 within 65,536 events (its compiled loop checks a stop flag; it runs in a helper thread
@@ -20,7 +25,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -34,6 +39,13 @@ from sustain.simulate.phased import PhasedModel
 
 #: A progress callback: ``progress(replications_done, replications_total)``.
 Progress = Callable[[int, int], None]
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+#: Work function of :func:`map_chunks`: ``fn(shared, tasks)`` gives one result per task.
+ChunkFn = Callable[[S, list[T]], list[R]]
+#: Chunks per worker: small enough to balance the workers and move a progress bar.
+CHUNKS_PER_WORKER = 4
 #: In this process, a replication estimated at more events than this runs in a helper
 #: thread that Ctrl-C can stop mid-way (starting the thread costs about a millisecond);
 #: a shorter one runs in the calling thread and is over in a fraction of a second.
@@ -82,10 +94,10 @@ def run_chunk(
     return [_replicate(job, arrays, ss, halt) for ss in seeds]
 
 
-def _run_numbered(task: tuple[int, Job, list[np.random.SeedSequence]]) -> tuple[
-        int, list[Replication]]:
-    k, job, seeds = task
-    return k, run_chunk(job, seeds)
+def _run_numbered(task: tuple[int, Callable[[Any, list[Any]], list[Any]], Any, list[Any]]
+                  ) -> tuple[int, list[Any]]:
+    k, fn, shared, items = task
+    return k, fn(shared, items)
 
 
 def _chunks(n: int, parts: int) -> list[range]:
@@ -119,9 +131,9 @@ def dispatch(
 
     try:
         if dask_address is not None:
-            _on_dask(job, seeds, dask_address, store)
+            _on_dask(run_chunk, job, seeds, dask_address, store, "simulate with --dask")
         elif workers > 1:
-            _on_processes(job, seeds, workers, store)
+            _on_processes(run_chunk, job, seeds, workers, store)
         else:
             _in_process(job, seeds, store, events_per_replication > IN_THREAD_EVENTS)
     except KeyboardInterrupt as exc:
@@ -151,9 +163,61 @@ def _in_process(job: Job, seeds: list[np.random.SeedSequence],
             raise
 
 
-def _on_processes(job: Job, seeds: list[np.random.SeedSequence], workers: int,
-                  store: Callable[[range, list[Replication]], None]) -> None:
-    chunks = _chunks(len(seeds), 4 * workers)
+def map_chunks(
+    fn: ChunkFn[S, T, R],
+    shared: S,
+    tasks: Sequence[T],
+    *,
+    workers: int = 1,
+    dask_address: str | Any | None = None,
+    progress: Progress | None = None,
+    what: str = "--dask",
+) -> list[R]:
+    """``fn(shared, chunk)`` over chunks of ``tasks``: one result per task, in task order.
+
+    In this process (one task at a time) when ``workers`` is 1 and no Dask address is
+    given; else on a pool of ``workers`` processes, or on the Dask scheduler at
+    ``dask_address`` (or a ``distributed.Client``), :data:`CHUNKS_PER_WORKER` chunks
+    per worker.  ``fn`` must be a module-level function and ``shared`` and the tasks
+    picklable; ``shared`` is sent to each worker once (Dask: scattered).  The results do
+    not depend on how the tasks were split as long as ``fn`` treats each task on its
+    own.  ``progress(done, total)`` is called as chunks finish; ``what`` names the
+    work in the message when Dask is not installed.  An interrupt stops every worker
+    before it propagates.
+    """
+    items = list(tasks)
+    n = len(items)
+    done = 0
+    out: list[R | None] = [None] * n
+    filled = [False] * n
+
+    def store(c: range, results: list[R]) -> None:
+        nonlocal done
+        if len(results) != len(c):
+            raise SustainError(f"a worker gave {len(results)} results for {len(c)} tasks")
+        for r, res in zip(c, results, strict=True):
+            out[r] = res
+            filled[r] = True
+        done += len(c)
+        if progress is not None:
+            progress(done, n)
+
+    if dask_address is not None:
+        _on_dask(fn, shared, items, dask_address, store, what)
+    elif workers > 1 and n > 1:
+        _on_processes(fn, shared, items, workers, store)
+    else:
+        for r in range(n):
+            store(range(r, r + 1), fn(shared, [items[r]]))
+    if not all(filled):
+        raise SustainError(f"{filled.count(False)} of {n} tasks gave no result")
+    return cast("list[R]", out)
+
+
+def _on_processes(fn: Callable[[Any, list[Any]], list[Any]], shared: Any,
+                  items: Sequence[Any], workers: int,
+                  store: Callable[[range, list[Any]], None]) -> None:
+    chunks = _chunks(len(items), CHUNKS_PER_WORKER * workers)
     hold_sigint(True)
     try:
         pool = multiprocessing.get_context().Pool(
@@ -164,9 +228,9 @@ def _on_processes(job: Job, seeds: list[np.random.SeedSequence], workers: int,
         raise
     try:
         hold_sigint(False)  # a Ctrl-C that came while the workers started is raised here
-        tasks = [(k, job, [seeds[r] for r in c]) for k, c in enumerate(chunks)]
-        for k, reps in pool.imap_unordered(_run_numbered, tasks):
-            store(chunks[k], reps)
+        tasks = [(k, fn, shared, [items[r] for r in c]) for k, c in enumerate(chunks)]
+        for k, results in pool.imap_unordered(_run_numbered, tasks):
+            store(chunks[k], results)
         pool.close()
     except BaseException:
         pool.terminate()  # every worker, now (SIGTERM): queued work is dropped
@@ -175,12 +239,13 @@ def _on_processes(job: Job, seeds: list[np.random.SeedSequence], workers: int,
         pool.join()
 
 
-def _on_dask(job: Job, seeds: list[np.random.SeedSequence], address: str | Any,
-             store: Callable[[range, list[Replication]], None]) -> None:
+def _on_dask(fn: Callable[[Any, list[Any]], list[Any]], shared: Any, items: Sequence[Any],
+             address: str | Any, store: Callable[[range, list[Any]], None],
+             what: str) -> None:
     try:  # an optional extra (sustain[dask]), imported only when asked for
         from dask.distributed import Client, as_completed
     except ImportError:
-        raise MissingExtraError("simulate with --dask", "dask") from None
+        raise MissingExtraError(what, "dask") from None
     own = not isinstance(address, Client)
     try:
         client: Any = Client(address, timeout="10s") if own else address
@@ -193,9 +258,9 @@ def _on_dask(job: Job, seeds: list[np.random.SeedSequence], address: str | Any,
         # A key of its own (hash=False): with the content's hash as key, a second run of
         # the same job could name data an earlier client was still releasing (the
         # scheduler then cancels the work as "lost dependencies").
-        fjob = client.scatter(job, broadcast=True, hash=False)
-        for c in _chunks(len(seeds), 4 * n_workers):
-            futures[client.submit(run_chunk, fjob, [seeds[r] for r in c], pure=False)] = c
+        fshared = client.scatter(shared, broadcast=True, hash=False)
+        for c in _chunks(len(items), CHUNKS_PER_WORKER * n_workers):
+            futures[client.submit(fn, fshared, [items[r] for r in c], pure=False)] = c
         for fut in as_completed(futures):
             store(futures[fut], fut.result())
     except BaseException:
