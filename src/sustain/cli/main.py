@@ -158,6 +158,7 @@ def evaluate(
     from sustain.readiness.compare import approximation_errors
     from sustain.report.builders import MAIN_TABLE, evaluation_report, over_time_report
     from sustain.report.documents import json_text, plans_document
+    from sustain.report.idle import idle_warnings
     from sustain.report.shops import print_repair_shops, shop_warnings
     from sustain.report.tables import print_evaluation, print_over_time, print_plans
 
@@ -231,7 +232,7 @@ def evaluate(
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
-    for line in shop_warnings(shops):
+    for line in shop_warnings(shops) + idle_warnings(doc.get("idle_stock", []), sc.currency):
         sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)
@@ -409,6 +410,7 @@ def optimize(
     from sustain.report.before_after import print_before_after
     from sustain.report.builders import optimization_report
     from sustain.report.documents import json_text, plan_csv
+    from sustain.report.idle import idle_warnings
     from sustain.report.plots import pyplot
     from sustain.report.shops import print_repair_shops, shop_warnings
     from sustain.report.tables import print_evaluation, print_purchases
@@ -462,7 +464,7 @@ def optimize(
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
-    for line in shop_warnings(shops):
+    for line in shop_warnings(shops) + idle_warnings(doc.get("idle_stock", []), sc.currency):
         sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)

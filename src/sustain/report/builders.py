@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sustain.report.before_after import before_after_section
 from sustain.report.drivers import drivers_section
+from sustain.report.idle import idle_section
 from sustain.report.markdown import (
     over_time_columns,
     over_time_minimum,
@@ -218,6 +219,8 @@ def _evaluation_sections(
         sections.append(_plans_section(doc, scenario.currency))
     if doc.get("repair_shops"):
         sections.append(shops_section(doc["repair_shops"]))
+    if doc.get("idle_stock"):
+        sections.append(idle_section(doc["idle_stock"], scenario.currency))
     return sections
 
 
