@@ -391,10 +391,17 @@ def optimize(
                                    "time of items without procurement_days (default: the "
                                    "longest procurement_days in the scenario).")
     ] = None,
+    redistribute: Annotated[
+        bool, typer.Option("--redistribute", help="Also move spares already held between "
+                           "sites (the scenario's moves, or every pair of sites at 5 % of "
+                           "the unit cost) where a move beats buying.")
+    ] = False,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     if over_time or average or allow_shortfall or exponential or days is not None or (
             step is not None or lead_days is not None):
+        if redistribute:
+            raise fail(OptionError("--redistribute is not available with --over-time"))
         _optimize_over_time(
             scenario, target=target, budget=budget, method=method, json_out=json_out,
             output=output, curve=curve, top=top, quiet=quiet,
@@ -413,7 +420,7 @@ def optimize(
     from sustain.report.idle import idle_warnings
     from sustain.report.plots import pyplot
     from sustain.report.shops import print_repair_shops, shop_warnings
-    from sustain.report.tables import print_evaluation, print_purchases
+    from sustain.report.tables import print_evaluation, print_moves, print_purchases
 
     if refine_seconds is None:
         refine_seconds = REFINE_SECONDS
@@ -442,7 +449,8 @@ def optimize(
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
                                    progress=progress.step, max_memory=memory,
                                    refine_seconds=refine_seconds,
-                                   refine_progress=progress.refine)
+                                   refine_progress=progress.refine,
+                                   redistribute=redistribute)
         if opt.refinement_stopped:
             err.print(
                 f"note: the search for a cheaper plan stopped after {refine_seconds:g} s of "
@@ -472,6 +480,8 @@ def optimize(
     if not quiet:
         print_evaluation(out, sc.name or str(scenario), doc, 10, None, sc.currency)
         print_purchases(out, doc, top, sc.currency)
+        if "moves" in doc:
+            print_moves(out, doc, top, sc.currency)
         print_before_after(out, doc, sc.currency)
         if shops:
             print_repair_shops(out, shops)

@@ -72,6 +72,30 @@ class Routes:
         return np.asarray(np.isfinite(self.cost).any(axis=2))
 
 
+def tree_days(a: ScenarioArrays) -> FloatArray:
+    """(sites × sites): days from site g to site r along the support tree, up to their
+    nearest common parent and down again, each leg taking the lower site's
+    ``order_ship_days`` (a base to its depot: the base's; sibling bases: the sum of
+    theirs)."""
+    n_s = a.n_sites
+    up: list[dict[int, float]] = []  # per site: ancestor (itself included) -> days up to it
+    for s in range(n_s):
+        path = {s: 0.0}
+        days, at = 0.0, s
+        while a.site_parent[at] >= 0:
+            days += float(a.order_ship_days[at])
+            at = int(a.site_parent[at])
+            path[at] = days
+        up.append(path)
+    out = np.full((n_s, n_s), np.inf)
+    for g in range(n_s):
+        for r in range(n_s):
+            common = [up[g][x] + up[r][x] for x in up[g] if x in up[r]]
+            if common:
+                out[g, r] = min(common)
+    return out
+
+
 def scenario_routes(scenario: Scenario, a: ScenarioArrays) -> Routes:
     """The routes of ``scenario.moves``, or every pair of sites when it has none.
 
@@ -84,12 +108,15 @@ def scenario_routes(scenario: Scenario, a: ScenarioArrays) -> Routes:
     cost = np.full((n_i, n_s, n_s), np.inf)
     days = np.full((n_i, n_s, n_s), np.nan)
     unit = a.unit_cost
+    tree = tree_days(a)
+    osd = a.order_ship_days
+    tree = np.where(np.isinf(tree), np.maximum(osd[:, None], osd[None, :]), tree)
     if not scenario.moves:
         for g in range(n_s):
             for r in range(n_s):
                 if g != r:
                     cost[:, g, r] = DEFAULT_MOVE_FRACTION * unit
-                    days[:, g, r] = a.order_ship_days[r]
+                    days[:, g, r] = tree[g, r]
         return Routes(cost=cost, days=days)
     site = {x: n for n, x in enumerate(a.site_ids)}
     item = {x: n for n, x in enumerate(a.item_ids)}
@@ -105,7 +132,7 @@ def scenario_routes(scenario: Scenario, a: ScenarioArrays) -> Routes:
             else:
                 share = DEFAULT_MOVE_FRACTION if m.cost_fraction is None else m.cost_fraction
                 cost[rows, g, r] = share * unit[rows]
-            days[rows, g, r] = a.order_ship_days[r] if m.days is None else m.days
+            days[rows, g, r] = tree[g, r] if m.days is None else m.days
     return Routes(cost=cost, days=days)
 
 

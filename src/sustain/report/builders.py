@@ -462,8 +462,31 @@ def optimization_report(scenario: Scenario, doc: dict[str, Any], *, top: int = 1
                 *_evaluation_sections(scenario, doc, top=top, levels=levels)]
     sections.append(Section(
         f"Purchases ({doc['purchase_cost']:,.0f} {scenario.currency})", tuple(blocks)))
+    if "moves" in doc:
+        sections.append(moves_section(doc, scenario.currency))
     return Report(f"Readiness report: {_name(scenario)}", intro=(_intro(scenario, doc),),
                   sections=tuple(sections))
+
+
+def moves_section(doc: dict[str, Any], currency: str) -> Section:
+    """``optimize --redistribute``: the units of stock held to move, the dearest first."""
+    money = Kind.MONEY
+    table = Table(
+        "moves",
+        (Column("item"), Column("from"), Column("to"), Column("qty", Kind.INT),
+         Column("cost per unit", money, unit=currency), Column("cost", money, unit=currency),
+         Column("transit", Kind.NUMBER, 1, unit="days")),
+        tuple((r["item"], r["from"], r["to"], r["qty"], r["cost_per_unit"], r["cost"],
+               r["days"]) for r in doc["moves"]),
+    )
+    units = sum(r["qty"] for r in doc["moves"])
+    text = (f"Move {units} units of the stock held for {doc['move_cost']:,.0f} {currency}; "
+            f"with the purchases the plan costs "
+            f"{doc['purchase_cost'] + doc['move_cost']:,.0f} {currency}. The transit time "
+            "delays the unit once; steady-state availability does not depend on it."
+            if units else "No move of the stock held beats buying.")
+    return Section(f"Moves of stock held ({doc['move_cost']:,.0f} {currency})",
+                   (Text(text), table))
 
 
 # -- simulate -----------------------------------------------------------------------

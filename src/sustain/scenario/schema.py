@@ -412,7 +412,7 @@ class MoveRow(Row):
     )
     days: float | None = Field(
         None, ge=0, le=MAX_DELAY_DAYS,
-        description="Transit time, days (default: the receiving site's order_ship_days).",
+        description="Transit time, days (default: up and down the support tree).",
     )
     both_ways: bool = Field(False, description="The route also runs from 'to' to 'from'.")
 
