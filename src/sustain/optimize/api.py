@@ -20,6 +20,7 @@ from sustain.optimize.redistribute import (
     Routes,
     better_plan,
     redistribute_plan,
+    refine_with_moves,
     scenario_routes,
 )
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
@@ -503,7 +504,7 @@ def _redistributed(
                 min_stock=min_stock, max_stock=np.where(givers, held, top), progress=progress,
                 max_memory=max_memory, refine_seconds=refine_seconds,
                 refine_progress=refine_progress, weight=weights)
-        except BudgetTooSmall:
+        except TargetUnreachable:  # (BudgetTooSmall too) these moves leave it short
             return None
 
     try:
@@ -531,7 +532,38 @@ def _redistributed(
         assert failure is not None
         raise failure
     before = plain.before if plain is not None else evaluate_arrays(a, method=method)
+    if goals is not None and np.any(~np.isnan(goals)) and (
+            a.n_items * a.n_sites <= REFINE_MAX_PAIRS):
+        # Small cases: the neighbourhood search, moves priced with the purchases.
+        found = refine_with_moves(a, routes, chosen.stock, goals=goals, method=method,
+                                  min_stock=min_stock, max_stock=max_stock,
+                                  deadline=Deadline(refine_seconds, refine_progress))
+        if found is not None:
+            held = a.stock + found[0].net(a.stock.shape)
+            other = _fixed_plan(a.with_stock(held), found[1], targets, goals, budget, method,
+                                min_stock)
+            spend = other.purchase_cost + found[0].cost(routes)
+            if (not _short(a, targets, other.evaluation) and
+                    (budget is None or spend <= budget * (1 + 1e-12)) and
+                    better_plan(other, found[0], (chosen, moves), routes, goals, w)):
+                chosen, moves = other, found[0]
     return replace(chosen, before=before, routes=routes, moves=moves)
+
+
+def _fixed_plan(
+    a: ScenarioArrays, stock: FloatArray, targets: FloatArray, goals: FloatArray,
+    budget: float | None, method: Method, min_stock: FloatArray | None,
+) -> Optimization:
+    """The plan that buys ``stock`` over the stock held ``a.stock`` (found by another
+    search): evaluated, with the curve of its purchases (``path.py``)."""
+    lo, _ = stock_bounds(a, min_stock, None)
+    final = evaluate_arrays(a.with_stock(stock), method=method)
+    res = MarginalResult(stock=stock, start_stock=lo, steps=[],
+                         start_availability=final.availability, start_cost=0.0, met=True)
+    weights = np.where(np.isnan(goals), 0.0, 1.0)
+    costs, avs = plan_path(a, res, stock, method, CURVE_POINTS, weights)
+    return Optimization(evaluation=final, held=a.stock, targets=targets, budget=budget,
+                        curve_cost=costs, curve_availability=avs, weights=weights)
 
 
 def _short(a: ScenarioArrays, targets: FloatArray, ev: Evaluation) -> list[int]:

@@ -41,9 +41,11 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linprog
 
 from sustain._types import FloatArray, IntArray
-from sustain.optimize.state import AllocationState, Deadline
+from sustain.optimize.refine import refine_plan
+from sustain.optimize.state import AllocationState, Deadline, MarginalResult
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
@@ -172,6 +174,101 @@ class Moves:
                          "days": float(routes.days[i, g, r])})
         return sorted(rows, key=lambda x: (-float(x["cost"]),  # type: ignore[arg-type]
                                            str(x["item"]), str(x["from"]), str(x["to"])))
+
+
+def transport(
+    held: FloatArray, stock: FloatArray, cost: FloatArray, unit_cost: float
+) -> tuple[float, list[tuple[int, int, int]]]:
+    """The cheapest moves and purchases that raise one item's stock from ``held`` to at
+    least ``stock`` (per site): (money, moves as (from, to, units)).
+
+    The transportation problem min Σ m_gr f_gr + c Σ b_r subject to Σ_g f_gr + b_r =
+    deficit_r and Σ_r f_gr ≤ surplus_g (``cost`` = m, ``unit_cost`` = c; units below
+    ``stock`` where ``held`` is more are free to leave).  When every route is open at
+    one cost the answer is closed-form (move as many as both sides allow if a move is
+    cheaper than a purchase); otherwise it is solved by HiGHS, whose optimum is
+    integral (the constraint matrix is totally unimodular).
+    """
+    deficit = np.maximum(stock - held, 0.0)
+    surplus = np.maximum(held - stock, 0.0)
+    need = float(deficit.sum())
+    if need == 0:
+        return 0.0, []
+    givers, takers = np.flatnonzero(surplus > 0), np.flatnonzero(deficit > 0)
+    pairs = [(g, r) for g in givers.tolist() for r in takers.tolist()
+             if math.isfinite(cost[g, r]) and cost[g, r] < unit_cost]
+    if not pairs:
+        return unit_cost * need, []
+    m = np.array([cost[g, r] for g, r in pairs])
+    if len(pairs) == givers.size * takers.size and np.all(m == m[0]):
+        flows: list[tuple[int, int, int]] = []
+        left = surplus.copy()
+        for r in takers.tolist():
+            want = int(deficit[r])
+            for g in givers.tolist():
+                n = int(min(want, left[g]))
+                if n > 0:
+                    flows.append((g, r, n))
+                    left[g] -= n
+                    want -= n
+        moved = sum(n for _, _, n in flows)
+        return float(m[0] * moved + unit_cost * (need - moved)), flows
+    n_p, n_t = len(pairs), takers.size
+    take = {r: k for k, r in enumerate(takers.tolist())}
+    give = {g: k for k, g in enumerate(givers.tolist())}
+    a_eq = np.zeros((n_t, n_p + n_t))
+    a_ub = np.zeros((givers.size, n_p + n_t))
+    for p, (g, r) in enumerate(pairs):
+        a_eq[take[r], p] = 1.0
+        a_ub[give[g], p] = 1.0
+    a_eq[np.arange(n_t), n_p + np.arange(n_t)] = 1.0
+    res = linprog(np.concatenate([m, np.full(n_t, unit_cost)]), A_ub=a_ub,
+                  b_ub=surplus[givers], A_eq=a_eq, b_eq=deficit[takers], bounds=(0, None),
+                  method="highs")
+    if res.status != 0:  # (feasible by construction: purchases fill any deficit)
+        return unit_cost * need, []
+    x = np.rint(res.x[:n_p]).astype(np.int64)
+    flows = [(g, r, int(n)) for (g, r), n in zip(pairs, x.tolist(), strict=True) if n > 0]
+    moved = sum(n for _, _, n in flows)
+    return float(m @ x + unit_cost * (need - moved)), flows
+
+
+def stock_price(a: ScenarioArrays, routes: Routes) -> Callable[[IntArray, FloatArray], FloatArray]:
+    """``price(rows, stocks)``: what each stock (allocations × rows × sites) of the item
+    rows costs from the stock held ``a.stock``, moves and purchases together
+    (:func:`transport`); cached per row and stock."""
+    cache: dict[tuple[int, bytes], float] = {}
+
+    def price(rows: IntArray, stocks: FloatArray) -> FloatArray:
+        out = np.zeros(stocks.shape[0])
+        for j, r in enumerate(rows.tolist()):
+            col = stocks[:, j]
+            for n in range(col.shape[0]):
+                key = (r, col[n].tobytes())
+                c = cache.get(key)
+                if c is None:
+                    c = transport(a.stock[r], col[n], routes.cost[r], float(a.unit_cost[r]))[0]
+                    cache[key] = c
+                out[n] += c
+        return out
+
+    return price
+
+
+def settle(a: ScenarioArrays, routes: Routes, stock: FloatArray) -> tuple[Moves, FloatArray]:
+    """The moves that reach ``stock`` from the stock held most cheaply (:func:`transport`)
+    and the stock they give with the purchases: ``stock`` where it is above the stock
+    held, the stock held (less what leaves) elsewhere."""
+    qty: dict[tuple[int, int, int], int] = {}
+    out = np.maximum(a.stock, stock).astype(np.float64)
+    for i in range(a.n_items):
+        if np.array_equal(stock[i], a.stock[i]):
+            continue
+        _, flows = transport(a.stock[i], stock[i], routes.cost[i], float(a.unit_cost[i]))
+        for g, r, n in flows:
+            qty[(i, g, r)] = n
+            out[i, g] -= n
+    return Moves(qty=qty), out
 
 
 def movable(held: FloatArray, min_stock: FloatArray | None) -> FloatArray:
@@ -461,3 +558,32 @@ def better_plan(
         if mine != theirs:
             return mine > theirs
     return cost < other - 1e-9 * max(1.0, abs(other))
+
+
+def refine_with_moves(
+    a: ScenarioArrays,
+    routes: Routes,
+    stock: FloatArray,
+    *,
+    goals: FloatArray,
+    method: Method,
+    min_stock: FloatArray | None,
+    max_stock: FloatArray | None,
+    deadline: Deadline,
+) -> tuple[Moves, FloatArray] | None:
+    """Step 4 (targets, small cases): the exact neighbourhood search of ``refine.py``
+    around the plan's ``stock``, each family's stocks priced by moves and purchases
+    from the stock held (:func:`stock_price`) and allowed down to the ``min`` of the
+    stock limits (units may leave); the cheaper plan's moves and stock
+    (:func:`settle`), or None when it finds nothing cheaper."""
+    floor = np.zeros_like(a.stock) if min_stock is None else min_stock
+    low = a.with_stock(floor)
+    ev = evaluate_arrays(a.with_stock(stock), method=method)
+    start = MarginalResult(stock=stock.copy(), start_stock=floor, steps=[],
+                           start_availability=ev.availability, start_cost=0.0, met=True)
+    price = stock_price(a, routes)
+    res = refine_plan(low, start, targets=goals, method=method, min_stock=floor,
+                      max_stock=max_stock, deadline=deadline, price=price)
+    if res is start:
+        return None
+    return settle(a, routes, res.stock)
