@@ -56,6 +56,12 @@ def transport_cost(held: np.ndarray, stock: np.ndarray, move: np.ndarray, buy: f
              for r in np.flatnonzero(deficit).tolist() if math.isfinite(move[g, r])]
     if not pairs:
         return float(buy * deficit.sum())
+    costs = {float(move[g, r]) for g, r in pairs}
+    full = len(pairs) == np.count_nonzero(surplus) * np.count_nonzero(deficit)
+    if full and len(costs) == 1:  # one cost on every route: move all that can, if cheaper
+        m = costs.pop()
+        moved = min(deficit.sum(), surplus.sum()) if m < buy else 0.0
+        return float(m * moved + buy * (deficit.sum() - moved))
     n_p = len(pairs)
     reds = np.flatnonzero(deficit).tolist()
     # Variables: f per pair, then b per receiving site.
@@ -79,10 +85,11 @@ def transport_cost(held: np.ndarray, stock: np.ndarray, move: np.ndarray, buy: f
     return float(res.fun)
 
 
-def priced_table(a: ScenarioArrays, rows: np.ndarray, routes: Routes) -> oc.FamilyTable:
-    """Every stock of a family in the box 0..ME_MAX, priced by :func:`transport_cost`."""
+def priced_table(a: ScenarioArrays, rows: np.ndarray, routes: Routes,
+                 box: int = ME_MAX) -> oc.FamilyTable:
+    """Every stock of a family in the box 0..``box``, priced by :func:`transport_cost`."""
     lo = np.zeros_like(a.stock)
-    hi = np.full_like(a.stock, ME_MAX)
+    hi = np.full_like(a.stock, box)
     t = oc.family_table(a, rows, lo, hi, METHOD)
     cost = np.zeros(t.stock.shape[0])
     for j, r in enumerate(rows.tolist()):
@@ -96,11 +103,12 @@ def priced_table(a: ScenarioArrays, rows: np.ndarray, routes: Routes) -> oc.Fami
     return replace(t, cost=cost)
 
 
-def brute_redistribute(a: ScenarioArrays, routes: Routes, target: float) -> float | None:
+def brute_redistribute(a: ScenarioArrays, routes: Routes, target: float,
+                       box: int = ME_MAX) -> float | None:
     """The cheapest moves and purchases in the box meeting ``target`` for every fleet."""
-    tables = [priced_table(a, rows, routes) for rows in oc.families(a)]
+    tables = [priced_table(a, rows, routes, box) for rows in oc.families(a)]
     targets = np.full(a.fleet_system.size, target)
-    lo, hi = np.zeros_like(a.stock), np.full_like(a.stock, ME_MAX)
+    lo, hi = np.zeros_like(a.stock), np.full_like(a.stock, box)
     best = oc.brute_min_cost(a, targets, lo, hi, METHOD, tables=tables)
     return None if best is None else best.cost
 
@@ -124,9 +132,10 @@ class Case:
         return self.opt_cost / self.brute_cost
 
 
-def instance(seed: int) -> tuple[dict[str, Any], ScenarioArrays, Routes, float]:
+def instance(seed: int, box: int = ME_MAX
+             ) -> tuple[dict[str, Any], ScenarioArrays, Routes, float]:
     """A random instance with stock held and routes, and a target reachable in the box
-    from it and not met by the stock held."""
+    (0..``box`` per item and site) and not met by the stock held."""
     rng = np.random.default_rng(seed)
     while True:
         doc = oc.multi_echelon_doc(rng)
@@ -143,33 +152,35 @@ def instance(seed: int) -> tuple[dict[str, Any], ScenarioArrays, Routes, float]:
             ]
         sc = scenario_from_dict(doc)
         a = compile_scenario(sc)
-        if np.any(a.stock > ME_MAX):
+        if np.any(a.stock > box):
             continue
         t = round(float(rng.uniform(0.8, 0.95)), 3)
-        a_max = evaluate_arrays(a.with_stock(np.full_like(a.stock, ME_MAX)), method=METHOD)
+        a_max = evaluate_arrays(a.with_stock(np.full_like(a.stock, box)), method=METHOD)
         a_held = evaluate_arrays(a, method=METHOD)
         if np.min(a_max.availability) >= t + 0.01 and np.min(a_held.availability) < t:
             return doc, a, scenario_routes(sc, a), t
 
 
-def compare(seed: int) -> Case:
-    """The optimiser with moves against brute force on instance ``seed``."""
-    doc, a, routes, t = instance(seed)
-    bf = brute_redistribute(a, routes, t)
+def compare(seed: int, box: int = ME_MAX, without: bool = True) -> Case:
+    """The optimiser with moves against brute force on instance ``seed`` (stock
+    0..``box`` per item and site, for both); ``without``: the optimiser without moves
+    too (else its cost is NaN)."""
+    doc, a, routes, t = instance(seed, box)
+    bf = brute_redistribute(a, routes, t, box)
     if bf is None:
         raise RuntimeError(f"seed {seed}: nothing in the box meets {t}")
-    hi = np.full_like(a.stock, ME_MAX)
+    hi = np.full_like(a.stock, box)
     try:
         opt = optimize_arrays(a, target=t, max_stock=hi, method=METHOD, routes=routes)
-        plain = optimize_arrays(a, target=t, max_stock=hi, method=METHOD)
+        plain = optimize_arrays(a, target=t, max_stock=hi, method=METHOD) if without else None
     except TargetUnreachable:
         return Case(seed, doc, t, bf, math.inf, math.inf, 0)
     ev = evaluate_arrays(a.with_stock(opt.stock), method=METHOD)
     if not np.all(ev.availability >= t - 1e-9):
         raise RuntimeError(f"seed {seed}: the plan misses the target")
     units = sum(r["qty"] for r in opt.move_lines())
-    return Case(seed, doc, t, bf, opt.purchase_cost + opt.move_cost, plain.purchase_cost,
-                units)
+    return Case(seed, doc, t, bf, opt.purchase_cost + opt.move_cost,
+                math.nan if plain is None else plain.purchase_cost, units)
 
 
 def main() -> None:
@@ -177,11 +188,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, default=50)
     parser.add_argument("--first-seed", type=int, default=3000)
+    parser.add_argument("--box", type=int, default=ME_MAX,
+                        help="most stock per item and site (brute force and optimiser)")
     args = parser.parse_args()
     rows = []
     start = time.process_time()
     for seed in range(args.first_seed, args.first_seed + args.instances):
-        c = compare(seed)
+        c = compare(seed, args.box)
         rows.append(c)
         print(f"seed {seed}: target {c.target}, brute {c.brute_cost:,.2f}, with moves "
               f"{c.opt_cost:,.2f} ({c.ratio:.4f}), without {c.plain_cost:,.2f}, "

@@ -200,19 +200,22 @@ def transport(
     if not pairs:
         return unit_cost * need, []
     m = np.array([cost[g, r] for g, r in pairs])
-    if len(pairs) == givers.size * takers.size and np.all(m == m[0]):
+    uniform = len(pairs) == givers.size * takers.size and np.all(m == m[0])
+    if uniform or givers.size == 1 or takers.size == 1:
+        # Exact by greedy: with one cost any order is optimal; with one giver (or one
+        # taker) each unit moved saves c − m_gr, so the largest savings go first.
         flows: list[tuple[int, int, int]] = []
-        left = surplus.copy()
-        for r in takers.tolist():
-            want = int(deficit[r])
-            for g in givers.tolist():
-                n = int(min(want, left[g]))
-                if n > 0:
-                    flows.append((g, r, n))
-                    left[g] -= n
-                    want -= n
+        left, want = surplus.copy(), deficit.copy()
+        for p in np.argsort(m, kind="stable").tolist():
+            g, r = pairs[p]
+            n = int(min(want[r], left[g]))
+            if n > 0:
+                flows.append((g, r, n))
+                left[g] -= n
+                want[r] -= n
         moved = sum(n for _, _, n in flows)
-        return float(m[0] * moved + unit_cost * (need - moved)), flows
+        spent = math.fsum(n * float(cost[g, r]) for g, r, n in flows)
+        return float(spent + unit_cost * (need - moved)), flows
     n_p, n_t = len(pairs), takers.size
     take = {r: k for k, r in enumerate(takers.tolist())}
     give = {g: k for k, g in enumerate(givers.tolist())}
