@@ -34,12 +34,13 @@ from scipy.optimize import linprog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import optimize_cases as oc  # noqa: E402
-from sustain.optimize.api import TargetUnreachable, optimize_arrays  # noqa: E402
-from sustain.optimize.redistribute import Routes, scenario_routes  # noqa: E402
-from sustain.readiness.evaluate import evaluate_arrays  # noqa: E402
-from sustain.scenario import scenario_from_dict  # noqa: E402
-from sustain.scenario.compile import ScenarioArrays, compile_scenario  # noqa: E402
+from benchmarks import optimize_cases as oc
+
+from sustain.optimize.api import TargetUnreachable, optimize_arrays
+from sustain.optimize.redistribute import Routes, scenario_routes
+from sustain.readiness.evaluate import evaluate_arrays
+from sustain.scenario import scenario_from_dict
+from sustain.scenario.compile import ScenarioArrays, compile_scenario
 
 ME_MAX = 4
 METHOD = oc.METHOD
