@@ -170,6 +170,9 @@ def test_cli_lists_the_moves(tmp_path: Path) -> None:
                               "-o", str(md), "-o", str(csv_), "-o", str(js)])
     assert res.exit_code == 0, res.output
     assert "Moves of stock held" in res.stdout
+    # What the plan leaves at the closed depot is still flagged.
+    assert "ENGINE at EAST (1 unit, 1,000,000 EUR)" in res.stderr
+    assert "the plan does not need them elsewhere" in res.stderr
     doc = json.loads(js.read_text())
     assert doc["move_cost"] == pytest.approx(sum(r["cost"] for r in doc["moves"]))
     assert {"item", "from", "to", "qty", "cost_per_unit", "cost", "days"} <= set(doc["moves"][0])

@@ -472,7 +472,8 @@ def optimize(
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
-    for line in shop_warnings(shops) + idle_warnings(doc.get("idle_stock", []), sc.currency):
+    idle = idle_warnings(doc.get("idle_stock", []), sc.currency, moved="moves" in doc)
+    for line in shop_warnings(shops) + idle:
         sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)

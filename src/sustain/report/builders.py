@@ -220,7 +220,8 @@ def _evaluation_sections(
     if doc.get("repair_shops"):
         sections.append(shops_section(doc["repair_shops"]))
     if doc.get("idle_stock"):
-        sections.append(idle_section(doc["idle_stock"], scenario.currency))
+        sections.append(idle_section(doc["idle_stock"], scenario.currency,
+                                     moved="moves" in doc))
     return sections
 
 

@@ -18,15 +18,19 @@ SHOWN_IDLE = 3
 
 _HINT = ("no fleet there or below it uses them; `sustain optimize --redistribute` may move "
          "them where they are needed")
+#: The same after ``optimize --redistribute``, which left them where they are.
+_HINT_MOVED = ("no fleet there or below it uses them, and the plan does not need them "
+               "elsewhere")
 
 
 def _units(n: int) -> str:
     return f"{n} unit{'s' if n != 1 else ''}"
 
 
-def idle_warnings(rows: list[dict[str, Any]], currency: str) -> list[str]:
+def idle_warnings(rows: list[dict[str, Any]], currency: str, *, moved: bool = False
+                  ) -> list[str]:
     """One line naming the idle stock (the most valuable rows first) and its value, or
-    nothing when there is none."""
+    nothing when there is none; ``moved``: of a plan of ``optimize --redistribute``."""
     if not rows:
         return []
     unit = f" {currency}" if currency else ""
@@ -35,11 +39,13 @@ def idle_warnings(rows: list[dict[str, Any]], currency: str) -> list[str]:
                       f"{r['value']:,.0f}{unit})" for r in rows[:SHOWN_IDLE])
     more = f" and {len(rows) - SHOWN_IDLE} more" if len(rows) > SHOWN_IDLE else ""
     return [f"warning: stock worth {total:,.0f}{unit} is held where no demand reaches it: "
-            f"{named}{more}; {_HINT}"]
+            f"{named}{more}; {_HINT_MOVED if moved else _HINT}"]
 
 
-def idle_section(rows: list[dict[str, Any]], currency: str) -> Section:
-    """The idle stock as a table (item, site, units, value) with its total."""
+def idle_section(rows: list[dict[str, Any]], currency: str, *, moved: bool = False
+                 ) -> Section:
+    """The idle stock as a table (item, site, units, value) with its total; ``moved``:
+    of a plan of ``optimize --redistribute``."""
     money = Kind.MONEY
     table = Table(
         "idle stock",
@@ -51,6 +57,6 @@ def idle_section(rows: list[dict[str, Any]], currency: str) -> Section:
     unit = f" {currency}" if currency else ""
     return Section("Idle stock", (
         Text(f"Stock worth **{total:,.0f}{unit}** is held where no demand reaches it: "
-             f"{_HINT}."),
+             f"{_HINT_MOVED if moved else _HINT}."),
         table,
     ))
