@@ -136,18 +136,20 @@ class BruteOptimum:
 
 def brute_min_cost(
     a: ScenarioArrays, targets: FloatArray, lo: FloatArray, hi: FloatArray,
-    method: str = METHOD,
+    method: str = METHOD, tables: list[FamilyTable] | None = None,
 ) -> BruteOptimum | None:
     """Cheapest stock with ``lo ≤ stock ≤ hi`` meeting ``targets`` (NaN: none); None if none.
 
     Families are split into two groups; each group's combinations are cut to their
     Pareto set (and to what can still succeed with everything else at its best); the
     cheapest feasible pair of one point from each group is found by a full (chunked)
-    scan of all pairs.
+    scan of all pairs.  ``tables``: every family's stocks, costs and log-factors, when
+    the caller prices them otherwise (by default :func:`family_table`).
     """
     need = np.where(np.isnan(targets), -np.inf, np.log(np.maximum(targets - TARGET_TOL, 1e-300)))
     n_f = targets.size
-    tables = [family_table(a, rows, lo, hi, method) for rows in families(a)]
+    if tables is None:
+        tables = [family_table(a, rows, lo, hi, method) for rows in families(a)]
     best = np.array([t.logs.max(axis=0) for t in tables])  # (families × fleets)
     total_best = best.sum(axis=0)
     fronts = []

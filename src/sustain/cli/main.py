@@ -161,6 +161,7 @@ def evaluate(
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
     from sustain.report.builders import MAIN_TABLE, evaluation_report, over_time_report
     from sustain.report.documents import json_text
+    from sustain.report.idle import idle_warnings
     from sustain.report.run_documents import evaluation_document
     from sustain.report.shops import print_repair_shops, shop_warnings
     from sustain.report.tables import print_evaluation, print_over_time, print_plans
@@ -231,7 +232,7 @@ def evaluate(
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
-    for line in shop_warnings(shops):
+    for line in shop_warnings(shops) + idle_warnings(doc.get("idle_stock", []), sc.currency):
         sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)
@@ -390,10 +391,17 @@ def optimize(
                                    "time of items without procurement_days (default: the "
                                    "longest procurement_days in the scenario).")
     ] = None,
+    redistribute: Annotated[
+        bool, typer.Option("--redistribute", help="Also move spares already held between "
+                           "sites (the scenario's moves, or every pair of sites at 5 % of "
+                           "the unit cost) where a move beats buying.")
+    ] = False,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     if over_time or average or allow_shortfall or exponential or days is not None or (
             step is not None or lead_days is not None):
+        if redistribute:
+            raise fail(OptionError("--redistribute is not available with --over-time"))
         _optimize_over_time(
             scenario, target=target, budget=budget, method=method, json_out=json_out,
             output=output, curve=curve, top=top, quiet=quiet,
@@ -409,10 +417,11 @@ def optimize(
     from sustain.report.before_after import print_before_after
     from sustain.report.builders import optimization_report
     from sustain.report.documents import json_text, plan_csv
+    from sustain.report.idle import idle_warnings
     from sustain.report.plots import pyplot
     from sustain.report.run_documents import optimization_document
     from sustain.report.shops import print_repair_shops, shop_warnings
-    from sustain.report.tables import print_evaluation, print_purchases
+    from sustain.report.tables import print_evaluation, print_moves, print_purchases
 
     if refine_seconds is None:
         refine_seconds = REFINE_SECONDS
@@ -434,7 +443,8 @@ def optimize(
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
                                    progress=progress.step, max_memory=memory,
                                    refine_seconds=refine_seconds,
-                                   refine_progress=progress.refine)
+                                   refine_progress=progress.refine,
+                                   redistribute=redistribute)
         if opt.refinement_stopped:
             err.print(
                 f"note: the search for a cheaper plan stopped after {refine_seconds:g} s of "
@@ -454,7 +464,8 @@ def optimize(
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
-    for line in shop_warnings(shops):
+    idle = idle_warnings(doc.get("idle_stock", []), sc.currency, moved="moves" in doc)
+    for line in shop_warnings(shops) + idle:
         sys.stderr.write(line + "\n")
     if json_out:
         sys.stdout.write(text)
@@ -462,6 +473,8 @@ def optimize(
     if not quiet:
         print_evaluation(out, sc.name or str(scenario), doc, 10, None, sc.currency)
         print_purchases(out, doc, top, sc.currency)
+        if "moves" in doc:
+            print_moves(out, doc, top, sc.currency)
         print_before_after(out, doc, sc.currency)
         if shops:
             print_repair_shops(out, shops)

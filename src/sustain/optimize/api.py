@@ -8,12 +8,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from sustain._types import FloatArray
 from sustain.errors import SustainError
 from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.path import plan_path
 from sustain.optimize.plain import plain_greedy
+from sustain.optimize.redistribute import (
+    Moves,
+    Routes,
+    better_plan,
+    redistribute_plan,
+    refine_with_moves,
+    scenario_routes,
+)
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
 from sustain.optimize.spend import Spend, split_spend
 from sustain.optimize.state import (
@@ -118,6 +127,31 @@ class Optimization:
     before: Evaluation | None = None
     #: Each fleet's weight in the budget objective Σ weight·N·log A (1 by default).
     weights: FloatArray | None = None
+    #: With ``redistribute``: the routes units may move along, and the moves made
+    #: (``held`` is then the stock after the moves); None otherwise.
+    routes: Routes | None = None
+    moves: Moves | None = None
+
+    @property
+    def moved(self) -> FloatArray:
+        """Units moved in less units moved out, per item and site (0 without moves)."""
+        if self.moves is None:
+            return np.zeros_like(self.held)
+        return self.moves.net(self.held.shape)
+
+    @property
+    def move_cost(self) -> float:
+        """Money spent on moving stock held (0 without moves)."""
+        if self.moves is None or self.routes is None:
+            return 0.0
+        return self.moves.cost(self.routes)
+
+    def move_lines(self) -> list[dict[str, Any]]:
+        """One row per item moved along a route: item, from, to, qty, cost_per_unit,
+        cost, days (transit); the dearest first."""
+        if self.moves is None or self.routes is None:
+            return []
+        return self.moves.lines(self.evaluation.arrays, self.routes)
 
     @property
     def stock(self) -> FloatArray:
@@ -260,6 +294,9 @@ class Optimization:
                 "purchases_by_site": self.purchases_by_site(),
             }
         )
+        if self.routes is not None:
+            doc["moves"] = self.move_lines()
+            doc["move_cost"] = self.move_cost
         return doc
 
 
@@ -383,8 +420,15 @@ def optimize_arrays(
     refine_seconds: float = REFINE_SECONDS,
     refine_progress: RefineProgress | None = None,
     weight: FloatArray | None = None,
+    routes: Routes | None = None,
 ) -> Optimization:
-    """:func:`optimize` on compiled arrays; ``weight`` per fleet (compiled order)."""
+    """:func:`optimize` on compiled arrays; ``weight`` per fleet (compiled order);
+    ``routes``: stock held may also be moved along them (:mod:`.redistribute`)."""
+    if routes is not None:
+        return _redistributed(
+            a, routes, target=target, budget=budget, method=method, min_stock=min_stock,
+            max_stock=max_stock, progress=progress, max_memory=max_memory,
+            refine_seconds=refine_seconds, refine_progress=refine_progress, weight=weight)
     method = _check_method(method)
     weights = _check_weights(a, weight)
     refine_seconds = _check_refine_seconds(refine_seconds)
@@ -435,6 +479,91 @@ def optimize_arrays(
         curve_cost=costs, curve_availability=avs, refinement_stopped=deadline.stopped,
         before=before, weights=weights,
     )
+
+
+def _redistributed(
+    a: ScenarioArrays, routes: Routes, *, target: float | Mapping[str, float] | None,
+    budget: float | None, method: Method | str, min_stock: FloatArray | None,
+    max_stock: FloatArray | None, progress: Progress | None, max_memory: float | None,
+    refine_seconds: float, refine_progress: RefineProgress | None,
+    weight: FloatArray | None,
+) -> Optimization:
+    """:func:`optimize_arrays` with moves of the stock held (:mod:`.redistribute`): the
+    best plan with moves, or the plan without when no move beats buying."""
+    method = _check_method(method)
+    weights = _check_weights(a, weight)
+    budget = _check_budget(budget)
+    targets = fleet_targets(a, target)
+
+    def solve(held: FloatArray, money: float | None, givers: npt.NDArray[np.bool_]
+              ) -> Optimization | None:
+        top = np.full_like(held, np.inf) if max_stock is None else max_stock
+        try:
+            return optimize_arrays(
+                a.with_stock(held), target=target, budget=money, method=method,
+                min_stock=min_stock, max_stock=np.where(givers, held, top), progress=progress,
+                max_memory=max_memory, refine_seconds=refine_seconds,
+                refine_progress=refine_progress, weight=weights)
+        except TargetUnreachable:  # (BudgetTooSmall too) these moves leave it short
+            return None
+
+    try:
+        plain: Optimization | None = optimize_arrays(
+            a, target=target, budget=budget, method=method, min_stock=min_stock,
+            max_stock=max_stock, progress=progress, max_memory=max_memory,
+            refine_seconds=refine_seconds, refine_progress=refine_progress, weight=weights)
+        failure: BudgetTooSmall | None = None
+    except BudgetTooSmall as exc:
+        plain, failure = None, exc
+    lo, hi = stock_bounds(a, min_stock, max_stock)
+    goals = None if target is None else np.where(targets > 0, targets, np.nan)
+    # A budget run's objective Σ weight·N·log A (weights scaled as optimize_arrays does).
+    w = a.fleet_count * (weights / weights.max() if weights.size else weights)
+    moved, moves = redistribute_plan(
+        a, routes, solve, goals=goals, budget=budget, weights=w, method=method, lo=lo,
+        hi=hi, min_stock=min_stock)
+    none = Moves(qty={})
+    if moved is not None and (plain is None or better_plan(
+            moved, moves, (plain, none), routes, goals, w)):
+        chosen = moved
+    elif plain is not None:
+        chosen, moves = plain, none
+    else:
+        assert failure is not None
+        raise failure
+    before = plain.before if plain is not None else evaluate_arrays(a, method=method)
+    if goals is not None and np.any(~np.isnan(goals)) and (
+            a.n_items * a.n_sites <= REFINE_MAX_PAIRS):
+        # Small cases: the neighbourhood search, moves priced with the purchases.
+        found = refine_with_moves(a, routes, chosen.stock, goals=goals, method=method,
+                                  min_stock=min_stock, max_stock=max_stock,
+                                  deadline=Deadline(refine_seconds, refine_progress))
+        if found is not None:
+            held = a.stock + found[0].net(a.stock.shape)
+            other = _fixed_plan(a.with_stock(held), found[1], targets, goals, budget, method,
+                                min_stock)
+            spend = other.purchase_cost + found[0].cost(routes)
+            if (not _short(a, targets, other.evaluation) and
+                    (budget is None or spend <= budget * (1 + 1e-12)) and
+                    better_plan(other, found[0], (chosen, moves), routes, goals, w)):
+                chosen, moves = other, found[0]
+    return replace(chosen, before=before, routes=routes, moves=moves)
+
+
+def _fixed_plan(
+    a: ScenarioArrays, stock: FloatArray, targets: FloatArray, goals: FloatArray,
+    budget: float | None, method: Method, min_stock: FloatArray | None,
+) -> Optimization:
+    """The plan that buys ``stock`` over the stock held ``a.stock`` (found by another
+    search): evaluated, with the curve of its purchases (``path.py``)."""
+    lo, _ = stock_bounds(a, min_stock, None)
+    final = evaluate_arrays(a.with_stock(stock), method=method)
+    res = MarginalResult(stock=stock, start_stock=lo, steps=[],
+                         start_availability=final.availability, start_cost=0.0, met=True)
+    weights = np.where(np.isnan(goals), 0.0, 1.0)
+    costs, avs = plan_path(a, res, stock, method, CURVE_POINTS, weights)
+    return Optimization(evaluation=final, held=a.stock, targets=targets, budget=budget,
+                        curve_cost=costs, curve_availability=avs, weights=weights)
 
 
 def _short(a: ScenarioArrays, targets: FloatArray, ev: Evaluation) -> list[int]:
@@ -533,6 +662,7 @@ def optimize(
     max_memory: float | None = None,
     refine_seconds: float = REFINE_SECONDS,
     refine_progress: RefineProgress | None = None,
+    redistribute: bool = False,
 ) -> Optimization:
     """The cheapest spares to reach ``target``, or the most readiness for ``budget``.
 
@@ -566,6 +696,12 @@ def optimize(
     refine_progress : callable, optional
         ``refine_progress(stage, seconds, budget_seconds, cost)``, called while those
         searches run (``cost``: the cheapest plan meeting the targets so far).
+    redistribute : bool
+        Also move stock already held between sites, along the scenario's ``moves``
+        (every pair of sites at the default cost when it has none), where a move beats
+        buying (:mod:`sustain.optimize.redistribute`).  The plan's ``moves`` and
+        ``move_cost`` say what to move; ``held`` is then the stock after the moves, and
+        a budget pays for purchases and moves together.
 
     Raises
     ------
@@ -589,6 +725,7 @@ def optimize(
         a, target=target, budget=budget, method=method, min_stock=lo, max_stock=hi,
         progress=progress, max_memory=max_memory, refine_seconds=refine_seconds,
         refine_progress=refine_progress, weight=fleet_weights(scenario, a),
+        routes=scenario_routes(scenario, a) if redistribute else None,
     )
     channels = scenario_channels(scenario)
     if not channels:

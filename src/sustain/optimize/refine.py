@@ -50,6 +50,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from scipy import sparse
@@ -200,8 +201,15 @@ def _on_fleets(fam: Family, terms: FloatArray, fleets: IntArray) -> FloatArray:
     return out
 
 
+#: ``price(rows, stocks)``: the cost of each stock (allocations × rows × sites) of the
+#: item rows ``rows``, when it is not the purchases at unit cost (moves of stock held:
+#: :mod:`sustain.optimize.redistribute`).
+Price = Callable[[IntArray, FloatArray], FloatArray]
+
+
 def _family_options(
-    opt: AllocationState, fam: Family, fleets: IntArray, work: list[float]
+    opt: AllocationState, fam: Family, fleets: IntArray, work: list[float],
+    price: Price | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The family's neighbourhood, Pareto-cut: (stocks, cost change, logs on ``fleets``).
 
@@ -212,7 +220,11 @@ def _family_options(
     stocks = _neighbourhood(opt.lo[fam.rows], opt.hi[fam.rows], centre)
     terms, _ = opt.family_eval(fam, stocks)  # (allocations × fam.fleets)
     logs = _on_fleets(fam, terms, fleets)
-    cost = np.sum((stocks - centre[None]) * a.unit_cost[fam.rows][None, :, None], axis=(1, 2))
+    if price is not None:
+        cost = price(fam.rows, stocks) - price(fam.rows, centre[None])[0]
+    else:
+        cost = np.sum((stocks - centre[None]) * a.unit_cost[fam.rows][None, :, None],
+                      axis=(1, 2))
     own = np.isin(fleets, fam.fleets)
     keep = _pareto(cost, logs[:, own], work)
     return stocks[keep], cost[keep], logs[keep]
@@ -248,7 +260,8 @@ def _dual_prices(
 
 
 def _improve_once(
-    opt: AllocationState, targets: FloatArray, log_a: FloatArray, deadline: Deadline | None = None
+    opt: AllocationState, targets: FloatArray, log_a: FloatArray, deadline: Deadline | None = None,
+    price: Price | None = None,
 ) -> float | None:
     """One round: the cheapest plan meeting the targets in the neighbourhood, applied.
 
@@ -273,7 +286,7 @@ def _improve_once(
             return None
         fam = opt.families[n]
         try:
-            options.append(_family_options(opt, fam, fleets, work))
+            options.append(_family_options(opt, fam, fleets, work, price))
         except _TooBig:
             return None  # too many to sort through: keep the plan
         # What the other items (no targeted fleet, or not in any family) contribute.
@@ -354,6 +367,13 @@ def _improve_once(
     return float(-cost[w])
 
 
+def _plan_cost(opt: AllocationState, price: Price | None) -> float:
+    """What the search's stock costs: purchases over ``opt.a.stock``, or ``price``."""
+    if price is None:
+        return float(np.sum((opt.stock - opt.a.stock) * opt.a.unit_cost[:, None]))
+    return math.fsum(float(price(f.rows, opt.stock[f.rows][None])[0]) for f in opt.families)
+
+
 def _out_of_time(deadline: Deadline | None) -> bool:
     """Whether ``deadline`` is spent (reporting progress when it is not)."""
     if deadline is None:
@@ -373,6 +393,7 @@ def refine_plan(
     min_stock: FloatArray | None = None,
     max_stock: FloatArray | None = None,
     deadline: Deadline | None = None,
+    price: Price | None = None,
 ) -> MarginalResult:
     """The plan ``res`` (meeting ``targets``) improved by exact neighbourhood search.
 
@@ -381,7 +402,8 @@ def refine_plan(
     steps returned keep the greedy's below the new cost and end at the new plan
     (``path.py`` builds the reported curve from them).  Returns ``res`` itself when
     nothing was saved.  Past ``deadline`` the round running gives up (keeping the plan
-    of the rounds before it).
+    of the rounds before it).  ``price``: what a family's stocks cost, when it is not
+    their purchases over ``a.stock`` at unit cost (the steps then cost that too).
     """
     if not res.met or not np.any(~np.isnan(targets)):
         return res
@@ -390,7 +412,7 @@ def refine_plan(
     opt.stock = res.stock.copy()
     saved = 0.0
     log_a = np.zeros(0)
-    cost = float(np.sum((opt.stock - a.stock) * a.unit_cost[:, None]))
+    cost = _plan_cost(opt, price)
     for k in range(ROUNDS):
         if _out_of_time(deadline):
             break
@@ -400,7 +422,7 @@ def refine_plan(
             deadline.tick(force=True)
         ev = evaluate_arrays(a.with_stock(opt.stock), method=method)
         log_a = opt.start_log_availability(ev)
-        more = _improve_once(opt, targets, log_a, deadline)
+        more = _improve_once(opt, targets, log_a, deadline, price)
         if more is None:
             break
         saved += more
@@ -408,7 +430,7 @@ def refine_plan(
         return res
     ev = evaluate_arrays(a.with_stock(opt.stock), method=method)
     log_a = opt.start_log_availability(ev)
-    cost = float(np.sum((opt.stock - a.stock) * a.unit_cost[:, None]))
+    cost = _plan_cost(opt, price)
     av = np.exp(log_a)
     if not math.isfinite(cost) or np.any(~np.isnan(targets) & (av < targets - 1e-12)):
         return res  # (a safeguard: the rounds keep every target by construction)

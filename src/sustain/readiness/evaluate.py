@@ -118,11 +118,31 @@ class Evaluation:
             out.append(row)
         return out
 
+    def idle_rows(self) -> tuple[IntArray, IntArray]:
+        """(item, site) indices of the stock no demand reaches: spares held at a site
+        where no fleet there or below uses the item (nor, for a sub-item, repairs its
+        parent), so the demand rate there is 0 and the units never serve a failure."""
+        ii, ss = np.nonzero((self.arrays.stock > 0) & ~(self.flows.demand > 0))
+        return ii.astype(np.int64), ss.astype(np.int64)
+
+    def idle_stock(self) -> list[dict[str, Any]]:
+        """Stock no demand reaches (:meth:`idle_rows`): item, site, qty, value
+        (qty × unit cost); the most valuable first."""
+        a = self.arrays
+        ii, ss = self.idle_rows()
+        rows = [
+            {"item": a.item_ids[i], "site": a.site_ids[s], "qty": int(a.stock[i, s]),
+             "value": float(a.stock[i, s] * a.unit_cost[i])}
+            for i, s in zip(ii.tolist(), ss.tolist(), strict=True)
+        ]
+        return sorted(rows, key=lambda r: -r["value"])
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``sustain evaluate --json`` (shared/spec).
 
-        ``repair_shops`` is there when some site has ``repair_channels``.  Each fleet
-        carries its ``drivers`` (:meth:`fleets_with_drivers`).
+        ``repair_shops`` is there when some site has ``repair_channels``, and
+        ``idle_stock`` (:meth:`idle_stock`) when some stock is held where no demand
+        reaches it.  Each fleet carries its ``drivers`` (:meth:`fleets_with_drivers`).
         """
         doc: dict[str, Any] = {
             "method": str(self.method),
@@ -132,6 +152,9 @@ class Evaluation:
         }
         if self.repair_shops is not None and self.repair_shops.site_ids:
             doc["repair_shops"] = self.repair_shops.to_list(self.arrays)
+        idle = self.idle_stock()
+        if idle:
+            doc["idle_stock"] = idle
         return doc
 
 

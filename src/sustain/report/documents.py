@@ -64,16 +64,25 @@ def json_text(doc: Any, *, what: str = "the result") -> str:
 
 
 def plan_csv(opt: Optimization) -> str:
-    """Every item and site with stock or purchases: held, buy, resulting stock, cost."""
+    """Every item and site with stock or purchases: held, buy, resulting stock, cost.
+
+    With moves (``optimize --redistribute``) a last column ``moved`` gives the units
+    moved in less those moved out, ``held`` the stock held before the moves, and
+    ``qty`` = held + moved + buy."""
     a = opt.evaluation.arrays
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["item", "site", "held", "buy", "qty", "unit_cost", "cost"])
-    ii, ss = np.nonzero((a.stock > 0) | (opt.held > 0))
+    moves = opt.routes is not None
+    moved = opt.moved
+    held = opt.held - moved
+    w.writerow(["item", "site", "held", "buy", "qty", "unit_cost", "cost"]
+               + (["moved"] if moves else []))
+    ii, ss = np.nonzero((a.stock > 0) | (held > 0))
     for i, s in zip(ii.tolist(), ss.tolist(), strict=True):
         buy = int(opt.buy[i, s])
-        w.writerow([a.item_ids[i], a.site_ids[s], int(opt.held[i, s]), buy, int(a.stock[i, s]),
-                    f"{a.unit_cost[i]:.2f}", f"{buy * a.unit_cost[i]:.2f}"])
+        w.writerow([a.item_ids[i], a.site_ids[s], int(held[i, s]), buy, int(a.stock[i, s]),
+                    f"{a.unit_cost[i]:.2f}", f"{buy * a.unit_cost[i]:.2f}"]
+                   + ([int(moved[i, s])] if moves else []))
     return buf.getvalue()
 
 

@@ -133,6 +133,24 @@ def print_purchases(console: Console, doc: dict[str, Any], top: int, currency: s
                   f"{len(doc['purchases'])} lines; {len(doc['curve'])} curve points.")
 
 
+def print_moves(console: Console, doc: dict[str, Any], top: int, currency: str) -> None:
+    """The moves of stock held of ``optimize --redistribute`` (the dearest first) and
+    their total."""
+    moves = doc["moves"]
+    if moves:
+        t = Table(title=f"Moves of stock held (top {top} by cost)")
+        for col in ("item", "from", "to", "qty", "cost/unit", "cost", "days"):
+            t.add_column(col, justify="left" if col in ("item", "from", "to") else "right")
+        for r in moves[:top]:
+            t.add_row(r["item"], r["from"], r["to"], str(r["qty"]), f"{r['cost_per_unit']:,.0f}",
+                      f"{r['cost']:,.0f}", f"{r['days']:g}")
+        console.print(t)
+    units = sum(r["qty"] for r in moves)
+    console.print(f"Moves: {doc['move_cost']:,.0f} {currency} for {units} units in "
+                  f"{len(moves)} lines; purchases and moves "
+                  f"{doc['purchase_cost'] + doc['move_cost']:,.0f} {currency}.")
+
+
 def print_simulation(console: Console, title: str, doc: dict[str, Any]) -> None:
     """Simulated availability per fleet with its confidence interval (and more when phased)."""
     t = Table(title=f"{title}: simulated, {doc['replications']} replications × {doc['days']} "

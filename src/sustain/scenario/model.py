@@ -111,6 +111,21 @@ class DeliveredStock:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Move:
+    """A route for moving spares held from ``from_site`` to ``to_site`` (every item, or
+    ``item``); a cost per unit or a share of the unit cost (None: the default), and a
+    transit time (None: the receiving site's order-and-ship time)."""
+
+    from_site: str
+    to_site: str
+    item: str | None = None
+    cost_per_unit: float | None = None
+    cost_fraction: float | None = None
+    days: float | None = None
+    both_ways: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Delivery:
     """``count`` systems (and ``stock``) arriving at ``site`` on ``day`` (simulator only)."""
 
@@ -343,6 +358,7 @@ class Scenario:
     uncertainty: Uncertainty | None = None
     source: str = "<memory>"
     source_files: tuple[Path, ...] = field(default=(), compare=False)
+    moves: tuple[Move, ...] = ()
 
     def value_per_system_day(self, system: str) -> float:
         """The ``value`` of one mission-capable system-day of ``system`` (default 1)."""

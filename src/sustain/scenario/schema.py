@@ -61,6 +61,8 @@ MAX_PRIORITY = 1e12
 MAX_FLEET_WEIGHT = 1e6
 #: Longest stockpile horizon, and longest lead time, months (a century).
 MAX_MONTHS = 1200
+#: Cost of moving a unit between sites as a share of its unit cost.
+MAX_MOVE_FRACTION = 100.0
 
 
 class Row(BaseModel):
@@ -392,6 +394,29 @@ class ValueRow(Row):
     )
 
 
+class MoveRow(Row):
+    """A route along which ``sustain optimize --redistribute`` may move spares already
+    held from one site to another (added by Sustain)."""
+
+    from_: str = Field(alias="from", min_length=1, description="Site the units leave.")
+    to: str = Field(min_length=1, description="Site the units go to.")
+    item: str | None = Field(
+        None, min_length=1, description="Only this item (default: every item)."
+    )
+    cost_per_unit: float | None = Field(
+        None, ge=0, le=MAX_UNIT_COST, description="Cost of moving one unit, currency."
+    )
+    cost_fraction: float | None = Field(
+        None, ge=0, le=MAX_MOVE_FRACTION,
+        description="Cost of moving one unit as a share of its unit cost (default 0.05).",
+    )
+    days: float | None = Field(
+        None, ge=0, le=MAX_DELAY_DAYS,
+        description="Transit time, days (default: up and down the support tree).",
+    )
+    both_ways: bool = Field(False, description="The route also runs from 'to' to 'from'.")
+
+
 class ScenarioDoc(Row):
     """The top level of a scenario file."""
 
@@ -417,6 +442,7 @@ class ScenarioDoc(Row):
     uncertainty: dict[str, Any] | None = Field(
         None, description="How far inputs may be off, for `sustain sweep --samples`."
     )
+    moves: list[MoveRow] = Field(default_factory=list)
 
 
 #: The tables of a scenario and the model of one row of each.
@@ -433,12 +459,13 @@ TABLES: dict[str, type[Row]] = {
     "battle_damage": BattleDamageRow,
     "offers": OfferRow,
     "value": ValueRow,
+    "moves": MoveRow,
 }
 
 #: Tables a scenario may leave out.
 OPTIONAL_TABLES = frozenset(
     {"stock", "stock_limits", "deliveries", "tempo", "attrition", "battle_damage", "offers",
-     "value"}
+     "value", "moves"}
 )
 #: Time-phased tables, read by the simulator only (the analytic engine is steady state).
 TIMELINE_TABLES = ("deliveries", "tempo", "attrition", "battle_damage")

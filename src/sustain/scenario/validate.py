@@ -26,6 +26,7 @@ from sustain.scenario.model import (
     StockLimit,
     System,
 )
+from sustain.scenario.moves import check_moves
 from sustain.scenario.offers import check_offers
 from sustain.scenario.raw import RawScenario
 from sustain.scenario.rows import validate_rows
@@ -119,6 +120,7 @@ def validate(raw: RawScenario) -> Scenario:
     timeline = check_timeline(c, tables, sites=sites, systems=systems, items=items)
     offers, value = check_offers(c, tables, sites=sites, systems=systems, items=items, plan=plan)
     uncertainty = check_uncertainty(c, items)
+    moves = check_moves(c, tables["moves"], sites=sites, items=items)
     c.raise_if_errors()
 
     children: dict[str, int] = defaultdict(int)
@@ -175,6 +177,7 @@ def validate(raw: RawScenario) -> Scenario:
         uncertainty=uncertainty,
         source=raw.where,
         source_files=tuple(raw.source_files),
+        moves=moves,
     )
 
 
@@ -417,6 +420,7 @@ _REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "tempo": (("system", "systems", "system"), ("site", "sites", "site")),
     "attrition": (("system", "systems", "system"), ("site", "sites", "site")),
     "battle_damage": (("system", "systems", "system"), ("site", "sites", "site")),
+    "moves": (("from", "sites", "site"), ("to", "sites", "site"), ("item", "items", "item")),
 }
 
 
