@@ -152,6 +152,10 @@ def evaluate(
     seed: Annotated[
         int | None, typer.Option("--seed", help="With --compare: seed (default 7; 0 is a seed).")
     ] = None,
+    measures: Annotated[
+        bool, typer.Option("--measures", help="Also print each fleet's and site's fill rate "
+                           "and mean wait for a spare (days); the JSON always has them.")
+    ] = False,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
@@ -165,6 +169,9 @@ def evaluate(
     try:
         outputs = output_files(output)
         check_whole("--top", top, low=1)
+        if measures and (over_time or plans):
+            raise OptionError("--measures is for the stock held alone (not with --over-time "
+                              "or --stock); the JSON documents carry the measures")
         if over_time:
             if method is MethodChoice.EXACT:
                 raise OptionError("--over-time uses --method vari-metric or metric, not exact")
@@ -241,7 +248,7 @@ def evaluate(
             print_plans(out, sc.name or str(scenario), doc, sc.currency)
         else:
             print_evaluation(out, sc.name or str(scenario), doc, top, comparison,
-                             sc.currency)
+                             sc.currency, measures=measures)
         if shops:
             print_repair_shops(out, shops)
         wrote(outputs)
