@@ -15,6 +15,13 @@ from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.path import plan_path
 from sustain.optimize.plain import plain_greedy
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
+from sustain.optimize.service import (
+    Quantities,
+    ServiceTargets,
+    describe,
+    service_allocation,
+    service_targets,
+)
 from sustain.optimize.spend import Spend, split_spend
 from sustain.optimize.state import (
     Deadline,
@@ -118,6 +125,12 @@ class Optimization:
     before: Evaluation | None = None
     #: Each fleet's weight in the budget objective Σ weight·N·log A (1 by default).
     weights: FloatArray | None = None
+    #: Fill-rate and waiting-time targets of the run (with the availability targets),
+    #: None when there are none (:mod:`sustain.optimize.service`).
+    service: ServiceTargets | None = None
+    #: With ``service``: every measure at each point of the curve (points × quantities
+    #: in :class:`~sustain.optimize.service.Quantities` order).
+    curve_values: FloatArray | None = None
 
     @property
     def stock(self) -> FloatArray:
@@ -230,6 +243,23 @@ class Optimization:
                     "fleets": {nm: float(x) for nm, x in zip(names, av, strict=True)},
                 }
             )
+            if self.service is not None and self.curve_values is not None:
+                out[-1].update(self._service_point(self.curve_values[p], names))
+        return out
+
+    def _service_point(self, values: FloatArray, names: list[str]) -> dict[str, Any]:
+        """A curve point's ``fill_rate`` and ``mean_wait_days``: each measure with a
+        target, by fleet (``SYSTEM@SITE``) or site."""
+        assert self.service is not None
+        a = self.evaluation.arrays
+        n_f, n_s = len(names), a.n_sites
+        has = ~np.isnan(self.service.vector())
+        labels = [*names, *a.site_ids]
+        out: dict[str, Any] = {}
+        for key, fleet_at, site_at in (("fill_rate", n_f, 3 * n_f),
+                                       ("mean_wait_days", 2 * n_f, 3 * n_f + n_s)):
+            rows = [*range(fleet_at, fleet_at + n_f), *range(site_at, site_at + n_s)]
+            out[key] = {labels[n]: float(values[i]) for n, i in enumerate(rows) if has[i]}
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -260,6 +290,8 @@ class Optimization:
                 "purchases_by_site": self.purchases_by_site(),
             }
         )
+        if self.service is not None:
+            doc["service_targets"] = self.service.to_list(a)
         return doc
 
 
@@ -383,16 +415,22 @@ def optimize_arrays(
     refine_seconds: float = REFINE_SECONDS,
     refine_progress: RefineProgress | None = None,
     weight: FloatArray | None = None,
+    fill_rate: float | Mapping[str, float] | None = None,
+    max_wait: float | Mapping[str, float] | None = None,
 ) -> Optimization:
     """:func:`optimize` on compiled arrays; ``weight`` per fleet (compiled order)."""
     method = _check_method(method)
     weights = _check_weights(a, weight)
     refine_seconds = _check_refine_seconds(refine_seconds)
-    if target is None and budget is None:
+    if target is None and budget is None and fill_rate is None and max_wait is None:
         raise SustainError("give a target (--target) or a budget (--budget)")
     budget = _check_budget(budget)
     limit = _check_max_memory(max_memory)
     targets = fleet_targets(a, target)
+    if fill_rate is not None or max_wait is not None:
+        return _service_run(a, targets, service_targets(
+            a, np.where(targets > 0, targets, np.nan), fill_rate, max_wait),
+            budget, method, min_stock, max_stock, progress, weights)
     lo, hi = stock_bounds(a, min_stock, max_stock)
     start = evaluate_arrays(a.with_stock(lo), method=method)
     check_work(a, start, lo, hi, limit)
@@ -434,6 +472,49 @@ def optimize_arrays(
         evaluation=final, held=a.stock, targets=targets, budget=budget,
         curve_cost=costs, curve_availability=avs, refinement_stopped=deadline.stopped,
         before=before, weights=weights,
+    )
+
+
+def _service_run(
+    a: ScenarioArrays, targets: FloatArray, service: ServiceTargets, budget: float | None,
+    method: Method, min_stock: FloatArray | None, max_stock: FloatArray | None,
+    progress: Progress | None, weights: FloatArray,
+) -> Optimization:
+    """Mixed availability, fill-rate and waiting-time targets
+    (:mod:`sustain.optimize.service`), the plan re-evaluated and checked independently."""
+    lo, hi = stock_bounds(a, min_stock, max_stock)
+    before = evaluate_arrays(a, method=method)
+    plan = service_allocation(a, service, method=method, lo=lo, hi=hi, progress=progress)
+    if not plan.met:
+        raise TargetUnreachable([], "; ".join(plan.shortfalls)
+                                + " (within the stock limits given; loosen max or exclusions)")
+    final = evaluate_arrays(a.with_stock(plan.stock), method=method)
+    sm = final.service()
+    q = Quantities(a, final.flows)
+    measured = np.concatenate([
+        np.log(np.maximum(np.nan_to_num(final.availability, nan=1.0), 1e-300)),
+        sm.fleet_fill_rate, sm.fleet_mean_wait_days, sm.site_fill_rate,
+        sm.site_mean_wait_days])
+    tv = service.vector()
+    tol = np.where(q.kind == 0, 1e-9, np.where(q.kind == 1, 1e-9 / np.where(
+        np.isnan(tv), 1.0, tv), 1e-9))
+    short = np.flatnonzero(q.shortfall(np.nan_to_num(measured, nan=0.0), tv) > tol)
+    if short.size:  # the independent evaluation disagrees with the search's sums
+        raise TargetUnreachable([], "; ".join(
+            describe(a, q, i, float(tv[i]), float(measured[i])) for i in short.tolist()))
+    cost = float(np.sum((plan.stock - a.stock) * a.unit_cost[:, None]))
+    if budget is not None and cost > budget * (1 + 1e-12):
+        raise TargetUnreachable([], (
+            f"the budget {_money(budget)} is the cause: the targets cannot be met within "
+            f"it (the cheapest plan found that meets them costs {_money(cost)}). Raise "
+            "the budget or lower the targets"))
+    n_f = a.fleet_system.size
+    start_cost = float(np.sum((lo - a.stock) * a.unit_cost[:, None]))
+    return Optimization(
+        evaluation=final, held=a.stock, targets=targets, budget=budget,
+        curve_cost=plan.curve_cost + start_cost,
+        curve_availability=np.exp(plan.curve_values[:, :n_f]), before=before,
+        weights=weights, service=service, curve_values=plan.curve_values,
     )
 
 
@@ -533,6 +614,8 @@ def optimize(
     max_memory: float | None = None,
     refine_seconds: float = REFINE_SECONDS,
     refine_progress: RefineProgress | None = None,
+    fill_rate: float | Mapping[str, float] | None = None,
+    max_wait: float | Mapping[str, float] | None = None,
 ) -> Optimization:
     """The cheapest spares to reach ``target``, or the most readiness for ``budget``.
 
@@ -566,6 +649,15 @@ def optimize(
     refine_progress : callable, optional
         ``refine_progress(stage, seconds, budget_seconds, cost)``, called while those
         searches run (``cost``: the cheapest plan meeting the targets so far).
+    fill_rate : float or mapping, optional
+        Fill-rate targets (above 0, below 1): a number for every site with demand, or
+        per ``SITE``, system id, ``SYSTEM@SITE`` (``*``: every site with demand not
+        named otherwise); :mod:`sustain.readiness.service` defines the measures.
+    max_wait : float or mapping, optional
+        Mean-waiting-time targets in days (above 0): a number for every fleet, or keyed
+        as ``fill_rate`` (``*``: every fleet not named otherwise).  With either, the run
+        uses the mixed-target search (:mod:`sustain.optimize.service`), ``target``
+        (availability) joins it, and ``budget`` is a limit on the plan's cost.
 
     Raises
     ------
@@ -589,6 +681,7 @@ def optimize(
         a, target=target, budget=budget, method=method, min_stock=lo, max_stock=hi,
         progress=progress, max_memory=max_memory, refine_seconds=refine_seconds,
         refine_progress=refine_progress, weight=fleet_weights(scenario, a),
+        fill_rate=fill_rate, max_wait=max_wait,
     )
     channels = scenario_channels(scenario)
     if not channels:
