@@ -430,7 +430,8 @@ def optimize_arrays(
     if fill_rate is not None or max_wait is not None:
         return _service_run(a, targets, service_targets(
             a, np.where(targets > 0, targets, np.nan), fill_rate, max_wait),
-            budget, method, min_stock, max_stock, progress, weights)
+            budget, method, min_stock, max_stock, progress, weights,
+            Deadline(refine_seconds, refine_progress))
     lo, hi = stock_bounds(a, min_stock, max_stock)
     start = evaluate_arrays(a.with_stock(lo), method=method)
     check_work(a, start, lo, hi, limit)
@@ -478,13 +479,15 @@ def optimize_arrays(
 def _service_run(
     a: ScenarioArrays, targets: FloatArray, service: ServiceTargets, budget: float | None,
     method: Method, min_stock: FloatArray | None, max_stock: FloatArray | None,
-    progress: Progress | None, weights: FloatArray,
+    progress: Progress | None, weights: FloatArray, deadline: Deadline,
 ) -> Optimization:
     """Mixed availability, fill-rate and waiting-time targets
-    (:mod:`sustain.optimize.service`), the plan re-evaluated and checked independently."""
+    (:mod:`sustain.optimize.service`), the plan re-evaluated and checked independently;
+    ``deadline``: processor time for the improvement passes after the greedy."""
     lo, hi = stock_bounds(a, min_stock, max_stock)
     before = evaluate_arrays(a, method=method)
-    plan = service_allocation(a, service, method=method, lo=lo, hi=hi, progress=progress)
+    plan = service_allocation(a, service, method=method, lo=lo, hi=hi, progress=progress,
+                              deadline=deadline)
     if not plan.met:
         raise TargetUnreachable([], "; ".join(plan.shortfalls)
                                 + " (within the stock limits given; loosen max or exclusions)")
@@ -515,6 +518,7 @@ def _service_run(
         curve_cost=plan.curve_cost + start_cost,
         curve_availability=np.exp(plan.curve_values[:, :n_f]), before=before,
         weights=weights, service=service, curve_values=plan.curve_values,
+        refinement_stopped=deadline.stopped,
     )
 
 

@@ -44,6 +44,7 @@ brute force in ``tests/optimize/test_service_targets.py``.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ from sustain._types import FloatArray, IntArray
 from sustain.errors import SustainError
 from sustain.optimize.curves import level_caps
 from sustain.optimize.family import Family, families_of, log_factor
-from sustain.optimize.state import Progress
+from sustain.optimize.state import Deadline, Progress
 from sustain.readiness.metric import Flows, Method, demand_flows, pipelines
 from sustain.readiness.service import fleet_item_weights
 from sustain.scenario.compile import ScenarioArrays
@@ -69,8 +70,15 @@ MAX_LOOKAHEAD = 32
 #: Shortfalls at most this are met (measures are compared with their targets after an
 #: independent evaluation with a tolerance of 1e-9).
 MET = 0.0
-#: Up to this many item-site pairs, the exchange pass runs after the clean-up.
+#: Up to this many item-site pairs, the improvement passes run after the clean-up.
 EXCHANGE_MAX_PAIRS = 400
+#: Neighbours of a family's stock evaluated per family and round (family moves).
+NEIGHBOURS = 3_000
+#: Pairs of families are tried together when (cheaper neighbours) × (neighbours) ×
+#: quantities stays within this.
+PAIR_WORK = 20_000_000
+#: Rounds of improvement (each a family move or a swap, then the clean-up) at most.
+IMPROVE_ROUNDS = 50
 #: Steps between two progress reports.
 PROGRESS_EVERY = 25
 
@@ -368,7 +376,7 @@ class _Search:
 
 def service_allocation(
     a: ScenarioArrays, targets: ServiceTargets, *, method: Method, lo: FloatArray,
-    hi: FloatArray, progress: Progress | None = None,
+    hi: FloatArray, progress: Progress | None = None, deadline: Deadline | None = None,
 ) -> ServicePlan:
     """The cheapest stock found meeting every target of ``targets`` (module docstring)."""
     tv = targets.vector()
@@ -414,9 +422,12 @@ def service_allocation(
     values = search.values()
     met = bool(q.shortfall(values, tv).max(initial=0.0) <= MET)
     if met:
+        if deadline is not None:
+            deadline.restart()
+            deadline.stage = "improving the plan"
         _clean_up(search)
         if a.n_items * a.n_sites <= EXCHANGE_MAX_PAIRS:
-            _exchange(search)
+            _improve(search, deadline)
     shortfalls = [] if met else _shortfall_text(a, q, search.values(), tv)
     costs, curve = _curve(search, path)
     return ServicePlan(stock=search.stock, start_stock=lo, met=met, shortfalls=shortfalls,
@@ -463,42 +474,163 @@ def _clean_up(search: _Search) -> None:
         options[n] = _removals(search, n)
 
 
-def _exchange(search: _Search, rounds: int = 50) -> None:
-    """Swap one unit for a cheaper block in another family while every target stays
-    met (effects of different families add exactly); the largest saving first."""
+@dataclass(slots=True)
+class _Neighbours:
+    """A family's neighbouring stocks, their quantities and cost changes."""
+
+    version: int
+    stocks: FloatArray  # (neighbours × family rows × sites)
+    values: FloatArray  # (neighbours × quantities)
+    dcost: FloatArray  # (neighbours,)
+
+
+def _neighbour_stocks(search: _Search, n: int) -> FloatArray:
+    """Family ``n``'s neighbours: its stock changed at one or two cells by −2..+2, or at
+    three cells by ±1, within ``[lo, cap]`` (at most :data:`NEIGHBOURS`; three-cell,
+    then two-cell changes are dropped first)."""
+    fam = search.fams[n]
+    rows = fam.rows.tolist()
+    base = search.stock[fam.rows]
+    cells = [(j, s) for j, r in enumerate(rows) for s in range(search.a.n_sites)
+             if search.flows.demand[r, s] > 0 or base[j, s] > search.lo[r, s]]
+    out: list[FloatArray] = []
+    for size, steps in ((1, (-2, -1, 1, 2)), (2, (-2, -1, 1, 2)), (3, (-1, 1))):
+        combos = list(itertools.combinations(cells, size))
+        if len(out) + len(combos) * len(steps) ** size > NEIGHBOURS:
+            break
+        for combo in combos:
+            for delta in itertools.product(steps, repeat=size):
+                new = base.copy()
+                good = True
+                for (j, s), d in zip(combo, delta, strict=True):
+                    new[j, s] += d
+                    good &= bool(search.lo[rows[j], s] <= new[j, s] <= search.cap[rows[j], s])
+                if good:
+                    out.append(new)
+    return np.array(out).reshape(-1, len(rows), search.a.n_sites)
+
+
+def _neighbours(search: _Search, n: int, cache: dict[int, _Neighbours]) -> _Neighbours:
+    """:func:`_neighbour_stocks` of family ``n``, evaluated (cached per family version)."""
+    st = search.state[n]
+    hit = cache.get(n)
+    if hit is not None and hit.version == st.version:
+        return hit
+    fam = search.fams[n]
+    stocks = _neighbour_stocks(search, n)
+    if stocks.shape[0]:
+        values, _ = search.evaluate(fam, stocks)
+    else:
+        values = np.zeros((0, search.q.size))
+    unit = search.a.unit_cost[fam.rows]
+    dcost = np.einsum("crs,r->c", stocks - search.stock[fam.rows][None], unit)
+    cache[n] = _Neighbours(st.version, stocks, values - st.current, dcost)
+    return cache[n]
+
+
+def _family_moves(search: _Search, cache: dict[int, _Neighbours]) -> bool:
+    """The cheapest change found of one family's stock, or of two families' stocks
+    together (their effects add exactly), among their neighbours, that keeps every
+    target met; True when one was applied."""
     q, tv = search.q, search.targets
-    for _ in range(rounds):
-        values = search.values()
-        rem = {n: _removals(search, n) for n in range(len(search.fams))}
-        best: tuple[float, int, int, int, int] | None = None
-        for n, (cells, vals) in rem.items():
-            unit = search.a.unit_cost[search.fams[n].rows]
-            for c, (j, _) in enumerate(cells):
-                price = float(unit[j])
-                without = values + vals[c] - search.state[n].current
-                for m, st in enumerate(search.state):
-                    if m == n or not st.cells:
+    values = search.values()
+    nbs = [_neighbours(search, n, cache) for n in range(len(search.fams))]
+    best: tuple[float, list[tuple[int, int]]] | None = None
+    for n, nb in enumerate(nbs):
+        cheaper = np.flatnonzero(nb.dcost < -1e-9)
+        if not cheaper.size:
+            continue
+        ok = q.shortfall(values + nb.values[cheaper], tv).max(axis=1) <= MET
+        if np.any(ok):
+            c = int(cheaper[ok][np.argmin(nb.dcost[cheaper[ok]])])
+            if best is None or -nb.dcost[c] > best[0]:
+                best = (float(-nb.dcost[c]), [(n, c)])
+    sizes = [nb.dcost.size for nb in nbs]
+    work = sum(int(np.sum(nb.dcost < 0)) for nb in nbs) * sum(sizes) * q.size
+    if best is None and len(nbs) > 1 and work <= PAIR_WORK:
+        for n, nb in enumerate(nbs):
+            for c in np.flatnonzero(nb.dcost < -1e-9).tolist():
+                base = values + nb.values[c]
+                for m, other in enumerate(nbs):
+                    if m == n:
                         continue
-                    cheaper = st.cost < price - 1e-9 * max(price, 1.0)
-                    if not np.any(cheaper):
+                    idx = np.flatnonzero(other.dcost + nb.dcost[c] < -1e-9)
+                    if not idx.size:
                         continue
-                    idx = np.flatnonzero(cheaper)
-                    after = without + st.values[idx] - st.current
-                    ok = q.shortfall(after, tv).max(axis=1) <= MET
-                    if np.any(ok):
-                        d = idx[ok][int(np.argmin(st.cost[idx[ok]]))]
-                        saving = price - float(st.cost[d])
-                        if best is None or saving > best[0]:
-                            best = (saving, n, c, m, int(d))
-        if best is None:
-            return
-        _, n, c, m, d = best
-        j, s = rem[n][0][c]
-        search.stock[search.fams[n].rows[j], s] -= 1
-        jj, ss, k = search.state[m].cells[d]
-        search.stock[search.fams[m].rows[jj], ss] += k
+                    ok = q.shortfall(base + other.values[idx], tv).max(axis=1) <= MET
+                    if not np.any(ok):
+                        continue
+                    d = int(idx[ok][np.argmin(other.dcost[idx[ok]])])
+                    saving = -float(nb.dcost[c] + other.dcost[d])
+                    if best is None or saving > best[0]:
+                        best = (saving, [(n, c), (m, d)])
+    if best is None:
+        return False
+    for n, c in best[1]:
+        search.stock[search.fams[n].rows] = nbs[n].stocks[c]
+    for n, _ in best[1]:
         search.refresh(n)
-        search.refresh(m)
+    return True
+
+
+def _swaps(search: _Search) -> bool:
+    """Replace 1 or more units at one item and site by a cheaper block of another
+    family (effects of different families add exactly), the largest saving first;
+    True when one was found."""
+    q, tv = search.q, search.targets
+    values = search.values()
+    best: tuple[float, int, int, int, int, int] | None = None
+    for n, fam in enumerate(search.fams):
+        base = search.stock[fam.rows]
+        unit = search.a.unit_cost[fam.rows]
+        cells = [(j, s, r) for j, row in enumerate(fam.rows.tolist())
+                 for s in range(search.a.n_sites)
+                 for r in range(1, int(base[j, s] - search.lo[row, s]) + 1)]
+        if not cells:
+            continue
+        copies = np.repeat(base[None], len(cells), axis=0)
+        for c, (j, s, r) in enumerate(cells):
+            copies[c, j, s] -= r
+        vals, _ = search.evaluate(fam, copies)
+        for c, (j, _, r) in enumerate(cells):
+            price = float(unit[j]) * r
+            without = values + vals[c] - search.state[n].current
+            for m, st in enumerate(search.state):
+                if m == n or not st.cells:
+                    continue
+                idx = np.flatnonzero(st.cost < price - 1e-9 * max(price, 1.0))
+                if not idx.size:
+                    continue
+                ok = q.shortfall(without + st.values[idx] - st.current, tv).max(axis=1) <= MET
+                if np.any(ok):
+                    d = idx[ok][int(np.argmin(st.cost[idx[ok]]))]
+                    saving = price - float(st.cost[d])
+                    if best is None or saving > best[0]:
+                        best = (saving, n, c, m, int(d), r)
+    if best is None:
+        return False
+    _, n, c, m, d, r = best
+    fam = search.fams[n]
+    cells = [(j, s) for j, row in enumerate(fam.rows.tolist()) for s in range(search.a.n_sites)
+             for _ in range(1, int(search.stock[row, s] - search.lo[row, s]) + 1)]
+    j, s = cells[c]
+    search.stock[fam.rows[j], s] -= r
+    jj, ss, k = search.state[m].cells[d]
+    search.stock[search.fams[m].rows[jj], ss] += k
+    search.refresh(n)
+    search.refresh(m)
+    return True
+
+
+def _improve(search: _Search, deadline: Deadline | None) -> None:
+    """Family moves and swaps, each followed by the clean-up, while they save money
+    (and the processor-time budget lasts)."""
+    cache: dict[int, _Neighbours] = {}
+    for _ in range(IMPROVE_ROUNDS):
+        if deadline is not None and deadline.expired():
+            return
+        if not (_family_moves(search, cache) or _swaps(search)):
+            return
         _clean_up(search)
 
 
