@@ -166,14 +166,14 @@ def _targets(
             s = int(demanded[rng.integers(demanded.size)])
             col = t.site_fill if kind == "sfill" else t.site_wait
             key, values, reached = a.site_ids[s], col[:, s], float(col[w, s])
-        if kind == "avail" and reached > 0:
-            avail[key] = round(reached * (1 - easier / 4), 6)
+        if kind == "avail" and reached > 1e-6:
+            avail[key] = math.floor(reached * (1 - easier / 4) * 1e6) / 1e6
             ok &= values >= avail[key] - TOL
-        elif kind in ("ffill", "sfill") and 0 < reached < 1:
-            fill[key] = round(reached * (1 - easier), 6)
+        elif kind in ("ffill", "sfill") and 1e-6 < reached < 1:
+            fill[key] = math.floor(reached * (1 - easier) * 1e6) / 1e6
             ok &= values >= fill[key] - TOL
         elif kind in ("fwait", "swait") and reached > 0:
-            wait[key] = round(reached * (1 + easier), 6)
+            wait[key] = math.ceil(reached * (1 + easier) * 1e6) / 1e6
             ok &= values <= wait[key] * (1 + TOL)
     return avail, fill, wait, ok
 
