@@ -195,6 +195,34 @@ def parse_targets(values: list[str]) -> float | dict[str, float] | None:
     return found["*"] if list(found) == ["*"] else found
 
 
+def parse_service(values: list[str], option: str) -> float | dict[str, float] | None:
+    """``--fill-rate`` (a fraction) or ``--max-wait`` (days): ``0.8`` alone, or keyed by
+    ``SITE``, ``SYSTEM`` or ``SYSTEM@SITE`` (``EAST=0.85``, ``SAMX@EAST=2.5``)."""
+    if not values:
+        return None
+    days = option == "--max-wait"
+    example = "3, or SITE=3, SYSTEM=3, SYSTEM@SITE=2.5" if days else (
+        "0.8, or SITE=0.85, SYSTEM=0.9, SYSTEM@SITE=0.9")
+    found: dict[str, float] = {}
+    for v in values:
+        key, eq, num = v.rpartition("=")
+        key = key.strip() if eq else "*"
+        try:
+            x = float(num)
+        except ValueError:
+            raise OptionError(f"{option} {v!r}: expected a number like {example}") from None
+        if days and not (math.isfinite(x) and x > 0):
+            raise OptionError(f"{option} {v!r}: must be a number of days above 0")
+        if not days:
+            if 1 < x <= 100:
+                raise OptionError(f"{option} {v!r}: give a fraction (0.9), not a percentage")
+            if not 0 < x < 1:  # also NaN
+                raise OptionError(f"{option} {v!r}: must be a fraction above 0 and below 1, "
+                                  "like 0.9 (a fill rate of 1 needs unlimited stock)")
+        found[key] = x
+    return found["*"] if list(found) == ["*"] else found
+
+
 #: A Dask scheduler address: an optional protocol, a host and an optional port.
 _DASK_ADDRESS = re.compile(
     r"(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"

@@ -49,6 +49,7 @@ from sustain.cli.common import (
     load_for_outputs,
     out,
     output_option,
+    parse_service,
     parse_targets,
     report_files,
     with_stock_plan,
@@ -397,8 +398,28 @@ def optimize(
                                    "time of items without procurement_days (default: the "
                                    "longest procurement_days in the scenario).")
     ] = None,
+    fill_rate: Annotated[
+        list[str] | None,
+        typer.Option("--fill-rate", help="Fill-rate target (share of demands met from the "
+                     "shelf): 0.8 (every site with demand), SITE=0.85, SYSTEM=0.9, "
+                     "SYSTEM@SITE=0.9; repeat for several; mixes with --target and "
+                     "--max-wait."),
+    ] = None,
+    max_wait: Annotated[
+        list[str] | None,
+        typer.Option("--max-wait", help="Mean-waiting-time target in days (a demand's "
+                     "average wait for a spare): 3 (every fleet), SYSTEM@SITE=2.5, "
+                     "SYSTEM=3, SITE=3; repeat for several."),
+    ] = None,
+    measures: Annotated[
+        bool, typer.Option("--measures", help="Also print each fleet's and site's fill rate "
+                           "and mean wait (always with --fill-rate or --max-wait).")
+    ] = False,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    if (fill_rate or max_wait) and over_time:
+        raise fail(OptionError("--fill-rate and --max-wait are not available with "
+                               "--over-time: give --target"))
     if over_time or average or allow_shortfall or exponential or days is not None or (
             step is not None or lead_days is not None):
         _optimize_over_time(
@@ -427,9 +448,11 @@ def optimize(
     outputs: list[Output] = []
     try:
         targets = parse_targets(target or [])
+        fills = parse_service(fill_rate or [], "--fill-rate")
+        waits = parse_service(max_wait or [], "--max-wait")
         if budget is not None:
             check_number("--budget", budget, low=0, what="an amount of money")
-        if targets is None and budget is None:
+        if targets is None and budget is None and fills is None and waits is None:
             raise OptionError("give --target (e.g. --target 0.9) or --budget")
         check_whole("--top", top, low=1)
         if refine_seconds != math.inf:
@@ -447,7 +470,8 @@ def optimize(
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
                                    progress=progress.step, max_memory=memory,
                                    refine_seconds=refine_seconds,
-                                   refine_progress=progress.refine)
+                                   refine_progress=progress.refine, fill_rate=fills,
+                                   max_wait=waits)
         if opt.refinement_stopped:
             err.print(
                 f"note: the search for a cheaper plan stopped after {refine_seconds:g} s of "
@@ -475,7 +499,8 @@ def optimize(
         sys.stdout.write(text)
         return
     if not quiet:
-        print_evaluation(out, sc.name or str(scenario), doc, 10, None, sc.currency)
+        print_evaluation(out, sc.name or str(scenario), doc, 10, None, sc.currency,
+                         measures=measures or "service_targets" in doc)
         print_purchases(out, doc, top, sc.currency)
         print_before_after(out, doc, sc.currency)
         if shops:
