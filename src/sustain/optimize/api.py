@@ -488,6 +488,20 @@ def _service_run(
     before = evaluate_arrays(a, method=method)
     plan = service_allocation(a, service, method=method, lo=lo, hi=hi, progress=progress,
                               deadline=deadline)
+    goals = service.availability
+    if plan.met and np.any(~np.isnan(goals)):
+        # A second start: the availability targets' own plan (the multi-echelon search
+        # above), completed for the other targets; the cheaper plan is kept.
+        first = Deadline(deadline.seconds, deadline.report)
+        seed = _search(a, goals, method, min_stock, max_stock, progress,
+                       evaluate_arrays(a.with_stock(lo), method=method), first)
+        second = Deadline(deadline.seconds, deadline.report)
+        other = service_allocation(a, service, method=method, lo=lo, hi=hi,
+                                   progress=progress, deadline=second, start=seed.stock)
+        deadline.stopped |= first.stopped or second.stopped
+        price = float(np.sum(plan.stock * a.unit_cost[:, None]))
+        if other.met and float(np.sum(other.stock * a.unit_cost[:, None])) < price - 1e-9:
+            plan = other
     if not plan.met:
         raise TargetUnreachable([], "; ".join(plan.shortfalls)
                                 + " (within the stock limits given; loosen max or exclusions)")

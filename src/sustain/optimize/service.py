@@ -377,10 +377,21 @@ class _Search:
 def service_allocation(
     a: ScenarioArrays, targets: ServiceTargets, *, method: Method, lo: FloatArray,
     hi: FloatArray, progress: Progress | None = None, deadline: Deadline | None = None,
+    start: FloatArray | None = None,
 ) -> ServicePlan:
-    """The cheapest stock found meeting every target of ``targets`` (module docstring)."""
+    """The cheapest stock found meeting every target of ``targets`` (module docstring).
+
+    ``start`` (at least ``lo``, at most ``hi``): the greedy begins from this stock
+    instead of ``lo`` (its units come first in the curve); the clean-up and the
+    improvement passes may still take any unit above ``lo`` away."""
     tv = targets.vector()
     search = _Search(a, tv, method, lo, hi)
+    path: list[tuple[int, int, float]] = []  # (row, site, new level) per unit step
+    if start is not None:
+        search.stock = np.minimum(np.maximum(start, lo), hi)
+        search.cap = np.maximum(search.cap, search.stock)
+        for r, s in zip(*np.nonzero(search.stock > lo), strict=True):
+            path.append((int(r), int(s), float(search.stock[r, s])))
     for n in range(len(search.fams)):
         search.refresh(n)
     values = search.values()
@@ -391,8 +402,7 @@ def service_allocation(
         if ratio > -np.inf and ratio > 0:
             heap.append((-ratio, n, search.state[n].version))
     heapq.heapify(heap)
-    cost = 0.0
-    path: list[tuple[int, int, float]] = []  # (row, site, new level) per unit step
+    cost = float(np.sum((search.stock - lo) * a.unit_cost[:, None]))
     steps = 0
     while heap and q.shortfall(values, tv).max(initial=0.0) > MET:
         _, n, version = heapq.heappop(heap)
