@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -105,8 +106,8 @@ def test_mixed_plan_meets_every_target_and_curve_rises() -> None:
     assert costs == sorted(costs) and costs[-1] == pytest.approx(opt.purchase_cost)
     fills = [p["fill_rate"]["EAST"] for p in curve]
     waits = [p["mean_wait_days"]["IFV@WEST"] for p in curve]
-    assert all(y >= x - 1e-12 for x, y in zip(fills, fills[1:], strict=False))
-    assert all(y <= x + 1e-12 for x, y in zip(waits, waits[1:], strict=False))
+    assert all(y >= x - 1e-12 for x, y in itertools.pairwise(fills))
+    assert all(y <= x + 1e-12 for x, y in itertools.pairwise(waits))
     assert fills[-1] == pytest.approx(sm.site_fill_rate[a.site_ids.index("EAST")], rel=1e-9)
     doc = opt.to_dict()
     assert {(t["measure"], t["system"], t["site"]) for t in doc["service_targets"]} == {

@@ -33,8 +33,9 @@ DOCUMENTS = {
     "`expected_available`, `fill_rate`, `mean_wait_days`), `items` (per item and site that "
     "stocks or sees demand: `stock`, `demand_per_day`, `pipeline_mean`, `pipeline_var`, "
     "`ebo`, `fill_rate`), `stock_cost` and `sites` (per site: `demand_per_day`, "
-    "`fill_rate`, `mean_wait_days`: [optimize.md](optimize.md#service-targets)); with `--over-time` the series of [method.md](method.md#readiness-over-"
-    "time); with `--stock` the plans of [stock-plans.md](stock-plans.md#json---json)",
+    "`fill_rate`, `mean_wait_days`: [optimize.md](optimize.md#service-targets)); with "
+    "`--over-time` the series of [method.md](method.md#readiness-over-time); with "
+    "`--stock` the plans of [stock-plans.md](stock-plans.md#json---json)",
     "optimize": "the document of `evaluate` for the recommended stock, plus `curve` (the "
     "efficient points: [optimize.md](optimize.md)) and the purchases; with `--fill-rate` "
     "or `--max-wait`, `service_targets`",

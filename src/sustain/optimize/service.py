@@ -13,13 +13,16 @@ the three measures are on one scale::
     mean wait W, target t days: g = max(0, log(W / t))
 
 Every unit (an item at a site) is scored by the fall in ``Σ_c g_c`` per money it brings
-and the best is bought, until every ``g_c`` is 0 (the classical greedy for several
-service constraints: Sherbrooke 2004, *Optimal Inventory Modeling of Systems*, 2nd ed.,
-sec. 2.6 and ch. 7 on marginal analysis with more than one constraint; Muckstadt 2005,
-*Analysis and Algorithms for Service Parts Supply Chains*, ch. 3).  Once a constraint
+and the best is bought, until every ``g_c`` is 0: marginal analysis (Fox 1966;
+Sherbrooke 2004, *Optimal Inventory Modeling of Systems*, 2nd ed., ch. 2) on the sum
+of the constraints' shortfalls, a common heuristic for several service constraints
+(Lagrangian treatments of fill-rate constraints: Muckstadt 2005, *Analysis and
+Algorithms for Service Parts Supply Chains*).  Once a constraint
 is met it no longer pulls, so money goes where targets are still short.  A clean-up
-pass then removes units, dearest first, that no constraint needs any longer, and an
-exchange pass swaps a unit for a cheaper one elsewhere while every target stays met.
+pass then removes units, dearest first, that no target needs any longer, and
+improvement passes change one or two families' stock at a few cells, or swap units for
+a cheaper block of another family, while every target stays met (within the
+processor-time budget ``deadline``).
 
 All the measures are sums over items of terms that depend only on the item's own
 family (a top-level item and its sub-items): log availability is Σ of Sherbrooke's
@@ -589,7 +592,7 @@ def _swaps(search: _Search) -> bool:
     True when one was found."""
     q, tv = search.q, search.targets
     values = search.values()
-    best: tuple[float, int, int, int, int, int] | None = None
+    best: tuple[float, int, tuple[int, int, int], int, int] | None = None
     for n, fam in enumerate(search.fams):
         base = search.stock[fam.rows]
         unit = search.a.unit_cost[fam.rows]
@@ -602,8 +605,8 @@ def _swaps(search: _Search) -> bool:
         for c, (j, s, r) in enumerate(cells):
             copies[c, j, s] -= r
         vals, _ = search.evaluate(fam, copies)
-        for c, (j, _, r) in enumerate(cells):
-            price = float(unit[j]) * r
+        for c, cell in enumerate(cells):
+            price = float(unit[cell[0]]) * cell[2]
             without = values + vals[c] - search.state[n].current
             for m, st in enumerate(search.state):
                 if m == n or not st.cells:
@@ -616,15 +619,11 @@ def _swaps(search: _Search) -> bool:
                     d = idx[ok][int(np.argmin(st.cost[idx[ok]]))]
                     saving = price - float(st.cost[d])
                     if best is None or saving > best[0]:
-                        best = (saving, n, c, m, int(d), r)
+                        best = (saving, n, cell, m, int(d))
     if best is None:
         return False
-    _, n, c, m, d, r = best
-    fam = search.fams[n]
-    cells = [(j, s) for j, row in enumerate(fam.rows.tolist()) for s in range(search.a.n_sites)
-             for _ in range(1, int(search.stock[row, s] - search.lo[row, s]) + 1)]
-    j, s = cells[c]
-    search.stock[fam.rows[j], s] -= r
+    _, n, (j, s, r), m, d = best
+    search.stock[search.fams[n].rows[j], s] -= r
     jj, ss, k = search.state[m].cells[d]
     search.stock[search.fams[m].rows[jj], ss] += k
     search.refresh(n)

@@ -6,15 +6,15 @@ than ``s`` units are in the pipeline.  Poisson arrivals see time averages (PASTA
 
     fill_is = P(X_is < s_is) = P(X_is ≤ s_is − 1)
 
-(Sherbrooke 2004, *Optimal Inventory Modeling of Systems*, 2nd ed., sec. 2.3; the
+(Sherbrooke 2004, *Optimal Inventory Modeling of Systems*, 2nd ed., ch. 2; the
 ``fill_rate`` of :func:`sustain.readiness.metric.pipelines`).  A demand that finds the
 shelf empty waits; by Little's law the mean wait of a demand (counting the zero waits
 of the demands filled at once) is
 
     wait_is = EBO_is / m_is   days
 
-with ``m_is`` the demands per day on the site's stock (Sherbrooke 2004, sec. 4.2:
-the same quantity is a base's extra resupply delay in METRIC).
+with ``m_is`` the demands per day on the site's stock (the same quantity is a base's
+extra resupply delay in METRIC: Sherbrooke 1968; Sherbrooke 2004, ch. 4).
 
 Aggregates, each a demand-weighted mean of these:
 

@@ -120,8 +120,8 @@ def service_curve_figure(opt: Optimization, *, currency: str = "") -> Any:
                        {n: [p["fleets"][n] for p in points] for n in has_av}, has_av))
     for key, label, scale in _service_panels(points):
         lines = {n: [p[key][n] for p in points] for n in points[0][key]}
-        targets = {t["site"] if t["system"] is None else f"{t['system']}@{t['site']}":
-                   float(t["target"]) for t in listed if t["measure"] == key}  # type: ignore[arg-type]
+        targets = {str(t["site"]) if t["system"] is None else f"{t['system']}@{t['site']}":
+                   float(str(t["target"])) for t in listed if t["measure"] == key}
         panels.append((label, scale, lines, targets))
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1 + 3 * len(panels)), dpi=120,
                              layout="constrained", sharex=True, squeeze=False)

@@ -39,7 +39,7 @@ def print_evaluation(
         ("expected available", "right"),
         *((("fill rate", "right"), ("mean wait (days)", "right")) if measures else ()),
     ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+        t.add_column(col, justify=just)
     for f in doc["fleets"]:
         extra = (pct(f["fill_rate"]), _wait(f["mean_wait_days"])) if measures else ()
         t.add_row(
