@@ -72,7 +72,8 @@ TWO_BASES = {
               {"id": "WEST", "parent": "D", "order_ship_days": 2}],
     "systems": [{"id": "SAMX"}, {"id": "IFV"}],
     "fleets": [{"system": "SAMX", "site": "EAST", "count": 3, "hours_per_day": 20},
-               {"system": "IFV", "site": "WEST", "count": 10, "hours_per_day": 8}],
+               {"system": "IFV", "site": "WEST", "count": 10, "hours_per_day": 8},
+               {"system": "IFV", "site": "D", "count": 0, "hours_per_day": 8}],
     "items": [
         {"id": "TX", "unit_cost": 500, "mtbf_hours": 900, "depot_repair_days": 25,
          "installed_in": [{"system": "SAMX", "qty": 1}]},
@@ -97,7 +98,8 @@ def test_mixed_plan_meets_every_target_and_curve_rises() -> None:
     sm = ev.service()
     f_samx, f_ifv = a.system_ids.index("SAMX"), a.system_ids.index("IFV")
     samx = int(np.flatnonzero(a.fleet_system == f_samx)[0])
-    ifv = int(np.flatnonzero(a.fleet_system == f_ifv)[0])
+    west = a.site_ids.index("WEST")
+    ifv = int(np.flatnonzero((a.fleet_system == f_ifv) & (a.fleet_site == west))[0])
     assert ev.availability[samx] >= 0.9 - 1e-9
     assert sm.site_fill_rate[a.site_ids.index("EAST")] >= 0.85 - 1e-9
     assert sm.fleet_mean_wait_days[ifv] <= 1.5 + 1e-9
@@ -138,6 +140,8 @@ def test_number_means_every_site_with_demand_and_every_fleet() -> None:
         ({"max_wait": {"EASTT": 2.0}}, "max_wait EASTT: no such fleet or site (did you mean "
                                        "'EAST'?)"),
         ({"fill_rate": {}}, "fill_rate: no fleet or site given"),
+        ({"fill_rate": {"IFV@D": 0.5}}, "fill_rate IFV@D: no demand from fleet IFV@D (no "
+                                        "systems, or no item with an mtbf_hours installed)"),
     ],
 )
 def test_bad_options(kwargs: dict[str, object], message: str) -> None:

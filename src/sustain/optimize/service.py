@@ -159,8 +159,9 @@ def scoped_targets(
 ) -> tuple[FloatArray, FloatArray]:
     """(per fleet, per site) targets on ``measure`` from a number or a mapping.
 
-    Keys: ``SYSTEM`` (its fleets), ``SYSTEM@SITE`` (one fleet), ``SITE`` (the site, over
-    every request on its stock) or ``*``.  A number, or ``*``, means every site with
+    Keys: ``SYSTEM`` (its fleets with demand), ``SYSTEM@SITE`` (one fleet), ``SITE`` (the
+    site, over every request on its stock; a name that is both a system and a site means
+    the system) or ``*``.  A number, or ``*``, means every site with
     demand for a fill rate and every fleet for a wait (those not named otherwise).
     """
     n_f = a.fleet_system.size
@@ -174,6 +175,8 @@ def scoped_targets(
         raise SustainError(f"{option}: no fleet or site given")
     systems = [a.system_ids[k] for k in a.fleet_system]
     sites = [a.site_ids[s] for s in a.fleet_site]
+    per_system = np.asarray(fleet_item_weights(a).sum(axis=1)).ravel()
+    fleet_demand = np.where(a.fleet_count > 0, per_system[a.fleet_system], 0.0)
     star: float | None = None
     for key, value in given.items():
         if not isinstance(key, str):
@@ -186,7 +189,11 @@ def scoped_targets(
         hits = [f for f in range(n_f)
                 if systems[f] == sys_id and (not at or sites[f] == at_site)]
         if hits:
-            fleet[hits] = x
+            served = [f for f in hits if fleet_demand[f] > 0]
+            if not served:
+                raise SustainError(f"{option} {key}: no demand from fleet {key} (no systems, "
+                                   "or no item with an mtbf_hours installed)")
+            fleet[served] = x
         elif not at and key in a.site_ids:
             s = a.site_ids.index(key)
             if site_demand[s] <= 0:
@@ -200,7 +207,7 @@ def scoped_targets(
         if measure is Measure.FILL_RATE:
             site[np.isnan(site) & (site_demand > 0)] = star
         else:
-            fleet[np.isnan(fleet) & (a.fleet_count > 0)] = star
+            fleet[np.isnan(fleet) & (fleet_demand > 0)] = star
     return fleet, site
 
 
