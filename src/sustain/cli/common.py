@@ -200,19 +200,47 @@ EXACT_NOT_FOR_OPTIMIZE = "optimize uses --method vari-metric or metric"
 
 
 def check_optimize_options(
-    target: list[str] | None, budget: float | None, refine_seconds: float
+    target: list[str] | None, budget: float | None, refine_seconds: float, *,
+    service: bool = False,
 ) -> float | dict[str, float] | None:
     """The targets of ``optimize`` (``--target``, see :func:`parse_targets`), after
-    checking ``--budget`` and ``--refine-seconds``; one of target and budget is needed."""
+    checking ``--budget`` and ``--refine-seconds``; one of target and budget is needed
+    (or ``service``: fill-rate or waiting-time targets)."""
     targets = parse_targets(target or [])
     if budget is not None:
         check_number("--budget", budget, low=0, what="an amount of money")
-    if targets is None and budget is None:
+    if targets is None and budget is None and not service:
         raise OptionError("give --target (e.g. --target 0.9) or --budget")
     if refine_seconds != math.inf:
         check_number("--refine-seconds", refine_seconds, low=0,
                      what="a number of seconds (or inf)")
     return targets
+def parse_service(values: list[str], option: str) -> float | dict[str, float] | None:
+    """``--fill-rate`` (a fraction) or ``--max-wait`` (days): ``0.8`` alone, or keyed by
+    ``SITE``, ``SYSTEM`` or ``SYSTEM@SITE`` (``EAST=0.85``, ``SAMX@EAST=2.5``)."""
+    if not values:
+        return None
+    days = option == "--max-wait"
+    example = "3, or SITE=3, SYSTEM=3, SYSTEM@SITE=2.5" if days else (
+        "0.8, or SITE=0.85, SYSTEM=0.9, SYSTEM@SITE=0.9")
+    found: dict[str, float] = {}
+    for v in values:
+        key, eq, num = v.rpartition("=")
+        key = key.strip() if eq else "*"
+        try:
+            x = float(num)
+        except ValueError:
+            raise OptionError(f"{option} {v!r}: expected a number like {example}") from None
+        if days and not (math.isfinite(x) and x > 0):
+            raise OptionError(f"{option} {v!r}: must be a number of days above 0")
+        if not days:
+            if 1 < x <= 100:
+                raise OptionError(f"{option} {v!r}: give a fraction (0.9), not a percentage")
+            if not 0 < x < 1:  # also NaN
+                raise OptionError(f"{option} {v!r}: must be a fraction above 0 and below 1, "
+                                  "like 0.9 (a fill rate of 1 needs unlimited stock)")
+        found[key] = x
+    return found["*"] if list(found) == ["*"] else found
 
 
 #: A Dask scheduler address: an optional protocol, a host and an optional port.

@@ -51,6 +51,7 @@ from sustain.cli.common import (
     load_for_outputs,
     out,
     output_option,
+    parse_service,
     parse_targets,
     report_files,
     with_stock_plan,
@@ -156,6 +157,10 @@ def evaluate(
     seed: Annotated[
         int | None, typer.Option("--seed", help="With --compare: seed (default 7; 0 is a seed).")
     ] = None,
+    measures: Annotated[
+        bool, typer.Option("--measures", help="Also print each fleet's and site's fill rate "
+                           "and mean wait for a spare (days); the JSON always has them.")
+    ] = False,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
@@ -170,6 +175,9 @@ def evaluate(
     try:
         outputs = output_files(output)
         check_whole("--top", top, low=1)
+        if measures and (over_time or plans):
+            raise OptionError("--measures is for the stock held alone (not with --over-time "
+                              "or --stock); the JSON documents carry the measures")
         if over_time:
             if method is MethodChoice.EXACT:
                 raise OptionError("--over-time uses --method vari-metric or metric, not exact")
@@ -242,7 +250,7 @@ def evaluate(
             print_plans(out, sc.name or str(scenario), doc, sc.currency)
         else:
             print_evaluation(out, sc.name or str(scenario), doc, top, comparison,
-                             sc.currency)
+                             sc.currency, measures=measures)
         if shops:
             print_repair_shops(out, shops)
         wrote(outputs)
@@ -396,8 +404,28 @@ def optimize(
                            "sites (the scenario's moves, or every pair of sites at 5 % of "
                            "the unit cost) where a move beats buying.")
     ] = False,
+    fill_rate: Annotated[
+        list[str] | None,
+        typer.Option("--fill-rate", help="Fill-rate target (share of demands met from the "
+                     "shelf): 0.8 (every site with demand), SITE=0.85, SYSTEM=0.9, "
+                     "SYSTEM@SITE=0.9; repeat for several; mixes with --target and "
+                     "--max-wait."),
+    ] = None,
+    max_wait: Annotated[
+        list[str] | None,
+        typer.Option("--max-wait", help="Mean-waiting-time target in days (a demand's "
+                     "average wait for a spare): 3 (every fleet), SYSTEM@SITE=2.5, "
+                     "SYSTEM=3, SITE=3; repeat for several."),
+    ] = None,
+    measures: Annotated[
+        bool, typer.Option("--measures", help="Also print each fleet's and site's fill rate "
+                           "and mean wait (always with --fill-rate or --max-wait).")
+    ] = False,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    if (fill_rate or max_wait) and over_time:
+        raise fail(OptionError("--fill-rate and --max-wait are not available with "
+                               "--over-time: give --target"))
     if over_time or average or allow_shortfall or exponential or days is not None or (
             step is not None or lead_days is not None):
         if redistribute:
@@ -429,7 +457,13 @@ def optimize(
         raise fail(SustainError(EXACT_NOT_FOR_OPTIMIZE))
     outputs: list[Output] = []
     try:
-        targets = check_optimize_options(target, budget, refine_seconds)
+        fills = parse_service(fill_rate or [], "--fill-rate")
+        waits = parse_service(max_wait or [], "--max-wait")
+        targets = check_optimize_options(target, budget, refine_seconds,
+                                         service=fills is not None or waits is not None)
+        if redistribute and (fills is not None or waits is not None):
+            raise OptionError("--redistribute is not available with --fill-rate or "
+                              "--max-wait")
         check_whole("--top", top, low=1)
         memory = None if max_memory is None else parse_memory(max_memory)
         outputs += output_files(output)
@@ -444,7 +478,8 @@ def optimize(
                                    progress=progress.step, max_memory=memory,
                                    refine_seconds=refine_seconds,
                                    refine_progress=progress.refine,
-                                   redistribute=redistribute)
+                                   redistribute=redistribute, fill_rate=fills,
+                                   max_wait=waits)
         if opt.refinement_stopped:
             err.print(
                 f"note: the search for a cheaper plan stopped after {refine_seconds:g} s of "
@@ -471,7 +506,8 @@ def optimize(
         sys.stdout.write(text)
         return
     if not quiet:
-        print_evaluation(out, sc.name or str(scenario), doc, 10, None, sc.currency)
+        print_evaluation(out, sc.name or str(scenario), doc, 10, None, sc.currency,
+                         measures=measures or "service_targets" in doc)
         print_purchases(out, doc, top, sc.currency)
         if "moves" in doc:
             print_moves(out, doc, top, sc.currency)

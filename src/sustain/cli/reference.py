@@ -30,12 +30,15 @@ help texts, not this page. -->
 #: The JSON document each command prints with ``--json``, and where it is described.
 DOCUMENTS = {
     "evaluate": "`fleets` (per fleet: `system`, `site`, `count`, `availability`, "
-    "`expected_available`), `items` (per item and site that stocks or sees demand: "
-    "`stock`, `demand_per_day`, `pipeline_mean`, `pipeline_var`, `ebo`, `fill_rate`) and "
-    "`stock_cost`; with `--over-time` the series of [method.md](method.md#readiness-over-"
-    "time); with `--stock` the plans of [stock-plans.md](stock-plans.md#json---json)",
+    "`expected_available`, `fill_rate`, `mean_wait_days`), `items` (per item and site that "
+    "stocks or sees demand: `stock`, `demand_per_day`, `pipeline_mean`, `pipeline_var`, "
+    "`ebo`, `fill_rate`), `stock_cost` and `sites` (per site: `demand_per_day`, "
+    "`fill_rate`, `mean_wait_days`: [optimize.md](optimize.md#service-targets)); with "
+    "`--over-time` the series of [method.md](method.md#readiness-over-time); with "
+    "`--stock` the plans of [stock-plans.md](stock-plans.md#json---json)",
     "optimize": "the document of `evaluate` for the recommended stock, plus `curve` (the "
-    "efficient points: [optimize.md](optimize.md)) and the purchases",
+    "efficient points: [optimize.md](optimize.md)) and the purchases; with `--fill-rate` "
+    "or `--max-wait`, `service_targets`",
     "simulate": "`days`, `replications`, `seed`, `warmup_days`, `fleets` (availability, "
     "its 95 % interval, the series), `items` (mean backorders, fill rate): "
     "[simulate.md](simulate.md#outputs)",

@@ -24,6 +24,13 @@ from sustain.optimize.redistribute import (
     scenario_routes,
 )
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
+from sustain.optimize.service import (
+    Quantities,
+    ServiceTargets,
+    describe,
+    service_allocation,
+    service_targets,
+)
 from sustain.optimize.spend import Spend, split_spend
 from sustain.optimize.state import (
     Deadline,
@@ -152,6 +159,12 @@ class Optimization:
         if self.moves is None or self.routes is None:
             return []
         return self.moves.lines(self.evaluation.arrays, self.routes)
+    #: Fill-rate and waiting-time targets of the run (with the availability targets),
+    #: None when there are none (:mod:`sustain.optimize.service`).
+    service: ServiceTargets | None = None
+    #: With ``service``: every measure at each point of the curve (points × quantities
+    #: in :class:`~sustain.optimize.service.Quantities` order).
+    curve_values: FloatArray | None = None
 
     @property
     def stock(self) -> FloatArray:
@@ -264,6 +277,23 @@ class Optimization:
                     "fleets": {nm: float(x) for nm, x in zip(names, av, strict=True)},
                 }
             )
+            if self.service is not None and self.curve_values is not None:
+                out[-1].update(self._service_point(self.curve_values[p], names))
+        return out
+
+    def _service_point(self, values: FloatArray, names: list[str]) -> dict[str, Any]:
+        """A curve point's ``fill_rate`` and ``mean_wait_days``: each measure with a
+        target, by fleet (``SYSTEM@SITE``) or site."""
+        assert self.service is not None
+        a = self.evaluation.arrays
+        n_f, n_s = len(names), a.n_sites
+        has = ~np.isnan(self.service.vector())
+        labels = [*names, *a.site_ids]
+        out: dict[str, Any] = {}
+        for key, fleet_at, site_at in (("fill_rate", n_f, 3 * n_f),
+                                       ("mean_wait_days", 2 * n_f, 3 * n_f + n_s)):
+            rows = [*range(fleet_at, fleet_at + n_f), *range(site_at, site_at + n_s)]
+            out[key] = {labels[n]: float(values[i]) for n, i in enumerate(rows) if has[i]}
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -297,6 +327,8 @@ class Optimization:
         if self.routes is not None:
             doc["moves"] = self.move_lines()
             doc["move_cost"] = self.move_cost
+        if self.service is not None:
+            doc["service_targets"] = self.service.to_list(a)
         return doc
 
 
@@ -421,9 +453,14 @@ def optimize_arrays(
     refine_progress: RefineProgress | None = None,
     weight: FloatArray | None = None,
     routes: Routes | None = None,
+    fill_rate: float | Mapping[str, float] | None = None,
+    max_wait: float | Mapping[str, float] | None = None,
 ) -> Optimization:
     """:func:`optimize` on compiled arrays; ``weight`` per fleet (compiled order);
     ``routes``: stock held may also be moved along them (:mod:`.redistribute`)."""
+    if routes is not None and (fill_rate is not None or max_wait is not None):
+        raise SustainError("moving stock held (redistribute) works with availability "
+                           "targets or a budget, not with fill-rate or waiting-time targets")
     if routes is not None:
         return _redistributed(
             a, routes, target=target, budget=budget, method=method, min_stock=min_stock,
@@ -432,11 +469,16 @@ def optimize_arrays(
     method = _check_method(method)
     weights = _check_weights(a, weight)
     refine_seconds = _check_refine_seconds(refine_seconds)
-    if target is None and budget is None:
+    if target is None and budget is None and fill_rate is None and max_wait is None:
         raise SustainError("give a target (--target) or a budget (--budget)")
     budget = _check_budget(budget)
     limit = _check_max_memory(max_memory)
     targets = fleet_targets(a, target)
+    if fill_rate is not None or max_wait is not None:
+        return _service_run(a, targets, service_targets(
+            a, np.where(targets > 0, targets, np.nan), fill_rate, max_wait),
+            budget, method, min_stock, max_stock, progress, weights,
+            Deadline(refine_seconds, refine_progress))
     lo, hi = stock_bounds(a, min_stock, max_stock)
     start = evaluate_arrays(a.with_stock(lo), method=method)
     check_work(a, start, lo, hi, limit)
@@ -564,6 +606,64 @@ def _fixed_plan(
     costs, avs = plan_path(a, res, stock, method, CURVE_POINTS, weights)
     return Optimization(evaluation=final, held=a.stock, targets=targets, budget=budget,
                         curve_cost=costs, curve_availability=avs, weights=weights)
+def _service_run(
+    a: ScenarioArrays, targets: FloatArray, service: ServiceTargets, budget: float | None,
+    method: Method, min_stock: FloatArray | None, max_stock: FloatArray | None,
+    progress: Progress | None, weights: FloatArray, deadline: Deadline,
+) -> Optimization:
+    """Mixed availability, fill-rate and waiting-time targets
+    (:mod:`sustain.optimize.service`), the plan re-evaluated and checked independently;
+    ``deadline``: processor time for the improvement passes after the greedy."""
+    lo, hi = stock_bounds(a, min_stock, max_stock)
+    before = evaluate_arrays(a, method=method)
+    plan = service_allocation(a, service, method=method, lo=lo, hi=hi, progress=progress,
+                              deadline=deadline)
+    goals = service.availability
+    if plan.met and np.any(~np.isnan(goals)):
+        # A second start: the availability targets' own plan (the multi-echelon search
+        # above), completed for the other targets; the cheaper plan is kept.
+        first = Deadline(deadline.seconds, deadline.report)
+        seed = _search(a, goals, method, min_stock, max_stock, progress,
+                       evaluate_arrays(a.with_stock(lo), method=method), first)
+        second = Deadline(deadline.seconds, deadline.report)
+        other = service_allocation(a, service, method=method, lo=lo, hi=hi,
+                                   progress=progress, deadline=second, start=seed.stock)
+        deadline.stopped |= first.stopped or second.stopped
+        price = float(np.sum(plan.stock * a.unit_cost[:, None]))
+        if other.met and float(np.sum(other.stock * a.unit_cost[:, None])) < price - 1e-9:
+            plan = other
+    if not plan.met:
+        raise TargetUnreachable([], "; ".join(plan.shortfalls)
+                                + " (within the stock limits given; loosen max or exclusions)")
+    final = evaluate_arrays(a.with_stock(plan.stock), method=method)
+    sm = final.service()
+    q = Quantities(a, final.flows)
+    measured = np.concatenate([
+        np.log(np.maximum(np.nan_to_num(final.availability, nan=1.0), 1e-300)),
+        sm.fleet_fill_rate, sm.fleet_mean_wait_days, sm.site_fill_rate,
+        sm.site_mean_wait_days])
+    tv = service.vector()
+    tol = np.where(q.kind == 0, 1e-9, np.where(q.kind == 1, 1e-9 / np.where(
+        np.isnan(tv), 1.0, tv), 1e-9))
+    short = np.flatnonzero(q.shortfall(np.nan_to_num(measured, nan=0.0), tv) > tol)
+    if short.size:  # the independent evaluation disagrees with the search's sums
+        raise TargetUnreachable([], "; ".join(
+            describe(a, q, i, float(tv[i]), float(measured[i])) for i in short.tolist()))
+    cost = float(np.sum((plan.stock - a.stock) * a.unit_cost[:, None]))
+    if budget is not None and cost > budget * (1 + 1e-12):
+        raise TargetUnreachable([], (
+            f"the budget {_money(budget)} is the cause: the targets cannot be met within "
+            f"it (the cheapest plan found that meets them costs {_money(cost)}). Raise "
+            "the budget or lower the targets"))
+    n_f = a.fleet_system.size
+    start_cost = float(np.sum((lo - a.stock) * a.unit_cost[:, None]))
+    return Optimization(
+        evaluation=final, held=a.stock, targets=targets, budget=budget,
+        curve_cost=plan.curve_cost + start_cost,
+        curve_availability=np.exp(plan.curve_values[:, :n_f]), before=before,
+        weights=weights, service=service, curve_values=plan.curve_values,
+        refinement_stopped=deadline.stopped,
+    )
 
 
 def _short(a: ScenarioArrays, targets: FloatArray, ev: Evaluation) -> list[int]:
@@ -663,6 +763,8 @@ def optimize(
     refine_seconds: float = REFINE_SECONDS,
     refine_progress: RefineProgress | None = None,
     redistribute: bool = False,
+    fill_rate: float | Mapping[str, float] | None = None,
+    max_wait: float | Mapping[str, float] | None = None,
 ) -> Optimization:
     """The cheapest spares to reach ``target``, or the most readiness for ``budget``.
 
@@ -702,6 +804,15 @@ def optimize(
         buying (:mod:`sustain.optimize.redistribute`).  The plan's ``moves`` and
         ``move_cost`` say what to move; ``held`` is then the stock after the moves, and
         a budget pays for purchases and moves together.
+    fill_rate : float or mapping, optional
+        Fill-rate targets (above 0, below 1): a number for every site with demand, or
+        per ``SITE``, system id, ``SYSTEM@SITE`` (``*``: every site with demand not
+        named otherwise); :mod:`sustain.readiness.service` defines the measures.
+    max_wait : float or mapping, optional
+        Mean-waiting-time targets in days (above 0): a number for every fleet, or keyed
+        as ``fill_rate`` (``*``: every fleet not named otherwise).  With either, the run
+        uses the mixed-target search (:mod:`sustain.optimize.service`), ``target``
+        (availability) joins it, and ``budget`` is a limit on the plan's cost.
 
     Raises
     ------
@@ -726,6 +837,7 @@ def optimize(
         progress=progress, max_memory=max_memory, refine_seconds=refine_seconds,
         refine_progress=refine_progress, weight=fleet_weights(scenario, a),
         routes=scenario_routes(scenario, a) if redistribute else None,
+        fill_rate=fill_rate, max_wait=max_wait,
     )
     channels = scenario_channels(scenario)
     if not channels:

@@ -11,6 +11,7 @@ from sustain._types import FloatArray, IntArray
 from sustain.readiness.drivers import TOP_DRIVERS, FleetDrivers, fleet_drivers
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
+from sustain.readiness.service import ServiceMeasures, service_measures
 from sustain.readiness.shops import RepairShops, repair_shops, scenario_channels
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
@@ -60,13 +61,21 @@ class Evaluation:
         ii, ss = np.nonzero((a.stock > 0) | (self.flows.demand > 0))
         return ii.astype(np.int64), ss.astype(np.int64)
 
+    def service(self) -> ServiceMeasures:
+        """Fill rate and mean waiting time per fleet and per site
+        (:mod:`sustain.readiness.service`)."""
+        return service_measures(self.arrays, self.flows, self.pipes)
+
     def fleets_dict(self) -> list[dict[str, Any]]:
-        """The ``fleets`` part of the JSON contract."""
+        """The ``fleets`` part of the JSON contract (``fill_rate`` and ``mean_wait_days``:
+        :meth:`service`; None for a fleet without demand)."""
         a = self.arrays
         expected = self.expected_available
+        sm = self.service()
         out = []
         for f in range(a.fleet_system.size):
             av = float(self.availability[f])
+            fill, wait = float(sm.fleet_fill_rate[f]), float(sm.fleet_mean_wait_days[f])
             out.append(
                 {
                     "system": a.system_ids[a.fleet_system[f]],
@@ -74,6 +83,8 @@ class Evaluation:
                     "count": int(a.fleet_count[f]),
                     "availability": None if np.isnan(av) else av,
                     "expected_available": float(expected[f]),
+                    "fill_rate": None if np.isnan(fill) else fill,
+                    "mean_wait_days": None if np.isnan(wait) else wait,
                 }
             )
         return out
@@ -142,13 +153,15 @@ class Evaluation:
 
         ``repair_shops`` is there when some site has ``repair_channels``, and
         ``idle_stock`` (:meth:`idle_stock`) when some stock is held where no demand
-        reaches it.  Each fleet carries its ``drivers`` (:meth:`fleets_with_drivers`).
+        reaches it.  Each fleet carries its ``drivers`` (:meth:`fleets_with_drivers`);
+        ``sites`` gives each site's demand, fill rate and mean wait (:meth:`service`).
         """
         doc: dict[str, Any] = {
             "method": str(self.method),
             "fleets": self.fleets_with_drivers(),
             "items": self.items_dict(),
             "stock_cost": self.stock_cost,
+            "sites": self.service().sites_list(self.arrays),
         }
         if self.repair_shops is not None and self.repair_shops.site_ids:
             doc["repair_shops"] = self.repair_shops.to_list(self.arrays)

@@ -87,13 +87,18 @@ def plan_csv(opt: Optimization) -> str:
 
 
 def curve_csv(points: list[dict[str, Any]]) -> str:
-    """The efficient curve: cost, overall availability and one column per fleet."""
+    """The efficient curve: cost, overall availability and one column per fleet; with
+    fill-rate or waiting-time targets, one more column per measure with a target
+    (``fill_rate:SITE``, ``mean_wait_days:SYSTEM@SITE``, …)."""
     names = list(points[0]["fleets"]) if points else []
+    extra = [(key, n) for key in ("fill_rate", "mean_wait_days")
+             for n in (points[0].get(key, {}) if points else {})]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["cost", "availability", *names])
+    w.writerow(["cost", "availability", *names, *(f"{k}:{n}" for k, n in extra)])
     for p in points:
-        w.writerow([p["cost"], p["availability"], *(p["fleets"][n] for n in names)])
+        w.writerow([p["cost"], p["availability"], *(p["fleets"][n] for n in names),
+                    *(p[k][n] for k, n in extra)])
     return buf.getvalue()
 
 

@@ -79,10 +79,65 @@ def _legend_beside(ax: Any, **kwargs: Any) -> None:
 
 
 def save_curve_plot(opt: Optimization, path: Path, fmt: str, *, currency: str = "") -> None:
-    """Save :func:`curve_figure` to ``path`` in the format ``fmt``."""
+    """Save :func:`curve_figure` (:func:`service_curve_figure` when the run has fill-rate
+    or waiting-time targets) to ``path`` in the format ``fmt``."""
     plt = pyplot()
+    if opt.service is not None:
+        panels = len(_service_panels(opt.curve())) + int(np.any(~np.isnan(opt.targets)))
+        _check_size((9, 1 + 3 * panels), 120, fmt)
+        _save(plt, service_curve_figure(opt, currency=currency), path, fmt)
+        return
     _check_size((9, 5), 120, fmt)
     _save(plt, curve_figure(opt, currency=currency), path, fmt)
+
+
+#: The measures of a service curve's panels: key in the curve points, axis label, scale.
+_PANELS = (("availability", "availability (%)", 100.0), ("fill_rate", "fill rate (%)", 100.0),
+           ("mean_wait_days", "mean wait (days)", 1.0))
+
+
+def _service_panels(points: list[dict[str, Any]]) -> list[tuple[str, str, float]]:
+    """The measures with a target in a service run's curve, availability first."""
+    first = points[0] if points else {}
+    return [p for p in _PANELS if p[0] != "availability" and first.get(p[0])]
+
+
+def service_curve_figure(opt: Optimization, *, currency: str = "") -> Any:
+    """The efficient curve of a run with fill-rate or waiting-time targets: one panel per
+    measure with a target (availability of the fleets with one, then fill rate, then
+    mean wait, each for the fleets and sites with a target), against money spent
+    (millions of ``currency``), the targets as dashed lines."""
+    plt = pyplot()
+    points = opt.curve()
+    cost = np.array([p["cost"] for p in points]) / 1e6
+    names = list(points[0]["fleets"]) if points else []
+    listed = opt.service.to_list(opt.evaluation.arrays) if opt.service is not None else []
+    panels: list[tuple[str, float, dict[str, list[float]], dict[str, float]]] = []
+    has_av = {n: float(t) for n, t in zip(names, opt.targets.tolist(), strict=True)
+              if not math.isnan(t)}
+    if has_av:
+        panels.append(("availability (%)", 100.0,
+                       {n: [p["fleets"][n] for p in points] for n in has_av}, has_av))
+    for key, label, scale in _service_panels(points):
+        lines = {n: [p[key][n] for p in points] for n in points[0][key]}
+        targets = {str(t["site"]) if t["system"] is None else f"{t['system']}@{t['site']}":
+                   float(str(t["target"])) for t in listed if t["measure"] == key}
+        panels.append((label, scale, lines, targets))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1 + 3 * len(panels)), dpi=120,
+                             layout="constrained", sharex=True, squeeze=False)
+    for ax, (label, scale, lines, targets) in zip(axes[:, 0], panels, strict=True):
+        for n, ys in lines.items():
+            line = ax.step(cost, [scale * y for y in ys], where="post", lw=1.2, label=n)
+            if n in targets:
+                ax.axhline(scale * targets[n], ls="--", lw=0.8, color=line[0].get_color())
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        _legend_beside(ax, ncol=1 if len(lines) < 16 else 2)
+    axes[-1, 0].set_xlabel(f"purchases (millions of {currency})" if currency
+                           else "purchases (millions)")
+    axes[0, 0].set_title("Efficient curve: each measure with a target against money spent "
+                         "(dashed: targets)")
+    return fig
 
 
 def curve_figure(opt: Optimization, *, currency: str = "") -> Any:

@@ -25,10 +25,11 @@ from sustain.scenario.oryx import LossRates
 
 def print_evaluation(
     console: Console, title: str, doc: dict[str, Any], top: int,
-    comparison: dict[str, Any] | None, currency: str = "",
+    comparison: dict[str, Any] | None, currency: str = "", *, measures: bool = False,
 ) -> None:
     """Fleets, the items with the most backorders at operating sites, the value of the
-    stock (in ``currency``)."""
+    stock (in ``currency``); with ``measures``, each fleet's fill rate and mean wait too,
+    and a table of the sites'."""
     t = Table(title=f"{title}: fleets ({doc['method']})")
     for col, just in (
         ("system", "left"),
@@ -36,14 +37,18 @@ def print_evaluation(
         ("systems", "right"),
         ("availability", "right"),
         ("expected available", "right"),
+        *((("fill rate", "right"), ("mean wait (days)", "right")) if measures else ()),
     ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+        t.add_column(col, justify=just)
     for f in doc["fleets"]:
+        extra = (pct(f["fill_rate"]), _wait(f["mean_wait_days"])) if measures else ()
         t.add_row(
             f["system"], f["site"], str(f["count"]), pct(f["availability"]),
-            f"{f['expected_available']:.2f}",
+            f"{f['expected_available']:.2f}", *extra,
         )
     console.print(t)
+    if measures:
+        print_site_measures(console, doc["sites"])
     operating = {f["site"] for f in doc["fleets"]}
     at_bases = [r for r in doc["items"] if r["site"] in operating]
     items = sorted(at_bases, key=lambda r: -r["ebo"])[:top]
@@ -70,6 +75,23 @@ def print_evaluation(
                     f"{block['max_abs_ebo_error']:.2e}",
                 )
         console.print(t)
+
+
+def _wait(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def print_site_measures(console: Console, sites: list[dict[str, Any]]) -> None:
+    """Each site with demand: requests per day, fill rate, mean wait (``--measures``)."""
+    t = Table(title="Sites: requests on their stock")
+    for col in ("site", "demand/day", "fill rate", "mean wait (days)"):
+        t.add_column(col, justify="left" if col == "site" else "right")
+    for r in sites:
+        if r["fill_rate"] is None:
+            continue
+        t.add_row(r["site"], f"{r['demand_per_day']:.4f}", pct(r["fill_rate"]),
+                  _wait(r["mean_wait_days"]))
+    console.print(t)
 
 
 def print_plans(console: Console, title: str, doc: dict[str, Any], currency: str) -> None:
