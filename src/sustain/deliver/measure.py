@@ -12,9 +12,10 @@ report days ``0, K, 2K, …, D``).
 A fleet whose type uses several consumables is as able to fire as the scarcest
 allows: its share in a month is the least of theirs.
 
-A consumable offer is taken in :data:`~sustain.deliver.supply.CONSUMABLE_BLOCKS`
-equal blocks of its ``per_month``: one unit of the measure is one block, shipped
-every month the offer ships, and costs ``per_month / blocks × unit_cost × months``.
+A consumable offer is taken in equal blocks of its ``per_month`` (a tenth, or one
+unit where ``per_month`` is 10 or less: :func:`~sustain.deliver.supply.block_count`):
+one unit of the measure is one block, shipped every month the offer ships, and costs
+``per_month / blocks × unit_cost × months``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sustain._types import FloatArray
-from sustain.deliver.supply import CONSUMABLE_BLOCKS, Supply
+from sustain.deliver.supply import CONSUMABLE_BLOCKS, Supply, block_count
 from sustain.errors import SustainError
 from sustain.readiness.metric import Method
 from sustain.readiness.over_time import evaluate_over_time
@@ -101,8 +102,9 @@ class Measure:
             if o.kind == "consumable":
                 ships = self.supply.shipments[n] if self.supply is not None else None
                 months = max(ships.months, 1) if ships is not None else 1
-                caps.append(consumable_blocks if o.per_month > 0 else 0)
-                costs.append(o.per_month / consumable_blocks * o.unit_cost * months)
+                count = block_count(o.per_month, consumable_blocks)
+                caps.append(count)
+                costs.append(o.per_month / max(count, 1) * o.unit_cost * months)
             else:
                 caps.append(o.max)
                 costs.append(o.unit_cost)
@@ -125,8 +127,7 @@ class Measure:
 
     def per_month(self, o: Offer, units: int) -> float:
         """Units a month that ``units`` blocks of consumable offer ``o`` ship."""
-        return units * o.per_month / (self.supply.blocks if self.supply is not None
-                                      else CONSUMABLE_BLOCKS)
+        return units * o.per_month / max(self.caps[self._index[o.id]], 1)
 
     def months(self, o: Offer) -> int:
         """Months consumable offer ``o`` ships (0: none that counts)."""

@@ -27,6 +27,7 @@ form) needs no solve.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,8 +46,18 @@ from sustain.stockpile.data import (
     with_shipments,
 )
 
-#: A consumable offer is taken in this many equal blocks of its ``per_month``.
+#: A consumable offer is taken in at most this many equal blocks of its ``per_month``
+#: (:func:`block_count`).
 CONSUMABLE_BLOCKS = 10
+
+
+def block_count(per_month: float, blocks: int = CONSUMABLE_BLOCKS) -> int:
+    """Equal blocks an offer of ``per_month`` units a month is taken in: ``blocks``,
+    or fewer so that a block is at least one unit (``per_month`` 2: two blocks of one);
+    0 for an offer of nothing."""
+    if per_month <= 0:
+        return 0
+    return max(1, min(blocks, math.ceil(per_month)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +69,9 @@ class Shipments:
     consumable : int
         Index of the consumable in the section.
     per_unit : float
-        Units a month in one block (``per_month / blocks``).
+        Units a month in one block (``per_month / count``).
+    count : int
+        Blocks offered (:func:`block_count`).
     first, last : int
         First and last month shipped (``last < first``: none).
     lead : int
@@ -67,6 +80,7 @@ class Shipments:
 
     consumable: int
     per_unit: float
+    count: int
     first: int
     last: int
     lead: int
@@ -135,9 +149,10 @@ class Supply:
                 continue
             first = month_offset(plan.start_month, o.from_month or plan.start_month)
             lag = lead.get(o.donor or "", 0)
+            count = block_count(o.per_month, blocks)
             self.shipments[n] = Shipments(
-                consumable=c_idx[o.consumable], per_unit=o.per_month / blocks,
-                first=first, last=self.last_month - lag, lead=lag)
+                consumable=c_idx[o.consumable], per_unit=o.per_month / max(count, 1),
+                count=count, first=first, last=self.last_month - lag, lead=lag)
         self.blocks = blocks
         self._cache: dict[tuple[int, bytes, tuple[int, ...]], FloatArray] = {}
         self.solves = 0
