@@ -37,7 +37,7 @@ import numpy as np
 from sustain._types import FloatArray
 from sustain.scenario.model import Offer, Scenario, StockpilePlan
 from sustain.scenario.months import days_in_months, month_offset
-from sustain.stockpile.api import plan_from_data
+from sustain.stockpile.api import check_plan_exists, plan_from_data
 from sustain.stockpile.data import (
     PlanData,
     no_shortfall_possible,
@@ -117,7 +117,13 @@ def integral(t: FloatArray, f: FloatArray, x: FloatArray) -> FloatArray:
 class Supply:
     """The stockpile coupling of :class:`~sustain.deliver.measure.Measure` (module
     docstring): which system types use which consumables, what each consumable offer
-    ships, and the share of each consumable's usage met for a choice."""
+    ships, and the share of each consumable's usage met for a choice.
+
+    Raises
+    ------
+    sustain.stockpile.PlanInfeasible
+        A donor of the section is overcommitted: no stockpile plan exists.
+    """
 
     def __init__(self, scenario: Scenario, offers: Sequence[Offer], *, days: int,
                  blocks: int = CONSUMABLE_BLOCKS) -> None:
@@ -154,6 +160,9 @@ class Supply:
                 consumable=c_idx[o.consumable], per_unit=o.per_month / max(count, 1),
                 count=count, first=first, last=self.last_month - lag, lead=lag)
         self.blocks = blocks
+        # Whether a donor is overcommitted depends on neither demand nor offers (each
+        # offer's donor makes what it ships): checked once.
+        check_plan_exists(plan_data(plan))
         self._cache: dict[tuple[int, bytes, tuple[int, ...]], FloatArray] = {}
         self.solves = 0
         self.solve_seconds = 0.0
