@@ -13,6 +13,7 @@ import pytest
 from scipy.optimize import linprog
 
 from sustain.deliver import Measure, choose
+from sustain.deliver.supply import integral
 from tests.deliver.cases import scenario
 
 #: Spares enough that no fleet ever waits for one (availability 1 to many digits).
@@ -206,3 +207,19 @@ def test_with_one_consumable_offer_the_greedy_takes_the_lp_rounded_up_to_a_block
     tight = 6 * 1.0 * 20.5  # 20.5 rounds a month over 6 months
     assert _reference_lp(doc, tight)[0] == pytest.approx(20.5)
     assert choose(m, budget=tight).qty == (20,)
+
+
+def test_month_integrals_are_the_trapezoid_rule_split_at_month_ends() -> None:
+    # The integral of the linear interpolant up to every report day is the trapezoid
+    # rule; split anywhere, the pieces add up; past the last day, the last value holds.
+    rng = np.random.default_rng(5)
+    t = np.array([0.0, 7.0, 14.0, 21.0, 25.0])
+    f = rng.uniform(0, 5, size=(3, t.size))
+    whole = integral(t, f, t)
+    for k in range(1, t.size):
+        assert whole[:, k] == pytest.approx(np.trapezoid(f[:, :k + 1], t[:k + 1], axis=1))
+    x = np.sort(rng.uniform(0, 25, size=6))
+    assert integral(t, f, x) == pytest.approx(np.array([[np.trapezoid(
+        np.interp(np.linspace(0, b, 20001), t, row), np.linspace(0, b, 20001)) for b in x]
+        for row in f]), rel=1e-6)
+    assert integral(t, f, np.array([31.0]))[:, 0] == pytest.approx(whole[:, -1] + 6 * f[:, -1])
