@@ -46,7 +46,7 @@ run: $(VENV)/.installed
 	@echo "stock plan written to $(PLAN); efficient curve plotted in $(CURVE);"
 	@echo "availability over two years (deliveries, tempo surge) plotted in $(OVER_TIME);"
 	@echo "purchases with need-by and order-by days to hold $(TARGET) over time: $(OVER_TIME_PLAN)"
-	@echo "what to deliver next for $(NEXT_BUDGET) (systems and spares offered, in order, with"
+	@echo "what to deliver next for $(NEXT_BUDGET) (systems, spares and consumables offered, in order, with"
 	@echo "the reason for each): $(NEXT_PLAN), and with the frontier chart: $(NEXT_HTML)"
 	@echo "the same runs from a browser or script: $(BIN)/sustain serve, then"
 	@echo "http://127.0.0.1:8000/docs (the JSON API; docs/web.md)"

@@ -5,8 +5,14 @@
 1. The worked example (examples/coalition-next.yaml, 730 days) at three budgets:
    the measure reached, money spent, wall time and engine evaluations.
 2. A scaled case: 5 fleets (one system type each, 10 items of its own, one base
-   each under one depot), 50 offers (per fleet 2 of systems and 8 of spares, arriving
-   on days 0 … 120), 24 months (730 days); more than 12 offers, so the greedy runs once.
+   each under one depot), 54 offers (per fleet 2 of systems and 8 of spares, arriving
+   on days 0 … 120; 4 of consumables), 24 months (730 days); more than 12 offers, so
+   the greedy runs once. Two consumables: R fired by S0 and S1, M by S2, both short
+   (partner stock, one donor with a month's lead time, and other demand of R), each
+   offered by two donors (one of them the section's).
+
+Each line gives the share of the time spent planning consumables (the stockpile
+linear programmes, HiGHS) and the plans solved.
 
 Baseline, in the same run: the same choice with every offer treated as interacting
 with every pick (all gains evaluated again after each pick, instead of only those of
@@ -63,33 +69,61 @@ def scaled(seed: int = 7) -> dict[str, Any]:
             doc["offers"].append({"id": f"{s}-SP{i}", "kind": "spares", "item": f"{s}-I{i}",
                                   "site": site, "max": 4, "unit_cost": cost,
                                   "from_day": float(rng.choice([0, 30, 90]))})
+    doc["stockpile"] = {
+        "start_month": "2025-01", "months": 24,
+        "consumables": [{"id": "R", "unit_cost": 3000}, {"id": "M", "unit_cost": 4e5}],
+        "usage": [{"consumable": "R", "system": "S0", "per_system_day": 20},
+                  {"consumable": "R", "system": "S1", "per_system_day": 30},
+                  {"consumable": "M", "system": "S2", "per_system_day": 0.2}],
+        "demand": [{"consumable": "R", "from": "2025-01", "per_month": 15000}],
+        "partner_stock": {"R": 20000, "M": 30},
+        "donors": [{"id": "US", "lead_months": 1, "stock": {"R": 40000, "M": 40},
+                    "floor": {"R": 20000, "M": 20},
+                    "production": [{"consumable": "R", "from": "2025-01", "per_month": 6000},
+                                   {"consumable": "M", "from": "2025-06", "per_month": 1}]}],
+    }
+    for cid, per_month, cost in (("R", 2000, 3000.0), ("M", 4, 4e5)):
+        doc["offers"].append({"id": f"{cid}-US", "donor": "US", "kind": "consumable",
+                              "consumable": cid, "per_month": per_month,
+                              "unit_cost": cost, "from_month": "2025-04"})
+        doc["offers"].append({"id": f"{cid}-FR", "donor": "FR", "kind": "consumable",
+                              "consumable": cid, "per_month": per_month,
+                              "unit_cost": 1.2 * cost, "from_month": "2025-02"})
     return doc
 
 
 def run(scenario: sustain.Scenario, budget: float, days: int, step: int,
-        baseline: bool) -> tuple[NextPlan, float]:
-    """The choice and its wall time; ``baseline``: every offer in one group."""
+        baseline: bool) -> tuple[NextPlan, float, Measure]:
+    """The choice, its wall time and the measure; ``baseline``: every offer in one group."""
     m = Measure(scenario, days=days, step=step)
     if baseline:
         m.component = tuple(0 for _ in m.offers)
     t0 = time.perf_counter()
     plan = choose(m, budget=budget)
-    return plan, time.perf_counter() - t0
+    return plan, time.perf_counter() - t0, m
+
+
+def lp_share(m: Measure, seconds: float) -> str:
+    """The consumables' plans: their share of the time, and how many were solved."""
+    if m.supply is None:
+        return "no consumables"
+    return (f"plans {m.supply.solve_seconds / seconds:.0%} of the time "
+            f"({m.supply.solves} solved, {m.engine_runs} engine runs)")
 
 
 def report(label: str, scenario: sustain.Scenario, budget: float, days: int,
            step: int) -> None:
     """One line for the choice, one for the baseline, and their ratio."""
-    plan, t = run(scenario, budget, days, step, baseline=False)
-    base, tb = run(scenario, budget, days, step, baseline=True)
+    plan, t, m = run(scenario, budget, days, step, baseline=False)
+    base, tb, mb = run(scenario, budget, days, step, baseline=True)
     kinds = ", ".join(f"{k} {sum(p.qty for p in plan.picks if p.offer.kind == k)}"
-                      for k in ("systems", "spares"))
+                      for k in ("systems", "spares", "consumable"))
     print(f"{label}: budget {budget:,.0f}: measure {plan.value_before:,.0f} -> "
-          f"{plan.value_after:,.0f}, spent {plan.spent:,.0f} ({kinds} units), "
-          f"{len(plan.picks)} picks")
-    print(f"  groups reused: {t:6.1f} s, {plan.evaluations:5d} evaluations")
+          f"{plan.value_after:,.0f}, spent {plan.spent:,.0f} ({kinds} units, blocks for "
+          f"consumables), {len(plan.picks)} picks")
+    print(f"  groups reused: {t:6.1f} s, {plan.evaluations:5d} evaluations; {lp_share(m, t)}")
     print(f"  baseline:      {tb:6.1f} s, {base.evaluations:5d} evaluations "
-          f"(measure {base.value_after:,.0f})")
+          f"(measure {base.value_after:,.0f}); {lp_share(mb, tb)}")
     print(f"  ratio baseline/reused: time {tb / t:.2f}, evaluations "
           f"{base.evaluations / plan.evaluations:.2f}")
 
@@ -106,7 +140,8 @@ def main() -> None:
         for budget in (5e6, 1e7, 2e7):
             report("worked example", sc, budget, 730, a.step)
     big = scenario_from_dict(scaled())
-    report("scaled (50 offers, 5 fleets, 730 days)", big, 6e7, 730, a.scaled_step)
+    report("scaled (54 offers, 5 fleets, 2 consumables, 730 days)", big, 6e7, 730,
+           a.scaled_step)
 
 
 if __name__ == "__main__":

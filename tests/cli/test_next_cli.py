@@ -117,3 +117,46 @@ def test_no_offers_and_bad_offers_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "'RADR' is not an item id (did you mean 'RADAR'?)" in result.output
     assert "Traceback" not in result.output
+
+
+CONSUMABLES = """
+stockpile:
+  start_month: 2025-01
+  months: 6
+  consumables: [{id: MSL}]
+  usage: [{consumable: MSL, system: SAMX, per_system_day: 0.5}]
+  partner_stock: {MSL: 20}
+  donors: [{id: US, lead_months: 1, stock: {MSL: 10}}]
+"""
+
+
+def _with_offer(start: str) -> str:
+    """The scenario with an offer of interceptors (MSL) by US."""
+    offer = ("  - {id: MSL-US, donor: US, kind: consumable, consumable: MSL, per_month: 4,\n"
+             f"     unit_cost: 1.0e5, {start}}}\n")
+    return SCENARIO.replace("value:", offer + "value:")
+
+
+def test_consumable_picks_carry_units_a_month(tmp_path: Path) -> None:
+    path = tmp_path / "msl.yaml"
+    path.write_text(_with_offer("from_month: 2025-02") + CONSUMABLES)
+    result = run("next", path, "--budget", "1e6", "--days", "181", "--step", "15", "--json")
+    assert result.exit_code == 0, result.output
+    picks = [p for p in json.loads(result.stdout)["picks"] if p["kind"] == "consumable"]
+    # Two batteries fire about 30 a month against 20 held and 10 the donor can send:
+    # every interceptor offered is 2 battery-days worth 50, far above any spare here.
+    assert picks and picks[0]["offer"] == "MSL-US"
+    assert list(picks[0]) == ["offer", "kind", "qty", "cost", "value_gain", "gain_per_cost",
+                              "months", "from_month"]
+    # US ships from 2025-02 with a month's lead: the last to arrive by June leaves in May.
+    assert picks[0]["months"] == 4 and picks[0]["from_month"] == "2025-02"
+    assert picks[0]["cost"] == pytest.approx(picks[0]["qty"] * 1.0e5 * 4)
+
+
+def test_an_overcommitted_donor_exits_3(tmp_path: Path) -> None:
+    path = tmp_path / "over.yaml"
+    path.write_text(_with_offer("from_month: 2025-01") + CONSUMABLES
+                    + "  pledges: [{donor: US, consumable: MSL, month: 2025-01, qty: 50}]\n")
+    result = run("next", path, "--budget", "1e6", "--days", "90")
+    assert result.exit_code == 3, result.output
+    assert "US" in result.output and "Traceback" not in result.output

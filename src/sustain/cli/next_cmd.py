@@ -2,7 +2,8 @@
 
 Thin: parse options, value the scenario's offers with :class:`sustain.deliver.Measure`,
 choose with :func:`sustain.deliver.choose`, render.  Exit codes: 0 ok, 2 a malformed
-scenario, a scenario without offers, or a bad option.
+scenario, a scenario without offers, or a bad option; 3 no stockpile plan exists (a donor
+overcommitted).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sustain.cli.common import (
     check_number,
     check_whole,
     command,
-    err,
     fail,
     inputs_of,
     load,
@@ -55,6 +55,7 @@ def next_(
     from sustain.deliver import Measure, choose
     from sustain.report.documents import json_text
     from sustain.report.next import next_csv, next_report, print_next
+    from sustain.stockpile import PlanInfeasible
 
     try:
         check_number("--budget", budget, low=0, what="an amount of money")
@@ -73,11 +74,11 @@ def next_(
         write_outputs(report_files(
             outputs, lambda: next_report(sc.name or str(scenario), sc.source, plan, sc.currency),
             lambda: json_text(doc), csv=lambda: next_csv(plan)))
+    except PlanInfeasible as exc:
+        raise fail(exc, 3) from None
     except SustainError as exc:
         raise fail(exc) from None
     if json_out:
-        if plan.unvalued:
-            err.print("note: consumable offers are not valued yet: " + ", ".join(plan.unvalued))
         sys.stdout.write(text)
         return
     if not quiet:

@@ -36,7 +36,12 @@ GAIN_TOL = 1e-9
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pick:
-    """Units of one offer taken together (in the order a planner should take them)."""
+    """Units of one offer taken together (in the order a planner should take them).
+
+    ``qty`` counts the measure's units (blocks, for a consumable offer); a consumable
+    pick also gives the units a month (``per_month``) and the months shipped.
+    ``from_day`` is the day the pick first adds anything.
+    """
 
     offer: Offer
     qty: int
@@ -44,6 +49,9 @@ class Pick:
     value_gain: float
     gain_per_cost: float
     reason: str
+    per_month: float | None = None
+    months: int | None = None
+    from_day: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,7 +78,6 @@ class NextPlan:
     fleets: tuple[FleetValue, ...]
     qty: tuple[int, ...]
     evaluations: int
-    unvalued: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``sustain next --json``."""
@@ -81,11 +88,7 @@ class NextPlan:
             "spent": self.spent,
             "value_before": self.value_before,
             "value_after": self.value_after,
-            "picks": [
-                {"offer": p.offer.id, "kind": p.offer.kind, "qty": p.qty, "cost": p.cost,
-                 "value_gain": p.value_gain, "gain_per_cost": p.gain_per_cost}
-                for p in self.picks
-            ],
+            "picks": [_pick_dict(p) for p in self.picks],
             "frontier": [{"cost": c, "value": v} for c, v in self.frontier],
             "fleets": [
                 {"system": f.system, "site": f.site, "value_before": f.value_before,
@@ -95,12 +98,26 @@ class NextPlan:
         }
 
 
-def _what(o: Offer) -> str:
+def _pick_dict(p: Pick) -> dict[str, Any]:
+    """One pick of the JSON document: a consumable's ``qty`` is units a month, with
+    the months shipped."""
+    if p.per_month is None:
+        return {"offer": p.offer.id, "kind": p.offer.kind, "qty": p.qty, "cost": p.cost,
+                "value_gain": p.value_gain, "gain_per_cost": p.gain_per_cost}
+    qty: float | int = int(p.per_month) if float(p.per_month).is_integer() else p.per_month
+    return {"offer": p.offer.id, "kind": p.offer.kind, "qty": qty, "cost": p.cost,
+            "value_gain": p.value_gain, "gain_per_cost": p.gain_per_cost,
+            "months": p.months, "from_month": p.offer.from_month}
+
+
+def _what(o: Offer, per_month: float | None = None) -> str:
     if o.kind == "systems":
         return f"{o.system} systems at {o.site}"
     if o.kind == "spares":
         return f"spares {o.item} at {o.site}"
-    return f"{o.consumable}"
+    donor = f" from {o.donor}" if o.donor else ""
+    start = f" from {o.from_month}" if o.from_month else ""
+    return f"{o.consumable}{donor}, {per_month or 0:,.4g} a month{start}"
 
 
 def _systems(x: float) -> str:
@@ -108,16 +125,23 @@ def _systems(x: float) -> str:
     return f"{x:+.2f}" if abs(x) >= 0.1 or x == 0 else f"{x:+.2g}"
 
 
-def _reason(o: Offer, before: Valuation, after: Valuation, days: int) -> str:
-    """One sentence: the extra systems available, on average, over the days they count."""
+def _reason(o: Offer, before: Valuation, after: Valuation, days: int, *, from_day: float,
+            per_month: float | None = None) -> str:
+    """One sentence: the extra systems available (able to fire, for a consumable), on
+    average, over the days they count."""
     base = dict(zip(before.fleets, before.system_days.tolist(), strict=True))
     delta = {k: v - base.get(k, 0.0) for k, v in zip(after.fleets, after.system_days.tolist(),
                                                       strict=True)}
-    span = max(days - o.from_day, 1.0)
+    span = max(days - from_day, 1.0)
     up = sorted(((v, k) for k, v in delta.items() if v > GAIN_TOL * span), reverse=True)
     down = sorted((v, k) for k, v in delta.items() if v < -GAIN_TOL * span)
-    text = (f"{_what(o)}: {_systems(sum(v for v, _ in up) / span)} systems available for "
-            f"{span:g} days")
+    if o.kind == "consumable":
+        types = sorted({k[0] for _, k in up}) or ["systems"]
+        text = (f"{_what(o, per_month)}: {_systems(sum(v for v, _ in up) / span)} "
+                f"{'/'.join(types)} able to fire for {span:g} days")
+    else:
+        text = (f"{_what(o)}: {_systems(sum(v for v, _ in up) / span)} systems available "
+                f"for {span:g} days")
     if up:
         text += " (" + ", ".join(f"{k[0]} at {k[1]}" for _, k in up[:3]) + ")"
     if down:
@@ -132,8 +156,9 @@ def _greedy(
     """Greedy marginal analysis from ``qty`` (changed in place) up to ``caps`` units;
     returns the steps ``(offer, units, cost, before, after)``."""
     offers = measure.offers
+    costs = measure.costs
     now = measure(qty)
-    spent = sum(q * o.unit_cost for q, o in zip(qty, offers, strict=True))
+    spent = sum(q * c for q, c in zip(qty, costs, strict=True))
     steps: list[tuple[int, int, float, Valuation, Valuation]] = []
     live = [measure.in_horizon(o) and cap > qty[n]
             for n, (o, cap) in enumerate(zip(offers, caps, strict=True))]
@@ -141,11 +166,11 @@ def _greedy(
     while True:
         tol = GAIN_TOL * max(abs(now.total), 1.0)
         best: tuple[float, int, int] | None = None
-        for o, offer in enumerate(offers):
+        for o in range(len(offers)):
             if not live[o]:
                 continue
             room = min(caps[o] - qty[o],
-                       int(np.floor((budget - spent) / offer.unit_cost + COST_TOL)))
+                       int(np.floor((budget - spent) / costs[o] + COST_TOL)))
             if room < 1:
                 continue
             if o not in gains:
@@ -157,7 +182,7 @@ def _greedy(
                 gains[o] = g
             for k, gain in enumerate(gains[o][:room], start=1):
                 if gain > tol:
-                    ratio = gain / (k * offer.unit_cost)
+                    ratio = gain / (k * costs[o])
                     if best is None or ratio > best[0]:
                         best = (ratio, o, k)
         if best is None:
@@ -166,8 +191,8 @@ def _greedy(
         before = now
         qty[o] += k
         now = measure(qty)
-        spent += k * offers[o].unit_cost
-        steps.append((o, k, k * offers[o].unit_cost, before, now))
+        spent += k * costs[o]
+        steps.append((o, k, k * costs[o], before, now))
         group = measure.component[o]
         for other in list(gains):
             if measure.component[other] == group:
@@ -200,25 +225,26 @@ def choose(
     if lookahead < 1:
         raise SustainError(f"lookahead must be >= 1: got {lookahead}")
     offers = measure.offers
+    costs = measure.costs
     n = len(offers)
-    caps = [o.max for o in offers]
+    caps = list(measure.caps)
     first = measure([0] * n)
     runs: list[tuple[list[int], list[tuple[int, int, float, Valuation, Valuation]]]] = []
     qty = [0] * n
     runs.append((qty, _greedy(measure, b, qty, caps, lookahead)))
     live = [o for o in range(n) if measure.in_horizon(offers[o]) and caps[o] > 0
-            and offers[o].unit_cost <= b * (1 + COST_TOL)]
+            and costs[o] <= b * (1 + COST_TOL)]
     if len(live) <= restarts:
         for o in live:
             for k in range(1, min(lookahead, caps[o]) + 1):
-                if k * offers[o].unit_cost > b * (1 + COST_TOL):
+                if k * costs[o] > b * (1 + COST_TOL):
                     break
                 qty = [0] * n
                 qty[o] = k
                 start = measure(qty)
                 if start.total - first.total <= GAIN_TOL * max(abs(first.total), 1.0):
                     continue
-                steps = [(o, k, k * offers[o].unit_cost, first, start)]
+                steps = [(o, k, k * costs[o], first, start)]
                 runs.append((qty, steps + _greedy(measure, b, qty, caps, lookahead)))
     points = [(0.0, first.total)]
     for _, steps in runs:
@@ -229,14 +255,14 @@ def choose(
     chosen = max(runs, key=lambda r: measure(r[0]).total)[0]
     # The order to take the chosen units in: the greedy again, capped at them.
     qty = [0] * n
-    chosen_cost = sum(q * o.unit_cost for q, o in zip(chosen, offers, strict=True))
+    chosen_cost = sum(q * c for q, c in zip(chosen, costs, strict=True))
     steps = _greedy(measure, chosen_cost, qty, list(chosen), lookahead)
     rest = [o for o in range(n) if qty[o] < chosen[o]]
     if rest:  # units whose gain shows only with others: taken together last
         before = measure(qty)
         after = measure(chosen)
         for o in rest:
-            steps.append((o, chosen[o] - qty[o], (chosen[o] - qty[o]) * offers[o].unit_cost,
+            steps.append((o, chosen[o] - qty[o], (chosen[o] - qty[o]) * costs[o],
                           before, after))
             before = after
         qty = list(chosen)
@@ -257,9 +283,16 @@ def choose(
             merged.append([o, k, cost, before, after])
     for o, k, cost, before, after in merged:
         gain = after.total - before.total
-        picks.append(Pick(offer=offers[o], qty=k, cost=cost, value_gain=gain,
+        offer = offers[o]
+        per_month = measure.per_month(offer, k) if offer.kind == "consumable" else None
+        arrive = measure.first_day(offer)
+        picks.append(Pick(offer=offer, qty=k, cost=cost, value_gain=gain,
                           gain_per_cost=gain / cost,
-                          reason=_reason(offers[o], before, after, measure.days)))
+                          reason=_reason(offer, before, after, measure.days, from_day=arrive,
+                                         per_month=per_month),
+                          per_month=per_month,
+                          months=measure.months(offer) if per_month is not None else None,
+                          from_day=arrive))
     keys = list(dict.fromkeys(first.fleets + now.fleets))
     v0 = dict(zip(first.fleets, first.value.tolist(), strict=True))
     v1 = dict(zip(now.fleets, now.value.tolist(), strict=True))
@@ -268,5 +301,4 @@ def choose(
     return NextPlan(days=measure.days, budget=b, spent=spent, value_before=first.total,
                     value_after=now.total, picks=tuple(picks),
                     frontier=_envelope([p for p in points if p[0] <= b]),
-                    fleets=fleets, qty=tuple(qty), evaluations=measure.evaluations,
-                    unvalued=measure.unvalued)
+                    fleets=fleets, qty=tuple(qty), evaluations=measure.evaluations)

@@ -8,7 +8,7 @@ import io
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from sustain.deliver import NextPlan
+from sustain.deliver import NextPlan, Pick
 from sustain.report.model import Chart, Column, Kind, Report, Section, Series, Table, Text
 
 #: The kinds of offer, in the order they are summed up and drawn.
@@ -17,6 +17,16 @@ KINDS = ("systems", "spares", "consumable")
 
 def _donor(donor: str | None) -> str:
     return donor or "-"
+
+
+def _qty(p: Pick) -> str:
+    """Units, or units a month for a consumable."""
+    return str(p.qty) if p.per_month is None else f"{p.per_month:,.4g}/month"
+
+
+def _units(p: Pick) -> float:
+    """Units of a pick: a consumable's units a month times the months shipped."""
+    return float(p.qty) if p.per_month is None else p.per_month * (p.months or 0)
 
 
 def kind_summary(plan: NextPlan, currency: str) -> list[str]:
@@ -28,8 +38,8 @@ def kind_summary(plan: NextPlan, currency: str) -> list[str]:
             continue
         cost = sum(p.cost for p in picks)
         gain = sum(p.value_gain for p in picks)
-        units = sum(p.qty for p in picks)
-        lines.append(f"{kind}: {units} unit{'s' if units != 1 else ''} in {len(picks)} "
+        units = sum(_units(p) for p in picks)
+        lines.append(f"{kind}: {units:,.4g} unit{'s' if units != 1 else ''} in {len(picks)} "
                      f"pick{'s' if len(picks) != 1 else ''}, {cost:,.0f} {currency}, "
                      f"{gain:+,.1f} ({gain / cost * 1e6:,.1f} per million)")
     return lines
@@ -55,7 +65,7 @@ def print_next(console: Console, title: str, plan: NextPlan, currency: str) -> N
     for col in ("#", "offer", "donor", "kind", "qty", "cost", "gain", "gain per M", "why"):
         t.add_column(col, justify="left" if col in ("offer", "donor", "kind", "why") else "right")
     for n, p in enumerate(plan.picks, start=1):
-        t.add_row(str(n), p.offer.id, _donor(p.offer.donor), p.offer.kind, str(p.qty),
+        t.add_row(str(n), p.offer.id, _donor(p.offer.donor), p.offer.kind, _qty(p),
                   f"{p.cost:,.0f}", f"{p.value_gain:,.1f}", f"{p.gain_per_cost * 1e6:,.1f}",
                   p.reason)
     console.print(t)
@@ -68,25 +78,23 @@ def print_next(console: Console, title: str, plan: NextPlan, currency: str) -> N
     console.print(f)
     console.print(f"Measure {plan.value_before:,.1f} → {plan.value_after:,.1f} for "
                   f"{plan.spent:,.0f} of {plan.budget:,.0f} {currency}; "
-                  f"{plan.evaluations} engine evaluations.")
+                  f"{plan.evaluations} choices evaluated.")
     for line in kind_summary(plan, currency):
         console.print("  " + line)
-    if plan.unvalued:
-        console.print("Not valued (consumable offers are not on the scale yet): "
-                      + ", ".join(plan.unvalued))
 
 
 def next_csv(plan: NextPlan) -> str:
     """One row per pick, in order."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["order", "offer", "donor", "kind", "what", "site", "from_day", "qty", "cost",
-                "value_gain", "gain_per_cost", "reason"])
+    w.writerow(["order", "offer", "donor", "kind", "what", "site", "from_day", "qty", "months",
+                "cost", "value_gain", "gain_per_cost", "reason"])
     for n, p in enumerate(plan.picks, start=1):
         o = p.offer
+        qty = p.qty if p.per_month is None else f"{p.per_month:g}"
         w.writerow([n, o.id, o.donor or "", o.kind, o.system or o.item or o.consumable,
-                    o.site or "", f"{o.from_day:g}", p.qty, repr(p.cost), repr(p.value_gain),
-                    repr(p.gain_per_cost), p.reason])
+                    o.site or "", f"{p.from_day:g}", qty, p.months or "", repr(p.cost),
+                    repr(p.value_gain), repr(p.gain_per_cost), p.reason])
     return buf.getvalue()
 
 
@@ -96,10 +104,10 @@ def next_report(title: str, source: str, plan: NextPlan, currency: str) -> Repor
     picks = Table(
         "picks",
         (Column("#", Kind.INT), Column("offer"), Column("donor"), Column("kind"),
-         Column("qty", Kind.INT), Column("cost", Kind.MONEY, unit=currency),
+         Column("qty"), Column("cost", Kind.MONEY, unit=currency),
          Column("gain", Kind.NUMBER, 1), Column("gain per million", Kind.NUMBER, 1),
          Column("why")),
-        tuple((n, p.offer.id, _donor(p.offer.donor), p.offer.kind, p.qty, p.cost,
+        tuple((n, p.offer.id, _donor(p.offer.donor), p.offer.kind, _qty(p), p.cost,
                p.value_gain, p.gain_per_cost * 1e6, p.reason)
               for n, p in enumerate(plan.picks, start=1)),
     )
@@ -128,9 +136,6 @@ def next_report(title: str, source: str, plan: NextPlan, currency: str) -> Repor
     summary = kind_summary(plan, currency)
     if summary:
         intro.append(Text("By kind of offer:\n\n" + "\n".join(f"- {x}" for x in summary)))
-    if plan.unvalued:
-        intro.append(Text("Not valued (consumable offers are not on the scale yet): "
-                          + ", ".join(plan.unvalued) + "."))
     return Report(f"What to deliver next: {title}", intro=tuple(intro), sections=(
         Section("Picks, in the order to take them", (picks,)),
         Section("Fleets before and after", (

@@ -176,10 +176,7 @@ def plan_from_data(
     extra_notes: tuple[str, ...] = (),
 ) -> PlanResult:
     """Check, build, solve and retrieve the plan of ``data`` (see :func:`plan_stockpile`)."""
-    check_numbers(data)
-    problems = impossible(data)
-    if problems:
-        raise PlanInfeasible(problems, INFEASIBLE_FAMILIES)
+    check_plan_exists(data)
     check_size(data, max_cells=max_cells, max_donor_months=max_donor_months)
     lp, cols = build_lp(data)
     if workers is None:
@@ -192,6 +189,22 @@ def plan_from_data(
     if extra_notes:
         result = replace(result, notes=(*extra_notes, *result.notes))
     return result
+
+
+def check_plan_exists(data: PlanData) -> None:
+    """Every number of ``data`` is finite and no donor is overcommitted, so a plan exists.
+
+    Raises
+    ------
+    SustainError
+        A number is not finite.
+    PlanInfeasible
+        A donor's pledges and own use exceed all it can have (donor, consumable, month).
+    """
+    check_numbers(data)
+    problems = impossible(data)
+    if problems:
+        raise PlanInfeasible(problems, INFEASIBLE_FAMILIES)
 
 
 def check_size(

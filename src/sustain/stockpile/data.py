@@ -11,7 +11,7 @@ Axes: donors ``d``, consumables ``c``, months ``t`` (``t = 0`` is ``start_month`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -124,8 +124,9 @@ def steps(
 def plan_data(
     plan: StockpilePlan,
     *,
-    systems_up: Mapping[str, float] | None = None,
+    systems_up: Mapping[str, float | FloatArray] | None = None,
     prefer_usage: bool = False,
+    add_usage: bool = False,
 ) -> PlanData:
     """Arrays of the section ``plan``.
 
@@ -133,13 +134,17 @@ def plan_data(
     ----------
     plan : StockpilePlan
         The validated section.
-    systems_up : mapping of str to float, optional
+    systems_up : mapping of str to float or FloatArray, optional
         Systems of each type expected to be working (fleet count × availability, summed
-        over the type's fleets).  Needed for ``usage`` rows; a type absent counts 0.
+        over the type's fleets): one number for every month, or a (T,) array of each
+        month's mean.  Needed for ``usage`` rows; a type absent counts 0.
     prefer_usage : bool
         For a consumable with both ``demand`` and ``usage`` rows: take fleet-driven
         usage (``True``) or the explicit demand (``False``, the default).  A
         consumable with only one kind of row takes that kind.
+    add_usage : bool
+        Fleet-driven usage is added to the explicit demand, which then stands for the
+        partner's use other than the fleets' (overrides ``prefer_usage``).
 
     Returns
     -------
@@ -168,18 +173,17 @@ def plan_data(
     explicit: dict[str, list[tuple[int, float]]] = {}
     for s in plan.demand:
         explicit.setdefault(s.consumable, []).append((at(s.from_month), s.per_month))
-    per_day: dict[str, float] = {}
+    per_day: dict[str, FloatArray] = {}
     for u in plan.usage:
-        per_day[u.consumable] = per_day.get(u.consumable, 0.0) + u.per_system_day * float(
-            up.get(u.system, 0.0)
-        )
+        systems = np.broadcast_to(np.asarray(up.get(u.system, 0.0), dtype=np.float64), (T,))
+        per_day[u.consumable] = per_day.get(u.consumable, 0.0) + u.per_system_day * systems
     demand = np.zeros((C, T))
     for cid, k in c_idx.items():
-        use_fleets = cid in per_day and (prefer_usage or cid not in explicit)
+        use_fleets = cid in per_day and (add_usage or prefer_usage or cid not in explicit)
         if use_fleets:
             demand[k] = per_day[cid] * days * tempo
-        elif cid in explicit:
-            demand[k] = steps(explicit[cid], T)
+        if cid in explicit and (add_usage or not use_fleets):
+            demand[k] += steps(explicit[cid], T)
 
     stock = np.zeros((D, C))
     floor = np.zeros((D, C))
@@ -230,6 +234,48 @@ def plan_data(
         surge_cap=cap,
         surge_cost=cost,
         pledged=pledged,
+    )
+
+
+def one_consumable(d: PlanData, c: int) -> PlanData:
+    """The part of ``d`` that concerns consumable ``c`` alone (every donor kept).
+
+    The programme separates by consumable, so its plan of ``c`` is the plan of ``c``
+    in ``d``.
+    """
+    k = slice(c, c + 1)
+    return replace(
+        d, consumable_ids=d.consumable_ids[k], priority=d.priority[k],
+        unit_cost=d.unit_cost[k], demand=d.demand[k], partner_stock=d.partner_stock[k],
+        stock=d.stock[:, k], floor=d.floor[:, k], own_use=d.own_use[:, k],
+        made=d.made[:, k], surge_cap=d.surge_cap[:, k], surge_cost=d.surge_cost[:, k],
+        pledged=d.pledged[:, k],
+    )
+
+
+def with_shipments(
+    d: PlanData, donor_ids: tuple[str, ...], lead_months: IntArray, shipped: FloatArray,
+) -> PlanData:
+    """``d`` with donors added that ship ``shipped[e, c, t]`` in month t, arriving
+    ``lead_months[e]`` months later: each makes that much and is pledged to send it,
+    and holds, keeps and uses nothing, so its shipments are exactly those.
+    """
+    E = len(donor_ids)
+    _, C, T = d.shape
+    if shipped.shape != (E, C, T) or lead_months.shape != (E,):
+        raise ValueError(f"shipments of shape {shipped.shape} and leads of shape "
+                         f"{lead_months.shape} for {E} donors, {C} consumables, {T} months")
+    zeros2, zeros3 = np.zeros((E, C)), np.zeros((E, C, T))
+    return replace(
+        d, donor_ids=d.donor_ids + donor_ids,
+        stock=np.concatenate([d.stock, zeros2]), floor=np.concatenate([d.floor, zeros2]),
+        own_use=np.concatenate([d.own_use, zeros2]),
+        lead_months=np.concatenate([d.lead_months, lead_months.astype(np.int64)]),
+        made=np.concatenate([d.made, shipped]),
+        surge_cap=np.concatenate([d.surge_cap, zeros3]),
+        surge_cost=np.concatenate([d.surge_cost, np.broadcast_to(
+            d.unit_cost[None, :, None], (E, C, T))]),
+        pledged=np.concatenate([d.pledged, shipped]),
     )
 
 
