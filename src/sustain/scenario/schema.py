@@ -392,6 +392,21 @@ class ValueRow(Row):
     )
 
 
+class LateralRow(Row):
+    """A lateral resupply link between two sites with the same parent (added by Sustain).
+
+    A demand at ``from`` that finds its shelf empty takes a spare from ``to``'s shelf
+    (arriving after ``days``); both ways unless ``one_way``.
+    """
+
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+    days: float = Field(
+        gt=0, le=MAX_DELAY_DAYS, description="Transit time of a lateral shipment, days."
+    )
+    one_way: bool = Field(False, description="Only from ``to`` to ``from`` (not back).")
+
+
 class ScenarioDoc(Row):
     """The top level of a scenario file."""
 
@@ -414,6 +429,7 @@ class ScenarioDoc(Row):
     simulation: SimulationDoc | None = None
     offers: list[OfferRow] = Field(default_factory=list)
     value: list[ValueRow] = Field(default_factory=list)
+    laterals: list[LateralRow] = Field(default_factory=list)
 
 
 #: The tables of a scenario and the model of one row of each.
@@ -430,12 +446,13 @@ TABLES: dict[str, type[Row]] = {
     "battle_damage": BattleDamageRow,
     "offers": OfferRow,
     "value": ValueRow,
+    "laterals": LateralRow,
 }
 
 #: Tables a scenario may leave out.
 OPTIONAL_TABLES = frozenset(
     {"stock", "stock_limits", "deliveries", "tempo", "attrition", "battle_damage", "offers",
-     "value"}
+     "value", "laterals"}
 )
 #: Time-phased tables, read by the simulator only (the analytic engine is steady state).
 TIMELINE_TABLES = ("deliveries", "tempo", "attrition", "battle_damage")
