@@ -201,3 +201,11 @@ def _split(links: list[list[tuple[int, float]]], empty: FloatArray
             days[:, k] += w * d
         weights.append(norm)
     return weights, days
+
+
+def with_laterals(a: ScenarioArrays, flows: Flows, pipes: Pipelines) -> Pipelines:
+    """``pipes`` as :func:`lateral_pipelines` changes them; ``pipes`` itself when ``a``
+    has no laterals (the hook of the optimiser's family evaluations)."""
+    if a.laterals is None:
+        return pipes
+    return lateral_pipelines(a, flows, pipes).pipes
