@@ -19,6 +19,7 @@ half-width printed too, so the part of the error that is simulation noise is see
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from typing import Any
 
@@ -58,7 +59,7 @@ def random_doc(seed: int) -> dict[str, Any]:
     fleets = [{"system": "SYS", "site": b, "count": int(rng.integers(2, 7)),
                "hours_per_day": float(rng.integers(4, 13))} for b in bases]
     pairs = ([(bases[x], bases[y]) for x in range(n_bases) for y in range(x + 1, n_bases)]
-             if rng.random() < 0.6 else list(zip(bases[:-1], bases[1:], strict=True)))
+             if rng.random() < 0.6 else list(itertools.pairwise(bases)))
     laterals = [{"from": x, "to": y, "days": float(rng.choice([0.5, 1.0, 2.0, 3.0]))}
                 for x, y in pairs]
     return {"name": f"laterals-{seed}", "sites": sites, "systems": [{"id": "SYS"}],
