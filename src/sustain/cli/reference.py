@@ -33,7 +33,9 @@ DOCUMENTS = {
     "`expected_available`), `items` (per item and site that stocks or sees demand: "
     "`stock`, `demand_per_day`, `pipeline_mean`, `pipeline_var`, `ebo`, `fill_rate`) and "
     "`stock_cost`; with `--over-time` the series of [method.md](method.md#readiness-over-"
-    "time); with `--stock` the plans of [stock-plans.md](stock-plans.md#json---json)",
+    "time); with `--stock` the plans of [stock-plans.md](stock-plans.md#json---json); "
+    "with `laterals` in the scenario, `lateral_share` per fleet and per item row "
+    "([method.md](method.md#lateral-resupply))",
     "optimize": "the document of `evaluate` for the recommended stock, plus `curve` (the "
     "efficient points: [optimize.md](optimize.md)) and the purchases",
     "simulate": "`days`, `replications`, `seed`, `warmup_days`, `fleets` (availability, "

@@ -10,7 +10,7 @@ the parent sees the same orders in total: its pipelines, and every site outside 
 links, are unchanged.
 
 The approximation follows Axsäter (1990), *Modelling emergency lateral transshipments
-in inventory systems*, Management Science 36(11), 1329–1338, put on the METRIC /
+in inventory systems*, Management Science 36, 1329–1338, put on the METRIC /
 VARI-METRIC pipelines of :mod:`sustain.readiness.metric`:
 
 * Each linked site ``k`` replenishes at the rate ``ρ_k = λ_k − out_k + in_k`` (its own
@@ -25,7 +25,9 @@ VARI-METRIC pipelines of :mod:`sustain.readiness.metric`:
 * A demand at ``k`` waits (is backordered) only when ``k`` and every site it may
   draw from are empty.  That probability ``b_k`` and the backorders are those of the
   pooled neighbourhood ``C_k = {k} ∪ N(k)``: ``X_C = Σ_{j∈C} X_j`` against the stock
-  ``S_C = Σ_{j∈C} S_j`` (complete pooling, as Lee (1987) does for a group); the
+  ``S_C = Σ_{j∈C} S_j`` (complete pooling, as Lee (1987), *A multi-echelon inventory
+  model for repairable items with emergency lateral transshipments*, Management
+  Science 33, 1302–1316, does for a group of identical bases); the
   neighbourhood's backorders are split over its sites by their demand rates.
 * A demand at ``k`` is met laterally with probability ``ℓ_k = e_k − b_k``; it asks the
   nearest neighbour first, and neighbour ``j`` gives with probability
@@ -33,11 +35,12 @@ VARI-METRIC pipelines of :mod:`sustain.readiness.metric`:
   neighbours).  A lateral shipment is a backorder while it travels: ``λ_k ℓ_k d̄_k``
   units, ``d̄_k`` the mean transit time of ``k``'s lateral shipments.
 
-Accuracy: Axsäter reports, from simulation, that his approximation evaluates such
-systems accurately; complete pooling overstates how much the linked stock helps when
-a spare that reaches one site stays on its shelf while a neighbour has backorders.
-``docs/method.md`` gives the error measured against this package's simulator
-(``benchmarks/bench_laterals.py``).
+Accuracy: Axsäter checks his approximation against simulation and reports it accurate
+on his test systems (single echelon, Poisson demand); the adaptation here is not his
+model exactly, so what counts is the error measured against this package's simulator
+(``benchmarks/laterals.py``; table in ``docs/method.md``).  Complete pooling
+overstates how much linked stock helps: a spare that reaches one site stays on its
+shelf while a neighbour has backorders (they wait for the neighbour's own resupply).
 
 Sub-items are never sent laterally (their demand comes from repairs, not from
 systems), and linked sites have no sites below them (validated), so nothing else in
