@@ -57,7 +57,7 @@ def test_a_base_without_stock_beside_a_full_one_waits_only_for_the_transit() -> 
     assert ev.pipes.ebo[0, ia] == pytest.approx(lam * days, rel=1e-9)
     assert ev.pipes.fill_rate[0, ia] == pytest.approx(0.0, abs=1e-12)
     # Sherbrooke's product formula with Z = 1 and 4 systems: A = 1 − EBO / 4.
-    fa = [f for f in range(2) if a.fleet_site[f] == ia][0]
+    fa = next(f for f in range(2) if a.fleet_site[f] == ia)
     assert ev.availability[fa] == pytest.approx(1 - lam * days / 4, rel=1e-12)
     # B meets A's demands too: its pipeline carries both bases' resupply.
     assert ev.pipes.mean[0, ib] == pytest.approx((lam + ev.flows.demand[0, ib]) * 4.0,
@@ -83,5 +83,5 @@ def test_documents_carry_lateral_keys_only_with_laterals() -> None:
     assert all("lateral_share" not in row for row in plain["fleets"] + plain["items"])
     linked = evaluate(scenario_from_dict(doc(1, 1))).to_dict()
     assert all(0 <= row["lateral_share"] <= 1 for row in linked["fleets"] + linked["items"])
-    hub = [r for r in linked["items"] if r["site"] == "HUB"][0]
+    hub = next(r for r in linked["items"] if r["site"] == "HUB")
     assert hub["lateral_share"] == 0.0

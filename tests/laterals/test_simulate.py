@@ -26,7 +26,7 @@ def test_a_base_without_stock_beside_a_full_one_is_a_renewal_process() -> None:
     sim = simulate(scenario_from_dict(doc(0, 40, days=days)), days=20_000, replications=8,
                    seed=5, warmup_days=200)
     a = sim.arrays
-    fa = [f for f in range(2) if a.site_ids[a.fleet_site[f]] == "A"][0]
+    fa = next(f for f in range(2) if a.site_ids[a.fleet_site[f]] == "A")
     lo, hi = _ci99(sim.availability[:, fa])
     assert lo <= 1 / (1 + 0.02 * days) <= hi
     fb = 1 - fa  # B meets its own demands from its shelf: always up
@@ -37,7 +37,7 @@ def test_without_the_link_the_same_base_waits_for_resupply() -> None:
     sim = simulate(scenario_from_dict(doc(0, 40, laterals=False)), days=5_000,
                    replications=2, seed=5)
     a = sim.arrays
-    fa = [f for f in range(2) if a.site_ids[a.fleet_site[f]] == "A"][0]
+    fa = next(f for f in range(2) if a.site_ids[a.fleet_site[f]] == "A")
     # Down for the 4-day resupply instead: 1 / (1 + 0.02 · 4) ≈ 0.926.
     assert sim.availability[:, fa].max() < 0.95
 
