@@ -198,7 +198,7 @@ def test_the_worked_example_names_why_samx_at_east_is_down() -> None:
     sc = load_scenario(EXAMPLES / "coalition-air-defence.yaml")
     doc = evaluate(sc).to_dict()
     (fleet,) = [f for f in doc["fleets"] if (f["system"], f["site"]) == ("SAMX", "EAST")]
-    assert fleet["availability"] < 0.55
+    assert fleet["availability"] < 0.65  # 0.63 with the lateral link to NORTH, 0.51 without
     assert len(fleet["drivers"]) == 5
     assert all(r["item"].startswith("SAMX-") and r["site"] == "EAST" for r in fleet["drivers"])
     total = sum(r["share"] for r in fleet["drivers"]) + fleet["drivers_other"]["share"]

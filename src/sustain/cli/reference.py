@@ -35,7 +35,9 @@ DOCUMENTS = {
     "`ebo`, `fill_rate`), `stock_cost` and `sites` (per site: `demand_per_day`, "
     "`fill_rate`, `mean_wait_days`: [optimize.md](optimize.md#service-targets)); with "
     "`--over-time` the series of [method.md](method.md#readiness-over-time); with "
-    "`--stock` the plans of [stock-plans.md](stock-plans.md#json---json)",
+    "`--stock` the plans of [stock-plans.md](stock-plans.md#json---json); with `laterals` "
+    "in the scenario, `lateral_share` per fleet and per item row "
+    "([method.md](method.md#lateral-resupply))",
     "optimize": "the document of `evaluate` for the recommended stock, plus `curve` (the "
     "efficient points: [optimize.md](optimize.md)) and the purchases; with `--fill-rate` "
     "or `--max-wait`, `service_targets`",

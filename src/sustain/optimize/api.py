@@ -13,6 +13,7 @@ import numpy.typing as npt
 from sustain._types import FloatArray
 from sustain.errors import SustainError
 from sustain.optimize.greedy import marginal_allocation
+from sustain.optimize.laterals import lateral_greedy
 from sustain.optimize.path import plan_path
 from sustain.optimize.plain import plain_greedy
 from sustain.optimize.redistribute import (
@@ -461,6 +462,11 @@ def optimize_arrays(
     if routes is not None and (fill_rate is not None or max_wait is not None):
         raise SustainError("moving stock held (redistribute) works with availability "
                            "targets or a budget, not with fill-rate or waiting-time targets")
+    if a.laterals is not None and (routes is not None or fill_rate is not None
+                                   or max_wait is not None):
+        raise SustainError(
+            "the scenario has lateral links (laterals): moving stock held and fill-rate or "
+            "waiting-time targets do not model them; give availability targets or a budget")
     if routes is not None:
         return _redistributed(
             a, routes, target=target, budget=budget, method=method, min_stock=min_stock,
@@ -491,9 +497,13 @@ def optimize_arrays(
         # Only the weights' ratios matter: scaled so that the largest is 1 (the greedy's
         # tolerances are relative to an objective of that size).
         scaled = weights / weights.max() if weights.size else weights
-        res = marginal_allocation(a, budget=budget, method=method, min_stock=min_stock,
-                                  max_stock=max_stock, progress=progress, start=start,
-                                  fleet_weight=scaled)
+        if a.laterals is not None:  # sites share stock: per-site curves do not separate
+            res = lateral_greedy(a, budget=budget, fleet_weight=scaled, method=method,
+                                 min_stock=min_stock, max_stock=max_stock)
+        else:
+            res = marginal_allocation(a, budget=budget, method=method, min_stock=min_stock,
+                                      max_stock=max_stock, progress=progress, start=start,
+                                      fleet_weight=scaled)
         final = evaluate_arrays(a.with_stock(res.stock), method=method)
         costs = np.array([res.start_cost] + [s.cost for s in res.steps])
         avs = np.array([res.start_availability] + [s.availability for s in res.steps])
@@ -502,7 +512,9 @@ def optimize_arrays(
             curve_cost=costs, curve_availability=avs, before=before, weights=weights,
         )
     deadline = Deadline(refine_seconds, refine_progress)
-    if np.all(np.isnan(goals)):
+    if a.laterals is not None:
+        res = _search_laterals(a, goals, method, min_stock, max_stock, deadline)
+    elif np.all(np.isnan(goals)):
         res = marginal_allocation(a, targets=targets, method=method, min_stock=min_stock,
                                   max_stock=max_stock, start=start)
     else:
@@ -693,8 +705,12 @@ def _within_budget(
 ) -> tuple[MarginalResult, Evaluation]:
     """The targets' plan costs more than ``budget``: the greedy pursuing the targets
     within the budget; its plan if it meets them, else :class:`BudgetTooSmall`."""
-    res = marginal_allocation(a, targets=goals, budget=budget, method=method,
-                              min_stock=min_stock, max_stock=max_stock, start=start)
+    if a.laterals is not None:
+        res = lateral_greedy(a, targets=goals, budget=budget, method=method,
+                             min_stock=min_stock, max_stock=max_stock)
+    else:
+        res = marginal_allocation(a, targets=goals, budget=budget, method=method,
+                                  min_stock=min_stock, max_stock=max_stock, start=start)
     final = evaluate_arrays(a.with_stock(res.stock), method=method)
     if not _short(a, targets, final) and _cost(a, res) <= budget * (1 + 1e-12):
         return res, final
@@ -747,6 +763,23 @@ def _search(
                 deadline.best_cost = _cost(a, res)
     if pairs <= REFINE_MAX_PAIRS and not deadline.expired():
         # Exact search of the plan's neighbourhood for a cheaper one (refine.py).
+        res = refine_plan(a, res, targets=targets, method=method, min_stock=min_stock,
+                          max_stock=max_stock, deadline=deadline)
+    return res
+
+
+def _search_laterals(
+    a: ScenarioArrays, targets: FloatArray, method: Method,
+    min_stock: FloatArray | None, max_stock: FloatArray | None, deadline: Deadline,
+) -> MarginalResult:
+    """With lateral links: the single-unit greedy that re-evaluates whole families
+    (:mod:`sustain.optimize.laterals`), then on small cases the neighbourhood search."""
+    res = lateral_greedy(a, targets=targets, method=method, min_stock=min_stock,
+                         max_stock=max_stock)
+    deadline.restart()
+    if res.met:
+        deadline.best_cost = _cost(a, res)
+    if a.n_items * a.n_sites <= REFINE_MAX_PAIRS and not deadline.expired():
         res = refine_plan(a, res, targets=targets, method=method, min_stock=min_stock,
                           max_stock=max_stock, deadline=deadline)
     return res

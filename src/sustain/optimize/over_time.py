@@ -887,8 +887,9 @@ def _envelope_plan(
         f = of[(fl.system, fl.site)]
         fleets.append(replace(fl, count=int(peak[f]),
                               hours_per_day=float(hours[f]) or fl.hours_per_day))
+    # Over time the model has no lateral resupply: nor has the start it is given.
     env = replace(sc, fleets=tuple(fleets), deliveries=(), tempo=(), attrition=(),
-                  battle_damage=())
+                  battle_damage=(), laterals=())
     try:
         opt = optimize(env, target=target, method=p.method, refine_seconds=0.0)
     except SustainError:

@@ -24,6 +24,7 @@ import numpy as np
 from sustain._types import FloatArray, IntArray
 from sustain.optimize.family import Family, families_of, fleet_terms
 from sustain.optimize.state import MarginalResult
+from sustain.readiness.laterals import with_laterals
 from sustain.readiness.metric import Method, demand_flows, pipelines
 from sustain.scenario.compile import ScenarioArrays
 
@@ -49,7 +50,7 @@ def family_terms(
         tops = np.cumsum([0] + [f.rows.size for f in batch[:-1]]).astype(np.int64)
         sub = a.subset(rows, stock=np.concatenate(stocks[start : start + BATCH_FAMILIES]))
         flows = demand_flows(sub)
-        pipes = pipelines(sub, flows, method)
+        pipes = with_laterals(sub, flows, pipelines(sub, flows, method))
         terms = fleet_terms(a, flows, pipes.ebo, tops, rows, fleets)
         terms[:, a.fleet_count <= 0] = 0.0
         out[start : start + len(batch)] = terms

@@ -18,6 +18,7 @@ import numpy as np
 from sustain._types import FloatArray, IntArray
 from sustain.optimize.family import Family, FamilyTerms, families_of, fleet_terms
 from sustain.readiness.evaluate import Evaluation
+from sustain.readiness.laterals import with_laterals
 from sustain.readiness.metric import Method, demand_flows, pipelines
 from sustain.scenario.compile import ScenarioArrays
 
@@ -198,7 +199,7 @@ class AllocationState:
         stock = np.concatenate([st.reshape(-1, self.a.n_sites) for _, st in batches])
         sub = self.a.subset(rows, stock=stock)
         flows = demand_flows(sub)
-        pipes = pipelines(sub, flows, self.method)
+        pipes = with_laterals(sub, flows, pipelines(sub, flows, self.method))
         out = []
         first = 0
         for fam, st in batches:
@@ -217,7 +218,7 @@ class AllocationState:
         rows = np.tile(fam.rows, n_copies)
         sub = self.a.subset(rows, stock=stocks.reshape(n_copies * n_rows, -1))
         flows = demand_flows(sub)
-        pipes = pipelines(sub, flows, self.method)
+        pipes = with_laterals(sub, flows, pipelines(sub, flows, self.method))
         tops = np.arange(n_copies) * n_rows
         terms = fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets)
         assert pipes.wait_mean is not None and pipes.wait_var is not None

@@ -9,6 +9,7 @@ import numpy as np
 
 from sustain._types import FloatArray, IntArray
 from sustain.readiness.drivers import TOP_DRIVERS, FleetDrivers, fleet_drivers
+from sustain.readiness.laterals import lateral_pipelines
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
 from sustain.readiness.service import ServiceMeasures, service_measures
@@ -36,6 +37,9 @@ class Evaluation:
     repair_shops : RepairShops or None
         Load of the sites with ``repair_channels`` (:func:`evaluate` of a scenario
         that has some; the analytic model itself assumes unlimited repair capacity).
+    lateral_share : FloatArray or None
+        (items × sites) share of the demands met from a linked site's shelf
+        (:mod:`sustain.readiness.laterals`); None when the scenario has no laterals.
     """
 
     arrays: ScenarioArrays
@@ -44,6 +48,7 @@ class Evaluation:
     pipes: Pipelines
     availability: FloatArray
     repair_shops: RepairShops | None = None
+    lateral_share: FloatArray | None = None
 
     @property
     def expected_available(self) -> FloatArray:
@@ -87,6 +92,25 @@ class Evaluation:
                     "mean_wait_days": None if np.isnan(wait) else wait,
                 }
             )
+        if self.lateral_share is not None:
+            for row, value in zip(out, self.fleet_lateral_share().tolist(), strict=True):
+                row["lateral_share"] = value
+        return out
+
+    def fleet_lateral_share(self) -> FloatArray:
+        """Share of each fleet's demands (failures of its top-level items) met from a
+        linked site's shelf; zeros without laterals."""
+        a = self.arrays
+        n_f = a.fleet_system.size
+        if self.lateral_share is None or n_f == 0:
+            return np.zeros(n_f)
+        # Failures per day of each item in one system of each type: Z · rate.
+        rate = a.qty_per_system * a.failures_per_hour[:, None]  # items × systems
+        per_fleet = rate[:, a.fleet_system]  # items × fleets
+        shares = self.lateral_share[:, a.fleet_site]  # items × fleets
+        total = per_fleet.sum(axis=0)
+        out = np.zeros(n_f)
+        np.divide((per_fleet * shares).sum(axis=0), total, out=out, where=total > 0)
         return out
 
     def drivers(self, top: int | None = None) -> FleetDrivers:
@@ -120,6 +144,8 @@ class Evaluation:
             "vbo": p.vbo[ii, ss],
             "fill_rate": p.fill_rate[ii, ss],
         }
+        if self.lateral_share is not None:
+            cols["lateral_share"] = self.lateral_share[ii, ss]
         lists = {k: v.tolist() for k, v in cols.items()}
         out = []
         for n, (i, s) in enumerate(zip(ii.tolist(), ss.tolist(), strict=True)):
@@ -182,12 +208,17 @@ def evaluate_arrays(a: ScenarioArrays, *, method: Method | str = Method.VARI_MET
         pipes: Pipelines = exact_pipelines(a, flows)
     else:
         pipes = approx_pipelines(a, flows, method)
+    share = None
+    if a.laterals is not None:
+        lat = lateral_pipelines(a, flows, pipes)
+        pipes, share = lat.pipes, lat.share
     return Evaluation(
         arrays=a,
         method=method,
         flows=flows,
         pipes=pipes,
         availability=fleet_availability(a, flows, pipes.ebo),
+        lateral_share=share,
     )
 
 

@@ -44,6 +44,20 @@ class Installations:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Laterals:
+    """Lateral links as directed rows: a demand at ``site`` that finds its shelf empty
+    may take a spare from ``source`` (arriving after ``days``).
+
+    Rows are sorted by receiving site, then nearest source first (ties: compiled site
+    order): the order in which the simulator asks the neighbours.
+    """
+
+    site: IntArray
+    source: IntArray
+    days: FloatArray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ScenarioArrays:
     """A scenario as arrays, ready for the numerical engines.
 
@@ -79,6 +93,8 @@ class ScenarioArrays:
         Per fleet.
     stock : FloatArray
         (items × sites) spares held (whole numbers).
+    laterals : Laterals or None
+        Lateral resupply links between sites (None when the scenario has none).
     installations : Installations
         The non-zero entries of ``qty_per_system`` (derived at construction; a scenario
         installs each item in few of many system types, so the engine reads this
@@ -107,6 +123,7 @@ class ScenarioArrays:
     fleet_count: FloatArray
     fleet_hours_per_day: FloatArray
     stock: FloatArray
+    laterals: Laterals | None = None
     installations: Installations = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -272,4 +289,23 @@ def compile_scenario(scenario: Scenario) -> ScenarioArrays:
         fleet_count=np.array([f.count for f in fleets], dtype=np.float64),
         fleet_hours_per_day=np.array([f.hours_per_day for f in fleets], dtype=np.float64),
         stock=stock,
+        laterals=compile_laterals(scenario, s_idx),
+    )
+
+
+def compile_laterals(scenario: Scenario, s_idx: dict[str, int]) -> Laterals | None:
+    """The scenario's ``laterals`` as directed rows (None when it has none)."""
+    if not scenario.laterals:
+        return None
+    rows: list[tuple[int, float, int]] = []
+    for lat in scenario.laterals:
+        a, b = s_idx[lat.from_site], s_idx[lat.to_site]
+        rows.append((b, lat.days, a))
+        if not lat.one_way:
+            rows.append((a, lat.days, b))
+    rows.sort()
+    return Laterals(
+        site=np.array([r[0] for r in rows], dtype=np.int64),
+        source=np.array([r[2] for r in rows], dtype=np.int64),
+        days=np.array([r[1] for r in rows], dtype=np.float64),
     )

@@ -324,6 +324,18 @@ class SystemValue:
     per_system_day: float
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lateral:
+    """Spares may be sent from ``from_site`` to ``to_site`` in ``days`` when a demand at
+    ``to_site`` finds its shelf empty; the other way too unless ``one_way``.  Both sites
+    have the same parent and no sites below them."""
+
+    from_site: str
+    to_site: str
+    days: float
+    one_way: bool = False
+
+
 # ---------------------------------------------------------------------------------------
 # The whole scenario
 
@@ -359,6 +371,7 @@ class Scenario:
     source: str = "<memory>"
     source_files: tuple[Path, ...] = field(default=(), compare=False)
     moves: tuple[Move, ...] = ()
+    laterals: tuple[Lateral, ...] = ()
 
     def value_per_system_day(self, system: str) -> float:
         """The ``value`` of one mission-capable system-day of ``system`` (default 1)."""

@@ -417,6 +417,21 @@ class MoveRow(Row):
     both_ways: bool = Field(False, description="The route also runs from 'to' to 'from'.")
 
 
+class LateralRow(Row):
+    """A lateral resupply link between two sites with the same parent (added by Sustain).
+
+    A demand at ``from`` that finds its shelf empty takes a spare from ``to``'s shelf
+    (arriving after ``days``); both ways unless ``one_way``.
+    """
+
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+    days: float = Field(
+        gt=0, le=MAX_DELAY_DAYS, description="Transit time of a lateral shipment, days."
+    )
+    one_way: bool = Field(False, description="Only from ``to`` to ``from`` (not back).")
+
+
 class ScenarioDoc(Row):
     """The top level of a scenario file."""
 
@@ -443,6 +458,7 @@ class ScenarioDoc(Row):
         None, description="How far inputs may be off, for `sustain sweep --samples`."
     )
     moves: list[MoveRow] = Field(default_factory=list)
+    laterals: list[LateralRow] = Field(default_factory=list)
 
 
 #: The tables of a scenario and the model of one row of each.
@@ -460,12 +476,13 @@ TABLES: dict[str, type[Row]] = {
     "offers": OfferRow,
     "value": ValueRow,
     "moves": MoveRow,
+    "laterals": LateralRow,
 }
 
 #: Tables a scenario may leave out.
 OPTIONAL_TABLES = frozenset(
     {"stock", "stock_limits", "deliveries", "tempo", "attrition", "battle_damage", "offers",
-     "value", "moves"}
+     "value", "moves", "laterals"}
 )
 #: Time-phased tables, read by the simulator only (the analytic engine is steady state).
 TIMELINE_TABLES = ("deliveries", "tempo", "attrition", "battle_damage")

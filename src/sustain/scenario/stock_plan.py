@@ -193,8 +193,9 @@ def load_stock_plan(
 
     Besides the checks of :func:`read_stock_plan`, a row that puts units of an item at a
     site where no system can use it (no fleet at the site or below it, now or delivered
-    later, has a system the item, or the item it belongs to, is installed in) is refused,
-    unless the scenario already holds that item there.
+    later, has a system the item, or the item it belongs to, is installed in; nor, for a
+    top-level item, at a site it may be sent to laterally) is refused, unless the
+    scenario already holds that item there.
 
     Raises
     ------
@@ -235,6 +236,14 @@ def _usable_pairs(scenario: Scenario) -> set[tuple[str, str]]:
             root = by_id[root.parent]
         for inst in root.installed_in:
             out |= {(it.id, s) for s in serving.get(inst.system, ())}
+    # A top-level item's spare at a site that may send it laterally serves the site it
+    # is linked to (``laterals``).
+    for lat in scenario.laterals:
+        links = [(lat.from_site, lat.to_site)] + ([] if lat.one_way else
+                                                   [(lat.to_site, lat.from_site)])
+        for giver, taker in links:
+            out |= {(it.id, giver) for it in scenario.items
+                    if it.parent is None and (it.id, taker) in out}
     return out
 
 

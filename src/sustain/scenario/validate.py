@@ -20,6 +20,7 @@ from sustain.scenario.model import (
     Fleet,
     Installation,
     Item,
+    Lateral,
     Scenario,
     Site,
     StockLevel,
@@ -36,6 +37,7 @@ from sustain.scenario.schema import (
     TABLES,
     FleetRow,
     ItemRow,
+    LateralRow,
     ScenarioDoc,
     SiteRow,
     StockLimitRow,
@@ -121,6 +123,7 @@ def validate(raw: RawScenario) -> Scenario:
     offers, value = check_offers(c, tables, sites=sites, systems=systems, items=items, plan=plan)
     uncertainty = check_uncertainty(c, items)
     moves = check_moves(c, tables["moves"], sites=sites, items=items)
+    laterals = _check_laterals(c, tables["laterals"], sites, site_parent)
     c.raise_if_errors()
 
     children: dict[str, int] = defaultdict(int)
@@ -178,6 +181,7 @@ def validate(raw: RawScenario) -> Scenario:
         source=raw.where,
         source_files=tuple(raw.source_files),
         moves=moves,
+        laterals=laterals,
     )
 
 
@@ -421,6 +425,7 @@ _REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "attrition": (("system", "systems", "system"), ("site", "sites", "site")),
     "battle_damage": (("system", "systems", "system"), ("site", "sites", "site")),
     "moves": (("from", "sites", "site"), ("to", "sites", "site"), ("item", "items", "item")),
+    "laterals": (("from", "sites", "site"), ("to", "sites", "site")),
 }
 
 
@@ -511,3 +516,52 @@ def _check_limits(
                     f"(first at {c.first_at(('stock_limits', seen[k]))})",
                 )
             seen.setdefault(k, i)
+
+
+def _check_laterals(
+    c: Collector,
+    rows: list[tuple[int, LateralRow]],
+    sites: dict[str, tuple[int, SiteRow]],
+    site_parent: dict[str, str | None],
+) -> tuple[Lateral, ...]:
+    """Lateral links: known sites, not a site to itself, two sites with the same parent
+    and no sites below them, each direction given once."""
+    below = {p for p in site_parent.values() if p is not None}
+    seen: dict[tuple[str, str], int] = {}
+    out: list[Lateral] = []
+    for i, r in rows:
+        at = ("laterals", i)
+        ok = c.ref((*at, "from"), r.from_, sites, "site", "sites")
+        ok = c.ref((*at, "to"), r.to, sites, "site", "sites") and ok
+        if not ok or r.from_ not in site_parent or r.to not in site_parent:
+            continue
+        if r.from_ == r.to:
+            c.add((*at, "to"), f"a site cannot send spares to itself: got {c.show(at, r.to)}")
+            continue
+        bad = False
+        for key, sid in (("from", r.from_), ("to", r.to)):
+            if site_parent[sid] is None:
+                c.add((*at, key), f"{c.show(at, sid)} is a root site: lateral resupply joins "
+                      "sites that share a parent")
+                bad = True
+            elif sid in below:
+                c.add((*at, key), f"{c.show(at, sid)} has sites below it: lateral resupply "
+                      "joins sites with no sites below them")
+                bad = True
+        if bad:
+            continue
+        if site_parent[r.from_] != site_parent[r.to]:
+            c.add(at, f"{c.show(at, r.from_)} (parent {c.show(at, site_parent[r.from_])}) and "
+                  f"{c.show(at, r.to)} (parent {c.show(at, site_parent[r.to])}) do not have "
+                  "the same parent: lateral resupply joins sites under one parent")
+            continue
+        links = [(r.from_, r.to)] if r.one_way else [(r.from_, r.to), (r.to, r.from_)]
+        repeat = next((k for k in links if k in seen), None)
+        if repeat is not None:
+            c.add(at, f"spares from {c.show(at, repeat[0])} to {c.show(at, repeat[1])} given "
+                  f"twice (first at {c.first_at(('laterals', seen[repeat]))})")
+            continue
+        for k in links:
+            seen[k] = i
+        out.append(Lateral(from_site=r.from_, to_site=r.to, days=r.days, one_way=r.one_way))
+    return tuple(out)

@@ -118,6 +118,9 @@ class KernelArrays:
     fleet_count: FloatArray
     stock: IntArray
     burst: int
+    lat_ptr: IntArray  # lateral links of site s: rows lat_ptr[s] .. lat_ptr[s + 1] - 1
+    lat_site: IntArray  # the site a spare may come from (nearest first)
+    lat_days: FloatArray  # its transit time
 
 
 def kernel_arrays(m: SimModel) -> KernelArrays:
@@ -167,7 +170,19 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
         fleet_count=np.array(m.fleet_count, dtype=np.float64),
         stock=np.array(m.stock, dtype=i64),
         burst=m.n_items * (depth + 2) + 4,
+        **lateral_arrays(m),
     )
+
+
+def lateral_arrays(m: SimModel) -> dict[str, Any]:
+    """The lateral links of ``m`` in compressed rows (every site empty without any)."""
+    links = m.laterals or tuple(() for _ in range(m.n_sites))
+    sizes = [len(x) for x in links]
+    return {
+        "lat_ptr": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        "lat_site": np.array([j for x in links for j, _ in x], dtype=np.int64),
+        "lat_days": np.array([d for x in links for _, d in x], dtype=np.float64),
+    }
 
 
 #: What a steady-state run passes for the time-phased mode's arrays (the phased model's
@@ -184,7 +199,8 @@ def no_halt() -> IntArray:
 def common_model(k: KernelArrays, sys_fleet: IntArray, sys_site: IntArray) -> tuple[Any, ...]:
     """The model arrays both modes of the compiled loop read (``md`` in ``_run``)."""
     return (k.site_parent, k.ship_days, k.channels, k.sub_ptr, k.sub_idx, k.item_f, sys_fleet,
-            sys_site, k.fleet_npos, k.fleet_item, k.fleet_qty)
+            sys_site, k.fleet_npos, k.fleet_item, k.fleet_qty, k.lat_ptr, k.lat_site,
+            k.lat_days)
 
 
 def run(

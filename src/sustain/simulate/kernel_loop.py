@@ -30,7 +30,10 @@ sets off go through an explicit work stack of ``(op, a, b, c, unit)`` rows:
     A request on the stock of ``item`` at ``site`` (``who = 3 * id + kind``: a
     system, a child site, a repair job); unmet, it joins the FIFO backorders there,
     and a system goes down or a repair job waits for one more sub-item.  ``unit`` is
-    the failed unit of a system's demand (time-phased mode).
+    the failed unit of a system's demand (time-phased mode).  A system's demand that
+    finds the shelf empty takes a spare from the nearest linked site holding one
+    (``lat_*``, lateral resupply): the spare arrives after the link's days and fills
+    the oldest backorder there, and that site takes over the ``_REPL``.
 ``_REPL (item, site, local)``
     Replace one unit taken from ``site``: repair it there (``local`` and the base
     repair draw), condemn and procure at the root, or order from the parent
@@ -196,7 +199,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
     :data:`sustain.simulate.kernel.NO_PHASED` otherwise.
     """
     (site_parent, ship_days, channels, sub_ptr, sub_idx, item_f, sys_fleet, sys_site,
-     fleet_npos, fleet_item, fleet_qty) = md
+     fleet_npos, fleet_item, fleet_qty, lat_ptr, lat_site, lat_days) = md
     (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf,
      supq) = st
     if sd is not None:
@@ -646,6 +649,22 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                             due[j, stack[sp, W_UNIT]] = hours[j] + item_scale[item] * (
                                 e if k1 == 1.0 else e**k1)
                 else:
+                    if wk == _SYSTEM:
+                        # Lateral resupply: the nearest linked site with a spare sends it
+                        # (it reaches the oldest backorder here) and takes over this
+                        # demand's replenishment (the _REPL row below this one).
+                        for x in range(lat_ptr[site], lat_ptr[site + 1]):
+                            src = item * n_s + lat_site[x]
+                            if stock[src] > 0:
+                                stock[src] -= 1
+                                d = lat_days[x]
+                                if expo:
+                                    d *= rng.standard_exponential()
+                                seq += 1
+                                _push(ht, hs, hc, n, now + d, seq, flat * NK + ARRIVE)
+                                n += 1
+                                stack[sp - 1, W_B] = lat_site[x]
+                                break
                     bo_acc[flat] += qlen[flat] * (now - bo_t[flat])
                     bo_t[flat] = now
                     node = free

@@ -71,6 +71,9 @@ class SimModel:
         Parallel repair channels per site; 0 means unlimited.
     fleet_order : tuple[int, ...]
         The fleets in the scenario's order (systems are numbered in this order).
+    laterals : tuple[tuple[tuple[int, float], ...], ...]
+        Per site, the sites it may take a spare from when a system's demand finds its
+        shelf empty, nearest first: ``(site, days)`` (empty without laterals).
 
     Everything the simulation does in a sequence (a system's installed items, an
     item's sub-items, the systems, the fleets) follows the order of the scenario file
@@ -99,6 +102,7 @@ class SimModel:
     stock: tuple[int, ...]
     channels: tuple[int, ...]
     fleet_order: tuple[int, ...]
+    laterals: tuple[tuple[tuple[int, float], ...], ...] = ()
 
 
 def stock_matrix(
@@ -240,7 +244,20 @@ def build_model(
         stock=tuple(int(x) for x in stock.ravel()),
         channels=tuple(chan),
         fleet_order=tuple(int(f) for f in fleet_order),
+        laterals=lateral_links(a),
     )
+
+
+def lateral_links(a: ScenarioArrays) -> tuple[tuple[tuple[int, float], ...], ...]:
+    """Per site, ``(source site, days)`` of its lateral links, nearest first (the
+    compiled :class:`~sustain.scenario.compile.Laterals` order); () without any."""
+    lat = a.laterals
+    if lat is None:
+        return ()
+    out: list[list[tuple[int, float]]] = [[] for _ in range(a.n_sites)]
+    for s, j, d in zip(lat.site.tolist(), lat.source.tolist(), lat.days.tolist(), strict=True):
+        out[s].append((j, d))
+    return tuple(tuple(x) for x in out)
 
 
 def demand_mask(a: ScenarioArrays) -> BoolArray:

@@ -1,0 +1,112 @@
+"""The ``laterals`` key: valid forms, and each malformed one with its exact message,
+all in one pass; the command line exits 2 with them on stderr and nothing on stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sustain.cli import main as cli_main
+from sustain.errors import ScenarioError
+from sustain.scenario import load_scenario
+from sustain.scenario.compile import compile_scenario
+
+RUNNER = CliRunner()
+
+BASE = """\
+sites:
+  - {id: HUB, kind: depot}
+  - {id: MID, parent: HUB, order_ship_days: 5}
+  - {id: WEST, parent: MID, order_ship_days: 2}
+  - {id: EAST, parent: MID, order_ship_days: 3}
+  - {id: NORTH, parent: MID, order_ship_days: 2}
+  - {id: FAR, parent: HUB, order_ship_days: 9}
+systems:
+  - {id: SAMX}
+fleets:
+  - {system: SAMX, site: WEST, count: 2, hours_per_day: 20}
+  - {system: SAMX, site: EAST, count: 2, hours_per_day: 20}
+items:
+  - {id: TX, unit_cost: 100, mtbf_hours: 1500, installed_in: "SAMX:1", depot_repair_days: 25}
+stock:
+  - {item: TX, site: WEST, qty: 1}
+laterals:
+"""
+LINE = len(BASE.splitlines()) + 1  # the first row of laterals
+
+
+def _load(tmp_path: Path, rows: str) -> Path:
+    path = tmp_path / "lat.yaml"
+    path.write_text(BASE + rows, encoding="utf-8")
+    return path
+
+
+def test_valid_links_compile_nearest_first(tmp_path: Path) -> None:
+    path = _load(tmp_path, "  - {from: WEST, to: EAST, days: 2}\n"
+                           "  - {from: NORTH, to: WEST, days: 0.5, one_way: true}\n")
+    sc = load_scenario(path)
+    assert [(x.from_site, x.to_site, x.days, x.one_way) for x in sc.laterals] == [
+        ("WEST", "EAST", 2.0, False), ("NORTH", "WEST", 0.5, True)]
+    a = compile_scenario(sc)
+    assert a.laterals is not None
+    got = [(a.site_ids[s], a.site_ids[j], d) for s, j, d in zip(
+        a.laterals.site.tolist(), a.laterals.source.tolist(), a.laterals.days.tolist(),
+        strict=True)]
+    # WEST asks NORTH (0.5 days) before EAST (2 days); NORTH receives nothing (one way).
+    assert sorted(got) == sorted([("EAST", "WEST", 2.0), ("WEST", "NORTH", 0.5),
+                                  ("WEST", "EAST", 2.0)])
+    west = [x for x in got if x[0] == "WEST"]
+    assert west == [("WEST", "NORTH", 0.5), ("WEST", "EAST", 2.0)]
+
+
+def test_no_laterals_key_compiles_to_none(tmp_path: Path) -> None:
+    path = tmp_path / "plain.yaml"
+    path.write_text(BASE.removesuffix("laterals:\n"), encoding="utf-8")
+    assert compile_scenario(load_scenario(path)).laterals is None
+
+
+CASES = [
+    ("unknown-site", "  - {from: WEST, to: EASTT, days: 1}\n",
+     [f"lat.yaml line {LINE}: laterals[0].to: 'EASTT' is not a site id "
+      "(did you mean 'EAST'?)"]),
+    ("self", "  - {from: WEST, to: WEST, days: 1}\n",
+     [f"lat.yaml line {LINE}: laterals[0].to: a site cannot send spares to itself: got "
+      "'WEST'"]),
+    ("zero-days", "  - {from: WEST, to: EAST, days: 0}\n",
+     [f"lat.yaml line {LINE}: laterals[0].days: must be > 0: got 0"]),
+    ("other-parent", "  - {from: WEST, to: FAR, days: 1}\n",
+     [f"lat.yaml line {LINE}: laterals[0]: 'WEST' (parent 'MID') and 'FAR' (parent "
+      "'HUB') do not have the same parent: lateral resupply joins sites under one "
+      "parent"]),
+    ("site-with-children", "  - {from: MID, to: FAR, days: 1}\n",
+     [f"lat.yaml line {LINE}: laterals[0].from: 'MID' has sites below it: lateral "
+      "resupply joins sites with no sites below them"]),
+    ("twice", "  - {from: WEST, to: EAST, days: 1}\n  - {from: EAST, to: WEST, days: 2}\n",
+     [f"lat.yaml line {LINE + 1}: laterals[1]: spares from 'EAST' to 'WEST' given twice "
+      f"(first at lat.yaml line {LINE})"]),
+    ("unknown-key", "  - {from: WEST, to: EAST, day: 1}\n",
+     [f"lat.yaml line {LINE}: laterals[0].day: unknown key (did you mean 'days'?)"]),
+]
+
+
+@pytest.mark.parametrize(("rows", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_malformed_laterals(tmp_path: Path, rows: str, expected: list[str]) -> None:
+    path = _load(tmp_path, rows)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert [str(i) for i in info.value.issues] == expected
+    result = RUNNER.invoke(cli_main.app, ["evaluate", str(path), "--json"])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_every_problem_in_one_pass(tmp_path: Path) -> None:
+    path = _load(tmp_path, "  - {from: WEST, to: WEST, days: 1}\n"
+                           "  - {from: WEST, to: FARR, days: -1}\n"
+                           "  - {from: WEST, to: FAR, days: 1}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert len(info.value.issues) == 4, [str(i) for i in info.value.issues]
