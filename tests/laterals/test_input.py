@@ -3,6 +3,7 @@ all in one pass; the command line exits 2 with them on stderr and nothing on std
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,19 @@ def test_every_problem_in_one_pass(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert len(info.value.issues) == 4, [str(i) for i in info.value.issues]
+
+
+@pytest.mark.parametrize("args", [["evaluate", "--over-time", "--days", "28"],
+                                  ["optimize", "--over-time", "--days", "28", "-t", "0.5"]])
+def test_over_time_runs_say_they_leave_the_links_out(tmp_path: Path, args: list[str]) -> None:
+    """The over-time model has no lateral links: the run says so on stderr, once, and its
+    JSON is unchanged; without links it says nothing."""
+    linked = _load(tmp_path, "  - {from: WEST, to: EAST, days: 2}\n")
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(BASE.removesuffix("laterals:\n"), encoding="utf-8")
+    cmd, *rest = args
+    runs = [RUNNER.invoke(cli_main.app, [cmd, str(p), *rest, "--json"]) for p in (linked, plain)]
+    assert [r.exit_code for r in runs] == [0, 0], runs[0].output
+    assert runs[0].stderr.count("leaves out the scenario's lateral links") == 1
+    assert "lateral" not in runs[1].stderr
+    assert json.loads(runs[0].stdout) == json.loads(runs[1].stdout)

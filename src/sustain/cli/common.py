@@ -402,3 +402,12 @@ def load_for_outputs(
     if stock is None:
         return sc, None
     return with_stock_plan(sc, stock, stock_mode, quiet=quiet)
+
+
+def note_no_laterals(scenario: Scenario, what: str) -> None:
+    """Say on stderr that ``what`` (an over-time run) leaves out the scenario's lateral
+    links, when it has any (docs/method.md, *Lateral resupply*)."""
+    if scenario.laterals:
+        err.print(f"note: {what} leaves out the scenario's lateral links (laterals): each "
+                  "site waits for its own resupply, so linked sites may do better than shown",
+                  markup=False, highlight=False, soft_wrap=True)

@@ -49,6 +49,7 @@ from sustain.cli.common import (
     install_interrupt_handlers,
     load,
     load_for_outputs,
+    note_no_laterals,
     out,
     output_option,
     parse_service,
@@ -203,6 +204,7 @@ def evaluate(
         variants = [with_stock_plan(sc, p, stock_mode, quiet=quiet) for p in plans]
         if over_time:
             held = variants[0][0] if variants else sc
+            note_no_laterals(held, "evaluate --over-time")
             ot = sustain.evaluate_over_time(held, days=horizon, step=every,
                                             method=method.value, exponential=exponential)
             goals = _fleet_targets(ot, targets)
@@ -574,6 +576,7 @@ def _optimize_over_time(
         outputs += output_files(output)
         sc, _ = load_for_outputs(scenario, outputs, allow_outside_tables, stock=stock,
                                  stock_mode=stock_mode, quiet=quiet)
+        note_no_laterals(sc, "optimize --over-time")
         plan = optimize_over_time(sc, target=targets, days=horizon, step=every,
                                   method=method.value, average=average,
                                   exponential=exponential, lead_days=lead_days)

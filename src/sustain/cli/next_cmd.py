@@ -23,6 +23,7 @@ from sustain.cli.common import (
     fail,
     inputs_of,
     load,
+    note_no_laterals,
     out,
     output_option,
     report_files,
@@ -66,6 +67,7 @@ def next_(
         check_not_inputs(outputs, inputs_of(scenario))
         sc = load(scenario, allow_outside_tables)
         check_not_inputs(outputs, inputs_of(scenario, sc))
+        note_no_laterals(sc, "sustain next (the over-time model)")
         if not sc.offers:
             raise SustainError(f"{scenario}: the scenario has no offers (see docs/next.md)")
         plan = choose(Measure(sc, days=days, step=step), budget=budget)
