@@ -11,6 +11,7 @@ from sustain._types import FloatArray, IntArray
 from sustain.readiness.drivers import TOP_DRIVERS, FleetDrivers, fleet_drivers
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
+from sustain.readiness.redundancy import split_availability
 from sustain.readiness.shops import RepairShops, repair_shops, scenario_channels
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
@@ -31,10 +32,14 @@ class Evaluation:
     pipes : Pipelines
         Pipeline moments, EBO, VBO and fill rate per item and site.
     availability : FloatArray
-        Per fleet (NaN for a fleet of zero systems).
+        Per fleet (NaN for a fleet of zero systems): mission capable, every essential
+        item with at least its ``needed`` units in place (:mod:`.redundancy`).
     repair_shops : RepairShops or None
         Load of the sites with ``repair_channels`` (:func:`evaluate` of a scenario
         that has some; the analytic model itself assumes unlimited repair capacity).
+    availability_fmc : FloatArray or None
+        Per fleet, fully mission capable: every position of every item filled (None: as
+        ``availability``, the scenario has no redundant or inessential item).
     """
 
     arrays: ScenarioArrays
@@ -43,6 +48,12 @@ class Evaluation:
     pipes: Pipelines
     availability: FloatArray
     repair_shops: RepairShops | None = None
+    availability_fmc: FloatArray | None = None
+
+    @property
+    def fully_mission_capable(self) -> FloatArray:
+        """Per fleet, every position of every item filled."""
+        return self.availability if self.availability_fmc is None else self.availability_fmc
 
     @property
     def expected_available(self) -> FloatArray:
@@ -64,15 +75,18 @@ class Evaluation:
         """The ``fleets`` part of the JSON contract."""
         a = self.arrays
         expected = self.expected_available
+        fmc = self.fully_mission_capable
         out = []
         for f in range(a.fleet_system.size):
             av = float(self.availability[f])
+            av_fmc = float(fmc[f])
             out.append(
                 {
                     "system": a.system_ids[a.fleet_system[f]],
                     "site": a.site_ids[a.fleet_site[f]],
                     "count": int(a.fleet_count[f]),
                     "availability": None if np.isnan(av) else av,
+                    "availability_fmc": None if np.isnan(av_fmc) else av_fmc,
                     "expected_available": float(expected[f]),
                 }
             )
@@ -146,12 +160,15 @@ def evaluate_arrays(a: ScenarioArrays, *, method: Method | str = Method.VARI_MET
         pipes: Pipelines = exact_pipelines(a, flows)
     else:
         pipes = approx_pipelines(a, flows, method)
+    product = fleet_availability(a, flows, pipes.ebo)
+    mc, fmc = split_availability(a, flows, pipes, product)
     return Evaluation(
         arrays=a,
         method=method,
         flows=flows,
         pipes=pipes,
-        availability=fleet_availability(a, flows, pipes.ebo),
+        availability=mc,
+        availability_fmc=None if fmc is mc else fmc,
     )
 
 
