@@ -108,9 +108,11 @@ def _as_installed(value: object) -> object:
     """
     if not isinstance(value, str):
         return value
-    hint = ("must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2'; 'SAMX:2/1' for 2 "
-            f"installed of which 1 is needed, 'SAMX:1{NON_ESSENTIAL_MARK}' for an item "
-            "that is not essential)")
+    hint = "must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2')"
+    if "/" in value or NON_ESSENTIAL_MARK in value:
+        hint = ("must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2'; 'SAMX:2/1' for 2 "
+                f"installed of which 1 is needed, 'SAMX:1{NON_ESSENTIAL_MARK}' for an item "
+                "that is not essential)")
     entries = []
     for part in value.replace(",", ";").split(";"):
         key, colon, qty = part.partition(":")
