@@ -168,10 +168,12 @@ def _restart(at, st, sd, ph, phased, n_s):  # type: ignore[no-untyped-def]
         rep_acc[1, s] = 0.0
         rep_t[s] = at
     if sd is not None:
-        down_acc, down_t = sd[5], sd[6]
+        down_acc, down_t, fdown_acc, fdown_t = sd[5], sd[6], sd[9], sd[10]
         for f in range(down_acc.size):
             down_acc[f] = 0.0
             down_t[f] = at
+            fdown_acc[f] = 0.0
+            fdown_t[f] = at
     pst = ph[1]
     if phased is not None:
         lev, acc = pst[12], pst[13]
@@ -196,11 +198,12 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
     :data:`sustain.simulate.kernel.NO_PHASED` otherwise.
     """
     (site_parent, ship_days, channels, sub_ptr, sub_idx, item_f, sys_fleet, sys_site,
-     fleet_npos, fleet_item, fleet_qty) = md
+     fleet_npos, fleet_item, fleet_qty, fleet_need) = md
     (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf,
-     supq) = st
+     supq, crit) = st
     if sd is not None:
-        sys_rate, fleet_cum, counts, series, down, down_acc, down_t, _down_int = sd
+        (sys_rate, fleet_cum, counts, series, down, down_acc, down_t, _down_int, fdown,
+         fdown_acc, fdown_t, _fdown_int) = sd
     pm, pst = ph
     (fleet_hours, fleet_nunits, unit_pos, item_scale, item_inv_shape, step_ptr, step_fleet,
      step_factor, loss_rate, ld_fleet, ld_count, damage_rate, damage_days, dl_first, dl_count,
@@ -298,8 +301,9 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                     else:
                         hi_i = mid
                 pos = min(lo_i, npos - 1)  # u rounds up to the last share
-                if fwd:
-                    # Thin by the share of the item's positions that hold a unit.
+                if fwd or (holes[arg] > 0 and crit[arg] == 0):
+                    # Thin by the share of the item's positions that hold a unit (a
+                    # mission-capable system with empty positions runs on the others).
                     lo = fleet_cum[f, pos - 1] if pos > 0 else 0.0
                     frac = (u - lo) / (fleet_cum[f, pos] - lo)
                     if frac * fleet_qty[f, pos] >= filled_pos[arg, pos]:
@@ -435,7 +439,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                     _touch(f, now, lev, acc)
                     lev[L_PRESENT, f] -= 1
                     lev[L_LOST, f] += 1
-                    if present[j] == 1 and damaged[j] == 0 and holes[j] == 0:
+                    if present[j] == 1 and damaged[j] == 0 and crit[j] == 0:
                         lev[L_UP, f] -= 1
                     if damaged[j] == 1:
                         lev[L_DAMAGED, f] -= 1
@@ -495,7 +499,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                                 break
                             rk -= 1
                     _touch(f, now, lev, acc)
-                    if present[j] == 1 and holes[j] == 0:
+                    if present[j] == 1 and crit[j] == 0:
                         lev[L_UP, f] -= 1
                     damaged[j] = 1
                     lev[L_DAMAGED, f] += 1
@@ -519,7 +523,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                 _touch(f, now, lev, acc)
                 damaged[j] = 0
                 lev[L_DAMAGED, f] -= 1
-                if holes[j] == 0:
+                if crit[j] == 0:
                     lev[L_UP, f] += 1
                 hours[j] += rate_h[j] * (now - hours_t[j])
                 hours_t[j] = now
@@ -575,11 +579,19 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                         pos += 1
                     filled_pos[j, pos] += 1
                     holes[j] -= 1
+                    back = False  # mission capable again
+                    if filled_pos[j, pos] == fleet_need[f, pos]:
+                        crit[j] -= 1
+                        back = crit[j] == 0
                     if sd is not None:
-                        if holes[j] == 0:
+                        if back:
                             down_acc[f] += down[f] * (now - down_t[f])
                             down_t[f] = now
                             down[f] -= 1
+                        if holes[j] == 0:
+                            fdown_acc[f] += fdown[f] * (now - fdown_t[f])
+                            fdown_t[f] = now
+                            fdown[f] -= 1
                     if phased is not None:
                         hours[j] += rate_h[j] * (now - hours_t[j])
                         hours_t[j] = now
@@ -592,9 +604,9 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                                 break
                         if holes[j] == 0:
                             in_holes[j] = 0
-                            if present[j] == 1 and damaged[j] == 0:
-                                _touch(f, now, lev, acc)
-                                lev[L_UP, f] += 1
+                        if back and present[j] == 1 and damaged[j] == 0:
+                            _touch(f, now, lev, acc)
+                            lev[L_UP, f] += 1
                         rs[n_rs] = j
                         n_rs += 1
                 elif wk == _SITE:
@@ -668,20 +680,28 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                             while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
                                 pos += 1
                             filled_pos[j, pos] -= 1
+                            if filled_pos[j, pos] == fleet_need[f, pos] - 1:
+                                crit[j] += 1
+                                if crit[j] == 1:
+                                    down_acc[f] += down[f] * (now - down_t[f])
+                                    down_t[f] = now
+                                    down[f] += 1
                             if holes[j] == 0:
-                                down_acc[f] += down[f] * (now - down_t[f])
-                                down_t[f] = now
-                                down[f] += 1
+                                fdown_acc[f] += fdown[f] * (now - fdown_t[f])
+                                fdown_t[f] = now
+                                fdown[f] += 1
                             holes[j] += 1
                         if phased is not None:
                             u = stack[sp, W_UNIT]
                             pos = unit_pos[f, u]
                             donor = -1
-                            if cannibal:  # a good unit from the down system with most holes
+                            if cannibal and filled_pos[j, pos] <= fleet_need[f, pos]:
+                                # A good unit from the down system with most holes.
                                 most = 0
                                 for y in range(site_sys_ptr[site], site_sys_ptr[site + 1]):
                                     dd = site_sys[y]
-                                    if in_holes[dd] == 0 or dd == j or damaged[dd] == 1:
+                                    if in_holes[dd] == 0 or crit[dd] == 0 or dd == j or \
+                                            damaged[dd] == 1:
                                         continue
                                     if holes[dd] < most or (holes[dd] == most and dd > donor):
                                         continue
@@ -709,16 +729,20 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                                 due[j, u] = hours[j] + (best - hours[donor])
                                 due[donor, best_u] = INF
                                 filled_pos[donor, pd_] -= 1
+                                if filled_pos[donor, pd_] == fleet_need[f_d, pd_] - 1:
+                                    crit[donor] += 1
                                 holes[donor] += 1
                                 val[node] = 3 * donor + _SYSTEM  # the backorder is the donor's
                                 rs[n_rs] = donor
                                 n_rs += 1
                             else:
-                                was_up = present[j] == 1 and damaged[j] == 0 and holes[j] == 0
+                                was_up = present[j] == 1 and damaged[j] == 0 and crit[j] == 0
                                 filled_pos[j, pos] -= 1
+                                if filled_pos[j, pos] == fleet_need[f, pos] - 1:
+                                    crit[j] += 1
                                 holes[j] += 1
                                 in_holes[j] = 1
-                                if was_up:
+                                if was_up and crit[j] > 0:
                                     _touch(f, now, lev, acc)
                                     lev[L_UP, f] -= 1
                     elif wk == _JOB:
@@ -822,7 +846,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                 hours[j] += rate_h[j] * (now - hours_t[j])
                 hours_t[j] = now
                 f = sys_fleet[j]
-                working = present[j] == 1 and damaged[j] == 0 and (fwd or holes[j] == 0)
+                working = present[j] == 1 and damaged[j] == 0 and (fwd or crit[j] == 0)
                 r = fleet_hours[f] * factor[f] if working else 0.0
                 rate_h[j] = r
                 due_seq[j] = -1
@@ -941,6 +965,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     for j in range(n_sys):
         filled_pos[j] = fleet_qty[sys_fleet[j]]
     holes = np.zeros(n_sys, dtype=np.int64)
+    crit = np.zeros(n_sys, dtype=np.int64)  # item positions below what is needed
     # Queues 0..n_flat-1: backorders of each item·site; n_flat+s: repairs waiting at s.
     n_q = n_flat + n_s
     qs = (np.full(n_q, -1, dtype=np.int64), np.full(n_q, -1, dtype=np.int64),
@@ -975,7 +1000,8 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     n = 0
     seq = 0
     if sd is not None:
-        sys_rate, _fleet_cum, counts, series, down, down_acc, down_t, down_int = sd
+        (sys_rate, _fleet_cum, counts, series, down, down_acc, down_t, down_int, fdown,
+         fdown_acc, fdown_t, fdown_int) = sd
         for j in range(n_sys):  # first failure of every system
             if sys_rate[j] > 0.0:
                 _push(ht, hs, hc, n, rng.standard_exponential() / sys_rate[j], n + 1,
@@ -1023,7 +1049,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
                       f * NK + DAMAGE)
                 n += 1
     st = (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf,
-          supq)
+          supq, crit)
     cnt[_HN] = n
     cnt[_SEQ] = seq
     counting = warmup_days <= 0.0
@@ -1066,6 +1092,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     for f in range(n_f):
         if sd is not None:
             down_int[f] = down_acc[f] + down[f] * (days - down_t[f])
+            fdown_int[f] = fdown_acc[f] + fdown[f] * (days - fdown_t[f])
         if phased is not None:
             _touch(f, days, lev, acc)
     qlen = qs[2]
