@@ -136,12 +136,12 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
         fleet_npos[f] = k
         fleet_item[f, :k] = m.fleet_items[f][:k]
         fleet_qty[f, :k] = m.fleet_qty[f][:k]
+        fleet_cum[f, :k] = m.fleet_cum[f]
     fleet_need = fleet_qty.copy()
     if m.fleet_need is not None:
         for f in range(n_f):
             k = int(fleet_npos[f])
             fleet_need[f, :k] = m.fleet_need[f][:k]
-        fleet_cum[f, :k] = m.fleet_cum[f]
     sizes = [len(s) for s in m.sub_items]
     depth = 1
     for s in range(m.n_sites):
