@@ -7,7 +7,7 @@ finite-source birth-death chain: birth ``(N·Z − (j − s)⁺) λ``, death ``j
 holes' places (insensitive to the repair-time law with ample servers; Kelly 1979, ch. 3).
 The positions are exchangeable, so given ``B = (j − s)⁺`` empty positions every set of
 ``B`` is equally likely: a system is mission capable with the hypergeometric probability
-of at most ``Z − k`` holes (Sherbrooke 2004, sec. 5.5; enumerated in
+of at most ``Z − k`` holes (Sherbrooke 2004, availability with redundancy; enumerated in
 tests/readiness/test_redundancy.py), fully mission capable with ``k = Z``.  Random cases;
 each tolerance is the 99 % confidence interval across replications.
 """

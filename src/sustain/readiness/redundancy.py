@@ -7,8 +7,8 @@ mission-capable availability is then the product over its *essential* items of
 
     R_fi = Σ_B P(B_f = B) · P(H ≤ Z − k | B)
 
-(Sherbrooke 2004, *Optimal Inventory Modeling of Systems*, 2nd ed., sec. 5.5,
-"Redundancy"), where ``B_f`` is the fleet's backorders of the item and ``H`` the empty
+(Sherbrooke 2004, *Optimal Inventory Modeling of Systems*, 2nd ed., availability with
+redundancy: backorders spread at random over the systems), where ``B_f`` is the fleet's backorders of the item and ``H`` the empty
 positions of one given system:
 
 * ``holes: spread`` (default): the ``B`` backorders sit at random on the fleet's
