@@ -14,6 +14,7 @@ from rich.table import Table
 
 from sustain.report.drivers import print_drivers
 from sustain.report.markdown import (
+    fmc_shown,
     over_time_columns,
     over_time_minimum,
     pct,
@@ -30,17 +31,20 @@ def print_evaluation(
     """Fleets, the items with the most backorders at operating sites, the value of the
     stock (in ``currency``)."""
     t = Table(title=f"{title}: fleets ({doc['method']})")
+    fmc = fmc_shown(doc["fleets"])  # redundant or inessential items: MC and FMC
     for col, just in (
         ("system", "left"),
         ("site", "left"),
         ("systems", "right"),
         ("availability", "right"),
+        *((("FMC", "right"),) if fmc else ()),
         ("expected available", "right"),
     ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for f in doc["fleets"]:
         t.add_row(
             f["system"], f["site"], str(f["count"]), pct(f["availability"]),
+            *((pct(f["availability_fmc"]),) if fmc else ()),
             f"{f['expected_available']:.2f}",
         )
     console.print(t)
@@ -138,6 +142,9 @@ def print_simulation(console: Console, title: str, doc: dict[str, Any]) -> None:
     t = Table(title=f"{title}: simulated, {doc['replications']} replications × {doc['days']} "
               f"days (warm-up {doc['warmup_days']}), seed {doc['seed']}")
     cols = ["system", "site", "systems", "availability", "95 % CI"]
+    fmc = fmc_shown(doc["fleets"])
+    if fmc:
+        cols.append("FMC")
     phased = bool(doc["fleets"]) and "present_mean" in doc["fleets"][0]
     if phased:  # fleets change size: show how
         cols += ["added", "lost", "present", "up"]  # by the end; time averages
@@ -152,6 +159,8 @@ def print_simulation(console: Console, title: str, doc: dict[str, Any]) -> None:
             lo, hi = f["availability_ci95"]
             row = [f["system"], f["site"], str(f["count"]), f"{100 * f['availability']:.1f} %",
                    f"{100 * lo:.1f}–{100 * hi:.1f} %"]
+        if fmc:
+            row.append(pct(f.get("availability_fmc")))
         if phased:
             row += [str(f["delivered"]), f"{f['lost_mean']:.1f}", f"{f['present_mean']:.1f}",
                     f"{f['up_mean']:.1f}"]
