@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sustain._types import FloatArray, IntArray
+from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.readiness.metric import Flows, position_shortfall
 from sustain.readiness.redundancy import redundant_factor
 from sustain.scenario.compile import ScenarioArrays
@@ -80,7 +80,7 @@ def fleet_terms(
 
 
 def special_pairs(a: ScenarioArrays, items: IntArray, fleets: IntArray) -> tuple[
-        IntArray, IntArray]:
+        BoolArray, BoolArray]:
     """Of the (item, fleet) pairs, which are inessential (term 0) and which redundant or
     under consolidated holes (term ``log R``, :mod:`sustain.readiness.redundancy`)."""
     k = a.fleet_system[fleets]

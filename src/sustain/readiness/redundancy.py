@@ -8,8 +8,8 @@ mission-capable availability is then the product over its *essential* items of
     R_fi = Σ_B P(B_f = B) · P(H ≤ Z − k | B)
 
 (Sherbrooke 2004, *Optimal Inventory Modeling of Systems*, 2nd ed., availability with
-redundancy: backorders spread at random over the systems), where ``B_f`` is the fleet's backorders of the item and ``H`` the empty
-positions of one given system:
+redundancy: backorders spread at random over the systems), where ``B_f`` is the fleet's
+backorders of the item and ``H`` the empty positions of one given system:
 
 * ``holes: spread`` (default): the ``B`` backorders sit at random on the fleet's
   ``P = N·Z`` positions, so ``H`` is hypergeometric,
@@ -57,9 +57,10 @@ from sustain.scenario.compile import ScenarioArrays
 MAX_THINNING_CELLS = 4_000_000
 
 
-def _log_choose(n: FloatArray, r: FloatArray) -> FloatArray:
+def _log_choose(n_: FloatArray | float, r_: FloatArray | float) -> FloatArray:
     """``log C(n, r)`` (``-inf`` where ``r < 0`` or ``r > n``)."""
-    n, r = np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(r, dtype=np.float64))
+    n, r = np.broadcast_arrays(np.asarray(n_, dtype=np.float64),
+                               np.asarray(r_, dtype=np.float64))
     out = np.full(n.shape, -np.inf)
     ok = (r >= 0) & (r <= n)
     out[ok] = (special.gammaln(n[ok] + 1) - special.gammaln(r[ok] + 1)
@@ -148,7 +149,8 @@ def redundant_factor(
             pmf = pipeline_pmf(mean, var, width)
             x = np.arange(width, dtype=np.float64)
             over = np.maximum(x[None, :] - s[:, None], 0.0)
-            ebo_fleet = share * (over @ pmf + max(0.0, mean - x @ pmf))
+            tail = max(0.0, mean - float(x @ pmf))  # the mean beyond the table
+            ebo_fleet = share * (over @ pmf + tail)
         return _independent(np.asarray(ebo_fleet, dtype=np.float64), positions, z, k)
     h = up_given_backorders(count, z, k, consolidated=consolidated)
     if big:  # consolidated, thousands of systems: B_f taken as p·B_site (mean kept)

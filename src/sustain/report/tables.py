@@ -40,7 +40,7 @@ def print_evaluation(
         *((("FMC", "right"),) if fmc else ()),
         ("expected available", "right"),
     ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+        t.add_column(col, justify=just)
     for f in doc["fleets"]:
         t.add_row(
             f["system"], f["site"], str(f["count"]), pct(f["availability"]),

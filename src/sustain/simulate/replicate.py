@@ -541,8 +541,11 @@ def _summarise(
         delays=delays,
         phased=ph,
         demands_reps=dem_r,
-        availability_fmc=(
-            np.stack([r.availability_fmc for r in reps])
-            if all(r.availability_fmc is not None for r in reps) else None
-        ),
+        availability_fmc=_stack_fmc([r.availability_fmc for r in reps]),
     )
+
+
+def _stack_fmc(rows: list[FloatArray | None]) -> FloatArray | None:
+    """(replications × fleets) fully-mission-capable availability, None if not simulated."""
+    kept = [r for r in rows if r is not None]
+    return np.stack(kept) if kept and len(kept) == len(rows) else None
