@@ -33,6 +33,7 @@ from sustain.cli.common import (
     MAX_SEED,
     AllowOutsideTables,
     Exponential,
+    HolesOption,
     OptionError,
     OverTimeDays,
     OverTimeStep,
@@ -51,6 +52,7 @@ from sustain.cli.common import (
     output_option,
     parse_targets,
     report_files,
+    with_holes,
     with_stock_plan,
     wrote,
 )
@@ -152,6 +154,7 @@ def evaluate(
     seed: Annotated[
         int | None, typer.Option("--seed", help="With --compare: seed (default 7; 0 is a seed).")
     ] = None,
+    holes: HolesOption = None,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
@@ -185,7 +188,7 @@ def evaluate(
         check_outputs(outputs)
         inputs = inputs_of(scenario) + [Input(p, "a stock plan") for p in plans]
         check_not_inputs(outputs, inputs)
-        sc = load(scenario, allow_outside_tables)
+        sc = with_holes(load(scenario, allow_outside_tables), holes)
         check_not_inputs(outputs, inputs_of(scenario, sc))
         variants = [with_stock_plan(sc, p, stock_mode, quiet=quiet) for p in plans]
         if over_time:
@@ -390,6 +393,7 @@ def optimize(
                                    "time of items without procurement_days (default: the "
                                    "longest procurement_days in the scenario).")
     ] = None,
+    holes: HolesOption = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     if over_time or average or allow_shortfall or exponential or days is not None or (
@@ -436,6 +440,7 @@ def optimize(
             outputs.append(Output("--curve", curve))
         sc, change = load_for_outputs(scenario, outputs, allow_outside_tables, stock=stock,
                                       stock_mode=stock_mode, quiet=quiet)
+        sc = with_holes(sc, holes)
         with _progress(quiet) as progress:
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
                                    progress=progress.step, max_memory=memory,

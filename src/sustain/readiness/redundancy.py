@@ -209,7 +209,8 @@ def pair_terms(
         i, s = int(item[r]), int(site[r])
         rf = redundant_factor(
             float(pipes.mean[i, s]), float(pipes.var[i, s]), np.array([a.stock[i, s]]),
-            share=float(share[r]), count=int(a.fleet_count[fleet[r]]), z=int(z[r]),
+            share=float(share[r]), count=max(1, round(float(a.fleet_count[fleet[r]]))),
+            z=int(z[r]),
             k=int(k[r]), consolidated=a.holes_consolidated,
             ebo_fleet=np.array([share[r] * pipes.ebo[i, s]]),
         )[0]
