@@ -28,7 +28,8 @@ def test_json_contract() -> None:
     assert {"days", "replications", "seed", "warmup_days", "fleets", "items"} <= set(doc)
     assert (doc["days"], doc["replications"], doc["seed"], doc["warmup_days"]) == (120, 3, 7, 30)
     f = doc["fleets"][0]
-    spec = {"system", "site", "count", "availability", "availability_ci95", "series"}
+    spec = {"system", "site", "count", "availability", "availability_ci95", "series",
+            "availability_fmc"}
     # The example has time-phased keys (losses, deliveries): their extras come on top.
     phased = {"delivered", "present_mean", "up_mean", "battle_repair_mean", "lost_mean"}
     assert set(f) == spec | phased

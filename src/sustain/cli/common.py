@@ -9,6 +9,7 @@ a solver that stops without an answer); 3 an infeasible plan or unreachable targ
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -110,6 +111,26 @@ OverTimeStep = Annotated[
     int | None, typer.Option("--step", help="With --over-time: days between points K "
                              "(default 7).")
 ]
+class HolesChoice(StrEnum):
+    """``--holes`` (the scenario's ``holes``, docs/scenario.md)."""
+
+    SPREAD = "spread"
+    CONSOLIDATED = "consolidated"
+
+
+HolesOption = Annotated[
+    HolesChoice | None,
+    typer.Option("--holes", help="Where missing units sit in the analytic availability: "
+                 "spread (at random) or consolidated (onto as few systems as possible); "
+                 "default: the scenario's holes (spread)."),
+]
+
+
+def with_holes(sc: Scenario, holes: HolesChoice | None) -> Scenario:
+    """``sc`` with ``--holes`` in place of its own ``holes`` setting, when given."""
+    return sc if holes is None else dataclasses.replace(sc, holes=holes.value)
+
+
 Exponential = Annotated[
     bool, typer.Option("--exponential", help="With --over-time: exponential repair and "
                        "transit times of the same means (default deterministic).")

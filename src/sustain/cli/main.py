@@ -34,6 +34,7 @@ from sustain.cli.common import (
     MAX_SEED,
     AllowOutsideTables,
     Exponential,
+    HolesOption,
     OptionError,
     OverTimeDays,
     OverTimeStep,
@@ -55,6 +56,7 @@ from sustain.cli.common import (
     parse_service,
     parse_targets,
     report_files,
+    with_holes,
     with_stock_plan,
     wrote,
 )
@@ -162,6 +164,7 @@ def evaluate(
         bool, typer.Option("--measures", help="Also print each fleet's and site's fill rate "
                            "and mean wait for a spare (days); the JSON always has them.")
     ] = False,
+    holes: HolesOption = None,
 ) -> None:
     """Readiness of every fleet at every site with the stock held now (and with plans)."""
     # Imported here, not at the top: NumPy and SciPy slow the start of --help.
@@ -199,7 +202,7 @@ def evaluate(
         check_outputs(outputs)
         inputs = inputs_of(scenario) + [Input(p, "a stock plan") for p in plans]
         check_not_inputs(outputs, inputs)
-        sc = load(scenario, allow_outside_tables)
+        sc = with_holes(load(scenario, allow_outside_tables), holes)
         check_not_inputs(outputs, inputs_of(scenario, sc))
         variants = [with_stock_plan(sc, p, stock_mode, quiet=quiet) for p in plans]
         if over_time:
@@ -423,6 +426,7 @@ def optimize(
         bool, typer.Option("--measures", help="Also print each fleet's and site's fill rate "
                            "and mean wait (always with --fill-rate or --max-wait).")
     ] = False,
+    holes: HolesOption = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     if (fill_rate or max_wait) and over_time:
@@ -475,6 +479,7 @@ def optimize(
             outputs.append(Output("--curve", curve))
         sc, change = load_for_outputs(scenario, outputs, allow_outside_tables, stock=stock,
                                       stock_mode=stock_mode, quiet=quiet)
+        sc = with_holes(sc, holes)
         with _progress(quiet) as progress:
             opt = sustain.optimize(sc, target=targets, budget=budget, method=method.value,
                                    progress=progress.step, max_memory=memory,

@@ -24,7 +24,7 @@ import numpy as np
 
 from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.optimize.curve_kernels import best_and_hulls
-from sustain.optimize.family import Curve, Family, log_factor
+from sustain.optimize.family import Curve, Family, log_factor, special_pairs, special_terms
 from sustain.optimize.state import MIN_GAIN, AllocationState
 from sustain.readiness.backorders import ebo_table
 from sustain.readiness.metric import Flows, pipelines, position_shortfall
@@ -147,7 +147,8 @@ def build_batch(
         t0 = ebo_table(
             mean0[:, leaves].ravel(), var0[:, leaves].ravel(), m0
         ).reshape(n_b, n_l, m0 + 1)
-        g0 = np.diff(_values(state, tops, 1, t0, ebo0)[1], axis=2)
+        g0 = np.diff(_values(state, tops, 1, t0, ebo0, mv=(mean0, var0, None, floor))[1],
+                     axis=2)
         lvl0 = np.arange(m0)[None, None, :]
         f_l, c_l = floor[:, leaves][:, :, None], cap[:, leaves][:, :, None]
         span0 = (lvl0 >= f_l) & (lvl0 < c_l)
@@ -189,7 +190,8 @@ def build_batch(
         # least gamma, and it gains most with the leaves at their floor; keep the
         # combos no larger than the largest one whose last unit does.
         vf_up, vf_leaf = _values(
-            state, tops, n_c, p_ebo[:, leaves][:, :, None], p_ebo, valid
+            state, tops, n_c, p_ebo[:, leaves][:, :, None], p_ebo, valid,
+            mv=(p_mean, p_var, floor[:, leaves], stock),
         )
         vf = (vf_up + vf_leaf[:, :, 0].sum(axis=1)).reshape(n_b, n_c)
         stride = np.cumprod(np.concatenate([[1], (k_max + 1)[:0:-1]]))[::-1]
@@ -222,7 +224,8 @@ def build_batch(
     table[live] = ebo_table(
         p_mean[live][:, leaves].ravel(), p_var[live][:, leaves].ravel(), max(m_max, 0)
     ).reshape(live.size, n_l, m_max + 1)
-    value_up, value_leaf = _values(state, tops, n_c, table, p_ebo, valid)
+    value_up, value_leaf = _values(state, tops, n_c, table, p_ebo, valid,
+                                   mv=(p_mean, p_var, None, stock))
     # Marginal gains at each leaf from each level; only floor <= level < cap count.
     # Valid rows only (``live``, in order); the others are no points (value -inf).
     value_leaf = value_leaf[live]
@@ -270,7 +273,7 @@ def build_batch(
     # Fleet terms at the hull points, read from the same tables: leaf EBOs from
     # ``table`` at the allocated level, upper-site EBOs from the combo's pipelines
     # (a base's stock does not change any other site's pipeline).
-    terms = _point_terms(state, fams, tops, owner, r, alloc, table, p_ebo)
+    terms = _point_terms(state, fams, tops, owner, r, alloc, table, p_ebo, (p_mean, p_var))
     first = np.concatenate([[0], np.cumsum(counts)])
     for b, fam in enumerate(fams):
         t = terms[b]
@@ -294,12 +297,16 @@ def build_batch(
 def _values(
     state: AllocationState, tops: IntArray, n_c: int, table: FloatArray, ebo_rows: FloatArray,
     valid: BoolArray | None = None,
+    mv: tuple[FloatArray, FloatArray, FloatArray | None, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Weighted fleet values of rows ``r = b * n_c + c`` of the items ``tops``.
 
     ``table`` is (rows × leaves × levels) leaf EBOs, ``ebo_rows`` (rows × sites)
     EBOs at the upper sites.  Returns the upper-site fleets' value per row and the
     leaf fleets' value per row, leaf and level (0 on rows where ``valid`` is False).
+    ``mv`` gives what redundant installations need (:func:`_special_values`): pipeline
+    means and variances (rows × sites), the stock of each level column (None: the
+    column is the stock; else (items × leaves), one column) and the stock (rows × sites).
     """
     a, w = state.a, state.w
     n_b = tops.size
@@ -323,6 +330,11 @@ def _values(
         np.ones_like(dem), dem, a.failures_per_hour[tops[b]], a.fleet_hours_per_day[f]
     )
     wz = w[f] * z
+    if mv is not None and (a.mission_split or a.holes_consolidated):
+        dead, slow = special_pairs(a, tops[b], f)
+        wz[dead | slow] = 0.0
+        _special_values(state, tops, n_c, valid, mv, b[slow], f[slow], leaf_of,
+                        value_up, value_leaf)
     lpos = leaf_of[s]
     at_leaf = lpos >= 0
     cols = np.arange(n_c, dtype=np.int64)
@@ -346,9 +358,41 @@ def _values(
     return value_up, value_leaf
 
 
+def _special_values(
+    state: AllocationState, tops: IntArray, n_c: int, valid: BoolArray | None,
+    mv: tuple[FloatArray, FloatArray, FloatArray | None, FloatArray], b: IntArray,
+    f: IntArray, leaf_of: IntArray, value_up: FloatArray, value_leaf: FloatArray,
+) -> None:
+    """Add ``w_f log R`` of the redundant (item ``tops[b]``, fleet ``f``) pairs to the
+    values (:func:`sustain.optimize.family.special_terms`), row by row."""
+    a, w = state.a, state.w
+    mean, var, one_level, stock = mv
+    for bb, ff in zip(b.tolist(), f.tolist(), strict=True):
+        site = int(a.fleet_site[ff])
+        lp = int(leaf_of[site])
+        item = int(tops[bb])
+        dem = float(state.flows.demand[item, site])
+        for c in range(n_c):
+            row = bb * n_c + c
+            if valid is not None and not valid[row]:
+                continue
+            if lp >= 0:
+                levels = (np.arange(value_leaf.shape[2], dtype=np.float64) if one_level is None
+                          else np.array([one_level[bb, lp]]))
+            else:
+                levels = np.array([stock[row, site]])
+            t = w[ff] * special_terms(a, item, ff, dem, float(mean[row, site]),
+                                      float(var[row, site]), levels)
+            if lp >= 0:
+                value_leaf[row, lp, :] += t
+            else:
+                value_up[row] += t[0]
+
+
 def _point_terms(
     state: AllocationState, fams: list[Family], tops: IntArray, owner: IntArray, r: IntArray,
     alloc: FloatArray, table: FloatArray, ebo_rows: FloatArray,
+    mv: tuple[FloatArray, FloatArray] | None = None,
 ) -> list[FloatArray]:
     """Unweighted fleet terms (points × family fleets) of each family's points.
 
@@ -379,6 +423,14 @@ def _point_terms(
     dem = state.flows.demand[top, s]
     x = position_shortfall(ebo, dem, a.failures_per_hour[top], a.fleet_hours_per_day[f])
     term = z * log_factor(x)
+    if mv is not None and (a.mission_split or a.holes_consolidated):
+        dead, slow = special_pairs(a, top, f)
+        term[dead] = 0.0
+        for n in np.flatnonzero(slow).tolist():
+            term[n] = special_terms(
+                a, int(top[n]), int(f[n]), float(dem[n]), float(mv[0][rp[n], s[n]]),
+                float(mv[1][rp[n], s[n]]), np.array([alloc[pp[n], s[n]]]),
+            )[0]
     bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(fams)) * nf)])
     return [
         term[bounds[b] : bounds[b + 1]].reshape(-1, nf[b]) for b in range(len(fams))

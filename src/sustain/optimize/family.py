@@ -7,6 +7,11 @@ the fleet's share of the item's backorders per installed position
 (``readiness.metric.position_shortfall``).  A top-level item's term depends on its own
 stock and, through repair delays, on its sub-items' stock: the family is the unit
 the optimiser evaluates and buys for.
+
+A redundant installation (``needed < qty``), or any under ``holes: consolidated``,
+has the term ``log R`` of :mod:`sustain.readiness.redundancy` in place of
+``Z log(1 − x)``; an inessential one has none: the objective is the log of the
+mission-capable availability.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sustain._types import FloatArray, IntArray
+from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.readiness.metric import Flows, position_shortfall
+from sustain.readiness.redundancy import redundant_factor
 from sustain.scenario.compile import ScenarioArrays
 
 #: Beyond x = 1 − X_EDGE the log factor log(1 − x) is continued linearly with its slope
@@ -40,12 +46,14 @@ def log_factor(x: FloatArray) -> FloatArray:
 
 def fleet_terms(
     a: ScenarioArrays, flows: Flows, ebo: FloatArray, rows: IntArray, item_of_row: IntArray,
-    fleets: IntArray,
+    fleets: IntArray, pipes: tuple[FloatArray, FloatArray, FloatArray] | None = None,
 ) -> FloatArray:
     """Unweighted ``Z log(1 − x)`` terms of ``rows`` (of a sub-scenario) for ``fleets``.
 
     ``item_of_row`` maps each row to its item in ``a``; ``flows`` and ``ebo`` are the
-    sub-scenario's.  Returns (rows × fleets).
+    sub-scenario's, ``pipes`` its pipeline (mean, variance) and stock, which the terms of
+    redundant or inessential installations need (:func:`special_terms`).  Returns
+    (rows × fleets).
     """
     k = a.fleet_system[fleets]
     s = a.fleet_site[fleets]
@@ -55,7 +63,52 @@ def fleet_terms(
         ebo[rows[:, None], s[None, :]], flows.demand[rows[:, None], s[None, :]],
         a.failures_per_hour[items][:, None], a.fleet_hours_per_day[fleets][None, :],
     )
-    return np.asarray(z * log_factor(x), dtype=np.float64)
+    out = np.asarray(z * log_factor(x), dtype=np.float64)
+    if pipes is not None and (a.mission_split or a.holes_consolidated):
+        mean, var, stock = pipes
+        r_i, f_i = np.nonzero(z > 0)
+        dead, slow = special_pairs(a, items[r_i], fleets[f_i])
+        out[r_i[dead], f_i[dead]] = 0.0
+        for n in np.flatnonzero(slow).tolist():
+            r, f = int(rows[r_i[n]]), int(fleets[f_i[n]])
+            site = int(a.fleet_site[f])
+            out[r_i[n], f_i[n]] = special_terms(
+                a, int(items[r_i[n]]), f, float(flows.demand[r, site]), float(mean[r, site]),
+                float(var[r, site]), np.array([stock[r, site]]),
+            )[0]
+    return out
+
+
+def special_pairs(a: ScenarioArrays, items: IntArray, fleets: IntArray) -> tuple[
+        BoolArray, BoolArray]:
+    """Of the (item, fleet) pairs, which are inessential (term 0) and which redundant or
+    under consolidated holes (term ``log R``, :mod:`sustain.readiness.redundancy`)."""
+    k = a.fleet_system[fleets]
+    dead = np.zeros(items.size, dtype=bool)
+    if a.essential_per_system is not None:
+        dead = a.essential_per_system[items, k] == 0.0
+    slow = np.full(items.size, a.holes_consolidated)
+    if a.needed_per_system is not None:
+        slow |= a.needed_per_system[items, k] < a.qty_per_system[items, k]
+    return dead, slow & ~dead
+
+
+def special_terms(
+    a: ScenarioArrays, item: int, fleet: int, demand: float, mean: float, var: float,
+    stocks: FloatArray,
+) -> FloatArray:
+    """``log R`` of a redundant (or consolidated) item for one fleet at each of ``stocks``
+    (:func:`sustain.readiness.redundancy.redundant_factor`), continued past ``R = 0`` by
+    :func:`log_factor` so that units bringing the fleet back still gain."""
+    system = int(a.fleet_system[fleet])
+    z = float(a.qty_per_system[item, system])
+    k = z if a.needed_per_system is None else float(a.needed_per_system[item, system])
+    count = float(a.fleet_count[fleet])
+    part = z * a.failures_per_hour[item] * count * a.fleet_hours_per_day[fleet]
+    share = min(part / demand, 1.0) if demand > 0 else 1.0
+    r = redundant_factor(mean, var, stocks, share=share, count=int(count), z=int(z), k=int(k),
+                         consolidated=a.holes_consolidated)
+    return log_factor(1.0 - r)
 
 
 @dataclass(slots=True)

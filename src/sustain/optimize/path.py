@@ -51,7 +51,8 @@ def family_terms(
         sub = a.subset(rows, stock=np.concatenate(stocks[start : start + BATCH_FAMILIES]))
         flows = demand_flows(sub)
         pipes = with_laterals(sub, flows, pipelines(sub, flows, method))
-        terms = fleet_terms(a, flows, pipes.ebo, tops, rows, fleets)
+        terms = fleet_terms(a, flows, pipes.ebo, tops, rows, fleets,
+                            (pipes.mean, pipes.var, sub.stock))
         terms[:, a.fleet_count <= 0] = 0.0
         out[start : start + len(batch)] = terms
     return out

@@ -173,7 +173,8 @@ class AllocationState:
         fleets = np.arange(a.fleet_system.size)
         for start in range(0, tops.size, BATCH_ITEMS):
             rows = tops[start : start + BATCH_ITEMS]
-            terms = fleet_terms(a, ev.flows, ev.pipes.ebo, rows, np.arange(a.n_items), fleets)
+            terms = fleet_terms(a, ev.flows, ev.pipes.ebo, rows, np.arange(a.n_items), fleets,
+                                (ev.pipes.mean, ev.pipes.var, ev.arrays.stock))
             terms[:, a.fleet_count <= 0] = 0.0
             log_a += terms.sum(axis=0)
             for n in range(rows.size):
@@ -204,7 +205,8 @@ class AllocationState:
         first = 0
         for fam, st in batches:
             tops = first + np.arange(st.shape[0]) * fam.rows.size
-            out.append(fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets))
+            out.append(fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets,
+                                   (pipes.mean, pipes.var, sub.stock)))
             first += st.shape[0] * fam.rows.size
         return out
 
@@ -220,7 +222,8 @@ class AllocationState:
         flows = demand_flows(sub)
         pipes = with_laterals(sub, flows, pipelines(sub, flows, self.method))
         tops = np.arange(n_copies) * n_rows
-        terms = fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets)
+        terms = fleet_terms(self.a, flows, pipes.ebo, tops, rows, fam.fleets,
+                            (pipes.mean, pipes.var, sub.stock))
         assert pipes.wait_mean is not None and pipes.wait_var is not None
         if pipes.wait_mean.shape[0] == 0:  # no sub-items: nothing waits
             return terms, np.zeros((2, n_copies, self.a.n_sites))

@@ -17,6 +17,13 @@ installed position (``x = 1``, ``A = 0``); the infinite terms then share the los
 equally.  Sub-items do not enter the product: they act through their parents'
 repair pipelines, so their effect is part of their top-level parent's term.
 
+With redundant or inessential installations, or consolidated holes, ``A_f`` is the
+mission-capable availability and ``t_fi = −log R_fi`` (:mod:`sustain.readiness.redundancy`):
+a redundant item's term is the log of its chance of keeping ``needed`` units in a
+system, an inessential item's term is 0 (it grounds nothing, so it drives nothing).
+The shares then split the mission-capable loss; the fully-mission-capable loss is not
+split.
+
 Where an item's backorders at the fleet's site come from: its pipeline there has
 three parts (:func:`sustain.readiness.metric.pipelines`): the site's own repairs and
 the order-and-ship time of its resupply (``own``), parent units waiting for
@@ -46,6 +53,7 @@ import numpy as np
 from sustain._types import FloatArray, IntArray
 from sustain.readiness.backorders import backorder_moments
 from sustain.readiness.metric import Flows, Method, Pipelines, position_shortfall
+from sustain.readiness.redundancy import fleet_rows, pair_terms
 from sustain.scenario.compile import ScenarioArrays
 
 #: Drivers listed per fleet in the JSON documents and reports; the rest are summed.
@@ -127,20 +135,6 @@ class FleetDrivers:
         ]
 
 
-def _fleet_rows(a: ScenarioArrays) -> tuple[IntArray, IntArray]:
-    """(fleet, installation) of every top-level item installed in a manned fleet's system."""
-    inst = a.installations
-    by_system = np.argsort(inst.system, kind="stable")
-    counts = np.bincount(inst.system, minlength=len(a.system_ids))
-    starts = np.cumsum(counts) - counts
-    fleets = np.flatnonzero(a.fleet_count > 0)
-    per_fleet = counts[a.fleet_system[fleets]]
-    fleet = np.repeat(fleets, per_fleet)
-    first_row = np.repeat(np.cumsum(per_fleet) - per_fleet, per_fleet)
-    first_inst = np.repeat(starts[a.fleet_system[fleets]], per_fleet)
-    return fleet, by_system[np.arange(fleet.size) - first_row + first_inst]
-
-
 def _group_sum(values: FloatArray, group: IntArray, n: int) -> FloatArray:
     """Σ of ``values`` by ``group`` (0..n-1)."""
     return np.asarray(np.bincount(group, weights=values, minlength=n), dtype=np.float64)
@@ -212,16 +206,19 @@ def fleet_drivers(
         compiled item order.
     """
     n_f = a.fleet_system.size
-    fleet, inst = _fleet_rows(a)
+    fleet, inst = fleet_rows(a)
     item = a.installations.item[inst]
     site = a.fleet_site[fleet]
-    x = position_shortfall(
-        pipes.ebo[item, site], flows.demand[item, site], a.failures_per_hour[item],
-        a.fleet_hours_per_day[fleet],
-    )
-    np.minimum(x, 1.0, out=x)
-    with np.errstate(divide="ignore"):  # x = 1: log 0 = -inf
-        term = -a.installations.qty[inst] * np.log1p(-x)
+    if a.mission_split or a.holes_consolidated:  # −log R_fi (readiness.redundancy)
+        term = pair_terms(a, flows, pipes, fleet, inst)
+    else:
+        x = position_shortfall(
+            pipes.ebo[item, site], flows.demand[item, site], a.failures_per_hour[item],
+            a.fleet_hours_per_day[fleet],
+        )
+        np.minimum(x, 1.0, out=x)
+        with np.errstate(divide="ignore"):  # x = 1: log 0 = -inf
+            term = -a.installations.qty[inst] * np.log1p(-x)
     keep = term > 0
     fleet, item, site, term = fleet[keep], item[keep], site[keep], term[keep]
     # Rows come grouped by fleet, items ascending within each: a stable sort keeps that.

@@ -12,6 +12,7 @@ from sustain.readiness.drivers import TOP_DRIVERS, FleetDrivers, fleet_drivers
 from sustain.readiness.laterals import lateral_pipelines
 from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
 from sustain.readiness.metric import pipelines as approx_pipelines
+from sustain.readiness.redundancy import split_availability
 from sustain.readiness.service import ServiceMeasures, service_measures
 from sustain.readiness.shops import RepairShops, repair_shops, scenario_channels
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
@@ -33,13 +34,17 @@ class Evaluation:
     pipes : Pipelines
         Pipeline moments, EBO, VBO and fill rate per item and site.
     availability : FloatArray
-        Per fleet (NaN for a fleet of zero systems).
+        Per fleet (NaN for a fleet of zero systems): mission capable, every essential
+        item with at least its ``needed`` units in place (:mod:`.redundancy`).
     repair_shops : RepairShops or None
         Load of the sites with ``repair_channels`` (:func:`evaluate` of a scenario
         that has some; the analytic model itself assumes unlimited repair capacity).
     lateral_share : FloatArray or None
         (items × sites) share of the demands met from a linked site's shelf
         (:mod:`sustain.readiness.laterals`); None when the scenario has no laterals.
+    availability_fmc : FloatArray or None
+        Per fleet, fully mission capable: every position of every item filled (None: as
+        ``availability``, the scenario has no redundant or inessential item).
     """
 
     arrays: ScenarioArrays
@@ -49,6 +54,12 @@ class Evaluation:
     availability: FloatArray
     repair_shops: RepairShops | None = None
     lateral_share: FloatArray | None = None
+    availability_fmc: FloatArray | None = None
+
+    @property
+    def fully_mission_capable(self) -> FloatArray:
+        """Per fleet, every position of every item filled."""
+        return self.availability if self.availability_fmc is None else self.availability_fmc
 
     @property
     def expected_available(self) -> FloatArray:
@@ -77,9 +88,11 @@ class Evaluation:
         a = self.arrays
         expected = self.expected_available
         sm = self.service()
+        fmc = self.fully_mission_capable
         out = []
         for f in range(a.fleet_system.size):
             av = float(self.availability[f])
+            av_fmc = float(fmc[f])
             fill, wait = float(sm.fleet_fill_rate[f]), float(sm.fleet_mean_wait_days[f])
             out.append(
                 {
@@ -87,6 +100,7 @@ class Evaluation:
                     "site": a.site_ids[a.fleet_site[f]],
                     "count": int(a.fleet_count[f]),
                     "availability": None if np.isnan(av) else av,
+                    "availability_fmc": None if np.isnan(av_fmc) else av_fmc,
                     "expected_available": float(expected[f]),
                     "fill_rate": None if np.isnan(fill) else fill,
                     "mean_wait_days": None if np.isnan(wait) else wait,
@@ -212,12 +226,15 @@ def evaluate_arrays(a: ScenarioArrays, *, method: Method | str = Method.VARI_MET
     if a.laterals is not None:
         lat = lateral_pipelines(a, flows, pipes)
         pipes, share = lat.pipes, lat.share
+    product = fleet_availability(a, flows, pipes.ebo)
+    mc, fmc = split_availability(a, flows, pipes, product)
     return Evaluation(
         arrays=a,
         method=method,
         flows=flows,
         pipes=pipes,
-        availability=fleet_availability(a, flows, pipes.ebo),
+        availability=mc,
+        availability_fmc=None if fmc is mc else fmc,
         lateral_share=share,
     )
 

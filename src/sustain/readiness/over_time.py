@@ -53,7 +53,8 @@ from scipy import special
 from sustain._types import FloatArray, IntArray
 from sustain.errors import SustainError
 from sustain.readiness.backorders import BackorderMoments, backorder_moments
-from sustain.readiness.metric import Flows, Method, demand_flows, fleet_availability
+from sustain.readiness.metric import Flows, Method, Pipelines, demand_flows, fleet_availability
+from sustain.readiness.redundancy import split_availability
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
 from sustain.scenario.timeline import tempo_factors, with_delivered_fleets
@@ -650,6 +651,7 @@ def evaluate_over_time(
     # copy of the tree, as in _tile): arrays that stay small.
     demand_r = _along(demand, seg_r)
     a_op = np.empty(operating.shape)
+    stock_r = at_report(stock)
     n_days = max(1, CHUNK_CELLS * 8 // max(n_i * n_s, 1))
     for lo in range(0, n_r, n_days):
         sl = slice(lo, min(lo + n_days, n_r))
@@ -659,10 +661,18 @@ def evaluate_over_time(
             for name, x in (("local", local), ("demand", demand), ("up", up),
                             ("repairs", repairs))
         })
-        a_op[:, sl] = fleet_availability(
-            _tile(a, operating[:, sl], hours[:, sl]), flows_k,
-            ebo[:, :, sl].reshape(n_i, n_s * k),
-        ).reshape(-1, k)
+        tiled = _tile(a, operating[:, sl], hours[:, sl])
+        ebo_k = ebo[:, :, sl].reshape(n_i, n_s * k)
+        a_k = fleet_availability(tiled, flows_k, ebo_k)
+        if a.mission_split or a.holes_consolidated:  # mission capable (.redundancy)
+            def cut(x: FloatArray, sl: slice = sl, k: int = k) -> FloatArray:
+                return np.asarray(x[:, :, sl].reshape(n_i, n_s * k), dtype=np.float64)
+
+            pipes_k = Pipelines(mean=cut(mean), var=cut(var), ebo=ebo_k, vbo=cut(vbo),
+                                fill_rate=cut(fill))
+            a_k = split_availability(replace(tiled, stock=cut(stock_r)), flows_k, pipes_k,
+                                     a_k)[0]
+        a_op[:, sl] = a_k.reshape(-1, k)
     with np.errstate(invalid="ignore", divide="ignore"):
         share_up = np.where(operating < present, operating / present, 1.0)
     availability = np.where(present > 0, np.nan_to_num(a_op) * share_up, np.nan)
@@ -671,6 +681,6 @@ def evaluate_over_time(
     return OverTime(
         arrays=a, method=method, exponential=bool(exponential), days=report,
         present=present, operating=operating, availability=availability,
-        stock=at_report(stock), demand_per_day=demand_r, pipeline_mean=mean,
+        stock=stock_r, demand_per_day=demand_r, pipeline_mean=mean,
         pipeline_var=var, ebo=ebo, vbo=vbo, fill_rate=fill,
     )

@@ -20,6 +20,7 @@ from sustain.report.before_after import before_after_section
 from sustain.report.drivers import drivers_section
 from sustain.report.idle import idle_section
 from sustain.report.markdown import (
+    fmc_shown,
     over_time_columns,
     over_time_minimum,
     plan_labels,
@@ -82,7 +83,17 @@ def availability_chart(doc: dict[str, Any], *, levels: tuple[tuple[float, str], 
 
 
 def fleets_table(doc: dict[str, Any]) -> Table:
-    """One row per fleet: systems, availability, expected systems available."""
+    """One row per fleet: systems, availability, expected systems available (and fully
+    mission capable, when some item is redundant or inessential)."""
+    if fmc_shown(doc["fleets"]):
+        return Table(
+            "fleets",
+            (Column("system"), Column("site"), Column("systems", Kind.INT),
+             Column("availability", _PERCENT), Column("FMC", _PERCENT),
+             Column("expected available", Kind.NUMBER, 2)),
+            tuple((f["system"], f["site"], f["count"], f["availability"],
+                   f["availability_fmc"], f["expected_available"]) for f in doc["fleets"]),
+        )
     return Table(
         "fleets",
         (Column("system"), Column("site"), Column("systems", Kind.INT),
@@ -506,6 +517,9 @@ def simulation_report(scenario: Scenario, doc: dict[str, Any], *,
     cols = [Column("system"), Column("site"), Column("systems", Kind.INT),
             Column("availability", _PERCENT), Column("95 % low", _PERCENT),
             Column("95 % high", _PERCENT)]
+    fmc = fmc_shown(fleets)
+    if fmc:
+        cols.append(Column("FMC", _PERCENT))
     if phased:
         cols += [Column("added", Kind.INT), Column("lost", Kind.NUMBER, 1),
                  Column("present", Kind.NUMBER, 1), Column("up", Kind.NUMBER, 1)]
@@ -515,6 +529,8 @@ def simulation_report(scenario: Scenario, doc: dict[str, Any], *,
     for n, f in enumerate(fleets):
         ci = f["availability_ci95"] or (None, None)
         row: list[Cell] = [f["system"], f["site"], f["count"], f["availability"], *ci]
+        if fmc:
+            row.append(f.get("availability_fmc"))
         if phased:
             row += [f["delivered"], f["lost_mean"], f["present_mean"], f["up_mean"]]
         if analytic is not None:

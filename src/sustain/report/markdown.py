@@ -17,6 +17,13 @@ def pct(x: float | None) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
 
 
+def fmc_shown(fleets: list[dict[str, Any]]) -> bool:
+    """A fully-mission-capable column is worth showing: some fleet's ``availability_fmc``
+    differs from its (mission-capable) ``availability`` (redundant or inessential items)."""
+    return any(f.get("availability_fmc") is not None
+               and f["availability_fmc"] != f["availability"] for f in fleets)
+
+
 def _pct_known(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from sustain.report.drivers import print_drivers
 from sustain.report.markdown import (
+    fmc_shown,
     over_time_columns,
     over_time_minimum,
     pct,
@@ -31,11 +32,13 @@ def print_evaluation(
     stock (in ``currency``); with ``measures``, each fleet's fill rate and mean wait too,
     and a table of the sites'."""
     t = Table(title=f"{title}: fleets ({doc['method']})")
+    fmc = fmc_shown(doc["fleets"])  # redundant or inessential items: MC and FMC
     for col, just in (
         ("system", "left"),
         ("site", "left"),
         ("systems", "right"),
         ("availability", "right"),
+        *((("FMC", "right"),) if fmc else ()),
         ("expected available", "right"),
         *((("fill rate", "right"), ("mean wait (days)", "right")) if measures else ()),
     ):
@@ -44,6 +47,7 @@ def print_evaluation(
         extra = (pct(f["fill_rate"]), _wait(f["mean_wait_days"])) if measures else ()
         t.add_row(
             f["system"], f["site"], str(f["count"]), pct(f["availability"]),
+            *((pct(f["availability_fmc"]),) if fmc else ()),
             f"{f['expected_available']:.2f}", *extra,
         )
     console.print(t)
@@ -178,6 +182,9 @@ def print_simulation(console: Console, title: str, doc: dict[str, Any]) -> None:
     t = Table(title=f"{title}: simulated, {doc['replications']} replications × {doc['days']} "
               f"days (warm-up {doc['warmup_days']}), seed {doc['seed']}")
     cols = ["system", "site", "systems", "availability", "95 % CI"]
+    fmc = fmc_shown(doc["fleets"])
+    if fmc:
+        cols.append("FMC")
     phased = bool(doc["fleets"]) and "present_mean" in doc["fleets"][0]
     if phased:  # fleets change size: show how
         cols += ["added", "lost", "present", "up"]  # by the end; time averages
@@ -192,6 +199,8 @@ def print_simulation(console: Console, title: str, doc: dict[str, Any]) -> None:
             lo, hi = f["availability_ci95"]
             row = [f["system"], f["site"], str(f["count"]), f"{100 * f['availability']:.1f} %",
                    f"{100 * lo:.1f}–{100 * hi:.1f} %"]
+        if fmc:
+            row.append(pct(f.get("availability_fmc")))
         if phased:
             row += [str(f["delivered"]), f"{f['lost_mean']:.1f}", f"{f['present_mean']:.1f}",
                     f"{f['up_mean']:.1f}"]

@@ -30,6 +30,8 @@ class Installations:
     n_items: int
     n_systems: int
     indptr: IntArray  # CSR row pointers of the entries (they are in row-major order)
+    needed: FloatArray | None = None  # k of each entry (units that must work); None: qty
+    essential: FloatArray | None = None  # 1 essential, 0 not; None: every entry essential
 
     def per_system_rate(self, rate: FloatArray, op_hours: FloatArray) -> FloatArray:
         """``Σ_k Z_ik · rate_i · op_hours[k, :]`` for every item: (items × columns).
@@ -99,6 +101,15 @@ class ScenarioArrays:
         The non-zero entries of ``qty_per_system`` (derived at construction; a scenario
         installs each item in few of many system types, so the engine reads this
         sparse list rather than the dense matrix).
+    needed_per_system : FloatArray or None
+        (items × systems) units that must work for a system to be mission capable
+        (k out of ``Z``); None when every installation needs all its units.
+    essential_per_system : FloatArray or None
+        (items × systems) 1 where the item is essential to the system, 0 where its absence
+        only degrades it; None when every item is essential.
+    holes_consolidated : bool
+        The analytic availability gathers backorders onto as few systems as possible
+        (``holes: consolidated``) instead of spreading them at random.
     """
 
     site_ids: tuple[str, ...]
@@ -125,16 +136,28 @@ class ScenarioArrays:
     stock: FloatArray
     laterals: Laterals | None = None
     installations: Installations = field(init=False, repr=False, compare=False)
+    needed_per_system: FloatArray | None = None
+    essential_per_system: FloatArray | None = None
+    holes_consolidated: bool = False
 
     def __post_init__(self) -> None:
         q = self.qty_per_system
         item, system = np.nonzero(q)
         indptr = np.zeros(q.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(item, minlength=q.shape[0]), out=indptr[1:])
+        k, ess = self.needed_per_system, self.essential_per_system
         object.__setattr__(self, "installations", Installations(
             item=item, system=system, qty=q[item, system],
             n_items=q.shape[0], n_systems=q.shape[1], indptr=indptr,
+            needed=None if k is None else k[item, system],
+            essential=None if ess is None else ess[item, system],
         ))
+
+    @property
+    def mission_split(self) -> bool:
+        """Mission capable and fully mission capable may differ: some installation is
+        redundant (needs fewer units than it has) or not essential."""
+        return self.needed_per_system is not None or self.essential_per_system is not None
 
     @property
     def n_items(self) -> int:
@@ -182,6 +205,10 @@ class ScenarioArrays:
             procurement_days=self.procurement_days[rows],
             unit_cost=self.unit_cost[rows],
             stock=self.stock[rows] if stock is None else np.asarray(stock, dtype=np.float64),
+            needed_per_system=None if (k := self.needed_per_system) is None else k[rows],
+            essential_per_system=(
+                None if (e := self.essential_per_system) is None else e[rows]
+            ),
         )
 
     def with_stock(self, stock: FloatArray) -> ScenarioArrays:
@@ -253,6 +280,7 @@ def compile_scenario(scenario: Scenario) -> ScenarioArrays:
     for it in scenario.items:
         for inst in it.installed_in:
             qty[i_idx[it.id], k_idx[inst.system]] = inst.qty
+    needed, essential = _mission_split(scenario, qty, i_idx, k_idx)
 
     def col(attr: str) -> FloatArray:
         return np.array([float(getattr(by_item[i], attr)) for i in item_ids], dtype=np.float64)
@@ -290,6 +318,9 @@ def compile_scenario(scenario: Scenario) -> ScenarioArrays:
         fleet_hours_per_day=np.array([f.hours_per_day for f in fleets], dtype=np.float64),
         stock=stock,
         laterals=compile_laterals(scenario, s_idx),
+        needed_per_system=needed,
+        essential_per_system=essential,
+        holes_consolidated=scenario.holes == "consolidated",
     )
 
 
@@ -308,4 +339,20 @@ def compile_laterals(scenario: Scenario, s_idx: dict[str, int]) -> Laterals | No
         site=np.array([r[0] for r in rows], dtype=np.int64),
         source=np.array([r[2] for r in rows], dtype=np.int64),
         days=np.array([r[1] for r in rows], dtype=np.float64),
+    )
+
+
+def _mission_split(
+    scenario: Scenario, qty: FloatArray, i_idx: dict[str, int], k_idx: dict[str, int],
+) -> tuple[FloatArray | None, FloatArray | None]:
+    """(items × systems) ``needed`` and ``essential``, each None when it changes nothing."""
+    needed = qty.copy()
+    essential = np.ones_like(qty)
+    for it in scenario.items:
+        for inst in it.installed_in:
+            needed[i_idx[it.id], k_idx[inst.system]] = inst.k
+            essential[i_idx[it.id], k_idx[inst.system]] = 1.0 if inst.essential else 0.0
+    return (
+        needed if np.any(needed < qty) else None,
+        essential if np.any(essential == 0.0) else None,
     )

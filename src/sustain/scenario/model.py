@@ -55,10 +55,21 @@ class Fleet:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Installation:
-    """``qty`` units of a top-level item per system of type ``system`` (Z)."""
+    """``qty`` units of a top-level item per system of type ``system`` (Z).
+
+    The system is mission capable while ``needed`` of them work (k out of n; ``needed``
+    equals ``qty`` unless redundant), or whatever is missing when ``essential`` is false.
+    """
 
     system: str
     qty: int
+    needed: int | None = None  # None: qty
+    essential: bool = True
+
+    @property
+    def k(self) -> int:
+        """Units that must work (``needed``, default ``qty``)."""
+        return self.qty if self.needed is None else self.needed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -372,6 +383,7 @@ class Scenario:
     source_files: tuple[Path, ...] = field(default=(), compare=False)
     moves: tuple[Move, ...] = ()
     laterals: tuple[Lateral, ...] = ()
+    holes: str = "spread"  # or "consolidated" (schema.Holes)
 
     def value_per_system_day(self, system: str) -> float:
         """The ``value`` of one mission-capable system-day of ``system`` (default 1)."""

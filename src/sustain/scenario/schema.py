@@ -96,12 +96,47 @@ def _pairs(value: str, name: str, hint: str, *, qty_required: bool) -> list[dict
     return out
 
 
+#: Ends a quantity in the ``installed_in`` table cell: the item is not essential
+#: (``"SAMX:1?"``; docs/scenario.md, "Redundancy and essentiality").
+NON_ESSENTIAL_MARK = "?"
+
+
 def _as_installed(value: object) -> object:
-    """A list of ``{system, qty}``, or its table-cell form ``"SAMX:1;IFV:2"`` (qty 1 if absent)."""
+    """A list of ``{system, qty, needed, essential}``, or its table-cell form.
+
+    The cell reads ``"SAMX:1;IFV:2"`` (qty 1 if absent); ``"SAMX:2/1"`` is qty 2 of which
+    1 is needed, and a quantity ending in ``?`` (``"SAMX:1?"``, ``"SAMX:2/1?"``) marks the
+    item not essential.
+    """
     if not isinstance(value, str):
         return value
     hint = "must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2')"
-    return _pairs(value, "system", hint, qty_required=False)
+    if "/" in value or NON_ESSENTIAL_MARK in value:
+        hint = ("must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2'; 'SAMX:2/1' for 2 "
+                f"installed of which 1 is needed, 'SAMX:1{NON_ESSENTIAL_MARK}' for an item "
+                "that is not essential)")
+    entries = []
+    for part in value.replace(",", ";").split(";"):
+        key, colon, qty = part.partition(":")
+        qty = qty.strip()
+        entry: dict[str, Any] = {}
+        if qty.endswith(NON_ESSENTIAL_MARK):
+            qty = qty[: -len(NON_ESSENTIAL_MARK)].strip()
+            entry["essential"] = False
+        if "/" in qty:
+            qty, _, needed = qty.partition("/")
+            qty = qty.strip()
+            if not needed.strip():
+                raise PydanticCustomError("cell_list", hint)
+            entry["needed"] = needed.strip()
+        if colon and not qty and entry:
+            raise PydanticCustomError("cell_list", hint)
+        entries.append((f"{key}:{qty}" if qty else key, entry))
+    out = _pairs(";".join(text for text, _ in entries), "system", hint, qty_required=False)
+    extra = [entry for text, entry in entries if text.strip()]
+    for row, entry in zip(out, extra, strict=True):
+        row.update(entry)
+    return out
 
 
 def _as_delivered(value: object) -> object:
@@ -145,6 +180,17 @@ QtyMap = Annotated[dict[str, Qty], BeforeValidator(_as_qty_map)]
 
 # ---------------------------------------------------------------------------------------
 # The core tables
+
+
+class Holes(StrEnum):
+    """Where backordered (missing) units sit in the analytic availability.
+
+    ``spread``: at random over the installed positions (Sherbrooke 2004); ``consolidated``:
+    gathered onto as few systems as possible, as cannibalisation does.
+    """
+
+    SPREAD = "spread"
+    CONSOLIDATED = "consolidated"
 
 
 class SiteKind(StrEnum):
@@ -203,6 +249,14 @@ class InstalledRow(Row):
 
     system: str = Field(min_length=1)
     qty: int = Field(1, ge=1, le=MAX_INSTALLED_QTY, description="Units of the item per system (Z).")
+    needed: int | None = Field(
+        None, ge=1, le=MAX_INSTALLED_QTY,
+        description="Units that must work for the system to be mission capable, at most qty "
+        "(k out of n; default qty).",
+    )
+    essential: bool = Field(
+        True, description="false: a missing unit degrades the system without grounding it.",
+    )
 
 
 class ItemRow(Row):
@@ -459,6 +513,10 @@ class ScenarioDoc(Row):
     )
     moves: list[MoveRow] = Field(default_factory=list)
     laterals: list[LateralRow] = Field(default_factory=list)
+    holes: Holes | None = Field(
+        None, description="How the analytic model places missing units on systems: spread "
+        "(at random, default) or consolidated (onto as few systems as possible).",
+    )
 
 
 #: The tables of a scenario and the model of one row of each.

@@ -36,6 +36,7 @@ from sustain.scenario.schema import (
     SECTION,
     TABLES,
     FleetRow,
+    Holes,
     ItemRow,
     LateralRow,
     ScenarioDoc,
@@ -109,6 +110,8 @@ def validate(raw: RawScenario) -> Scenario:
         fleets_ok |= {r.system for _, r in tables["deliveries"]}
         fleets_ok |= {r.system for _, r in tables["offers"] if r.system is not None}
     _check_items(c, items, systems, fleets_ok)
+    _check_needed(c, items)
+    holes = _check_holes(c, data)
     _check_stock(c, tables["stock"], items, sites)
     _check_limits(c, tables["stock_limits"], items, sites)
     _check_failed_rows(c, sites=sites, systems=systems, items=items)
@@ -182,6 +185,7 @@ def validate(raw: RawScenario) -> Scenario:
         source_files=tuple(raw.source_files),
         moves=moves,
         laterals=laterals,
+        holes=holes,
     )
 
 
@@ -191,7 +195,10 @@ def _item(r: ItemRow) -> Item:
         name=r.name,
         unit_cost=r.unit_cost,
         mtbf_hours=r.mtbf_hours,
-        installed_in=tuple(Installation(system=x.system, qty=x.qty) for x in r.installed_in or ()),
+        installed_in=tuple(
+            Installation(system=x.system, qty=x.qty, needed=x.needed, essential=x.essential)
+            for x in r.installed_in or ()
+        ),
         parent=r.parent,
         replace_fraction=r.replace_fraction or 0.0,
         base_repair_fraction=r.base_repair_fraction,
@@ -201,6 +208,28 @@ def _item(r: ItemRow) -> Item:
         procurement_days=r.procurement_days or 0.0,
         weibull_shape=r.weibull_shape if r.weibull_shape is not None else 1.0,
     )
+
+
+def _check_needed(c: Collector, items: dict[str, tuple[int, ItemRow]]) -> None:
+    """``needed`` of an installation is at most its ``qty`` (k out of n)."""
+    for i, r in items.values():
+        for k, inst in enumerate(r.installed_in or ()):
+            if inst.needed is not None and inst.needed > inst.qty:
+                c.add(("items", i, "installed_in", k, "needed"),
+                      f"must be at most qty ({inst.qty}): got {inst.needed}")
+
+
+def _check_holes(c: Collector, data: dict[str, Any]) -> str:
+    """The ``holes`` setting (``spread`` when absent)."""
+    value = data.get("holes")
+    if value is None:
+        return str(Holes.SPREAD)
+    choices = [str(h) for h in Holes]
+    if isinstance(value, str) and value.strip() in choices:
+        return value.strip()
+    c.add(("holes",), f"must be one of {', '.join(choices)}: got {describe(value)}",
+          hint=hint_for(str(value), choices))
+    return str(Holes.SPREAD)
 
 
 def _find_cycles(parent: dict[str, str | None]) -> list[tuple[str, list[str]]]:

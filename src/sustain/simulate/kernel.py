@@ -87,6 +87,8 @@ class Replication:
     series_present: FloatArray | None = None
     series_damaged: FloatArray | None = None
     series_lost: FloatArray | None = None
+    # Steady-state runs: per fleet, time-average share of systems fully mission capable.
+    availability_fmc: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +123,7 @@ class KernelArrays:
     lat_ptr: IntArray  # lateral links of site s: rows lat_ptr[s] .. lat_ptr[s + 1] - 1
     lat_site: IntArray  # the site a spare may come from (nearest first)
     lat_days: FloatArray  # its transit time
+    fleet_need: IntArray  # (fleets × positions) units needed for mission capability
 
 
 def kernel_arrays(m: SimModel) -> KernelArrays:
@@ -137,6 +140,11 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
         fleet_item[f, :k] = m.fleet_items[f][:k]
         fleet_qty[f, :k] = m.fleet_qty[f][:k]
         fleet_cum[f, :k] = m.fleet_cum[f]
+    fleet_need = fleet_qty.copy()
+    if m.fleet_need is not None:
+        for f in range(n_f):
+            k = int(fleet_npos[f])
+            fleet_need[f, :k] = m.fleet_need[f][:k]
     sizes = [len(s) for s in m.sub_items]
     depth = 1
     for s in range(m.n_sites):
@@ -171,6 +179,7 @@ def kernel_arrays(m: SimModel) -> KernelArrays:
         stock=np.array(m.stock, dtype=i64),
         burst=m.n_items * (depth + 2) + 4,
         **lateral_arrays(m),
+        fleet_need=fleet_need,
     )
 
 
@@ -200,7 +209,7 @@ def common_model(k: KernelArrays, sys_fleet: IntArray, sys_site: IntArray) -> tu
     """The model arrays both modes of the compiled loop read (``md`` in ``_run``)."""
     return (k.site_parent, k.ship_days, k.channels, k.sub_ptr, k.sub_idx, k.item_f, sys_fleet,
             sys_site, k.fleet_npos, k.fleet_item, k.fleet_qty, k.lat_ptr, k.lat_site,
-            k.lat_days)
+            k.lat_days, k.fleet_need)
 
 
 def run(
@@ -232,8 +241,10 @@ def run(
     dem = np.zeros(n_flat, dtype=np.int64)
     hit = np.zeros(n_flat, dtype=np.int64)
     counts = np.maximum(k.fleet_count, 1.0)
+    fdown_int = np.zeros(n_f)
     sd = (k.sys_rate, k.fleet_cum, counts, series, np.zeros(n_f, dtype=np.int64),
-          np.zeros(n_f), np.zeros(n_f), down_int)
+          np.zeros(n_f), np.zeros(n_f), down_int, np.zeros(n_f, dtype=np.int64),
+          np.zeros(n_f), np.zeros(n_f), fdown_int)
     events = _loop(
         common_model(k, k.sys_fleet, k.sys_site), sd, NO_PHASED, None, k.stock, n_s, k.burst,
         rng, float(days), float(warmup_days), np.asarray(series_days, dtype=np.float64),
@@ -252,4 +263,5 @@ def run(
         in_repair=rep_int[0] / span,
         busy=rep_int[1] / span,
         events=int(events),
+        availability_fmc=1.0 - fdown_int / (counts * span),
     )

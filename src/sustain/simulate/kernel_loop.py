@@ -20,10 +20,11 @@ under a test that numba cannot prune made the time-phased loop ~6 % slower.
 
 Written for numba's reference counting: every array is bound to a local name once
 per call of :func:`_run` and never rebound inside its event loop, and the loop calls
-no function that takes arrays except the small heap routines, ``_touch`` and, for
-deliveries, ``_new_unit_lives``.  Rebinding arrays or calling larger helpers with
-arrays costs atomic reference-count updates per array per call (measured ~100 ns per
-call of a 5-array helper), so the logistics are inlined.  The replenishments a demand
+no function that takes arrays except the small heap routines, ``_touch``, for
+deliveries ``_new_unit_lives``, and with cannibalisation ``_fill_key`` (once per waiting
+system when a unit fills one of several backorders).  Rebinding arrays or calling larger
+helpers with arrays costs atomic reference-count updates per array per call (measured
+~100 ns per call of a 5-array helper), so the logistics are inlined.  The replenishments a demand
 sets off go through an explicit work stack of ``(op, a, b, c, unit)`` rows:
 
 ``_DEMAND (item, site, who)``
@@ -69,9 +70,12 @@ W_OP, W_A, W_B, W_C, W_UNIT = range(5)
 # fraction, base repair days, depot repair days, procurement days.
 I_REPLACE, I_BASE, I_CONDEMN, I_BASE_DAYS, I_DEPOT_DAYS, I_PROCURE_DAYS = range(6)
 N_ITEM_ROWS = 6
-# Rows of ``lev`` (per fleet, time-phased): systems up, present, in battle-damage
-# repair, time of the last change, lost.  ``acc`` holds the integrals of the first three.
-L_UP, L_PRESENT, L_DAMAGED, L_TIME, L_LOST = range(5)
+# Rows of ``lev`` (per fleet, time-phased): systems up (mission capable), present, in
+# battle-damage repair, time of the last change, lost, fully mission capable (present,
+# not damaged, every position filled).  ``acc`` holds the integrals of the first three
+# in its rows 0-2 and of the last in row ``A_FMC``.
+L_UP, L_PRESENT, L_DAMAGED, L_TIME, L_LOST, L_FMC = range(6)
+A_FMC = 3
 # Integer state kept between calls of _run (slots of ``cnt``) ...
 _HN, _SEQ, _FREE, _NFREE, _JFREE, _NJFREE, _EVENTS, _SAMPLE, _COUNTING, _WARM, _NEED = range(11)
 # ... and float state (slots of ``fl``).
@@ -130,7 +134,21 @@ def _touch(f, now, lev, acc):  # type: ignore[no-untyped-def]
         acc[L_UP, f] += lev[L_UP, f] * dt
         acc[L_PRESENT, f] += lev[L_PRESENT, f] * dt
         acc[L_DAMAGED, f] += lev[L_DAMAGED, f] * dt
+        acc[A_FMC, f] += lev[L_FMC, f] * dt
     lev[L_TIME, f] = now
+
+
+@_jit
+def _fill_key(j, item, sys_fleet, fleet_npos, fleet_item, fleet_need, filled_pos, holes,  # type: ignore[no-untyped-def]
+              crit):
+    """Order of the waiting systems for a unit of ``item`` under cannibalisation: those it
+    makes mission capable again first, then by fewest holes."""
+    f = sys_fleet[j]
+    pos = 0
+    while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
+        pos += 1
+    restores = crit[j] == 1 and filled_pos[j, pos] == fleet_need[f, pos] - 1
+    return holes[j] if restores else (1 << 40) + holes[j]
 
 
 @_jit
@@ -171,10 +189,12 @@ def _restart(at, st, sd, ph, phased, n_s):  # type: ignore[no-untyped-def]
         rep_acc[1, s] = 0.0
         rep_t[s] = at
     if sd is not None:
-        down_acc, down_t = sd[5], sd[6]
+        down_acc, down_t, fdown_acc, fdown_t = sd[5], sd[6], sd[9], sd[10]
         for f in range(down_acc.size):
             down_acc[f] = 0.0
             down_t[f] = at
+            fdown_acc[f] = 0.0
+            fdown_t[f] = at
     pst = ph[1]
     if phased is not None:
         lev, acc = pst[12], pst[13]
@@ -182,6 +202,7 @@ def _restart(at, st, sd, ph, phased, n_s):  # type: ignore[no-untyped-def]
             acc[L_UP, f] = 0.0
             acc[L_PRESENT, f] = 0.0
             acc[L_DAMAGED, f] = 0.0
+            acc[A_FMC, f] = 0.0
             lev[L_TIME, f] = at
 
 
@@ -199,11 +220,12 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
     :data:`sustain.simulate.kernel.NO_PHASED` otherwise.
     """
     (site_parent, ship_days, channels, sub_ptr, sub_idx, item_f, sys_fleet, sys_site,
-     fleet_npos, fleet_item, fleet_qty, lat_ptr, lat_site, lat_days) = md
+     fleet_npos, fleet_item, fleet_qty, lat_ptr, lat_site, lat_days, fleet_need) = md
     (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf,
-     supq) = st
+     supq, crit) = st
     if sd is not None:
-        sys_rate, fleet_cum, counts, series, down, down_acc, down_t, _down_int = sd
+        (sys_rate, fleet_cum, counts, series, down, down_acc, down_t, _down_int, fdown,
+         fdown_acc, fdown_t, _fdown_int) = sd
     pm, pst = ph
     (fleet_hours, fleet_nunits, unit_pos, item_scale, item_inv_shape, step_ptr, step_fleet,
      step_factor, loss_rate, ld_fleet, ld_count, damage_rate, damage_days, dl_first, dl_count,
@@ -218,6 +240,11 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
     n_flat = stock.size
     n_f = fleet_npos.size
     n_samples = series_days.size
+    spare_any = False  # some installation is redundant: a system may spare a unit
+    for f in range(n_f):
+        for x in range(fleet_npos[f]):
+            if fleet_need[f, x] < fleet_qty[f, x]:
+                spare_any = True
     cap = ht.size
     n = cnt[_HN]
     seq = cnt[_SEQ]
@@ -301,8 +328,9 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                     else:
                         hi_i = mid
                 pos = min(lo_i, npos - 1)  # u rounds up to the last share
-                if fwd:
-                    # Thin by the share of the item's positions that hold a unit.
+                if fwd or (holes[arg] > 0 and crit[arg] == 0):
+                    # Thin by the share of the item's positions that hold a unit (a
+                    # mission-capable system with empty positions runs on the others).
                     lo = fleet_cum[f, pos - 1] if pos > 0 else 0.0
                     frac = (u - lo) / (fleet_cum[f, pos] - lo)
                     if frac * fleet_qty[f, pos] >= filled_pos[arg, pos]:
@@ -382,6 +410,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                     _touch(f, now, lev, acc)
                     lev[L_PRESENT, f] += 1
                     lev[L_UP, f] += 1
+                    lev[L_FMC, f] += 1
                     mem[mem_off[f] + mem_n[f]] = j
                     mem_where[j] = mem_n[f]
                     mem_n[f] += 1
@@ -438,8 +467,10 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                     _touch(f, now, lev, acc)
                     lev[L_PRESENT, f] -= 1
                     lev[L_LOST, f] += 1
-                    if present[j] == 1 and damaged[j] == 0 and holes[j] == 0:
+                    if present[j] == 1 and damaged[j] == 0 and crit[j] == 0:
                         lev[L_UP, f] -= 1
+                    if present[j] == 1 and damaged[j] == 0 and holes[j] == 0:
+                        lev[L_FMC, f] -= 1
                     if damaged[j] == 1:
                         lev[L_DAMAGED, f] -= 1
                         damaged[j] = 0
@@ -498,8 +529,10 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                                 break
                             rk -= 1
                     _touch(f, now, lev, acc)
-                    if present[j] == 1 and holes[j] == 0:
+                    if present[j] == 1 and crit[j] == 0:
                         lev[L_UP, f] -= 1
+                    if present[j] == 1 and holes[j] == 0:
+                        lev[L_FMC, f] -= 1
                     damaged[j] = 1
                     lev[L_DAMAGED, f] += 1
                     hours[j] += rate_h[j] * (now - hours_t[j])
@@ -522,8 +555,10 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                 _touch(f, now, lev, acc)
                 damaged[j] = 0
                 lev[L_DAMAGED, f] -= 1
-                if holes[j] == 0:
+                if crit[j] == 0:
                     lev[L_UP, f] += 1
+                if holes[j] == 0:
+                    lev[L_FMC, f] += 1
                 hours[j] += rate_h[j] * (now - hours_t[j])
                 hours_t[j] = now
                 rs[n_rs] = j
@@ -546,15 +581,24 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                 who = val[node]
                 if phased is not None:
                     if cannibal and who % 3 == _SYSTEM and qlen[flat] > 1:
-                        # The waiting system with the fewest holes (the oldest among equals).
+                        # The waiting system this unit makes mission capable again, else
+                        # the one with the fewest holes (the oldest among equals).  Without
+                        # redundancy a unit restores exactly the systems with one hole.
+                        item = flat // n_s
+                        best_key = _fill_key(who // 3, item, sys_fleet, fleet_npos, fleet_item,
+                                             fleet_need, filled_pos, holes, crit)
                         p = node
                         x = nxt[node]
                         while x != -1:
                             w = val[x]
-                            if w % 3 == _SYSTEM and holes[w // 3] < holes[who // 3]:
-                                who = w
-                                node = x
-                                prev = p
+                            if w % 3 == _SYSTEM:
+                                key = _fill_key(w // 3, item, sys_fleet, fleet_npos,
+                                                fleet_item, fleet_need, filled_pos, holes, crit)
+                                if key < best_key:
+                                    best_key = key
+                                    who = w
+                                    node = x
+                                    prev = p
                             p = x
                             x = nxt[x]
                 if prev == -1:
@@ -578,11 +622,19 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                         pos += 1
                     filled_pos[j, pos] += 1
                     holes[j] -= 1
+                    back = False  # mission capable again
+                    if filled_pos[j, pos] == fleet_need[f, pos]:
+                        crit[j] -= 1
+                        back = crit[j] == 0
                     if sd is not None:
-                        if holes[j] == 0:
+                        if back:
                             down_acc[f] += down[f] * (now - down_t[f])
                             down_t[f] = now
                             down[f] -= 1
+                        if holes[j] == 0:
+                            fdown_acc[f] += fdown[f] * (now - fdown_t[f])
+                            fdown_t[f] = now
+                            fdown[f] -= 1
                     if phased is not None:
                         hours[j] += rate_h[j] * (now - hours_t[j])
                         hours_t[j] = now
@@ -597,7 +649,10 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                             in_holes[j] = 0
                             if present[j] == 1 and damaged[j] == 0:
                                 _touch(f, now, lev, acc)
-                                lev[L_UP, f] += 1
+                                lev[L_FMC, f] += 1
+                        if back and present[j] == 1 and damaged[j] == 0:
+                            _touch(f, now, lev, acc)
+                            lev[L_UP, f] += 1
                         rs[n_rs] = j
                         n_rs += 1
                 elif wk == _SITE:
@@ -687,20 +742,28 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                             while pos < fleet_npos[f] - 1 and fleet_item[f, pos] != item:
                                 pos += 1
                             filled_pos[j, pos] -= 1
+                            if filled_pos[j, pos] == fleet_need[f, pos] - 1:
+                                crit[j] += 1
+                                if crit[j] == 1:
+                                    down_acc[f] += down[f] * (now - down_t[f])
+                                    down_t[f] = now
+                                    down[f] += 1
                             if holes[j] == 0:
-                                down_acc[f] += down[f] * (now - down_t[f])
-                                down_t[f] = now
-                                down[f] += 1
+                                fdown_acc[f] += fdown[f] * (now - fdown_t[f])
+                                fdown_t[f] = now
+                                fdown[f] += 1
                             holes[j] += 1
                         if phased is not None:
                             u = stack[sp, W_UNIT]
                             pos = unit_pos[f, u]
                             donor = -1
-                            if cannibal:  # a good unit from the down system with most holes
+                            if cannibal and filled_pos[j, pos] <= fleet_need[f, pos]:
+                                # A good unit from the down system with most holes.
                                 most = 0
                                 for y in range(site_sys_ptr[site], site_sys_ptr[site + 1]):
                                     dd = site_sys[y]
-                                    if in_holes[dd] == 0 or dd == j or damaged[dd] == 1:
+                                    if in_holes[dd] == 0 or crit[dd] == 0 or dd == j or \
+                                            damaged[dd] == 1:
                                         continue
                                     if holes[dd] < most or (holes[dd] == most and dd > donor):
                                         continue
@@ -711,6 +774,23 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                                     if pd_ < fleet_npos[f_d] and filled_pos[dd, pd_] > 0:
                                         donor = dd
                                         most = holes[dd]
+                                if donor < 0 and spare_any:
+                                    # Else a unit a system can spare and stay mission
+                                    # capable (redundancy): the one with most to spare.
+                                    most = 0
+                                    for y in range(site_sys_ptr[site], site_sys_ptr[site + 1]):
+                                        dd = site_sys[y]
+                                        if dd == j or present[dd] == 0 or damaged[dd] == 1:
+                                            continue
+                                        f_d = sys_fleet[dd]
+                                        pd_ = 0
+                                        while pd_ < fleet_npos[f_d] and \
+                                                fleet_item[f_d, pd_] != item:
+                                            pd_ += 1
+                                        if pd_ < fleet_npos[f_d] and \
+                                                filled_pos[dd, pd_] - fleet_need[f_d, pd_] > most:
+                                            donor = dd
+                                            most = filled_pos[dd, pd_] - fleet_need[f_d, pd_]
                             if donor >= 0:
                                 f_d = sys_fleet[donor]
                                 pd_ = 0
@@ -728,16 +808,28 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                                 due[j, u] = hours[j] + (best - hours[donor])
                                 due[donor, best_u] = INF
                                 filled_pos[donor, pd_] -= 1
+                                if filled_pos[donor, pd_] == fleet_need[f_d, pd_] - 1:
+                                    crit[donor] += 1
+                                if holes[donor] == 0:  # a donor with a unit to spare
+                                    in_holes[donor] = 1
+                                    if present[donor] == 1 and damaged[donor] == 0:
+                                        _touch(f_d, now, lev, acc)
+                                        lev[L_FMC, f_d] -= 1
                                 holes[donor] += 1
                                 val[node] = 3 * donor + _SYSTEM  # the backorder is the donor's
                                 rs[n_rs] = donor
                                 n_rs += 1
                             else:
-                                was_up = present[j] == 1 and damaged[j] == 0 and holes[j] == 0
+                                was_up = present[j] == 1 and damaged[j] == 0 and crit[j] == 0
+                                if present[j] == 1 and damaged[j] == 0 and holes[j] == 0:
+                                    _touch(f, now, lev, acc)
+                                    lev[L_FMC, f] -= 1
                                 filled_pos[j, pos] -= 1
+                                if filled_pos[j, pos] == fleet_need[f, pos] - 1:
+                                    crit[j] += 1
                                 holes[j] += 1
                                 in_holes[j] = 1
-                                if was_up:
+                                if was_up and crit[j] > 0:
                                     _touch(f, now, lev, acc)
                                     lev[L_UP, f] -= 1
                     elif wk == _JOB:
@@ -841,7 +933,7 @@ def _run(md, sd, ph, phased, st, heap, pool, qs, jobs, stack, rs, cnt, fl, rng, 
                 hours[j] += rate_h[j] * (now - hours_t[j])
                 hours_t[j] = now
                 f = sys_fleet[j]
-                working = present[j] == 1 and damaged[j] == 0 and (fwd or holes[j] == 0)
+                working = present[j] == 1 and damaged[j] == 0 and (fwd or crit[j] == 0)
                 r = fleet_hours[f] * factor[f] if working else 0.0
                 rate_h[j] = r
                 due_seq[j] = -1
@@ -960,6 +1052,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     for j in range(n_sys):
         filled_pos[j] = fleet_qty[sys_fleet[j]]
     holes = np.zeros(n_sys, dtype=np.int64)
+    crit = np.zeros(n_sys, dtype=np.int64)  # item positions below what is needed
     # Queues 0..n_flat-1: backorders of each item·site; n_flat+s: repairs waiting at s.
     n_q = n_flat + n_s
     qs = (np.full(n_q, -1, dtype=np.int64), np.full(n_q, -1, dtype=np.int64),
@@ -994,7 +1087,8 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     n = 0
     seq = 0
     if sd is not None:
-        sys_rate, _fleet_cum, counts, series, down, down_acc, down_t, down_int = sd
+        (sys_rate, _fleet_cum, counts, series, down, down_acc, down_t, down_int, fdown,
+         fdown_acc, fdown_t, fdown_int) = sd
         for j in range(n_sys):  # first failure of every system
             if sys_rate[j] > 0.0:
                 _push(ht, hs, hc, n, rng.standard_exponential() / sys_rate[j], n + 1,
@@ -1010,6 +1104,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
                             item_inv_shape, rng)
             lev[L_PRESENT, f] += 1
             lev[L_UP, f] += 1
+            lev[L_FMC, f] += 1
             mem[mem_off[f] + mem_n[f]] = j
             mem_where[j] = mem_n[f]
             mem_n[f] += 1
@@ -1042,7 +1137,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
                       f * NK + DAMAGE)
                 n += 1
     st = (stock, dem, hit, bo_acc, bo_t, busy, rep_n, rep_acc, rep_t, filled_pos, holes, supbuf,
-          supq)
+          supq, crit)
     cnt[_HN] = n
     cnt[_SEQ] = seq
     counting = warmup_days <= 0.0
@@ -1085,6 +1180,7 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     for f in range(n_f):
         if sd is not None:
             down_int[f] = down_acc[f] + down[f] * (days - down_t[f])
+            fdown_int[f] = fdown_acc[f] + fdown[f] * (days - fdown_t[f])
         if phased is not None:
             _touch(f, days, lev, acc)
     qlen = qs[2]

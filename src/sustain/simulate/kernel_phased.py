@@ -140,8 +140,8 @@ def run_phased(
     n_flat = k.stock.size
     sd = np.asarray(series_days, dtype=np.float64)
     s_up, s_pres, s_dmg, s_lost = (np.zeros((sd.size, n_f)) for _ in range(4))
-    lev = np.zeros((5, n_f))
-    acc = np.zeros((3, n_f))
+    lev = np.zeros((6, n_f))
+    acc = np.zeros((4, n_f))
     bo_int = np.zeros(n_flat)
     rep_int = np.zeros((2, n_s))  # repair jobs, busy channels
     dem = np.zeros(n_flat, dtype=np.int64)
@@ -172,6 +172,8 @@ def run_phased(
     up_int, pres_int = acc[0], acc[1]
     avail = np.full(n_f, np.nan)
     np.divide(up_int, pres_int, out=avail, where=pres_int >= MIN_PRESENT_SYSTEM_DAYS)
+    avail_fmc = np.full(n_f, np.nan)
+    np.divide(acc[3], pres_int, out=avail_fmc, where=pres_int >= MIN_PRESENT_SYSTEM_DAYS)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(s_pres > 0, s_up / np.maximum(s_pres, 1.0), np.nan)
     return Replication(
@@ -191,4 +193,5 @@ def run_phased(
         series_present=s_pres,
         series_damaged=s_dmg,
         series_lost=s_lost,
+        availability_fmc=avail_fmc,
     )

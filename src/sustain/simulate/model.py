@@ -74,6 +74,10 @@ class SimModel:
     laterals : tuple[tuple[tuple[int, float], ...], ...]
         Per site, the sites it may take a spare from when a system's demand finds its
         shelf empty, nearest first: ``(site, days)`` (empty without laterals).
+    fleet_need : tuple[tuple[int, ...], ...] or None
+        Units of each of ``fleet_items`` that must be in place for a system to be
+        mission capable (``needed``; 0 for an inessential item); None: all of them
+        (``fleet_qty``), the scenario has no redundant or inessential item.
 
     Everything the simulation does in a sequence (a system's installed items, an
     item's sub-items, the systems, the fleets) follows the order of the scenario file
@@ -103,6 +107,7 @@ class SimModel:
     channels: tuple[int, ...]
     fleet_order: tuple[int, ...]
     laterals: tuple[tuple[tuple[int, float], ...], ...] = ()
+    fleet_need: tuple[tuple[int, ...], ...] | None = None
 
 
 def stock_matrix(
@@ -179,22 +184,27 @@ def build_model(
     n_k = len(a.system_ids)
     items_k: list[tuple[int, ...]] = []
     qty_k: list[tuple[int, ...]] = []
+    need_k: list[tuple[int, ...]] = []
     rate_k: list[FloatArray] = []
+    need = mission_need(a)
     for k in range(n_k):
         use = (a.qty_per_system[item_order, k] > 0) & (a.failures_per_hour[item_order] > 0)
         rows = item_order[use]
         items_k.append(tuple(int(i) for i in rows))
         qty_k.append(tuple(int(a.qty_per_system[i, k]) for i in rows))
+        need_k.append(tuple(int(need[i, k]) for i in rows))
         rate_k.append(a.qty_per_system[rows, k] * a.failures_per_hour[rows])
     if np.any(a.qty_per_system != np.round(a.qty_per_system)):
         raise SustainError("simulate: installed quantities must be whole numbers")
     fleet_items, fleet_qty, fleet_cum, fleet_count, fleet_rate = [], [], [], [], []
+    fleet_need = []
     for f in range(a.fleet_system.size):
         k = int(a.fleet_system[f])
         r = rate_k[k]
         total = float(r.sum())
         fleet_items.append(items_k[k])
         fleet_qty.append(qty_k[k])
+        fleet_need.append(need_k[k])
         fleet_cum.append(tuple((np.cumsum(r) / total).tolist()) if total > 0 else ())
         fleet_count.append(round(float(a.fleet_count[f])))
         fleet_rate.append(total * float(a.fleet_hours_per_day[f]))
@@ -245,6 +255,7 @@ def build_model(
         channels=tuple(chan),
         fleet_order=tuple(int(f) for f in fleet_order),
         laterals=lateral_links(a),
+        fleet_need=tuple(fleet_need) if a.mission_split else None,
     )
 
 
@@ -258,6 +269,15 @@ def lateral_links(a: ScenarioArrays) -> tuple[tuple[tuple[int, float], ...], ...
     for s, j, d in zip(lat.site.tolist(), lat.source.tolist(), lat.days.tolist(), strict=True):
         out[s].append((j, d))
     return tuple(tuple(x) for x in out)
+
+
+def mission_need(a: ScenarioArrays) -> FloatArray:
+    """(items × systems) units that must be in place for a system to be mission capable:
+    ``needed`` (``qty`` unless redundant), 0 for an inessential item."""
+    need = a.qty_per_system if a.needed_per_system is None else a.needed_per_system
+    if a.essential_per_system is not None:
+        need = need * a.essential_per_system
+    return np.asarray(need, dtype=np.float64)
 
 
 def demand_mask(a: ScenarioArrays) -> BoolArray:

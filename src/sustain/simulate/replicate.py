@@ -133,6 +133,10 @@ class SimulationResult:
     busy : FloatArray or None
         (replications × sites) time-average repair jobs in service at each site: busy
         channels (equal to ``in_repair`` where channels are unlimited).
+    availability_fmc : FloatArray or None
+        (replications × fleets) time-average share of systems fully mission capable
+        (steady-state runs); ``availability`` is mission capable (every essential item
+        with its ``needed`` units in place).
     rows : tuple[tuple[int, int], ...]
         (item, site) pairs reported: stocked or able to see demand.
     events : int
@@ -169,6 +173,16 @@ class SimulationResult:
     phased: PhasedStats | None = field(default=None)
     demands_reps: FloatArray | None = field(default=None)
     busy: FloatArray | None = field(default=None)
+    availability_fmc: FloatArray | None = field(default=None)
+
+    @property
+    def availability_fmc_mean(self) -> FloatArray | None:
+        """Per fleet: share of systems fully mission capable (every position filled),
+        averaged over replications; None where not simulated (a time-phased run of a
+        scenario with redundant or inessential items)."""
+        if self.availability_fmc is None:
+            return self.availability_mean if not self.arrays.mission_split else None
+        return np.asarray(self.availability_fmc.mean(axis=0), dtype=np.float64)
 
     @property
     def availability_mean(self) -> FloatArray:
@@ -212,6 +226,7 @@ class SimulationResult:
         else:
             s_mean, s_half = _nan_mean_half(self.series)
         avail = self.availability_mean
+        fmc = self.availability_fmc_mean
         for f in range(a.fleet_system.size):
             if ph is None and a.fleet_count[f] == 0:
                 # No systems: no availability (as in evaluate).
@@ -219,7 +234,7 @@ class SimulationResult:
                     "system": a.system_ids[a.fleet_system[f]],
                     "site": a.site_ids[a.fleet_site[f]],
                     "count": int(a.fleet_count[f]), "availability": None,
-                    "availability_ci95": None, "series": [],
+                    "availability_ci95": None, "series": [], "availability_fmc": None,
                 })
                 continue
             # Time-phased: no availability when no replication had the fleet present
@@ -242,6 +257,10 @@ class SimulationResult:
                 "availability": float(avail[f]) if present else None,
                 "availability_ci95": [lo, hi] if present else None,
                 "series": series,
+                "availability_fmc": (
+                    float(fmc[f]) if present and fmc is not None and not math.isnan(fmc[f])
+                    else None
+                ),
             }
             if ph is not None:
                 _phased_fleet(entry, ph, f)
@@ -522,4 +541,11 @@ def _summarise(
         delays=delays,
         phased=ph,
         demands_reps=dem_r,
+        availability_fmc=_stack_fmc([r.availability_fmc for r in reps]),
     )
+
+
+def _stack_fmc(rows: list[FloatArray | None]) -> FloatArray | None:
+    """(replications × fleets) fully-mission-capable availability, None if not simulated."""
+    kept = [r for r in rows if r is not None]
+    return np.stack(kept) if kept and len(kept) == len(rows) else None
