@@ -70,10 +70,9 @@ def run(scenario: sustain.Scenario, budget: float, days: int, step: int,
         baseline: bool) -> tuple[NextPlan, float]:
     """The choice and its wall time; ``baseline``: every offer in one group."""
     m = Measure(scenario, days=days, step=step)
-    if baseline:
-        m.component = tuple(0 for _ in m.offers)
+    groups = tuple(0 for _ in m.offers) if baseline else None
     t0 = time.perf_counter()
-    plan = choose(m, budget=budget)
+    plan = choose(m, budget=budget, groups=groups)
     return plan, time.perf_counter() - t0
 
 

@@ -81,7 +81,6 @@ class Measure:
         self._shape = (a.n_items, a.n_sites)
         self._cache: dict[tuple[int, ...], Valuation] = {}
         self.evaluations = 0
-        self.component = self._components()
 
     @property
     def unvalued(self) -> tuple[str, ...]:
@@ -91,44 +90,6 @@ class Measure:
     def in_horizon(self, o: Offer) -> bool:
         """Can ``o`` change the measure at all: a valued kind arriving by the last day."""
         return o.kind in VALUED_KINDS and o.from_day <= self.days
-
-    def _components(self) -> tuple[int, ...]:
-        """For each offer, the group of system types whose fleets it can change.
-
-        System types sharing an item (through the item tree) are one group: spares or
-        demand for one of them change the others' pipelines.  Offers of different
-        groups do not interact: the measure is a sum over groups.
-        """
-        s = self.scenario
-        parent = {x.id: x.parent for x in s.items}
-        installed = {x.id: [i.system for i in x.installed_in] for x in s.items}
-        group = {x.id: x.id for x in s.systems}
-
-        def find(x: str) -> str:
-            while group[x] != x:
-                group[x] = group[group[x]]
-                x = group[x]
-            return x
-
-        def root(item: str) -> str:
-            while parent.get(item) is not None:
-                item = str(parent[item])
-            return item
-
-        for used in installed.values():
-            for other in used[1:]:
-                group[find(other)] = find(used[0])
-        ids = {k: n for n, k in enumerate(sorted({find(x) for x in group}))}
-        out = []
-        for o in self.offers:
-            if o.kind == "systems" and o.system is not None:
-                out.append(ids[find(o.system)])
-            elif o.kind == "spares" and o.item is not None:
-                used = installed.get(root(o.item)) or []
-                out.append(ids[find(used[0])] if used else -1 - len(out))
-            else:
-                out.append(-1 - len(out))  # a group of its own
-        return tuple(out)
 
     def __call__(self, qty: Sequence[int]) -> Valuation:
         """The measure with ``qty[n]`` units of offer ``n`` taken."""
