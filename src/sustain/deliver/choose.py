@@ -83,7 +83,7 @@ class NextPlan:
     qty: tuple[int, ...]
     evaluations: int
     unvalued: tuple[str, ...]
-    search_evaluations: int = 0
+    search_evaluations: int | None = None
     search_moves: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -325,7 +325,8 @@ def choose(
                 if plans(qty).total - first.total > GAIN_TOL * max(abs(first.total), 1.0):
                     _greedy(plans, b, qty, caps, live, group, lookahead)
     units = sum(min(caps[o], int(b / offers[o].unit_cost + COST_TOL)) for o in starts)
-    searched = moved = 0
+    searched: int | None = None
+    moved = 0
     if units <= search_units:
         evals = measure.evaluations
         _, moved = _local_search(plans, plans.best(limit), caps, live, limit, lookahead)
