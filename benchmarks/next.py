@@ -1,6 +1,6 @@
 """Benchmark: ``sustain next`` (what to deliver next) — time and engine evaluations.
 
-    python benchmarks/next.py [--step 28] [--scaled-step 28] [--skip-example]
+    python benchmarks/next.py [--step 28] [--scaled-step 28] [--skip-example] [--no-baseline]
 
 1. The worked example (examples/coalition-next.yaml, 730 days) at three budgets:
    the measure reached, money spent, wall time and engine evaluations.
@@ -70,23 +70,22 @@ def scaled(seed: int = 7) -> dict[str, Any]:
 
 
 def run(scenario: sustain.Scenario, budget: float, days: int, step: int, *,
-        baseline: bool = False, search: bool = True) -> tuple[NextPlan, float]:
-    """The choice and its wall time; ``baseline``: every offer in one group;
+        baseline: bool = False, search: bool = True) -> tuple[NextPlan, float, float]:
+    """The choice, its wall time and CPU time; ``baseline``: every offer in one group;
     ``search``: with the local search (on cases small enough for it)."""
     m = Measure(scenario, days=days, step=step)
     groups = tuple(0 for _ in m.offers) if baseline else None
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     plan = choose(m, budget=budget, groups=groups,
                   search_units=SEARCH_UNITS if search else 0)
-    return plan, time.perf_counter() - t0
+    return plan, time.perf_counter() - t0, time.process_time() - c0
 
 
 def report(label: str, scenario: sustain.Scenario, budget: float, days: int,
-           step: int) -> None:
+           step: int, baseline: bool = True) -> None:
     """One line for the choice, one without the local search, one for the baseline."""
-    plan, t = run(scenario, budget, days, step)
-    bare, tn = run(scenario, budget, days, step, search=False)
-    base, tb = run(scenario, budget, days, step, baseline=True)
+    plan, t, c = run(scenario, budget, days, step)
+    bare, tn, cn = run(scenario, budget, days, step, search=False)
     kinds = ", ".join(f"{k} {sum(p.qty for p in plan.picks if p.offer.kind == k)}"
                       for k in ("systems", "spares"))
     print(f"{label}: budget {budget:,.0f}: measure {plan.value_before:,.0f} -> "
@@ -97,10 +96,13 @@ def report(label: str, scenario: sustain.Scenario, budget: float, days: int,
     else:
         print(f"  local search:   {plan.search_evaluations:5d} evaluations, "
               f"{plan.search_moves} moves taken")
-    print(f"  chooser:        {t:6.1f} s, {plan.evaluations:5d} evaluations")
-    print(f"  without search: {tn:6.1f} s, {bare.evaluations:5d} evaluations "
+    print(f"  chooser:        {t:6.1f} s ({c:6.1f} s CPU), {plan.evaluations:5d} evaluations")
+    print(f"  without search: {tn:6.1f} s ({cn:6.1f} s CPU), {bare.evaluations:5d} evaluations "
           f"(measure {bare.value_after:,.0f})")
-    print(f"  baseline:       {tb:6.1f} s, {base.evaluations:5d} evaluations "
+    if not baseline:
+        return
+    base, tb, cb = run(scenario, budget, days, step, baseline=True)
+    print(f"  baseline:       {tb:6.1f} s ({cb:6.1f} s CPU), {base.evaluations:5d} evaluations "
           f"(measure {base.value_after:,.0f}; every offer valued again after each pick)")
     print(f"  ratio baseline/chooser: time {tb / t:.2f}, evaluations "
           f"{base.evaluations / plan.evaluations:.2f}")
@@ -112,13 +114,16 @@ def main() -> None:
     p.add_argument("--step", type=int, default=28, help="K for the worked example")
     p.add_argument("--scaled-step", type=int, default=28, help="K for the scaled case")
     p.add_argument("--skip-example", action="store_true", help="the scaled case only")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="without the baseline (every offer valued again after each pick)")
     a = p.parse_args()
     if not a.skip_example:
         sc = sustain.load_scenario(EXAMPLE)
         for budget in (5e6, 1e7, 2e7):
-            report("worked example", sc, budget, 730, a.step)
+            report("worked example", sc, budget, 730, a.step, not a.no_baseline)
     big = scenario_from_dict(scaled())
-    report("scaled (50 offers, 5 fleets, 730 days)", big, 6e7, 730, a.scaled_step)
+    report("scaled (50 offers, 5 fleets, 730 days)", big, 6e7, 730, a.scaled_step,
+           not a.no_baseline)
 
 
 if __name__ == "__main__":
