@@ -64,7 +64,7 @@ def test_a_system_offer_lowers_the_other_fleets_measure() -> None:
 
 def test_within_two_percent_of_enumeration_on_random_small_cases() -> None:
     # Up to 2 fleets, 3 offers of systems and 3 of spares, 3 units each (fewer where
-    # that would make more than 128 choices to enumerate); every other case with time
+    # that would make more than 96 choices to enumerate); every other case with time
     # phases: offers arriving on day 30 or 90, a delivery, a surge of tempo, attrition.
     rng = np.random.default_rng(2026)
     gaps, timed = [], []
@@ -72,8 +72,8 @@ def test_within_two_percent_of_enumeration_on_random_small_cases() -> None:
         phased = bool(n % 2)
         doc = small_case(rng, n_fleets=int(rng.integers(1, 3)),
                          n_systems=int(rng.integers(0, 4)), n_spares=int(rng.integers(1, 4)),
-                         phased=phased, time_rows=phased, most_choices=128)
-        m = Measure(scenario(doc), days=120, step=20)
+                         phased=phased, time_rows=phased, most_choices=96)
+        m = Measure(scenario(doc), days=120, step=30)
         total = sum(o.max * o.unit_cost for o in m.offers)
         budget = float(rng.uniform(0.1, 0.9)) * total
         plan = choose(m, budget=budget)
