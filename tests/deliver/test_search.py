@@ -155,7 +155,8 @@ def test_gains_kept_across_groups_are_exact_and_stale_ones_would_pick_wrongly() 
         runs = []
         for g in (groups, [0] * n, list(range(n))):
             qty = [0] * n
-            steps = _greedy(_Plans(m), budget, qty, caps, live, g, LOOKAHEAD)
+            plans = _Plans(m, [o.unit_cost for o in m.offers])
+            steps = _greedy(plans, budget, qty, caps, live, g, LOOKAHEAD)
             runs.append(([(o, k) for o, k, *_ in steps], m(qty).total))
         (grouped, v_grouped), (every, v_every), (own, v_own) = runs
         assert grouped == every

@@ -144,9 +144,9 @@ class _Plans:
     """Every choice of units valued during one run, with its cost and measure: the
     frontier's points and the plans the choice is made from."""
 
-    def __init__(self, measure: Measure) -> None:
+    def __init__(self, measure: Measure, costs: Sequence[float]) -> None:
         self.measure = measure
-        self.costs = [o.unit_cost for o in measure.offers]
+        self.costs = list(costs)
         self.seen: dict[tuple[int, ...], tuple[float, float]] = {}
 
     def cost(self, qty: Sequence[int]) -> float:
@@ -308,23 +308,24 @@ def choose(
     group = offer_groups(measure.scenario, offers) if groups is None else tuple(groups)
     if len(group) != n:
         raise SustainError(f"expected {n} groups, one per offer: got {len(group)}")
-    caps = [o.max for o in offers]
-    live = [measure.in_horizon(o) and o.max > 0 for o in offers]
-    limit = b + COST_TOL * max([b, 1.0, *(o.unit_cost for o in offers)])
-    plans = _Plans(measure)
+    caps = [o.max for o in offers]  # most units of each offer
+    costs = [o.unit_cost for o in offers]  # cost of one unit
+    live = [measure.in_horizon(o) and caps[n] > 0 for n, o in enumerate(offers)]
+    limit = b + COST_TOL * max([b, 1.0, *costs])
+    plans = _Plans(measure, costs)
     first = plans([0] * n)
     _greedy(plans, b, [0] * n, caps, live, group, lookahead)
-    starts = [o for o in range(n) if live[o] and offers[o].unit_cost <= limit]
+    starts = [o for o in range(n) if live[o] and costs[o] <= limit]
     if len(starts) <= restarts:
         for o in starts:
             for k in range(1, min(lookahead, caps[o]) + 1):
-                if k * offers[o].unit_cost > limit:
+                if k * costs[o] > limit:
                     break
                 qty = [0] * n
                 qty[o] = k
                 if plans(qty).total - first.total > GAIN_TOL * max(abs(first.total), 1.0):
                     _greedy(plans, b, qty, caps, live, group, lookahead)
-    units = sum(min(caps[o], int(b / offers[o].unit_cost + COST_TOL)) for o in starts)
+    units = sum(min(caps[o], int(b / costs[o] + COST_TOL)) for o in starts)
     searched: int | None = None
     moved = 0
     if units <= search_units:
@@ -340,7 +341,7 @@ def choose(
         before_v = plans(qty)
         after_v = plans(chosen)
         for o in rest:
-            steps.append((o, chosen[o] - qty[o], (chosen[o] - qty[o]) * offers[o].unit_cost,
+            steps.append((o, chosen[o] - qty[o], (chosen[o] - qty[o]) * costs[o],
                           before_v, after_v))
             before_v = after_v
         qty = list(chosen)
