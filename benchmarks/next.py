@@ -1,6 +1,6 @@
 """Benchmark: ``sustain next`` (what to deliver next) — time and engine evaluations.
 
-    python benchmarks/next.py [--step 28] [--scaled-step 28] [--skip-example]
+    python benchmarks/next.py [--step 28] [--scaled-step 28] [--skip-example] [--no-baseline]
 
 1. The worked example (examples/coalition-next.yaml, 730 days) at three budgets:
    the measure reached, money spent, wall time and engine evaluations.
@@ -14,11 +14,13 @@
 Each line gives the share of the time spent planning consumables (the stockpile
 linear programmes, HiGHS) and the plans solved.
 
-Baseline, in the same run: the same choice with every offer treated as interacting
-with every pick (all gains evaluated again after each pick, instead of only those of
-the picked offer's group of system types). Both remember the choices already valued;
-both must reach the same measure (the groups do not interact). Prints the ratio of
-their times and evaluations. Target: each case under 60 s on a 2-core machine.
+For each, the chooser's engine evaluations (and those of its local search, on
+cases small enough for it) and wall time, then the same choice without the local
+search, then a baseline: every offer treated as interacting with every pick (all
+gains evaluated again after each pick, instead of only those of the picked offer's
+group). All remember the choices already valued; the baseline's greedy takes the
+same steps (the groups do not interact). Prints the ratio of the baseline's times
+and evaluations to the chooser's. Target: each case under 60 s on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 
 import sustain
 from sustain.deliver import Measure, NextPlan, choose
+from sustain.deliver.choose import SEARCH_UNITS
 from sustain.scenario import scenario_from_dict
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "coalition-next.yaml"
@@ -92,15 +95,17 @@ def scaled(seed: int = 7) -> dict[str, Any]:
     return doc
 
 
-def run(scenario: sustain.Scenario, budget: float, days: int, step: int,
-        baseline: bool) -> tuple[NextPlan, float, Measure]:
-    """The choice, its wall time and the measure; ``baseline``: every offer in one group."""
+def run(scenario: sustain.Scenario, budget: float, days: int, step: int, *,
+        baseline: bool = False, search: bool = True
+        ) -> tuple[NextPlan, float, float, Measure]:
+    """The choice, its wall time, CPU time and the measure; ``baseline``: every offer in
+    one group; ``search``: with the local search (on cases small enough for it)."""
     m = Measure(scenario, days=days, step=step)
-    if baseline:
-        m.component = tuple(0 for _ in m.offers)
-    t0 = time.perf_counter()
-    plan = choose(m, budget=budget)
-    return plan, time.perf_counter() - t0, m
+    groups = tuple(0 for _ in m.offers) if baseline else None
+    t0, c0 = time.perf_counter(), time.process_time()
+    plan = choose(m, budget=budget, groups=groups,
+                  search_units=SEARCH_UNITS if search else 0)
+    return plan, time.perf_counter() - t0, time.process_time() - c0, m
 
 
 def lp_share(m: Measure, seconds: float) -> str:
@@ -112,19 +117,30 @@ def lp_share(m: Measure, seconds: float) -> str:
 
 
 def report(label: str, scenario: sustain.Scenario, budget: float, days: int,
-           step: int) -> None:
-    """One line for the choice, one for the baseline, and their ratio."""
-    plan, t, m = run(scenario, budget, days, step, baseline=False)
-    base, tb, mb = run(scenario, budget, days, step, baseline=True)
+           step: int, baseline: bool = True) -> None:
+    """One line for the choice, one without the local search, one for the baseline."""
+    plan, t, c, m = run(scenario, budget, days, step)
+    bare, tn, cn, _ = run(scenario, budget, days, step, search=False)
     kinds = ", ".join(f"{k} {sum(p.qty for p in plan.picks if p.offer.kind == k)}"
                       for k in ("systems", "spares", "consumable"))
     print(f"{label}: budget {budget:,.0f}: measure {plan.value_before:,.0f} -> "
           f"{plan.value_after:,.0f}, spent {plan.spent:,.0f} ({kinds} units, blocks for "
           f"consumables), {len(plan.picks)} picks")
-    print(f"  groups reused: {t:6.1f} s, {plan.evaluations:5d} evaluations; {lp_share(m, t)}")
-    print(f"  baseline:      {tb:6.1f} s, {base.evaluations:5d} evaluations "
-          f"(measure {base.value_after:,.0f}); {lp_share(mb, tb)}")
-    print(f"  ratio baseline/reused: time {tb / t:.2f}, evaluations "
+    if plan.search_evaluations is None:
+        print(f"  local search:   not run (more than {SEARCH_UNITS} units within the budget)")
+    else:
+        print(f"  local search:   {plan.search_evaluations:5d} evaluations, "
+              f"{plan.search_moves} moves taken")
+    print(f"  chooser:        {t:6.1f} s ({c:6.1f} s CPU), {plan.evaluations:5d} evaluations; "
+          f"{lp_share(m, t)}")
+    print(f"  without search: {tn:6.1f} s ({cn:6.1f} s CPU), {bare.evaluations:5d} evaluations "
+          f"(measure {bare.value_after:,.0f})")
+    if not baseline:
+        return
+    base, tb, cb, _ = run(scenario, budget, days, step, baseline=True)
+    print(f"  baseline:       {tb:6.1f} s ({cb:6.1f} s CPU), {base.evaluations:5d} evaluations "
+          f"(measure {base.value_after:,.0f}; every offer valued again after each pick)")
+    print(f"  ratio baseline/chooser: time {tb / t:.2f}, evaluations "
           f"{base.evaluations / plan.evaluations:.2f}")
 
 
@@ -134,14 +150,16 @@ def main() -> None:
     p.add_argument("--step", type=int, default=28, help="K for the worked example")
     p.add_argument("--scaled-step", type=int, default=28, help="K for the scaled case")
     p.add_argument("--skip-example", action="store_true", help="the scaled case only")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="without the baseline (every offer valued again after each pick)")
     a = p.parse_args()
     if not a.skip_example:
         sc = sustain.load_scenario(EXAMPLE)
         for budget in (5e6, 1e7, 2e7):
-            report("worked example", sc, budget, 730, a.step)
+            report("worked example", sc, budget, 730, a.step, not a.no_baseline)
     big = scenario_from_dict(scaled())
     report("scaled (54 offers, 5 fleets, 2 consumables, 730 days)", big, 6e7, 730,
-           a.scaled_step)
+           a.scaled_step, not a.no_baseline)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,7 @@ def test_table_and_outputs(scenario: Path, tmp_path: Path) -> None:
                  "-o", out)
     assert result.exit_code == 0, result.output
     assert "systems available for" in result.stdout
+    assert "of them in the local search." in result.stdout  # 7 units: it runs
     rows = list(csv.DictReader(out.read_text().splitlines()))
     assert rows and rows[0]["order"] == "1" and rows[0]["reason"]
     md = tmp_path / "picks.md"

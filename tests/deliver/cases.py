@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -15,10 +16,16 @@ SITES = ["EAST", "WEST"]
 
 
 def small_case(rng: np.random.Generator, *, n_fleets: int = 2, n_offers: int = 3,
-               phased: bool = True) -> dict[str, Any]:
+               phased: bool = True, n_systems: int | None = None,
+               n_spares: int | None = None, time_rows: bool = False,
+               most_choices: int | None = None) -> dict[str, Any]:
     """Two system types sharing one item, a depot and two bases, and a few offers.
 
     With one fleet (of A) every item is installed in A, so that each is demanded.
+    The offers are ``n_offers`` of a kind drawn at random, or ``n_systems`` of systems
+    and ``n_spares`` of spares; ``phased``: arriving on day 0, 30 or 90;
+    ``time_rows``: with a delivery, a surge of tempo and attrition; ``most_choices``:
+    offers' ``max`` lowered until at most that many choices exist (for enumeration).
     """
     fleets = [("A", "EAST"), ("B", "WEST"), ("A", "WEST")][:n_fleets]
     doc: dict[str, Any] = {
@@ -44,9 +51,19 @@ def small_case(rng: np.random.Generator, *, n_fleets: int = 2, n_offers: int = 3
                   for i in ("X", "Y", "Z") for s in ("HUB", "EAST")],
         "value": [{"system": "A", "per_system_day": float(rng.uniform(0.5, 3))}],
     }
+    if time_rows:
+        doc["deliveries"] = [{"day": float(rng.choice([20, 60])), "system": "A",
+                              "site": "EAST", "count": int(rng.integers(1, 3))}]
+        doc["tempo"] = [{"from_day": 30.0, "to_day": 90.0,
+                         "factor": float(rng.uniform(1.2, 2.0))}]
+        doc["attrition"] = [{"system": "A", "site": "EAST",
+                             "losses_per_day": float(rng.uniform(0.002, 0.02))}]
+    if n_systems is None or n_spares is None:
+        kinds = ["systems" if rng.random() < 0.35 else "spares" for _ in range(n_offers)]
+    else:
+        kinds = ["systems"] * n_systems + ["spares"] * n_spares
     offers = []
-    for n in range(n_offers):
-        kind = "systems" if rng.random() < 0.35 else "spares"
+    for n, kind in enumerate(kinds):
         row: dict[str, Any] = {"id": f"O{n}", "kind": kind, "max": int(rng.integers(1, 4))}
         site = SITES[int(rng.integers(0, 2))]
         if kind == "systems":
@@ -63,6 +80,9 @@ def small_case(rng: np.random.Generator, *, n_fleets: int = 2, n_offers: int = 3
         if phased:
             row["from_day"] = float(rng.choice([0, 30, 90]))
         offers.append(row)
+    while most_choices is not None and math.prod(o["max"] + 1 for o in offers) > most_choices:
+        big = [o for o in offers if o["max"] > 1]
+        big[int(rng.integers(0, len(big)))]["max"] -= 1
     doc["offers"] = offers
     return doc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -62,21 +63,28 @@ def test_a_system_offer_lowers_the_other_fleets_measure() -> None:
 
 
 def test_within_two_percent_of_enumeration_on_random_small_cases() -> None:
+    # Up to 2 fleets, 3 offers of systems and 3 of spares, 3 units each (fewer where
+    # that would make more than 96 choices to enumerate); every other case with time
+    # phases: offers arriving on day 30 or 90, a delivery, a surge of tempo, attrition.
     rng = np.random.default_rng(2026)
-    gaps = []
+    gaps, timed = [], []
     for n in range(50):
+        phased = bool(n % 2)
         doc = small_case(rng, n_fleets=int(rng.integers(1, 3)),
-                         n_offers=int(rng.integers(1, 4)), phased=bool(n % 2))
-        m = Measure(scenario(doc), days=180, step=15)
+                         n_systems=int(rng.integers(0, 4)), n_spares=int(rng.integers(1, 4)),
+                         phased=phased, time_rows=phased, most_choices=96)
+        m = Measure(scenario(doc), days=120, step=30)
         total = sum(o.max * o.unit_cost for o in m.offers)
         budget = float(rng.uniform(0.1, 0.9)) * total
         plan = choose(m, budget=budget)
         assert plan.spent <= budget * (1 + 1e-9)
         assert plan.value_after == pytest.approx(m(plan.qty).total)
         best = best_by_enumeration(m, budget)
-        gaps.append((best - plan.value_after) / best)
+        gaps.append((best - plan.value_after) / max(best, 1e-12))
+        timed.append(phased and any(o.from_day > 0 for o in m.offers))
     gaps_a = np.array(gaps)
-    assert np.all(gaps_a > -1e-9), "the greedy cannot beat the enumeration"
+    assert sum(timed) >= 20
+    assert np.all(gaps_a > -1e-9), "the choice cannot beat the enumeration"
     assert np.mean(gaps_a <= 0.02) >= 0.95, sorted(gaps)[-5:]
     assert gaps_a.max() <= 0.10
 
@@ -124,11 +132,21 @@ def test_frontier_and_picks_add_up() -> None:
 @given(seed=st.integers(0, 10_000), low=st.floats(0.0, 1.0), high=st.floats(0.0, 1.0))
 def test_more_budget_never_lowers_the_measure(seed: int, low: float, high: float) -> None:
     rng = np.random.default_rng(seed)
-    doc = small_case(rng, n_fleets=int(rng.integers(1, 3)), n_offers=int(rng.integers(1, 4)))
+    phased = bool(seed % 2)
+    doc = small_case(rng, n_fleets=int(rng.integers(1, 3)), n_systems=int(rng.integers(0, 3)),
+                     n_spares=int(rng.integers(1, 4)), phased=phased, time_rows=phased)
     m = Measure(scenario(doc), days=120, step=20)
     total = sum(o.max * o.unit_cost for o in m.offers)
     b1, b2 = sorted((low * total, high * total))
-    assert choose(m, budget=b2).value_after >= choose(m, budget=b1).value_after - 1e-9
+    small, large = choose(m, budget=b1), choose(m, budget=b2)
+    assert large.value_after >= small.value_after - 1e-9
+    # Within a run: the frontier steps up, and the plan is the best found up to B.
+    for plan, budget in ((small, b1), (large, b2)):
+        costs = [c for c, _ in plan.frontier]
+        values = [v for _, v in plan.frontier]
+        assert costs == sorted(costs) and costs[-1] <= budget * (1 + 1e-9)
+        assert all(b > a for a, b in itertools.pairwise(values))
+        assert plan.value_after >= values[-1] - 1e-9 * abs(values[-1])
 
 
 def test_bad_budget() -> None:

@@ -1,23 +1,33 @@
 """The choice: the offers that buy the most measure within a budget.
 
-Greedy marginal analysis over the offers' units.  A candidate is a block of ``k``
-units of one offer (``k = 1 … lookahead``, so that an offer whose first unit gains
-little but whose second gains much is still seen); its gain is the measure with the
-block taken minus the measure now, and candidates are ranked by gain per cost.  The
-best affordable candidate with a positive gain is taken, and the gains of the
-offers that interact with it (the same group of system types sharing items:
-:meth:`~sustain.deliver.measure.Measure.component`) are evaluated again; the others
-keep theirs, which are exact because the measure is a sum over groups.  The steps
-taken are the frontier (cost → measure), a by-product of the one run.
+1. Greedy marginal analysis over the offers' units.  A candidate is a block of ``k``
+   units of one offer (``k = 1 … lookahead``, so that an offer whose first unit gains
+   little but whose second gains much is still seen); its gain is the measure with the
+   block taken minus the measure now, and candidates are ranked by gain per cost.  The
+   best affordable candidate with a positive gain is taken, and the gains of the
+   offers that interact with it (its group: :func:`~sustain.deliver.groups.offer_groups`)
+   are valued again; the others keep theirs, which are exact because the measure is a
+   sum over groups.
+2. On small cases (at most :data:`RESTART_OFFERS` offers) the greedy is also run from
+   each block of each offer.
+3. On small cases (at most :data:`SEARCH_UNITS` units within the budget) a local
+   search from the best plan found: add a block, drop a block, or swap a block of one
+   offer for a block of another within the budget, while the measure rises.
+4. Every plan valued on the way is kept with its cost.  The chosen plan is the best of
+   them within the budget, and the frontier (cost → measure) is their upper envelope:
+   the best measure found for each budget up to the budget, non-decreasing.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from sustain.deliver.groups import offer_groups
 from sustain.deliver.measure import Measure, Valuation
 from sustain.errors import SustainError
 from sustain.scenario.model import Offer
@@ -27,6 +37,8 @@ LOOKAHEAD = 3
 #: Offers (that can be taken at all) up to which the greedy is also run from each
 #: block of 1 … lookahead units of each offer, and the best of the runs kept.
 RESTART_OFFERS = 12
+#: Units on offer (within the budget) up to which the local search runs.
+SEARCH_UNITS = 40
 #: Units that fit within this share of one more unit's cost count as affordable
 #: (sums of costs in floating point).
 COST_TOL = 1e-9
@@ -78,6 +90,8 @@ class NextPlan:
     fleets: tuple[FleetValue, ...]
     qty: tuple[int, ...]
     evaluations: int
+    search_evaluations: int | None = None
+    search_moves: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``sustain next --json``."""
@@ -150,27 +164,65 @@ def _reason(o: Offer, before: Valuation, after: Valuation, days: int, *, from_da
     return text
 
 
+class _Plans:
+    """Every choice of units valued during one run, with its cost and measure: the
+    frontier's points and the plans the choice is made from."""
+
+    def __init__(self, measure: Measure, costs: Sequence[float]) -> None:
+        self.measure = measure
+        self.costs = list(costs)
+        self.seen: dict[tuple[int, ...], tuple[float, float]] = {}
+
+    def cost(self, qty: Sequence[int]) -> float:
+        """Money for ``qty`` units of each offer."""
+        return math.fsum(q * c for q, c in zip(qty, self.costs, strict=True))
+
+    def __call__(self, qty: Sequence[int]) -> Valuation:
+        v = self.measure(qty)
+        if v.qty not in self.seen:
+            self.seen[v.qty] = (self.cost(v.qty), v.total)
+        return v
+
+    def best(self, limit: float) -> tuple[int, ...]:
+        """The plan of largest measure costing at most ``limit`` (of those within
+        :data:`GAIN_TOL` of it, the cheapest: a unit that gains nothing is not bought)."""
+        within = [(k, c, v) for k, (c, v) in self.seen.items() if c <= limit]
+        top = max(v for _, _, v in within)
+        tol = GAIN_TOL * max(abs(top), 1.0)
+        return min((c, -v, k) for k, c, v in within if v >= top - tol)[2]
+
+    def envelope(self, limit: float) -> tuple[tuple[float, float], ...]:
+        """The best measure found for each cost up to ``limit``: the points no cheaper
+        plan reaches (a non-decreasing step function)."""
+        out: list[tuple[float, float]] = []
+        for cost, value in sorted(self.seen.values(), key=lambda p: (p[0], -p[1])):
+            if cost > limit:
+                break
+            if not out or value > out[-1][1] + GAIN_TOL * max(abs(out[-1][1]), 1.0):
+                out.append((cost, value))
+        return tuple(out)
+
+
 def _greedy(
-    measure: Measure, budget: float, qty: list[int], caps: list[int], lookahead: int,
+    plans: _Plans, budget: float, qty: list[int], caps: Sequence[int],
+    live: Sequence[bool], groups: Sequence[int], lookahead: int,
 ) -> list[tuple[int, int, float, Valuation, Valuation]]:
     """Greedy marginal analysis from ``qty`` (changed in place) up to ``caps`` units;
-    returns the steps ``(offer, units, cost, before, after)``."""
-    offers = measure.offers
-    costs = measure.costs
-    now = measure(qty)
-    spent = sum(q * c for q, c in zip(qty, costs, strict=True))
+    returns the steps ``(offer, units, cost, before, after)``.  After a pick, the gains
+    of the offers of its group are valued again (when next needed); the others keep
+    theirs."""
+    costs = plans.costs
+    now = plans(qty)
+    spent = plans.cost(qty)
     steps: list[tuple[int, int, float, Valuation, Valuation]] = []
-    live = [measure.in_horizon(o) and cap > qty[n]
-            for n, (o, cap) in enumerate(zip(offers, caps, strict=True))]
     gains: dict[int, list[float]] = {}  # offer → gain of 1, 2, … units from now
     while True:
         tol = GAIN_TOL * max(abs(now.total), 1.0)
         best: tuple[float, int, int] | None = None
-        for o in range(len(offers)):
-            if not live[o]:
+        for o in range(len(qty)):
+            if not live[o] or caps[o] <= qty[o]:
                 continue
-            room = min(caps[o] - qty[o],
-                       int(np.floor((budget - spent) / costs[o] + COST_TOL)))
+            room = min(caps[o] - qty[o], int(np.floor((budget - spent) / costs[o] + COST_TOL)))
             if room < 1:
                 continue
             if o not in gains:
@@ -178,7 +230,7 @@ def _greedy(
                 for k in range(1, min(lookahead, caps[o] - qty[o]) + 1):
                     trial = list(qty)
                     trial[o] += k
-                    g.append(measure(trial).total - now.total)
+                    g.append(plans(trial).total - now.total)
                 gains[o] = g
             for k, gain in enumerate(gains[o][:room], start=1):
                 if gain > tol:
@@ -190,34 +242,85 @@ def _greedy(
         _, o, k = best
         before = now
         qty[o] += k
-        now = measure(qty)
+        now = plans(qty)
         spent += k * costs[o]
         steps.append((o, k, k * costs[o], before, now))
-        group = measure.component[o]
         for other in list(gains):
-            if measure.component[other] == group:
+            if groups[other] == groups[o]:
                 del gains[other]
 
 
-def _envelope(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-    """The points no other beats: each a cost and the best value found for it or less."""
-    out: list[tuple[float, float]] = []
-    for cost, value in sorted(points, key=lambda p: (p[0], -p[1])):
-        if not out or value > out[-1][1]:
-            out.append((cost, value))
-    return tuple(out)
+def _moves(
+    qty: Sequence[int], caps: Sequence[int], live: Sequence[bool], costs: Sequence[float],
+    spent: float, limit: float, lookahead: int,
+) -> Iterator[list[int]]:
+    """The neighbours of ``qty`` within ``limit``: add a block of 1 … ``lookahead``
+    units of an offer, drop one, or swap a block of one offer for a block of another."""
+    n = len(qty)
+    held = [o for o in range(n) if qty[o] > 0]
+    room = [o for o in range(n) if live[o] and caps[o] > qty[o]]
+
+    def blocks(o: int, most: int) -> range:
+        return range(1, min(lookahead, most) + 1)
+
+    for p in room:
+        for j in blocks(p, caps[p] - qty[p]):
+            if spent + j * costs[p] <= limit:
+                yield [q + j if m == p else q for m, q in enumerate(qty)]
+    for o in held:
+        for k in blocks(o, qty[o]):
+            yield [q - k if m == o else q for m, q in enumerate(qty)]
+    for o in held:
+        for k in blocks(o, qty[o]):
+            for p in room:
+                if p == o:
+                    continue
+                for j in blocks(p, caps[p] - qty[p]):
+                    if spent - k * costs[o] + j * costs[p] <= limit:
+                        trial = list(qty)
+                        trial[o] -= k
+                        trial[p] += j
+                        yield trial
+
+
+def _local_search(
+    plans: _Plans, qty: Sequence[int], caps: Sequence[int], live: Sequence[bool],
+    limit: float, lookahead: int,
+) -> tuple[list[int], int]:
+    """First-improvement local search from ``qty`` over :func:`_moves`: the first move
+    that raises the measure is taken, until none does; returns the plan and the number
+    of moves taken."""
+    now = list(qty)
+    value = plans(now).total
+    taken = 0
+    while True:
+        tol = GAIN_TOL * max(abs(value), 1.0)
+        for trial in _moves(now, caps, live, plans.costs, plans.cost(now), limit, lookahead):
+            v = plans(trial).total
+            if v > value + tol:
+                now, value = trial, v
+                taken += 1
+                break
+        else:
+            return now, taken
 
 
 def choose(
     measure: Measure, *, budget: float, lookahead: int = LOOKAHEAD,
-    restarts: int = RESTART_OFFERS,
+    restarts: int = RESTART_OFFERS, search_units: int = SEARCH_UNITS,
+    groups: Sequence[int] | None = None,
 ) -> NextPlan:
     """The offers of ``measure`` to take within ``budget`` (module docstring).
+
+    ``groups`` (one number per offer; by default
+    :func:`~sustain.deliver.groups.offer_groups`) says which offers interact: after a
+    pick, the gains of the offers with its number are valued again.
 
     Raises
     ------
     sustain.errors.SustainError
-        ``budget`` negative or not finite, or ``lookahead`` < 1.
+        ``budget`` negative or not finite, ``lookahead`` < 1, or ``groups`` not one per
+        offer.
     """
     b = float(budget)
     if not np.isfinite(b) or b < 0:
@@ -227,50 +330,47 @@ def choose(
     offers = measure.offers
     costs = measure.costs
     n = len(offers)
-    caps = list(measure.caps)
-    first = measure([0] * n)
-    runs: list[tuple[list[int], list[tuple[int, int, float, Valuation, Valuation]]]] = []
-    qty = [0] * n
-    runs.append((qty, _greedy(measure, b, qty, caps, lookahead)))
-    live = [o for o in range(n) if measure.in_horizon(offers[o]) and caps[o] > 0
-            and costs[o] <= b * (1 + COST_TOL)]
-    if len(live) <= restarts:
-        for o in live:
+    group = offer_groups(measure.scenario, offers) if groups is None else tuple(groups)
+    if len(group) != n:
+        raise SustainError(f"expected {n} groups, one per offer: got {len(group)}")
+    caps = list(measure.caps)  # most units of each offer (blocks for consumables)
+    live = [measure.in_horizon(o) and caps[n] > 0 for n, o in enumerate(offers)]
+    limit = b + COST_TOL * max([b, 1.0, *costs])
+    plans = _Plans(measure, costs)
+    first = plans([0] * n)
+    _greedy(plans, b, [0] * n, caps, live, group, lookahead)
+    starts = [o for o in range(n) if live[o] and costs[o] <= limit]
+    if len(starts) <= restarts:
+        for o in starts:
             for k in range(1, min(lookahead, caps[o]) + 1):
-                if k * costs[o] > b * (1 + COST_TOL):
+                if k * costs[o] > limit:
                     break
                 qty = [0] * n
                 qty[o] = k
-                start = measure(qty)
-                if start.total - first.total <= GAIN_TOL * max(abs(first.total), 1.0):
-                    continue
-                steps = [(o, k, k * costs[o], first, start)]
-                runs.append((qty, steps + _greedy(measure, b, qty, caps, lookahead)))
-    points = [(0.0, first.total)]
-    for _, steps in runs:
-        spent = 0.0
-        for _, _, cost, _, after in steps:
-            spent += cost
-            points.append((spent, after.total))
-    chosen = max(runs, key=lambda r: measure(r[0]).total)[0]
+                if plans(qty).total - first.total > GAIN_TOL * max(abs(first.total), 1.0):
+                    _greedy(plans, b, qty, caps, live, group, lookahead)
+    units = sum(min(caps[o], int(b / costs[o] + COST_TOL)) for o in starts)
+    searched: int | None = None
+    moved = 0
+    if units <= search_units:
+        evals = measure.evaluations
+        _, moved = _local_search(plans, plans.best(limit), caps, live, limit, lookahead)
+        searched = measure.evaluations - evals
+    chosen = plans.best(limit)
     # The order to take the chosen units in: the greedy again, capped at them.
     qty = [0] * n
-    chosen_cost = sum(q * c for q, c in zip(chosen, costs, strict=True))
-    steps = _greedy(measure, chosen_cost, qty, list(chosen), lookahead)
+    steps = _greedy(plans, plans.cost(chosen), qty, chosen, live, group, lookahead)
     rest = [o for o in range(n) if qty[o] < chosen[o]]
     if rest:  # units whose gain shows only with others: taken together last
-        before = measure(qty)
-        after = measure(chosen)
+        before_v = plans(qty)
+        after_v = plans(chosen)
         for o in rest:
             steps.append((o, chosen[o] - qty[o], (chosen[o] - qty[o]) * costs[o],
-                          before, after))
-            before = after
+                          before_v, after_v))
+            before_v = after_v
         qty = list(chosen)
-    now = measure(qty)
-    spent = 0.0
-    for _, _, cost, _, after in steps:
-        spent += cost
-        points.append((spent, after.total))
+    now = plans(qty)
+    spent = math.fsum(cost for _, _, cost, _, _ in steps)
 
     picks: list[Pick] = []
     merged: list[list[Any]] = []
@@ -300,5 +400,6 @@ def choose(
                               value_after=v1.get(k, 0.0)) for k in keys)
     return NextPlan(days=measure.days, budget=b, spent=spent, value_before=first.total,
                     value_after=now.total, picks=tuple(picks),
-                    frontier=_envelope([p for p in points if p[0] <= b]),
-                    fleets=fleets, qty=tuple(qty), evaluations=measure.evaluations)
+                    frontier=plans.envelope(limit), fleets=fleets, qty=tuple(qty),
+                    evaluations=measure.evaluations, search_evaluations=searched,
+                    search_moves=moved)

@@ -115,7 +115,6 @@ class Measure:
         #: Distinct choices valued, and runs of the readiness-over-time engine.
         self.evaluations = 0
         self.engine_runs = 0
-        self.component = self._components()
 
     def in_horizon(self, o: Offer) -> bool:
         """Can ``o`` change the measure at all: systems or spares arriving by the last
@@ -141,57 +140,6 @@ class Measure:
         if o.kind == "consumable" and self.supply is not None:
             return self.supply.first_day(self._index[o.id])
         return o.from_day
-
-    def _components(self) -> tuple[int, ...]:
-        """For each offer, the group of system types whose fleets it can change.
-
-        System types sharing an item (through the item tree) are one group: spares or
-        demand for one of them change the others' pipelines.  Offers of different
-        groups do not interact: the measure is a sum over groups.
-        """
-        s = self.scenario
-        parent = {x.id: x.parent for x in s.items}
-        installed = {x.id: [i.system for i in x.installed_in] for x in s.items}
-        group = {x.id: x.id for x in s.systems}
-
-        def find(x: str) -> str:
-            while group[x] != x:
-                group[x] = group[group[x]]
-                x = group[x]
-            return x
-
-        def root(item: str) -> str:
-            while parent.get(item) is not None:
-                item = str(parent[item])
-            return item
-
-        for used in installed.values():
-            for other in used[1:]:
-                group[find(other)] = find(used[0])
-        users: dict[int, list[str]] = {}  # system types sharing a consumable interact
-        if self.supply is not None:
-            for system, consumables in self.supply.uses.items():
-                if system not in group:
-                    continue
-                for c in consumables:
-                    users.setdefault(c, []).append(system)
-            for used in users.values():
-                for other in used[1:]:
-                    group[find(other)] = find(used[0])
-        ids = {k: n for n, k in enumerate(sorted({find(x) for x in group}))}
-        out = []
-        for o in self.offers:
-            if o.kind == "systems" and o.system is not None:
-                out.append(ids[find(o.system)])
-            elif o.kind == "spares" and o.item is not None:
-                used = installed.get(root(o.item)) or []
-                out.append(ids[find(used[0])] if used else -1 - len(out))
-            elif o.kind == "consumable" and self.supply is not None and users.get(
-                    self.supply.shipments[len(out)].consumable):
-                out.append(ids[find(users[self.supply.shipments[len(out)].consumable][0])])
-            else:
-                out.append(-1 - len(out))  # a group of its own
-        return tuple(out)
 
     def _run(self, key: tuple[int, ...]) -> tuple[tuple[tuple[str, str], ...], FloatArray,
                                                   FloatArray]:

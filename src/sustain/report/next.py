@@ -78,7 +78,9 @@ def print_next(console: Console, title: str, plan: NextPlan, currency: str) -> N
     console.print(f)
     console.print(f"Measure {plan.value_before:,.1f} → {plan.value_after:,.1f} for "
                   f"{plan.spent:,.0f} of {plan.budget:,.0f} {currency}; "
-                  f"{plan.evaluations} choices evaluated.")
+                  f"{plan.evaluations} engine evaluations"
+                  + ("." if plan.search_evaluations is None
+                     else f", {plan.search_evaluations} of them in the local search."))
     for line in kind_summary(plan, currency):
         console.print("  " + line)
 
