@@ -133,6 +133,38 @@ def test_prices_scaled_by_a_power_of_ten_leave_the_plan(d: PlanData, k: int) -> 
                                                       rel=1e-6, abs=1e-6 * 10.0**k)
 
 
+def _held_row_case() -> PlanData:
+    """A case hypothesis found: with prices × 10**4 or more, the row holding the
+    shortfall stage's optimum (coefficients 10**4 per unit short) had a slack of 1e-6
+    in cost units, below the solver's feasibility tolerance in units short, and the
+    last stage was declared infeasible."""
+    z = np.zeros
+    return PlanData(
+        months=("2024-01", "2024-02", "2024-03"), donor_ids=("D0", "D1", "D2"),
+        consumable_ids=("C0", "C1"), priority=np.ones(2), unit_cost=np.ones(2),
+        demand=np.array([[0.0, 84, 28], [0, 0, 116]]), partner_stock=np.array([55.0, 0]),
+        stock=np.array([[118.0, 0], [0, 0], [0, 0]]),
+        floor=np.array([[165.0, 1], [85, 0], [129, 1]]),
+        own_use=np.array([[10.0, 3], [20, 4], [3, 0]]), lead_months=np.array([0, 0, 0]),
+        made=np.array([[[18.0, 60, 1], [3, 3, 3]], [[20, 5, 0], [0, 1, 23]],
+                       [[3, 31, 4], [0, 1, 60]]]),
+        surge_cap=np.array([[[4.0, 11, 10], [0, 0, 0]], [[0, 15, 21], [7, 0, 0]],
+                            [[0, 0, 0], [0, 0, 0]]]),
+        surge_cost=np.ones((3, 2, 3)),
+        pledged=np.where(np.arange(18).reshape(3, 2, 3) == 13, 28.0, z((3, 2, 3))),
+    )
+
+
+@pytest.mark.parametrize("k", [4, 8, 12])
+def test_held_optimum_row_keeps_a_slack_in_its_own_units(k: int) -> None:
+    d = _held_row_case()
+    base = plan_from_data(d)
+    r = plan_from_data(_scaled(d, k))
+    assert_allclose(r.shortfall, base.shortfall, atol=1e-6)
+    assert r.objective["surge_cost"] == pytest.approx(base.objective["surge_cost"] * 10.0**k,
+                                                      rel=1e-6)
+
+
 # Quantities --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("k", [-9, -6, 0, 6, 12])

@@ -293,7 +293,11 @@ def _solve_group(group: _Group, solver: Solver) -> _GroupResult:
             row = sp.csr_array((c[nz], (np.zeros(nz.size, dtype=np.int64), nz)),
                                shape=(1, c.size))
             a_ub = sp.vstack([a_ub, row]).tocsr()
-            b_ub = np.append(b_ub, value + FIX_RTOL * abs(value) + FIX_ATOL)
+            # The slack is in the row's own units: FIX_ATOL per unit of its largest
+            # coefficient, so that it stays above the solver's feasibility tolerance
+            # whatever the stage's costs.
+            scale = float(np.max(np.abs(c[nz])))
+            b_ub = np.append(b_ub, value + FIX_RTOL * abs(value) + FIX_ATOL * max(scale, 1.0))
     return _GroupResult(status=Status.OPTIMAL, x=np.ldexp(x, -q), values=values, eq_duals=duals)
 
 
