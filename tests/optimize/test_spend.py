@@ -128,6 +128,17 @@ def test_forced_stock_without_demand_is_unattributed() -> None:
     assert [f["availability_before"] for f in doc["fleets"]] == held.tolist()
 
 
+def test_a_linked_sites_stock_is_split_among_its_neighbours_fleets() -> None:
+    """The same Y at B1, with B1 and B2 linked: B1's shelf serves B's failures at B2,
+    so B's fleet pays for it; nothing is unattributed."""
+    data = three_fleets()
+    data["laterals"] = [{"from": "B1", "to": "B2", "days": 1}]
+    a = compile_scenario(scenario_from_dict(data))
+    spend = split_spend(a, _buy(a, {("Y", "B1"): 2}))
+    assert spend.unattributed == 0.0
+    assert spend.by_fleet.tolist() == [0.0, 1000.0, 0.0]
+
+
 @pytest.mark.parametrize(("seed", "method"), [(11, "metric"), (12, "vari-metric"),
                                               (13, "vari-metric")])
 def test_before_is_the_stock_held_and_after_is_not_lower(seed: int, method: str) -> None:

@@ -70,6 +70,16 @@ def test_idle_rows_by_hand() -> None:
     assert ev.to_dict()["idle_stock"] == ev.idle_stock()
 
 
+def test_a_lateral_link_makes_a_neighbours_stock_useful() -> None:
+    """Linked with B2 (where B uses Y), B1's Y can serve B2's failures: no longer idle.
+    B3 is not linked, and B2 sees no demand for S either: those stay idle."""
+    data = tree()
+    data["laterals"] = [{"from": "B1", "to": "B2", "days": 1}]
+    ev = sustain.evaluate(scenario_from_dict(data))
+    got = {(r["item"], r["site"]) for r in ev.idle_stock()}
+    assert got == {("X", "B3"), ("Z", "HUB"), ("S", "B1"), ("Q", "HUB")}
+
+
 def test_no_key_without_idle_stock() -> None:
     """A scenario whose stock all serves some demand has no ``idle_stock`` key (the JSON
     document is what it was)."""

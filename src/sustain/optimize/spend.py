@@ -14,8 +14,10 @@ site:
 where ``m_is(f)`` is the demand fleet ``f`` alone puts on item ``i`` at site ``s``.  A
 unit at a base is thus shared by the fleets there whose systems use the item; at a
 depot by every fleet below it that uses it, by their shares of the orders it fills.
-A purchase at a site that no fleet's demand reaches (stock forced by a ``min`` of
-``stock_limits``, say) serves no fleet: its cost is reported apart (``unattributed``),
+A purchase at a site that no fleet's demand reaches but that lateral links let
+serve neighbours (``laterals``) is split among the fleets of those neighbours by their
+demand there. Any other purchase that no fleet's demand reaches (stock forced by a
+``min`` of ``stock_limits``, say) serves no fleet: its cost is reported apart (``unattributed``),
 so the fleets' spend and it sum to the purchase cost.
 
 The split is by demand rather than by each fleet's gain in availability: it depends
@@ -90,6 +92,17 @@ def split_spend(a: ScenarioArrays, buy: FloatArray) -> Spend:
     cost = buy[ii, ss] * a.unit_cost[ii]
     parts = fleet_demand(a, ii.astype(np.int64), ss.astype(np.int64))  # fleets × purchases
     total = parts.sum(axis=0)
+    lat = a.laterals
+    if lat is not None and np.any(total <= 0):
+        # A unit bought where no fleet's demand reaches, at a site whose shelf serves
+        # linked neighbours: split among the fleets of those neighbours.
+        lone = total <= 0
+        for site, source in zip(lat.site.tolist(), lat.source.tolist(), strict=True):
+            hit = np.flatnonzero(lone & (ss == source))
+            if hit.size:
+                parts[:, hit] += fleet_demand(a, ii[hit].astype(np.int64),
+                                              np.full(hit.size, site, dtype=np.int64))
+        total = parts.sum(axis=0)
     served = total > 0
     shares = np.divide(parts, total, out=np.zeros_like(parts), where=served)
     by_fleet = shares @ cost

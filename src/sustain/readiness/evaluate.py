@@ -172,8 +172,16 @@ class Evaluation:
     def idle_rows(self) -> tuple[IntArray, IntArray]:
         """(item, site) indices of the stock no demand reaches: spares held at a site
         where no fleet there or below uses the item (nor, for a sub-item, repairs its
-        parent), so the demand rate there is 0 and the units never serve a failure."""
-        ii, ss = np.nonzero((self.arrays.stock > 0) & ~(self.flows.demand > 0))
+        parent), so the demand rate there is 0 and the units never serve a failure.
+        Stock at a site that lateral links let serve a neighbour with demand is not idle."""
+        reached = self.flows.demand > 0
+        lat = self.arrays.laterals
+        if lat is not None:  # a spare on this shelf may go to the linked site's demand
+            served = reached.copy()
+            for site, source in zip(lat.site.tolist(), lat.source.tolist(), strict=True):
+                served[:, source] |= reached[:, site]
+            reached = served
+        ii, ss = np.nonzero((self.arrays.stock > 0) & ~reached)
         return ii.astype(np.int64), ss.astype(np.int64)
 
     def idle_stock(self) -> list[dict[str, Any]]:
