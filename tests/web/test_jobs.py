@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import Client, example, finished, wait_for
@@ -105,3 +108,35 @@ def test_unknown_jobs_get_404(client: TestClient) -> None:
                    client.get("/api/jobs/nope/result"), client.get("/api/runs/nope")):
         assert answer.status_code == 404
         assert answer.json()["message"] == "error: no run 'nope'"
+
+
+def test_a_run_is_never_seen_done_without_its_document(
+        make_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A status request that reads a run's row just before the run ends (reading and
+    storing made slow here) never answers "done" without the document."""
+    from sustain.web.db import Store
+
+    slow_finish, slow_get = Store.finish, Store.get
+
+    def finish(self: Store, *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.5)
+        slow_finish(self, *args, **kwargs)
+
+    def get(self: Store, *args: Any, **kwargs: Any) -> Any:
+        row = slow_get(self, *args, **kwargs)
+        time.sleep(0.2)  # the row read, the run may end before the answer is made
+        return row
+
+    monkeypatch.setattr(Store, "finish", finish)
+    monkeypatch.setattr(Store, "get", get)
+    client = make_client()
+    run_id = start(client, "/api/evaluate?background=1")
+    seen = []
+    for _ in range(2000):
+        status = client.get(f"/api/jobs/{run_id}").json()
+        seen.append(status)
+        if finished(status):
+            break
+        time.sleep(0.01)
+    assert seen[-1]["status"] == "done"
+    assert all(s["result"] is not None for s in seen if s["status"] == "done")

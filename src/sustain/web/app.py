@@ -58,6 +58,9 @@ MAX_QUEUED = 100
 TIME_LIMIT_SECONDS = 600.0
 #: How often (seconds) a request that waits for its run looks whether it is over.
 WAIT_SECONDS = 0.02
+#: Longest wait (seconds) of a status request for a run being finished (its result is
+#: being stored: a few milliseconds).
+FINISH_WAIT_SECONDS = 10.0
 
 _SCENARIO_BODY = {
     "requestBody": {
@@ -277,14 +280,21 @@ def create_app(settings: Settings) -> FastAPI:
              "document")
     async def job_status(run_id: str) -> Any:
         job = manager.get(run_id)
+        live = None  # (status, progress) of a run still going, read before its row
+        if job is not None and not job.finished.is_set():
+            live = (job.status, job.progress)
+            if live[0] not in (Status.QUEUED, Status.RUNNING):
+                # It is being finished: wait until its result is stored, then read that.
+                await run_in_threadpool(job.finished.wait, FINISH_WAIT_SECONDS)
+                live = None
         row = await run_or_404(run_id)
         if isinstance(row, JSONResponse):
             return row
         row["progress"] = None
-        if job is not None and not job.finished.is_set():
-            row["status"] = job.status.value
-            if job.progress is not None:
-                row["progress"] = {"done": job.progress[0], "total": job.progress[1]}
+        if live is not None and row["status"] in (Status.QUEUED, Status.RUNNING):
+            row["status"] = live[0].value
+            if live[1] is not None:
+                row["progress"] = {"done": live[1][0], "total": live[1][1]}
         return row
 
     @app.get("/api/jobs/{run_id}/result", summary="A finished run's document, exactly as "

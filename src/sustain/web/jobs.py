@@ -123,7 +123,9 @@ class JobManager:
         with self._lock:
             if job.finished.is_set():
                 return
-            job.status, job.result, job.error = status, result, error
+            # The outcome before the status: whoever sees the status sees the outcome.
+            job.result, job.error = result, error
+            job.status = status
             self.store.finish(job.id, status, result=result,
                               error=None if error is None else error.to_dict())
             self._jobs.pop(job.id, None)
