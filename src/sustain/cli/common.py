@@ -103,6 +103,18 @@ def wrote(outputs: list[Output]) -> None:
         err.print(f"written: {o.path}", markup=False, highlight=False, soft_wrap=True)
 
 
+#: ``--workers``, ``--dask`` and ``--stock`` of the commands that run many evaluations or
+#: simulations (simulate, sweep).
+Workers = Annotated[int, typer.Option("--workers", help="Worker processes.")]
+DaskAddress = Annotated[
+    str | None, typer.Option("--dask", help="Dask scheduler address (tcp://host:8786).")
+]
+StockPlan = Annotated[
+    Path | None,
+    typer.Option("--stock", help="Stock plan CSV (item,site,qty), e.g. from `sustain "
+                 "optimize -o plan.csv`; see --stock-mode."),
+]
+
 #: ``--days``, ``--step`` and ``--exponential`` of the commands with ``--over-time``.
 OverTimeDays = Annotated[
     int | None, typer.Option("--days", help="With --over-time: horizon D (default 365).")

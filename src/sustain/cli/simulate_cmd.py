@@ -16,9 +16,12 @@ from sustain.cli.common import (
     MAX_SEED,
     MAX_WORKERS,
     AllowOutsideTables,
+    DaskAddress,
     OptionError,
     StockModeChoice,
     StockModeOption,
+    StockPlan,
+    Workers,
     check_dask_address,
     check_whole,
     command,
@@ -62,18 +65,12 @@ def simulate(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the JSON document to stdout.")
     ] = False,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
-    dask: Annotated[
-        str | None, typer.Option("--dask", help="Dask scheduler address (tcp://host:8786).")
-    ] = None,
+    workers: Workers = 1,
+    dask: DaskAddress = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write the availability over time (.png/.svg).")
     ] = None,
-    stock: Annotated[
-        Path | None,
-        typer.Option("--stock", help="Stock plan CSV (item,site,qty), e.g. from `sustain "
-                     "optimize -o plan.csv`; see --stock-mode."),
-    ] = None,
+    stock: StockPlan = None,
     stock_mode: StockModeOption = StockModeChoice.OVERLAY,
     compare: Annotated[
         bool, typer.Option("--compare", help="Add the analytic (METRIC family) availability.")

@@ -14,9 +14,12 @@ from sustain.cli.common import (
     MAX_SEED,
     MAX_WORKERS,
     AllowOutsideTables,
+    DaskAddress,
     OptionError,
     StockModeChoice,
     StockModeOption,
+    StockPlan,
+    Workers,
     check_dask_address,
     check_number,
     check_whole,
@@ -99,21 +102,15 @@ def sweep(
                      "plan for optimize's extra searches (default 0: the greedy alone, "
                      "which gives the same plan on any machine)."),
     ] = 0.0,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
-    dask: Annotated[
-        str | None, typer.Option("--dask", help="Dask scheduler address (tcp://host:8786).")
-    ] = None,
+    workers: Workers = 1,
+    dask: DaskAddress = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the JSON document to stdout.")
     ] = False,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write the tornado plot (.png/.svg/.pdf).")
     ] = None,
-    stock: Annotated[
-        Path | None,
-        typer.Option("--stock", help="Stock plan CSV (item,site,qty), e.g. from `sustain "
-                     "optimize -o plan.csv`; see --stock-mode."),
-    ] = None,
+    stock: StockPlan = None,
     stock_mode: StockModeOption = StockModeChoice.OVERLAY,
     output: Annotated[
         list[Path] | None, output_option("the results table")
