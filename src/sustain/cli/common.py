@@ -204,8 +204,11 @@ def check_whole(option: str, value: int, *, low: int, high: int | None = None) -
     return value
 
 
-def parse_targets(values: list[str]) -> float | dict[str, float] | None:
-    """``0.9`` (every fleet), ``SAMX=0.95`` (a system), ``SAMX@WEST=0.9`` (one fleet)."""
+def _keyed_numbers(
+    values: list[str], option: str, example: str, check: Callable[[str, float], None]
+) -> float | dict[str, float] | None:
+    """``NUMBER`` (key ``*``) or ``KEY=NUMBER`` options, each number passed to
+    ``check(value, number)``: the number alone when only ``*`` is given, else by key."""
     if not values:
         return None
     found: dict[str, float] = {}
@@ -215,17 +218,24 @@ def parse_targets(values: list[str]) -> float | dict[str, float] | None:
         try:
             x = float(num)
         except ValueError:
-            raise OptionError(
-                f"--target {v!r}: expected a number like 0.9, or SYSTEM=0.95, or "
-                "SYSTEM@SITE=0.9"
-            ) from None
+            raise OptionError(f"{option} {v!r}: expected a number like {example}") from None
+        check(v, x)
+        found[key] = x
+    return found["*"] if list(found) == ["*"] else found
+
+
+def parse_targets(values: list[str]) -> float | dict[str, float] | None:
+    """``0.9`` (every fleet), ``SAMX=0.95`` (a system), ``SAMX@WEST=0.9`` (one fleet)."""
+
+    def check(v: str, x: float) -> None:
         if x > 1 and x <= 100:
             raise OptionError(f"--target {v!r}: give a fraction (0.9), not a percentage")
         if not 0 < x <= 1:  # also NaN
             raise OptionError(f"--target {v!r}: must be a fraction above 0 and at most 1, "
                               "like 0.9")
-        found[key] = x
-    return found["*"] if list(found) == ["*"] else found
+
+    return _keyed_numbers(values, "--target", "0.9, or SYSTEM=0.95, or SYSTEM@SITE=0.9",
+                          check)
 
 
 #: What ``optimize`` says to ``--method exact``.
@@ -251,19 +261,11 @@ def check_optimize_options(
 def parse_service(values: list[str], option: str) -> float | dict[str, float] | None:
     """``--fill-rate`` (a fraction) or ``--max-wait`` (days): ``0.8`` alone, or keyed by
     ``SITE``, ``SYSTEM`` or ``SYSTEM@SITE`` (``EAST=0.85``, ``SAMX@EAST=2.5``)."""
-    if not values:
-        return None
     days = option == "--max-wait"
     example = "3, or SITE=3, SYSTEM=3, SYSTEM@SITE=2.5" if days else (
         "0.8, or SITE=0.85, SYSTEM=0.9, SYSTEM@SITE=0.9")
-    found: dict[str, float] = {}
-    for v in values:
-        key, eq, num = v.rpartition("=")
-        key = key.strip() if eq else "*"
-        try:
-            x = float(num)
-        except ValueError:
-            raise OptionError(f"{option} {v!r}: expected a number like {example}") from None
+
+    def check(v: str, x: float) -> None:
         if days and not (math.isfinite(x) and x > 0):
             raise OptionError(f"{option} {v!r}: must be a number of days above 0")
         if not days:
@@ -272,8 +274,8 @@ def parse_service(values: list[str], option: str) -> float | dict[str, float] | 
             if not 0 < x < 1:  # also NaN
                 raise OptionError(f"{option} {v!r}: must be a fraction above 0 and below 1, "
                                   "like 0.9 (a fill rate of 1 needs unlimited stock)")
-        found[key] = x
-    return found["*"] if list(found) == ["*"] else found
+
+    return _keyed_numbers(values, option, example, check)
 
 
 #: A Dask scheduler address: an optional protocol, a host and an optional port.
