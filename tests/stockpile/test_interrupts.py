@@ -135,7 +135,7 @@ def test_workers_end_when_the_parent_is_killed() -> None:
 def test_ctrl_c_while_held_is_raised_once_when_the_hold_ends() -> None:
     """A SIGINT during the workers' start is raised after it, even when another thread
     (a BLAS pool, say) that does not block SIGINT is the one the kernel hands it to."""
-    from sustain.stockpile.solve import _HeldInterrupt
+    from sustain._procs import HeldInterrupt as _HeldInterrupt
 
     other = threading.Thread(target=time.sleep, args=(0.5,))
     other.start()

@@ -32,25 +32,18 @@ behind, none prints a traceback) and raises ``KeyboardInterrupt`` once.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import multiprocessing as mp
-import os
-import signal
-import threading
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import OptimizeWarning, linprog
 
+from sustain._procs import run_in_processes
 from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.stockpile.build import FixBy, LinearProgram
 from sustain.stockpile.scale import COST_WINDOW, exponent, quantity_exponents
@@ -304,159 +297,15 @@ def _solve_group(group: _Group, solver: Solver) -> _GroupResult:
     return _GroupResult(status=Status.OPTIMAL, x=np.ldexp(x, -q), values=values, eq_duals=duals)
 
 
-#: How often a worker process checks that the process that started it is still there.
-WATCH_PARENT_SECONDS = 0.5
-#: How long the calling process waits for a terminated worker before killing it.
-TERMINATE_SECONDS = 2.0
-
-
-def _watch_parent(parent: int) -> None:
-    """End this worker once its parent has gone (killed without a chance to clean up)."""
-    while True:
-        time.sleep(WATCH_PARENT_SECONDS)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def _start_worker(parent: int) -> None:
-    """Set up a worker: the parent handles Ctrl-C; termination ends it at once; it ends
-    by itself, after its current solve, if the parent dies."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-
-
-def _serve(conn: Connection, parent: int) -> None:
-    """A worker: solve each ``(index, group, solver)`` received, send back ``(index,
-    result or exception)``; end on ``None`` or when the parent's end of the pipe closes."""
-    _start_worker(parent)
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        index, group, solver = task
-        try:
-            answer: _GroupResult | BaseException = _solve_group(group, solver)
-        except Exception as exc:  # sent back and raised by the caller
-            answer = exc
-        conn.send((index, answer))
-
-
-class _HeldInterrupt:
-    """Hold Ctrl-C back over a block and raise it once at the end.
-
-    ``pthread_sigmask`` alone cannot do this: Python runs its SIGINT handler in the main
-    thread whichever thread the kernel hands the signal to, and threads started by
-    libraries (BLAS pools) do not block it.  So the handler itself is replaced for the
-    block (main thread only; elsewhere Python never raises ``KeyboardInterrupt``), and
-    SIGINT is also blocked in this thread, so that a process forked inside the block
-    starts with it blocked and discards it when it starts ignoring it.
-    """
-
-    def __enter__(self) -> _HeldInterrupt:
-        self.caught = False
-        self.main = threading.current_thread() is threading.main_thread()
-        if self.main:
-            self.previous = signal.signal(signal.SIGINT, self._catch)
-        self.masked = hasattr(signal, "pthread_sigmask")
-        if self.masked:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        return self
-
-    def _catch(self, signum: int, frame: object) -> None:
-        self.caught = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self.masked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        if not self.main:
-            return
-        signal.signal(signal.SIGINT, self.previous)
-        if self.caught and exc[0] is None:
-            if callable(self.previous):
-                self.previous(signal.SIGINT, None)
-            elif self.previous == signal.default_int_handler:
-                raise KeyboardInterrupt
-
-
-def _end(procs: Sequence[BaseProcess]) -> None:
-    """Terminate the started ``procs`` and wait for them (killing any that lingers)."""
-    started = [p for p in procs if p.pid is not None]
-    for p in started:
-        with contextlib.suppress(OSError):
-            p.terminate()
-    for p in started:
-        p.join(TERMINATE_SECONDS)
-        if p.exitcode is None:
-            with contextlib.suppress(OSError):
-                p.kill()
-            p.join()
-
-
 def _solve_in_pool(groups: Sequence[_Group], solver: Solver, workers: int) -> list[_GroupResult]:
-    """Solve ``groups`` in ``workers`` processes, each fed the next group as it finishes.
+    """Solve ``groups`` in ``workers`` processes (:func:`sustain._procs.run_in_processes`:
+    on Ctrl-C every worker is ended before ``KeyboardInterrupt`` is raised here)."""
+    results: list[_GroupResult | None] = [None] * len(groups)
 
-    The workers ignore SIGINT (a terminal sends it to the whole process group): on
-    Ctrl-C, or any other exception, this process terminates them, waits for them to end
-    and re-raises.  Ctrl-C is held back while the workers start, so that none receives
-    it before it ignores it, and while they are terminated, so that a second Ctrl-C
-    cannot cut that short.  Each worker has its own pipe and no lock is shared, so a
-    worker ended in the middle of anything cannot leave the others or this process
-    waiting (``multiprocessing.Pool.terminate`` can hang on a queue lock held by a
-    worker it is ending).
-    """
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    ctx: Any = mp.get_context(method)  # a context's Process is not in the stubs
-    procs: list[BaseProcess] = []
-    conns: list[Connection] = []
-    try:
-        with _HeldInterrupt():
-            for _ in range(workers):
-                mine, theirs = ctx.Pipe()
-                conns.append(mine)
-                proc = ctx.Process(target=_serve, args=(theirs, os.getpid()), daemon=True)
-                procs.append(proc)
-                proc.start()
-                theirs.close()
-        results: list[_GroupResult | None] = [None] * len(groups)
-        todo = iter(range(len(groups)))
-        busy: set[Connection] = set()
-        for conn in conns:
-            index = next(todo, None)
-            if index is not None:
-                conn.send((index, groups[index], solver))
-                busy.add(conn)
-        while busy:
-            for ready in wait(list(busy)):
-                assert isinstance(ready, Connection)
-                try:
-                    index, answer = ready.recv()
-                except EOFError:
-                    raise RuntimeError("a stockpile worker process ended unexpectedly") from None
-                if isinstance(answer, BaseException):
-                    raise answer
-                results[index] = answer
-                busy.discard(ready)
-                index = next(todo, None)
-                if index is not None:
-                    ready.send((index, groups[index], solver))
-                    busy.add(ready)
-        for conn in conns:
-            conn.send(None)
-        for proc in procs:
-            proc.join()
-    except BaseException:
-        with _HeldInterrupt():
-            _end(procs)
-        raise
-    finally:
-        for conn in conns:
-            conn.close()
+    def keep(k: int, result: _GroupResult) -> None:
+        results[k] = result
+
+    run_in_processes(_solve_group, [(g, solver) for g in groups], workers, keep)
     return [r for r in results if r is not None]
 
 
