@@ -56,6 +56,8 @@ MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_JOBS = 2
 MAX_QUEUED = 100
 TIME_LIMIT_SECONDS = 600.0
+#: Default memory (MB) one run may take beyond the engines its process has loaded.
+MAX_MEMORY_MB = 4096.0
 #: How often (seconds) a request that waits for its run looks whether it is over.
 WAIT_SECONDS = 0.02
 #: Longest wait (seconds) of a status request for a run being finished (its result is
@@ -101,6 +103,7 @@ class Settings:
     max_jobs: int = MAX_JOBS
     max_queued: int = MAX_QUEUED
     time_limit_seconds: float = TIME_LIMIT_SECONDS
+    max_memory_mb: float | None = MAX_MEMORY_MB
 
     @property
     def database(self) -> str:
@@ -125,7 +128,9 @@ def create_app(settings: Settings) -> FastAPI:
     uploads = settings.data_dir / "uploads"
     store = Store(make_engine(settings.database))
     manager = JobManager(store, max_jobs=settings.max_jobs, max_queued=settings.max_queued,
-                         time_limit_seconds=settings.time_limit_seconds)
+                         time_limit_seconds=settings.time_limit_seconds,
+                         memory_bytes=None if settings.max_memory_mb is None
+                         else int(settings.max_memory_mb * 2**20))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

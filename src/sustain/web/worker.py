@@ -14,6 +14,7 @@ imported this module (and through it the engines) once.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from multiprocessing.connection import Connection
@@ -26,6 +27,16 @@ from sustain.errors import ScenarioError, Severity, SustainError
 OUT_OF_MEMORY = ("error: out of memory: this run needs more memory than the process may "
                  "use; lower the replications or days (simulate), or cap the stock with "
                  "stock_limits")
+
+
+
+def memory_failure(memory_bytes: int) -> Failure:
+    """The failure of a run stopped at the server's memory limit per run."""
+    text = (f"out of memory: the run needed more than the server's limit of "
+            f"{memory_bytes / 2**20:g} MB per run and was stopped (sustain serve "
+            "--max-memory-mb); lower the replications or days (simulate), or cap the "
+            "stock with stock_limits")
+    return Failure(message=f"error: {text}", problems=(text,))
 
 
 #: Modules the fork server imports once, so that each run starts with the engines loaded.
@@ -136,16 +147,45 @@ def outcome(task: Task, progress: Any = None) -> tuple[str, Failure | None]:
         return "", Failure(message=f"error: internal error: {exc}", problems=(str(exc),))
 
 
-def main(conn: Connection, task: Task) -> None:
-    """A worker process: run ``task``, sending progress and the outcome over ``conn``."""
+def address_space_bytes() -> int | None:
+    """The address space this process uses now (Linux: ``/proc/self/statm``), or None."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def limit_memory(run_bytes: int) -> None:
+    """Let this process take at most ``run_bytes`` more address space than it holds now
+    (the loaded engines): past it, an allocation fails and the run ends with the
+    command line's out-of-memory message (``RLIMIT_AS``, POSIX)."""
+    import resource
+
+    base = address_space_bytes() or 0
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = base + run_bytes
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def main(conn: Connection, task: Task, memory_bytes: int | None = None) -> None:
+    """A worker process: run ``task``, sending progress and the outcome over ``conn``;
+    with ``memory_bytes``, the run may take that much memory beyond the loaded engines
+    (:func:`limit_memory`)."""
 
     def progress(done: int, total: int) -> None:
         conn.send(("progress", int(done), int(total)))
 
+    if memory_bytes is not None:
+        limit_memory(memory_bytes)
     try:
         text, failed = outcome(task, progress)
     except Exception as exc:  # a defect: reported as one line, never as a traceback
         text, failed = "", Failure(message=f"error: internal error ({type(exc).__name__}): "
                                    f"{exc}", problems=(f"{type(exc).__name__}: {exc}",))
+    if failed is not None and failed.message == OUT_OF_MEMORY and memory_bytes is not None:
+        failed = memory_failure(memory_bytes)
     conn.send(("failed", failed) if failed is not None else ("done", text))
     conn.close()
