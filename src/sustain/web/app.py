@@ -40,6 +40,15 @@ from sustain.optimize.api import REFINE_SECONDS
 from sustain.web.db import NewRun, Status, Store, make_engine, sqlite_url, upgrade
 from sustain.web.guard import Guard, problem
 from sustain.web.jobs import Job, JobManager, QueueFull
+from sustain.web.options import (
+    NEXT_DAYS,
+    NEXT_STEP,
+    OVER_TIME_DAYS,
+    OVER_TIME_STEP,
+    evaluate_options,
+    next_options,
+    sweep_options,
+)
 from sustain.web.uploads import (
     MAX_FILES,
     Upload,
@@ -228,9 +237,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/api/evaluate", openapi_extra=_SCENARIO_BODY,
               summary="Readiness of every fleet with the stock held (sustain evaluate)")
-    async def evaluate(request: Request, method: Method = "vari-metric",
-                       background: Background = False) -> Response:
-        return await submit(request, Kind.EVALUATE, {"method": method}, background)
+    async def evaluate(
+        request: Request, method: Method = "vari-metric",
+        over_time: Annotated[bool, Query(description="Readiness at days 0, K, 2K, … D "
+                                         "through the scenario's deliveries, tempo, "
+                                         "attrition and battle damage.")] = False,
+        days: Annotated[int | None, Query(description="With over_time: horizon D "
+                                          f"(default {OVER_TIME_DAYS}).")] = None,
+        step: Annotated[int | None, Query(description="With over_time: days between "
+                                          f"points K (default {OVER_TIME_STEP}).")] = None,
+        exponential: Annotated[bool, Query(description="With over_time: exponential "
+                                           "repair and resupply times.")] = False,
+        background: Background = False,
+    ) -> Response:
+        options = evaluate_options(method, over_time=over_time, days=days, step=step,
+                                   exponential=exponential)
+        return await submit(request, Kind.EVALUATE, options, background)
 
     @app.post("/api/optimize", openapi_extra=_SCENARIO_BODY,
               summary="The cheapest spares for a target, or the most readiness for a budget "
@@ -274,6 +296,39 @@ def create_app(settings: Settings) -> FastAPI:
                         background: Background = False) -> Response:
         options = {"usage_from_fleets": usage_from_fleets, "availability": availability}
         return await submit(request, Kind.STOCKPILE, options, background)
+
+    @app.post("/api/next", openapi_extra=_SCENARIO_BODY,
+              summary="The offers that buy the most mission-capable system-days within a "
+              "budget (sustain next)")
+    async def next_(request: Request, budget: float, days: int = NEXT_DAYS,
+                    step: int = NEXT_STEP, background: Background = False) -> Response:
+        return await submit(request, Kind.NEXT, next_options(budget, days, step), background)
+
+    @app.post("/api/sweep", openapi_extra=_SCENARIO_BODY,
+              summary="How readiness or cost move when the inputs are wrong (sustain sweep)")
+    async def sweep(
+        request: Request,
+        vary: Annotated[list[str] | None, Query(
+            description="NAME=LOW:HIGH (mtbf, repair_days, order_ship_days, tempo); "
+            "repeat for several")] = None,
+        select: Annotated[list[str] | None, Query(
+            description="items=ID,…, systems=ID,… or sites=ID,…")] = None,
+        samples: Annotated[int | None, Query(
+            description="Instead of vary: scenarios drawn from the uncertainty: "
+            "section")] = None,
+        seed: int = 7,
+        measure: Literal["availability", "cost"] = "availability",
+        target: Annotated[list[str] | None, Query(
+            description="0.9, SYSTEM=0.95, SYSTEM@SITE=0.9; repeat for several")] = None,
+        method: Literal["vari-metric", "metric"] = "vari-metric",
+        refine_seconds: float = 0.0,
+        background: Background = False,
+    ) -> Response:
+        options = sweep_options(vary=vary or [], select=select or [], samples=samples,
+                                seed=seed, measure=measure, target=target or [],
+                                method=method, refine_seconds=refine_seconds)
+        return await submit(request, Kind.SWEEP, options, background,
+                            seed=None if samples is None else seed)
 
     async def run_or_404(run_id: str) -> dict[str, Any] | JSONResponse:
         row = await run_in_threadpool(store.get, run_id)

@@ -42,7 +42,8 @@ def memory_failure(memory_bytes: int) -> Failure:
 #: Modules the fork server imports once, so that each run starts with the engines loaded.
 PRELOAD = ("sustain.web.worker", "sustain.cli.common", "sustain.crosscheck",
            "sustain.optimize.api", "sustain.readiness.evaluate", "sustain.report.documents",
-           "sustain.report.run_documents", "sustain.scenario", "sustain.stockpile")
+           "sustain.report.run_documents", "sustain.scenario", "sustain.stockpile",
+           "sustain.readiness.over_time", "sustain.deliver", "sustain.sweep")
 
 
 class Kind(StrEnum):
@@ -52,6 +53,8 @@ class Kind(StrEnum):
     OPTIMIZE = "optimize"
     SIMULATE = "simulate"
     STOCKPILE = "stockpile"
+    NEXT = "next"
+    SWEEP = "sweep"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,8 +103,23 @@ def run(task: Task, progress: Any = None) -> dict[str, Any]:
 
     sc = load_scenario(task.scenario)
     o = task.options
+    if task.kind is Kind.EVALUATE and o.get("over_time"):
+        from sustain.readiness.over_time import evaluate_over_time
+
+        return evaluate_over_time(sc, days=o["days"], step=o["step"], method=o["method"],
+                                  exponential=o["exponential"]).to_dict()
     if task.kind is Kind.EVALUATE:
         return docs.evaluation_document(evaluate(sc, method=o["method"]))
+    if task.kind is Kind.NEXT:
+        from sustain.deliver import Measure, choose
+
+        if not sc.offers:
+            raise _NoStockpile(f"error: {task.scenario.name}: the scenario has no offers "
+                               "(see docs/next.md)")
+        return choose(Measure(sc, days=o["days"], step=o["step"]),
+                      budget=o["budget"]).to_dict()
+    if task.kind is Kind.SWEEP:
+        return _sweep(sc, o, progress)
     if task.kind is Kind.OPTIMIZE:
         opt = optimize(sc, target=parse_targets(o["target"]), budget=o["budget"],
                        method=o["method"], refine_seconds=o["refine_seconds"])
@@ -120,8 +138,29 @@ def run(task: Task, progress: Any = None) -> dict[str, Any]:
     return docs.stockpile_document(plan)
 
 
+def _sweep(sc: Any, o: dict[str, Any], progress: Any) -> dict[str, Any]:
+    """``sustain sweep``'s document: one factor at a time, or samples drawn."""
+    from sustain.cli.common import parse_targets
+    from sustain.sweep import parse_factor, propagate, sensitivity
+    from sustain.sweep.factors import check_selection, parse_selection
+
+    factors = [parse_factor(v) for v in o["vary"]]
+    selection = parse_selection(o["select"], sc)
+    check_selection(factors, selection)
+    targets = parse_targets(o["target"])
+    if o["samples"] is not None:
+        return propagate(sc, samples=o["samples"], seed=o["seed"], measure=o["measure"],
+                         target=targets, method=o["method"],
+                         refine_seconds=o["refine_seconds"], workers=1,
+                         progress=progress).to_dict()
+    return sensitivity(sc, factors, select=selection, measure=o["measure"], target=targets,
+                       method=o["method"], refine_seconds=o["refine_seconds"], workers=1,
+                       progress=progress).to_dict()
+
+
 class _NoStockpile(SustainError):
-    """The scenario has no ``stockpile:`` section (the message is complete)."""
+    """The scenario has no ``stockpile:`` (or no ``offers:``) section; the message is
+    complete."""
 
 
 def outcome(task: Task, progress: Any = None) -> tuple[str, Failure | None]:
@@ -138,7 +177,9 @@ def outcome(task: Task, progress: Any = None) -> tuple[str, Failure | None]:
     except TargetUnreachable as exc:
         return "", failure(exc, code=3)
     except PlanInfeasible as exc:
-        return "", failure(exc, code=3, prefix=f"{task.scenario.name}: ")
+        # sustain stockpile names the scenario; sustain next says the donor alone.
+        prefix = f"{task.scenario.name}: " if task.kind is Kind.STOCKPILE else ""
+        return "", failure(exc, code=3, prefix=prefix)
     except SustainError as exc:
         return "", failure(exc)
     except MemoryError:
