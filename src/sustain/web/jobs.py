@@ -33,6 +33,13 @@ from sustain.web.worker import PRELOAD, Failure, Task, main
 
 #: How often (seconds) a supervisor looks at its worker: messages, time limit, cancel.
 POLL_SECONDS = 0.05
+#: What the server's own main module imports (``sustain serve``, or an app made with
+#: :func:`sustain.web.app.create_app`).  A worker started by the fork server runs the
+#: parent's main module again (the rule of ``multiprocessing``; Python 3.11's fork
+#: server does not load it for its children); with these modules loaded once in the
+#: fork server that takes milliseconds, not the second it took each run to import the
+#: web framework and the command line again.
+SERVER_MODULES = ("sustain.web.app", "sustain.cli.main")
 
 
 class QueueFull(SustainError):
@@ -69,7 +76,7 @@ class JobManager:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(list(PRELOAD))
+        self._context.set_forkserver_preload([*PRELOAD, *SERVER_MODULES])
 
     def start(self) -> None:
         """Start the supervisors (one per slot)."""
