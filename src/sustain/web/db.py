@@ -168,6 +168,12 @@ def database_url(url: str) -> URL:
     return parsed
 
 
+def _shown(url: str) -> str:
+    """``url`` as given, its password (if any) hidden."""
+    parsed = make_url(url)
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on and a wait on a locked file.
 
@@ -182,7 +188,7 @@ def make_engine(url: str) -> Engine:
             return create_engine(parsed, pool_pre_ping=True)
         except (ImportError, NoSuchModuleError) as exc:
             raise DatabaseError(
-                f"--db {parsed.render_as_string(hide_password=True)}: the driver "
+                f"--db {_shown(url)}: the driver "
                 f"{parsed.drivername!r} is not installed ({exc}); PostgreSQL's, psycopg, "
                 "comes with pip install 'sustain[web]'") from None
     engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
@@ -211,8 +217,7 @@ def check_database(url: str) -> None:
             pass
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        shown = database_url(url).render_as_string(hide_password=True)
-        raise DatabaseError(f"--db {shown}: cannot connect: {reason}") from None
+        raise DatabaseError(f"--db {_shown(url)}: cannot connect: {reason}") from None
     finally:
         engine.dispose()
 
