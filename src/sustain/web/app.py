@@ -1,12 +1,13 @@
 """The web app's JSON API (FastAPI): the commands of the CLI, as HTTP endpoints.
 
-``POST /api/evaluate``, ``/api/optimize``, ``/api/simulate`` and ``/api/stockpile``
-take a scenario (the request body, YAML or JSON, or a multipart form with the scenario
-and its table files, see :mod:`sustain.web.uploads`) and the command's options as query
-parameters, and answer with the same JSON document as ``sustain … --json``.  Bad input
-gets the CLI's messages as HTTP 422.  With ``?background=1`` they answer 202 and a job
-id; ``/api/jobs/{id}`` gives its status, progress and document.  Every run is kept in
-the history (``/api/runs``).  The routes are thin: the work runs in worker processes
+``POST /api/evaluate`` (also over time), ``/api/optimize``, ``/api/simulate``,
+``/api/stockpile``, ``/api/next`` and ``/api/sweep`` take a scenario (the request
+body, YAML or JSON, or a multipart form with the scenario and its table files, see
+:mod:`sustain.web.uploads`) and the command's options as query parameters, and answer
+with the same JSON document as ``sustain … --json``.  Bad input gets the CLI's
+messages as HTTP 422.  With ``?background=1`` they answer 202 and a job id;
+``/api/jobs/{id}`` gives its status, progress and document.  Every run is kept in the
+history (``/api/runs``).  The routes are thin: the work runs in worker processes
 (:mod:`sustain.web.jobs`) through the same library calls as the CLI.
 """
 
