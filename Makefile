@@ -100,6 +100,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/next.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
