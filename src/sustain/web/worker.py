@@ -114,7 +114,7 @@ def run(task: Task, progress: Any = None) -> dict[str, Any]:
         from sustain.deliver import Measure, choose
 
         if not sc.offers:
-            raise _NoStockpile(f"error: {task.scenario.name}: the scenario has no offers "
+            raise _NoSection(f"error: {task.scenario.name}: the scenario has no offers "
                                "(see docs/next.md)")
         return choose(Measure(sc, days=o["days"], step=o["step"]),
                       budget=o["budget"]).to_dict()
@@ -132,7 +132,7 @@ def run(task: Task, progress: Any = None) -> dict[str, Any]:
                        compare=o["compare"], progress=progress)
         return docs.simulation_document(res)
     if sc.stockpile is None:
-        raise _NoStockpile(docs.no_stockpile_message(task.scenario.name))
+        raise _NoSection(docs.no_stockpile_message(task.scenario.name))
     plan = plan_stockpile(sc, usage_from_fleets=o["usage_from_fleets"],
                           availability=o["availability"], workers=1)
     return docs.stockpile_document(plan)
@@ -158,7 +158,7 @@ def _sweep(sc: Any, o: dict[str, Any], progress: Any) -> dict[str, Any]:
                        progress=progress).to_dict()
 
 
-class _NoStockpile(SustainError):
+class _NoSection(SustainError):
     """The scenario has no ``stockpile:`` (or no ``offers:``) section; the message is
     complete."""
 
@@ -172,7 +172,7 @@ def outcome(task: Task, progress: Any = None) -> tuple[str, Failure | None]:
 
     try:
         return json_text(run(task, progress)), None
-    except _NoStockpile as exc:
+    except _NoSection as exc:
         return "", Failure(message=str(exc), problems=(str(exc).removeprefix("error: "),))
     except TargetUnreachable as exc:
         return "", failure(exc, code=3)
