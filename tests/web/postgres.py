@@ -74,8 +74,9 @@ class Cluster:
             self._as = ["runuser", "-u", SERVER_USER, "--"]
 
     def _run(self, *args: str) -> None:
+        # In the cluster's folder: the server's user may not read the tests' folder.
         done = subprocess.run([*self._as, *args], capture_output=True, text=True,
-                              timeout=WAIT_SECONDS, check=False)
+                              timeout=WAIT_SECONDS, check=False, cwd=self.root)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n"
                                f"{done.stdout}{done.stderr}")
