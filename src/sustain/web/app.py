@@ -248,7 +248,8 @@ def create_app(settings: Settings) -> FastAPI:
         step: Annotated[int | None, Query(description="With over_time: days between "
                                           f"points K (default {OVER_TIME_STEP}).")] = None,
         exponential: Annotated[bool, Query(description="With over_time: exponential "
-                                           "repair and resupply times.")] = False,
+                                           "repair and transit times of the same means "
+                                           "(default deterministic).")] = False,
         background: Background = False,
     ) -> Response:
         options = evaluate_options(method, over_time=over_time, days=days, step=step,
