@@ -206,6 +206,7 @@ class LoadResult:
     errors: list[str]
     lost: list[str]
     latencies: dict[str, list[float]]
+    documents: dict[str, str]
 
     @property
     def throughput(self) -> float:
@@ -256,7 +257,7 @@ def run_load(host: str, port: int, *, clients: int, seconds: float,
     elapsed = time.monotonic() - start
     return LoadResult(clients=clients, seconds=elapsed, runs=len(tally.documents),
                       errors=list(tally.errors), lost=lost_runs(host, port, tally),
-                      latencies=dict(tally.latencies))
+                      latencies=dict(tally.latencies), documents=dict(tally.documents))
 
 
 def first_run_seconds(host: str, port: int, scenario: Path = SCENARIO) -> float:

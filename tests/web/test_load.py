@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.web_load import run_load, server
+from benchmarks.web_load import Tally, lost_runs, run_load, server
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -20,6 +20,13 @@ from sustain.web.db import database_url
 def test_a_short_load_loses_no_run(database: str | None) -> None:
     with server(db=database) as (host, port):
         res = run_load(host, port, clients=5, seconds=2.0)
+        # The check finds a run missing from the history, and a document changed.
+        some_run = next(iter(res.documents))
+        made_up = Tally(submitted=["0" * 32, some_run],
+                        documents={some_run: json.dumps({"fleets": []})})
+        assert lost_runs(host, port, made_up) == [
+            f"{'0' * 32}: not in the history",
+            f"{some_run}: the stored document differs from the one received"]
     assert res.errors == []
     assert res.lost == []
     assert res.runs >= 5  # every client finished a run at least
