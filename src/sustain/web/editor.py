@@ -39,7 +39,8 @@ from sustain.web.uploads import MAX_FILES, Upload, UploadError, form_upload, wri
 #: Suffixes of a scenario file (the first such file of a zip is the scenario).
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 
-_PATH = re.compile(r"^(?P<table>[A-Za-z_]+(?:\.[A-Za-z_]+)?)\[(?P<row>\d+)\](?:\.(?P<key>[A-Za-z_]+))?")
+_PATH = re.compile(
+    r"^(?P<table>[A-Za-z_]+(?:\.[A-Za-z_]+)?)\[(?P<row>\d+)\](?:\.(?P<key>[A-Za-z_]+))?")
 _FILE_ROW = re.compile(r"^(?P<file>.+) row (?P<row>\d+)$")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 

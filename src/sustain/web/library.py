@@ -142,7 +142,7 @@ class Library:
         with self.store._writing() as s:
             s.add(VersionRunRow(run_id=run_id, version_id=version_id))
 
-    def list(self) -> list[dict[str, Any]]:
+    def saved(self) -> list[dict[str, Any]]:
         """Saved scenarios, newest first, with their latest version and run count."""
         with Session(self.store.engine) as s:
             latest = (select(VersionRow.saved_id, func.max(VersionRow.number).label("n"))
