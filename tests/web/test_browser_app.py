@@ -138,7 +138,7 @@ def test_upload_fix_a_cell_optimise_and_download_the_plan(server: str, tmp_path:
         finally:
             browser.close()
 
-    out, err = cli.communicate(timeout=300)
+    _, err = cli.communicate(timeout=300)
     assert cli.returncode == 0, err.decode()
     expected = cli_plan.read_text(encoding="utf-8")
     assert expected.startswith("item,site,held,buy,qty,unit_cost,cost\n")
