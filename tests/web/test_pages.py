@@ -1,0 +1,230 @@
+"""The browser pages under FastAPI's TestClient: the scenario library and its versions,
+messages at cells, uploads (zip included), runs from a page, downloads written by the
+command line's writers, deleting, comparing."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from sustain.cli.common import check_optimize_options
+from sustain.cli.main import app as cli
+from sustain.errors import SustainError
+from sustain.scenario import load_scenario
+from sustain.web import editor
+from tests.web.conftest import EXAMPLES, finished, wait_for
+
+RAIL = "rail-two-echelon.yaml"
+
+
+def _fields(page: str) -> dict[str, str]:
+    """The editor form's fields as the page fills them (cells, settings, version)."""
+    fields = {html.unescape(k): html.unescape(v)
+              for k, v in re.findall(r'<input name="(c\|[^"]+)" value="([^"]*)"', page)}
+    rest = re.search(r'<textarea name="rest"[^>]*>(.*?)</textarea>', page, re.S)
+    if rest is not None:
+        fields["rest"] = html.unescape(rest.group(1))
+    fields["v"] = re.search(r'id="version">(\d+)<', page).group(1)  # type: ignore[union-attr]
+    return fields
+
+
+def _unstamped(page: str) -> str:
+    return re.sub(r'<p class="made">.*?</p>', "", page, flags=re.S)
+
+
+def _from_example(client: TestClient, name: str = RAIL) -> str:
+    answer = client.post("/scenarios/example", data={"example": name},
+                         follow_redirects=False)
+    assert answer.status_code == 303
+    return str(answer.headers["location"])
+
+
+def _run(client: TestClient, where: str, **form: str) -> str:
+    answer = client.post(f"{where}/run", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    run_id = str(answer.headers["location"]).rsplit("/", 1)[1]
+    status = wait_for(client, run_id, finished)
+    assert status["status"] == "done", status
+    return run_id
+
+
+def test_a_saved_edit_is_a_new_version_and_the_first_stays(client: TestClient,
+                                                           tmp_path: Path) -> None:
+    where = _from_example(client)
+    page = client.get(where).text
+    assert "passes the scenario check" in page
+    fields = _fields(page)
+    # The rail example's stock row 1 is TRAC-MOTOR at WORKS, qty 2.
+    assert (fields["c|stock|0|item"], fields["c|stock|0|qty"]) == ("TRAC-MOTOR", "2")
+    fields["c|stock|0|qty"] = "5"
+    fields["c|stock|1|item"] = ""  # a cell emptied: the key is left out (an error)
+    fields["d|stock|2"] = "on"  # PANTO at WORKS deleted
+    assert client.post(f"{where}/save", data=fields, follow_redirects=False).status_code == 303
+    edited = client.get(where).text
+    assert 'id="version">2<' in edited
+    # The emptied cell: the check's message (a missing key) sits at that cell.
+    assert re.search(r'<td class="bad"><input name="c\|stock\|1\|item" value=""[^>]*>'
+                     r'<div class="msg err">[^<]+</div>', edited)
+
+    first = client.get(f"{where}/download?v=1")
+    assert first.content == (EXAMPLES / RAIL).read_bytes()
+    fields = _fields(edited)
+    fields["c|stock|1|item"] = "TRAC-CONV"
+    client.post(f"{where}/save", data=fields)
+    third = client.get(f"{where}/download?v=3")
+    assert "attachment" in third.headers["content-disposition"]
+    (tmp_path / "v3.yaml").write_bytes(third.content)
+    original = load_scenario(EXAMPLES / RAIL)
+    got = load_scenario(tmp_path / "v3.yaml")
+    held = {(s.item, s.site): s.qty for s in got.stock}
+    before = {(s.item, s.site): s.qty for s in original.stock}
+    assert held[("TRAC-MOTOR", "WORKS")] == 5
+    assert ("PANTO", "WORKS") not in held
+    assert {k: v for k, v in held.items() if k != ("TRAC-MOTOR", "WORKS")} == {
+        k: v for k, v in before.items() if k not in (("TRAC-MOTOR", "WORKS"),
+                                                     ("PANTO", "WORKS"))}
+    assert got.items == original.items and got.fleets == original.fleets
+
+
+def test_the_checks_messages_sit_at_the_cells_they_name(tmp_path: Path) -> None:
+    text = (EXAMPLES / RAIL).read_text(encoding="utf-8")
+    text = text.replace("mtbf_hours: 15000", "mtbf_hours: -3", 1)
+    text = text.replace("{item: HVAC, site: WORKS, qty: 3}", "{item: HVAC, site: WEST, qty: 3}")
+    files = (("rail.yaml", text.encode()),)
+    error = editor.check(files, tmp_path)
+    assert error is not None and error.total == 2
+    placed = editor.place_issues(error.issues, editor.open_version(files, tmp_path))
+    assert set(placed.cells) == {("items", 1, "mtbf_hours"), ("stock", 3, "site")}
+    assert placed.other == [] and placed.rows == {}
+    # A table file: its messages name a file row, placed on the same cell.
+    items = "id,unit_cost,mtbf_hours,installed_in,depot_repair_days\n" \
+            "A,100,500,EMU4:1,10\nB,-7,500,EMU4:1,10\n"
+    head = text.split("\nitems:")[0].replace("mtbf_hours: -3", "mtbf_hours: 3")
+    scenario = head + "items: {file: items.csv}\n"
+    files = (("rail.yaml", scenario.encode()), ("items.csv", items.encode()))
+    error = editor.check(files, tmp_path)
+    assert error is not None
+    assert [i.where for i in error.issues] == ["items.csv row 3"]
+    placed = editor.place_issues(error.issues, editor.open_version(files, tmp_path))
+    assert set(placed.cells) == {("items", 1, "unit_cost")}
+
+
+def test_a_zip_upload_and_refused_uploads(client: TestClient) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.write(EXAMPLES / "coalition-air-defence.yaml", "air/coalition-air-defence.yaml")
+        z.write(EXAMPLES / "coalition-air-defence-items.csv",
+                "air/coalition-air-defence-items.csv")
+    answer = client.post("/scenarios", files=[("files", ("air.zip", buf.getvalue()))],
+                         follow_redirects=False)
+    assert answer.status_code == 303
+    page = client.get(answer.headers["location"]).text
+    assert "passes the scenario check" in page
+    assert "(from coalition-air-defence-items.csv)" in page
+
+    bad = io.BytesIO()
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("s.yaml", b"name: x\n")
+        z.writestr("../items.csv", b"id\n")
+    refused = client.post("/scenarios", files=[("files", ("bad.zip", bad.getvalue()))])
+    assert refused.status_code == 422
+    assert "must be a relative path inside the upload" in refused.text
+    two = client.post("/scenarios", files=[("files", ("a.yaml", b"x: 1\n")),
+                                           ("files", ("b.yaml", b"x: 1\n"))])
+    assert two.status_code == 422 and "2 scenario files" in two.text
+    assert client.post("/scenarios", files=[("files", ("a.zip", b"no zip"))]).status_code == 422
+
+
+def test_deleting_keeps_runs(client: TestClient) -> None:
+    unused = _from_example(client)
+    assert client.post(f"{unused}/delete", follow_redirects=False).status_code == 303
+    assert client.get(unused).status_code == 404
+    used = _from_example(client)
+    run_id = _run(client, used, v="1", kind="evaluate", method="vari-metric")
+    refused = client.post(f"{used}/delete")
+    assert refused.status_code == 409
+    assert "runs are never deleted with their scenario" in refused.text
+    assert client.get(used).status_code == 200
+    assert client.get(f"/api/runs/{run_id}").json()["status"] == "done"
+
+
+@pytest.mark.parametrize(("form", "cli_args"), [
+    ({"target": "1.5"}, (["1.5"], None)),
+    ({"budget": "-5"}, (None, -5.0)),
+])
+def test_bad_run_options_get_the_apis_message(client: TestClient, form: dict[str, str],
+                                              cli_args: tuple[Any, Any]) -> None:
+    with pytest.raises(SustainError) as raised:
+        check_optimize_options(cli_args[0], cli_args[1], 5.0)
+    where = _from_example(client)
+    answer = client.post(f"{where}/run", data={"v": "1", "kind": "optimize", **form})
+    assert answer.status_code == 422
+    assert html.escape(str(raised.value), quote=True) in answer.text
+    not_a_number = client.post(f"{where}/run", data={"v": "1", "kind": "optimize",
+                                                     "budget": "lots"})
+    assert not_a_number.status_code == 422 and "budget &#x27;lots&#x27;: not a number" in \
+        not_a_number.text
+
+
+def test_a_result_offers_the_files_of_the_command_line(client: TestClient,
+                                                        tmp_path: Path) -> None:
+    where = _from_example(client)
+    run_id = _run(client, where, v="1", kind="optimize", target="0.8")
+    page = client.get(f"/runs/{run_id}").text
+    assert f'src="/runs/{run_id}/report"' in page
+    report = client.get(f"/runs/{run_id}/report").text
+    assert "Plotly.newPlot" in report  # the charts, drawn by the inlined plotly.js
+    # The result page's report is the HTML output of the command (the same builder and
+    # page writer), up to the minute it was made.
+    page_html = client.get(f"/runs/{run_id}/download/html").text
+    assert _unstamped(report) == _unstamped(page_html)
+
+    out = {s: tmp_path / f"cli.{s}" for s in ("md", "csv", "json", "xlsx")}
+    args = ["optimize", str(EXAMPLES / RAIL), "-t", "0.8", "-q"]
+    for path in out.values():
+        args += ["-o", str(path)]
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 0, done.output
+    got = {s: client.get(f"/runs/{run_id}/download/{s}") for s in out}
+    assert all(g.status_code == 200 for g in got.values())
+    assert got["csv"].text == out["csv"].read_text(encoding="utf-8")
+    assert got["md"].text == out["md"].read_text(encoding="utf-8")
+    assert got["json"].text == client.get(f"/api/jobs/{run_id}/result").text
+    assert got["json"].text == out["json"].read_text(encoding="utf-8")
+    web_book = openpyxl.load_workbook(io.BytesIO(got["xlsx"].content))
+    cli_book = openpyxl.load_workbook(out["xlsx"])
+    assert web_book.sheetnames == cli_book.sheetnames
+    for name in cli_book.sheetnames:
+        assert list(web_book[name].values) == list(cli_book[name].values)
+    curve = client.get(f"/runs/{run_id}/download/curve.csv").text
+    assert curve.startswith("cost,availability,")
+    assert client.get(f"/runs/{run_id}/download/png").status_code == 404
+
+
+def test_compare_two_runs(client: TestClient) -> None:
+    where = _from_example(client)
+    a = _run(client, where, v="1", kind="optimize", target="0.8")
+    b = _run(client, where, v="1", kind="optimize", target="0.9")
+    da = client.get(f"/api/runs/{a}").json()["result"]
+    db = client.get(f"/api/runs/{b}").json()["result"]
+    assert db["purchase_cost"] > da["purchase_cost"]
+    page = client.get(f"/compare?a={a}&b={b}").text
+    row = re.search(r"<th>purchase cost</th><td>([^<]*)</td><td>([^<]*)</td>"
+                    r'<td class="changed">([^<]*)</td>', page)
+    assert row is not None
+    assert row.groups() == (f"{da['purchase_cost']:,.0f}", f"{db['purchase_cost']:,.0f}",
+                            f"{db['purchase_cost'] - da['purchase_cost']:+,.0f}")
+    fleet = da["fleets"][0]
+    name = f"{fleet['system']}@{fleet['site']}"
+    assert f"<th>availability {name}</th><td>{fleet['availability']:.4f}</td>" in page
+    assert "<th>parameter target</th>" in page
+    assert client.get(f"/compare?a={a}&b=nothing").status_code == 404
