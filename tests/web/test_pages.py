@@ -24,7 +24,7 @@ from sustain.errors import SustainError
 from sustain.scenario import load_scenario
 from sustain.web import editor
 from sustain.web.pages import edited_sheets
-from tests.web.conftest import EXAMPLES, finished, wait_for
+from tests.web.conftest import EXAMPLES, Client, finished, wait_for
 
 RAIL = "rail-two-echelon.yaml"
 
@@ -252,3 +252,26 @@ def test_every_example_comes_back_unchanged_through_the_editor(name: str,
     for f in dataclasses.fields(before):
         if f.name not in ("source", "source_files"):
             assert getattr(after, f.name) == getattr(before, f.name), f.name
+
+
+def test_a_browser_gives_the_token_once_and_keeps_it_in_a_cookie(make_client: Client) -> None:
+    token = "s3cret-token-0123456789"
+    client = make_client(token=token)
+    page = {"Accept": "text/html"}
+    sent = client.get("/scenarios", headers=page, follow_redirects=False)
+    assert (sent.status_code, sent.headers["location"]) == (303, "/login")
+    assert client.get("/scenarios").status_code == 401  # not a browser: the API's answer
+    assert client.get("/login").status_code == 200
+    wrong = client.post("/login", data={"token": "guess"}, follow_redirects=False)
+    assert wrong.status_code == 401 and "sustain_token" not in wrong.headers.get(
+        "set-cookie", "")
+    assert client.get("/scenarios", headers=page, follow_redirects=False).status_code == 303
+    right = client.post("/login", data={"token": token}, follow_redirects=False)
+    assert right.status_code == 303
+    cookie = right.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    # The client keeps the cookie: pages and the API (the pages' script) now answer.
+    assert client.get("/scenarios", headers=page).status_code == 200
+    assert client.get("/api/runs").json() == []
+    client.cookies.set("sustain_token", "guess")
+    assert client.get("/api/runs").status_code == 401

@@ -335,7 +335,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     # The browser pages (sustain.web.pages): scenarios, runs, results, compare.
     app.include_router(pages_router(data_dir=settings.data_dir, store=store, manager=manager,
-                                    max_upload_bytes=settings.max_upload_bytes))
+                                    max_upload_bytes=settings.max_upload_bytes,
+                                    token=settings.token))
     mount_static(app)
     app.add_middleware(Guard, token=settings.token, max_bytes=settings.max_upload_bytes)
     return app

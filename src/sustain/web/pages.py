@@ -17,9 +17,11 @@ API:
 
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import math
+import re
 import shutil
 import tempfile
 import uuid
@@ -41,13 +43,14 @@ from sustain.errors import ScenarioError, Severity, SustainError
 from sustain.report.files import Output
 from sustain.web import editor
 from sustain.web.db import NewRun, ScenarioFileRow, Status, Store
-from sustain.web.guard import problem
+from sustain.web.guard import COOKIE, LOGIN, problem
 from sustain.web.jobs import Job, JobManager, QueueFull
 from sustain.web.library import InUse, Library, Version
 from sustain.web.uploads import MAX_FILES, Upload, UploadError, form_upload, write_upload
 from sustain.web.worker import Kind, Task
 
 STATIC = Path(__file__).resolve().parent / "static"
+_COOKIE_SAFE = re.compile(r"[A-Za-z0-9._~+/=-]+")
 #: Most form fields of one table edit (every cell is a field).
 MAX_FORM_FIELDS = 500_000
 #: File types a result offers, per kind: (label, file name suffix).
@@ -461,8 +464,9 @@ def compare_html(a: dict[str, Any], b: dict[str, Any]) -> str:
 
 
 def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
-                 max_upload_bytes: int) -> APIRouter:
-    """The routes of the browser pages (not in the OpenAPI page)."""
+                 max_upload_bytes: int, token: str | None = None) -> APIRouter:
+    """The routes of the browser pages (not in the OpenAPI page); ``token``: the
+    server's, which ``/login`` keeps in a cookie for the browser."""
     p = Pages(data_dir=data_dir, store=store, manager=manager,
               max_upload_bytes=max_upload_bytes)
     p.scratch.mkdir(parents=True, exist_ok=True)
@@ -471,6 +475,33 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
     @r.get("/")
     async def home() -> Response:
         return RedirectResponse("/scenarios", status_code=303)
+
+    @r.get(LOGIN)
+    async def login_form() -> Response:
+        if token is None:
+            return RedirectResponse("/scenarios", status_code=303)
+        return page("Sign in", f'<form method="post" action="{LOGIN}"><p>This server needs '
+                    'its token (sustain serve --token).</p><label>token <input type="password" '
+                    'name="token" size="40" autocomplete="current-password"></label> '
+                    "<button>Sign in</button></form>")
+
+    @r.post(LOGIN)
+    async def login(request: Request) -> Response:
+        fields, _ = await p.read_form(request)
+        given = fields.get("token", "")
+        if token is None:
+            return RedirectResponse("/scenarios", status_code=303)
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return error_page("error: that is not the server's token", status=401,
+                              back=LOGIN)
+        if not _COOKIE_SAFE.fullmatch(token):
+            return error_page("error: this token cannot be kept in a cookie (use letters, "
+                              "digits and - _ . ~ + / = only); send it in the header "
+                              "'Authorization: Bearer <token>'", status=422)
+        answer = RedirectResponse("/scenarios", status_code=303)
+        answer.headers["set-cookie"] = (f"{COOKIE}={token}; Path=/; HttpOnly; "
+                                        "SameSite=Strict")
+        return answer
 
     @r.get("/scenarios")
     async def scenarios() -> Response:
