@@ -111,8 +111,9 @@ def open_version(files: tuple[tuple[str, bytes], ...], parent: Path) -> Opened:
     try:
         try:
             raw = load_raw(folder / files[0][0])
-        except ScenarioError as exc:
-            return Opened(sheets=[], rest={}, order=[], raw=None, read_error=exc)
+        except SustainError as exc:
+            return Opened(sheets=[], rest={}, order=[], raw=None,
+                          read_error=as_scenario_error(exc, files[0][0]))
         sheets = []
         for key in _table_keys(raw.data):
             rows = [r if isinstance(r, dict) else {"value": r} for r in _get(raw.data, key)]
@@ -197,13 +198,20 @@ def scenario_yaml(opened: Opened, sheets: list[Sheet], rest_text: str) -> str:
     return yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=100)
 
 
+def as_scenario_error(exc: SustainError, name: str) -> ScenarioError:
+    """``exc`` as a :class:`ScenarioError` (a missing extra, say, as one issue)."""
+    if isinstance(exc, ScenarioError):
+        return exc
+    return ScenarioError([Issue(where=name, path="", message=str(exc))])
+
+
 def check(files: tuple[tuple[str, bytes], ...], parent: Path) -> ScenarioError | None:
     """The command line's check of the scenario in ``files``; its error, if any."""
     folder = folder_of(files, parent)
     try:
         load_scenario(folder / files[0][0])
-    except ScenarioError as exc:
-        return exc
+    except SustainError as exc:
+        return as_scenario_error(exc, files[0][0])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return None

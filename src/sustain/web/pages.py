@@ -693,9 +693,10 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
             links = " · ".join(
                 f'<a href="/runs/{_e(run_id)}/download/{w}" download>{w}</a>'
                 for w in DOWNLOADS.get(run["kind"], ()))
+            seed = "" if run["seed"] is None else f" · seed {_e(run['seed'])}"
             body += (f'<p class="downloads">Download: {links}</p>'
-                     f'<p class="meta">{run["seconds"]:.1f} s · sustain '
-                     f'{_e(run["sustain_version"])} · seed {_e(run["seed"])}</p>'
+                     f'<p class="meta">{run["seconds"] or 0:.1f} s · sustain '
+                     f'{_e(run["sustain_version"])}{seed}</p>'
                      f'<iframe id="report" title="report" src="/runs/{_e(run_id)}/report">'
                      "</iframe>")
         else:
