@@ -195,6 +195,7 @@ def test_a_result_offers_the_files_of_the_command_line(client: TestClient,
     args = ["optimize", str(EXAMPLES / RAIL), "-t", "0.8", "-q"]
     for path in out.values():
         args += ["-o", str(path)]
+    args += ["--curve", str(tmp_path / "curve.png")]
     done = CliRunner().invoke(cli, args)
     assert done.exit_code == 0, done.output
     got = {s: client.get(f"/runs/{run_id}/download/{s}") for s in out}
@@ -211,6 +212,23 @@ def test_a_result_offers_the_files_of_the_command_line(client: TestClient,
     curve = client.get(f"/runs/{run_id}/download/curve.csv").text
     assert curve.startswith("cost,availability,")
     assert client.get(f"/runs/{run_id}/download/png").status_code == 404
+    picture = client.get(f"/runs/{run_id}/download/curve.png")
+    assert picture.headers["content-type"] == "image/png"
+    assert picture.content == (tmp_path / "curve.png").read_bytes()
+
+
+def test_a_simulation_offers_the_plot_of_the_command_line(client: TestClient,
+                                                          tmp_path: Path) -> None:
+    where = _from_example(client)
+    run_id = _run(client, where, v="1", kind="simulate", days="60", reps="4", seed="3")
+    done = CliRunner().invoke(cli, ["simulate", str(EXAMPLES / RAIL), "--days", "60",
+                                    "--reps", "4", "--seed", "3", "-q", "--plot",
+                                    str(tmp_path / "a.png"), "-o", str(tmp_path / "a.csv")])
+    assert done.exit_code == 0, done.output
+    assert client.get(f"/runs/{run_id}/download/png").content == \
+        (tmp_path / "a.png").read_bytes()
+    assert client.get(f"/runs/{run_id}/download/csv").text == \
+        (tmp_path / "a.csv").read_text(encoding="utf-8")
 
 
 def test_compare_two_runs(client: TestClient) -> None:

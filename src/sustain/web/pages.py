@@ -56,13 +56,15 @@ MAX_FORM_FIELDS = 500_000
 #: File types a result offers, per kind: (label, file name suffix).
 DOWNLOADS = {
     "evaluate": ("md", "html", "csv", "json", "xlsx"),
-    "optimize": ("md", "html", "csv", "json", "xlsx", "curve.csv", "curve.json"),
-    "simulate": ("md", "html", "csv", "json", "xlsx"),
+    "optimize": ("md", "html", "csv", "json", "xlsx", "curve.csv", "curve.json",
+                 "curve.png"),
+    "simulate": ("md", "html", "csv", "json", "xlsx", "png"),
     "stockpile": ("md", "html", "csv", "json", "xlsx"),
 }
 _MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
           "csv": "text/csv; charset=utf-8", "json": "application/json",
-          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+          "png": "image/png"}
 
 
 def examples_folder() -> Path | None:
@@ -233,6 +235,8 @@ class Pages:
             return curve_csv(doc["curve"]).encode(), _MEDIA["csv"]
         if what == "curve.json":
             return json_text(doc["curve"], what="the efficient curve").encode(), _MEDIA["json"]
+        if what in ("png", "curve.png"):
+            return self.picture(run, what), _MEDIA["png"]
         csv: Callable[[], str] | None = None
         files = self.files_of(run["scenario"]["sha256"])
         if kind == "optimize":
@@ -248,6 +252,26 @@ class Pages:
                                        lambda: json_text(doc), main=MAIN_TABLE.get(kind, ""),
                                        csv=csv))
             return target.read_bytes(), _MEDIA[what]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def picture(self, run: dict[str, Any], what: str) -> bytes:
+        """The PNG of ``--curve x.png`` (optimize) or ``--plot x.png`` (simulate)."""
+        from sustain.report.plots import save_availability_plot_of, save_curve_plot_of
+
+        doc = run["result"]
+        folder = Path(tempfile.mkdtemp(prefix="download-", dir=self.scratch))
+        try:
+            target = folder / "picture.png"
+            if what == "curve.png":
+                if "service_targets" in doc:
+                    raise OptionError("the curve of a run with fill-rate or waiting-time "
+                                      "targets is drawn by the command line only")
+                sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
+                save_curve_plot_of(doc, target, "png", currency=sc.currency)
+            else:
+                save_availability_plot_of(doc, target, "png")
+            return target.read_bytes()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
