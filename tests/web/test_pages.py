@@ -293,3 +293,34 @@ def test_a_browser_gives_the_token_once_and_keeps_it_in_a_cookie(make_client: Cl
     assert client.get("/api/runs").json() == []
     client.cookies.set("sustain_token", "guess")
     assert client.get("/api/runs").status_code == 401
+
+
+def test_a_run_from_a_page_can_be_cancelled(client: TestClient) -> None:
+    where = _from_example(client)
+    answer = client.post(f"{where}/run", data={"v": "1", "kind": "simulate",
+                                               "days": "3650", "reps": "100000"},
+                         follow_redirects=False)
+    run_id = str(answer.headers["location"]).rsplit("/", 1)[1]
+    page = client.get(f"/runs/{run_id}").text
+    assert 'id="cancel"' in page  # queued or running: the page offers to cancel
+    # What the page's Cancel button sends (static/sustain.js).
+    assert client.delete(f"/api/jobs/{run_id}").status_code == 200
+    status = wait_for(client, run_id, finished)
+    assert status["status"] == "cancelled"
+    page = client.get(f"/runs/{run_id}").text
+    assert 'id="cancel"' not in page and 'class="status cancelled"' in page
+
+
+def test_a_file_that_cannot_be_read_as_tables_is_edited_as_text(client: TestClient) -> None:
+    broken = (EXAMPLES / RAIL).read_text(encoding="utf-8").replace(
+        "currency: EUR", "currency: [EUR", 1)
+    answer = client.post("/scenarios", files=[("files", ("rail.yaml", broken.encode()))],
+                         follow_redirects=False)
+    where = str(answer.headers["location"])
+    page = client.get(where).text
+    assert '<textarea name="source"' in page and 'id="problems"' in page
+    assert "rail.yaml line" in page  # the loader's message with its line
+    fixed = {"v": "1", "source": (EXAMPLES / RAIL).read_text(encoding="utf-8")}
+    assert client.post(f"{where}/save", data=fixed, follow_redirects=False).status_code == 303
+    page = client.get(where).text
+    assert 'id="version">2<' in page and "passes the scenario check" in page
