@@ -324,3 +324,22 @@ def test_a_file_that_cannot_be_read_as_tables_is_edited_as_text(client: TestClie
     assert client.post(f"{where}/save", data=fixed, follow_redirects=False).status_code == 303
     page = client.get(where).text
     assert 'id="version">2<' in page and "passes the scenario check" in page
+
+
+def test_per_fleet_targets_and_a_stockpile_from_the_pages(client: TestClient,
+                                                         tmp_path: Path) -> None:
+    where = _from_example(client)
+    run_id = _run(client, where, v="1", kind="optimize",
+                  target="0.8, EMU4@NORTH-TMD=0.9")
+    targets = {(t["site"], t["target"]) for t in
+               client.get(f"/api/runs/{run_id}").json()["result"]["targets"]}
+    assert targets == {("NORTH-TMD", 0.9), ("SOUTH-TMD", 0.8)}
+    munitions = _from_example(client, "coalition-munitions.yaml")
+    page = client.get(munitions).text
+    assert "stockpile.consumables" in page and "stockpile.donors" in page
+    plan = _run(client, munitions, v="1", kind="stockpile")
+    done = CliRunner().invoke(cli, ["stockpile", str(EXAMPLES / "coalition-munitions.yaml"),
+                                    "-q", "-o", str(tmp_path / "s.csv")])
+    assert done.exit_code == 0, done.output
+    assert client.get(f"/runs/{plan}/download/csv").text == \
+        (tmp_path / "s.csv").read_text(encoding="utf-8")
