@@ -343,3 +343,13 @@ def test_per_fleet_targets_and_a_stockpile_from_the_pages(client: TestClient,
     assert done.exit_code == 0, done.output
     assert client.get(f"/runs/{plan}/download/csv").text == \
         (tmp_path / "s.csv").read_text(encoding="utf-8")
+
+
+def test_a_form_from_another_site_is_refused(client: TestClient) -> None:
+    where = _from_example(client)
+    elsewhere = client.post(f"{where}/delete", headers={"Origin": "http://evil.example"})
+    assert elsewhere.status_code == 403 and "evil.example" in elsewhere.text
+    assert client.get(where).status_code == 200  # still there
+    here = client.post(f"{where}/delete", headers={"Origin": "http://testserver"},
+                       follow_redirects=False)
+    assert here.status_code == 303

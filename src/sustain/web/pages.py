@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -487,6 +487,18 @@ def compare_html(a: dict[str, Any], b: dict[str, Any]) -> str:
 # ---- routes -----------------------------------------------------------------------------
 
 
+def same_origin(request: Request) -> None:
+    """Refuse a form posted from another site's page (its ``Origin`` is not this
+    server's): a page elsewhere cannot make the browser change the library."""
+    origin = request.headers.get("origin")
+    if request.method != "POST" or origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin not in (f"http://{host}", f"https://{host}"):
+        raise HTTPException(403, detail=f"error: a form from {origin} may not change this "
+                            "server's scenarios or start runs")
+
+
 def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
                  max_upload_bytes: int, token: str | None = None) -> APIRouter:
     """The routes of the browser pages (not in the OpenAPI page); ``token``: the
@@ -494,7 +506,7 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
     p = Pages(data_dir=data_dir, store=store, manager=manager,
               max_upload_bytes=max_upload_bytes)
     p.scratch.mkdir(parents=True, exist_ok=True)
-    r = APIRouter(include_in_schema=False)
+    r = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 
     @r.get("/")
     async def home() -> Response:
