@@ -248,6 +248,16 @@ def test_compare_two_runs(client: TestClient) -> None:
     name = f"{fleet['system']}@{fleet['site']}"
     assert f"<th>availability {name}</th><td>{fleet['availability']:.4f}</td>" in page
     assert "<th>parameter target</th>" in page
+    buys_a = {(p["item"], p["site"]): p["qty"] for p in da["purchases"]}
+    buys_b = {(p["item"], p["site"]): p["qty"] for p in db["purchases"]}
+    shown = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>(\d+)</td><td>(\d+)</td>"
+                       r"<td>([-+]\d+)</td></tr>", page)
+    assert shown, "the purchases that differ are listed"
+    assert {(i, s) for i, s, *_ in shown} == {
+        k for k in set(buys_a) | set(buys_b) if buys_a.get(k, 0) != buys_b.get(k, 0)}
+    for i, s, x, y, d in shown:
+        assert (int(x), int(y)) == (buys_a.get((i, s), 0), buys_b.get((i, s), 0))
+        assert int(d) == int(y) - int(x)
     assert client.get(f"/compare?a={a}&b=nothing").status_code == 404
 
 

@@ -478,10 +478,30 @@ def compare_html(a: dict[str, Any], b: dict[str, Any]) -> str:
     body = "".join(f"<tr><th>{_e(r[0])}</th><td>{_e(r[1])}</td><td>{_e(r[2])}</td>"
                    f'<td class="{"changed" if r[3] else ""}">{_e(r[3])}</td></tr>'
                    for r in rows)
-    return (f'<table class="data compare"><thead><tr><th></th>'
-            f'<th><a href="/runs/{_e(a["id"])}">run A</a></th>'
-            f'<th><a href="/runs/{_e(b["id"])}">run B</a></th><th>B − A</th></tr></thead>'
-            f"<tbody>{body}</tbody></table>")
+    out = (f'<table class="data compare"><thead><tr><th></th>'
+           f'<th><a href="/runs/{_e(a["id"])}">run A</a></th>'
+           f'<th><a href="/runs/{_e(b["id"])}">run B</a></th><th>B − A</th></tr></thead>'
+           f"<tbody>{body}</tbody></table>")
+    if "purchases" in da or "purchases" in db:
+        out += _purchase_differences(da.get("purchases", []), db.get("purchases", []))
+    return out
+
+
+def _purchase_differences(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> str:
+    """The items and sites where two plans buy different quantities."""
+    qa = {(p["item"], p["site"]): p["qty"] for p in a}
+    qb = {(p["item"], p["site"]): p["qty"] for p in b}
+    keys = sorted(k for k in set(qa) | set(qb) if qa.get(k, 0) != qb.get(k, 0))
+    if not keys:
+        return "<h2>Purchases</h2><p>Both plans buy the same.</p>"
+    rows = "".join(f"<tr><td>{_e(i)}</td><td>{_e(s)}</td><td>{qa.get((i, s), 0)}</td>"
+                   f"<td>{qb.get((i, s), 0)}</td>"
+                   f"<td>{qb.get((i, s), 0) - qa.get((i, s), 0):+d}</td></tr>"
+                   for i, s in keys)
+    return (f"<h2>Purchases that differ ({len(keys)})</h2>"
+            '<table class="data" id="purchase-differences"><thead><tr><th>item</th>'
+            "<th>site</th><th>A buys</th><th>B buys</th><th>B − A</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 # ---- routes -----------------------------------------------------------------------------
