@@ -145,6 +145,14 @@ def test_a_zip_upload_and_refused_uploads(client: TestClient) -> None:
                                            ("files", ("b.yaml", b"x: 1\n"))])
     assert two.status_code == 422 and "2 scenario files" in two.text
     assert client.post("/scenarios", files=[("files", ("a.zip", b"no zip"))]).status_code == 422
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("s.yaml", b"name: x\n" * 100)
+    data = bytearray(damaged.getvalue())
+    data[data.find(b"s.yaml") + 12] ^= 0xFF  # a byte of the compressed data
+    answer = client.post("/scenarios", files=[("files", ("d.zip", bytes(data)))])
+    assert answer.status_code == 422 and "zip member &#x27;s.yaml&#x27; cannot be read" in \
+        answer.text
 
 
 def test_deleting_keeps_runs(client: TestClient) -> None:

@@ -22,6 +22,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -271,7 +272,11 @@ def zip_upload(data: bytes, max_bytes: int) -> Upload:
     for m in members:
         if m.external_attr >> 28 == 0o12:  # a symbolic link
             raise UploadError(f"zip member {m.filename!r} is a symbolic link")
-        files.append((m.filename, archive.read(m)))
+        try:
+            files.append((m.filename, archive.read(m)))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+                RuntimeError) as exc:  # damaged, encrypted, an unknown compression
+            raise UploadError(f"zip member {m.filename!r} cannot be read: {exc}") from None
     scenarios = [(len(PurePosixPath(n).parts), n) for n, _ in files
                  if n.lower().endswith(SCENARIO_SUFFIXES)]
     if not scenarios:
