@@ -371,3 +371,43 @@ def test_a_form_from_another_site_is_refused(client: TestClient) -> None:
     here = client.post(f"{where}/delete", headers={"Origin": "http://testserver"},
                        follow_redirects=False)
     assert here.status_code == 303
+
+
+def test_an_evaluation_over_time_gets_the_over_time_report(client: TestClient,
+                                                          tmp_path: Path) -> None:
+    """A run of ``POST /api/evaluate?over_time=1`` (its row written here as the job
+    manager writes it) shows the report and files of ``evaluate --over-time``."""
+    import sustain
+    from sustain.report.documents import json_text
+    from sustain.web.db import NewRun, Status
+    from sustain.web.uploads import Upload
+
+    scenario = EXAMPLES / "coalition-air-defence.yaml"
+    files = ((scenario.name, scenario.read_bytes()),
+             ("coalition-air-defence-items.csv",
+              (EXAMPLES / "coalition-air-defence-items.csv").read_bytes()))
+    doc = sustain.evaluate_over_time(load_scenario(scenario), days=60, step=30).to_dict()
+    store = client.app.state.store  # type: ignore[attr-defined]
+    store.add_run(NewRun(id="overtime", kind="evaluate",
+                         scenario_sha256=Upload(files=files).sha256,
+                         scenario_name=scenario.name, files=files,
+                         parameters={"method": "vari-metric", "over_time": True, "days": 60,
+                                     "step": 30}, seed=None, sustain_version="x",
+                         background=True))
+    store.started("overtime")
+    store.finish("overtime", Status.DONE, result=json_text(doc))
+    done = CliRunner().invoke(cli, ["evaluate", str(scenario), "--over-time", "--days", "60",
+                                    "--step", "30", "-q", "-o", str(tmp_path / "o.csv")])
+    assert done.exit_code == 0, done.output
+    assert client.get("/runs/overtime/download/csv").text == \
+        (tmp_path / "o.csv").read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in client.get("/runs/overtime/report").text
+    # A kind the pages have no report for: the document only.
+    store.add_run(NewRun(id="other", kind="sweep", scenario_sha256=Upload(files=files).sha256,
+                         scenario_name=scenario.name, files=files, parameters={}, seed=None,
+                         sustain_version="x", background=True))
+    store.started("other")
+    store.finish("other", Status.DONE, result="{}")
+    page = client.get("/runs/other").text
+    assert 'href="/api/jobs/other/result"' in page and "iframe" not in page
+    assert client.get("/runs/other/download/csv").status_code == 404

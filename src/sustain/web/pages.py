@@ -60,11 +60,21 @@ DOWNLOADS = {
                  "curve.png"),
     "simulate": ("md", "html", "csv", "json", "xlsx", "png"),
     "stockpile": ("md", "html", "csv", "json", "xlsx"),
+    "over-time": ("md", "html", "csv", "json", "xlsx"),
 }
 _MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
           "csv": "text/csv; charset=utf-8", "json": "application/json",
           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "png": "image/png"}
+
+
+def report_kind(run: dict[str, Any]) -> str | None:
+    """Which report a run has: its kind, ``over-time`` for an evaluation over time, or
+    None for runs the pages show as their JSON document only."""
+    kind = str(run["kind"])
+    if kind == "evaluate" and (run.get("parameters") or {}).get("over_time"):
+        return "over-time"
+    return kind if kind in DOWNLOADS else None
 
 
 def examples_folder() -> Path | None:
@@ -206,7 +216,12 @@ class Pages:
 
         sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
         doc = run["result"]
-        kind = run["kind"]
+        kind = report_kind(run)
+        if kind is None:
+            raise OptionError(f"a {run['kind']} run has no report here: its document is at "
+                              f"/api/jobs/{run['id']}/result")
+        if kind == "over-time":
+            return builders.over_time_report(sc, doc)
         if kind == "evaluate":
             return builders.evaluation_report(sc, doc, top=15)
         if kind == "optimize":
@@ -230,7 +245,7 @@ class Pages:
         from sustain.report.files import write_outputs
 
         doc = run["result"]
-        kind = run["kind"]
+        kind = report_kind(run) or ""
         if what == "curve.csv":
             return curve_csv(doc["curve"]).encode(), _MEDIA["csv"]
         if what == "curve.json":
@@ -745,10 +760,13 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
         if run["status"] in ("queued", "running"):
             body += ('<p><progress id="progress"></progress> '
                      '<button id="cancel" type="button">Cancel</button></p>')
+        elif run["status"] == "done" and report_kind(run) is None:
+            body += (f'<p>Its result: <a href="/api/jobs/{_e(run_id)}/result">the JSON '
+                     "document</a>.</p>")
         elif run["status"] == "done":
             links = " · ".join(
                 f'<a href="/runs/{_e(run_id)}/download/{w}" download>{w}</a>'
-                for w in DOWNLOADS.get(run["kind"], ()))
+                for w in DOWNLOADS[report_kind(run) or ""])
             seed = "" if run["seed"] is None else f" · seed {_e(run['seed'])}"
             body += (f'<p class="downloads">Download: {links}</p>'
                      f'<p class="meta">{run["seconds"] or 0:.1f} s · sustain '
@@ -779,10 +797,10 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
         run = await _run(run_id)
         if run is None or run["result"] is None:
             return error_page(f"error: run {run_id!r} has no result", status=404)
-        if what not in DOWNLOADS.get(run["kind"], ()):
+        offered = DOWNLOADS.get(report_kind(run) or "", ())
+        if what not in offered:
             return error_page(f"error: a {run['kind']} run has no {what!r} file "
-                              f"(there are {', '.join(DOWNLOADS.get(run['kind'], ()))})",
-                              status=404)
+                              f"(there are {', '.join(offered) or 'none'})", status=404)
         try:
             data, media = await run_in_threadpool(p.download, run, what)
         except SustainError as exc:
