@@ -40,7 +40,6 @@ from sustain.optimize.api import REFINE_SECONDS
 from sustain.web.db import NewRun, Status, Store, make_engine, sqlite_url, upgrade
 from sustain.web.guard import Guard, problem
 from sustain.web.jobs import Job, JobManager, QueueFull
-from sustain.web.pages import mount_static, pages_router
 from sustain.web.uploads import (
     MAX_FILES,
     Upload,
@@ -333,7 +332,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def run(run_id: str) -> Any:
         return await run_or_404(run_id)
 
-    # The browser pages (sustain.web.pages): scenarios, runs, results, compare.
+    # The browser pages: scenarios, runs, results, compare.
+    from sustain.web.pages import mount_static, pages_router
+
     app.include_router(pages_router(data_dir=settings.data_dir, store=store, manager=manager,
                                     max_upload_bytes=settings.max_upload_bytes,
                                     token=settings.token))
