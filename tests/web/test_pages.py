@@ -411,3 +411,20 @@ def test_an_evaluation_over_time_gets_the_over_time_report(client: TestClient,
     page = client.get("/runs/other").text
     assert 'href="/api/jobs/other/result"' in page and "iframe" not in page
     assert client.get("/runs/other/download/csv").status_code == 404
+
+
+def test_warnings_of_a_scenario_that_passes_sit_at_their_cells(client: TestClient) -> None:
+    text = (EXAMPLES / "coalition-munitions.yaml").read_text(encoding="utf-8").replace(
+        "floor: {SHELL155: 800000,", "floor: {SHELL155: 2000000,", 1)
+    demand = (EXAMPLES / "coalition-munitions-demand.csv").read_bytes()
+    answer = client.post("/scenarios", files=[
+        ("files", ("m.yaml", text.encode())),
+        ("files", ("coalition-munitions-demand.csv", demand))], follow_redirects=False)
+    page = client.get(str(answer.headers["location"])).text
+    assert "passes the scenario check, with 1 warning:" in page
+    cell = re.search(r'<td class="noted"><input name="c\|stockpile.donors\|0\|floor"[^>]*>'
+                     r'<div class="msg warn">([^<]+)</div>', page)
+    assert cell is not None
+    assert html.unescape(cell.group(1)).startswith(
+        "floor 2,000,000 is above the starting stock 1,500,000")
+    assert 'id="optimize"' in page  # warnings do not stop runs

@@ -208,14 +208,23 @@ def as_scenario_error(exc: SustainError, name: str) -> ScenarioError:
 
 def check(files: tuple[tuple[str, bytes], ...], parent: Path) -> ScenarioError | None:
     """The command line's check of the scenario in ``files``; its error, if any."""
+    return check_all(files, parent)[0]
+
+
+def check_all(files: tuple[tuple[str, bytes], ...],
+              parent: Path) -> tuple[ScenarioError | None, list[Issue]]:
+    """The command line's check of the scenario in ``files``: its error, if any, and
+    the warnings of a scenario that passes (those the command line prints)."""
     folder = folder_of(files, parent)
     try:
-        load_scenario(folder / files[0][0])
+        sc = load_scenario(folder / files[0][0])
     except SustainError as exc:
-        return as_scenario_error(exc, files[0][0])
+        return as_scenario_error(exc, files[0][0]), []
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return None
+    found = [*getattr(sc, "warnings", ()),
+             *(sc.stockpile.warnings if sc.stockpile is not None else ())]
+    return None, list(dict.fromkeys(found))  # each once
 
 
 def place_issues(issues: list[Issue], opened: Opened) -> Placed:

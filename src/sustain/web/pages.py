@@ -39,7 +39,7 @@ from starlette.datastructures import UploadFile
 import sustain
 from sustain.cli.common import OptionError, check_optimize_options, report_files
 from sustain.cli.simulate_cmd import check_options
-from sustain.errors import ScenarioError, Severity, SustainError
+from sustain.errors import Issue, ScenarioError, Severity, SustainError
 from sustain.report.files import Output
 from sustain.web import editor
 from sustain.web.db import NewRun, ScenarioFileRow, Status, Store
@@ -356,7 +356,8 @@ def _messages(issues: list[Any]) -> str:
 
 
 def _editor_html(saved_id: int, version: Version, opened: editor.Opened,
-                 placed: editor.Placed, error: ScenarioError | None) -> str:
+                 placed: editor.Placed, error: ScenarioError | None,
+                 warnings: list[Issue]) -> str:
     parts = [f'<form method="post" action="/scenarios/{saved_id}/save" id="edit">'
              f'<input type="hidden" name="v" value="{version.number}">']
     if opened.read_error is not None:
@@ -376,7 +377,8 @@ def _editor_html(saved_id: int, version: Version, opened: editor.Opened,
                 issues = placed.cells.get((sheet.key, n, c), [])
                 bad = any(i.severity is Severity.ERROR for i in issues)
                 cells.append(
-                    f'<td class="{"bad" if bad else ""}"><input name="c|{_e(sheet.key)}|{n}|'
+                    f'<td class="{"bad" if bad else "noted" if issues else ""}">'
+                    f'<input name="c|{_e(sheet.key)}|{n}|'
                     f'{_e(c)}" value="{_e(editor.cell_text(row.get(c)))}" '
                     f'aria-label="{_e(sheet.key)} row {n + 1} {_e(c)}"'
                     f"{invalid if bad else ''}>{_messages(issues)}</td>")
@@ -407,8 +409,11 @@ def _editor_html(saved_id: int, version: Version, opened: editor.Opened,
                 "until they are fixed. Each is shown at its cell below.</p>"
                 f"<ul>{''.join(f'<li>{_e(i)}</li>' for i in error.issues)}</ul></div>")
     else:
-        head = (f'<p class="ok" id="problems">Version {version.number} passes the '
-                "scenario check.</p>")
+        noted = "".join(f"<li>{_e(i)}</li>" for i in warnings)
+        head = (f'<div id="problems"><p class="ok">Version {version.number} passes the '
+                "scenario check" + (f", with {len(warnings)} warning"
+                                    f"{'s' if len(warnings) != 1 else ''}:" if warnings
+                                    else ".") + f"</p><ul>{noted}</ul></div>")
     return head + "".join(parts)
 
 
@@ -634,9 +639,12 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
             return error_page(f"error: no scenario {saved_id} (version {v})", status=404,
                               back="/scenarios")
         opened = await run_in_threadpool(editor.open_version, version.files, p.scratch)
-        error = opened.read_error or await run_in_threadpool(
-            editor.check, version.files, p.scratch)
-        placed = editor.place_issues(error.issues if error else [], opened)
+        error: ScenarioError | None = opened.read_error
+        warnings: list[Issue] = []
+        if error is None:
+            error, warnings = await run_in_threadpool(editor.check_all, version.files,
+                                                      p.scratch)
+        placed = editor.place_issues(error.issues if error else warnings, opened)
         versions = await run_in_threadpool(p.library.versions, saved_id)
         vlist = "".join(
             f'<li><a href="/scenarios/{saved_id}?v={x["number"]}">version {x["number"]}</a>'
@@ -652,7 +660,7 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
                 f'<a href="/scenarios/{saved_id}/download?v={version.number}" '
                 f'id="download-yaml">Download as YAML</a></p>{old}'
                 + ("" if error else _run_forms(saved_id, version))
-                + _editor_html(saved_id, version, opened, placed, error)
+                + _editor_html(saved_id, version, opened, placed, error, warnings)
                 + f'<h2>Versions and their runs</h2><ul class="versions">{vlist}</ul>'
                 f'<form method="post" action="/scenarios/{saved_id}/delete" class="delete">'
                 "<button>Delete this scenario</button> (refused while it has runs: runs are "
