@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 import sustain
+from sustain.web import library  # noqa: F401 (its tables are on Base)
 from sustain.web.db import Base, NewRun, Status, Store, make_engine, sqlite_url, upgrade
 from tests.web.conftest import Client, example
 
@@ -83,7 +84,8 @@ def test_the_migrations_build_the_tables_of_the_code(
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     tables = set(inspect(engine).get_table_names())
-    assert tables == {"alembic_version", "runs", "scenarios", "scenario_files"}
+    assert tables == {"alembic_version", "runs", "scenarios", "scenario_files",
+                      "saved_scenarios", "scenario_versions", "version_runs"}
     engine.dispose()
 
 

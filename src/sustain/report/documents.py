@@ -21,6 +21,7 @@ from sustain.errors import SustainError
 if TYPE_CHECKING:
     from sustain.optimize.api import Optimization
     from sustain.readiness.evaluate import Evaluation
+    from sustain.scenario.compile import ScenarioArrays
     from sustain.scenario.stock_plan import StockChange
 
 
@@ -70,18 +71,43 @@ def plan_csv(opt: Optimization) -> str:
     moved in less those moved out, ``held`` the stock held before the moves, and
     ``qty`` = held + moved + buy."""
     a = opt.evaluation.arrays
+    moved = opt.moved
+    return _plan_csv(a, a.stock, opt.buy, moved if opt.routes is not None else None,
+                     opt.held - moved)
+
+
+def plan_csv_of_document(arrays: ScenarioArrays, doc: dict[str, Any]) -> str:
+    """:func:`plan_csv` from the optimisation's JSON document and the compiled scenario
+    (for the ids, their order and the unit costs): the same file, row for row."""
+    items = {name: n for n, name in enumerate(arrays.item_ids)}
+    sites = {name: n for n, name in enumerate(arrays.site_ids)}
+    shape = (len(arrays.item_ids), len(arrays.site_ids))
+    stock, buy = np.zeros(shape), np.zeros(shape)
+    for row in doc["items"]:
+        stock[items[row["item"]], sites[row["site"]]] = row["stock"]
+    for row in doc["purchases"]:
+        buy[items[row["item"]], sites[row["site"]]] += row["qty"]
+    moved = None
+    if "moves" in doc:
+        moved = np.zeros(shape)
+        for row in doc["moves"]:
+            moved[items[row["item"]], sites[row["to"]]] += row["qty"]
+            moved[items[row["item"]], sites[row["from"]]] -= row["qty"]
+    held = stock - buy - (moved if moved is not None else 0.0)
+    return _plan_csv(arrays, stock, buy, moved, held)
+
+
+def _plan_csv(a: ScenarioArrays, stock: Any, buy: Any, moved: Any, held: Any) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    moves = opt.routes is not None
-    moved = opt.moved
-    held = opt.held - moved
+    moves = moved is not None
     w.writerow(["item", "site", "held", "buy", "qty", "unit_cost", "cost"]
                + (["moved"] if moves else []))
-    ii, ss = np.nonzero((a.stock > 0) | (held > 0))
+    ii, ss = np.nonzero((stock > 0) | (held > 0))
     for i, s in zip(ii.tolist(), ss.tolist(), strict=True):
-        buy = int(opt.buy[i, s])
-        w.writerow([a.item_ids[i], a.site_ids[s], int(held[i, s]), buy, int(a.stock[i, s]),
-                    f"{a.unit_cost[i]:.2f}", f"{buy * a.unit_cost[i]:.2f}"]
+        units = int(buy[i, s])
+        w.writerow([a.item_ids[i], a.site_ids[s], int(held[i, s]), units, int(stock[i, s]),
+                    f"{a.unit_cost[i]:.2f}", f"{units * a.unit_cost[i]:.2f}"]
                    + ([int(moved[i, s])] if moves else []))
     return buf.getvalue()
 

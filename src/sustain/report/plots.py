@@ -143,8 +143,24 @@ def service_curve_figure(opt: Optimization, *, currency: str = "") -> Any:
 def curve_figure(opt: Optimization, *, currency: str = "") -> Any:
     """The efficient curve: availability per fleet and overall (%) against money spent
     (millions of ``currency``)."""
+    return curve_figure_of(opt.curve(), opt.targets[~np.isnan(opt.targets)].tolist(),
+                           currency=currency)
+
+
+def save_curve_plot_of(doc: dict[str, Any], path: Path, fmt: str, *,
+                       currency: str = "") -> None:
+    """:func:`save_curve_plot` from the optimisation's JSON document (``curve`` and
+    ``targets``); not for runs with fill-rate or waiting-time targets."""
     plt = pyplot()
-    points = opt.curve()
+    _check_size((9, 5), 120, fmt)
+    _save(plt, curve_figure_of(doc["curve"], [float(t["target"]) for t in doc["targets"]],
+                               currency=currency), path, fmt)
+
+
+def curve_figure_of(points: list[dict[str, Any]], targets: list[float], *,
+                    currency: str = "") -> Any:
+    """:func:`curve_figure` from the curve's points and the fleets' targets."""
+    plt = pyplot()
     cost = np.array([p["cost"] for p in points])
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120, layout="constrained")
     names = list(points[0]["fleets"]) if points else []
@@ -153,7 +169,7 @@ def curve_figure(opt: Optimization, *, currency: str = "") -> Any:
                 label=n)
     ax.step(cost / 1e6, [100 * p["availability"] for p in points], where="post", lw=2.5,
             color="black", label="all systems")
-    for k, t in enumerate(sorted(set(opt.targets[~np.isnan(opt.targets)].tolist()))):
+    for k, t in enumerate(sorted(set(targets))):
         ax.axhline(100 * t, ls="--", color="grey", lw=0.8, label="target" if k == 0 else "_")
     ax.set_xlabel(f"purchases (millions of {currency})" if currency else "purchases (millions)")
     ax.set_ylabel("availability (%)")
@@ -173,8 +189,19 @@ def save_availability_plot(result: SimulationResult, path: Path, fmt: str) -> No
 def availability_figure(result: SimulationResult) -> Any:
     """The mean share of systems up per fleet (%) with its 95 % band, over the days
     simulated."""
+    return availability_figure_of(result.to_dict())
+
+
+def save_availability_plot_of(doc: dict[str, Any], path: Path, fmt: str) -> None:
+    """:func:`save_availability_plot` from the simulation's JSON document."""
     plt = pyplot()
-    doc = result.to_dict()
+    _check_size((10, 5), 120, fmt)
+    _save(plt, availability_figure_of(doc), path, fmt)
+
+
+def availability_figure_of(doc: dict[str, Any]) -> Any:
+    """:func:`availability_figure` from the simulation's JSON document."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 5), dpi=120, layout="constrained")
     for f in doc["fleets"]:
         if not f["series"]:  # a fleet of zero systems
@@ -189,12 +216,12 @@ def availability_figure(result: SimulationResult) -> Any:
         line = ax.plot(days, col("mean"), lw=1.2, label=f"{f['system']} @ {f['site']} ("
                        + ("n/a" if mean is None else f"{100 * mean:.1f} %") + ")")
         ax.fill_between(days, col("lo"), col("hi"), color=line[0].get_color(), alpha=0.2, lw=0)
-    if result.warmup_days > 0:
-        ax.axvline(result.warmup_days, ls="--", color="grey", lw=0.8, label="end of warm-up")
+    if doc["warmup_days"] > 0:
+        ax.axvline(doc["warmup_days"], ls="--", color="grey", lw=0.8, label="end of warm-up")
     ax.set_xlabel("day")
     ax.set_ylabel("systems up (% of those present)")
     ax.set_ylim(0, 102)
-    ax.set_title(f"Simulated availability: {result.replications} replications, seed {result.seed}"
+    ax.set_title(f"Simulated availability: {doc['replications']} replications, seed {doc['seed']}"
                  " (mean and 95 % confidence band)")
     ax.grid(alpha=0.3)
     _legend_beside(ax, ncol=1 if len(doc["fleets"]) < 20 else 2,

@@ -394,5 +394,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def run(run_id: str) -> Any:
         return await run_or_404(run_id)
 
+    # The browser pages: scenarios, runs, results, compare.
+    from sustain.web.pages import mount_static, pages_router
+
+    app.include_router(pages_router(data_dir=settings.data_dir, store=store, manager=manager,
+                                    max_upload_bytes=settings.max_upload_bytes,
+                                    token=settings.token))
+    mount_static(app)
     app.add_middleware(Guard, token=settings.token, max_bytes=settings.max_upload_bytes)
     return app

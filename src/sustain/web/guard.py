@@ -1,7 +1,9 @@
 """What every request passes first: the token (when the server has one) and the size limit.
 
 A plain ASGI layer in front of the app: a request without ``Authorization: Bearer
-<token>`` gets 401; a request whose body is larger than the limit gets 413 before the
+<token>`` (or, from a browser, the cookie :data:`COOKIE` that the page ``/login`` sets)
+gets 401 (a browser asking for a page is sent to ``/login``), except the page
+``/login`` itself; a request whose body is larger than the limit gets 413 before the
 app reads any of it (by its ``Content-Length``) or as soon as the limit is passed
 (a body sent in chunks).  The body is read here, up to the limit, and handed on.
 """
@@ -18,6 +20,21 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+#: The cookie that carries the token of a browser (set by the page ``/login``).
+COOKIE = "sustain_token"
+#: The one path a request may reach without the token: where a browser gives it.
+LOGIN = "/login"
+
+
+def _cookie(header: bytes, name: str) -> bytes:
+    """The value of cookie ``name`` in a ``Cookie`` header (empty if absent)."""
+    for part in header.split(b";"):
+        key, _, value = part.strip().partition(b"=")
+        if key == name.encode():
+            return value
+    return b""
 
 
 def megabytes(n: int) -> str:
@@ -53,8 +70,17 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if self.token is not None and not hmac.compare_digest(
-                headers.get(b"authorization", b""), self.token):
+        if self.token is not None and scope.get("path") != LOGIN and not (
+                hmac.compare_digest(headers.get(b"authorization", b""), self.token)
+                or hmac.compare_digest(b"Bearer " + _cookie(headers.get(b"cookie", b""),
+                                                            COOKIE), self.token)):
+            accept = headers.get(b"accept", b"")
+            if b"text/html" in accept and not scope.get("path", "").startswith("/api/"):
+                await send({"type": "http.response.start", "status": 303,
+                            "headers": [(b"location", LOGIN.encode()),
+                                        (b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
             await send_json(send, 401, problem(
                 "this server needs its token: send the header 'Authorization: Bearer "
                 "<token>' (sustain serve --token)"), [(b"www-authenticate", b"Bearer")])
