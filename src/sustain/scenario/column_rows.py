@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import repeat
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,16 +61,17 @@ class CheckedColumns:
         return [made[k] for k in codes.tolist()]
 
     def rows(self) -> list[tuple[int, Any]]:
-        """The passed rows as ``(index, model)`` pairs, as :func:`validate_rows` returns."""
-        names = {f.alias or n: n for n, f in self.model.model_fields.items()}
-        keys = list(self.values)
-        attrs = [names[k] for k in keys]
-        construct = self.model.model_construct
-        cols = [self.column(k) for k in keys]
-        return [
-            (i, construct(**dict(zip(attrs, vals, strict=True))))
-            for i, *vals in zip(self.index.tolist(), *cols, strict=True)
-        ]
+        """The passed rows as ``(index, model)`` pairs, as :func:`validate_rows` returns.
+
+        Each row's model is made from the values its fields already made (a model
+        accepts its own values; pydantic's ``model_validate`` does this faster than
+        ``model_construct``, measured)."""
+        keys = tuple(self.values)
+        validate = self.model.model_validate
+        if not keys:  # no column of the model in the table: each row is its defaults
+            return [(i, validate({})) for i in self.index.tolist()]
+        made = map(validate, map(dict, map(zip, repeat(keys), zip(*map(self.column, keys)))))
+        return list(zip(self.index.tolist(), made, strict=True))
 
 
 @functools.cache
