@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import re
-from itertools import repeat
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,8 @@ class CheckedColumns:
         validate = self.model.model_validate
         if not keys:  # no column of the model in the table: each row is its defaults
             return [(i, validate({})) for i in self.index.tolist()]
-        made = map(validate, map(dict, map(zip, repeat(keys), zip(*map(self.column, keys)))))
+        cells = zip(*map(self.column, keys), strict=True)
+        made = map(validate, map(dict, map(zip, repeat(keys), cells)))
         return list(zip(self.index.tolist(), made, strict=True))
 
 
