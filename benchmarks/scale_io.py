@@ -58,12 +58,12 @@ def _peak_mib() -> float:
 
 
 def _child_load(path: str, old: bool) -> dict[str, Any]:
+    import pyarrow.parquet  # noqa: F401  (imported before the clock starts)
+
     from sustain.scenario.columns import ColumnTable
     from sustain.scenario.compile import compile_scenario
     from sustain.scenario.load import load_raw
     from sustain.scenario.validate import validate
-
-    import pyarrow.parquet  # noqa: F401  (imported before the clock starts)
 
     before = _rss_mib()
     t0 = time.perf_counter()
@@ -141,10 +141,10 @@ def _naive_parquet(opt: SimpleNamespace, path: Path) -> None:
 
 
 def _child_write(kind: str, how: str, n_items: int, n_sites: int, out: str) -> dict[str, Any]:
+    import pyarrow.parquet  # noqa: F401  (imported before the clock starts)
+
     from sustain.report.documents import json_text, plan_table
     from sustain.report.tabular import write_csv, write_json, write_parquet
-
-    import pyarrow.parquet  # noqa: F401  (imported before the clock starts)
 
     opt = _plan(n_items, n_sites)
     doc = _purchases(opt) if kind == "json" else None

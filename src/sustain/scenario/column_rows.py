@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -59,20 +58,6 @@ class CheckedColumns:
         """The values of the field ``key``, one per passed row."""
         made, codes = self.values[key]
         return [made[k] for k in codes.tolist()]
-
-    def rows(self) -> list[tuple[int, Any]]:
-        """The passed rows as ``(index, model)`` pairs, as :func:`validate_rows` returns.
-
-        Each row's model is made from the values its fields already made (a model
-        accepts its own values; pydantic's ``model_validate`` does this faster than
-        ``model_construct``, measured)."""
-        keys = tuple(self.values)
-        validate = self.model.model_validate
-        if not keys:  # no column of the model in the table: each row is its defaults
-            return [(i, validate({})) for i in self.index.tolist()]
-        cells = zip(*map(self.column, keys), strict=True)
-        made = map(validate, map(dict, map(zip, repeat(keys), cells)))
-        return list(zip(self.index.tolist(), made, strict=True))
 
 
 @functools.cache

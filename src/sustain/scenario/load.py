@@ -44,7 +44,7 @@ from sustain.scenario.columns import Column, ColumnTable, RowWhere, encode
 from sustain.scenario.columns import empty as _empty
 from sustain.scenario.messages import closest, describe, quote, shorten
 from sustain.scenario.raw import RawScenario, TableSource, hashable, table_key
-from sustain.scenario.schema import DONOR_TABLES, SECTION, STOCKPILE_TABLES, TABLES
+from sustain.scenario.schema import COLUMN_TABLES, DONOR_TABLES, SECTION, STOCKPILE_TABLES
 
 #: Keys allowed in a ``{file: …}`` table reference.
 FILE_REF_KEYS = ("file", "sheet")
@@ -381,7 +381,7 @@ def load_raw(path: str | Path, *, allow_outside_tables: bool = False) -> RawScen
             raw.tables[key] = TableSource(where=raw.locate((key,)), from_file=False)
             raw.row_where[key] = [raw.locate((key, i)) for i in range(len(value))]
         elif _is_table_ref(value):
-            reader.load(str(key), value, columnar=key in TABLES)
+            reader.load(str(key), value, columnar=key in COLUMN_TABLES)
     section = data.get(SECTION)
     if isinstance(section, dict):  # lists nested in the stockpile section
         for key in STOCKPILE_TABLES:
@@ -519,8 +519,8 @@ class _TableReader:
         ``loc`` is the key path of a nested table (``("stockpile", "demand")``, known as
         ``key`` = ``"stockpile.demand"``); the rows replace ``ref`` in its container.
         ``columnar``: a CSV or Parquet table is kept as a
-        :class:`~sustain.scenario.columns.ColumnTable` (the core tables, which
-        :func:`~sustain.scenario.rows.validate_rows` checks column by column).
+        :class:`~sustain.scenario.columns.ColumnTable` (the tables of
+        :data:`~sustain.scenario.schema.COLUMN_TABLES`, checked column by column).
         """
         raw = self.raw
         loc = (key,) if loc is None else loc

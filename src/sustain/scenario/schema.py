@@ -537,6 +537,10 @@ TABLES: dict[str, type[Row]] = {
     "laterals": LateralRow,
 }
 
+#: Tables read from CSV or Parquet as columns and checked per distinct value
+#: (:mod:`sustain.scenario.column_rows`): the one that grows as items × sites.
+COLUMN_TABLES = frozenset({"stock"})
+
 #: Tables a scenario may leave out.
 OPTIONAL_TABLES = frozenset(
     {"stock", "stock_limits", "deliveries", "tempo", "attrition", "battle_damage", "offers",

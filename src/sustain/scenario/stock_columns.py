@@ -19,10 +19,13 @@ from sustain.scenario.model import StockTable
 
 
 def _canonical(made: list[Any], codes: IntArray) -> tuple[tuple[Any, ...], IntArray]:
-    """Distinct values of ``made`` once each, and each row's index among them."""
-    distinct = tuple(dict.fromkeys(made))
+    """The distinct values the rows hold (once each, in order of first use among the
+    distinct values), and each row's index among them."""
+    used = np.unique(codes).tolist()
+    distinct = tuple(dict.fromkeys(made[k] for k in used))
     pos = {v: k for k, v in enumerate(distinct)}
-    remap = np.fromiter((pos[v] for v in made), dtype=np.int64, count=len(made))
+    remap = np.zeros(len(made), dtype=np.int64)
+    remap[used] = [pos[made[k]] for k in used]
     return distinct, remap[codes]
 
 
@@ -33,8 +36,8 @@ def check_stock_columns(
     item_ids, item = _canonical(*stock.values["item"])
     site_ids, site = _canonical(*stock.values["site"])
     qty_made, qty_codes = stock.values["qty"]
-    qty = np.asarray(qty_made, dtype=np.int64)[qty_codes] if qty_made else np.zeros(
-        0, dtype=np.int64)
+    qty = np.array([0 if v is None else v for v in qty_made], dtype=np.int64)[qty_codes] \
+        if qty_made else np.zeros(0, dtype=np.int64)
     known_item = np.array([v in items for v in item_ids], dtype=bool)
     known_site = np.array([v in sites for v in site_ids], dtype=bool)
     ok = known_item[item] & known_site[site] if item.size else np.zeros(0, dtype=bool)

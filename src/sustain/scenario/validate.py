@@ -92,13 +92,9 @@ def validate(raw: RawScenario) -> Scenario:
             continue
         id_key = "system" if table == "fleets" else None
         given = data[table]
-        if isinstance(given, ColumnTable):  # a large CSV or Parquet file
-            checked = validate_columns(c, (table,), model, given, id_key=id_key)
-            if table == "stock":
-                stock_columns = checked
-                tables[table] = []
-            else:
-                tables[table] = checked.rows()
+        if isinstance(given, ColumnTable):  # the stock of a CSV or Parquet file
+            stock_columns = validate_columns(c, (table,), model, given, id_key=id_key)
+            tables[table] = []
         else:
             tables[table] = validate_rows(c, (table,), model, given, id_key=id_key)
         if table in _ROW_NAME and isinstance(given, list | ColumnTable) and len(given) == 0 \
