@@ -221,7 +221,7 @@ def test_streamed_json_holds_a_few_pieces(tmp_path: Path) -> None:
     write's peak where it was, and it is a share of the file; the text built first (the
     control) grows with the document.  The file is that text."""
     streamed, naive, sizes = [], [], []
-    for n in (2_000, 8_000):
+    for n in (3_000, 12_000):
         doc = {"purchases": [{"item": f"I{k:06d}", "site": "S01", "qty": k % 7,
                               "cost": k * 1.5} for k in range(n)]}
         path = tmp_path / "d.json"
