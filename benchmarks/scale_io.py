@@ -15,8 +15,9 @@
    row), streamed (``sustain.report.tabular``) against the naive way of building the
    whole text (CSV, JSON) or the whole table (Parquet) first, in the same run.
 
-Each measurement runs in its own process, so its peak memory (the process's maximum
-resident set, less what it held before the step) is its own.  The ratios printed are
+Each measurement runs in its own process; its peak memory is the peak resident set of
+that process during the step (reset before it: Linux's ``clear_refs``), less what was
+resident before it.  The ratios printed are
 old / new (load) and naive / streamed (writes), measured in this run.
 """
 
@@ -26,8 +27,6 @@ import argparse
 import csv
 import io
 import json
-import os
-import resource
 import subprocess
 import sys
 import time
@@ -43,14 +42,25 @@ sys.path.insert(0, str(HERE))
 from big_scenario import make_big_scenario  # noqa: E402  (a sibling module)
 
 
-def _rss_mib() -> float:
-    """Resident memory now (MiB)."""
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mib(key: str) -> float:
+    """``VmRSS`` (resident now) or ``VmHWM`` (its peak) of this process, MiB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    raise KeyError(key)
 
 
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _start_peak() -> float:
+    """Reset the peak resident memory (Linux: ``clear_refs`` 5) and return what is
+    resident now, so that a step's peak is its own, not that of the set-up."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    return _status_mib("VmRSS")
+
+
+def _peak_since(before: float) -> float:
+    return _status_mib("VmHWM") - before
 
 
 # ---------------------------------------------------------------------------------------
@@ -65,7 +75,7 @@ def _child_load(path: str, old: bool) -> dict[str, Any]:
     from sustain.scenario.load import load_raw
     from sustain.scenario.validate import validate
 
-    before = _rss_mib()
+    before = _start_peak()
     t0 = time.perf_counter()
     raw = load_raw(path)
     if old:  # every table as one mapping per row: the row-by-row checks
@@ -78,7 +88,7 @@ def _child_load(path: str, old: bool) -> dict[str, Any]:
     a = compile_scenario(sc)
     t3 = time.perf_counter()
     return {"read": t1 - t0, "check": t2 - t1, "compile": t3 - t2, "total": t3 - t0,
-            "peak_mib": _peak_mib() - before, "pairs": int(a.stock.size),
+            "peak_mib": _peak_since(before), "pairs": int(a.stock.size),
             "stock_units": float(a.stock.sum())}
 
 
@@ -149,7 +159,7 @@ def _child_write(kind: str, how: str, n_items: int, n_sites: int, out: str) -> d
     opt = _plan(n_items, n_sites)
     doc = _purchases(opt) if kind == "json" else None
     path = Path(out)
-    before = _rss_mib()
+    before = _start_peak()
     t0 = time.perf_counter()
     if kind == "json":
         if how == "naive":
@@ -166,7 +176,7 @@ def _child_write(kind: str, how: str, n_items: int, n_sites: int, out: str) -> d
     else:
         write_parquet(plan_table(opt), path)  # type: ignore[arg-type]
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "peak_mib": _peak_mib() - before,
+    return {"seconds": seconds, "peak_mib": _peak_since(before),
             "mib": path.stat().st_size / 2**20}
 
 

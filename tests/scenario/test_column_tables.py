@@ -215,3 +215,27 @@ def test_inline_and_file_scenarios_are_equal(tmp_path: Path) -> None:
     data["stock"] = [{"item": i, "site": s, "qty": q} for i, s, q in rows]
     inline = scenario_from_dict(data, name="s.yaml")
     assert inline.stock == from_file.stock and inline == from_file
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="AB :12?/;,\tx", max_size=8))
+def test_installed_in_cell_shortcut_reads_as_the_general_parser(cell: str) -> None:
+    """A cell naming one system with a plain quantity skips the general parser: the same
+    result (or the same error) as that parser, which every cell takes when every
+    character counts as a mark."""
+    from sustain.scenario import schema
+
+    def outcome() -> Any:
+        try:
+            return schema._as_installed(cell)
+        except Exception as exc:  # the parser's own error, compared as such
+            return (type(exc).__name__, str(exc))
+
+    quick = outcome()
+    marks = schema._CELL_MARKS
+    schema._CELL_MARKS = frozenset(map(chr, range(128)))
+    try:
+        general = outcome()
+    finally:
+        schema._CELL_MARKS = marks
+    assert quick == general

@@ -7,6 +7,7 @@ fleet hours per day; the engine receives failures per day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 import numpy as np
 from scipy import sparse
@@ -282,8 +283,11 @@ def compile_scenario(scenario: Scenario) -> ScenarioArrays:
             qty[i_idx[it.id], k_idx[inst.system]] = inst.qty
     needed, essential = _mission_split(scenario, qty, i_idx, k_idx)
 
+    ordered = [by_item[i] for i in item_ids]
+
     def col(attr: str) -> FloatArray:
-        return np.array([float(getattr(by_item[i], attr)) for i in item_ids], dtype=np.float64)
+        return np.fromiter(map(attrgetter(attr), ordered), dtype=np.float64,
+                           count=len(ordered))
 
     fleets = sorted(scenario.fleets, key=lambda f: (f.system, f.site))
     stock = _stock_array(scenario.stock, i_idx, s_idx)
