@@ -739,14 +739,16 @@ def _read_parquet(fh: BinaryIO, shown: str) -> tuple[list[str], list[Column]]:
     try:
         table = pq.read_table(fh)
         header = [str(c) for c in table.column_names]
+        for name, field in zip(header, table.schema, strict=True):
+            if "binary" in str(field.type):  # binary, large_binary, a list of binary, …
+                raise _table_fail(
+                    shown, f"column '{shorten(name)}' holds binary values: use text or numbers"
+                )
         cols = [_arrow_column(table.column(k)) for k in range(table.num_columns)]
+    except _TableError:
+        raise
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise _table_fail(shown, f"not a readable Parquet file: {exc}") from None
-    for name, col in zip(header, cols, strict=True):
-        if any(isinstance(v, bytes | bytearray) for v in col.values):
-            raise _table_fail(
-                shown, f"column '{shorten(name)}' holds binary values: use text or numbers"
-            )
     return header, cols
 
 
