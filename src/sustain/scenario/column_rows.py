@@ -54,11 +54,6 @@ class CheckedColumns:
     index: IntArray
     values: dict[str, tuple[list[Any], IntArray]]
 
-    def column(self, key: str) -> list[Any]:
-        """The values of the field ``key``, one per passed row."""
-        made, codes = self.values[key]
-        return [made[k] for k in codes.tolist()]
-
 
 @functools.cache
 def _field_model(model: type[Row], key: str) -> type[Row]:

@@ -56,6 +56,24 @@ def encode(cells: Sequence[Any]) -> Column:
     return Column([None if empty(v) else v for v in distinct], codes)
 
 
+def arrow_column(chunked: Any) -> Column:
+    """A pyarrow column (``ChunkedArray``) as distinct values and codes, coded by Arrow
+    in C (Python's own coding for a type Arrow cannot dictionary-encode)."""
+    try:
+        arr = chunked.combine_chunks()
+        coded = arr if hasattr(arr, "dictionary") else arr.dictionary_encode()
+    # Arrow's errors derive from these (ArrowNotImplementedError, ArrowInvalid, …).
+    except (NotImplementedError, ValueError, TypeError):
+        return encode(chunked.to_pylist())
+    values = coded.dictionary.to_pylist()
+    indices = coded.indices
+    if indices.null_count:
+        indices = indices.fill_null(len(values))
+        values.append(None)
+    codes = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return Column([None if empty(v) else v for v in values], codes)
+
+
 @dataclass(frozen=True, slots=True)
 class ColumnTable:
     """A table file's rows as columns (header order), ``n_rows`` rows."""

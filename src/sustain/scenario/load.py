@@ -34,13 +34,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import numpy as np
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sustain._paths import kind_of
 from sustain.errors import Issue, MissingExtraError, ScenarioError
-from sustain.scenario.columns import Column, ColumnTable, RowWhere, encode
+from sustain.scenario.columns import Column, ColumnTable, RowWhere, arrow_column, encode
 from sustain.scenario.columns import empty as _empty
 from sustain.scenario.messages import closest, describe, quote, shorten
 from sustain.scenario.raw import RawScenario, TableSource, hashable, table_key
@@ -629,8 +628,8 @@ class _TableReader:
         shown = file
         suffix = target.suffix.lower()
         left_out: list[Issue] = []
-        table: ColumnTable | None = None
         body: list[list[Any]] = []
+        cols: list[Column] = []
         numbers: Sequence[int]
         with _open_regular(target, shown) as fh:
             if suffix == ".csv":
@@ -647,9 +646,10 @@ class _TableReader:
                 numbers = range(1, n_rows + 1)
             else:
                 header, body, numbers, shown = _read_xlsx(fh, shown, sheet, sheet_where, key)
-        if suffix != ".parquet":
+        if suffix == ".csv":
             cols = [encode([r[k] if k < len(r) else None for r in body])
-                    for k in range(len(header))] if columnar and suffix == ".csv" else []
+                    for k in range(len(header))]
+        if suffix != ".parquet":
             n_rows = len(body)
         issues: list[Issue] = []
         seen: set[str] = set()
@@ -667,16 +667,12 @@ class _TableReader:
         if issues:
             raise _TableError(left_out + issues)
         named = tuple(h for h in header if h)
-        if cols:
-            table = ColumnTable({h: c for h, c in zip(header, cols, strict=True) if h}, n_rows)
-            if columnar:
-                return table, named, numbers, shown, left_out
-            return table.rows(), named, numbers, shown, left_out
-        rows = [
-            {col: val for col, val in zip(header, values, strict=False) if col and not _empty(val)}
-            for values in body
-        ]
-        return rows, named, numbers, shown, left_out
+        if suffix == ".xlsx":  # cells of one column may differ in type: read row by row
+            rows = [{c: v for c, v in zip(header, values, strict=False) if c and not _empty(v)}
+                    for values in body]
+            return rows, named, numbers, shown, left_out
+        table = ColumnTable({h: c for h, c in zip(header, cols, strict=True) if h}, n_rows)
+        return (table if columnar else table.rows()), named, numbers, shown, left_out
 
 
 def _open_regular(target: Path, shown: str) -> BinaryIO:
@@ -744,30 +740,12 @@ def _read_parquet(fh: BinaryIO, shown: str) -> tuple[list[str], list[Column]]:
                 raise _table_fail(
                     shown, f"column '{shorten(name)}' holds binary values: use text or numbers"
                 )
-        cols = [_arrow_column(table.column(k)) for k in range(table.num_columns)]
+        cols = [arrow_column(table.column(k)) for k in range(table.num_columns)]
     except _TableError:
         raise
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise _table_fail(shown, f"not a readable Parquet file: {exc}") from None
     return header, cols
-
-
-def _arrow_column(chunked: Any) -> Column:
-    """One Parquet column as distinct values and codes (Python's own coding for a type
-    Arrow cannot dictionary-encode)."""
-    try:
-        arr = chunked.combine_chunks()
-        coded = arr if hasattr(arr, "dictionary") else arr.dictionary_encode()
-    # Arrow's errors derive from these (ArrowNotImplementedError, ArrowInvalid, …).
-    except (NotImplementedError, ValueError, TypeError):
-        return encode(chunked.to_pylist())
-    values = coded.dictionary.to_pylist()
-    indices = coded.indices
-    if indices.null_count:
-        indices = indices.fill_null(len(values))
-        values.append(None)
-    codes = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    return Column([None if _empty(v) else v for v in values], codes)
 
 
 def _check_unpacked_size(data: io.BytesIO, shown: str) -> None:
