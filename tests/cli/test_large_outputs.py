@@ -4,6 +4,7 @@ memory; and a write that fails part-way leaves no file behind (nor a changed one
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import tracemalloc
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from sustain.report.tabular import (
     write_parquet,
 )
 from sustain.scenario import load_scenario
+from sustain.scenario.model import StockTable
 from tests.cli.test_evaluate_cli import SMALL
 from tests.conftest import EXAMPLES
 
@@ -231,3 +233,36 @@ def test_streamed_json_holds_a_few_pieces(tmp_path: Path) -> None:
         assert path.read_text(encoding="utf-8") == json_text(doc)
     assert streamed[1] < 1.3 * streamed[0] and streamed[1] < sizes[1] / 4
     assert naive[1] > 3 * naive[0] and naive[1] > sizes[1]
+
+
+# -- a stock table read from a file, downstream -------------------------------------
+
+
+def test_stock_from_parquet_runs_as_inline(tmp_path: Path) -> None:
+    """The rail example with its stock in a Parquet file: evaluate, a stock plan applied
+    on top of it (--stock, both modes) and the simulator give what the inline stock gives."""
+    import yaml
+
+    text = (EXAMPLES / "rail-two-echelon.yaml").read_text(encoding="utf-8")
+    inline = tmp_path / "inline.yaml"
+    inline.write_text(text, encoding="utf-8")
+    rows = yaml.safe_load(text)["stock"]
+    import pyarrow as pa
+
+    pq.write_table(pa.table({k: [r[k] for r in rows] for k in ("item", "site", "qty")}),
+                   tmp_path / "stock.parquet")
+    head = text.split("\nstock:\n")[0]
+    filed = tmp_path / "filed.yaml"
+    filed.write_text(head + "\nstock: {file: stock.parquet}\n", encoding="utf-8")
+    plan = tmp_path / "plan.csv"
+    plan.write_text("item,site,qty\nPANTO,NORTH-TMD,3\nHVAC,WORKS,1\n")
+    for args in ([], ["--stock", plan], ["--stock", plan, "--stock-mode", "add"]):
+        got = [run("evaluate", s, "--json", *args) for s in (inline, filed)]
+        assert got[0].exit_code == 0, got[0].output
+        assert json.loads(got[0].stdout) == json.loads(got[1].stdout)
+    sc_inline, sc_filed = load_scenario(inline), load_scenario(filed)
+    assert isinstance(sc_filed.stock, StockTable)
+    assert dataclasses.replace(sc_filed, source=sc_inline.source) == sc_inline
+    sims = [sustain.simulate(sc, days=60, replications=2, seed=3).to_dict()
+            for sc in (sc_inline, sc_filed)]
+    assert sims[0] == sims[1]
