@@ -239,3 +239,13 @@ def test_installed_in_cell_shortcut_reads_as_the_general_parser(cell: str) -> No
     finally:
         schema._CELL_MARKS = marks
     assert quick == general
+
+
+@pytest.mark.parametrize("header", [("site", "qty"), ("item", "qty"), ("itme", "site", "qty"),
+                                    ("item", "site", "qty", "note"), ("item", "site")])
+def test_missing_or_unknown_columns_same_messages_as_row_by_row(
+        tmp_path: Path, header: tuple[str, ...]) -> None:
+    """Found by the fuzzer: a stock file without its item column ended in a KeyError."""
+    rows = [[f"I{k:04d}", "B1", 1, "x"][: len(header)] for k in range(5)]
+    path = _write(tmp_path, "csv", rows, header=header)
+    assert _messages(path) == _oracle_messages(path)

@@ -187,6 +187,9 @@ def validate_columns(
         if key in defaults and empty.any():
             out = [defaults[key] if e else v for e, v in zip(empty.tolist(), out, strict=True)]
         values[key] = (out, codes[index])
+    for key in fields:  # a column not in the file: its default (no row passed without it
+        if key not in values:  # if it is required)
+            values[key] = ([defaults.get(key)], np.zeros(index.size, dtype=np.int64))
     result = CheckedColumns(model, index, values)
     failed = np.flatnonzero(~passed)
     if failed.size == 0:
