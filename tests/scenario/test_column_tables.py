@@ -249,3 +249,20 @@ def test_missing_or_unknown_columns_same_messages_as_row_by_row(
     rows = [[f"I{k:04d}", "B1", 1, "x"][: len(header)] for k in range(5)]
     path = _write(tmp_path, "csv", rows, header=header)
     assert _messages(path) == _oracle_messages(path)
+
+
+def test_parquet_typed_columns_same_messages_as_row_by_row(tmp_path: Path) -> None:
+    """Typed Parquet columns: quantities as doubles (whole, fractional, NaN as an empty
+    cell, infinite), ids as integers and booleans: the field decides as for a row."""
+    rows: list[list[Any]] = [["I0001", "B1", 3.0], ["I0002", "B1", 3.5], ["I0003", "B1", None],
+                             ["I0004", "B1", float("nan")], ["I0005", "B1", float("inf")],
+                             ["I0006", "B1", -0.0], ["I0007", "B2", 1e12]]
+    path = _write(tmp_path / "a", "parquet", rows)
+    got = _messages(path)
+    assert "stock.parquet row 2: qty: must be a whole number: got 3.5" in got
+    assert "stock.parquet row 4: qty: required key is missing" in got
+    assert got == _oracle_messages(path)
+    ids = _write(tmp_path / "b", "parquet", [[7, "B1", 1], [8, "B2", 2]])
+    assert _messages(ids) == _oracle_messages(ids)
+    flags = _write(tmp_path / "c", "parquet", [["I0001", "B1", True], ["I0002", "B1", False]])
+    assert _messages(flags) == _oracle_messages(flags)
