@@ -31,7 +31,7 @@ from sustain.errors import MissingExtraError
 #: Most rows written at once (a Parquet row group; a CSV block).
 CHUNK_ROWS = 65_536
 #: Encoder pieces joined before one write of a JSON document.
-JSON_PIECES = 4_096
+JSON_PIECES = 2_048
 
 
 class ColumnType(StrEnum):
