@@ -17,7 +17,7 @@ TARGET  := 0.9
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint browser bench clean
+.PHONY: run test lint browser postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,7 +69,24 @@ browser:
 	  fi; \
 	fi
 
-test: lint browser
+# The web app's history tests also run on a PostgreSQL server they start themselves from
+# Debian's binaries (initdb, pg_ctl): installed here when missing, as root where apt-get
+# exists; without them those tests skip.
+postgres:
+	@if ! command -v pg_config >/dev/null 2>&1 || [ ! -x "$$(pg_config --bindir)/initdb" ]; then \
+	  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	      echo "installing postgresql (Debian) for the web app's PostgreSQL tests"; \
+	      export DEBIAN_FRONTEND=noninteractive; \
+	      apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql \
+	        >/dev/null || echo "postgresql not installed: the PostgreSQL tests will skip"; \
+	    else \
+	      echo "no PostgreSQL server binaries (Debian package postgresql): those tests will skip"; \
+	    fi; \
+	  fi; \
+	fi
+
+test: lint browser postgres
 	$(BIN)/pytest
 
 # The simulator's benchmark measures against SimPy, a development extra.
@@ -83,6 +100,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/next.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -22,6 +22,7 @@ LAYERS = {
     "errors": 0,
     "_types": 0,
     "_paths": 0,
+    "_procs": 0,
     "scenario": 1,
     "readiness": 2,
     "optimize": 3,

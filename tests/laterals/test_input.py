@@ -127,3 +127,23 @@ def test_over_time_runs_say_they_leave_the_links_out(tmp_path: Path, args: list[
     assert runs[0].stderr.count("leaves out the scenario's lateral links") == 1
     assert "lateral" not in runs[1].stderr
     assert json.loads(runs[0].stdout) == json.loads(runs[1].stdout)
+
+
+def test_a_link_no_faster_than_resupply_is_flagged(tmp_path: Path) -> None:
+    """Spares from EAST reach WEST in 2 days, WEST's own resupply takes 2: the model
+    fills laterally whenever the neighbour has a spare, so the link can only cost
+    availability there.  One warning, on stderr; the run goes on."""
+    path = _load(tmp_path, "  - {from: WEST, to: EAST, days: 2}\n")
+    sc = load_scenario(path)
+    assert [str(w) for w in sc.warnings] == [
+        f"lat.yaml line {LINE}: laterals[0].days: warning: spares from 'EAST' reach 'WEST' in "
+        "2 days, no sooner than its own resupply (2 order-ship days): a demand is filled "
+        "laterally whenever the neighbour has a spare, so this link can lower availability"]
+    res = RUNNER.invoke(cli_main.app, ["evaluate", str(path), "--json"])
+    assert res.exit_code == 0
+    assert "laterals[0].days: warning" in res.stderr
+    assert json.loads(res.stdout)["fleets"]
+
+
+def test_a_fast_link_is_not_flagged(tmp_path: Path) -> None:
+    assert load_scenario(_load(tmp_path, "  - {from: WEST, to: EAST, days: 1.5}\n")).warnings == ()

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
 #: A plan whose six consumables each take about a second to solve, in two processes.
 SCRIPT = """
 import sys
+import threading
 import numpy as np
 from sustain.stockpile.api import plan_from_data
 from tests.stockpile.helpers import plan_arrays
@@ -99,16 +101,16 @@ def _start() -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize("delay", [0.0, 0.5], ids=["starting", "solving"])
 def test_ctrl_c_stops_the_workers_without_a_traceback(delay: float) -> None:
-    proc = _start()
-    try:
-        _workers(proc.pid, 2, timeout=60)
-        time.sleep(delay)
-        sent = time.time()
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole group
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with _start() as proc:  # on leaving: pipes closed, the process waited for
+        try:
+            _workers(proc.pid, 2, timeout=60)
+            time.sleep(delay)
+            sent = time.time()
+            os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole group
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
     word, when = out.split()
     assert (proc.returncode, word, err) == (130, "interrupted", "")
     assert float(when) - sent < 1.0
@@ -116,15 +118,32 @@ def test_ctrl_c_stops_the_workers_without_a_traceback(delay: float) -> None:
 
 
 def test_workers_end_when_the_parent_is_killed() -> None:
-    proc = _start()
-    try:
-        workers = _workers(proc.pid, 2, timeout=60)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGTERM)  # the parent alone, as `kill PID` does
-        proc.communicate(timeout=60)
-        assert proc.returncode == -signal.SIGTERM
-        # Each worker ends after the solve it is in (about a second) and a check.
-        assert _group_gone(proc.pid, timeout=30), f"workers {workers} still running"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+    with _start() as proc:
+        try:
+            workers = _workers(proc.pid, 2, timeout=60)
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)  # the parent alone, as `kill PID` does
+            proc.communicate(timeout=60)
+            assert proc.returncode == -signal.SIGTERM
+            # Each worker ends after the solve it is in (about a second) and a check.
+            assert _group_gone(proc.pid, timeout=30), f"workers {workers} still running"
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_ctrl_c_while_held_is_raised_once_when_the_hold_ends() -> None:
+    """A SIGINT during the workers' start is raised after it, even when another thread
+    (a BLAS pool, say) that does not block SIGINT is the one the kernel hands it to."""
+    from sustain._procs import HeldInterrupt as _HeldInterrupt
+
+    other = threading.Thread(target=time.sleep, args=(0.5,))
+    other.start()
+    reached = False
+    with pytest.raises(KeyboardInterrupt), _HeldInterrupt():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)  # without the hold, KeyboardInterrupt would come here
+        reached = True
+    other.join()
+    assert reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -1,4 +1,10 @@
-"""The web app under FastAPI's TestClient, with a fresh data folder per test."""
+"""The web app under FastAPI's TestClient, with a fresh data folder per test.
+
+``database`` gives the history tests their database, once SQLite (a file in the data
+folder) and once PostgreSQL (a new database on a server the session starts itself,
+:mod:`tests.web.postgres`; skipped, saying why, where the server's binaries are
+absent).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sustain.web.app import Settings, create_app
+from tests.web.postgres import Cluster, find_bindir
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -34,6 +41,32 @@ def make_client(tmp_path: Path) -> Iterator[Client]:
     yield make
     for client in reversed(opened):
         client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A PostgreSQL server for the session (skips when its binaries are absent)."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are absent: Debian package "
+                    "postgresql; `make test` installs it")
+    pytest.importorskip("psycopg", reason="psycopg (extra web) is missing")
+    cluster = Cluster(bindir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The ``db_url`` of a test's app: None (SQLite in the data folder) or a new database
+    on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return None
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
 
 
 @pytest.fixture

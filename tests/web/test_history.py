@@ -1,5 +1,6 @@
 """The run history: every run kept with its scenario, parameters, seed, version, timing;
-the Alembic migrations build exactly the tables the code uses."""
+the Alembic migrations build exactly the tables the code uses.  Each test runs on
+SQLite and on PostgreSQL (the fixture ``database``)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,29 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
 
 import sustain
 from sustain.web.db import Base, NewRun, Status, Store, make_engine, sqlite_url, upgrade
 from tests.web.conftest import Client, example
 
 RAIL = "rail-two-echelon.yaml"
+
+
+@pytest.fixture
+def client(make_client: Client, database: str | None) -> TestClient:
+    """An app with the default settings on the test's database."""
+    return make_client(db_url=database)
+
+
+def engine_for(database: str | None, tmp_path: Path) -> Engine:
+    """An engine on the test's database (SQLite: a file in ``tmp_path``)."""
+    return make_engine(database or sqlite_url(tmp_path))
 
 
 def test_a_run_is_kept_with_its_scenario_parameters_and_result(client: TestClient) -> None:
@@ -61,8 +75,9 @@ def test_a_failed_run_is_kept_without_a_result(client: TestClient) -> None:
     assert run["error"]["message"] == answer.json()["message"]
 
 
-def test_the_migrations_build_the_tables_of_the_code(tmp_path: Path) -> None:
-    engine = make_engine(sqlite_url(tmp_path))
+def test_the_migrations_build_the_tables_of_the_code(
+        tmp_path: Path, database: str | None) -> None:
+    engine = engine_for(database, tmp_path)
     upgrade(engine)
     upgrade(engine)  # a second time changes nothing
     with engine.connect() as connection:
@@ -73,10 +88,10 @@ def test_the_migrations_build_the_tables_of_the_code(tmp_path: Path) -> None:
 
 
 def test_runs_left_unfinished_by_a_stopped_server_are_marked_failed(
-    make_client: Client, tmp_path: Path
+    make_client: Client, tmp_path: Path, database: str | None
 ) -> None:
-    engine = make_engine(sqlite_url(tmp_path / "data0"))
     (tmp_path / "data0").mkdir()
+    engine = engine_for(database, tmp_path / "data0")
     upgrade(engine)
     store = Store(engine)
     store.add_run(NewRun(id="a" * 32, kind="evaluate", scenario_sha256="0" * 64,
@@ -84,14 +99,14 @@ def test_runs_left_unfinished_by_a_stopped_server_are_marked_failed(
                          seed=None, sustain_version="0", background=True))
     assert store.started("a" * 32)
     engine.dispose()
-    client = make_client()  # the same data folder: data0
+    client = make_client(db_url=database)  # the same database (SQLite: folder data0)
     run = client.get(f"/api/runs/{'a' * 32}").json()
     assert run["status"] == "failed" and run["result"] is None
     assert run["error"]["message"] == "error: the server stopped before the run finished"
 
 
-def test_only_done_keeps_a_result(tmp_path: Path) -> None:
-    engine = make_engine(sqlite_url(tmp_path))
+def test_only_done_keeps_a_result(tmp_path: Path, database: str | None) -> None:
+    engine = engine_for(database, tmp_path)
     upgrade(engine)
     store = Store(engine)
     for bad in ((Status.FAILED, "{}"), (Status.DONE, None)):

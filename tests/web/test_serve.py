@@ -58,8 +58,8 @@ def test_with_a_token_every_request_must_carry_it(make_client: Client) -> None:
 def test_the_openapi_page_lists_every_endpoint(make_client: Client) -> None:
     paths = make_client().get("/openapi.json").json()["paths"]
     assert set(paths) == {"/api/evaluate", "/api/optimize", "/api/simulate", "/api/stockpile",
-                          "/api/jobs/{run_id}", "/api/jobs/{run_id}/result", "/api/runs",
-                          "/api/runs/{run_id}"}
+                          "/api/next", "/api/sweep", "/api/jobs/{run_id}",
+                          "/api/jobs/{run_id}/result", "/api/runs", "/api/runs/{run_id}"}
     assert "multipart/form-data" in paths["/api/evaluate"]["post"]["requestBody"]["content"]
 
 

@@ -349,7 +349,10 @@ def load(path: Path, allow_outside_tables: bool) -> Scenario:
     # Imported here, not at the top: YAML and pydantic slow the start of --help.
     from sustain.scenario import load_scenario
 
-    return load_scenario(path, allow_outside_tables=allow_outside_tables)
+    sc = load_scenario(path, allow_outside_tables=allow_outside_tables)
+    for issue in sc.warnings:
+        sys.stderr.write(f"{issue}\n")
+    return sc
 
 
 def inputs_of(scenario_path: Path, scenario: Scenario | None = None) -> list[Input]:

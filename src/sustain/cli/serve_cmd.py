@@ -105,6 +105,11 @@ def serve(
         float, typer.Option("--time-limit", help="Seconds a run may take before it is "
                             "stopped.")
     ] = 600,
+    max_memory_mb: Annotated[
+        float, typer.Option("--max-memory-mb", help="Memory a run may take (MB, beyond the "
+                            "engines its process has loaded); past it the run stops with "
+                            "an out-of-memory message.")
+    ] = 4096,
 ) -> None:
     """Serve the JSON API (the commands as HTTP endpoints, background jobs, run history).
 
@@ -117,17 +122,23 @@ def serve(
         check_whole("--max-queued", max_queued, low=0)
         check_number("--time-limit", time_limit, low=0, low_open=True,
                      what="a number of seconds")
+        check_number("--max-memory-mb", max_memory_mb, low=0, low_open=True,
+                     what="a number of MB")
         try:
             # Imported here, not at the top: the web extra is optional and slow to load.
             import uvicorn
 
             from sustain.web.app import Settings, create_app
+            from sustain.web.db import check_database
         except ImportError:
             raise MissingExtraError("sustain serve", "web") from None
+        if db is not None:
+            check_database(db)
         settings = Settings(
             data_dir=(data_dir or default_data_dir()).expanduser().absolute(), db_url=db,
             token=required, max_upload_bytes=int(max_upload_mb * 2**20), max_jobs=max_jobs,
-            max_queued=max_queued, time_limit_seconds=time_limit)
+            max_queued=max_queued, time_limit_seconds=time_limit,
+            max_memory_mb=max_memory_mb)
         app = create_app(settings)
     except SustainError as exc:
         raise fail(exc) from None

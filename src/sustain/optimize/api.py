@@ -13,7 +13,7 @@ import numpy.typing as npt
 from sustain._types import FloatArray
 from sustain.errors import SustainError
 from sustain.optimize.greedy import marginal_allocation
-from sustain.optimize.laterals import lateral_greedy
+from sustain.optimize.laterals import lateral_greedy, polish_with_laterals
 from sustain.optimize.path import plan_path
 from sustain.optimize.plain import plain_greedy
 from sustain.optimize.redistribute import (
@@ -776,6 +776,17 @@ def _search_laterals(
     (:mod:`sustain.optimize.laterals`), then on small cases the neighbourhood search."""
     res = lateral_greedy(a, targets=targets, method=method, min_stock=min_stock,
                          max_stock=max_stock)
+    # The greedy buys one unit at a time and lacks the curves' depot enumeration: the
+    # default optimiser's plan for the scenario without its links, which the links can
+    # only improve, trimmed by the local search with the links, may be cheaper.
+    unlinked = marginal_allocation(replace(a, laterals=None), targets=targets, method=method,
+                                   min_stock=min_stock, max_stock=max_stock)
+    warm = (polish_with_laterals(a, unlinked.stock, targets, method=method,
+                                 min_stock=min_stock, max_stock=max_stock)
+            if unlinked.met else None)
+    if warm is not None and (not res.met or _cost(a, warm) < _cost(a, res) - 1e-9):
+        cheaper = [st for st in res.steps if st.cost < _cost(a, warm) - 1e-9]
+        res = replace(warm, steps=cheaper + warm.steps)
     deadline.restart()
     if res.met:
         deadline.best_cost = _cost(a, res)

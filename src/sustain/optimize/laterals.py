@@ -132,3 +132,36 @@ def lateral_greedy(
         steps = polish(opt, targets, log_a, steps, cost, deadline)
     return MarginalResult(stock=opt.stock, start_stock=lo, steps=steps,
                           start_availability=start_av, start_cost=start_cost, met=met)
+
+
+def polish_with_laterals(
+    a: ScenarioArrays,
+    stock: FloatArray,
+    targets: FloatArray,
+    *,
+    method: Method = Method.VARI_METRIC,
+    min_stock: FloatArray | None = None,
+    max_stock: FloatArray | None = None,
+    deadline: Deadline | None = None,
+) -> MarginalResult | None:
+    """Start from ``stock`` (a plan found without the links, say), evaluated with the
+    links, and run the local search on it: units the links make unneeded are dropped,
+    others exchanged for cheaper ones.  None when ``stock`` does not meet the targets
+    with the links."""
+    lo, hi = stock_bounds(a, min_stock, max_stock)
+    n_f = a.fleet_system.size
+    opt = AllocationState(a, weights=np.ones(n_f), lo=lo, hi=hi, method=method)
+    start_av = np.exp(opt.start_log_availability(evaluate_arrays(a.with_stock(lo),
+                                                                 method=method)))
+    opt.stock = np.clip(stock, lo, hi)
+    log_a = opt.start_log_availability(evaluate_arrays(a.with_stock(opt.stock), method=method))
+    aim = np.where(np.isnan(targets), 1.0, targets)
+    goal = np.where(np.isnan(targets), -np.inf, np.log(np.maximum(aim, 1e-300)))
+    if np.any(goal - log_a > 0):
+        return None
+    start_cost = float(np.sum((lo - a.stock) * a.unit_cost[:, None]))
+    cost = start_cost + float(np.sum((opt.stock - lo) * a.unit_cost[:, None]))
+    first = Step(cost=cost, rows=(), stock=np.zeros((0, a.n_sites)), availability=np.exp(log_a))
+    steps = polish(opt, targets, log_a, [first], cost, deadline)
+    return MarginalResult(stock=opt.stock, start_stock=lo, steps=steps,
+                          start_availability=start_av, start_cost=start_cost, met=True)

@@ -444,6 +444,9 @@ class Scenario:
     source_files: tuple[Path, ...] = field(default=(), compare=False)
     moves: tuple[Move, ...] = ()
     laterals: tuple[Lateral, ...] = ()
+    #: Soft problems found outside the stockpile section (a lateral link slower than
+    #: the resupply it stands in for), for the caller to show; never compared.
+    warnings: tuple[Issue, ...] = field(default=(), compare=False)
     holes: str = "spread"  # or "consolidated" (schema.Holes)
 
     def value_per_system_day(self, system: str) -> float:

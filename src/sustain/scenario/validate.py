@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sustain.errors import Severity
 from sustain.scenario.column_rows import CheckedColumns, validate_columns
 from sustain.scenario.columns import ColumnTable
 from sustain.scenario.issues import Collector
@@ -153,7 +154,10 @@ def validate(raw: RawScenario) -> Scenario:
             return "depot"
         return "intermediate" if children[row.id] else "base"
 
+    warnings = tuple(i for i in c.issues() if i.severity is Severity.WARNING
+                     and not i.path.startswith("stockpile"))
     return Scenario(
+        warnings=warnings,
         name=data.get("name"),
         description=data.get("description"),
         currency=data.get("currency") or "EUR",
@@ -604,5 +608,12 @@ def _check_laterals(
             continue
         for k in links:
             seen[k] = i
+            resupply = sites[k[1]][1].order_ship_days or 0.0
+            if r.days >= resupply > 0:
+                c.add((*at, "days"), f"spares from {c.show(at, k[0])} reach {c.show(at, k[1])} "
+                      f"in {r.days:g} days, no sooner than its own resupply "
+                      f"({resupply:g} order-ship days): a demand is filled laterally whenever "
+                      "the neighbour has a spare, so this link can lower availability",
+                      warning=True)
         out.append(Lateral(from_site=r.from_, to_site=r.to, days=r.days, one_way=r.one_way))
     return tuple(out)

@@ -20,8 +20,6 @@ cancelled.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,9 +27,10 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
+from sustain._procs import run_in_processes
 from sustain._types import FloatArray, IntArray
 from sustain.errors import MissingExtraError, SustainError
-from sustain.simulate.interrupt import SimulationInterrupted, hold_sigint, start_worker
+from sustain.simulate.interrupt import SimulationInterrupted
 from sustain.simulate.kernel import Replication, kernel_arrays, run
 from sustain.simulate.kernel_phased import phased_arrays, run_phased
 from sustain.simulate.model import SimModel
@@ -92,12 +91,6 @@ def run_chunk(
     """Replications for the given streams (top level, so worker processes can import it)."""
     arrays = _arrays(job)
     return [_replicate(job, arrays, ss, halt) for ss in seeds]
-
-
-def _run_numbered(task: tuple[int, Callable[[Any, list[Any]], list[Any]], Any, list[Any]]
-                  ) -> tuple[int, list[Any]]:
-    k, fn, shared, items = task
-    return k, fn(shared, items)
 
 
 def _chunks(n: int, parts: int) -> list[range]:
@@ -218,25 +211,13 @@ def _on_processes(fn: Callable[[Any, list[Any]], list[Any]], shared: Any,
                   items: Sequence[Any], workers: int,
                   store: Callable[[range, list[Any]], None]) -> None:
     chunks = _chunks(len(items), CHUNKS_PER_WORKER * workers)
-    hold_sigint(True)
-    try:
-        pool = multiprocessing.get_context().Pool(
-            processes=min(workers, len(chunks)), initializer=start_worker,
-            initargs=(os.getpid(),))
-    except BaseException:
-        hold_sigint(False)
-        raise
-    try:
-        hold_sigint(False)  # a Ctrl-C that came while the workers started is raised here
-        tasks = [(k, fn, shared, [items[r] for r in c]) for k, c in enumerate(chunks)]
-        for k, results in pool.imap_unordered(_run_numbered, tasks):
-            store(chunks[k], results)
-        pool.close()
-    except BaseException:
-        pool.terminate()  # every worker, now (SIGTERM): queued work is dropped
-        raise
-    finally:
-        pool.join()
+    tasks = [(fn, shared, [items[r] for r in c]) for c in chunks]
+    # On Ctrl-C or an error every worker is ended (SIGTERM), queued work is dropped.
+    run_in_processes(_call, tasks, workers, lambda k, results: store(chunks[k], results))
+
+
+def _call(fn: Callable[[Any, list[Any]], list[Any]], shared: Any, items: list[Any]) -> list[Any]:
+    return fn(shared, items)
 
 
 def _on_dask(fn: Callable[[Any, list[Any]], list[Any]], shared: Any, items: Sequence[Any],

@@ -33,11 +33,6 @@ behind, none prints a traceback) and raises ``KeyboardInterrupt`` once.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
-import os
-import signal
-import threading
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import OptimizeWarning, linprog
 
+from sustain._procs import run_in_processes
 from sustain._types import BoolArray, FloatArray, IntArray
 from sustain.stockpile.build import FixBy, LinearProgram
 from sustain.stockpile.scale import COST_WINDOW, exponent, quantity_exponents
@@ -301,65 +297,16 @@ def _solve_group(group: _Group, solver: Solver) -> _GroupResult:
     return _GroupResult(status=Status.OPTIMAL, x=np.ldexp(x, -q), values=values, eq_duals=duals)
 
 
-#: How often a worker process checks that the process that started it is still there.
-WATCH_PARENT_SECONDS = 0.5
-
-
-def _watch_parent(parent: int) -> None:
-    """End this worker once its parent has gone (killed without a chance to clean up)."""
-    while True:
-        time.sleep(WATCH_PARENT_SECONDS)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def _start_worker(parent: int) -> None:
-    """Set up a worker: the parent handles Ctrl-C; termination ends it at once; it ends
-    by itself, after its current solve, if the parent dies."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-
-
 def _solve_in_pool(groups: Sequence[_Group], solver: Solver, workers: int) -> list[_GroupResult]:
-    """Solve ``groups`` in ``workers`` processes.
+    """Solve ``groups`` in ``workers`` processes (:func:`sustain._procs.run_in_processes`:
+    on Ctrl-C every worker is ended before ``KeyboardInterrupt`` is raised here)."""
+    results: list[_GroupResult | None] = [None] * len(groups)
 
-    The workers ignore SIGINT (a terminal sends it to the whole process group): on
-    Ctrl-C, or any other exception, this process terminates them, waits for them to
-    end and re-raises.  SIGINT is held back while the workers start, so that none
-    receives it before it ignores it, and while they are terminated, so that a second
-    Ctrl-C cannot cut that short.
-    """
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    masked = hasattr(signal, "pthread_sigmask")
-    if masked:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        pool = mp.get_context(method).Pool(workers, initializer=_start_worker,
-                                           initargs=(os.getpid(),))
-    except BaseException:
-        if masked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        raise
-    try:
-        if masked:  # a Ctrl-C that came while the workers started is raised here
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        results = pool.starmap(_solve_group, [(g, solver) for g in groups], chunksize=1)
-    except BaseException:
-        if masked:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            pool.terminate()
-            pool.join()
-        finally:
-            if masked:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        raise
-    pool.close()
-    pool.join()
-    return results
+    def keep(k: int, result: _GroupResult) -> None:
+        results[k] = result
+
+    run_in_processes(_solve_group, [(g, solver) for g in groups], workers, keep)
+    return [r for r in results if r is not None]
 
 
 def _order(groups: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:

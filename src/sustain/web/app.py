@@ -1,12 +1,13 @@
 """The web app's JSON API (FastAPI): the commands of the CLI, as HTTP endpoints.
 
-``POST /api/evaluate``, ``/api/optimize``, ``/api/simulate`` and ``/api/stockpile``
-take a scenario (the request body, YAML or JSON, or a multipart form with the scenario
-and its table files, see :mod:`sustain.web.uploads`) and the command's options as query
-parameters, and answer with the same JSON document as ``sustain … --json``.  Bad input
-gets the CLI's messages as HTTP 422.  With ``?background=1`` they answer 202 and a job
-id; ``/api/jobs/{id}`` gives its status, progress and document.  Every run is kept in
-the history (``/api/runs``).  The routes are thin: the work runs in worker processes
+``POST /api/evaluate`` (also over time), ``/api/optimize``, ``/api/simulate``,
+``/api/stockpile``, ``/api/next`` and ``/api/sweep`` take a scenario (the request
+body, YAML or JSON, or a multipart form with the scenario and its table files, see
+:mod:`sustain.web.uploads`) and the command's options as query parameters, and answer
+with the same JSON document as ``sustain … --json``.  Bad input gets the CLI's
+messages as HTTP 422.  With ``?background=1`` they answer 202 and a job id;
+``/api/jobs/{id}`` gives its status, progress and document.  Every run is kept in the
+history (``/api/runs``).  The routes are thin: the work runs in worker processes
 (:mod:`sustain.web.jobs`) through the same library calls as the CLI.
 """
 
@@ -40,6 +41,15 @@ from sustain.optimize.api import REFINE_SECONDS
 from sustain.web.db import NewRun, Status, Store, make_engine, sqlite_url, upgrade
 from sustain.web.guard import Guard, problem
 from sustain.web.jobs import Job, JobManager, QueueFull
+from sustain.web.options import (
+    NEXT_DAYS,
+    NEXT_STEP,
+    OVER_TIME_DAYS,
+    OVER_TIME_STEP,
+    evaluate_options,
+    next_options,
+    sweep_options,
+)
 from sustain.web.uploads import (
     MAX_FILES,
     Upload,
@@ -56,6 +66,8 @@ MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_JOBS = 2
 MAX_QUEUED = 100
 TIME_LIMIT_SECONDS = 600.0
+#: Default memory (MB) one run may take beyond the engines its process has loaded.
+MAX_MEMORY_MB = 4096.0
 #: How often (seconds) a request that waits for its run looks whether it is over.
 WAIT_SECONDS = 0.02
 #: Longest wait (seconds) of a status request for a run being finished (its result is
@@ -101,6 +113,7 @@ class Settings:
     max_jobs: int = MAX_JOBS
     max_queued: int = MAX_QUEUED
     time_limit_seconds: float = TIME_LIMIT_SECONDS
+    max_memory_mb: float | None = MAX_MEMORY_MB
 
     @property
     def database(self) -> str:
@@ -125,7 +138,9 @@ def create_app(settings: Settings) -> FastAPI:
     uploads = settings.data_dir / "uploads"
     store = Store(make_engine(settings.database))
     manager = JobManager(store, max_jobs=settings.max_jobs, max_queued=settings.max_queued,
-                         time_limit_seconds=settings.time_limit_seconds)
+                         time_limit_seconds=settings.time_limit_seconds,
+                         memory_bytes=None if settings.max_memory_mb is None
+                         else int(settings.max_memory_mb * 2**20))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -223,9 +238,23 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/api/evaluate", openapi_extra=_SCENARIO_BODY,
               summary="Readiness of every fleet with the stock held (sustain evaluate)")
-    async def evaluate(request: Request, method: Method = "vari-metric",
-                       background: Background = False) -> Response:
-        return await submit(request, Kind.EVALUATE, {"method": method}, background)
+    async def evaluate(
+        request: Request, method: Method = "vari-metric",
+        over_time: Annotated[bool, Query(description="Readiness at days 0, K, 2K, … D "
+                                         "through the scenario's deliveries, tempo, "
+                                         "attrition and battle damage.")] = False,
+        days: Annotated[int | None, Query(description="With over_time: horizon D "
+                                          f"(default {OVER_TIME_DAYS}).")] = None,
+        step: Annotated[int | None, Query(description="With over_time: days between "
+                                          f"points K (default {OVER_TIME_STEP}).")] = None,
+        exponential: Annotated[bool, Query(description="With over_time: exponential "
+                                           "repair and transit times of the same means "
+                                           "(default deterministic).")] = False,
+        background: Background = False,
+    ) -> Response:
+        options = evaluate_options(method, over_time=over_time, days=days, step=step,
+                                   exponential=exponential)
+        return await submit(request, Kind.EVALUATE, options, background)
 
     @app.post("/api/optimize", openapi_extra=_SCENARIO_BODY,
               summary="The cheapest spares for a target, or the most readiness for a budget "
@@ -269,6 +298,39 @@ def create_app(settings: Settings) -> FastAPI:
                         background: Background = False) -> Response:
         options = {"usage_from_fleets": usage_from_fleets, "availability": availability}
         return await submit(request, Kind.STOCKPILE, options, background)
+
+    @app.post("/api/next", openapi_extra=_SCENARIO_BODY,
+              summary="The offers that buy the most mission-capable system-days within a "
+              "budget (sustain next)")
+    async def next_(request: Request, budget: float, days: int = NEXT_DAYS,
+                    step: int = NEXT_STEP, background: Background = False) -> Response:
+        return await submit(request, Kind.NEXT, next_options(budget, days, step), background)
+
+    @app.post("/api/sweep", openapi_extra=_SCENARIO_BODY,
+              summary="How readiness or cost move when the inputs are wrong (sustain sweep)")
+    async def sweep(
+        request: Request,
+        vary: Annotated[list[str] | None, Query(
+            description="NAME=LOW:HIGH (mtbf, repair_days, order_ship_days, tempo); "
+            "repeat for several")] = None,
+        select: Annotated[list[str] | None, Query(
+            description="items=ID,…, systems=ID,… or sites=ID,…")] = None,
+        samples: Annotated[int | None, Query(
+            description="Instead of vary: scenarios drawn from the uncertainty: "
+            "section")] = None,
+        seed: int = 7,
+        measure: Literal["availability", "cost"] = "availability",
+        target: Annotated[list[str] | None, Query(
+            description="0.9, SYSTEM=0.95, SYSTEM@SITE=0.9; repeat for several")] = None,
+        method: Literal["vari-metric", "metric"] = "vari-metric",
+        refine_seconds: float = 0.0,
+        background: Background = False,
+    ) -> Response:
+        options = sweep_options(vary=vary or [], select=select or [], samples=samples,
+                                seed=seed, measure=measure, target=target or [],
+                                method=method, refine_seconds=refine_seconds)
+        return await submit(request, Kind.SWEEP, options, background,
+                            seed=None if samples is None else seed)
 
     async def run_or_404(run_id: str) -> dict[str, Any] | JSONResponse:
         row = await run_in_threadpool(store.get, run_id)

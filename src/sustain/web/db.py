@@ -40,8 +40,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from sustain.errors import SustainError
 
 #: Folder of the Alembic migrations (``env.py`` and ``versions/``).
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -138,19 +141,85 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'sustain.db').as_posix()}"
 
 
+class DatabaseError(SustainError):
+    """The database URL is malformed, its driver is missing, or it cannot be reached."""
+
+
+#: The driver a ``postgresql://`` URL without one gets: psycopg 3 (in the extra ``web``).
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+
+def database_url(url: str) -> URL:
+    """``url`` parsed; ``postgresql://`` and ``postgres://`` get the driver psycopg 3.
+
+    Raises
+    ------
+    DatabaseError
+        ``url`` is not a database URL.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"--db {url!r}: not a database URL (such as "
+                            "postgresql://user@host/sustain or sqlite:///path/sustain.db)"
+                            ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    return parsed
+
+
+def _shown(url: str) -> str:
+    """``url`` as given, its password (if any) hidden."""
+    parsed = make_url(url)
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys on and a wait on a locked file."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    """An engine for ``url``; SQLite gets foreign keys on and a wait on a locked file.
 
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+    Raises
+    ------
+    DatabaseError
+        A malformed URL, or one whose driver is not installed.
+    """
+    parsed = database_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except (ImportError, NoSuchModuleError) as exc:
+            raise DatabaseError(
+                f"--db {_shown(url)}: the driver "
+                f"{parsed.drivername!r} is not installed ({exc}); PostgreSQL's, psycopg, "
+                "comes with pip install 'sustain[web]'") from None
+    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def check_database(url: str) -> None:
+    """Connect to ``url`` once, so that a server that cannot reach its database says so
+    before it starts.
+
+    Raises
+    ------
+    DatabaseError
+        A malformed URL, a missing driver, or a database that refuses the connection.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseError(f"--db {_shown(url)}: cannot connect: {reason}") from None
+    finally:
+        engine.dispose()
 
 
 def upgrade(engine: Engine) -> None:

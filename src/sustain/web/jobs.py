@@ -5,7 +5,10 @@ Jobs wait in a first-in first-out queue for one of ``max_jobs`` slots; a job in 
 runs in a new process forked from a fork server that imported the engines once
 (:data:`sustain.web.worker.PRELOAD`), so a crash or a runaway job never touches the
 server.  A job running longer than ``time_limit_seconds`` is killed and fails with a
-message saying so; a cancelled job is killed (running) or never started (queued).
+message saying so; a job whose process would take more than ``memory_bytes`` beyond
+the loaded engines fails with an out-of-memory message
+(:func:`sustain.web.worker.limit_memory`); a cancelled job is killed (running) or
+never started (queued).
 When ``max_queued`` jobs already wait, a new one is refused (the API answers 429).
 
 Status, result and error are written to the run history (:class:`~sustain.web.db.Store`);
@@ -30,6 +33,13 @@ from sustain.web.worker import PRELOAD, Failure, Task, main
 
 #: How often (seconds) a supervisor looks at its worker: messages, time limit, cancel.
 POLL_SECONDS = 0.05
+#: What the server's own main module imports (``sustain serve``, or an app made with
+#: :func:`sustain.web.app.create_app`).  A worker started by the fork server runs the
+#: parent's main module again (the rule of ``multiprocessing``; Python 3.11's fork
+#: server does not load it for its children); with these modules loaded once in the
+#: fork server that takes milliseconds, not the second it took each run to import the
+#: web framework and the command line again.
+SERVER_MODULES = ("sustain.web.app", "sustain.cli.main")
 
 
 class QueueFull(SustainError):
@@ -55,17 +65,18 @@ class JobManager:
     """Runs jobs in worker processes; see the module's docstring."""
 
     def __init__(self, store: Store, *, max_jobs: int, max_queued: int,
-                 time_limit_seconds: float) -> None:
+                 time_limit_seconds: float, memory_bytes: int | None = None) -> None:
         self.store = store
         self.max_jobs = max_jobs
         self.max_queued = max_queued
         self.time_limit_seconds = time_limit_seconds
+        self.memory_bytes = memory_bytes
         self._waiting: queue.Queue[Job | None] = queue.Queue()
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(list(PRELOAD))
+        self._context.set_forkserver_preload([*PRELOAD, *SERVER_MODULES])
 
     def start(self) -> None:
         """Start the supervisors (one per slot)."""
@@ -153,8 +164,8 @@ class JobManager:
             return
         job.status = Status.RUNNING
         receive, send = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=main, args=(send, job.task), daemon=True,
-                                        name=f"sustain-run-{job.id}")
+        process = self._context.Process(target=main, args=(send, job.task, self.memory_bytes),
+                                        daemon=True, name=f"sustain-run-{job.id}")
         process.start()
         send.close()
         deadline = time.monotonic() + self.time_limit_seconds
@@ -203,7 +214,13 @@ class JobManager:
 
     def _lost(self, job: Job, exitcode: int | None) -> None:
         """The worker ended without an outcome (killed, crashed)."""
+        hint = ""
+        if self.memory_bytes is not None:
+            # Code outside Python (numba, HiGHS) may abort rather than raise MemoryError.
+            hint = (f" (a run that passes the server's memory limit of "
+                    f"{self.memory_bytes / 2**20:g} MB per run, sustain serve "
+                    "--max-memory-mb, can end so)")
         self._end(job, Status.FAILED, error=Failure(
             message=f"error: the worker process ended without a result (exit code "
-            f"{exitcode}); the run left no result",
+            f"{exitcode}){hint}; the run left no result",
             problems=(f"worker process ended (exit code {exitcode})",)))
