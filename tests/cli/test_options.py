@@ -56,7 +56,8 @@ def refused(args: list[str], message: str) -> None:
         (["-t", "0.9", "--curve", "c.md"],
          "--curve c.md: unknown output type '.md' (use .csv, .json, .png, .svg or .pdf)"),
         (["-t", "0.9", "-o", "p.png"],
-         "--output p.png: unknown output type '.png' (use .md, .json, .csv, .xlsx or .html)"),
+         "--output p.png: unknown output type '.png' (use .md, .json, .csv, .xlsx, .html or "
+         ".parquet)"),
     ],
 )
 def test_optimize(small: Path, args: list[str], message: str) -> None:

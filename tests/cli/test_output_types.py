@@ -120,7 +120,7 @@ def test_an_unknown_type_is_refused_before_any_work(tmp_path: Path, command: str
     assert result.exit_code == 2
     suffix = repr(Path(bad).suffix) if Path(bad).suffix else "none"
     assert result.stderr == (f"error: --output {tmp_path / bad}: unknown output type {suffix} "
-                             "(use .md, .json, .csv, .xlsx or .html)\n")
+                             "(use .md, .json, .csv, .xlsx, .html or .parquet)\n")
     assert list(tmp_path.iterdir()) == []
 
 

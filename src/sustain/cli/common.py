@@ -20,7 +20,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,6 +29,7 @@ from sustain.errors import ScenarioError, SustainError
 from sustain.report.files import Input, Output, Render, check_not_inputs, check_outputs
 from sustain.report.model import Report
 from sustain.report.outputs import main_table, renderer, table_csv
+from sustain.report.tabular import ChunkedTable
 
 if TYPE_CHECKING:
     from sustain.scenario import Scenario
@@ -79,22 +80,26 @@ def output_option(csv: str) -> typer.models.OptionInfo:
         "--output", "-o",
         help="Write the results to this file, by its extension: .md report, .json "
         f"document (as --json), .csv {csv}, .xlsx workbook (a sheet per table), .html "
-        "page; repeat for several files.",
+        "page, .parquet (the .csv table as Parquet); repeat for several files.",
     )
 
 
 def report_files(
     outputs: list[Output], report: Callable[[], Report], doc_json: Callable[[], str], *,
     main: str = "", csv: Callable[[], str] | None = None,
+    table: Callable[[], ChunkedTable] | None = None, doc: Callable[[], Any] | None = None,
 ) -> list[tuple[Output, Render]]:
     """What writes each of ``outputs``: the report (built once, when a file needs it),
-    the JSON document, and as CSV ``csv()`` or else the report's table ``main``."""
+    the JSON document, and as CSV or Parquet ``table()`` (written in blocks), else
+    ``csv()``, else the report's table ``main``; with ``doc`` the JSON is written in
+    pieces from the document."""
     built = functools.cache(report)
 
     def csv_text() -> str:
         return csv() if csv is not None else table_csv(main_table(built(), main))
 
-    return [(o, renderer(o, built, doc_json, csv_text)) for o in outputs]
+    return [(o, renderer(o, built, doc_json, csv_text, table=table, doc=doc))
+            for o in outputs]
 
 
 def wrote(outputs: list[Output]) -> None:

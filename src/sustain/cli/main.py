@@ -241,7 +241,7 @@ def evaluate(
         # With plans, a .csv holds them side by side (the stock held's column first).
         main = "plans" if variants else MAIN_TABLE["evaluate"]
         write_outputs(report_files(outputs, lambda: evaluation_report(sc, doc, top=top),
-                                   lambda: json_text(doc), main=main))
+                                   lambda: json_text(doc), main=main, doc=lambda: doc))
     except SustainError as exc:
         raise fail(exc) from None
     shops = doc.get("repair_shops", [])
@@ -450,7 +450,7 @@ def optimize(
     from sustain.optimize.work import parse_memory
     from sustain.report.before_after import print_before_after
     from sustain.report.builders import optimization_report
-    from sustain.report.documents import json_text, plan_csv
+    from sustain.report.documents import json_text, plan_csv, plan_table
     from sustain.report.idle import idle_warnings
     from sustain.report.plots import pyplot
     from sustain.report.run_documents import optimization_document
@@ -497,7 +497,8 @@ def optimize(
         text = json_text(doc) if json_out else ""
         files = report_files([o for o in outputs if o.option == "--output"],
                              lambda: optimization_report(sc, doc), lambda: json_text(doc),
-                             csv=lambda: plan_csv(opt))
+                             csv=lambda: plan_csv(opt), table=lambda: plan_table(opt),
+                             doc=lambda: doc)
         files += [(o, _curve_output(o, opt, sc.currency)) for o in outputs
                   if o.option == "--curve"]
         write_outputs(files)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sustain.errors import SustainError
+from sustain.report.tabular import CHUNK_ROWS, Chunk, ChunkedTable, ColumnType, csv_values
 
 if TYPE_CHECKING:
     from sustain.optimize.api import Optimization
@@ -69,11 +70,15 @@ def plan_csv(opt: Optimization) -> str:
 
     With moves (``optimize --redistribute``) a last column ``moved`` gives the units
     moved in less those moved out, ``held`` the stock held before the moves, and
-    ``qty`` = held + moved + buy."""
-    a = opt.evaluation.arrays
-    moved = opt.moved
-    return _plan_csv(a, a.stock, opt.buy, moved if opt.routes is not None else None,
-                     opt.held - moved)
+    ``qty`` = held + moved + buy.  (:func:`plan_table` gives the same rows in blocks,
+    for files of any size.)"""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    table = plan_table(opt)
+    w.writerow([n for n, _ in table.columns])
+    for chunk in table.chunks():
+        w.writerows(zip(*(csv_values(chunk[n], k) for n, k in table.columns), strict=True))
+    return buf.getvalue()
 
 
 def plan_csv_of_document(arrays: ScenarioArrays, doc: dict[str, Any]) -> str:
@@ -110,6 +115,51 @@ def _plan_csv(a: ScenarioArrays, stock: Any, buy: Any, moved: Any, held: Any) ->
                     f"{a.unit_cost[i]:.2f}", f"{units * a.unit_cost[i]:.2f}"]
                    + ([int(moved[i, s])] if moves else []))
     return buf.getvalue()
+
+
+def plan_table(opt: Optimization) -> ChunkedTable:
+    """Every item and site with stock or purchases: held, buy, resulting stock, cost.
+
+    The same rows and columns as :func:`plan_csv`, read from
+    the plan's arrays a block of items at a time.
+    """
+    a = opt.evaluation.arrays
+    moves = opt.routes is not None
+    columns: tuple[tuple[str, ColumnType], ...] = (
+        ("item", ColumnType.TEXT), ("site", ColumnType.TEXT), ("held", ColumnType.INT),
+        ("buy", ColumnType.INT), ("qty", ColumnType.INT), ("unit_cost", ColumnType.CENTS),
+        ("cost", ColumnType.CENTS),
+    ) + ((("moved", ColumnType.INT),) if moves else ())
+
+    def chunks() -> Iterator[Chunk]:
+        n_items, n_sites = a.stock.shape
+        block = max(1, CHUNK_ROWS // max(n_sites, 1))
+        moved_all = opt.moved if moves else None
+        for start in range(0, n_items, block):
+            rows = slice(start, start + block)
+            stock = a.stock[rows]
+            held_now = opt.held[rows]
+            moved = moved_all[rows] if moved_all is not None else np.zeros_like(held_now)
+            held = held_now - moved
+            ii, ss = np.nonzero((stock > 0) | (held > 0))
+            if ii.size == 0:
+                continue
+            cost = a.unit_cost[start + ii]
+            buy = (stock - held_now)[ii, ss].astype(np.int64)
+            chunk: Chunk = {
+                "item": [a.item_ids[start + i] for i in ii.tolist()],
+                "site": [a.site_ids[s] for s in ss.tolist()],
+                "held": held[ii, ss].astype(np.int64).tolist(),
+                "buy": buy.tolist(),
+                "qty": stock[ii, ss].astype(np.int64).tolist(),
+                "unit_cost": cost.tolist(),
+                "cost": (buy * cost).tolist(),
+            }
+            if moves:
+                chunk["moved"] = moved[ii, ss].astype(np.int64).tolist()
+            yield chunk
+
+    return ChunkedTable(columns, chunks)
 
 
 def curve_csv(points: list[dict[str, Any]]) -> str:

@@ -6,6 +6,7 @@
 ``.csv``  the command's main table (optimize: the stock plan)
 ``.xlsx`` one sheet per table of the report (:mod:`sustain.report.xlsx`)
 ``.html`` one self-contained page (:func:`sustain.report.html.to_html`)
+``.parquet`` the ``.csv`` table as Parquet (:mod:`sustain.report.tabular`)
 ========  =================================================================
 
 :func:`output_files` checks the extensions (and that openpyxl is there for ``.xlsx``)
@@ -19,12 +20,22 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sustain.report.files import Output, OutputError, Render, text_file
 from sustain.report.model import Cell, Kind, Report, Table, to_markdown
+from sustain.report.tabular import (
+    ChunkedTable,
+    csv_table,
+    has_non_finite,
+    require_pyarrow,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 
 #: The file types of ``-o/--output``, in the order messages list them.
-OUTPUT_SUFFIXES = (".md", ".json", ".csv", ".xlsx", ".html")
+OUTPUT_SUFFIXES = (".md", ".json", ".csv", ".xlsx", ".html", ".parquet")
 
 
 def output_files(paths: Sequence[Path] | None, option: str = "--output") -> list[Output]:
@@ -51,6 +62,8 @@ def output_files(paths: Sequence[Path] | None, option: str = "--output") -> list
             from sustain.report.xlsx import require_openpyxl  # openpyxl only when asked
 
             require_openpyxl(f"{option} {path}")
+        if suffix == ".parquet":
+            require_pyarrow(f"{option} {path}")
         found.append(Output(option, path))
     return found
 
@@ -83,14 +96,38 @@ def main_table(report: Report, name: str) -> Table:
 
 
 def renderer(out: Output, report: Callable[[], Report], json_text: Callable[[], str],
-             csv_text: Callable[[], str]) -> Render:
+             csv_text: Callable[[], str], *, table: Callable[[], ChunkedTable] | None = None,
+             doc: Callable[[], Any] | None = None) -> Render:
     """What writes ``out``, by its extension: ``report``, ``json_text`` and ``csv_text``
-    give the content (called only for the types asked for)."""
+    give the content (called only for the types asked for).
+
+    With ``table`` (the ``.csv`` table read in blocks), ``.csv`` and ``.parquet`` files
+    are written a block at a time; with ``doc`` (the JSON document), ``.json`` is
+    written in pieces (``json_text`` then only words the error of a NaN in it)."""
     suffix = out.path.suffix.lower()
     if suffix == ".json":
-        return text_file(json_text())
-    if suffix == ".csv":
-        return text_file(csv_text())
+        if doc is None:
+            return text_file(json_text())
+        document = doc()
+        if has_non_finite(document):
+            json_text()  # raises the error that names the number
+
+        def render_json(path: Path) -> None:
+            write_json(document, path)
+
+        return render_json
+    if suffix in (".csv", ".parquet"):
+        made = table() if table is not None else None
+        if made is None:
+            if suffix == ".csv":
+                return text_file(csv_text())
+            made = csv_table(csv_text())
+        write = write_csv if suffix == ".csv" else write_parquet
+
+        def render_table(path: Path) -> None:
+            write(made, path)
+
+        return render_table
     if suffix == ".md":
         return text_file(to_markdown(report()))
     if suffix == ".html":

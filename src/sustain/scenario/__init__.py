@@ -4,8 +4,10 @@ Modules, lowest first (each imports only those above it):
 
 * ``months`` month arithmetic; ``messages`` wording of values, key paths and hints;
 * ``schema`` the field table of every kind of row; ``model`` the validated objects;
-* ``raw`` a scenario as read, with locations; ``load`` reading YAML/JSON and tables;
-* ``issues`` the issue collector; ``rows`` the row validator;
+* ``columns`` a table file held as columns; ``raw`` a scenario as read, with
+  locations; ``load`` reading YAML/JSON and tables;
+* ``issues`` the issue collector; ``rows`` the row validator; ``column_rows`` and
+  ``stock_columns`` the same checks on a table held as columns (the stock);
 * ``timeline`` and ``stockpile`` the time-phased tables and the stockpile section;
 * ``validate`` the whole check; ``compile`` objects to arrays; ``oryx`` loss rates
   from Oryx's tables (for worked examples).

@@ -7,13 +7,14 @@ fleet hours per day; the engine receives failures per day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 import numpy as np
 from scipy import sparse
 
 from sustain._types import FloatArray, IntArray
 from sustain.errors import Issue, ScenarioError
-from sustain.scenario.model import Scenario
+from sustain.scenario.model import Scenario, StockLevel, StockTable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -282,13 +283,14 @@ def compile_scenario(scenario: Scenario) -> ScenarioArrays:
             qty[i_idx[it.id], k_idx[inst.system]] = inst.qty
     needed, essential = _mission_split(scenario, qty, i_idx, k_idx)
 
+    ordered = [by_item[i] for i in item_ids]
+
     def col(attr: str) -> FloatArray:
-        return np.array([float(getattr(by_item[i], attr)) for i in item_ids], dtype=np.float64)
+        return np.fromiter(map(attrgetter(attr), ordered), dtype=np.float64,
+                           count=len(ordered))
 
     fleets = sorted(scenario.fleets, key=lambda f: (f.system, f.site))
-    stock = np.zeros((len(item_ids), len(site_ids)))
-    for st in scenario.stock:
-        stock[i_idx[st.item], s_idx[st.site]] += st.qty
+    stock = _stock_array(scenario.stock, i_idx, s_idx)
     return ScenarioArrays(
         site_ids=tuple(site_ids),
         item_ids=tuple(item_ids),
@@ -356,3 +358,18 @@ def _mission_split(
         needed if np.any(needed < qty) else None,
         essential if np.any(essential == 0.0) else None,
     )
+
+
+def _stock_array(
+    rows: tuple[StockLevel, ...] | StockTable, i_idx: dict[str, int], s_idx: dict[str, int]
+) -> FloatArray:
+    """The (items × sites) stock held, summed over the rows."""
+    stock = np.zeros((len(i_idx), len(s_idx)))
+    if isinstance(rows, StockTable):  # a large table: by codes, without a row object
+        item = np.array([i_idx[i] for i in rows.item_ids], dtype=np.int64)[rows.item]
+        site = np.array([s_idx[s] for s in rows.site_ids], dtype=np.int64)[rows.site]
+        flat = np.bincount(item * len(s_idx) + site, weights=rows.qty, minlength=stock.size)
+        return flat.astype(np.float64, copy=False).reshape(stock.shape)
+    for st in rows:
+        stock[i_idx[st.item], s_idx[st.site]] += st.qty
+    return stock

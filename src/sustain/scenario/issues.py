@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +85,7 @@ class Collector:
         self.errors = 0
         self._kept: list[Issue] = []
         self._groups: dict[_Kind, _Group] = {}
-        self._file_tables: dict[tuple[Any, ...], tuple[TableSource, list[str]] | None] = {}
+        self._file_tables: dict[tuple[Any, ...], tuple[TableSource, Sequence[str]] | None] = {}
         for issue in raw.issues:
             self.take(issue)
 

@@ -30,7 +30,7 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,9 +39,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from sustain._paths import kind_of
 from sustain.errors import Issue, MissingExtraError, ScenarioError
+from sustain.scenario.columns import Column, ColumnTable, RowWhere, arrow_column, encode
+from sustain.scenario.columns import empty as _empty
 from sustain.scenario.messages import closest, describe, quote, shorten
 from sustain.scenario.raw import RawScenario, TableSource, hashable, table_key
-from sustain.scenario.schema import DONOR_TABLES, SECTION, STOCKPILE_TABLES
+from sustain.scenario.schema import COLUMN_TABLES, DONOR_TABLES, SECTION, STOCKPILE_TABLES
 
 #: Keys allowed in a ``{file: …}`` table reference.
 FILE_REF_KEYS = ("file", "sheet")
@@ -378,7 +380,7 @@ def load_raw(path: str | Path, *, allow_outside_tables: bool = False) -> RawScen
             raw.tables[key] = TableSource(where=raw.locate((key,)), from_file=False)
             raw.row_where[key] = [raw.locate((key, i)) for i in range(len(value))]
         elif _is_table_ref(value):
-            reader.load(str(key), value)
+            reader.load(str(key), value, columnar=key in COLUMN_TABLES)
     section = data.get(SECTION)
     if isinstance(section, dict):  # lists nested in the stockpile section
         for key in STOCKPILE_TABLES:
@@ -509,11 +511,15 @@ class _TableReader:
         elif isinstance(value, dict) and _is_table_ref(value):
             self.load(name, value, loc=loc)
 
-    def load(self, key: str, ref: dict[Any, Any], loc: tuple[Any, ...] | None = None) -> None:
+    def load(self, key: str, ref: dict[Any, Any], loc: tuple[Any, ...] | None = None, *,
+             columnar: bool = False) -> None:
         """Read the table file ``ref`` names into ``raw.data[key]``, or record why not.
 
         ``loc`` is the key path of a nested table (``("stockpile", "demand")``, known as
         ``key`` = ``"stockpile.demand"``); the rows replace ``ref`` in its container.
+        ``columnar``: a CSV or Parquet table is kept as a
+        :class:`~sustain.scenario.columns.ColumnTable` (the tables of
+        :data:`~sustain.scenario.schema.COLUMN_TABLES`, checked column by column).
         """
         raw = self.raw
         loc = (key,) if loc is None else loc
@@ -562,7 +568,7 @@ class _TableReader:
         if not issues and target is not None and isinstance(file, str):
             try:
                 rows, columns, row_numbers, shown, left_out = self._read(
-                    target, file, sheet, raw.locate((*loc, "sheet")), key
+                    target, file, sheet, raw.locate((*loc, "sheet")), key, columnar=columnar
                 )
             except _TableError as exc:
                 issues.extend(exc.issues)
@@ -578,7 +584,7 @@ class _TableReader:
                     complete=not left_out,
                 )
                 raw.issues.extend(left_out)
-                raw.row_where[key] = [f"{shown} row {n}" for n in row_numbers]
+                raw.row_where[key] = RowWhere(shown, row_numbers)
                 if resolved not in raw.source_files:
                     raw.source_files.append(resolved)
                 return
@@ -612,13 +618,19 @@ class _TableReader:
         return None
 
     def _read(
-        self, target: Path, file: str, sheet: object, sheet_where: str, key: str
-    ) -> tuple[list[dict[str, Any]], tuple[str, ...], list[int], str, list[Issue]]:
-        """Read one table file; rows as dicts without empty cells, plus row numbers, and
-        the problems of rows that could not be read (left out)."""
+        self, target: Path, file: str, sheet: object, sheet_where: str, key: str, *,
+        columnar: bool = False,
+    ) -> tuple[list[dict[str, Any]] | ColumnTable, tuple[str, ...], Sequence[int], str,
+               list[Issue]]:
+        """Read one table file: its rows (as mappings without empty cells, or with
+        ``columnar`` a CSV or Parquet table as columns), header, row numbers, the name
+        shown in messages, and the problems of rows that could not be read (left out)."""
         shown = file
         suffix = target.suffix.lower()
         left_out: list[Issue] = []
+        body: list[list[Any]] = []
+        cols: list[Column] = []
+        numbers: Sequence[int]
         with _open_regular(target, shown) as fh:
             if suffix == ".csv":
                 try:
@@ -628,9 +640,17 @@ class _TableReader:
                     header = exc.header
                     body, numbers = [r for _, r in exc.body], [n for n, _ in exc.body]
             elif suffix == ".parquet":
-                header, body, numbers = _read_parquet(fh, shown)
+                header, cols = _read_parquet(fh, shown)
+                n_rows = len(cols[0].codes) if cols else 0
+                # Parquet has no header row: data row k is reported as row k (1-based).
+                numbers = range(1, n_rows + 1)
             else:
                 header, body, numbers, shown = _read_xlsx(fh, shown, sheet, sheet_where, key)
+        if suffix == ".csv":
+            cols = [encode([r[k] if k < len(r) else None for r in body])
+                    for k in range(len(header))]
+        if suffix != ".parquet":
+            n_rows = len(body)
         issues: list[Issue] = []
         seen: set[str] = set()
         for col, h in enumerate(header, start=1):
@@ -639,17 +659,20 @@ class _TableReader:
                     Issue(where=shown, path=h, message="column given twice in the header")
                 )
             seen.add(h)
-            if not h and any(len(r) >= col and not _empty(r[col - 1]) for r in body):
+            if not h and (any(v is not None for v in cols[col - 1].values) if cols else any(
+                    len(r) >= col and not _empty(r[col - 1]) for r in body)):
                 issues.append(
                     Issue(where=shown, path="", message=f"column {col} has values but no header")
                 )
         if issues:
             raise _TableError(left_out + issues)
-        rows = [
-            {col: val for col, val in zip(header, values, strict=False) if col and not _empty(val)}
-            for values in body
-        ]
-        return rows, tuple(h for h in header if h), numbers, shown, left_out
+        named = tuple(h for h in header if h)
+        if suffix == ".xlsx":  # cells of one column may differ in type: read row by row
+            rows = [{c: v for c, v in zip(header, values, strict=False) if c and not _empty(v)}
+                    for values in body]
+            return rows, named, numbers, shown, left_out
+        table = ColumnTable({h: c for h, c in zip(header, cols, strict=True) if h}, n_rows)
+        return (table if columnar else table.rows()), named, numbers, shown, left_out
 
 
 def _open_regular(target: Path, shown: str) -> BinaryIO:
@@ -663,14 +686,6 @@ def _open_regular(target: Path, shown: str) -> BinaryIO:
         os.close(fd)
         raise _table_fail(shown, f"is {kind_of(mode)}, not a file")
     return os.fdopen(fd, "rb")
-
-
-def _empty(value: object) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    return isinstance(value, float) and value != value  # NaN from a spreadsheet
 
 
 def _read_csv(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]], list[int]]:
@@ -708,7 +723,9 @@ def _read_csv(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]], lis
     return header, [r for _, r in body], [n for n, _ in body]
 
 
-def _read_parquet(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]], list[int]]:
+def _read_parquet(fh: BinaryIO, shown: str) -> tuple[list[str], list[Column]]:
+    """The header and columns of a Parquet table (each column's distinct values coded by
+    Arrow, in C: a column of two million ids costs one list of its distinct ids)."""
     # pyarrow is an optional extra (sustain[tables]) and takes ~0.1 s to import
     # (measured after sustain.scenario): only scenarios with Parquet tables pay for it.
     try:
@@ -718,17 +735,17 @@ def _read_parquet(fh: BinaryIO, shown: str) -> tuple[list[str], list[list[Any]],
     try:
         table = pq.read_table(fh)
         header = [str(c) for c in table.column_names]
-        cols = [table.column(c).to_pylist() for c in table.column_names]
+        for name, field in zip(header, table.schema, strict=True):
+            if "binary" in str(field.type):  # binary, large_binary, a list of binary, …
+                raise _table_fail(
+                    shown, f"column '{shorten(name)}' holds binary values: use text or numbers"
+                )
+        cols = [arrow_column(table.column(k)) for k in range(table.num_columns)]
+    except _TableError:
+        raise
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise _table_fail(shown, f"not a readable Parquet file: {exc}") from None
-    for name, values in zip(header, cols, strict=True):
-        if any(isinstance(v, bytes | bytearray) for v in values):
-            raise _table_fail(
-                shown, f"column '{shorten(name)}' holds binary values: use text or numbers"
-            )
-    body = [list(r) for r in zip(*cols, strict=True)] if cols else []
-    # Parquet has no header row: data row k is reported as row k (1-based).
-    return header, body, list(range(1, len(body) + 1))
+    return header, cols
 
 
 def _check_unpacked_size(data: io.BytesIO, shown: str) -> None:

@@ -7,11 +7,13 @@ the simulator, and the ``stockpile:`` section (:class:`StockpilePlan` and its pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, overload
 
+from sustain._types import IntArray
 from sustain.errors import Issue
 from sustain.scenario.months import month_labels
 from sustain.scenario.uncertainty import Uncertainty
@@ -101,6 +103,65 @@ class StockLevel:
     item: str
     site: str
     qty: int
+
+
+class StockTable(Sequence[StockLevel]):
+    """The stock rows of a large table as columns; a :class:`StockLevel` is made only
+    when a row is asked for.
+
+    ``item_ids`` and ``site_ids`` are the distinct ids; ``item``, ``site`` and ``qty``
+    hold per row the index of its item and site in them and its quantity.  It reads
+    as a sequence of :class:`StockLevel` and compares equal to a tuple of the same rows.
+    """
+
+    __slots__ = ("item", "item_ids", "qty", "site", "site_ids")
+
+    def __init__(self, *, item_ids: tuple[str, ...], site_ids: tuple[str, ...],
+                 item: IntArray, site: IntArray, qty: IntArray) -> None:
+        self.item_ids = item_ids
+        self.site_ids = site_ids
+        self.item = item
+        self.site = site
+        self.qty = qty
+
+    def __len__(self) -> int:
+        return int(self.qty.size)
+
+    @overload
+    def __getitem__(self, k: int) -> StockLevel: ...
+    @overload
+    def __getitem__(self, k: slice) -> tuple[StockLevel, ...]: ...
+    def __getitem__(self, k: int | slice) -> StockLevel | tuple[StockLevel, ...]:
+        if isinstance(k, slice):
+            return tuple(self[j] for j in range(*k.indices(len(self))))
+        return StockLevel(item=self.item_ids[self.item[k]], site=self.site_ids[self.site[k]],
+                          qty=int(self.qty[k]))
+
+    def __iter__(self) -> Iterator[StockLevel]:
+        items, sites = self.item_ids, self.site_ids
+        for i, s, q in zip(self.item.tolist(), self.site.tolist(), self.qty.tolist(),
+                           strict=True):
+            yield StockLevel(item=items[i], site=sites[s], qty=q)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other,
+                                                                      strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"StockTable({len(self)} rows)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_stock_table, (self.item_ids, self.site_ids, self.item, self.site, self.qty))
+
+
+def _stock_table(item_ids: tuple[str, ...], site_ids: tuple[str, ...], item: IntArray,
+                 site: IntArray, qty: IntArray) -> StockTable:
+    return StockTable(item_ids=item_ids, site_ids=site_ids, item=item, site=site, qty=qty)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -368,7 +429,7 @@ class Scenario:
     systems: tuple[System, ...]
     fleets: tuple[Fleet, ...]
     items: tuple[Item, ...]
-    stock: tuple[StockLevel, ...] = ()
+    stock: tuple[StockLevel, ...] | StockTable = ()
     stock_limits: tuple[StockLimit, ...] = ()
     stockpile: StockpilePlan | None = None
     deliveries: tuple[Delivery, ...] = ()

@@ -7,6 +7,7 @@ locations it keeps.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class RawScenario:
     data: dict[str, Any]
     where: str  # the scenario file's name, for messages
     tables: dict[str, TableSource] = field(default_factory=dict)
-    row_where: dict[str, list[str]] = field(default_factory=dict)
+    row_where: dict[str, Sequence[str]] = field(default_factory=dict)
     key_lines: dict[tuple[int, Any], int] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     source_files: list[Path] = field(default_factory=list)

@@ -136,7 +136,7 @@ def _sub_model(model: type[BaseModel], keys: tuple[str, ...]) -> type[BaseModel]
     return current
 
 
-def _number_fields(model: type[BaseModel]) -> dict[str, str]:
+def number_fields(model: type[BaseModel]) -> dict[str, str]:
     """Numeric fields of ``model`` (as written) and what their values must be."""
     out: dict[str, str] = {}
     for name, f in model.model_fields.items():
@@ -189,8 +189,7 @@ def validate_rows(
         a row whose nested table could not be read fails (its problem is reported).
     """
     name = table_key(loc)
-    fields = field_names(model)
-    id_key = id_key if id_key is not None else ("id" if "id" in fields else None)
+    id_key = table_id_key(model, id_key)
     source = c.raw.tables.get(name)
     if source is not None and not source.readable:
         c.uncertain.add(name)  # its problem is already reported
@@ -201,7 +200,26 @@ def validate_rows(
         c.add(loc, f"must be a list of rows (or {{file: table.csv}}): got {describe(rows)}")
         c.uncertain.add(name)
         return []
-    numbers = _number_fields(model)
+    numbers = number_fields(model)
+    drop = check_header(c, name, model)
+    skip_missing = c.absent[name]
+    good: list[tuple[int, Any]] = []
+    for i, row in enumerate(rows):
+        check_row(c, loc, model, i, row, good, drop=drop, numbers=numbers, id_key=id_key,
+                  nested=nested, skip_missing=skip_missing)
+    return good
+
+
+def table_id_key(model: type[Row], id_key: str | None) -> str | None:
+    """The key that names a row of ``model`` (``id_key``, else ``"id"`` if it has one)."""
+    return id_key if id_key is not None else ("id" if "id" in field_names(model) else None)
+
+
+def check_header(c: Collector, name: str, model: type[Row]) -> set[str]:
+    """Report the unknown and missing columns of the file table ``name``; return the
+    columns to leave out of its rows (the unknown ones)."""
+    fields = field_names(model)
+    source = c.raw.tables.get(name)
     drop: set[str] = set()
     skip_missing = c.absent[name]
     if source is not None and source.from_file:
@@ -219,46 +237,64 @@ def validate_rows(
                 if col not in skip_missing:
                     c.add_at(source.where, col, "required column is missing")
                 skip_missing.add(col)
-    good: list[tuple[int, Any]] = []
-    for i, row in enumerate(rows):
-        here = (*loc, i)
-        if not isinstance(row, dict):
-            c.add(here, f"must be a mapping of keys: got {describe(row)}")
+    return drop
+
+
+def check_row(
+    c: Collector,
+    loc: tuple[Any, ...],
+    model: type[Row],
+    i: int,
+    row: object,
+    good: list[tuple[int, Any]],
+    *,
+    drop: set[str],
+    numbers: Mapping[str, str],
+    id_key: str | None,
+    nested: Iterable[str] = (),
+    skip_missing: set[str],
+) -> None:
+    """Check row ``i`` of the table at ``loc``: append it to ``good`` if it passes, else
+    report its problems (see :func:`validate_rows`)."""
+    name = table_key(loc)
+    fields = field_names(model)
+    here = (*loc, i)
+    if not isinstance(row, dict):
+        c.add(here, f"must be a mapping of keys: got {describe(row)}")
+        c.uncertain.add(name)
+        return
+    if drop:
+        row = {k: v for k, v in row.items() if k not in drop}
+    ok = True
+    for key, value in row.items():
+        if isinstance(value, bool) and key in numbers:
+            c.add((*here, key), f"must be {numbers[key]}: got {describe(value)}")
+            ok = False
+    for key in nested:
+        inner = c.raw.tables.get(table_key((*here, key)))
+        if inner is not None and not inner.readable:
+            row = {k: v for k, v in row.items() if k != key}  # reported while loading
+            ok = False
+    bad_keys = {k for k, v in row.items() if isinstance(v, bool) and k in numbers}
+    if ok:
+        try:
+            good.append((i, model.model_validate(row)))
+            return
+        except ValidationError as exc:
+            _report(c, here, model, exc, skip_missing)
+            bad_keys |= {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+    # The keys that passed are still checked against other tables (references).
+    c.failed[name].append((i, {
+        k: v.strip() if isinstance(v, str) else v
+        for k, v in row.items() if k in fields and k not in bad_keys
+    }))
+    # The row failed: remember what it was meant to be, to spare cascades.
+    if id_key is not None:
+        rid = _row_id(row, id_key)
+        if rid is not None:
+            c.broken[name].add(rid)
+        else:
             c.uncertain.add(name)
-            continue
-        if drop:
-            row = {k: v for k, v in row.items() if k not in drop}
-        ok = True
-        for key, value in row.items():
-            if isinstance(value, bool) and key in numbers:
-                c.add((*here, key), f"must be {numbers[key]}: got {describe(value)}")
-                ok = False
-        for key in nested:
-            inner = c.raw.tables.get(table_key((*here, key)))
-            if inner is not None and not inner.readable:
-                row = {k: v for k, v in row.items() if k != key}  # reported while loading
-                ok = False
-        bad_keys = {k for k, v in row.items() if isinstance(v, bool) and k in numbers}
-        if ok:
-            try:
-                good.append((i, model.model_validate(row)))
-                continue
-            except ValidationError as exc:
-                _report(c, here, model, exc, skip_missing)
-                bad_keys |= {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
-        # The keys that passed are still checked against other tables (references).
-        c.failed[name].append((i, {
-            k: v.strip() if isinstance(v, str) else v
-            for k, v in row.items() if k in fields and k not in bad_keys
-        }))
-        # The row failed: remember what it was meant to be, to spare cascades.
-        if id_key is not None:
-            rid = _row_id(row, id_key)
-            if rid is not None:
-                c.broken[name].add(rid)
-            else:
-                c.uncertain.add(name)
-    return good
 
 
 def _report(

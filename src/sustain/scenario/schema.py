@@ -99,6 +99,8 @@ def _pairs(value: str, name: str, hint: str, *, qty_required: bool) -> list[dict
 #: Ends a quantity in the ``installed_in`` table cell: the item is not essential
 #: (``"SAMX:1?"``; docs/scenario.md, "Redundancy and essentiality").
 NON_ESSENTIAL_MARK = "?"
+#: Characters of a cell that lists several systems or marks quantities.
+_CELL_MARKS = frozenset(";,/" + NON_ESSENTIAL_MARK)
 
 
 def _as_installed(value: object) -> object:
@@ -110,6 +112,11 @@ def _as_installed(value: object) -> object:
     """
     if not isinstance(value, str):
         return value
+    if not _CELL_MARKS.intersection(value):  # one system, plain quantity: "SAMX:2"
+        key, _, qty = value.partition(":")
+        key, qty = key.strip(), qty.strip()
+        if key and ":" not in qty:
+            return [{"system": key, "qty": qty}] if qty else [{"system": key}]
     hint = "must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2')"
     if "/" in value or NON_ESSENTIAL_MARK in value:
         hint = ("must read 'SYSTEM:QTY;SYSTEM:QTY' (e.g. 'SAMX:1;IFV:2'; 'SAMX:2/1' for 2 "
@@ -536,6 +543,10 @@ TABLES: dict[str, type[Row]] = {
     "moves": MoveRow,
     "laterals": LateralRow,
 }
+
+#: Tables read from CSV or Parquet as columns and checked per distinct value
+#: (:mod:`sustain.scenario.column_rows`): the one that grows as items × sites.
+COLUMN_TABLES = frozenset({"stock"})
 
 #: Tables a scenario may leave out.
 OPTIONAL_TABLES = frozenset(

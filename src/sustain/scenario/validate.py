@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from sustain.errors import Severity
+from sustain.scenario.column_rows import CheckedColumns, validate_columns
+from sustain.scenario.columns import ColumnTable
 from sustain.scenario.issues import Collector
 from sustain.scenario.messages import closest, describe, hint_for, num
 from sustain.scenario.model import (
@@ -46,6 +48,7 @@ from sustain.scenario.schema import (
     StockRow,
     field_names,
 )
+from sustain.scenario.stock_columns import check_stock_columns
 from sustain.scenario.stockpile import validate_section
 from sustain.scenario.timeline import check_timeline
 from sustain.scenario.uncertainty import check_uncertainty
@@ -78,6 +81,7 @@ def validate(raw: RawScenario) -> Scenario:
         if key in data and data[key] is not None and not isinstance(data[key], str):
             c.add((key,), f"must be text: got {describe(data[key])}")
     tables: dict[str, list[tuple[int, Any]]] = {}
+    stock_columns: CheckedColumns | None = None
     # A munitions-only scenario (a stockpile section) needs no sites, systems, … .
     munitions = SECTION in data
     for table, model in TABLES.items():
@@ -88,8 +92,14 @@ def validate(raw: RawScenario) -> Scenario:
             tables[table] = []
             continue
         id_key = "system" if table == "fleets" else None
-        tables[table] = validate_rows(c, (table,), model, data[table], id_key=id_key)
-        if table in _ROW_NAME and data[table] == [] and not munitions:
+        given = data[table]
+        if isinstance(given, ColumnTable):  # the stock of a CSV or Parquet file
+            stock_columns = validate_columns(c, (table,), model, given, id_key=id_key)
+            tables[table] = []
+        else:
+            tables[table] = validate_rows(c, (table,), model, given, id_key=id_key)
+        if table in _ROW_NAME and isinstance(given, list | ColumnTable) and len(given) == 0 \
+                and not munitions:
             source = raw.tables.get(table)
             message = f"at least one {_ROW_NAME[table]} is needed"
             if source is not None and source.from_file:
@@ -114,6 +124,8 @@ def validate(raw: RawScenario) -> Scenario:
     _check_needed(c, items)
     holes = _check_holes(c, data)
     _check_stock(c, tables["stock"], items, sites)
+    stock_table = None if stock_columns is None else check_stock_columns(
+        c, stock_columns, items, sites)
     _check_limits(c, tables["stock_limits"], items, sites)
     _check_failed_rows(c, sites=sites, systems=systems, items=items)
 
@@ -173,7 +185,7 @@ def validate(raw: RawScenario) -> Scenario:
             StockLimit(item=r.item, site=r.site, min=r.min, max=r.max)
             for _, r in tables["stock_limits"]
         ),
-        stock=tuple(
+        stock=stock_table if stock_table is not None else tuple(
             StockLevel(item=r.item, site=r.site, qty=r.qty) for _, r in tables["stock"]
         ),
         stockpile=plan,
