@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sustain.optimize.curve_kernels import best_and_hulls
+from sustain.optimize.curve_kernels import best_and_hulls, leaf_counts
 from sustain.optimize.state import MIN_GAIN
 
 
@@ -118,3 +118,30 @@ def test_hull_vertices_dominate_every_point_brute_force() -> None:
             for u in fin.tolist():  # each point under the hull's piecewise-linear roof
                 roof = np.interp(u, hull, hv) if u <= hull[-1] else hv[-1]
                 assert best[u] <= roof + tol
+
+
+def reference_leaf_counts(order: np.ndarray, rows: np.ndarray, n: np.ndarray, n_l: int,
+                          width: int) -> np.ndarray:
+    """Units per leaf after the first ``n[p]`` picks of ``order[rows[p]]`` (the replaced
+    NumPy code: every point's picks expanded and counted with ``bincount``)."""
+    out = np.zeros((rows.size, n_l))
+    for p in range(rows.size):
+        picks = order[rows[p], : n[p]] // width
+        out[p] = np.bincount(picks, minlength=n_l)[:n_l]
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_leaf_counts_equal_the_reference(seed: int) -> None:
+    """One pass per row gives the counts of expanding every point's picks: rows repeated,
+    out of order, with the same ``n`` twice, and ``n`` of 0 and of every pick."""
+    rng = np.random.default_rng(seed)
+    n_rows, n_l, width = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 7))
+    order = np.array([rng.permutation(n_l * width) for _ in range(n_rows)], dtype=np.int64)
+    points = int(rng.integers(1, 30))
+    rows = rng.integers(0, n_rows, points).astype(np.int64)
+    n = rng.integers(0, n_l * width + 1, points).astype(np.int64)
+    by_row = np.lexsort((n, rows)).astype(np.int64)
+    got = leaf_counts(order, rows, n, by_row, width, n_l)
+    assert np.array_equal(got, reference_leaf_counts(order, rows, n, n_l, width))

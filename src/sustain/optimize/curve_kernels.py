@@ -89,3 +89,33 @@ def best_and_hulls(vals3, off, width, gamma, cut_on, min_gain, short):  # type: 
         n_out += h
         counts[b] = h
     return arg, hull[:n_out], counts
+
+
+@_jit
+def leaf_counts(order, rows, n, sorted_points, width, n_l):  # type: ignore[no-untyped-def]
+    """Units at each leaf when the first ``n[p]`` picks of row ``rows[p]`` are taken.
+
+    ``order[r]`` lists row ``r``'s leaf gains best first as ``leaf · width + level``;
+    ``sorted_points`` visits the points by row, then by ``n``, so each row's picks are
+    counted once, in one pass up to its largest ``n`` (the work grows with the picks
+    of the rows used, not with the points times their picks).
+
+    Returns (points × ``n_l``) counts.
+    """
+    out = np.zeros((rows.size, n_l))
+    cnt = np.zeros(n_l)
+    row = -1
+    k = 0
+    for j in sorted_points:
+        r = rows[j]
+        if r != row:
+            row = r
+            k = 0
+            for leaf in range(n_l):
+                cnt[leaf] = 0.0
+        while k < n[j]:
+            cnt[order[r, k] // width] += 1.0
+            k += 1
+        for leaf in range(n_l):
+            out[j, leaf] = cnt[leaf]
+    return out

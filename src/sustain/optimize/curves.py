@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from sustain._types import BoolArray, FloatArray, IntArray
-from sustain.optimize.curve_kernels import best_and_hulls
+from sustain.optimize.curve_kernels import best_and_hulls, leaf_counts
 from sustain.optimize.family import Curve, Family, log_factor, special_pairs, special_terms
 from sustain.optimize.state import MIN_GAIN, AllocationState
 from sustain.readiness.backorders import ebo_table
@@ -437,33 +437,18 @@ def _point_terms(
     ]
 
 
-#: Leaf picks expanded at a time when counting the allocation of hull points.
-PICK_CHUNK = 2_000_000
-
-
 def _leaf_counts(order: IntArray, rows: IntArray, n: IntArray, n_l: int, width: int) -> FloatArray:
     """Units at each leaf when the first ``n[p]`` entries of ``order[rows[p]]`` are taken.
 
     ``order`` lists (leaf × ``width`` + level) gain indices best first, per row.
-    Returns (points × ``n_l``).
+    Returns (points × ``n_l``), counted by :func:`~sustain.optimize.curve_kernels.leaf_counts`
+    in one pass over each row's picks.
     """
-    out = np.zeros((rows.size, n_l))
     if n_l == 0 or rows.size == 0:
-        return out
-    ends = np.cumsum(n)
-    lo = 0
-    while lo < rows.size:
-        base = int(ends[lo - 1]) if lo else 0
-        hi = max(int(np.searchsorted(ends, base + PICK_CHUNK, side="right")), lo + 1)
-        cnt = n[lo:hi]
-        pt = np.repeat(np.arange(lo, hi, dtype=np.int64), cnt)
-        pos = np.arange(pt.size, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        leaf = order[rows[pt], pos] // width
-        out[lo:hi] = np.bincount(
-            (pt - lo) * n_l + leaf, minlength=(hi - lo) * n_l
-        ).reshape(hi - lo, n_l)
-        lo = hi
-    return out
+        return np.zeros((rows.size, n_l))
+    by_row = np.lexsort((n, rows)).astype(np.int64)
+    return np.asarray(leaf_counts(order, rows.astype(np.int64), n.astype(np.int64), by_row,
+                                  int(width), int(n_l)), dtype=np.float64)
 
 
 def _pair_rows(
