@@ -1092,6 +1092,9 @@ def _pmf_rows(mean: FloatArray, var: FloatArray, width: int, first: int = 0) -> 
 
 #: Columns between exact anchors of :func:`_pmf_far`.
 PMF_ANCHOR_EVERY = 128
+#: ``log p`` below which ``exp`` gives 0.0 with a wide margin (the smallest subnormal
+#: double is about ``e^-744.4``).
+UNDERFLOW_LOG = -800.0
 
 
 def _pmf_far(fit: _Fit, width: int, first: int = 0) -> FloatArray:
@@ -1111,8 +1114,16 @@ def _pmf_far(fit: _Fit, width: int, first: int = 0) -> FloatArray:
                           np.tile(anchors, rows)).reshape(rows, anchors.size)
     x = np.arange(first, width, dtype=np.float64)
     log_p = np.empty((rows, width - first))
+    # A block between two anchors both below UNDERFLOW_LOG is below it throughout (the
+    # pmf is unimodal) and its exp is 0.0: it is filled, not carried.
+    low = log_anchor < UNDERFLOW_LOG
+    gone = np.zeros((rows, anchors.size), dtype=bool)
+    gone[:, :-1] = low[:, :-1] & low[:, 1:]
     for k, start in enumerate(range(0, width - first, step)):
         end = min(start + step, width - first)
+        if gone[:, k].all():
+            log_p[:, start:end] = -np.inf
+            continue
         log_p[:, start] = log_anchor[:, k]
         if end > start + 1:
             # log p(x) / p(x − 1) for x = first + start + 1 .. first + end − 1
