@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from sustain._types import BoolArray, FloatArray, IntArray
-from sustain.optimize.curve_kernels import best_and_hulls, leaf_counts
+from sustain.optimize.curve_kernels import best_and_hulls, leaf_counts, merge_gains
 from sustain.optimize.family import Curve, Family, log_factor, special_pairs, special_terms
 from sustain.optimize.state import MIN_GAIN, AllocationState
 from sustain.readiness.backorders import ebo_table
@@ -253,28 +253,16 @@ def build_batch(
     gains = np.diff(value_leaf, axis=2)  # (live rows, leaves, n_lv): from m_lo + j
     del value_leaf
     gains[~((lvl >= fl_leaf) & (lvl < cap_leaf))] = -np.inf
-    flat = gains.reshape(live.size, -1)
+    # Picks best first and the value after each: merged from the leaves' runs of
+    # falling gains (compiled), sorted where a row's gains rise somewhere.
+    vals = np.full((n_b * n_c, gains.shape[1] * gains.shape[2] + 1), -np.inf)
+    order = np.empty((live.size, gains.shape[1] * gains.shape[2]), dtype=np.int64)
+    merged = merge_gains(gains, np.ascontiguousarray(start, dtype=np.float64), order, vals,
+                         live.astype(np.int64))
+    if not merged.all():
+        rest = np.flatnonzero(~merged)
+        order[rest] = _sorted_values(gains[rest], start[rest], live[rest], vals)
     del gains
-    np.negative(flat, out=flat)
-    order = np.argsort(flat, axis=1, kind="stable")
-    np.negative(flat, out=flat)
-    g = np.take_along_axis(flat, order, axis=1)
-    del flat
-    ok = np.isfinite(g)
-    n_ok = ok.sum(axis=1)
-    g[~ok] = 0.0
-    del ok
-    np.cumsum(g, axis=1, out=g)  # value gained by the first n + 1 leaf units
-    # Value after n leaf units, n = 0..P (-inf past the row's last finite gain).
-    vals = np.full((n_b * n_c, g.shape[1] + 1), -np.inf)
-    step = max(1, CHUNK_CELLS // vals.shape[1])
-    for lo_r in range(0, live.size, step):
-        st = start[lo_r : lo_r + step, None]
-        chunk = np.concatenate([st + 0.0, st + g[lo_r : lo_r + step]], axis=1)
-        n_idx = np.arange(chunk.shape[1])[None, :]
-        chunk[n_idx > n_ok[lo_r : lo_r + step, None]] = -np.inf
-        vals[live[lo_r : lo_r + step]] = chunk
-    del g
     at_live = np.full(n_b * n_c, -1, dtype=np.int64)  # row -> its place in ``live``
     at_live[live] = np.arange(live.size)
     # Best value per item for each number of units added, over the combos.
@@ -470,6 +458,27 @@ def _point_terms(
     return [
         term[bounds[b] : bounds[b + 1]].reshape(-1, nf[b]) for b in range(len(fams))
     ]
+
+
+def _sorted_values(gains: FloatArray, start: FloatArray, rows: IntArray,
+                   vals: FloatArray) -> IntArray:
+    """Picks of each row best first (a stable sort of its gains) and, in ``vals[rows]``,
+    the value after each number of picks (``-inf`` past the last finite gain)."""
+    flat = gains.reshape(gains.shape[0], -1)
+    order = np.argsort(-flat, axis=1, kind="stable")
+    g = np.take_along_axis(flat, order, axis=1)
+    ok = np.isfinite(g)
+    n_ok = ok.sum(axis=1)
+    g[~ok] = 0.0
+    np.cumsum(g, axis=1, out=g)  # value gained by the first n + 1 leaf units
+    step = max(1, CHUNK_CELLS // vals.shape[1])
+    for lo_r in range(0, rows.size, step):
+        st = start[lo_r : lo_r + step, None]
+        chunk = np.concatenate([st + 0.0, st + g[lo_r : lo_r + step]], axis=1)
+        n_idx = np.arange(chunk.shape[1])[None, :]
+        chunk[n_idx > n_ok[lo_r : lo_r + step, None]] = -np.inf
+        vals[rows[lo_r : lo_r + step]] = chunk
+    return order
 
 
 def _leaf_counts(order: IntArray, rows: IntArray, n: IntArray, n_l: int, width: int) -> FloatArray:
