@@ -11,7 +11,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sustain.optimize.curve_kernels import best_and_hulls
+from sustain.optimize.curve_kernels import best_and_hulls, leaf_counts, merge_gains
+from sustain.optimize.curves import _sorted_values
 from sustain.optimize.state import MIN_GAIN
 
 
@@ -118,3 +119,68 @@ def test_hull_vertices_dominate_every_point_brute_force() -> None:
             for u in fin.tolist():  # each point under the hull's piecewise-linear roof
                 roof = np.interp(u, hull, hv) if u <= hull[-1] else hv[-1]
                 assert best[u] <= roof + tol
+
+
+def reference_leaf_counts(order: np.ndarray, rows: np.ndarray, n: np.ndarray, n_l: int,
+                          width: int) -> np.ndarray:
+    """Units per leaf after the first ``n[p]`` picks of ``order[rows[p]]`` (the replaced
+    NumPy code: every point's picks expanded and counted with ``bincount``)."""
+    out = np.zeros((rows.size, n_l))
+    for p in range(rows.size):
+        picks = order[rows[p], : n[p]] // width
+        out[p] = np.bincount(picks, minlength=n_l)[:n_l]
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_leaf_counts_equal_the_reference(seed: int) -> None:
+    """One pass per row gives the counts of expanding every point's picks: rows repeated,
+    out of order, with the same ``n`` twice, and ``n`` of 0 and of every pick."""
+    rng = np.random.default_rng(seed)
+    n_rows, n_l, width = int(rng.integers(1, 6)), int(rng.integers(1, 5)), int(rng.integers(1, 7))
+    order = np.array([rng.permutation(n_l * width) for _ in range(n_rows)], dtype=np.int64)
+    points = int(rng.integers(1, 30))
+    rows = rng.integers(0, n_rows, points).astype(np.int64)
+    n = rng.integers(0, n_l * width + 1, points).astype(np.int64)
+    by_row = np.lexsort((n, rows)).astype(np.int64)
+    got = leaf_counts(order, rows, n, by_row, width, n_l)
+    assert np.array_equal(got, reference_leaf_counts(order, rows, n, n_l, width))
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_merged_gains_equal_the_sorted_ones(seed: int) -> None:
+    """Rows of falling gains per leaf (with ties within and across leaves, ``-inf``
+    outside a run) are merged to exactly the stable sort's picks and values; rows whose
+    gains rise, have a gap in their run or hold a NaN are left to the sort."""
+    rng = np.random.default_rng(seed)
+    n_r, n_l, n_v = int(rng.integers(1, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 8))
+    gains = -np.sort(-np.round(rng.exponential(1.0, (n_r, n_l, n_v)), 1), axis=2)
+    lo = rng.integers(0, n_v + 1, (n_r, n_l))
+    hi = np.maximum(lo, rng.integers(0, n_v + 1, (n_r, n_l)))
+    j = np.arange(n_v)[None, None, :]
+    gains[(j < lo[:, :, None]) | (j >= hi[:, :, None])] = -np.inf
+    spoilt = rng.random(n_r) < 0.3
+    for i in np.flatnonzero(spoilt).tolist():  # a rise, a gap or a NaN
+        gains[i, 0, :] = rng.choice([1.0, 2.0, np.nan, -np.inf], n_v)
+    start = rng.normal(size=n_r)
+    rows = rng.permutation(n_r + 2)[:n_r].astype(np.int64)
+    got_vals = np.full((n_r + 2, n_l * n_v + 1), -np.inf)
+    got_order = np.zeros((n_r, n_l * n_v), dtype=np.int64)
+    done = merge_gains(gains, start, got_order, got_vals, rows)
+    ref_vals = np.full_like(got_vals, -np.inf)
+    ref_order = _sorted_values(gains, start, rows, ref_vals)
+    for i in np.flatnonzero(done).tolist():
+        assert np.array_equal(got_order[i], ref_order[i])
+        assert np.array_equal(got_vals[rows[i]], ref_vals[rows[i]])
+    # Rows without a rise, a gap or a NaN are always merged.
+    clean = ~np.isnan(gains).any(axis=(1, 2))
+    fin = np.isfinite(gains)
+    for i in range(n_r):
+        for leaf in range(n_l):
+            run = gains[i, leaf][fin[i, leaf]]
+            idx = np.flatnonzero(fin[i, leaf])
+            if idx.size and (np.any(np.diff(run) > 0) or idx[-1] - idx[0] + 1 != idx.size):
+                clean[i] = False
+    assert np.array_equal(done, clean)

@@ -89,3 +89,107 @@ def best_and_hulls(vals3, off, width, gamma, cut_on, min_gain, short):  # type: 
         n_out += h
         counts[b] = h
     return arg, hull[:n_out], counts
+
+
+@_jit
+def leaf_counts(order, rows, n, sorted_points, width, n_l):  # type: ignore[no-untyped-def]
+    """Units at each leaf when the first ``n[p]`` picks of row ``rows[p]`` are taken.
+
+    ``order[r]`` lists row ``r``'s leaf gains best first as ``leaf · width + level``;
+    ``sorted_points`` visits the points by row, then by ``n``, so each row's picks are
+    counted once, in one pass up to its largest ``n`` (the work grows with the picks
+    of the rows used, not with the points times their picks).
+
+    Returns (points × ``n_l``) counts.
+    """
+    out = np.zeros((rows.size, n_l))
+    cnt = np.zeros(n_l)
+    row = -1
+    k = 0
+    for j in sorted_points:
+        r = rows[j]
+        if r != row:
+            row = r
+            k = 0
+            for leaf in range(n_l):
+                cnt[leaf] = 0.0
+        while k < n[j]:
+            cnt[order[r, k] // width] += 1.0
+            k += 1
+        for leaf in range(n_l):
+            out[j, leaf] = cnt[leaf]
+    return out
+
+
+@_jit
+def merge_gains(gains, start, order, vals, out_rows):  # type: ignore[no-untyped-def]
+    """Leaf picks best first and the values they reach, by merging the leaves' gains.
+
+    ``gains[i, l, j]`` is row ``i``'s gain of a unit at leaf ``l`` from its ``j``-th
+    level (``-inf``: not a pick).  Where each leaf's finite gains are one run that does
+    not rise, the stable sort of every row's gains, best first (ties: lower leaf, then
+    lower level), is the merge of the leaves' runs: ``order[i]`` gets the picks as
+    ``l · L + j`` (then the ``-inf`` entries in index order), and row ``out_rows[i]`` of
+    ``vals`` (filled with ``-inf`` by the caller) the value after ``n`` picks,
+    ``start[i]`` plus the running sum of the gains -- the numbers of ``argsort``,
+    ``cumsum`` and the sum with ``start``.  Returns per row whether it was merged; a row whose gains
+    rise somewhere, or hold a NaN, is left for the caller to sort.
+    """
+    n_r, n_l, n_v = gains.shape
+    done = np.zeros(n_r, dtype=np.bool_)
+    head = np.zeros(n_l, dtype=np.int64)
+    first = np.zeros(n_l, dtype=np.int64)
+    end = np.zeros(n_l, dtype=np.int64)
+    for i in range(n_r):
+        fine = True
+        for leaf in range(n_l):
+            h = n_v
+            e = n_v
+            for j in range(n_v):
+                v = gains[i, leaf, j]
+                if math.isnan(v):
+                    fine = False
+                    break
+                if v != -math.inf:
+                    if h == n_v:
+                        h = j
+                    elif e != n_v or v > gains[i, leaf, j - 1]:
+                        fine = False  # a gap in the run, or a rise
+                        break
+                elif h != n_v and e == n_v:
+                    e = j
+            if not fine:
+                break
+            head[leaf] = h
+            first[leaf] = h
+            end[leaf] = e if h != n_v else n_v
+        if not fine:
+            continue
+        done[i] = True
+        row = out_rows[i]
+        st = start[i]
+        vals[row, 0] = st + 0.0
+        n = 0
+        total = 0.0
+        while True:
+            best = -1
+            best_v = 0.0
+            for leaf in range(n_l):
+                if head[leaf] < end[leaf]:
+                    v = gains[i, leaf, head[leaf]]
+                    if best < 0 or v > best_v:
+                        best = leaf
+                        best_v = v
+            if best < 0:
+                break
+            order[i, n] = best * n_v + head[best]
+            head[best] += 1
+            total = best_v if n == 0 else total + best_v
+            n += 1
+            vals[row, n] = st + total
+        for leaf in range(n_l):  # the -inf entries: outside each leaf's run
+            for j in range(n_v):
+                if j < first[leaf] or j >= end[leaf]:
+                    order[i, n] = leaf * n_v + j
+                    n += 1
+    return done

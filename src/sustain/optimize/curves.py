@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from sustain._types import BoolArray, FloatArray, IntArray
-from sustain.optimize.curve_kernels import best_and_hulls
+from sustain.optimize.curve_kernels import best_and_hulls, leaf_counts, merge_gains
 from sustain.optimize.family import Curve, Family, log_factor, special_pairs, special_terms
 from sustain.optimize.state import MIN_GAIN, AllocationState
 from sustain.readiness.backorders import ebo_table
@@ -34,6 +34,8 @@ TAIL_FOR_CAP = 1e-7
 #: Items per vectorised batch when building curves, and table cells per batch.
 BATCH_ITEMS = 2048
 CELL_BUDGET = 4_000_000
+#: Cells of the large tables worked on at a time (bounds the temporary arrays).
+CHUNK_CELLS = 1 << 20
 #: Upper-site stock combinations enumerated per batch: every combination up to the
 #: caps when the batch's tables fit in :data:`CELL_BUDGET` cells and its pipelines in
 #: :data:`PIPE_BUDGET` (combination, site) pairs; otherwise the widest range is
@@ -139,17 +141,20 @@ def build_batch(
     short = np.zeros(n_b, dtype=bool)  # curves truncated below ``gamma``
     if rel > 0 and n_l:
         cut = rel  # (only its sign matters below; ``gamma`` is set from the gains)
+    # Leaf tables start at the batch's lowest leaf floor: levels below every floor are
+    # never points (a rebuilt curve's tables span what is left to buy, not all stock).
+    m_lo = int(floor[:, leaves].min()) if n_l else 0
     if cut > 0 and n_l:
         # Leaf levels: a leaf's gains fall with its own stock (concave), and are
         # largest with the upper sites at their floor (longest pipeline): keep the
         # levels whose gain there is at least gamma.
         m0 = int(cap[:, leaves].max())
         t0 = ebo_table(
-            mean0[:, leaves].ravel(), var0[:, leaves].ravel(), m0
-        ).reshape(n_b, n_l, m0 + 1)
-        g0 = np.diff(_values(state, tops, 1, t0, ebo0, mv=(mean0, var0, None, floor))[1],
-                     axis=2)
-        lvl0 = np.arange(m0)[None, None, :]
+            mean0[:, leaves].ravel(), var0[:, leaves].ravel(), m0, m_lo
+        ).reshape(n_b, n_l, m0 - m_lo + 1)
+        g0 = np.diff(_values(state, tops, 1, t0, ebo0, mv=(mean0, var0, None, floor),
+                             first_level=m_lo)[1], axis=2)
+        lvl0 = np.arange(m_lo, m0)[None, None, :]
         f_l, c_l = floor[:, leaves][:, :, None], cap[:, leaves][:, :, None]
         span0 = (lvl0 >= f_l) & (lvl0 < c_l)
         if rel > 0:
@@ -219,36 +224,45 @@ def build_batch(
     # Values of fleets at upper sites (fixed per combo) and at leaves (per level).
     w = state.w
     m_max = int(cap[:, leaves].max()) if n_l else 0
-    table = np.zeros((n_b * n_c, n_l, m_max + 1))  # EBO 0: rows that are no points
+    n_lv = m_max - m_lo  # table columns: levels m_lo .. m_max
     live = np.flatnonzero(valid)
-    table[live] = ebo_table(
-        p_mean[live][:, leaves].ravel(), p_var[live][:, leaves].ravel(), max(m_max, 0)
-    ).reshape(live.size, n_l, m_max + 1)
+    built = ebo_table(
+        p_mean[live][:, leaves].ravel(), p_var[live][:, leaves].ravel(), m_max, m_lo
+    ).reshape(live.size, n_l, n_lv + 1)
+    if live.size == n_b * n_c:
+        table = built
+    else:
+        table = np.zeros((n_b * n_c, n_l, n_lv + 1))  # EBO 0: rows that are no points
+        table[live] = built
+    del built
     value_up, value_leaf = _values(state, tops, n_c, table, p_ebo, valid,
-                                   mv=(p_mean, p_var, None, stock))
+                                   mv=(p_mean, p_var, None, stock), first_level=m_lo)
     # Marginal gains at each leaf from each level; only floor <= level < cap count.
     # Valid rows only (``live``, in order); the others are no points (value -inf).
-    value_leaf = value_leaf[live]
-    gains = np.diff(value_leaf, axis=2)  # (live rows, leaves, m_max)
-    lvl = np.arange(m_max)[None, None, :]
+    # The large (rows × leaves × levels) arrays are made one at a time and released
+    # (or overwritten in place) as soon as the next is made: the peak memory is a few
+    # tables, not one per step.
+    if live.size < n_b * n_c:
+        value_leaf = value_leaf[live]
+    lvl = np.arange(m_lo, m_max)[None, None, :]
     fl_leaf = np.repeat(floor[:, leaves], n_c, axis=0)[live][:, :, None]
     cap_leaf = np.repeat(cap[:, leaves], n_c, axis=0)[live][:, :, None]
-    gains = np.where((lvl >= fl_leaf) & (lvl < cap_leaf), gains, -np.inf)
     start = value_up[live] + np.take_along_axis(
-        value_leaf, fl_leaf.astype(np.int64), axis=2
+        value_leaf, fl_leaf.astype(np.int64) - m_lo, axis=2
     )[:, :, 0].sum(axis=1)
-    flat = gains.reshape(live.size, -1)
-    order = np.argsort(-flat, axis=1, kind="stable")
-    g = np.take_along_axis(flat, order, axis=1)
-    ok = np.isfinite(g)
-    cum = np.concatenate(
-        [np.zeros((g.shape[0], 1)), np.cumsum(np.where(ok, g, 0.0), axis=1)], axis=1
-    )
-    n_ok = ok.sum(axis=1)
-    vals_live = start[:, None] + cum  # value after n leaf units, n = 0..P
-    n_idx = np.arange(vals_live.shape[1])[None, :]
-    vals = np.full((n_b * n_c, vals_live.shape[1]), -np.inf)
-    vals[live] = np.where(n_idx <= n_ok[:, None], vals_live, -np.inf)
+    gains = np.diff(value_leaf, axis=2)  # (live rows, leaves, n_lv): from m_lo + j
+    del value_leaf
+    gains[~((lvl >= fl_leaf) & (lvl < cap_leaf))] = -np.inf
+    # Picks best first and the value after each: merged from the leaves' runs of
+    # falling gains (compiled), sorted where a row's gains rise somewhere.
+    vals = np.full((n_b * n_c, gains.shape[1] * gains.shape[2] + 1), -np.inf)
+    order = np.empty((live.size, gains.shape[1] * gains.shape[2]), dtype=np.int64)
+    merged = merge_gains(gains, np.ascontiguousarray(start, dtype=np.float64), order, vals,
+                         live.astype(np.int64))
+    if not merged.all():
+        rest = np.flatnonzero(~merged)
+        order[rest] = _sorted_values(gains[rest], start[rest], live[rest], vals)
+    del gains
     at_live = np.full(n_b * n_c, -1, dtype=np.int64)  # row -> its place in ``live``
     at_live[live] = np.arange(live.size)
     # Best value per item for each number of units added, over the combos.
@@ -269,11 +283,12 @@ def build_batch(
     r = owner * n_c + combo
     alloc = floor[owner]
     alloc[:, ups] = stock[r][:, ups]
-    alloc[:, leaves] += _leaf_counts(order, at_live[r], u - off[combo], n_l, max(m_max, 1))
+    alloc[:, leaves] += _leaf_counts(order, at_live[r], u - off[combo], n_l, max(n_lv, 1))
     # Fleet terms at the hull points, read from the same tables: leaf EBOs from
     # ``table`` at the allocated level, upper-site EBOs from the combo's pipelines
     # (a base's stock does not change any other site's pipeline).
-    terms = _point_terms(state, fams, tops, owner, r, alloc, table, p_ebo, (p_mean, p_var))
+    terms = _point_terms(state, fams, tops, owner, r, alloc, table, p_ebo, (p_mean, p_var),
+                         first_level=m_lo)
     first = np.concatenate([[0], np.cumsum(counts)])
     for b, fam in enumerate(fams):
         t = terms[b]
@@ -298,10 +313,12 @@ def _values(
     state: AllocationState, tops: IntArray, n_c: int, table: FloatArray, ebo_rows: FloatArray,
     valid: BoolArray | None = None,
     mv: tuple[FloatArray, FloatArray, FloatArray | None, FloatArray] | None = None,
+    first_level: int = 0,
 ) -> tuple[FloatArray, FloatArray]:
     """Weighted fleet values of rows ``r = b * n_c + c`` of the items ``tops``.
 
-    ``table`` is (rows × leaves × levels) leaf EBOs, ``ebo_rows`` (rows × sites)
+    ``table`` is (rows × leaves × levels) leaf EBOs (levels from ``first_level``),
+    ``ebo_rows`` (rows × sites)
     EBOs at the upper sites.  Returns the upper-site fleets' value per row and the
     leaf fleets' value per row, leaf and level (0 on rows where ``valid`` is False).
     ``mv`` gives what redundant installations need (:func:`_special_values`): pipeline
@@ -334,7 +351,7 @@ def _values(
         dead, slow = special_pairs(a, tops[b], f)
         wz[dead | slow] = 0.0
         _special_values(state, tops, n_c, valid, mv, b[slow], f[slow], leaf_of,
-                        value_up, value_leaf)
+                        value_up, value_leaf, first_level)
     lpos = leaf_of[s]
     at_leaf = lpos >= 0
     cols = np.arange(n_c, dtype=np.int64)
@@ -348,8 +365,12 @@ def _values(
         if leaf_sel.size:
             pair, rows = _pair_rows(b, leaf_sel, n_c, cols, per_b)
             lp = lpos[pair]
-            x = table[rows, lp, :] * coef[pair][:, None]
-            value_leaf[rows, lp, :] += wz[pair][:, None] * log_factor(x)
+            step = max(1, CHUNK_CELLS // max(table.shape[2], 1))  # bounded temporaries
+            for k in range(0, rows.size, step):
+                cut_k = slice(k, k + step)
+                x = table[rows[cut_k], lp[cut_k], :] * coef[pair[cut_k]][:, None]
+                value_leaf[rows[cut_k], lp[cut_k], :] += (
+                    wz[pair[cut_k]][:, None] * log_factor(x))
         up_sel = sel[~at_leaf[sel]]
         if up_sel.size:
             pair, rows = _pair_rows(b, up_sel, n_c, cols, per_b)
@@ -362,6 +383,7 @@ def _special_values(
     state: AllocationState, tops: IntArray, n_c: int, valid: BoolArray | None,
     mv: tuple[FloatArray, FloatArray, FloatArray | None, FloatArray], b: IntArray,
     f: IntArray, leaf_of: IntArray, value_up: FloatArray, value_leaf: FloatArray,
+    first_level: int = 0,
 ) -> None:
     """Add ``w_f log R`` of the redundant (item ``tops[b]``, fleet ``f``) pairs to the
     values (:func:`sustain.optimize.family.special_terms`), row by row."""
@@ -377,7 +399,8 @@ def _special_values(
             if valid is not None and not valid[row]:
                 continue
             if lp >= 0:
-                levels = (np.arange(value_leaf.shape[2], dtype=np.float64) if one_level is None
+                levels = (np.arange(first_level, first_level + value_leaf.shape[2],
+                                    dtype=np.float64) if one_level is None
                           else np.array([one_level[bb, lp]]))
             else:
                 levels = np.array([stock[row, site]])
@@ -392,13 +415,13 @@ def _special_values(
 def _point_terms(
     state: AllocationState, fams: list[Family], tops: IntArray, owner: IntArray, r: IntArray,
     alloc: FloatArray, table: FloatArray, ebo_rows: FloatArray,
-    mv: tuple[FloatArray, FloatArray] | None = None,
+    mv: tuple[FloatArray, FloatArray] | None = None, first_level: int = 0,
 ) -> list[FloatArray]:
     """Unweighted fleet terms (points × family fleets) of each family's points.
 
     Point ``p`` belongs to family ``owner[p]``, has stock ``alloc[p]`` and reads row
-    ``r[p]`` of ``table`` (leaves × levels) and ``ebo_rows`` (sites); the result
-    equals :func:`fleet_terms` on those EBOs.
+    ``r[p]`` of ``table`` (leaves × levels from ``first_level``) and ``ebo_rows``
+    (sites); the result equals :func:`fleet_terms` on those EBOs.
     """
     a = state.a
     leaf_of = np.full(a.n_sites, -1, dtype=np.int64)
@@ -416,7 +439,7 @@ def _point_terms(
     lpos = leaf_of[s]
     at_leaf = lpos >= 0
     ebo = np.empty(pp.size)
-    lvl = alloc[pp[at_leaf], s[at_leaf]].astype(np.int64)
+    lvl = alloc[pp[at_leaf], s[at_leaf]].astype(np.int64) - first_level
     ebo[at_leaf] = table[rp[at_leaf], lpos[at_leaf], lvl]
     ebo[~at_leaf] = ebo_rows[rp[~at_leaf], s[~at_leaf]]
     z = a.qty_per_system[top, a.fleet_system[f]]
@@ -437,33 +460,39 @@ def _point_terms(
     ]
 
 
-#: Leaf picks expanded at a time when counting the allocation of hull points.
-PICK_CHUNK = 2_000_000
+def _sorted_values(gains: FloatArray, start: FloatArray, rows: IntArray,
+                   vals: FloatArray) -> IntArray:
+    """Picks of each row best first (a stable sort of its gains) and, in ``vals[rows]``,
+    the value after each number of picks (``-inf`` past the last finite gain)."""
+    flat = gains.reshape(gains.shape[0], -1)
+    order = np.argsort(-flat, axis=1, kind="stable")
+    g = np.take_along_axis(flat, order, axis=1)
+    ok = np.isfinite(g)
+    n_ok = ok.sum(axis=1)
+    g[~ok] = 0.0
+    np.cumsum(g, axis=1, out=g)  # value gained by the first n + 1 leaf units
+    step = max(1, CHUNK_CELLS // vals.shape[1])
+    for lo_r in range(0, rows.size, step):
+        st = start[lo_r : lo_r + step, None]
+        chunk = np.concatenate([st + 0.0, st + g[lo_r : lo_r + step]], axis=1)
+        n_idx = np.arange(chunk.shape[1])[None, :]
+        chunk[n_idx > n_ok[lo_r : lo_r + step, None]] = -np.inf
+        vals[rows[lo_r : lo_r + step]] = chunk
+    return order
 
 
 def _leaf_counts(order: IntArray, rows: IntArray, n: IntArray, n_l: int, width: int) -> FloatArray:
     """Units at each leaf when the first ``n[p]`` entries of ``order[rows[p]]`` are taken.
 
     ``order`` lists (leaf × ``width`` + level) gain indices best first, per row.
-    Returns (points × ``n_l``).
+    Returns (points × ``n_l``), counted by :func:`~sustain.optimize.curve_kernels.leaf_counts`
+    in one pass over each row's picks.
     """
-    out = np.zeros((rows.size, n_l))
     if n_l == 0 or rows.size == 0:
-        return out
-    ends = np.cumsum(n)
-    lo = 0
-    while lo < rows.size:
-        base = int(ends[lo - 1]) if lo else 0
-        hi = max(int(np.searchsorted(ends, base + PICK_CHUNK, side="right")), lo + 1)
-        cnt = n[lo:hi]
-        pt = np.repeat(np.arange(lo, hi, dtype=np.int64), cnt)
-        pos = np.arange(pt.size, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        leaf = order[rows[pt], pos] // width
-        out[lo:hi] = np.bincount(
-            (pt - lo) * n_l + leaf, minlength=(hi - lo) * n_l
-        ).reshape(hi - lo, n_l)
-        lo = hi
-    return out
+        return np.zeros((rows.size, n_l))
+    by_row = np.lexsort((n, rows)).astype(np.int64)
+    return np.asarray(leaf_counts(order, rows.astype(np.int64), n.astype(np.int64), by_row,
+                                  int(width), int(n_l)), dtype=np.float64)
 
 
 def _pair_rows(

@@ -37,9 +37,9 @@ import math
 
 import numpy as np
 
-from sustain._types import FloatArray
+from sustain._types import FloatArray, IntArray
 from sustain.optimize.curves import build_curves
-from sustain.optimize.family import Family, SubItemMove
+from sustain.optimize.family import Curve, Family, SubItemMove
 from sustain.optimize.local_search import polish
 from sustain.optimize.state import (
     MIN_GAIN,
@@ -62,6 +62,51 @@ REBUILD_CUT = 0.25
 INITIAL_CUT = 1e-3
 #: Times a fleet that fell back below a target it had met counts again, at most.
 MAX_REVIVALS = 8
+
+#: Most curve steps taken in one run (bounds the arrays of a run).
+RUN_MAX = 4096
+
+
+def _curve_run(
+    cur: Curve, top_ratio: float, log_a: FloatArray, fleets: IntArray, live: FloatArray
+) -> tuple[int, FloatArray, FloatArray] | None:
+    """The curve's next steps the one-unit-at-a-time loop would take in a row, at once.
+
+    Steps from ``cur.pos`` on whose ratio is strictly above ``top_ratio`` (the best other
+    entry of the heap: a tie goes to the entry queued first, as the heap would order
+    it), whose terms stay above -50 at both ends (below, the loop sums log A afresh),
+    that lower no fleet's term (a fall may revive a met fleet), and that come before the
+    first step after which a fleet reaches its target (``live``: that step is left to
+    the loop).  ``log A`` of the family's fleets after each step is summed in order
+    (``cumsum`` along the steps: the loop's own additions); returns the number of
+    steps, those sums and their availabilities, or None when there is no such step.
+    """
+    n, pos = len(cur.ratio), cur.pos
+    ratio, low = cur.ratio, cur.low
+    if low[pos] < -50:
+        return None
+    k = 0
+    while (k < RUN_MAX and pos + k < n and ratio[pos + k] > top_ratio
+           and low[pos + k + 1] >= -50):
+        k += 1
+    if k == 0:
+        return None
+    logs = cur.logs[pos : pos + k + 1]
+    delta = logs[1:] - logs[:-1]
+    falls = np.flatnonzero((delta < 0).any(axis=1))
+    if falls.size:
+        k = int(falls[0])
+    if k == 0:
+        return None
+    sums = np.cumsum(np.concatenate([log_a[fleets][None, :], delta[:k]]), axis=0)[1:]
+    avs = np.exp(sums)
+    hits = np.flatnonzero((avs >= live[fleets][None, :]).any(axis=1))
+    if hits.size:
+        k = int(hits[0])
+    if k == 0:
+        return None
+    return k, sums[:k], avs[:k]
+
 
 def sub_item_move(state: AllocationState, fam: Family, current_terms: FloatArray) -> None:
     """Set ``fam.sub_move`` to the family's best single sub-item unit (any sub-item, any
@@ -322,8 +367,38 @@ def marginal_allocation(
             if not take_curve and fam.curve is not None:
                 build_curves(opt, [fam])  # sub-item stock changed this item's repair delays
                 push(fam_i)
-            else:
-                push(fam_i, fresh=take_curve)
+                continue
+            if take_curve and not multi[fam_i] and budget is None and deadline is None:
+                # Many units at once: the curve's next steps that would come off the heap
+                # one after the other anyway (ratio above every other entry), up to the
+                # step before a target is reached; the same steps and numbers as one
+                # at a time (see _curve_run).
+                assert cur is not None
+                top_ratio = -heap[0][0] if heap else -math.inf
+                run = _curve_run(cur, top_ratio, log_a, fam.fleets, live)
+                if run is not None:
+                    k, sums, avs = run
+                    p0, r = cur.pos, fam.top
+                    for j in range(k):
+                        p = p0 + j + 1
+                        dcost = float(cur.units[p] - cur.units[p - 1]) * unit_cost[r]
+                        cost += dcost
+                        spent += dcost
+                        av = np.exp(log_a)
+                        av[fam.fleets] = avs[j]
+                        steps.append(Step(cost=cost, rows=(r,), stock=cur.stock[p : p + 1].copy(),
+                                          availability=av, terms=cur.logs[p]))
+                        n_step += 1
+                        if progress is not None and n_step % 25 == 0:
+                            gap = np.nanmax(np.where(np.isnan(targets), np.nan, targets - av),
+                                            initial=0.0)
+                            progress(n_step, cost, float(gap) if np.isfinite(gap) else 0.0)
+                    last_ratio = cur.ratio[p0 + k - 1]
+                    cur.pos = p0 + k
+                    opt.stock[r] = cur.stock[cur.pos]
+                    fam_terms.assign(fam_i, cur.logs[cur.pos], cur.low[cur.pos])
+                    log_a[fam.fleets] = sums[k - 1]
+            push(fam_i, fresh=take_curve)
             continue
         newly = np.zeros(targets.size, dtype=bool)
         newly[ff[reached]] = True

@@ -50,10 +50,11 @@ BYTES_PER_UNIT_SITE = 16
 #: recurrence: measured about 30 times slower per cell).
 HEAVY_MEAN = 500.0
 HEAVY_CELL_WORK = 30
-#: Work (weighted table cells of one build of every curve) above which a run is refused:
-#: a two-item scenario of 36,501 systems counting 8.1e8 ran for more than 5 minutes on a
-#: 2-core machine, so about 1e8 take a minute (10,000 items × 20 bases: 6e7).
-MAX_WORK = 1e8
+#: Work (weighted table cells of one build of every curve) above which a run is refused,
+#: about 40 s of processor time: measured 7 to 13 ns per weighted cell on one item on
+#: 36,501 systems (7.6e8: 10 s), 30 items on three bases of 10,000 systems to 0.999999
+#: (1.8e9: 12 s) and 20 items on 100,000 systems to 0.999999 (4.9e9: 62 s, refused).
+MAX_WORK = 3e9
 
 
 def machine_memory() -> int:

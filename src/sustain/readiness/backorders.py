@@ -1053,12 +1053,18 @@ def backorder_moments(
     )
 
 
-def _pmf_rows(mean: FloatArray, var: FloatArray, width: int) -> FloatArray:
-    """``P(X = x)`` for ``x = 0 .. width − 1`` on each row, shape (rows, width)."""
-    out = np.zeros((mean.size, width))
-    if width == 0:
+def _pmf_rows(mean: FloatArray, var: FloatArray, width: int, first: int = 0) -> FloatArray:
+    """``P(X = x)`` for ``x = first .. width − 1`` on each row, shape (rows, width − first).
+
+    Rows with small means run the ratio recurrence from ``p(0)`` and drop the columns
+    below ``first``; the others start at the exact anchor at or below ``first``
+    (:func:`_pmf_far`), so every column is the number a table from 0 would hold.
+    """
+    out = np.zeros((mean.size, width - first))
+    if width <= first:
         return out
-    out[mean == 0.0, 0] = 1.0
+    if first == 0:
+        out[mean == 0.0, 0] = 1.0
     pos = np.flatnonzero(mean > 0.0)
     if not pos.size:
         return out
@@ -1073,19 +1079,27 @@ def _pmf_rows(mean: FloatArray, var: FloatArray, width: int) -> FloatArray:
         for x in range(1, width):
             col = col * (a + b / x if x > 1 else d)
             block[:, x] = col
-        out[rows] = block
+        out[rows] = block[:, first:]
     if not rec.all():
         far = np.flatnonzero(~rec)
-        out[pos[far]] = _pmf_far(fit.take(far), width)
+        start = first - first % PMF_ANCHOR_EVERY  # an anchor column
+        block = _pmf_far(fit.take(far), width, start)[:, first - start :]
+        if far.size == mean.size and start == first:
+            return block  # every row far: the block is the table (no second copy)
+        out[pos[far]] = block
     return out
 
 
 #: Columns between exact anchors of :func:`_pmf_far`.
 PMF_ANCHOR_EVERY = 128
+#: ``log p`` below which ``exp`` gives 0.0 with a wide margin (the smallest subnormal
+#: double is about ``e^-744.4``).
+UNDERFLOW_LOG = -800.0
 
 
-def _pmf_far(fit: _Fit, width: int) -> FloatArray:
-    """``P(X = 0 .. width − 1)`` of rows with large means, shape (rows, width).
+def _pmf_far(fit: _Fit, width: int, first: int = 0) -> FloatArray:
+    """``P(X = first .. width − 1)`` of rows with large means, shape (rows, width − first);
+    ``first`` is a multiple of :data:`PMF_ANCHOR_EVERY`.
 
     ``log p`` is exact (:func:`_log_pmf`) at every :data:`PMF_ANCHOR_EVERY`-th column
     and carried from there by the ratio recurrence in logs, ``log p(x) = log p(x − 1)
@@ -1095,26 +1109,32 @@ def _pmf_far(fit: _Fit, width: int) -> FloatArray:
     """
     rows = fit.mean.size
     step = PMF_ANCHOR_EVERY
-    anchors = np.arange(0, width, step, dtype=np.float64)
+    anchors = np.arange(first, width, step, dtype=np.float64)
     log_anchor = _log_pmf(fit.take(np.repeat(np.arange(rows), anchors.size)),
                           np.tile(anchors, rows)).reshape(rows, anchors.size)
-    x = np.arange(width, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        ratio = np.where(
-            x[None, 1:] > 1.0,
-            fit.alpha[:, None] + fit.beta[:, None] / np.maximum(x[None, 1:], 1.0),
-            fit.delta[:, None],
-        )
-        log_ratio = np.log(ratio)
-    log_p = np.empty((rows, width))
-    for k, start in enumerate(range(0, width, step)):
-        end = min(start + step, width)
+    x = np.arange(first, width, dtype=np.float64)
+    log_p = np.empty((rows, width - first))
+    # A block between two anchors both below UNDERFLOW_LOG is below it throughout (the
+    # pmf is unimodal) and its exp is 0.0: it is filled, not carried.
+    low = log_anchor < UNDERFLOW_LOG
+    gone = np.zeros((rows, anchors.size), dtype=bool)
+    gone[:, :-1] = low[:, :-1] & low[:, 1:]
+    for k, start in enumerate(range(0, width - first, step)):
+        end = min(start + step, width - first)
+        if gone[:, k].all():
+            log_p[:, start:end] = -np.inf
+            continue
         log_p[:, start] = log_anchor[:, k]
         if end > start + 1:
-            log_p[:, start + 1 : end] = log_anchor[:, k, None] + np.cumsum(
-                log_ratio[:, start : end - 1], axis=1
-            )
-    return np.exp(log_p)
+            # log p(x) / p(x − 1) for x = first + start + 1 .. first + end − 1
+            xb = x[None, start + 1 : end]
+            with np.errstate(divide="ignore"):
+                log_ratio = np.log(np.where(
+                    xb > 1.0, fit.alpha[:, None] + fit.beta[:, None] / np.maximum(xb, 1.0),
+                    fit.delta[:, None],
+                ))
+            log_p[:, start + 1 : end] = log_anchor[:, k, None] + np.cumsum(log_ratio, axis=1)
+    return np.exp(log_p, out=log_p)
 
 
 def pipeline_pmf(mean: float, var: float, n: int) -> FloatArray:
@@ -1146,13 +1166,17 @@ def pipeline_pmf(mean: float, var: float, n: int) -> FloatArray:
         return _pmf_rows(m, v, int(n))[0]
 
 
-def ebo_table(mean: npt.ArrayLike, var: npt.ArrayLike, max_stock: int) -> FloatArray:
-    """``EBO(s)`` for ``s = 0 .. max_stock`` on every row.
+def ebo_table(
+    mean: npt.ArrayLike, var: npt.ArrayLike, max_stock: int, min_stock: int = 0
+) -> FloatArray:
+    """``EBO(s)`` for ``s = min_stock .. max_stock`` on every row.
 
     ``EBO(S)`` for the top stock ``S`` comes from :func:`backorder_moments`, then
     ``EBO(s) = EBO(s + 1) + P(X > s)`` downwards (Sherbrooke 2004, ch. 2), with
     ``P(X > s) = P(X > S) + Σ_{x=s+1}^{S} p(x)``: sums of positive terms only, so
-    the table has the accuracy of :func:`backorder_moments`.
+    the table has the accuracy of :func:`backorder_moments`.  The columns from
+    ``min_stock`` are the same numbers as those of a table from 0 (the sums run
+    downwards from ``S``), at a cost that grows with ``max_stock − min_stock``.
 
     Parameters
     ----------
@@ -1160,27 +1184,37 @@ def ebo_table(mean: npt.ArrayLike, var: npt.ArrayLike, max_stock: int) -> FloatA
         Pipeline means and variances (broadcast together, flattened to rows).
     max_stock : int
         Largest stock in the table (≥ 0).
+    min_stock : int
+        Smallest stock in the table (0 to ``max_stock``).
 
     Returns
     -------
     FloatArray
-        Shape ``(rows, max_stock + 1)``.
+        Shape ``(rows, max_stock − min_stock + 1)``.
     """
     if max_stock < 0:
         raise ValueError("max_stock must be non-negative")
-    top = int(max_stock)
+    if not 0 <= min_stock <= max_stock:
+        raise ValueError("min_stock must be from 0 to max_stock")
+    top, low = int(max_stock), int(min_stock)
     m, v, _, _ = _as_rows(mean, var)
     _check_rows(m, v)
     with np.errstate(under="ignore"):
         e_top, _, _ = _moments_flat(m, v, np.full(m.size, float(top)))
-        if top == 0:
+        if top == low:
             return e_top[:, None].copy()
         e_next, _, _ = _moments_flat(m, v, np.full(m.size, float(top + 1)))
         beyond = np.maximum(e_top - e_next, 0.0)  # P(X > S)
-        pmf = _pmf_rows(m, v, top + 1)
-        # exceed[:, j] = P(X > j) for j = 0 .. S − 1
-        exceed = beyond[:, None] + np.cumsum(pmf[:, :0:-1], axis=1)[:, ::-1]
-        table = np.empty((m.size, top + 1))
-        table[:, top] = e_top
-        table[:, :top] = e_top[:, None] + np.cumsum(exceed[:, ::-1], axis=1)[:, ::-1]
+        pmf = _pmf_rows(m, v, top + 1, low)  # p(low .. S)
+        n = top - low
+        table = np.empty((m.size, n + 1))
+        table[:, n] = e_top
+        # Worked in place in the table's first n columns, read from S − 1 down to low:
+        # P(X > s), then EBO(s) − EBO(S), then EBO(s).
+        down = table[:, n - 1 :: -1] if n > 0 else table[:, :0]
+        np.cumsum(pmf[:, :0:-1], axis=1, out=down)
+        del pmf
+        down += beyond[:, None]
+        np.cumsum(down, axis=1, out=down)
+        down += e_top[:, None]
     return table
