@@ -25,6 +25,7 @@ from sustain.optimize.redistribute import (
     scenario_routes,
 )
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
+from sustain.optimize.scale import check_search, check_workers, lagrange_search, use_lagrange
 from sustain.optimize.service import (
     Quantities,
     ServiceTargets,
@@ -456,9 +457,20 @@ def optimize_arrays(
     routes: Routes | None = None,
     fill_rate: float | Mapping[str, float] | None = None,
     max_wait: float | Mapping[str, float] | None = None,
+    search: str = "auto",
+    workers: int = 1,
+    dask_address: str | Any | None = None,
 ) -> Optimization:
     """:func:`optimize` on compiled arrays; ``weight`` per fleet (compiled order);
-    ``routes``: stock held may also be moved along them (:mod:`.redistribute`)."""
+    ``routes``: stock held may also be moved along them (:mod:`.redistribute`);
+    ``search``, ``workers``, ``dask_address``: see :func:`optimize`."""
+    search = check_search(search)
+    workers = check_workers(workers)
+    if search == "lagrange" and (routes is not None or fill_rate is not None
+                                 or max_wait is not None or target is None):
+        raise SustainError("search lagrange works with availability targets (--target) "
+                           "alone: not with a budget alone, fill-rate or waiting-time "
+                           "targets, or moving stock held")
     if routes is not None and (fill_rate is not None or max_wait is not None):
         raise SustainError("moving stock held (redistribute) works with availability "
                            "targets or a budget, not with fill-rate or waiting-time targets")
@@ -512,7 +524,10 @@ def optimize_arrays(
             curve_cost=costs, curve_availability=avs, before=before, weights=weights,
         )
     deadline = Deadline(refine_seconds, refine_progress)
-    if a.laterals is not None:
+    if use_lagrange(a, search, goals):
+        res = lagrange_search(a, goals, method, min_stock, max_stock, progress,
+                              workers=workers, dask_address=dask_address)
+    elif a.laterals is not None:
         res = _search_laterals(a, goals, method, min_stock, max_stock, deadline)
     elif np.all(np.isnan(goals)):
         res = marginal_allocation(a, targets=targets, method=method, min_stock=min_stock,
@@ -798,6 +813,9 @@ def optimize(
     redistribute: bool = False,
     fill_rate: float | Mapping[str, float] | None = None,
     max_wait: float | Mapping[str, float] | None = None,
+    search: str = "auto",
+    workers: int = 1,
+    dask_address: str | Any | None = None,
 ) -> Optimization:
     """The cheapest spares to reach ``target``, or the most readiness for ``budget``.
 
@@ -846,6 +864,15 @@ def optimize(
         as ``fill_rate`` (``*``: every fleet not named otherwise).  With either, the run
         uses the mixed-target search (:mod:`sustain.optimize.service`), ``target``
         (availability) joins it, and ``budget`` is a limit on the plan's cost.
+    search : {"auto", "greedy", "lagrange"}
+        With availability targets: the greedy, or the Lagrangian decomposition
+        (:mod:`sustain.optimize.decompose`, docs/scale.md), which runs on ``workers``
+        processes or on a Dask cluster; ``auto`` takes the decomposition on large
+        scenarios (:data:`sustain.optimize.scale.AUTO_PAIRS` item-site pairs and up).
+    workers : int
+        Worker processes for the decomposition (the plan is the same for any number).
+    dask_address : str or distributed.Client, optional
+        A Dask scheduler (``tcp://host:8786``) or client for the decomposition.
 
     Raises
     ------
@@ -870,7 +897,8 @@ def optimize(
         progress=progress, max_memory=max_memory, refine_seconds=refine_seconds,
         refine_progress=refine_progress, weight=fleet_weights(scenario, a),
         routes=scenario_routes(scenario, a) if redistribute else None,
-        fill_rate=fill_rate, max_wait=max_wait,
+        fill_rate=fill_rate, max_wait=max_wait, search=search, workers=workers,
+        dask_address=dask_address,
     )
     channels = scenario_channels(scenario)
     if not channels:
