@@ -527,6 +527,11 @@ def optimize_arrays(
     if use_lagrange(a, search, goals):
         res = lagrange_search(a, goals, method, min_stock, max_stock, progress,
                               workers=workers, dask_address=dask_address)
+        deadline.restart()
+        if res.met and a.n_items * a.n_sites <= REFINE_MAX_PAIRS:
+            # Small cases: the neighbourhood search from the decomposition's plan.
+            res = refine_plan(a, res, targets=goals, method=method, min_stock=min_stock,
+                              max_stock=max_stock, deadline=deadline)
     elif a.laterals is not None:
         res = _search_laterals(a, goals, method, min_stock, max_stock, deadline)
     elif np.all(np.isnan(goals)):
