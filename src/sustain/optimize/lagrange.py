@@ -41,6 +41,9 @@ from sustain.optimize.parallel import Builder
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
 
+#: Seconds spent building curves (in the caller, waiting for the workers) and choosing
+#: points, over all stages of the last run.
+CLOCKS = {"curves": 0.0, "choose": 0.0}
 #: Bisection steps on the common price (log scale, from e^±60).
 SCALE_STEPS = 60
 #: Rounds of curves and search on the sample, and on every family.
@@ -91,8 +94,13 @@ def _common_scale(c: Candidates, goal: FloatArray, base: FloatArray) -> tuple[fl
 def _exact(builder: Builder, prices: FloatArray, base: FloatArray) -> tuple[Candidates, Choice]:
     """Every family's best point at ``prices`` (the Lagrangian problem solved exactly):
     the last point of its curve at those prices built down to a gain of 1 per money."""
+    t0 = time.perf_counter()
     cands = builder.candidates(prices, 1.0)
-    return cands, choose(cands, prices, prices.size, base)
+    t1 = time.perf_counter()
+    choice = choose(cands, prices, prices.size, base)
+    CLOCKS["curves"] += t1 - t0
+    CLOCKS["choose"] += time.perf_counter() - t1
+    return cands, choice
 
 
 def _rounds(
@@ -123,6 +131,7 @@ def lagrange_plan(
     none), by the decomposition; ``met`` False when the candidates fall short."""
     clock = time.perf_counter
     t0 = clock()
+    CLOCKS.update(curves=0.0, choose=0.0)
     n_f = a.fleet_system.size
     tgt = ~np.isnan(goals) & (a.fleet_count > 0)
     goal = np.where(tgt, np.log(np.where(tgt, goals, 1.0)), np.nan)
@@ -175,6 +184,7 @@ def lagrange_plan(
     tg = ~np.isnan(goal)
     met = bool(np.all(choice.log_a[tg] >= goal[tg]))
     stock[cands.top] = cands.stock[choice.point]
+    seconds.update({f"{k} (all stages)": v for k, v in CLOCKS.items()})
     return LagrangePlan(
         stock=stock, prices=choice.prices, met=met, cost=choice.cost, seconds=seconds,
         families=int(every.size), chunks=len(full.chunks), points=int(cands.units.size),
