@@ -37,7 +37,7 @@ import numpy as np
 
 from sustain._types import FloatArray, IntArray
 from sustain.optimize.curves import build_curves
-from sustain.optimize.family import families_of
+from sustain.optimize.family import Family, families_of
 from sustain.optimize.state import AllocationState
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
@@ -124,16 +124,20 @@ class Candidates:
         )
 
 
-def targeted_families(a: ScenarioArrays, targeted: np.ndarray) -> IntArray:
-    """The families (``families_of`` order) with a fleet in ``targeted`` (bool per fleet)."""
-    fams = families_of(a)
+def targeted_families(a: ScenarioArrays, targeted: np.ndarray,
+                      fams: list[Family] | None = None) -> IntArray:
+    """The families (``families_of`` order, or ``fams``) with a fleet in ``targeted``
+    (bool per fleet)."""
+    fams = families_of(a) if fams is None else fams
     return np.array([n for n, f in enumerate(fams)
                      if f.fleets.size and bool(np.any(targeted[f.fleets]))], dtype=np.int64)
 
 
-def make_chunks(a: ScenarioArrays, keep: IntArray) -> list[Chunk]:
-    """Families ``keep`` cut into chunks of :data:`CHUNK_FAMILIES`, in order."""
-    fams = families_of(a)
+def make_chunks(a: ScenarioArrays, keep: IntArray,
+                fams: list[Family] | None = None) -> list[Chunk]:
+    """Families ``keep`` (of ``families_of``, or ``fams``) cut into chunks of
+    :data:`CHUNK_FAMILIES`, in order."""
+    fams = families_of(a) if fams is None else fams
     keep = keep.tolist()
     out = []
     for s in range(0, len(keep), CHUNK_FAMILIES):
@@ -296,11 +300,11 @@ def every_kth(ids: IntArray, size: int) -> IntArray:
     return ids[::k]
 
 
-def scale_goal(a: ScenarioArrays, every: IntArray, sample: IntArray, goal: FloatArray
-               ) -> FloatArray:
+def scale_goal(a: ScenarioArrays, every: IntArray, sample: IntArray, goal: FloatArray,
+               fams: list[Family] | None = None) -> FloatArray:
     """Each fleet's goal for the families ``sample`` (of ``every``): its log target
     times the sample's share of the fleet's families."""
-    fams = families_of(a)
+    fams = families_of(a) if fams is None else fams
     n_f = a.fleet_system.size
 
     def count(ids: IntArray) -> FloatArray:

@@ -37,6 +37,7 @@ from sustain.optimize.decompose import (
     scale_goal,
     targeted_families,
 )
+from sustain.optimize.family import families_of
 from sustain.optimize.parallel import Builder
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
@@ -136,20 +137,22 @@ def lagrange_plan(
     tgt = ~np.isnan(goals) & (a.fleet_count > 0)
     goal = np.where(tgt, np.log(np.where(tgt, goals, 1.0)), np.nan)
     base = np.zeros(n_f)
-    every: IntArray = targeted_families(a, tgt)
+    fams = families_of(a)
+    every: IntArray = targeted_families(a, tgt, fams)
     stock = lo.copy()
     if every.size == 0:
         return LagrangePlan(stock=stock, prices=np.zeros(n_f), met=True, cost=0.0)
 
     def problem(ids: IntArray) -> Problem:
-        return Problem(a=a, lo=lo, hi=hi, method=method, chunks=tuple(make_chunks(a, ids)))
+        return Problem(a=a, lo=lo, hi=hi, method=method,
+                       chunks=tuple(make_chunks(a, ids, fams)))
 
     seconds: dict[str, float] = {}
     # 1. A common price from whole curves of a small sample.
     few = every_kth(every, SCALE_FAMILIES)
     with Builder(problem(few)) as b:
         c = b.candidates(np.where(tgt, 1.0, 0.0), 0.0)
-    scale, slope = _common_scale(c, scale_goal(a, every, few, goal), base)
+    scale, slope = _common_scale(c, scale_goal(a, every, few, goal, fams), base)
     prices = np.where(tgt, scale, 0.0)
     t1 = clock()
     seconds["scale"] = t1 - t0
@@ -158,7 +161,7 @@ def lagrange_plan(
     # sample's rounds again, and every family at the prices found.
     full = problem(every)
     some = every_kth(every, SAMPLE_FAMILIES)
-    s_goal = scale_goal(a, every, some, goal)
+    s_goal = scale_goal(a, every, some, goal, fams)
     with Builder(full, workers=workers, dask_address=dask_address) as builder:
         if some.size < every.size:
             with Builder(problem(some), workers=workers, dask_address=builder.client) as b:
