@@ -127,12 +127,18 @@ def scale_one(n: int, bases: int, systems: int, target: float, search: str,
     from sustain.optimize import scale
 
     a = zero_stock(n, bases, systems)
-    t0 = time.perf_counter()
+
+    def cpu() -> float:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    t0, c0 = time.perf_counter(), cpu()
     opt = optimize_arrays(a, target=target, search=search, workers=workers)
-    wall = time.perf_counter() - t0
+    wall, used = time.perf_counter() - t0, cpu() - c0
     av = evaluate_arrays(a.with_stock(opt.evaluation.arrays.stock)).availability
     return {
-        "items": n, "search": search, "workers": workers, "time": wall,
+        "items": n, "search": search, "workers": workers, "time": wall, "cpu": used,
         "cost": opt.purchase_cost, "min_availability": float(np.nanmin(av)),
         "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "worker_rss_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20,
@@ -158,7 +164,7 @@ def _line(r: dict[str, Any]) -> str:
         return head + f"failed: {r['error'][0]}"
     stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
     return head + (
-        f"{r['time']:7.1f} s, peak RSS {r['rss_gb']:.2f} GB (largest worker "
+        f"{r['time']:7.1f} s ({r['cpu']:.1f} s of processor time), peak RSS {r['rss_gb']:.2f} GB (largest worker "
         f"{r['worker_rss_gb']:.2f} GB), cost {r['cost']:.6g}, min fleet A "
         f"{r['min_availability']:.6f}" + (f"; stages (s): {stages}" if stages else "")
         + (f"; units added by the repair {r['repair_units']:.0f}"
@@ -189,14 +195,17 @@ def scale_main(args: argparse.Namespace) -> None:
         many = runs[(big, "lagrange", args.workers)]
         if "error" not in one and "error" not in many:
             print(f"  speed-up of {args.workers} workers over 1 on {big:,} items: "
-                  f"{one['time'] / many['time']:.2f}x", flush=True)
+                  f"{one['time'] / many['time']:.2f}x (wall time; processor time "
+                  f"{one['cpu']:.0f} s and {many['cpu']:.0f} s)", flush=True)
     ok = [(n, runs[(n, "lagrange", args.workers)]) for n in sizes
           if "error" not in runs[(n, "lagrange", args.workers)]]
     if len(ok) >= 2:
         x = np.log([n for n, _ in ok])
         y = np.log([r["time"] for _, r in ok])
         slope = float(np.polyfit(x, y, 1)[0])
-        print(f"  time ~ items^{slope:.2f} (least squares on {len(ok)} sizes)")
+        cpu = float(np.polyfit(x, np.log([r["cpu"] for _, r in ok]), 1)[0])
+        print(f"  time ~ items^{slope:.2f}, processor time ~ items^{cpu:.2f} (least "
+              f"squares on {len(ok)} sizes)")
     print(f"  load average after: {os.getloadavg()[0]:.1f} (1 min)")
 
 
