@@ -164,7 +164,8 @@ def _line(r: dict[str, Any]) -> str:
         return head + f"failed: {r['error'][0]}"
     stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
     return head + (
-        f"{r['time']:7.1f} s ({r['cpu']:.1f} s of processor time), peak RSS {r['rss_gb']:.2f} GB (largest worker "
+        f"{r['time']:7.1f} s ({r['cpu']:.1f} s of processor time), peak RSS "
+        f"{r['rss_gb']:.2f} GB (largest worker "
         f"{r['worker_rss_gb']:.2f} GB), cost {r['cost']:.6g}, min fleet A "
         f"{r['min_availability']:.6f}" + (f"; stages (s): {stages}" if stages else "")
         + (f"; units added by the repair {r['repair_units']:.0f}"
