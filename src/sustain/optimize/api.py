@@ -25,7 +25,13 @@ from sustain.optimize.redistribute import (
     scenario_routes,
 )
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
-from sustain.optimize.scale import check_search, check_workers, lagrange_search, use_lagrange
+from sustain.optimize.scale import (
+    check_lagrange_work,
+    check_search,
+    check_workers,
+    lagrange_search,
+    use_lagrange,
+)
 from sustain.optimize.service import (
     Quantities,
     ServiceTargets,
@@ -499,11 +505,15 @@ def optimize_arrays(
             Deadline(refine_seconds, refine_progress))
     lo, hi = stock_bounds(a, min_stock, max_stock)
     start = evaluate_arrays(a.with_stock(lo), method=method)
-    check_work(a, start, lo, hi, limit)
-    # "Now": the stock held (below the start when a min of stock_limits raises it).
-    before = start if np.array_equal(lo, a.stock) else evaluate_arrays(a, method=method)
     # A target of 0 is met by any stock: such fleets constrain nothing.
     goals = np.where(targets > 0, targets, np.nan)
+    decompose = target is not None and use_lagrange(a, search, goals)
+    if decompose:
+        check_lagrange_work(a, start, lo, hi, limit, workers)
+    else:
+        check_work(a, start, lo, hi, limit)
+    # "Now": the stock held (below the start when a min of stock_limits raises it).
+    before = start if np.array_equal(lo, a.stock) else evaluate_arrays(a, method=method)
     if target is None:
         # The most readiness for the budget: the greedy's points are the curve.
         # Only the weights' ratios matter: scaled so that the largest is 1 (the greedy's
@@ -524,7 +534,7 @@ def optimize_arrays(
             curve_cost=costs, curve_availability=avs, before=before, weights=weights,
         )
     deadline = Deadline(refine_seconds, refine_progress)
-    if use_lagrange(a, search, goals):
+    if decompose:
         res = lagrange_search(a, goals, method, min_stock, max_stock, progress,
                               workers=workers, dask_address=dask_address)
         deadline.restart()
