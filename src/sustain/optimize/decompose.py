@@ -7,25 +7,15 @@ Lagrange multiplier) takes the constraints into the objective, and the problem f
 apart into one problem per item: maximise ``Σ_f λ_f·term_if(s_i) − c_i·units(s_i)``
 over the item's own allocations ``s_i``.  Its answer is a point of the item's
 efficient curve under the weights ``λ`` (``curves.py``), the last one whose step
-gains at least its cost.  Fox and Landi (1970) solved the multi-constraint problem
-of this kind with a multiplier per constraint; Muckstadt (2005, ch. 5) and
-Sherbrooke (2004, ch. 5) describe it for multi-item, multi-echelon availability
-targets.
+gains at least its cost (Everett 1963; the search for the multipliers: Fox and Landi
+1970; for multi-item, multi-echelon availability targets: Muckstadt 2005, ch. 5, and
+Sherbrooke 2004, ch. 5).  The search itself is in ``lagrange.py``.
 
-The multipliers are found by an outer search (:func:`search_prices`): a secant step
-per fleet on ``log(−log A_f)`` against ``log λ_f``.  Rebuilding every item's curve
-for each trial price would repeat the costly part, so each item's candidates are the
-points of one curve, built at a first estimate of the prices and kept down to a
-share :data:`COVER` of them; the outer search chooses among those candidates only.
-The first estimate comes from a sample of the items (every k-th), whose complete
-curves under equal weights are searched the same way, with each fleet's target
-shortfall scaled to the sample's share of its items.
-
-Each item's curve is built on its own group of items (a *chunk*: fixed by the
-scenario, not by the number of workers), so the candidates, and therefore the plan,
-are the same on one process, on several (``parallel.py``) or on Dask.
-The plan is then evaluated independently by the caller and topped up where a target
-is missed (``api.py``).
+This module holds the pieces: the chunks (groups of families fixed by the scenario,
+not by the number of workers, so the plan is the same on one process, on several
+(``parallel.py``) or on Dask), a chunk's curve points at given prices
+(:class:`Candidates`), the best point of each family at given prices (:func:`choose`)
+and the samples' goals.
 """
 
 from __future__ import annotations
@@ -44,20 +34,12 @@ from sustain.scenario.compile import ScenarioArrays
 
 #: Families (a top-level item and its sub-items) per chunk of work.
 CHUNK_FAMILIES = 2048
-#: Candidate points reach down to this share of the prices they were built at: the
-#: outer search may raise a fleet's price up to 1 / COVER times without leaving them.
-COVER = 0.4
 #: Samples: every k-th family, with k chosen so that the sample holds about this many:
 #: whole curves under equal prices for the first common price, then rounds of curves
 #: at the prices found for the prices per fleet.
 SCALE_FAMILIES = 300
 SAMPLE_FAMILIES = 1500
-#: A fleet counts as done when its shortfall −log A is within this share below its
-#: target's; the search aims at the middle of that band.
-BAND = 1e-3
-#: Outer-search iterations at most, per stage.
-MAX_ROUNDS = 60
-#: The outer search moves a price by this share of the step that would close its
+#: Each round moves a fleet's price by this share of the step that would close its
 #: fleet's gap if the fleet alone moved (fleets sharing items move together), and by
 #: at most MAX_STEP in log.
 DAMPING = 0.6
@@ -249,49 +231,6 @@ def choose(c: Candidates, prices: FloatArray, n_fleets: int, base: FloatArray) -
     log_a = base + np.bincount(c.pair_fleet[mask], weights=c.term[mask], minlength=n_fleets)
     cost = float(np.sum(c.units[point] * c.cost))
     return Choice(prices=prices, point=point, log_a=log_a, cost=cost)
-
-
-def search_prices(
-    c: Candidates, prices: FloatArray, goal: FloatArray, base: FloatArray,
-    ceiling: FloatArray | None = None, rounds: int = MAX_ROUNDS, slope: float = 1.0,
-    floor: FloatArray | None = None,
-) -> tuple[Choice, bool]:
-    """Prices at which the chosen candidates meet every goal, cheaply.
-
-    ``goal`` is each fleet's log-availability target (NaN: none).  From ``prices``, a
-    damped step per fleet on ``log λ`` towards ``d = D·(1 − BAND/2)`` (``d = −log A``,
-    ``D = −log target``), taking ``d ∝ λ^−slope`` (``slope``: measured on a common
-    price); ``floor`` and ``ceiling`` bound the prices (the candidates' cover).  Stops when every
-    fleet is within ``[(1 − BAND)·D, D]``.  Returns the cheapest choice seen that meets
-    every goal, else the one with the smallest worst shortfall, and whether every goal
-    was met.
-    """
-    n_f = prices.size
-    tgt = ~np.isnan(goal)
-    d_goal = np.maximum(np.where(tgt, -np.nan_to_num(goal, nan=0.0), 1.0), 1e-300)
-    aim = np.log(d_goal * (1 - BAND / 2))
-    x = np.log(np.where(tgt, np.maximum(prices, 1e-300), 1.0))
-    top = np.log(ceiling) if ceiling is not None else np.full(n_f, np.inf)
-    bottom = np.log(floor) if floor is not None else np.full(n_f, -np.inf)
-    gain = DAMPING / max(slope, 0.2)
-    best: Choice | None = None
-    closest: tuple[float, Choice] | None = None
-    for _ in range(rounds):
-        lam = np.where(tgt, np.exp(x), 0.0)
-        ch = choose(c, lam, n_f, base)
-        d = np.maximum(-ch.log_a, 1e-300)
-        worst = float(np.max(np.where(tgt, d / d_goal, 0.0), initial=0.0))
-        if worst <= 1.0 and (best is None or ch.cost < best.cost):
-            best = ch
-        if closest is None or worst < closest[0]:
-            closest = (worst, ch)
-        inside = ~tgt | ((d <= d_goal) & (d >= d_goal * (1 - BAND)))
-        if np.all(inside):
-            break
-        step = np.clip(gain * (np.log(d) - aim), -MAX_STEP, MAX_STEP)
-        x = np.clip(x + np.where(inside, 0.0, step), bottom, top)
-    assert closest is not None
-    return (best, True) if best is not None else (closest[1], False)
 
 
 def every_kth(ids: IntArray, size: int) -> IntArray:

@@ -3,11 +3,12 @@
 1. *Scale*: a few hundred families' whole curves under one price for every fleet;
    the price at which the fleets are, on average, at their targets (bisection), each
    fleet's target shortfall scaled to the sample's share of its families.
-2. *Sample*: rounds on a larger sample of the families: their curves at the prices,
-   down to :data:`~.decompose.COVER` of them, then the outer search over those points
-   (prices kept within the cover); the next round builds at the prices found.
-3. *Full*: the same rounds on every family, chunk by chunk (``parallel.py``: one
-   process, several, or Dask).
+2. *Sample*: rounds on a larger sample of the families: each item's problem solved at
+   the prices, then each fleet's price moved by a damped step towards its target.
+3. *Every family*: each item's problem at those prices, chunk by chunk
+   (``parallel.py``: one process, several, or Dask); the sample's goals recalibrated to
+   what every family gave there, the sample's rounds again, and every item's problem
+   at the prices found.
 
 The result is a stock meeting the targets by the candidates' own terms, or close to
 them (``met`` False); the caller evaluates it independently and tops it up where
