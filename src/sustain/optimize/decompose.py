@@ -145,7 +145,10 @@ def chunk_candidates(
     """Curve points of every family of ``state`` under fleet weights ``prices``, down to
     gains of ``cut`` per money (0: whole curves), from the state's lower bounds.
 
-    ``rows`` maps the state's item rows to the scenario's.
+    With ``cut`` 1 or more only each curve's last point is kept: every step before it
+    gains at least its cost, so it is the family's answer at these prices (and the
+    memory and the transfer from a worker are one point per family).  ``rows`` maps
+    the state's item rows to the scenario's.
     """
     a = state.a
     state.w = prices.astype(np.float64).copy()
@@ -180,6 +183,8 @@ def chunk_candidates(
     u = [np.concatenate(x) for x in units]
     st = [np.concatenate(x) for x in stocks]
     lg = [np.concatenate(x) for x in logs]
+    if cut >= 1.0:
+        u, st, lg = [x[-1:] for x in u], [x[-1:] for x in st], [x[-1:] for x in lg]
     counts = np.array([x.size for x in u], dtype=np.int64)
     first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     nf = np.array([f.fleets.size for f in fams], dtype=np.int64)
