@@ -21,12 +21,25 @@ analysis, and its cost against brute force on small random instances.
 3. Cost ratio optimiser / brute-force optimum on random small multi-echelon,
    multi-indenture instances (``benchmarks/optimize_cases.py``), with the naive
    greedy's ratio on the same instances for comparison.
+
+``--scale`` runs instead the catalogue-scale benchmark of the Lagrangian decomposition
+(``search="lagrange"``, docs/scale.md) on the same scenarios (``--bases`` bases, every
+fleet to ``--target`` from zero stock): each size of ``--scale-sizes`` in a subprocess of
+its own (time, peak resident memory of the process and of its largest worker, cost,
+worst fleet on re-evaluation, seconds per stage), the greedy on the sizes up to
+``--greedy-up-to`` (cost ratio), ``--workers`` against one worker on the largest size
+(speed-up), the exponent of time against size (least squares on log-log), and the
+load average of the machine before and after (the timings depend on it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -107,6 +120,96 @@ def fmt_run(name: str, a: ScenarioArrays, r: dict[str, Any]) -> str:
     )
 
 
+def scale_one(n: int, bases: int, systems: int, target: float, search: str,
+              workers: int) -> dict[str, Any]:
+    """One run of ``search`` on ``n`` items (in this process): what :func:`scale_main`
+    prints for it."""
+    from sustain.optimize import scale
+
+    a = zero_stock(n, bases, systems)
+
+    def cpu() -> float:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    t0, c0 = time.perf_counter(), cpu()
+    opt = optimize_arrays(a, target=target, search=search, workers=workers)
+    wall, used = time.perf_counter() - t0, cpu() - c0
+    av = evaluate_arrays(a.with_stock(opt.evaluation.arrays.stock)).availability
+    return {
+        "items": n, "search": search, "workers": workers, "time": wall, "cpu": used,
+        "cost": opt.purchase_cost, "min_availability": float(np.nanmin(av)),
+        "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "worker_rss_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20,
+        "stages": scale.LAST_RUN.get("seconds", {}) if search == "lagrange" else {},
+        "repair_units": scale.LAST_RUN.get("repair_units") if search == "lagrange" else None,
+    }
+
+
+def _run_child(args: argparse.Namespace, n: int, search: str, workers: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--scale-one", str(n), "--search", search,
+           "--workers", str(workers), "--bases", str(args.bases), "--systems",
+           str(args.systems), "--target", str(args.target)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"items": n, "search": search, "workers": workers,
+                "error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _line(r: dict[str, Any]) -> str:
+    head = f"  {r['items']:>7,} items  {r['search']:<8} workers {r['workers']}: "
+    if "error" in r:
+        return head + f"failed: {r['error'][0]}"
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
+    return head + (
+        f"{r['time']:7.1f} s ({r['cpu']:.1f} s of processor time), peak RSS "
+        f"{r['rss_gb']:.2f} GB (largest worker "
+        f"{r['worker_rss_gb']:.2f} GB), cost {r['cost']:.6g}, min fleet A "
+        f"{r['min_availability']:.6f}" + (f"; stages (s): {stages}" if stages else "")
+        + (f"; units added by the repair {r['repair_units']:.0f}"
+           if r.get("repair_units") is not None else ""))
+
+
+def scale_main(args: argparse.Namespace) -> None:
+    """The catalogue-scale benchmark (see the module docstring)."""
+    sizes = [int(x) for x in args.scale_sizes.split(",") if x.strip()]
+    print(f"Lagrangian decomposition to A >= {args.target} for every fleet, {args.bases} "
+          f"bases + depot, {args.systems} system types, zero stock at start; load average "
+          f"before: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
+    runs: dict[tuple[int, str, int], dict[str, Any]] = {}
+    for n in sizes:
+        r = _run_child(args, n, "lagrange", args.workers)
+        runs[(n, "lagrange", args.workers)] = r
+        print(_line(r), flush=True)
+        if n <= args.greedy_up_to:
+            g = _run_child(args, n, "greedy", 1)
+            runs[(n, "greedy", 1)] = g
+            print(_line(g), flush=True)
+            if "error" not in r and "error" not in g:
+                print(f"    cost lagrange / greedy: {r['cost'] / g['cost']:.5f}", flush=True)
+    big = max(sizes)
+    if args.workers > 1:
+        one = _run_child(args, big, "lagrange", 1)
+        print(_line(one), flush=True)
+        many = runs[(big, "lagrange", args.workers)]
+        if "error" not in one and "error" not in many:
+            print(f"  speed-up of {args.workers} workers over 1 on {big:,} items: "
+                  f"{one['time'] / many['time']:.2f}x (wall time; processor time "
+                  f"{one['cpu']:.0f} s and {many['cpu']:.0f} s)", flush=True)
+    ok = [(n, runs[(n, "lagrange", args.workers)]) for n in sizes
+          if "error" not in runs[(n, "lagrange", args.workers)]]
+    if len(ok) >= 2:
+        x = np.log([n for n, _ in ok])
+        y = np.log([r["time"] for _, r in ok])
+        slope = float(np.polyfit(x, y, 1)[0])
+        cpu = float(np.polyfit(x, np.log([r["cpu"] for _, r in ok]), 1)[0])
+        print(f"  time ~ items^{slope:.2f}, processor time ~ items^{cpu:.2f} (least "
+              f"squares on {len(ok)} sizes)")
+    print(f"  load average after: {os.getloadavg()[0]:.1f} (1 min)")
+
+
 def main() -> None:
     """Run the benchmark and print times, ratios and the brute-force distribution."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -125,7 +228,21 @@ def main() -> None:
                     help="instances are seeds first-seed .. first-seed + instances - 1")
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--skip-naive-distribution", action="store_true")
+    ap.add_argument("--scale", action="store_true",
+                    help="the catalogue-scale benchmark of the decomposition instead")
+    ap.add_argument("--scale-sizes", default="10000,50000,100000")
+    ap.add_argument("--greedy-up-to", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--search", default="lagrange", help=argparse.SUPPRESS)
+    ap.add_argument("--scale-one", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.scale_one:
+        print(json.dumps(scale_one(args.scale_one, args.bases, args.systems, args.target,
+                                   args.search, args.workers)))
+        return
+    if args.scale:
+        scale_main(args)
+        return
     if args.mem_gb > 0:
         cap = int(args.mem_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))

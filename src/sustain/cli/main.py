@@ -32,7 +32,9 @@ from sustain.cli.common import (
     MAX_DAYS,
     MAX_REPLICATIONS,
     MAX_SEED,
+    MAX_WORKERS,
     AllowOutsideTables,
+    DaskAddress,
     Exponential,
     HolesOption,
     OptionError,
@@ -40,6 +42,8 @@ from sustain.cli.common import (
     OverTimeStep,
     StockModeChoice,
     StockModeOption,
+    Workers,
+    check_dask_address,
     check_number,
     check_optimize_options,
     check_whole,
@@ -100,6 +104,14 @@ class MethodChoice(StrEnum):
     VARI_METRIC = "vari-metric"
     METRIC = "metric"
     EXACT = "exact"
+
+
+class SearchChoice(StrEnum):
+    """The searches of ``optimize --search`` (``sustain.optimize.scale``)."""
+
+    AUTO = "auto"
+    GREEDY = "greedy"
+    LAGRANGE = "lagrange"
 
 
 @app.callback()
@@ -427,6 +439,13 @@ def optimize(
                            "and mean wait (always with --fill-rate or --max-wait).")
     ] = False,
     holes: HolesOption = None,
+    search: Annotated[
+        SearchChoice, typer.Option("--search", help="With --target: the greedy, the "
+                                   "Lagrangian decomposition (spreads over --workers or "
+                                   "--dask), or auto (the decomposition on large scenarios).")
+    ] = SearchChoice.AUTO,
+    workers: Workers = 1,
+    dask: DaskAddress = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
     if (fill_rate or max_wait) and over_time:
@@ -471,6 +490,10 @@ def optimize(
             raise OptionError("--redistribute is not available with --fill-rate or "
                               "--max-wait")
         check_whole("--top", top, low=1)
+        check_whole("--workers", workers, low=1, high=MAX_WORKERS)
+        dask = check_dask_address("--dask", dask)
+        if search is SearchChoice.LAGRANGE and targets is None:
+            raise OptionError("--search lagrange needs --target")
         memory = None if max_memory is None else parse_memory(max_memory)
         outputs += output_files(output)
         if curve is not None:
@@ -486,7 +509,8 @@ def optimize(
                                    refine_seconds=refine_seconds,
                                    refine_progress=progress.refine,
                                    redistribute=redistribute, fill_rate=fills,
-                                   max_wait=waits)
+                                   max_wait=waits, search=search.value, workers=workers,
+                                   dask_address=dask)
         if opt.refinement_stopped:
             err.print(
                 f"note: the search for a cheaper plan stopped after {refine_seconds:g} s of "

@@ -25,6 +25,13 @@ from sustain.optimize.redistribute import (
     scenario_routes,
 )
 from sustain.optimize.refine import REFINE_MAX_PAIRS, refine_plan
+from sustain.optimize.scale import (
+    check_lagrange_work,
+    check_search,
+    check_workers,
+    lagrange_search,
+    use_lagrange,
+)
 from sustain.optimize.service import (
     Quantities,
     ServiceTargets,
@@ -456,9 +463,20 @@ def optimize_arrays(
     routes: Routes | None = None,
     fill_rate: float | Mapping[str, float] | None = None,
     max_wait: float | Mapping[str, float] | None = None,
+    search: str = "auto",
+    workers: int = 1,
+    dask_address: str | Any | None = None,
 ) -> Optimization:
     """:func:`optimize` on compiled arrays; ``weight`` per fleet (compiled order);
-    ``routes``: stock held may also be moved along them (:mod:`.redistribute`)."""
+    ``routes``: stock held may also be moved along them (:mod:`.redistribute`);
+    ``search``, ``workers``, ``dask_address``: see :func:`optimize`."""
+    search = check_search(search)
+    workers = check_workers(workers)
+    if search == "lagrange" and (routes is not None or fill_rate is not None
+                                 or max_wait is not None or target is None):
+        raise SustainError("search lagrange works with availability targets (--target) "
+                           "alone: not with a budget alone, fill-rate or waiting-time "
+                           "targets, or moving stock held")
     if routes is not None and (fill_rate is not None or max_wait is not None):
         raise SustainError("moving stock held (redistribute) works with availability "
                            "targets or a budget, not with fill-rate or waiting-time targets")
@@ -487,11 +505,15 @@ def optimize_arrays(
             Deadline(refine_seconds, refine_progress))
     lo, hi = stock_bounds(a, min_stock, max_stock)
     start = evaluate_arrays(a.with_stock(lo), method=method)
-    check_work(a, start, lo, hi, limit)
-    # "Now": the stock held (below the start when a min of stock_limits raises it).
-    before = start if np.array_equal(lo, a.stock) else evaluate_arrays(a, method=method)
     # A target of 0 is met by any stock: such fleets constrain nothing.
     goals = np.where(targets > 0, targets, np.nan)
+    decompose = target is not None and use_lagrange(a, search, goals)
+    if decompose:
+        check_lagrange_work(a, start, lo, hi, limit, workers)
+    else:
+        check_work(a, start, lo, hi, limit)
+    # "Now": the stock held (below the start when a min of stock_limits raises it).
+    before = start if np.array_equal(lo, a.stock) else evaluate_arrays(a, method=method)
     if target is None:
         # The most readiness for the budget: the greedy's points are the curve.
         # Only the weights' ratios matter: scaled so that the largest is 1 (the greedy's
@@ -512,7 +534,15 @@ def optimize_arrays(
             curve_cost=costs, curve_availability=avs, before=before, weights=weights,
         )
     deadline = Deadline(refine_seconds, refine_progress)
-    if a.laterals is not None:
+    if decompose:
+        res = lagrange_search(a, goals, method, min_stock, max_stock, progress,
+                              workers=workers, dask_address=dask_address)
+        deadline.restart()
+        if res.met and a.n_items * a.n_sites <= REFINE_MAX_PAIRS:
+            # Small cases: the neighbourhood search from the decomposition's plan.
+            res = refine_plan(a, res, targets=goals, method=method, min_stock=min_stock,
+                              max_stock=max_stock, deadline=deadline)
+    elif a.laterals is not None:
         res = _search_laterals(a, goals, method, min_stock, max_stock, deadline)
     elif np.all(np.isnan(goals)):
         res = marginal_allocation(a, targets=targets, method=method, min_stock=min_stock,
@@ -809,6 +839,9 @@ def optimize(
     redistribute: bool = False,
     fill_rate: float | Mapping[str, float] | None = None,
     max_wait: float | Mapping[str, float] | None = None,
+    search: str = "auto",
+    workers: int = 1,
+    dask_address: str | Any | None = None,
 ) -> Optimization:
     """The cheapest spares to reach ``target``, or the most readiness for ``budget``.
 
@@ -857,6 +890,15 @@ def optimize(
         as ``fill_rate`` (``*``: every fleet not named otherwise).  With either, the run
         uses the mixed-target search (:mod:`sustain.optimize.service`), ``target``
         (availability) joins it, and ``budget`` is a limit on the plan's cost.
+    search : {"auto", "greedy", "lagrange"}
+        With availability targets: the greedy, or the Lagrangian decomposition
+        (:mod:`sustain.optimize.decompose`, docs/scale.md), which runs on ``workers``
+        processes or on a Dask cluster; ``auto`` takes the decomposition on large
+        scenarios (:data:`sustain.optimize.scale.AUTO_PAIRS` item-site pairs and up).
+    workers : int
+        Worker processes for the decomposition (the plan is the same for any number).
+    dask_address : str or distributed.Client, optional
+        A Dask scheduler (``tcp://host:8786``) or client for the decomposition.
 
     Raises
     ------
@@ -881,7 +923,8 @@ def optimize(
         progress=progress, max_memory=max_memory, refine_seconds=refine_seconds,
         refine_progress=refine_progress, weight=fleet_weights(scenario, a),
         routes=scenario_routes(scenario, a) if redistribute else None,
-        fill_rate=fill_rate, max_wait=max_wait,
+        fill_rate=fill_rate, max_wait=max_wait, search=search, workers=workers,
+        dask_address=dask_address,
     )
     channels = scenario_channels(scenario)
     if not channels:
