@@ -142,29 +142,27 @@ def sobol_indices(f_a: FloatArray, f_b: FloatArray, f_ab: FloatArray, *,
     if n < MIN_SAMPLES:
         raise ValueError(f"Sobol' indices need at least {MIN_SAMPLES} base samples: got {n}")
     first, total = sobol_estimates(f_a, f_b, f_ab)
-    shape = first.shape
+    # Outputs with a value that is not finite have no indices: only the others are
+    # resampled (a NaN would spoil every interval).
+    ok = np.isfinite(first[0]) if first.size else np.zeros(0, dtype=bool)
+    lo = np.full((2, *first.shape), np.nan)
+    hi = np.full((2, *first.shape), np.nan)
+    if np.any(ok):
+        a, b, ab = f_a[ok], f_b[ok], f_ab[:, ok]
 
-    def statistic(idx: Any) -> FloatArray:
-        rows = np.asarray(idx, dtype=np.intp)
-        s, t = sobol_estimates(f_a[:, rows], f_b[:, rows], f_ab[..., rows])
-        return np.concatenate([s.ravel(), t.ravel()])
+        def statistic(idx: Any) -> FloatArray:
+            rows = np.asarray(idx, dtype=np.intp)
+            s, t = sobol_estimates(a[:, rows], b[:, rows], ab[..., rows])
+            return np.stack([s, t])
 
-    lo = np.full(2 * first.size, np.nan)
-    hi = np.full(2 * first.size, np.nan)
-    usable = np.concatenate([np.isfinite(first).ravel(), np.isfinite(total).ravel()])
-    if np.any(usable):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            res = bootstrap((np.arange(n),), statistic, vectorized=False,
-                            n_resamples=resamples, confidence_level=confidence,
-                            method="percentile", rng=rng)
-        lo = np.where(usable, res.confidence_interval.low, np.nan)
-        hi = np.where(usable, res.confidence_interval.high, np.nan)
-    half = first.size
+        res = bootstrap((np.arange(n),), statistic, vectorized=False,
+                        n_resamples=resamples, confidence_level=confidence,
+                        method="percentile", rng=rng)
+        lo[:, :, ok] = res.confidence_interval.low
+        hi[:, :, ok] = res.confidence_interval.high
     return Indices(
-        first=first, total=total,
-        first_low=lo[:half].reshape(shape), first_high=hi[:half].reshape(shape),
-        total_low=lo[half:].reshape(shape), total_high=hi[half:].reshape(shape),
-        samples=n, confidence=confidence, resamples=resamples,
+        first=first, total=total, first_low=lo[0], first_high=hi[0], total_low=lo[1],
+        total_high=hi[1], samples=n, confidence=confidence, resamples=resamples,
     )
 
 
