@@ -245,3 +245,16 @@ def test_bad_importance_options_exit_2(tmp_path: Path, args: list[str], message:
     assert res.exit_code == 2
     assert message in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_importance_of_the_cost() -> None:
+    """With the cost measure the one output is the cost; the item Z, stocked far beyond
+    any target, changes no purchase."""
+    res = propagate(scenario_from_dict(no_effect_case()), samples=8, seed=1, measure="cost",
+                    target=0.6, importance=True)
+    doc = res.to_dict()["importance"]
+    assert "fleets" not in doc and "all_systems" not in doc
+    rows = {r["input"]: r for r in doc["cost"]}
+    assert list(rows) == ["mtbf_hours", "repair_days", "mtbf_hours of Z"]
+    assert rows["mtbf_hours of Z"]["total"] == 0 and rows["mtbf_hours of Z"]["first"] == 0
+    assert rows["mtbf_hours"]["total"] > 0.3
