@@ -5,8 +5,9 @@ resupply times, tempo: :mod:`sustain.sweep.factors`) to a low and a high multipl
 and reports each fleet's availability, or the cost of reaching a target, at both;
 :func:`~sustain.sweep.sample.propagate` draws scenarios from the scenario's
 ``uncertainty:`` section and reports the distribution of the same measures, and with
-``importance=True`` the Sobol' indices of its inputs (:mod:`sustain.sweep.importance`).  No
-numerics of its own: it calls the engines on scaled scenarios, in parallel when asked.
+``importance=True`` the Sobol' indices of its inputs (:mod:`sustain.sweep.importance`).
+Apart from those estimators, no numerics of its own: it calls the engines on scaled
+scenarios, in parallel when asked.
 """
 
 from sustain.sweep.factors import Factor, FactorName, Selection, SweepError, parse_factor
