@@ -258,3 +258,22 @@ def test_importance_of_the_cost() -> None:
     assert list(rows) == ["mtbf_hours", "repair_days", "mtbf_hours of Z"]
     assert rows["mtbf_hours of Z"]["total"] == 0 and rows["mtbf_hours of Z"]["first"] == 0
     assert rows["mtbf_hours"]["total"] > 0.3
+
+
+def test_the_design_swaps_one_input_from_a_second_latin_hypercube() -> None:
+    from sustain.sweep.sample import draw, importance_draws, importance_streams, random_inputs
+
+    sc = scenario_from_dict(no_effect_case())
+    inputs = random_inputs(sc)
+    x, _ = draw(sc, inputs, 40, 3)
+    b_rng, _ = importance_streams(3)
+    xb, mixed = importance_draws(inputs, x, b_rng)
+    assert len(mixed) == len(inputs) == 3
+    for i, xi in enumerate(mixed):
+        assert np.array_equal(xi[:, i], xb[:, i])
+        others = [j for j in range(3) if j != i]
+        assert np.array_equal(xi[:, others], x[:, others])
+    # B is a Latin hypercube of the same distributions, and not A again.
+    lognormal = stats.lognorm(s=math.sqrt(math.log1p(0.09)), scale=math.exp(-math.log1p(0.09) / 2))
+    assert sorted(np.floor(lognormal.cdf(xb[:, 0]) * 40).astype(int).tolist()) == list(range(40))
+    assert not np.any(np.isclose(xb[:, 0], x[:, 0]))

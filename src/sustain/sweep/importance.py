@@ -51,6 +51,9 @@ from sustain._types import FloatArray
 RESAMPLES = 999
 #: Confidence level of the intervals.
 CONFIDENCE = 0.95
+#: The bootstrap draws its resamples' row numbers in batches of about this many rows
+#: in all (8 bytes each), not all at once.
+BOOTSTRAP_ROWS = 4_000_000
 #: Fewest base samples the estimators are given (below this the bootstrap has too few
 #: rows to resample).
 MIN_SAMPLES = 2
@@ -157,7 +160,8 @@ def sobol_indices(f_a: FloatArray, f_b: FloatArray, f_ab: FloatArray, *,
 
         res = bootstrap((np.arange(n),), statistic, vectorized=False,
                         n_resamples=resamples, confidence_level=confidence,
-                        method="percentile", rng=rng)
+                        method="percentile", rng=rng,
+                        batch=max(1, min(resamples, BOOTSTRAP_ROWS // n)))
         lo[:, :, ok] = res.confidence_interval.low
         hi[:, :, ok] = res.confidence_interval.high
     return Indices(
