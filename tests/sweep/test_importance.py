@@ -277,3 +277,10 @@ def test_the_design_swaps_one_input_from_a_second_latin_hypercube() -> None:
     lognormal = stats.lognorm(s=math.sqrt(math.log1p(0.09)), scale=math.exp(-math.log1p(0.09) / 2))
     assert sorted(np.floor(lognormal.cdf(xb[:, 0]) * 40).astype(int).tolist()) == list(range(40))
     assert not np.any(np.isclose(xb[:, 0], x[:, 0]))
+
+
+def test_the_command_line_knows_the_fewest_samples() -> None:
+    from sustain.cli import sweep_cmd
+    from sustain.sweep import importance
+
+    assert sweep_cmd.MIN_IMPORTANCE_SAMPLES == importance.MIN_SAMPLES
