@@ -250,7 +250,7 @@ def test_bad_importance_options_exit_2(tmp_path: Path, args: list[str], message:
 def test_importance_of_the_cost() -> None:
     """With the cost measure the one output is the cost; the item Z, stocked far beyond
     any target, changes no purchase."""
-    res = propagate(scenario_from_dict(no_effect_case()), samples=8, seed=1, measure="cost",
+    res = propagate(scenario_from_dict(no_effect_case()), samples=4, seed=1, measure="cost",
                     target=0.6, importance=True)
     doc = res.to_dict()["importance"]
     assert "fleets" not in doc and "all_systems" not in doc
