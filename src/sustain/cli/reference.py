@@ -49,7 +49,8 @@ DOCUMENTS = {
     "oryx": "counts, period and rates: [oryx.md](oryx.md)",
     "sweep": "`measure` and per factor `name`, `low`, `high` and each fleet's `base`, "
     "`at_low`, `at_high` (the cost measure: `cost`); with `--samples` the quantiles per "
-    "fleet: [sweep.md](sweep.md#json---json)",
+    "fleet, and with `--importance` the Sobol' indices under `importance`: "
+    "[sweep.md](sweep.md#json---json)",
 }
 
 

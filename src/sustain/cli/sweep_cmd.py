@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 #: Most samples ``--samples`` may ask for (:data:`sustain.sweep.sample.MAX_SAMPLES`).
 MAX_SAMPLES = 1_000_000
+#: Fewest samples ``--importance`` works with (:data:`sustain.sweep.importance.MIN_SAMPLES`).
+MIN_IMPORTANCE_SAMPLES = 2
 
 
 class MeasureChoice(StrEnum):
@@ -82,6 +84,12 @@ def sweep(
     seed: Annotated[
         int, typer.Option("--seed", help="With --samples: seed of the draws (0 is a seed).")
     ] = 7,
+    importance: Annotated[
+        bool,
+        typer.Option("--importance", help="With --samples N: also the Sobol' indices of "
+                     "the random inputs (first-order and total, with 95 % intervals), "
+                     "from N × (inputs + 1) more scenarios."),
+    ] = False,
     measure: Annotated[
         MeasureChoice,
         typer.Option("--measure", help="availability (for the stock held) or cost (of the "
@@ -150,6 +158,12 @@ def sweep(
             if factors or select:
                 raise OptionError("--samples draws from the uncertainty: section; "
                                   "--vary and --select are for a one-at-a-time sweep")
+            if importance and samples < MIN_IMPORTANCE_SAMPLES:
+                raise OptionError(f"--importance needs --samples {MIN_IMPORTANCE_SAMPLES} "
+                                  f"or more: got {samples}")
+        elif importance:
+            raise OptionError("--importance needs --samples N (the importance of the "
+                              "uncertainty: section's inputs)")
         elif not factors:
             raise OptionError("give at least one factor: --vary mtbf=0.8:1.2 (factors: "
                               "mtbf, repair_days, order_ship_days, tempo), or --samples N")
@@ -172,7 +186,7 @@ def sweep(
                        console=err, transient=True, disable=quiet)
         task = bar.add_task("sweeping", total=1 + (samples or 2 * len(factors)))
         def moved(done: int, total: int) -> None:
-            bar.update(task, completed=done)
+            bar.update(task, completed=done, total=total)
 
         with bar:
             res: Sensitivity | Propagation
@@ -180,7 +194,7 @@ def sweep(
                 res = propagate(sc, samples=samples, seed=seed, measure=measure.value,
                                 target=targets, method=method.value,
                                 refine_seconds=refine_seconds, workers=workers,
-                                dask_address=dask, progress=moved)
+                                dask_address=dask, progress=moved, importance=importance)
             else:
                 res = sensitivity(sc, factors, select=selection, measure=measure.value,
                                   target=targets, method=method.value,

@@ -15,6 +15,7 @@ from sustain.report.model import Chart, Column, Kind, Report, Section, Series, T
 from sustain.report.plots import PlotError, pyplot
 from sustain.sweep import Measure, Propagation, Sensitivity
 from sustain.sweep.factors import SCALES
+from sustain.sweep.importance import Indices
 
 #: Name of the main table (a ``.csv`` output holds it).
 SENSITIVITY_TABLE = "sensitivity"
@@ -280,12 +281,102 @@ def propagation_report(title: str, source: str, result: Propagation,
         if math.isfinite(p_all):
             blocks += (Text(f"Every fleet with a target meets it in {100 * p_all:.1f} % of "
                             "the draws."),)
+    sections = [Section("Random inputs", (inputs_table(result),)), Section("Results", blocks)]
+    if result.importance is not None:
+        sections.append(importance_section(result))
     return Report(
         title=f"{title}: uncertainty",
         intro=(intro,),
-        sections=(Section("Random inputs", (inputs_table(result),)),
-                  Section("Results", blocks)),
+        sections=tuple(sections),
     )
+
+
+#: Name of the importance table (a sheet of an ``.xlsx`` output).
+IMPORTANCE_TABLE = "importance"
+
+
+def _indices(result: Propagation) -> Indices:
+    if result.importance is None:
+        raise ValueError("no importance computed: propagate(..., importance=True)")
+    return result.importance
+
+
+def _importance_order(result: Propagation) -> list[int]:
+    """Inputs by total index of the first output (all systems, or the cost), the
+    largest first (an unknown index last)."""
+    ind = _indices(result)
+    total = ind.total[:, 0]
+    return sorted(range(len(result.inputs)),
+                  key=lambda i: (math.isnan(total[i]), -np.nan_to_num(total[i])))
+
+
+def importance_table(result: Propagation) -> Table:
+    """Per input (the largest total index first): first-order and total Sobol' indices
+    of the share of all systems up (or of the cost), with their intervals."""
+    ind = _indices(result)
+    level = f"{100 * ind.confidence:g} %"
+    cols = (Column("input"), Column("first order", Kind.NUMBER, 3),
+            Column("first low", Kind.NUMBER, 3), Column("first high", Kind.NUMBER, 3),
+            Column("total", Kind.NUMBER, 3), Column("total low", Kind.NUMBER, 3),
+            Column("total high", Kind.NUMBER, 3))
+    rows = tuple(
+        (result.inputs[i].name, _num(float(ind.first[i, 0])),
+         _num(float(ind.first_low[i, 0])), _num(float(ind.first_high[i, 0])),
+         _num(float(ind.total[i, 0])), _num(float(ind.total_low[i, 0])),
+         _num(float(ind.total_high[i, 0])))
+        for i in _importance_order(result)
+    )
+    what = "cost to reach the target" if result.measure is Measure.COST else (
+        "share of all systems up")
+    return Table(name=IMPORTANCE_TABLE, title=f"Importance of each input for the {what} "
+                 f"(Sobol' indices; low–high: {level} interval)", columns=cols, rows=rows)
+
+
+def importance_fleets_table(result: Propagation) -> Table:
+    """Total Sobol' index of each input (rows) for each fleet's availability (columns)."""
+    ind = _indices(result)
+    cols = (Column("input"), *(Column(f"{k}@{s}", Kind.NUMBER, 3) for k, s in result.fleets))
+    rows = tuple((result.inputs[i].name,
+                  *(_num(float(ind.total[i, 1 + j])) for j in range(len(result.fleets))))
+                 for i in _importance_order(result))
+    return Table(name="importance by fleet", title="Total index of each input for each "
+                 "fleet's availability", columns=cols, rows=rows)
+
+
+def importance_chart(result: Propagation) -> Chart:
+    """First-order and total indices per input, the largest total first."""
+    ind = _indices(result)
+    order = _importance_order(result)
+    xs = tuple(float(n) for n in range(len(order)))
+    what = "cost to reach the target" if result.measure is Measure.COST else (
+        "share of all systems up")
+    return Chart(
+        name="importance", title=f"Importance of each input for the {what}",
+        x_title="input", y_title="Sobol' index",
+        series=(Series("first order", xs, tuple(_num(float(ind.first[i, 0])) for i in order),
+                       style="bar"),
+                Series("total", xs, tuple(_num(float(ind.total[i, 0])) for i in order),
+                       style="bar")),
+        x_labels=tuple(result.inputs[i].name for i in order),
+    )
+
+
+def importance_section(result: Propagation) -> Section:
+    """The Sobol' indices: what they mean, the chart and the tables."""
+    ind = _indices(result)
+    d = len(result.inputs)
+    intro = Text(
+        f"Variance-based importance from {ind.samples:,} × ({d} + 2) = "
+        f"{ind.samples * (d + 2):,} scenarios (Saltelli's design: the draws above, a "
+        "second sample, and each input swapped in from it). The first-order index is the "
+        "share of the output's variance an input explains alone; the total index the "
+        "share it takes part in, with its interactions (about 0: the input does not "
+        f"matter). Intervals: percentile bootstrap, {ind.resamples:,} resamples."
+    )
+    blocks: tuple[Any, ...] = (intro, importance_chart(result), importance_table(result))
+    if result.measure is Measure.AVAILABILITY:
+        blocks += (importance_fleets_table(result),)
+    return Section("Importance of the inputs", blocks)
 
 
 def print_propagation(console: Console, result: Propagation, currency: str = "") -> None:
@@ -295,6 +386,10 @@ def print_propagation(console: Console, result: Propagation, currency: str = "")
     if math.isfinite(p_all):
         console.print(f"Every fleet with a target meets it in {100 * p_all:.1f} % of the "
                       "draws.", soft_wrap=True, markup=False, highlight=False)
+    if result.importance is not None:
+        console.print(_rich(importance_table(result)))
+        if result.measure is Measure.AVAILABILITY:
+            console.print(_rich(importance_fleets_table(result)))
 
 
 def save_quantile_plot(result: Propagation, path: Path, fmt: str) -> None:

@@ -4,11 +4,14 @@
 resupply times, tempo: :mod:`sustain.sweep.factors`) to a low and a high multiplier
 and reports each fleet's availability, or the cost of reaching a target, at both;
 :func:`~sustain.sweep.sample.propagate` draws scenarios from the scenario's
-``uncertainty:`` section and reports the distribution of the same measures.  No
-numerics of its own: it calls the engines on scaled scenarios, in parallel when asked.
+``uncertainty:`` section and reports the distribution of the same measures, and with
+``importance=True`` the Sobol' indices of its inputs (:mod:`sustain.sweep.importance`).
+Apart from those estimators, no numerics of its own: it calls the engines on scaled
+scenarios, in parallel when asked.
 """
 
 from sustain.sweep.factors import Factor, FactorName, Selection, SweepError, parse_factor
+from sustain.sweep.importance import Indices
 from sustain.sweep.measure import Measure
 from sustain.sweep.oat import Sensitivity, sensitivity
 from sustain.sweep.sample import Propagation, propagate
@@ -16,6 +19,7 @@ from sustain.sweep.sample import Propagation, propagate
 __all__ = [
     "Factor",
     "FactorName",
+    "Indices",
     "Measure",
     "Propagation",
     "Selection",

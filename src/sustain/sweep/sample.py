@@ -42,6 +42,7 @@ from sustain.scenario.model import Scenario
 from sustain.scenario.uncertainty import DistKind, Distribution
 from sustain.simulate.dispatch import Progress, map_chunks
 from sustain.sweep.factors import FactorName, Scaling, SweepError
+from sustain.sweep.importance import MIN_SAMPLES, Indices, index_rows, sobol_indices
 from sustain.sweep.measure import Measure, measure_chunk, measure_job
 
 #: The quantiles reported.
@@ -152,14 +153,46 @@ def draw(scenario: Scenario, inputs: list[RandomInput], samples: int,
     """The multipliers (samples × inputs) and the scaling of each sample."""
     u = design(samples, len(inputs), seed)
     x = np.column_stack([multipliers(inp.dist, u[:, j]) for j, inp in enumerate(inputs)])
+    return x, scalings_of(scenario, inputs, x)
+
+
+def scalings_of(scenario: Scenario, inputs: list[RandomInput],
+                x: FloatArray) -> list[Scaling]:
+    """The scaling of each row of multipliers ``x`` (rows × inputs)."""
     base = Scaling.identity(scenario)
     scalings = []
-    for r in range(samples):
+    for r in range(x.shape[0]):
         s = base
         for j, inp in enumerate(inputs):
             s = s.times(inp.factor, np.where(inp.mask > 0, x[r, j], 1.0))
         scalings.append(s)
-    return x, scalings
+    return scalings
+
+
+def importance_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Generators of the importance design's second sample ``B`` and of its bootstrap:
+    streams spawned from ``seed``, independent of the propagation's own (``seed``)."""
+    b, boot = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(b), np.random.default_rng(boot)
+
+
+def importance_draws(inputs: list[RandomInput], x: FloatArray,
+                     rng: np.random.Generator) -> tuple[FloatArray, list[FloatArray]]:
+    """The second sample ``B`` (a Latin hypercube of the same size as ``x``, drawn with
+    ``rng``) and, per input ``i``, ``x`` with its column ``i`` taken from ``B``
+    (Saltelli 2002): the points of :mod:`sustain.sweep.importance`'s design."""
+    # Imported here, not at the top: scipy.stats (about 1 s to import) only for this.
+    from scipy.stats import qmc
+
+    n, d = x.shape
+    u = np.asarray(qmc.LatinHypercube(d, rng=rng).random(n), dtype=np.float64)
+    xb = np.column_stack([multipliers(inp.dist, u[:, j]) for j, inp in enumerate(inputs)])
+    mixed = []
+    for i in range(d):
+        xi = x.copy()
+        xi[:, i] = xb[:, i]
+        mixed.append(xi)
+    return xb, mixed
 
 
 def _value(x: float) -> float | None:
@@ -190,6 +223,9 @@ class Propagation:
         Per fleet (NaN: none).
     target : float, mapping or None
         As given.
+    importance : Indices or None
+        Sobol' indices (inputs × outputs) when asked for: the outputs are the share of
+        all systems up then each fleet (availability), or the cost.
     """
 
     measure: Measure
@@ -203,6 +239,7 @@ class Propagation:
     values: FloatArray
     targets: FloatArray
     target: float | Mapping[str, float] | None = None
+    importance: Indices | None = None
 
     def quantiles(self) -> FloatArray:
         """(quantiles × columns) of :data:`QUANTILES` (NaN for a fleet of no systems)."""
@@ -248,6 +285,8 @@ class Propagation:
                 "q95": _value(float(q[2, 0])),
                 "p_reachable": float(np.mean(np.isfinite(self.values[:, 0]))),
             }
+            if self.importance is not None:
+                doc["importance"] = self.importance_dict()
             return doc
         p = self.p_meet()
         doc["fleets"] = [
@@ -259,6 +298,28 @@ class Propagation:
             for j, (k, s) in enumerate(self.fleets)
         ]
         doc["p_all_meet"] = _value(self.p_all_meet())
+        if self.importance is not None:
+            doc["importance"] = self.importance_dict()
+        return doc
+
+    def importance_dict(self) -> dict[str, Any]:
+        """The ``importance`` part of the JSON document (the Sobol' indices)."""
+        ind = self.importance
+        if ind is None:
+            raise ValueError("no importance computed: propagate(..., importance=True)")
+        names = [inp.name for inp in self.inputs]
+        doc: dict[str, Any] = {
+            "design": "saltelli", "base_samples": ind.samples,
+            "evaluations": ind.samples * (len(names) + 2),
+            "first_order": "saltelli-2010", "total": "jansen-1999",
+            "confidence": ind.confidence, "resamples": ind.resamples,
+        }
+        if self.measure is Measure.COST:
+            doc["cost"] = index_rows(ind, names, 0)
+            return doc
+        doc["all_systems"] = index_rows(ind, names, 0)
+        doc["fleets"] = [{"system": k, "site": s, "indices": index_rows(ind, names, 1 + j)}
+                         for j, (k, s) in enumerate(self.fleets)]
         return doc
 
 
@@ -274,6 +335,7 @@ def propagate(
     workers: int = 1,
     dask_address: str | Any | None = None,
     progress: Progress | None = None,
+    importance: bool = False,
 ) -> Propagation:
     """Draw ``samples`` scenarios from the ``uncertainty:`` section and measure each.
 
@@ -288,6 +350,10 @@ def propagate(
     measure, target, method, refine_seconds, workers, dask_address, progress
         As for :func:`sustain.sweep.sensitivity`; with the availability, ``target``
         gives the probability of meeting it.
+    importance : bool
+        Also the Sobol' indices of the inputs (:mod:`sustain.sweep.importance`): the
+        draws are the design's sample ``A``; ``samples × (inputs + 1)`` more scenarios
+        are measured.  The quantiles do not change.
 
     Raises
     ------
@@ -300,17 +366,32 @@ def propagate(
                          f"{MAX_SAMPLES:,}")
     if seed < 0:
         raise SweepError(f"--seed {seed}: must be a whole number >= 0")
+    if importance and samples < MIN_SAMPLES:
+        raise SweepError(f"--importance needs --samples {MIN_SAMPLES} or more: got {samples}")
     inputs = random_inputs(scenario)
     job = measure_job(scenario, measure, method=method, target=target,
                       refine_seconds=refine_seconds)
     x, scalings = draw(scenario, inputs, samples, seed)
-    results = np.array(map_chunks(measure_chunk, job, [Scaling.identity(scenario), *scalings],
+    tasks = [Scaling.identity(scenario), *scalings]
+    if importance:
+        b_rng, boot_rng = importance_streams(seed)
+        xb, mixed = importance_draws(inputs, x, b_rng)
+        for xi in (xb, *mixed):
+            tasks += scalings_of(scenario, inputs, xi)
+    results = np.array(map_chunks(measure_chunk, job, tasks,
                                   workers=workers, dask_address=dask_address,
                                   progress=progress, what="sweep with --dask"))
     a = compile_scenario(scenario)
     fleets = tuple((a.system_ids[k], a.site_ids[s])
                    for k, s in zip(a.fleet_system.tolist(), a.fleet_site.tolist(), strict=True))
-    values = results[1:]
+    indices = None
+    if importance:
+        outs = importance_outputs(job.measure, results[1:], a.fleet_count)
+        n, d = samples, len(inputs)
+        indices = sobol_indices(outs[:n].T, outs[n:2 * n].T,
+                                outs[2 * n:].reshape(d, n, -1).transpose(0, 2, 1),
+                                rng=boot_rng)
+    values = results[1:samples + 1]
     if job.measure is Measure.COST:
         values = np.where(np.isnan(values), np.inf, values)
         targets = np.full(len(fleets), np.nan)
@@ -319,5 +400,18 @@ def propagate(
     return Propagation(
         measure=job.measure, samples=samples, seed=seed, inputs=tuple(inputs),
         multipliers=x, fleets=fleets, counts=a.fleet_count, base=results[0], values=values,
-        targets=targets, target=target,
+        targets=targets, target=target, importance=indices,
     )
+
+
+def importance_outputs(measure: Measure, results: FloatArray, counts: FloatArray) -> FloatArray:
+    """(rows × outputs) the outputs whose importance is reported: the share of all
+    systems up (Σ N·A / Σ N over the fleets with systems) then each fleet's
+    availability, or the cost (NaN: the target cannot be reached)."""
+    if measure is Measure.COST:
+        return results
+    has = counts > 0
+    total = float(np.sum(counts[has]))
+    share = (results[:, has] @ counts[has] / total if total > 0
+             else np.full(results.shape[0], np.nan))
+    return np.column_stack([share, results])
