@@ -62,6 +62,16 @@ from sustain.cli.common import (
 )
 from sustain.cli.next_cmd import next_
 from sustain.cli.oryx_cmd import oryx
+from sustain.cli.robust_cmd import (
+    CheckSamples,
+    Confidence,
+    RobustDask,
+    RobustSamples,
+    RobustSeed,
+    RobustWorkers,
+    optimize_robust,
+    refuse_robust_options,
+)
 from sustain.cli.serve_cmd import serve
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
@@ -427,8 +437,33 @@ def optimize(
                            "and mean wait (always with --fill-rate or --max-wait).")
     ] = False,
     holes: HolesOption = None,
+    confidence: Confidence = None,
+    samples: RobustSamples = None,
+    seed: RobustSeed = None,
+    check_samples: CheckSamples = None,
+    workers: RobustWorkers = None,
+    dask: RobustDask = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    if confidence is not None:
+        refused = [name for name, given in (
+            ("--budget", budget is not None), ("--over-time", over_time),
+            ("--days", days is not None), ("--step", step is not None),
+            ("--average", average), ("--allow-shortfall", allow_shortfall),
+            ("--exponential", exponential), ("--lead-days", lead_days is not None),
+            ("--redistribute", redistribute), ("--fill-rate", bool(fill_rate)),
+            ("--max-wait", bool(max_wait)), ("--curve", curve is not None),
+            ("--max-memory", max_memory is not None), ("--measures", measures),
+            ("--holes", holes is not None), ("--method exact", method is MethodChoice.EXACT),
+        ) if given]
+        optimize_robust(
+            scenario, target=target, confidence=confidence, samples=samples, seed=seed,
+            check_samples=check_samples, workers=workers, dask=dask, method=method.value,
+            refine_seconds=refine_seconds, json_out=json_out, output=output, top=top,
+            quiet=quiet, allow_outside_tables=allow_outside_tables, stock=stock,
+            stock_mode=stock_mode, refused=refused)
+        return
+    refuse_robust_options(samples, seed, check_samples, workers, dask)
     if (fill_rate or max_wait) and over_time:
         raise fail(OptionError("--fill-rate and --max-wait are not available with "
                                "--over-time: give --target"))

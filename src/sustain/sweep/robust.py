@@ -78,7 +78,7 @@ LOOKAHEAD = 4
 #: Availability within this of a target meets it (as in ``sustain optimize``).
 MEET_TOL = 1e-9
 #: Default number of fresh draws the plan is checked on.
-CHECK_SAMPLES = 1000
+CHECK_SAMPLES = 500
 #: The fresh draws' seed is the first word of ``SeedSequence([seed, CHECK_STREAM])``:
 #: a stream of its own, never the design the plan was built on.
 CHECK_STREAM = 1
@@ -247,8 +247,14 @@ class _Search:
         self.required = required
         self.pos = np.array([c.nominal for c in chains], dtype=np.int64)
         self.log_a = np.zeros((len(terms), n_fleets))
+        self.log_a = self.log_a_at(self.pos)
+
+    def log_a_at(self, pos: IntArray) -> FloatArray:
+        """(draws × fleets) log-availability with the chains at ``pos``."""
+        log_a = np.zeros_like(self.log_a)
         for c, tab in enumerate(self.tables):
-            self.log_a[:, fleets_of[c]] += tab[:, self.pos[c], :]
+            log_a[:, self.fleets_of[c]] += tab[:, pos[c], :]
+        return log_a
 
     def met_counts(self, log_a: FloatArray) -> FloatArray:
         """Per fleet, draws meeting the target (inf for a fleet without one)."""
@@ -453,25 +459,22 @@ def robust_optimize(
     search.prune()
     stock = _stock(a, lo, chains, fam_rows, search.pos)
     robust = _as_optimization(a, stock, targets, method, nominal)
-    build = map_chunks(_plans_chunk, _PlansJob(scenario=lean, stocks=(stock, nominal.stock),
-                                               method=method), scalings,
-                       workers=workers, dask_address=dask_address,
-                       what="optimize --confidence with --dask")
+    nominal_log_a = search.log_a_at(np.array([c.nominal for c in chains], dtype=np.int64))
     fresh_seed = check_seed(seed)
     _, fresh = draw(scenario, inputs, check_samples, fresh_seed)
     check = map_chunks(_plans_chunk, _PlansJob(scenario=lean, stocks=(stock, nominal.stock),
                                                method=method), fresh,
                        workers=workers, dask_address=dask_address,
                        what="optimize --confidence with --dask")
-    b, k = np.stack(build), np.stack(check)
+    k = np.stack(check)
     counts = a.fleet_count
     fleets = tuple((a.system_ids[kk], a.site_ids[s])
                    for kk, s in zip(a.fleet_system.tolist(), a.fleet_site.tolist(), strict=True))
     return RobustPlan(
         robust=robust, nominal=nominal, confidence=float(confidence), samples=samples,
         seed=seed, check_seed=fresh_seed, required=required,
-        robust_build=_check(b[:, 0], targets, counts),
-        nominal_build=_check(b[:, 1], targets, counts),
+        robust_build=_check(np.exp(search.log_a), targets, counts),
+        nominal_build=_check(np.exp(nominal_log_a), targets, counts),
         robust_check=_check(k[:, 0], targets, counts),
         nominal_check=_check(k[:, 1], targets, counts),
         fleets=fleets, targets=targets, counts=counts, target=target,
