@@ -75,6 +75,8 @@ from sustain.sweep.sample import MAX_SAMPLES, draw, random_inputs
 #: A move may take a family up to this many units along its chain at once (a unit
 #: that helps little alone may open the way for the next).
 LOOKAHEAD = 4
+#: Most exchanges tried after the prune (each followed by a prune).
+EXCHANGE_PASSES = 50
 #: Availability within this of a target meets it (as in ``sustain optimize``).
 MEET_TOL = 1e-9
 #: Default number of fresh draws the plan is checked on.
@@ -330,6 +332,66 @@ class _Search:
                     changed = True
 
 
+    def fill(self, budget: float = math.inf) -> float | None:
+        """Greedy moves until no fleet is short; their cost, or None when nothing gains
+        or the cost would reach ``budget`` (the moves made are kept either way)."""
+        spent = 0.0
+        while np.any(self.short()):
+            mv = self.best_move()
+            if mv is None:
+                return None
+            c, units = mv
+            p = int(self.pos[c])
+            spent += float(self.chains[c].cost[p + units] - self.chains[c].cost[p])
+            self.move(c, p + units)
+            if spent >= budget - 1e-9:
+                return None
+        return spent
+
+    def cost(self) -> float:
+        """Purchases at the current positions (from each chain's start)."""
+        return float(sum(ch.cost[int(p)] for ch, p in zip(self.chains, self.pos, strict=True)))
+
+    def swap(self, budget: float) -> bool:
+        """One chain moved up by 1 to :data:`LOOKAHEAD` units costing less than
+        ``budget`` that leaves no fleet short (the cheapest such move is made)."""
+        moves = []
+        for c, chain in enumerate(self.chains):
+            p = int(self.pos[c])
+            for q in range(p + 1, min(p + LOOKAHEAD, chain.cost.size - 1) + 1):
+                money = float(chain.cost[q] - chain.cost[p])
+                if money < budget - 1e-9:
+                    moves.append((money, c, q))
+        for _, c, q in sorted(moves):
+            fl = self.fleets_of[c]
+            log_a = self.log_a.copy()
+            log_a[:, fl] += self.tables[c][:, q, :] - self.tables[c][:, int(self.pos[c]), :]
+            if not np.any(self.met_counts(log_a) < self.required):
+                self.move(c, q)
+                return True
+        return False
+
+    def exchange(self) -> bool:
+        """Remove one unit (the dearest last unit of a chain first) and refill with the
+        greedy, kept only when the refill costs less than the unit removed (a 1-for-k
+        exchange, as the optimiser's local search); True when one was kept."""
+        order = sorted((c for c in range(len(self.chains)) if self.pos[c] > 0),
+                       key=lambda c: -(self.chains[c].cost[self.pos[c]]
+                                       - self.chains[c].cost[self.pos[c] - 1]))
+        for c in order:
+            saved_pos, saved_log_a = self.pos.copy(), self.log_a.copy()
+            p = int(self.pos[c])
+            unit = float(self.chains[c].cost[p] - self.chains[c].cost[p - 1])
+            self.move(c, p - 1)
+            if self.swap(unit):
+                return True
+            refill = self.fill(budget=unit)
+            if refill is not None and refill < unit - 1e-9:
+                return True
+            self.pos, self.log_a = saved_pos, saved_log_a
+        return False
+
+
 def _stock(a: ScenarioArrays, lo: FloatArray, chains: list[Chain], fam_rows: list[IntArray],
            pos: IntArray) -> FloatArray:
     stock = lo.copy()
@@ -457,6 +519,10 @@ def robust_optimize(
         c, units = mv
         search.move(c, int(search.pos[c]) + units)
     search.prune()
+    for _ in range(EXCHANGE_PASSES):
+        if not search.exchange():
+            break
+        search.prune()
     stock = _stock(a, lo, chains, fam_rows, search.pos)
     robust = _as_optimization(a, stock, targets, method, nominal)
     nominal_log_a = search.log_a_at(np.array([c.nominal for c in chains], dtype=np.int64))
