@@ -129,7 +129,7 @@ def optimize_robust(
                               "docs/scenario.md)")
         bar = Progress("drawing", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                        console=err, transient=True, disable=quiet)
-        task = bar.add_task("drawing", total=n)
+        task = bar.add_task("drawing", total=n + m)
 
         def moved(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

@@ -6,11 +6,14 @@ and reports each fleet's availability, or the cost of reaching a target, at both
 :func:`~sustain.sweep.sample.propagate` draws scenarios from the scenario's
 ``uncertainty:`` section and reports the distribution of the same measures.  No
 numerics of its own: it calls the engines on scaled scenarios, in parallel when asked.
+:func:`~sustain.sweep.robust.robust_optimize` finds the cheapest stock meeting the
+targets in a share of the draws (``sustain optimize --confidence``).
 """
 
 from sustain.sweep.factors import Factor, FactorName, Selection, SweepError, parse_factor
 from sustain.sweep.measure import Measure
 from sustain.sweep.oat import Sensitivity, sensitivity
+from sustain.sweep.robust import RobustPlan, robust_optimize
 from sustain.sweep.sample import Propagation, propagate
 
 __all__ = [
@@ -18,10 +21,12 @@ __all__ = [
     "FactorName",
     "Measure",
     "Propagation",
+    "RobustPlan",
     "Selection",
     "Sensitivity",
     "SweepError",
     "parse_factor",
     "propagate",
+    "robust_optimize",
     "sensitivity",
 ]

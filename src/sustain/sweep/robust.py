@@ -223,6 +223,8 @@ class RobustPlan:
             "cost_of_robustness": self.cost_of_robustness,
             "nominal_purchases": self.nominal.purchases(),
             "fleets": fleets,
+            "p_all_nominal_build": self.nominal_build.p_all(),
+            "p_all_robust_build": self.robust_build.p_all(),
             "p_all_nominal_check": self.nominal_check.p_all(),
             "p_all_robust_check": self.robust_check.p_all(),
             "p_all_robust_check_ci": ci(self.robust_check.all_met),
@@ -460,9 +462,12 @@ def robust_optimize(
         Fresh draws (another seed stream, :func:`check_seed`) both plans are checked on.
     method, refine_seconds
         As for :func:`sustain.optimize` (the nominal plan).
-    workers, dask_address, progress
+    workers, dask_address
         Where the draws are evaluated (as for :func:`sustain.sweep.propagate`); the
-        plan is the same whatever the split.
+        plan and the numbers are the same whatever the split.
+    progress : callable, optional
+        ``progress(done, total)``: draws evaluated so far, the draws the plan is built
+        on first, then the fresh ones.
 
     Raises
     ------
@@ -494,8 +499,18 @@ def robust_optimize(
     _, scalings = draw(scenario, inputs, samples, seed)
     lean = _lean(scenario)
     job = TermsJob(scenario=lean, chains=tuple(chains), lo=lo, hi=hi, method=method)
+    total = samples + check_samples
+
+    def built(done: int, _: int) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    def checked(done: int, _: int) -> None:
+        if progress is not None:
+            progress(samples + done, total)
+
     terms = map_chunks(terms_chunk, job, scalings, workers=workers, dask_address=dask_address,
-                       progress=progress, what="optimize --confidence with --dask")
+                       progress=built, what="optimize --confidence with --dask")
     required = max(1, math.ceil(confidence * samples - 1e-9))
     fams = families_of(a)
     fleets_of = [fams[c.family].fleets for c in chains]
@@ -530,7 +545,7 @@ def robust_optimize(
     _, fresh = draw(scenario, inputs, check_samples, fresh_seed)
     check = map_chunks(_plans_chunk, _PlansJob(scenario=lean, stocks=(stock, nominal.stock),
                                                method=method), fresh,
-                       workers=workers, dask_address=dask_address,
+                       workers=workers, dask_address=dask_address, progress=checked,
                        what="optimize --confidence with --dask")
     k = np.stack(check)
     counts = a.fleet_count
