@@ -200,3 +200,19 @@ def test_a_confidence_outside_0_1_is_refused(confidence: float) -> None:
 def test_a_scenario_without_the_section_is_refused() -> None:
     with pytest.raises(SweepError, match="no uncertainty section"):
         robust_optimize(scenario_from_dict(small()), target=0.8, confidence=0.9)
+
+
+def test_same_plan_on_a_dask_local_cluster() -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    sc = tiny()
+    here = robust_optimize(sc, target=0.8, confidence=0.75, samples=12, seed=5,
+                           check_samples=6, refine_seconds=0.0)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                 dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        there = robust_optimize(sc, target=0.8, confidence=0.75, samples=12, seed=5,
+                                check_samples=6, refine_seconds=0.0, dask_address=client)
+    np.testing.assert_array_equal(here.robust.stock, there.robust.stock)
+    assert here.to_dict() == there.to_dict()

@@ -32,12 +32,16 @@ scenarios instead, on the family decomposition of the optimiser:
    largest gain per money of ``Σ_f Σ_{s kept} min(log A_f(s), log t_f)`` (the
    shortfall over the kept draws, capped at the target as in the optimiser's greedy).
 4. Prune: step families back along their chains, the dearest unit first, below the
-   nominal plan too, while every fleet still meets its target in ``m`` draws.
+   nominal plan too, while every fleet still meets its target in ``m`` draws; then
+   exchange a unit for cheaper ones (a single move on another chain, else the
+   greedy) and prune again, until nothing cheaper is found.
 
-The plan is then evaluated afresh with :func:`sustain.readiness.evaluate.evaluate_arrays`
-in every draw (``p_build``), and in fresh draws the search never saw
+The shares of the build draws meeting each target (``p_build``) come from the
+search's family terms; the tests check them against ``evaluate_arrays`` draw by draw.
+Both plans are then evaluated afresh with
+:func:`sustain.readiness.evaluate.evaluate_arrays` in fresh draws the search never saw
 (``p_check``, drawn with a different seed stream), with a Clopper–Pearson interval.
-Its limits: each family stays on its chain (units added in the order that suits
+The plan's limits: each family stays on its chain (units added in the order that suits
 the scenario as given), and the greedy does not prove optimality; the tests compare
 it with brute force on small cases.
 """
@@ -159,7 +163,8 @@ class RobustPlan:
     required : int
         Draws each fleet must meet its target in (⌈confidence · samples⌉).
     robust_build, nominal_build : PlanCheck
-        Each plan in the draws the robust plan was built on.
+        Each plan in the draws the robust plan was built on (from the search's family
+        terms, the same formula as ``sustain evaluate``).
     robust_check, nominal_check : PlanCheck
         Each plan in the fresh draws.
     fleets : tuple of (str, str)
