@@ -14,7 +14,9 @@ next):
    units that plan buys), so that the nominal plan is a point of every chain;
 2. beyond it, any unit of the family at a site with demand, until every fleet's term
    of the family is within :data:`CHAIN_TAIL` of 0 (the family then keeps a fleet
-   down for less than that share of the time) or :data:`MAX_CHAIN_UNITS` units.
+   down for less than that share of the time) in the *worst corner* of the draws
+   (every MTBF at its lowest multiplier drawn, every repair time, resupply time and
+   tempo at its highest), so in every draw, or :data:`MAX_CHAIN_UNITS` units.
 
 Every point of every chain is then evaluated in every draw with the same family
 terms the optimiser uses (:meth:`~sustain.optimize.state.AllocationState.families_eval`,
@@ -78,17 +80,32 @@ def _candidates(state: AllocationState, fam: Family, cur: FloatArray, toward: Fl
     return list(zip(rr.tolist(), ss.tolist(), strict=True))
 
 
+def worst_corner(scalings: list[Scaling]) -> Scaling:
+    """The lowest MTBF multiplier and the highest repair, resupply and tempo multipliers
+    of ``scalings``, entry by entry: no draw is worse for readiness."""
+    return Scaling(mtbf=np.min([s.mtbf for s in scalings], axis=0),
+                   repair=np.max([s.repair for s in scalings], axis=0),
+                   ship=np.max([s.ship for s in scalings], axis=0),
+                   tempo=np.max([s.tempo for s in scalings], axis=0))
+
+
 def build_chains(a: ScenarioArrays, nominal: FloatArray, *, lo: FloatArray, hi: FloatArray,
-                 method: Method) -> list[Chain]:
+                 method: Method, corner: ScenarioArrays | None = None) -> list[Chain]:
     """The chain of every family with fleets (see the module docstring).
 
-    ``nominal`` is the nominal plan's stock (items × sites, within ``[lo, hi]``).  The
-    families advance together, one unit each per round, so that each round is one
-    batched evaluation.
+    ``nominal`` is the nominal plan's stock (items × sites, within ``[lo, hi]``);
+    ``corner`` the worst corner of the draws (:func:`worst_corner`; None: the scenario
+    as given), where a chain's end is judged.  The families advance together, one unit
+    each per round, so that each round is one batched evaluation.
     """
     state = AllocationState(a, weights=np.ones(a.fleet_system.size), lo=lo, hi=hi,
                             method=method)
     state.start_log_availability(evaluate_arrays(a.with_stock(lo), method=method))
+    worst = state
+    if corner is not None:
+        worst = AllocationState(corner, weights=np.ones(a.fleet_system.size), lo=lo, hi=hi,
+                                method=method)
+        worst.start_log_availability(evaluate_arrays(corner.with_stock(lo), method=method))
     floor = math.log1p(-CHAIN_TAIL)
     live = [g for g, fam in enumerate(state.families) if fam.fleets.size]
     points: dict[int, list[FloatArray]] = {g: [lo[state.families[g].rows].copy()] for g in live}
@@ -108,7 +125,7 @@ def build_chains(a: ScenarioArrays, nominal: FloatArray, *, lo: FloatArray, hi: 
                 nominal_at[g] = len(points[g]) - 1
             cands = _candidates(state, fam, cur, target if first_leg else None)
             if not first_leg and (not cands or beyond[g] >= MAX_CHAIN_UNITS
-                                  or float(np.min(state.terms.current[g])) >= floor):
+                                  or float(np.min(worst.terms.current[g])) >= floor):
                 continue
             copies = np.repeat(cur[None], len(cands), axis=0)
             for n, (j, s) in enumerate(cands):
@@ -119,6 +136,7 @@ def build_chains(a: ScenarioArrays, nominal: FloatArray, *, lo: FloatArray, hi: 
             break
         results = state.families_eval(batch)
         active = []
+        chosen: list[tuple[int, Family, FloatArray]] = []
         for (g, cands, first_leg), (fam, copies), terms in zip(picks, batch, results,
                                                                strict=True):
             gain = np.sum(terms - state.terms.current[g][None, :], axis=1)
@@ -135,6 +153,11 @@ def build_chains(a: ScenarioArrays, nominal: FloatArray, *, lo: FloatArray, hi: 
             if not first_leg:
                 beyond[g] += 1
             active.append(g)
+            chosen.append((g, fam, copies[n]))
+        if worst is not state and chosen:
+            for (g, _, _), t in zip(chosen, worst.families_eval(
+                    [(fam, x[None]) for _, fam, x in chosen]), strict=True):
+                worst.terms.assign(g, t[0])
     return [
         Chain(family=g, stocks=np.stack(points[g]), cost=np.array(costs[g]),
               nominal=nominal_at.get(g, len(points[g]) - 1))

@@ -72,7 +72,7 @@ from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays, compile_scenario
 from sustain.scenario.model import Scenario
 from sustain.simulate.dispatch import Progress, map_chunks
-from sustain.sweep.chains import Chain, TermsJob, build_chains, terms_chunk
+from sustain.sweep.chains import Chain, TermsJob, build_chains, terms_chunk, worst_corner
 from sustain.sweep.factors import Scaling, SweepError, apply_scaling
 from sustain.sweep.sample import MAX_SAMPLES, draw, random_inputs
 
@@ -500,9 +500,10 @@ def robust_optimize(
     lo, hi = stock_bounds(a, lo_lim, hi_lim)
     nominal = optimize_arrays(a, target=target, method=method, min_stock=lo_lim,
                               max_stock=hi_lim, refine_seconds=refine_seconds)
-    chains = build_chains(a, nominal.stock, lo=lo, hi=hi, method=method)
     _, scalings = draw(scenario, inputs, samples, seed)
     lean = _lean(scenario)
+    corner = compile_scenario(apply_scaling(lean, worst_corner(scalings)))
+    chains = build_chains(a, nominal.stock, lo=lo, hi=hi, method=method, corner=corner)
     job = TermsJob(scenario=lean, chains=tuple(chains), lo=lo, hi=hi, method=method)
     total = samples + check_samples
 
