@@ -34,7 +34,6 @@ from sustain.cli.common import (
     MAX_SEED,
     MAX_WORKERS,
     AllowOutsideTables,
-    DaskAddress,
     Exponential,
     HolesOption,
     OptionError,
@@ -42,7 +41,6 @@ from sustain.cli.common import (
     OverTimeStep,
     StockModeChoice,
     StockModeOption,
-    Workers,
     check_dask_address,
     check_number,
     check_optimize_options,
@@ -66,6 +64,14 @@ from sustain.cli.common import (
 )
 from sustain.cli.next_cmd import next_
 from sustain.cli.oryx_cmd import oryx
+from sustain.cli.robust_cmd import (
+    CheckSamples,
+    Confidence,
+    RobustSamples,
+    RobustSeed,
+    optimize_robust,
+    refuse_robust_options,
+)
 from sustain.cli.serve_cmd import serve
 from sustain.cli.simulate_cmd import simulate
 from sustain.cli.stockpile_cmd import stockpile
@@ -444,10 +450,41 @@ def optimize(
                                    "Lagrangian decomposition (spreads over --workers or "
                                    "--dask), or auto (the decomposition on large scenarios).")
     ] = SearchChoice.AUTO,
-    workers: Workers = 1,
-    dask: DaskAddress = None,
+    confidence: Confidence = None,
+    samples: RobustSamples = None,
+    seed: RobustSeed = None,
+    check_samples: CheckSamples = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Worker processes: for the Lagrangian "
+                                 "search, or for the draws of --confidence (default 1).")
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Dask scheduler address (tcp://host:8786) "
+                                 "for the Lagrangian search or the draws of --confidence.")
+    ] = None,
 ) -> None:
     """The cheapest spares to reach a readiness target, or the most readiness for a budget."""
+    if confidence is not None:
+        refused = [name for name, given in (
+            ("--budget", budget is not None), ("--over-time", over_time),
+            ("--days", days is not None), ("--step", step is not None),
+            ("--average", average), ("--allow-shortfall", allow_shortfall),
+            ("--exponential", exponential), ("--lead-days", lead_days is not None),
+            ("--redistribute", redistribute), ("--fill-rate", bool(fill_rate)),
+            ("--max-wait", bool(max_wait)), ("--curve", curve is not None),
+            ("--max-memory", max_memory is not None), ("--measures", measures),
+            ("--holes", holes is not None), ("--method exact", method is MethodChoice.EXACT),
+            ("--search", search is not SearchChoice.AUTO),
+        ) if given]
+        optimize_robust(
+            scenario, target=target, confidence=confidence, samples=samples, seed=seed,
+            check_samples=check_samples, workers=workers, dask=dask, method=method.value,
+            refine_seconds=refine_seconds, json_out=json_out, output=output, top=top,
+            quiet=quiet, allow_outside_tables=allow_outside_tables, stock=stock,
+            stock_mode=stock_mode, refused=refused)
+        return
+    refuse_robust_options(samples, seed, check_samples)
+    workers = 1 if workers is None else workers
     if (fill_rate or max_wait) and over_time:
         raise fail(OptionError("--fill-rate and --max-wait are not available with "
                                "--over-time: give --target"))

@@ -8,12 +8,15 @@ and reports each fleet's availability, or the cost of reaching a target, at both
 ``importance=True`` the Sobol' indices of its inputs (:mod:`sustain.sweep.importance`).
 Apart from those estimators, no numerics of its own: it calls the engines on scaled
 scenarios, in parallel when asked.
+:func:`~sustain.sweep.robust.robust_optimize` finds the cheapest stock meeting the
+targets in a share of the draws (``sustain optimize --confidence``).
 """
 
 from sustain.sweep.factors import Factor, FactorName, Selection, SweepError, parse_factor
 from sustain.sweep.importance import Indices
 from sustain.sweep.measure import Measure
 from sustain.sweep.oat import Sensitivity, sensitivity
+from sustain.sweep.robust import RobustPlan, robust_optimize
 from sustain.sweep.sample import Propagation, propagate
 
 __all__ = [
@@ -22,10 +25,12 @@ __all__ = [
     "Indices",
     "Measure",
     "Propagation",
+    "RobustPlan",
     "Selection",
     "Sensitivity",
     "SweepError",
     "parse_factor",
     "propagate",
+    "robust_optimize",
     "sensitivity",
 ]
