@@ -68,7 +68,10 @@ def test_document_plan_csv_and_report(scenario: Path, tmp_path: Path) -> None:
       "--redistribute is not available with --confidence"),
      (["-t", "0.9", "--confidence", "0.9", "--samples", "0"], "--samples 0"),
      (["-t", "0.9", "--samples", "50"], "--samples is for a robust plan: give --confidence"),
-     (["-t", "0.9", "--workers", "2"], "--workers is for a robust plan")],
+     (["-t", "0.9", "--seed", "3"], "--seed is for a robust plan"),
+     (["-t", "0.9", "--confidence", "0.9", "--search", "lagrange"],
+      "--search is not available with --confidence"),
+     (["-t", "0.9", "--confidence", "0.9", "--workers", "0"], "--workers 0")],
 )
 def test_bad_options_exit_2_with_one_message(scenario: Path, args: list[str],
                                              message: str) -> None:
