@@ -37,8 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 import sustain
-from sustain.cli.common import OptionError, check_optimize_options, report_files
-from sustain.cli.simulate_cmd import check_options
+from sustain.cli.common import OptionError, report_files
 from sustain.errors import Issue, ScenarioError, Severity, SustainError
 from sustain.report.files import Output
 from sustain.web import editor
@@ -46,6 +45,7 @@ from sustain.web.db import NewRun, ScenarioFileRow, Status, Store
 from sustain.web.guard import COOKIE, LOGIN, problem
 from sustain.web.jobs import Job, JobManager, QueueFull
 from sustain.web.library import InUse, Library, Version
+from sustain.web.run_forms import run_forms, run_options
 from sustain.web.uploads import MAX_FILES, Upload, UploadError, form_upload, write_upload
 from sustain.web.worker import Kind, Task
 
@@ -59,8 +59,8 @@ DOWNLOADS = {
     "optimize": ("md", "html", "csv", "json", "xlsx", "curve.csv", "curve.json",
                  "curve.png"),
     "simulate": ("md", "html", "csv", "json", "xlsx", "png"),
-    "stockpile": ("md", "html", "csv", "json", "xlsx"),
-    "over-time": ("md", "html", "csv", "json", "xlsx"),
+    "stockpile": ("md", "html", "csv", "json", "xlsx", "png"),
+    "over-time": ("md", "html", "csv", "json", "xlsx", "png"),
 }
 _MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
           "csv": "text/csv; charset=utf-8", "json": "application/json",
@@ -110,64 +110,6 @@ def error_page(message: str, problems: list[str] | tuple[str, ...] = (), *,
     link = f'<p><a href="{_e(back)}">Back</a></p>' if back else ""
     return page("Error", f'<div class="error" role="alert"><p>{_e(message)}</p>'
                 f"<ul>{items}</ul></div>{link}", status=status)
-
-
-def _number(form: dict[str, str], key: str, *, whole: bool = False,
-            default: float | None = None) -> Any:
-    text = form.get(key, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise OptionError(f"{key} {text!r}: not a number") from None
-    if whole:
-        if not value.is_integer():
-            raise OptionError(f"{key} {text!r}: a whole number is needed")
-        return int(value)
-    return value
-
-
-def run_options(form: dict[str, str]) -> tuple[Kind, dict[str, Any], int | None]:
-    """The run a scenario page's form asks for: kind, options (checked as the API checks
-    them) and seed.
-
-    Raises
-    ------
-    OptionError
-        An unknown kind or method, a bad number, or options the command refuses.
-    """
-    try:
-        kind = Kind(form.get("kind", ""))
-    except ValueError:
-        raise OptionError(f"unknown run {form.get('kind', '')!r}") from None
-    method = form.get("method", "vari-metric") or "vari-metric"
-    if method not in ("vari-metric", "metric", "exact"):
-        raise OptionError(f"method {method!r}: use vari-metric, metric or exact")
-    if kind is Kind.EVALUATE:
-        return kind, {"method": method}, None
-    if kind is Kind.OPTIMIZE:
-        from sustain.cli.common import EXACT_NOT_FOR_OPTIMIZE
-        from sustain.optimize.api import REFINE_SECONDS
-
-        if method == "exact":
-            raise OptionError(EXACT_NOT_FOR_OPTIMIZE)
-        targets = form.get("target", "").replace(",", " ").split()
-        budget = _number(form, "budget")
-        refine = _number(form, "refine_seconds", default=REFINE_SECONDS)
-        check_optimize_options(targets or None, budget, refine)
-        return kind, {"target": targets, "budget": budget, "method": method,
-                      "refine_seconds": refine}, None
-    if kind is Kind.SIMULATE:
-        days = _number(form, "days", default=730.0)
-        reps = _number(form, "reps", whole=True, default=200)
-        seed = _number(form, "seed", whole=True, default=7)
-        check_options(days, reps, seed, None, 1)
-        return kind, {"days": days, "reps": reps, "seed": seed, "warmup": None,
-                      "compare": False, "failures_while_down": False,
-                      "cannibalisation": None, "exponential": False}, seed
-    return kind, {"usage_from_fleets": form.get("usage_from_fleets") == "on",
-                  "availability": True}, None
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
@@ -271,10 +213,17 @@ class Pages:
             shutil.rmtree(folder, ignore_errors=True)
 
     def picture(self, run: dict[str, Any], what: str) -> bytes:
-        """The PNG of ``--curve x.png`` (optimize) or ``--plot x.png`` (simulate)."""
-        from sustain.report.plots import save_availability_plot_of, save_curve_plot_of
+        """The PNG of ``--curve x.png`` (optimize) or of ``--plot x.png`` (simulate,
+        stockpile, ``evaluate --over-time``), drawn by the command line's plot code."""
+        from sustain.report.plots import (
+            save_availability_plot_of,
+            save_curve_plot_of,
+            save_over_time_plot,
+            save_stockpile_plot_of,
+        )
 
         doc = run["result"]
+        kind = report_kind(run)
         folder = Path(tempfile.mkdtemp(prefix="download-", dir=self.scratch))
         try:
             target = folder / "picture.png"
@@ -284,6 +233,11 @@ class Pages:
                                       "targets is drawn by the command line only")
                 sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
                 save_curve_plot_of(doc, target, "png", currency=sc.currency)
+            elif kind == "over-time":
+                sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
+                save_over_time_plot(doc, sc, target, "png")
+            elif kind == "stockpile":
+                save_stockpile_plot_of(doc, target, "png")
             else:
                 save_availability_plot_of(doc, target, "png")
             return target.read_bytes()
@@ -415,28 +369,6 @@ def _editor_html(saved_id: int, version: Version, opened: editor.Opened,
                                     f"{'s' if len(warnings) != 1 else ''}:" if warnings
                                     else ".") + f"</p><ul>{noted}</ul></div>")
     return head + "".join(parts)
-
-
-def _run_forms(saved_id: int, version: Version) -> str:
-    a = f'action="/scenarios/{saved_id}/run" method="post"'
-    v = f'<input type="hidden" name="v" value="{version.number}">'
-    method = ('<label>method <select name="method"><option>vari-metric</option>'
-              "<option>metric</option>{extra}</select></label>")
-    return f"""<div class="runs">
-<form {a}>{v}<input type="hidden" name="kind" value="evaluate"><h3>Evaluate</h3>
-{method.format(extra="<option>exact</option>")} <button>Evaluate</button></form>
-<form {a} id="optimize">{v}<input type="hidden" name="kind" value="optimize"><h3>Optimise</h3>
-<label>target(s) <input name="target" id="target" size="24"
- placeholder="0.9 or SAMX=0.95 IFV@EAST=0.9"></label>
-<label>or budget <input name="budget" size="12"></label>
-{method.format(extra="")} <button id="run-optimize">Optimise</button></form>
-<form {a}>{v}<input type="hidden" name="kind" value="simulate"><h3>Simulate</h3>
-<label>days <input name="days" value="730" size="6"></label>
-<label>replications <input name="reps" value="200" size="6"></label>
-<label>seed <input name="seed" value="7" size="6"></label> <button>Simulate</button></form>
-<form {a}>{v}<input type="hidden" name="kind" value="stockpile"><h3>Stockpile</h3>
-<label><input type="checkbox" name="usage_from_fleets"> usage from the fleets</label>
-<button>Plan the stockpile</button></form></div>"""
 
 
 def _status_line(run: dict[str, Any]) -> str:
@@ -659,7 +591,7 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
         body = (f'<p>Version <b id="version">{version.number}</b> of {version.latest} · '
                 f'<a href="/scenarios/{saved_id}/download?v={version.number}" '
                 f'id="download-yaml">Download as YAML</a></p>{old}'
-                + ("" if error else _run_forms(saved_id, version))
+                + ("" if error else run_forms(saved_id, version.number))
                 + _editor_html(saved_id, version, opened, placed, error, warnings)
                 + f'<h2>Versions and their runs</h2><ul class="versions">{vlist}</ul>'
                 f'<form method="post" action="/scenarios/{saved_id}/delete" class="delete">'
@@ -813,7 +745,7 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
             data, media = await run_in_threadpool(p.download, run, what)
         except SustainError as exc:
             return error_page(f"error: {exc}")
-        name = f"{run['kind']}-{run_id[:8]}.{what}"
+        name = f"{report_kind(run) or run['kind']}-{run_id[:8]}.{what}"
         return Response(data, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
