@@ -200,7 +200,7 @@ def test_a_result_offers_the_files_of_the_command_line(client: TestClient,
     page_html = client.get(f"/runs/{run_id}/download/html").text
     assert _unstamped(report) == _unstamped(page_html)
 
-    out = {s: tmp_path / f"cli.{s}" for s in ("md", "csv", "json", "xlsx")}
+    out = {s: tmp_path / f"cli.{s}" for s in ("md", "csv", "json", "xlsx", "parquet")}
     args = ["optimize", str(EXAMPLES / RAIL), "-t", "0.8", "-q"]
     for path in out.values():
         args += ["-o", str(path)]
@@ -224,6 +224,26 @@ def test_a_result_offers_the_files_of_the_command_line(client: TestClient,
     picture = client.get(f"/runs/{run_id}/download/curve.png")
     assert picture.headers["content-type"] == "image/png"
     assert picture.content == (tmp_path / "curve.png").read_bytes()
+    _same_table(got["parquet"].content, out["parquet"])
+    _pictures(client, run_id, "curve.")
+
+
+def _same_table(got: bytes, expected: Path) -> None:
+    """A Parquet download holds the table of the command line's ``-o x.parquet``."""
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(io.BytesIO(got)).equals(pq.read_table(expected))
+
+
+def _pictures(client: TestClient, run_id: str, prefix: str = "") -> None:
+    """The ``.svg`` and ``.pdf`` pictures of a run (``--plot`` or ``--curve``): drawn, of
+    their type (the files carry the time they were drawn, so they are not compared)."""
+    svg = client.get(f"/runs/{run_id}/download/{prefix}svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.content.startswith(b"<?xml") and b"<svg" in svg.content[:1000]
+    pdf = client.get(f"/runs/{run_id}/download/{prefix}pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
 
 
 def test_a_simulation_offers_the_plot_of_the_command_line(client: TestClient,
@@ -232,12 +252,15 @@ def test_a_simulation_offers_the_plot_of_the_command_line(client: TestClient,
     run_id = _run(client, where, v="1", kind="simulate", days="60", reps="4", seed="3")
     done = CliRunner().invoke(cli, ["simulate", str(EXAMPLES / RAIL), "--days", "60",
                                     "--reps", "4", "--seed", "3", "-q", "--plot",
-                                    str(tmp_path / "a.png"), "-o", str(tmp_path / "a.csv")])
+                                    str(tmp_path / "a.png"), "-o", str(tmp_path / "a.csv"),
+                                    "-o", str(tmp_path / "a.parquet")])
     assert done.exit_code == 0, done.output
     assert client.get(f"/runs/{run_id}/download/png").content == \
         (tmp_path / "a.png").read_bytes()
     assert client.get(f"/runs/{run_id}/download/csv").text == \
         (tmp_path / "a.csv").read_text(encoding="utf-8")
+    _same_table(client.get(f"/runs/{run_id}/download/parquet").content,
+                tmp_path / "a.parquet")
 
 
 def test_compare_two_runs(client: TestClient) -> None:
@@ -359,7 +382,7 @@ def test_per_fleet_targets_and_a_stockpile_from_the_pages(client: TestClient,
     plan = _run(client, munitions, v="1", kind="stockpile")
     done = CliRunner().invoke(cli, ["stockpile", str(EXAMPLES / "coalition-munitions.yaml"),
                                     "-q", "-o", str(tmp_path / "s.csv"), "--plot",
-                                    str(tmp_path / "s.png")])
+                                    str(tmp_path / "s.png"), "-o", str(tmp_path / "s.parquet")])
     assert done.exit_code == 0, done.output
     assert client.get(f"/runs/{plan}/download/csv").text == \
         (tmp_path / "s.csv").read_text(encoding="utf-8")
@@ -367,6 +390,8 @@ def test_per_fleet_targets_and_a_stockpile_from_the_pages(client: TestClient,
     picture = client.get(f"/runs/{plan}/download/png")
     assert picture.headers["content-type"] == "image/png"
     assert picture.content == (tmp_path / "s.png").read_bytes()
+    _same_table(client.get(f"/runs/{plan}/download/parquet").content,
+                tmp_path / "s.parquet")
     # The report's interactive charts: each consumable's stock, month by month.
     report = client.get(f"/runs/{plan}/report").text
     doc = client.get(f"/api/jobs/{plan}/result").json()
@@ -463,7 +488,7 @@ def test_an_evaluation_over_time_from_the_page(client: TestClient, tmp_path: Pat
     # from every fleet's series, and the command's files to download.
     result = client.get(f"/runs/{run_id}").text
     assert f'src="/runs/{run_id}/report"' in result
-    for what in ("md", "html", "csv", "json", "xlsx", "png"):
+    for what in ("md", "html", "csv", "json", "xlsx", "parquet", "png", "svg", "pdf"):
         assert f'href="/runs/{run_id}/download/{what}"' in result
     report = client.get(f"/runs/{run_id}/report").text
     assert "Readiness over time" in report and "Plotly.newPlot" in report
@@ -476,7 +501,7 @@ def test_an_evaluation_over_time_from_the_page(client: TestClient, tmp_path: Pat
         assert trace["y"] == [p["availability"] for p in f["series"]]
     assert _unstamped(report) == _unstamped(client.get(f"/runs/{run_id}/download/html").text)
 
-    out = {s: tmp_path / f"cli.{s}" for s in ("md", "csv", "json", "xlsx")}
+    out = {s: tmp_path / f"cli.{s}" for s in ("md", "csv", "json", "xlsx", "parquet")}
     args = ["evaluate", str(EXAMPLES / AIR), *options, "-q"]
     for path in out.values():
         args += ["-o", str(path)]
@@ -493,6 +518,8 @@ def test_an_evaluation_over_time_from_the_page(client: TestClient, tmp_path: Pat
         assert list(web_book[name].values) == list(cli_book[name].values)
     assert got["png"].headers["content-type"] == "image/png"
     assert got["png"].content == picture.read_bytes()
+    _same_table(got["parquet"].content, out["parquet"])
+    _pictures(client, run_id)
     assert got["csv"].headers["content-disposition"].startswith(
         'attachment; filename="over-time-')
 

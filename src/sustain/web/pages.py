@@ -39,7 +39,7 @@ from starlette.datastructures import UploadFile
 import sustain
 from sustain.cli.common import OptionError, report_files
 from sustain.errors import Issue, ScenarioError, Severity, SustainError
-from sustain.report.files import Output
+from sustain.report.outputs import output_files
 from sustain.web import editor
 from sustain.web.db import NewRun, ScenarioFileRow, Status, Store
 from sustain.web.guard import COOKIE, LOGIN, problem
@@ -53,19 +53,23 @@ STATIC = Path(__file__).resolve().parent / "static"
 _COOKIE_SAFE = re.compile(r"[A-Za-z0-9._~+/=-]+")
 #: Most form fields of one table edit (every cell is a field).
 MAX_FORM_FIELDS = 500_000
-#: File types a result offers, per kind: (label, file name suffix).
+#: File types a result offers, per kind: the suffixes of the command's ``-o`` (the
+#: report, its main table, the document), of ``--plot`` (``png``, ``svg``, ``pdf``)
+#: and of ``optimize --curve`` (``curve.*``).
+_PICTURES = ("png", "svg", "pdf")
 DOWNLOADS = {
-    "evaluate": ("md", "html", "csv", "json", "xlsx"),
-    "optimize": ("md", "html", "csv", "json", "xlsx", "curve.csv", "curve.json",
-                 "curve.png"),
-    "simulate": ("md", "html", "csv", "json", "xlsx", "png"),
-    "stockpile": ("md", "html", "csv", "json", "xlsx", "png"),
-    "over-time": ("md", "html", "csv", "json", "xlsx", "png"),
+    "evaluate": ("md", "html", "csv", "json", "xlsx", "parquet"),
+    "optimize": ("md", "html", "csv", "json", "xlsx", "parquet", "curve.csv", "curve.json",
+                 *(f"curve.{p}" for p in _PICTURES)),
+    "simulate": ("md", "html", "csv", "json", "xlsx", "parquet", *_PICTURES),
+    "stockpile": ("md", "html", "csv", "json", "xlsx", "parquet", *_PICTURES),
+    "over-time": ("md", "html", "csv", "json", "xlsx", "parquet", *_PICTURES),
 }
 _MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
           "csv": "text/csv; charset=utf-8", "json": "application/json",
           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-          "png": "image/png"}
+          "parquet": "application/vnd.apache.parquet", "png": "image/png",
+          "svg": "image/svg+xml", "pdf": "application/pdf"}
 
 
 def report_kind(run: dict[str, Any]) -> str | None:
@@ -192,8 +196,9 @@ class Pages:
             return curve_csv(doc["curve"]).encode(), _MEDIA["csv"]
         if what == "curve.json":
             return json_text(doc["curve"], what="the efficient curve").encode(), _MEDIA["json"]
-        if what in ("png", "curve.png"):
-            return self.picture(run, what), _MEDIA["png"]
+        fmt = what.removeprefix("curve.")
+        if fmt in _PICTURES:
+            return self.picture(run, what), _MEDIA[fmt]
         csv: Callable[[], str] | None = None
         files = self.files_of(run["scenario"]["sha256"])
         if kind == "optimize":
@@ -204,7 +209,7 @@ class Pages:
         folder = Path(tempfile.mkdtemp(prefix="download-", dir=self.scratch))
         try:
             target = folder / f"result.{what}"
-            out = Output("--output", target)
+            (out,) = output_files([target])  # a missing extra named, as the CLI names it
             write_outputs(report_files([out], lambda: self.report(run),
                                        lambda: json_text(doc), main=MAIN_TABLE.get(kind, ""),
                                        csv=csv))
@@ -213,8 +218,9 @@ class Pages:
             shutil.rmtree(folder, ignore_errors=True)
 
     def picture(self, run: dict[str, Any], what: str) -> bytes:
-        """The PNG of ``--curve x.png`` (optimize) or of ``--plot x.png`` (simulate,
-        stockpile, ``evaluate --over-time``), drawn by the command line's plot code."""
+        """The picture ``what`` (``png``, ``svg``, ``pdf``) of ``--plot`` (simulate,
+        stockpile, ``evaluate --over-time``), or ``curve.png`` … of ``optimize --curve``,
+        drawn by the command line's plot code."""
         from sustain.report.plots import (
             save_availability_plot_of,
             save_curve_plot_of,
@@ -224,22 +230,23 @@ class Pages:
 
         doc = run["result"]
         kind = report_kind(run)
+        fmt = what.removeprefix("curve.")
         folder = Path(tempfile.mkdtemp(prefix="download-", dir=self.scratch))
         try:
-            target = folder / "picture.png"
-            if what == "curve.png":
+            target = folder / f"picture.{fmt}"
+            if what.startswith("curve."):
                 if "service_targets" in doc:
                     raise OptionError("the curve of a run with fill-rate or waiting-time "
                                       "targets is drawn by the command line only")
                 sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
-                save_curve_plot_of(doc, target, "png", currency=sc.currency)
+                save_curve_plot_of(doc, target, fmt, currency=sc.currency)
             elif kind == "over-time":
                 sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
-                save_over_time_plot(doc, sc, target, "png")
+                save_over_time_plot(doc, sc, target, fmt)
             elif kind == "stockpile":
-                save_stockpile_plot_of(doc, target, "png")
+                save_stockpile_plot_of(doc, target, fmt)
             else:
-                save_availability_plot_of(doc, target, "png")
+                save_availability_plot_of(doc, target, fmt)
             return target.read_bytes()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
