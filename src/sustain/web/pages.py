@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 import sustain
-from sustain.cli.common import OptionError, report_files
+from sustain.cli.common import OptionError, no_laterals_note, report_files
 from sustain.errors import Issue, ScenarioError, Severity, SustainError
 from sustain.report.outputs import output_files
 from sustain.web import editor
@@ -178,6 +178,13 @@ class Pages:
                 sc, doc, cannibalisation=sc.simulation.cannibalisation if cannibal is None
                 else bool(cannibal))
         return builders.stockpile_report(sc, doc, top=10)
+
+    def over_time_note(self, run: dict[str, Any]) -> str:
+        """The note ``evaluate --over-time`` writes on stderr (its lateral links left
+        out) as a paragraph, or nothing."""
+        sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
+        note = no_laterals_note(sc, "evaluate --over-time")
+        return "" if note is None else f'<p class="note" id="note">{_e(note)}</p>'
 
     def download(self, run: dict[str, Any], what: str) -> tuple[bytes, str]:
         """The file ``what`` (``md``, ``csv``, ``curve.json``, …) of a finished run, written
@@ -711,6 +718,8 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
             body += (f'<p>Its result: <a href="/api/jobs/{_e(run_id)}/result">the JSON '
                      "document</a>.</p>")
         elif run["status"] == "done":
+            if report_kind(run) == "over-time":
+                body += await run_in_threadpool(p.over_time_note, run)
             links = " · ".join(
                 f'<a href="/runs/{_e(run_id)}/download/{w}" download>{w}</a>'
                 for w in DOWNLOADS[report_kind(run) or ""])
