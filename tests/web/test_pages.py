@@ -491,6 +491,7 @@ def test_an_evaluation_over_time_from_the_page(client: TestClient, tmp_path: Pat
     # from every fleet's series, and the command's files to download.
     result = client.get(f"/runs/{run_id}").text
     assert f'src="/runs/{run_id}/report"' in result
+    assert "evaluate over time of" in result
     # The command's note on stderr, on the page: the example has lateral links.
     note = re.search(r'<p class="note" id="note">(.*?)</p>', result)
     assert note is not None and html.unescape(note.group(1)) == done.stderr.strip()

@@ -385,6 +385,11 @@ def _editor_html(saved_id: int, version: Version, opened: editor.Opened,
     return head + "".join(parts)
 
 
+def _what(run: dict[str, Any]) -> str:
+    """A run's kind in words: ``evaluate over time`` for an evaluation over time."""
+    return "evaluate over time" if report_kind(run) == "over-time" else str(run["kind"])
+
+
 def _status_line(run: dict[str, Any]) -> str:
     progress = run.get("progress")
     done = f" ({progress['done']} of {progress['total']})" if progress else ""
@@ -708,7 +713,7 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
                    f"{origin[2]}</a>" if origin else _e(run["scenario"]["name"]))
         params = ", ".join(f"{k} = {json.dumps(v)}" for k, v in run["parameters"].items())
         head = (f'<p id="run" data-run="{_e(run_id)}" data-status="{_e(run["status"])}">'
-                f'{_e(run["kind"])} of {made_on} · {_e(params)} · '
+                f'{_e(_what(run))} of {made_on} · {_e(params)} · '
                 f'<span id="state">{_status_line(run)}</span></p>')
         body = head
         if run["status"] in ("queued", "running"):
