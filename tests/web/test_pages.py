@@ -556,6 +556,9 @@ def test_over_time_options_get_the_command_line_messages(
                                              "step": "1.5"})
     assert half.status_code == 422 and "step &#x27;1.5&#x27;: a whole number is needed" in \
         half.text
+    # The runs the pages have no form for are the API's.
+    sweep = client.post(f"{where}/run", data={"v": "1", "kind": "sweep"})
+    assert sweep.status_code == 422 and "POST /api/sweep" in sweep.text
 
 
 def test_warnings_of_a_scenario_that_passes_sit_at_their_cells(client: TestClient) -> None:
