@@ -3,8 +3,8 @@
 
 A planner uploads the worked example with one deliberately broken cell (a negative
 MTBF in its items table), sees the scenario check's message at that cell, fixes it,
-saves a new version, optimises for 0.9, sees the report's charts drawn with data, and
-downloads the stock plan: it is the file ``sustain optimize … -t 0.9 -o plan.csv``
+saves a new version, optimises for 0.8, sees the report's charts drawn with data, and
+downloads the stock plan: it is the file ``sustain optimize … -t 0.8 -o plan.csv``
 writes for the original example, byte for byte.  On failure a screenshot is written
 and its path given in the message.  Playwright never downloads a browser here: it
 launches ``/usr/bin/chromium`` (``make test`` installs it), and the test skips without it.
@@ -31,6 +31,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCENARIO = EXAMPLES / "coalition-air-defence.yaml"
 ITEMS = EXAMPLES / "coalition-air-defence-items.csv"
+#: The target of the optimisation: a plan of some 46 purchases with the default options
+#: (the search included); at 0.9 the same run takes twice the processor time (12 s
+#: against 5 s), spent twice over, by the server and by the command line beside it.
+TARGET = "0.8"
 #: Longest wait (ms) for the optimisation of the worked example (seconds when alone).
 RUN_WAIT_MS = 120_000
 
@@ -70,7 +74,7 @@ def test_upload_fix_a_cell_optimise_and_download_the_plan(server: str, tmp_path:
     cli_plan = tmp_path / "plan.csv"
     cli = subprocess.Popen(
         [str(Path(sys.executable).with_name("sustain")), "optimize", str(SCENARIO),
-         "-t", "0.9", "-q", "-o", str(cli_plan)],
+         "-t", TARGET, "-q", "-o", str(cli_plan)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     upload = tmp_path / "upload"
     upload.mkdir()
@@ -113,7 +117,7 @@ def test_upload_fix_a_cell_optimise_and_download_the_plan(server: str, tmp_path:
             assert "passes the scenario check" in page.locator("#problems").inner_text()
             assert page.locator("td.bad").count() == 0
 
-            page.fill("#target", "0.9")
+            page.fill("#target", TARGET)
             page.click("#run-optimize")
             page.wait_for_url("**/runs/*")
             page.wait_for_selector("iframe#report", timeout=RUN_WAIT_MS)

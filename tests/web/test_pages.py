@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -199,7 +200,7 @@ def test_a_result_offers_the_files_of_the_command_line(client: TestClient,
     page_html = client.get(f"/runs/{run_id}/download/html").text
     assert _unstamped(report) == _unstamped(page_html)
 
-    out = {s: tmp_path / f"cli.{s}" for s in ("md", "csv", "json", "xlsx")}
+    out = {s: tmp_path / f"cli.{s}" for s in ("md", "csv", "json", "xlsx", "parquet")}
     args = ["optimize", str(EXAMPLES / RAIL), "-t", "0.8", "-q"]
     for path in out.values():
         args += ["-o", str(path)]
@@ -223,6 +224,26 @@ def test_a_result_offers_the_files_of_the_command_line(client: TestClient,
     picture = client.get(f"/runs/{run_id}/download/curve.png")
     assert picture.headers["content-type"] == "image/png"
     assert picture.content == (tmp_path / "curve.png").read_bytes()
+    _same_table(got["parquet"].content, out["parquet"])
+    _pictures(client, run_id, "curve.")
+
+
+def _same_table(got: bytes, expected: Path) -> None:
+    """A Parquet download holds the table of the command line's ``-o x.parquet``."""
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(io.BytesIO(got)).equals(pq.read_table(expected))
+
+
+def _pictures(client: TestClient, run_id: str, prefix: str = "") -> None:
+    """The ``.svg`` and ``.pdf`` pictures of a run (``--plot`` or ``--curve``): drawn, of
+    their type (the files carry the time they were drawn, so they are not compared)."""
+    svg = client.get(f"/runs/{run_id}/download/{prefix}svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.content.startswith(b"<?xml") and b"<svg" in svg.content[:1000]
+    pdf = client.get(f"/runs/{run_id}/download/{prefix}pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
 
 
 def test_a_simulation_offers_the_plot_of_the_command_line(client: TestClient,
@@ -231,12 +252,15 @@ def test_a_simulation_offers_the_plot_of_the_command_line(client: TestClient,
     run_id = _run(client, where, v="1", kind="simulate", days="60", reps="4", seed="3")
     done = CliRunner().invoke(cli, ["simulate", str(EXAMPLES / RAIL), "--days", "60",
                                     "--reps", "4", "--seed", "3", "-q", "--plot",
-                                    str(tmp_path / "a.png"), "-o", str(tmp_path / "a.csv")])
+                                    str(tmp_path / "a.png"), "-o", str(tmp_path / "a.csv"),
+                                    "-o", str(tmp_path / "a.parquet")])
     assert done.exit_code == 0, done.output
     assert client.get(f"/runs/{run_id}/download/png").content == \
         (tmp_path / "a.png").read_bytes()
     assert client.get(f"/runs/{run_id}/download/csv").text == \
         (tmp_path / "a.csv").read_text(encoding="utf-8")
+    _same_table(client.get(f"/runs/{run_id}/download/parquet").content,
+                tmp_path / "a.parquet")
 
 
 def test_compare_two_runs(client: TestClient) -> None:
@@ -315,8 +339,9 @@ def test_a_browser_gives_the_token_once_and_keeps_it_in_a_cookie(make_client: Cl
 
 def test_a_run_from_a_page_can_be_cancelled(client: TestClient) -> None:
     where = _from_example(client)
-    # Minutes of simulation within the memory limit (100,000 replications would be
-    # refused for memory at once, before a cancel on a loaded machine arrives).
+    # A long run (seconds on any machine) within the memory a simulation may take: with
+    # 100,000 replications it failed at once on its memory check, often before the
+    # cancel came.
     answer = client.post(f"{where}/run", data={"v": "1", "kind": "simulate",
                                                "days": "3650", "reps": "20000"},
                          follow_redirects=False)
@@ -359,10 +384,23 @@ def test_per_fleet_targets_and_a_stockpile_from_the_pages(client: TestClient,
     assert "stockpile.consumables" in page and "stockpile.donors" in page
     plan = _run(client, munitions, v="1", kind="stockpile")
     done = CliRunner().invoke(cli, ["stockpile", str(EXAMPLES / "coalition-munitions.yaml"),
-                                    "-q", "-o", str(tmp_path / "s.csv")])
+                                    "-q", "-o", str(tmp_path / "s.csv"), "--plot",
+                                    str(tmp_path / "s.png"), "-o", str(tmp_path / "s.parquet")])
     assert done.exit_code == 0, done.output
     assert client.get(f"/runs/{plan}/download/csv").text == \
         (tmp_path / "s.csv").read_text(encoding="utf-8")
+    # The picture of `sustain stockpile --plot s.png`, byte for byte.
+    picture = client.get(f"/runs/{plan}/download/png")
+    assert picture.headers["content-type"] == "image/png"
+    assert picture.content == (tmp_path / "s.png").read_bytes()
+    _same_table(client.get(f"/runs/{plan}/download/parquet").content,
+                tmp_path / "s.parquet")
+    # The report's interactive charts: each consumable's stock, month by month.
+    report = client.get(f"/runs/{plan}/report").text
+    doc = client.get(f"/api/jobs/{plan}/result").json()
+    for c in doc["consumables"]:
+        traces = {t["name"]: t["y"] for t in _figure(report, f"stock {c['id']}")["data"]}
+        assert traces["partner stock"] == c["partner_stock"]
 
 
 def test_a_form_from_another_site_is_refused(client: TestClient) -> None:
@@ -413,6 +451,114 @@ def test_an_evaluation_over_time_gets_the_over_time_report(client: TestClient,
     page = client.get("/runs/other").text
     assert 'href="/api/jobs/other/result"' in page and "iframe" not in page
     assert client.get("/runs/other/download/csv").status_code == 404
+
+
+def _figure(report: str, name: str) -> dict[str, Any]:
+    """The plotly figure of the chart ``name`` in an HTML report (its data and layout)."""
+    found = re.search(rf'<div class="plot" data-chart="{re.escape(html.escape(name))}">'
+                      r'</div>\s*<script type="application/json" class="figure">(.*?)'
+                      r"</script>", report, re.S)
+    assert found is not None, f"no chart {name!r} in the report"
+    return dict(json.loads(found.group(1)))
+
+
+AIR = "coalition-air-defence.yaml"
+
+
+def test_an_evaluation_over_time_from_the_page(client: TestClient, tmp_path: Path) -> None:
+    """The form *Evaluate over time* runs ``sustain evaluate --over-time``: the same
+    document as ``--json``, the over-time report with its chart, every file of the
+    command's ``-o`` and ``--plot``."""
+    where = _from_example(client, AIR)
+    page = client.get(where).text
+    assert 'id="over-time"' in page and 'name="over_time"' in page
+    run_id = _run(client, where, v="1", kind="evaluate", over_time="1", days="120",
+                  step="15", method="metric", exponential="on")
+    options = ["--over-time", "--days", "120", "--step", "15", "--method", "metric",
+               "--exponential"]
+    picture = tmp_path / "p.png"
+    done = CliRunner().invoke(cli, ["evaluate", str(EXAMPLES / AIR), *options, "--json",
+                                    "--plot", str(picture)])
+    assert done.exit_code == 0, done.output
+    assert client.get(f"/api/jobs/{run_id}/result").text == done.stdout
+    doc = json.loads(done.stdout)
+    assert doc["days"] == list(range(0, 121, 15)) and doc["method"] == "metric"
+    run = client.get(f"/api/runs/{run_id}").json()
+    assert run["parameters"] == {"method": "metric", "over_time": True, "days": 120,
+                                 "step": 15, "exponential": True}
+
+    # The result page: the report of `evaluate --over-time -o x.html`, its chart drawn
+    # from every fleet's series, and the command's files to download.
+    result = client.get(f"/runs/{run_id}").text
+    assert f'src="/runs/{run_id}/report"' in result
+    assert "evaluate over time of" in result
+    # The command's note on stderr, on the page: the example has lateral links.
+    note = re.search(r'<p class="note" id="note">(.*?)</p>', result)
+    assert note is not None and html.unescape(note.group(1)) == done.stderr.strip()
+    for what in ("md", "html", "csv", "json", "xlsx", "parquet", "png", "svg", "pdf"):
+        assert f'href="/runs/{run_id}/download/{what}"' in result
+    report = client.get(f"/runs/{run_id}/report").text
+    assert "Readiness over time" in report and "Plotly.newPlot" in report
+    figure = _figure(report, "availability over time")
+    traces = {t["name"]: t for t in figure["data"]}
+    assert len(doc["fleets"]) > 1
+    for f in doc["fleets"]:
+        trace = traces[f"{f['system']} @ {f['site']}"]
+        assert trace["x"] == [float(p["day"]) for p in f["series"]]
+        assert trace["y"] == [p["availability"] for p in f["series"]]
+    assert _unstamped(report) == _unstamped(client.get(f"/runs/{run_id}/download/html").text)
+
+    out = {s: tmp_path / f"cli.{s}" for s in ("md", "csv", "json", "xlsx", "parquet")}
+    args = ["evaluate", str(EXAMPLES / AIR), *options, "-q"]
+    for path in out.values():
+        args += ["-o", str(path)]
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 0, done.output
+    got = {s: client.get(f"/runs/{run_id}/download/{s}") for s in (*out, "png")}
+    assert all(g.status_code == 200 for g in got.values())
+    for s in ("md", "csv", "json"):
+        assert got[s].text == out[s].read_text(encoding="utf-8"), s
+    web_book = openpyxl.load_workbook(io.BytesIO(got["xlsx"].content))
+    cli_book = openpyxl.load_workbook(out["xlsx"])
+    assert web_book.sheetnames == cli_book.sheetnames
+    for name in cli_book.sheetnames:
+        assert list(web_book[name].values) == list(cli_book[name].values)
+    assert got["png"].headers["content-type"] == "image/png"
+    assert got["png"].content == picture.read_bytes()
+    _same_table(got["parquet"].content, out["parquet"])
+    _pictures(client, run_id)
+    assert got["csv"].headers["content-disposition"].startswith(
+        'attachment; filename="over-time-')
+
+
+@pytest.mark.parametrize(("form", "args"), [
+    ({"days": "0"}, ["--days", "0"]),
+    ({"step": "0"}, ["--step", "0"]),
+    ({"days": "40000"}, ["--days", "40000"]),
+    ({"method": "exact"}, ["--method", "exact"]),
+], ids=["days", "step", "days-too-many", "exact"])
+def test_over_time_options_get_the_command_line_messages(
+        client: TestClient, form: dict[str, str], args: list[str]) -> None:
+    where = _from_example(client)
+    done = CliRunner().invoke(cli, ["evaluate", str(EXAMPLES / RAIL), "--over-time", *args,
+                                    "--json"])
+    assert done.exit_code == 2
+    message = done.stderr.strip()
+    assert message.startswith("error: --")
+    answer = client.post(f"{where}/run", data={"v": "1", "kind": "evaluate",
+                                               "over_time": "1", **form})
+    assert answer.status_code == 422
+    assert html.escape(message, quote=True) in answer.text
+    # A steady evaluation takes no over-time options (the command's message again).
+    steady = client.post(f"{where}/run", data={"v": "1", "kind": "evaluate", "days": "30"})
+    assert steady.status_code == 422 and "--days needs --over-time" in steady.text
+    half = client.post(f"{where}/run", data={"v": "1", "kind": "evaluate", "over_time": "1",
+                                             "step": "1.5"})
+    assert half.status_code == 422 and "step &#x27;1.5&#x27;: a whole number is needed" in \
+        half.text
+    # The runs the pages have no form for are the API's.
+    sweep = client.post(f"{where}/run", data={"v": "1", "kind": "sweep"})
+    assert sweep.status_code == 422 and "POST /api/sweep" in sweep.text
 
 
 def test_warnings_of_a_scenario_that_passes_sit_at_their_cells(client: TestClient) -> None:

@@ -447,10 +447,17 @@ def load_for_outputs(
     return with_stock_plan(sc, stock, stock_mode, quiet=quiet)
 
 
+def no_laterals_note(scenario: Scenario, what: str) -> str | None:
+    """The note that ``what`` (an over-time run) leaves out the scenario's lateral links,
+    when it has any (docs/method.md, *Lateral resupply*); None without links."""
+    if not scenario.laterals:
+        return None
+    return (f"note: {what} leaves out the scenario's lateral links (laterals): each site "
+            "waits for its own resupply, so linked sites may do better than shown")
+
+
 def note_no_laterals(scenario: Scenario, what: str) -> None:
-    """Say on stderr that ``what`` (an over-time run) leaves out the scenario's lateral
-    links, when it has any (docs/method.md, *Lateral resupply*)."""
-    if scenario.laterals:
-        err.print(f"note: {what} leaves out the scenario's lateral links (laterals): each "
-                  "site waits for its own resupply, so linked sites may do better than shown",
-                  markup=False, highlight=False, soft_wrap=True)
+    """Say :func:`no_laterals_note` on stderr, when there is one."""
+    note = no_laterals_note(scenario, what)
+    if note is not None:
+        err.print(note, markup=False, highlight=False, soft_wrap=True)

@@ -231,54 +231,68 @@ def availability_figure_of(doc: dict[str, Any]) -> Any:
 
 def save_stockpile_plot(result: PlanResult, path: Path, fmt: str) -> None:
     """Save :func:`stockpile_figure` to ``path`` in the format ``fmt``."""
+    save_stockpile_plot_of(result.to_dict(), path, fmt)
+
+
+def save_stockpile_plot_of(doc: dict[str, Any], path: Path, fmt: str) -> None:
+    """:func:`save_stockpile_plot` from the plan's JSON document (``sustain stockpile
+    --json``)."""
     plt = pyplot()
-    _check_size(_stockpile_size(result), 110, fmt)
-    _save(plt, stockpile_figure(result), path, fmt)
+    _check_size(_stockpile_size(doc), 110, fmt)
+    _save(plt, stockpile_figure_of(doc), path, fmt)
 
 
-def _stockpile_size(result: PlanResult) -> tuple[float, float]:
-    return (15.0, 3.6 * max(len(result.data.consumable_ids), 1))
+def _stockpile_size(doc: dict[str, Any]) -> tuple[float, float]:
+    return (15.0, 3.6 * max(len(doc["consumables"]), 1))
 
 
 def stockpile_figure(result: PlanResult) -> Any:
     """One row of panels per consumable: the partner's demand, consumption met, arrivals
     and stock with shortfall shaded; each donor's stock against its floor (units)."""
+    return stockpile_figure_of(result.to_dict())
+
+
+def stockpile_figure_of(doc: dict[str, Any]) -> Any:
+    """:func:`stockpile_figure` from the plan's JSON document: it holds every number
+    drawn (the document's donors are the plan's donor rows, in their order)."""
     plt = pyplot()
-    d = result.data
-    n = len(d.consumable_ids)
-    x = np.arange(len(d.months))
-    edges = np.arange(len(d.months) + 1) - 0.5
-    fig, axes = plt.subplots(n, 2, figsize=_stockpile_size(result), dpi=110, squeeze=False,
-                             layout="constrained")
+    months = doc["months"]
+    consumables = doc["consumables"]
+    x = np.arange(len(months))
+    edges = np.arange(len(months) + 1) - 0.5
+    fig, axes = plt.subplots(len(consumables), 2, figsize=_stockpile_size(doc), dpi=110,
+                             squeeze=False, layout="constrained")
     ticks = x[:: max(1, len(x) // 12)]
-    rows = result.donor_rows()
-    for j, cid in enumerate(d.consumable_ids):
+    for j, c in enumerate(consumables):
+        cid = c["id"]
+        demand = np.asarray(c["demand"], dtype=float)
+        used = np.asarray(c["used"], dtype=float)
         ax = axes[j, 0]
-        ax.bar(x, result.arrivals[j], width=0.8, color="tab:blue", alpha=0.3, label="arrivals")
-        ax.stairs(d.demand[j], edges, baseline=result.used[j], fill=True, color="tab:red",
-                  alpha=0.35, label="shortfall")
-        ax.stairs(d.demand[j], edges, baseline=None, color="black", lw=1.5, label="demand")
-        ax.stairs(result.used[j], edges, baseline=None, color="tab:green", lw=1.2,
-                  label="used")
-        ax.plot(x, result.partner_stock[j], color="tab:purple", lw=1.2, marker=".",
-                label="partner stock (end of month)")
-        ax.set_title(f"{cid}: partner (short {result.total_shortfall[cid]:,.0f} in all)")
+        ax.bar(x, np.asarray(c["arrivals"], dtype=float), width=0.8, color="tab:blue",
+               alpha=0.3, label="arrivals")
+        ax.stairs(demand, edges, baseline=used, fill=True, color="tab:red", alpha=0.35,
+                  label="shortfall")
+        ax.stairs(demand, edges, baseline=None, color="black", lw=1.5, label="demand")
+        ax.stairs(used, edges, baseline=None, color="tab:green", lw=1.2, label="used")
+        ax.plot(x, np.asarray(c["partner_stock"], dtype=float), color="tab:purple", lw=1.2,
+                marker=".", label="partner stock (end of month)")
+        ax.set_title(f"{cid}: partner (short {doc['total_shortfall'][cid]:,.0f} in all)")
         ax.set_ylabel("units (flows per month,\nstock at month end)")
         _legend_beside(ax)
         ax = axes[j, 1]
-        for k, (i, jj) in enumerate(r for r in rows if r[1] == j):
+        for k, r in enumerate(r for r in doc["donors"] if r["consumable"] == cid):
             colour = f"C{k % 10}"
-            ax.plot(x, result.stock[i, jj], color=colour, lw=1.4, marker=".",
-                    label=d.donor_ids[i])
-            if d.floor[i, jj] > 0:
-                ax.axhline(d.floor[i, jj], color=colour, lw=0.8, ls="--")
+            ax.plot(x, np.asarray(r["stock"], dtype=float), color=colour, lw=1.4, marker=".",
+                    label=r["donor"])
+            if r["floor"] > 0:
+                ax.axhline(float(r["floor"]), color=colour, lw=0.8, ls="--")
         ax.set_title(f"{cid}: donor stock (dashed: floor)")
         ax.set_ylabel("units at month end")
         _legend_beside(ax, title="donor")
         for ax in axes[j]:
             ax.set_xlabel("month")
             ax.yaxis.set_major_formatter("{x:,.0f}")  # whole units, no "1e6" offset
-            ax.set_xticks(ticks, [d.months[t] for t in ticks], rotation=45, fontsize=7)
+            ax.set_xticks(ticks, [months[t] for t in ticks], rotation=45, fontsize=7)
             ax.grid(alpha=0.3)
             ax.set_ylim(bottom=0)
     return fig

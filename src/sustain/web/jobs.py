@@ -18,6 +18,7 @@ the progress of a running job (simulation replications) is kept here, in memory.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import queue
 import shutil
 import threading
@@ -79,7 +80,13 @@ class JobManager:
         self._context.set_forkserver_preload([*PRELOAD, *SERVER_MODULES])
 
     def start(self) -> None:
-        """Start the supervisors (one per slot)."""
+        """Start the fork server and the supervisors (one per slot).
+
+        The fork server is started here rather than by the first run: it imports the
+        engines (seconds) while the server answers its first requests, instead of
+        making the first run wait for them.
+        """
+        multiprocessing.forkserver.ensure_running()
         for n in range(self.max_jobs):
             t = threading.Thread(target=self._supervise, name=f"sustain-job-{n}", daemon=True)
             t.start()

@@ -37,15 +37,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 import sustain
-from sustain.cli.common import OptionError, check_optimize_options, report_files
-from sustain.cli.simulate_cmd import check_options
+from sustain.cli.common import OptionError, no_laterals_note, report_files
 from sustain.errors import Issue, ScenarioError, Severity, SustainError
-from sustain.report.files import Output
+from sustain.report.outputs import output_files
 from sustain.web import editor
+from sustain.web.compare import compare_html
 from sustain.web.db import NewRun, ScenarioFileRow, Status, Store
 from sustain.web.guard import COOKIE, LOGIN, problem
 from sustain.web.jobs import Job, JobManager, QueueFull
 from sustain.web.library import InUse, Library, Version
+from sustain.web.run_forms import run_forms, run_options
 from sustain.web.uploads import MAX_FILES, Upload, UploadError, form_upload, write_upload
 from sustain.web.worker import Kind, Task
 
@@ -53,19 +54,23 @@ STATIC = Path(__file__).resolve().parent / "static"
 _COOKIE_SAFE = re.compile(r"[A-Za-z0-9._~+/=-]+")
 #: Most form fields of one table edit (every cell is a field).
 MAX_FORM_FIELDS = 500_000
-#: File types a result offers, per kind: (label, file name suffix).
+#: File types a result offers, per kind: the suffixes of the command's ``-o`` (the
+#: report, its main table, the document), of ``--plot`` (``png``, ``svg``, ``pdf``)
+#: and of ``optimize --curve`` (``curve.*``).
+_PICTURES = ("png", "svg", "pdf")
 DOWNLOADS = {
-    "evaluate": ("md", "html", "csv", "json", "xlsx"),
-    "optimize": ("md", "html", "csv", "json", "xlsx", "curve.csv", "curve.json",
-                 "curve.png"),
-    "simulate": ("md", "html", "csv", "json", "xlsx", "png"),
-    "stockpile": ("md", "html", "csv", "json", "xlsx"),
-    "over-time": ("md", "html", "csv", "json", "xlsx"),
+    "evaluate": ("md", "html", "csv", "json", "xlsx", "parquet"),
+    "optimize": ("md", "html", "csv", "json", "xlsx", "parquet", "curve.csv", "curve.json",
+                 *(f"curve.{p}" for p in _PICTURES)),
+    "simulate": ("md", "html", "csv", "json", "xlsx", "parquet", *_PICTURES),
+    "stockpile": ("md", "html", "csv", "json", "xlsx", "parquet", *_PICTURES),
+    "over-time": ("md", "html", "csv", "json", "xlsx", "parquet", *_PICTURES),
 }
 _MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
           "csv": "text/csv; charset=utf-8", "json": "application/json",
           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-          "png": "image/png"}
+          "parquet": "application/vnd.apache.parquet", "png": "image/png",
+          "svg": "image/svg+xml", "pdf": "application/pdf"}
 
 
 def report_kind(run: dict[str, Any]) -> str | None:
@@ -110,64 +115,6 @@ def error_page(message: str, problems: list[str] | tuple[str, ...] = (), *,
     link = f'<p><a href="{_e(back)}">Back</a></p>' if back else ""
     return page("Error", f'<div class="error" role="alert"><p>{_e(message)}</p>'
                 f"<ul>{items}</ul></div>{link}", status=status)
-
-
-def _number(form: dict[str, str], key: str, *, whole: bool = False,
-            default: float | None = None) -> Any:
-    text = form.get(key, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise OptionError(f"{key} {text!r}: not a number") from None
-    if whole:
-        if not value.is_integer():
-            raise OptionError(f"{key} {text!r}: a whole number is needed")
-        return int(value)
-    return value
-
-
-def run_options(form: dict[str, str]) -> tuple[Kind, dict[str, Any], int | None]:
-    """The run a scenario page's form asks for: kind, options (checked as the API checks
-    them) and seed.
-
-    Raises
-    ------
-    OptionError
-        An unknown kind or method, a bad number, or options the command refuses.
-    """
-    try:
-        kind = Kind(form.get("kind", ""))
-    except ValueError:
-        raise OptionError(f"unknown run {form.get('kind', '')!r}") from None
-    method = form.get("method", "vari-metric") or "vari-metric"
-    if method not in ("vari-metric", "metric", "exact"):
-        raise OptionError(f"method {method!r}: use vari-metric, metric or exact")
-    if kind is Kind.EVALUATE:
-        return kind, {"method": method}, None
-    if kind is Kind.OPTIMIZE:
-        from sustain.cli.common import EXACT_NOT_FOR_OPTIMIZE
-        from sustain.optimize.api import REFINE_SECONDS
-
-        if method == "exact":
-            raise OptionError(EXACT_NOT_FOR_OPTIMIZE)
-        targets = form.get("target", "").replace(",", " ").split()
-        budget = _number(form, "budget")
-        refine = _number(form, "refine_seconds", default=REFINE_SECONDS)
-        check_optimize_options(targets or None, budget, refine)
-        return kind, {"target": targets, "budget": budget, "method": method,
-                      "refine_seconds": refine}, None
-    if kind is Kind.SIMULATE:
-        days = _number(form, "days", default=730.0)
-        reps = _number(form, "reps", whole=True, default=200)
-        seed = _number(form, "seed", whole=True, default=7)
-        check_options(days, reps, seed, None, 1)
-        return kind, {"days": days, "reps": reps, "seed": seed, "warmup": None,
-                      "compare": False, "failures_while_down": False,
-                      "cannibalisation": None, "exponential": False}, seed
-    return kind, {"usage_from_fleets": form.get("usage_from_fleets") == "on",
-                  "availability": True}, None
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +180,13 @@ class Pages:
                 else bool(cannibal))
         return builders.stockpile_report(sc, doc, top=10)
 
+    def over_time_note(self, run: dict[str, Any]) -> str:
+        """The note ``evaluate --over-time`` writes on stderr (its lateral links left
+        out) as a paragraph, or nothing."""
+        sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
+        note = no_laterals_note(sc, "evaluate --over-time")
+        return "" if note is None else f'<p class="note" id="note">{_e(note)}</p>'
+
     def download(self, run: dict[str, Any], what: str) -> tuple[bytes, str]:
         """The file ``what`` (``md``, ``csv``, ``curve.json``, …) of a finished run, written
         by the command line's writers; its bytes and media type."""
@@ -250,8 +204,9 @@ class Pages:
             return curve_csv(doc["curve"]).encode(), _MEDIA["csv"]
         if what == "curve.json":
             return json_text(doc["curve"], what="the efficient curve").encode(), _MEDIA["json"]
-        if what in ("png", "curve.png"):
-            return self.picture(run, what), _MEDIA["png"]
+        fmt = what.removeprefix("curve.")
+        if fmt in _PICTURES:
+            return self.picture(run, what), _MEDIA[fmt]
         csv: Callable[[], str] | None = None
         files = self.files_of(run["scenario"]["sha256"])
         if kind == "optimize":
@@ -262,7 +217,7 @@ class Pages:
         folder = Path(tempfile.mkdtemp(prefix="download-", dir=self.scratch))
         try:
             target = folder / f"result.{what}"
-            out = Output("--output", target)
+            (out,) = output_files([target])  # a missing extra named, as the CLI names it
             write_outputs(report_files([out], lambda: self.report(run),
                                        lambda: json_text(doc), main=MAIN_TABLE.get(kind, ""),
                                        csv=csv))
@@ -271,21 +226,35 @@ class Pages:
             shutil.rmtree(folder, ignore_errors=True)
 
     def picture(self, run: dict[str, Any], what: str) -> bytes:
-        """The PNG of ``--curve x.png`` (optimize) or ``--plot x.png`` (simulate)."""
-        from sustain.report.plots import save_availability_plot_of, save_curve_plot_of
+        """The picture ``what`` (``png``, ``svg``, ``pdf``) of ``--plot`` (simulate,
+        stockpile, ``evaluate --over-time``), or ``curve.png`` … of ``optimize --curve``,
+        drawn by the command line's plot code."""
+        from sustain.report.plots import (
+            save_availability_plot_of,
+            save_curve_plot_of,
+            save_over_time_plot,
+            save_stockpile_plot_of,
+        )
 
         doc = run["result"]
+        kind = report_kind(run)
+        fmt = what.removeprefix("curve.")
         folder = Path(tempfile.mkdtemp(prefix="download-", dir=self.scratch))
         try:
-            target = folder / "picture.png"
-            if what == "curve.png":
+            target = folder / f"picture.{fmt}"
+            if what.startswith("curve."):
                 if "service_targets" in doc:
                     raise OptionError("the curve of a run with fill-rate or waiting-time "
                                       "targets is drawn by the command line only")
                 sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
-                save_curve_plot_of(doc, target, "png", currency=sc.currency)
+                save_curve_plot_of(doc, target, fmt, currency=sc.currency)
+            elif kind == "over-time":
+                sc = self.scenario_of(self.files_of(run["scenario"]["sha256"]))
+                save_over_time_plot(doc, sc, target, fmt)
+            elif kind == "stockpile":
+                save_stockpile_plot_of(doc, target, fmt)
             else:
-                save_availability_plot_of(doc, target, "png")
+                save_availability_plot_of(doc, target, fmt)
             return target.read_bytes()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -417,111 +386,15 @@ def _editor_html(saved_id: int, version: Version, opened: editor.Opened,
     return head + "".join(parts)
 
 
-def _run_forms(saved_id: int, version: Version) -> str:
-    a = f'action="/scenarios/{saved_id}/run" method="post"'
-    v = f'<input type="hidden" name="v" value="{version.number}">'
-    method = ('<label>method <select name="method"><option>vari-metric</option>'
-              "<option>metric</option>{extra}</select></label>")
-    return f"""<div class="runs">
-<form {a}>{v}<input type="hidden" name="kind" value="evaluate"><h3>Evaluate</h3>
-{method.format(extra="<option>exact</option>")} <button>Evaluate</button></form>
-<form {a} id="optimize">{v}<input type="hidden" name="kind" value="optimize"><h3>Optimise</h3>
-<label>target(s) <input name="target" id="target" size="24"
- placeholder="0.9 or SAMX=0.95 IFV@EAST=0.9"></label>
-<label>or budget <input name="budget" size="12"></label>
-{method.format(extra="")} <button id="run-optimize">Optimise</button></form>
-<form {a}>{v}<input type="hidden" name="kind" value="simulate"><h3>Simulate</h3>
-<label>days <input name="days" value="730" size="6"></label>
-<label>replications <input name="reps" value="200" size="6"></label>
-<label>seed <input name="seed" value="7" size="6"></label> <button>Simulate</button></form>
-<form {a}>{v}<input type="hidden" name="kind" value="stockpile"><h3>Stockpile</h3>
-<label><input type="checkbox" name="usage_from_fleets"> usage from the fleets</label>
-<button>Plan the stockpile</button></form></div>"""
+def _what(run: dict[str, Any]) -> str:
+    """A run's kind in words: ``evaluate over time`` for an evaluation over time."""
+    return "evaluate over time" if report_kind(run) == "over-time" else str(run["kind"])
 
 
 def _status_line(run: dict[str, Any]) -> str:
     progress = run.get("progress")
     done = f" ({progress['done']} of {progress['total']})" if progress else ""
     return f'<span class="status {_e(run["status"])}">{_e(run["status"])}</span>{_e(done)}'
-
-
-def _fleet_values(doc: dict[str, Any] | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for f in (doc or {}).get("fleets", []):
-        value = f.get("availability")
-        if isinstance(value, dict):
-            value = value.get("mean")
-        if isinstance(value, int | float):
-            out[f"{f.get('system')}@{f.get('site')}"] = float(value)
-    return out
-
-
-def _money(value: Any) -> str:
-    return f"{value:,.0f}" if isinstance(value, int | float) else ""
-
-
-def _diff(a: Any, b: Any, fmt: str) -> str:
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        d = b - a
-        return f"{d:+,.0f}" if fmt == "money" else f"{d:+.4f}"
-    return ""
-
-
-def compare_html(a: dict[str, Any], b: dict[str, Any]) -> str:
-    """Two runs side by side: what was asked, cost, availability per fleet, differences."""
-    rows: list[tuple[str, str, str, str]] = []
-
-    def add(label: str, x: Any, y: Any, fmt: str = "") -> None:
-        show = {"money": _money, "share": lambda v: "" if v is None else f"{v:.4f}"}.get(
-            fmt, lambda v: "" if v is None else json.dumps(v) if isinstance(v, list | dict)
-            else str(v))
-        rows.append((label, show(x), show(y), _diff(x, y, fmt) if fmt else
-                     ("" if x == y else "differs")))
-
-    add("kind", a["kind"], b["kind"])
-    add("status", a["status"], b["status"])
-    add("scenario", a["scenario"]["name"], b["scenario"]["name"])
-    add("scenario files (SHA-256)", a["scenario"]["sha256"][:12], b["scenario"]["sha256"][:12])
-    for key in sorted(set(a["parameters"]) | set(b["parameters"])):
-        add(f"parameter {key}", a["parameters"].get(key), b["parameters"].get(key))
-    add("seed", a["seed"], b["seed"])
-    add("sustain version", a["sustain_version"], b["sustain_version"])
-    add("seconds", a["seconds"], b["seconds"])
-    da, db = a.get("result") or {}, b.get("result") or {}
-    for key, label in (("stock_cost", "stock cost"), ("purchase_cost", "purchase cost"),
-                       ("budget", "budget")):
-        if key in da or key in db:
-            add(label, da.get(key), db.get(key), "money")
-    fa, fb = _fleet_values(da), _fleet_values(db)
-    for fleet in sorted(set(fa) | set(fb)):
-        add(f"availability {fleet}", fa.get(fleet), fb.get(fleet), "share")
-    body = "".join(f"<tr><th>{_e(r[0])}</th><td>{_e(r[1])}</td><td>{_e(r[2])}</td>"
-                   f'<td class="{"changed" if r[3] else ""}">{_e(r[3])}</td></tr>'
-                   for r in rows)
-    out = (f'<table class="data compare"><thead><tr><th></th>'
-           f'<th><a href="/runs/{_e(a["id"])}">run A</a></th>'
-           f'<th><a href="/runs/{_e(b["id"])}">run B</a></th><th>B − A</th></tr></thead>'
-           f"<tbody>{body}</tbody></table>")
-    if "purchases" in da or "purchases" in db:
-        out += _purchase_differences(da.get("purchases", []), db.get("purchases", []))
-    return out
-
-
-def _purchase_differences(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> str:
-    """The items and sites where two plans buy different quantities."""
-    qa = {(p["item"], p["site"]): p["qty"] for p in a}
-    qb = {(p["item"], p["site"]): p["qty"] for p in b}
-    keys = sorted(k for k in set(qa) | set(qb) if qa.get(k, 0) != qb.get(k, 0))
-    if not keys:
-        return "<h2>Purchases</h2><p>Both plans buy the same.</p>"
-    rows = "".join(f"<tr><td>{_e(i)}</td><td>{_e(s)}</td><td>{qa.get((i, s), 0)}</td>"
-                   f"<td>{qb.get((i, s), 0)}</td>"
-                   f"<td>{qb.get((i, s), 0) - qa.get((i, s), 0):+d}</td></tr>"
-                   for i, s in keys)
-    return (f"<h2>Purchases that differ ({len(keys)})</h2>"
-            '<table class="data" id="purchase-differences"><thead><tr><th>item</th>'
-            "<th>site</th><th>A buys</th><th>B buys</th><th>B − A</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
 
 
 # ---- routes -----------------------------------------------------------------------------
@@ -659,7 +532,7 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
         body = (f'<p>Version <b id="version">{version.number}</b> of {version.latest} · '
                 f'<a href="/scenarios/{saved_id}/download?v={version.number}" '
                 f'id="download-yaml">Download as YAML</a></p>{old}'
-                + ("" if error else _run_forms(saved_id, version))
+                + ("" if error else run_forms(saved_id, version.number))
                 + _editor_html(saved_id, version, opened, placed, error, warnings)
                 + f'<h2>Versions and their runs</h2><ul class="versions">{vlist}</ul>'
                 f'<form method="post" action="/scenarios/{saved_id}/delete" class="delete">'
@@ -762,7 +635,7 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
                    f"{origin[2]}</a>" if origin else _e(run["scenario"]["name"]))
         params = ", ".join(f"{k} = {json.dumps(v)}" for k, v in run["parameters"].items())
         head = (f'<p id="run" data-run="{_e(run_id)}" data-status="{_e(run["status"])}">'
-                f'{_e(run["kind"])} of {made_on} · {_e(params)} · '
+                f'{_e(_what(run))} of {made_on} · {_e(params)} · '
                 f'<span id="state">{_status_line(run)}</span></p>')
         body = head
         if run["status"] in ("queued", "running"):
@@ -772,6 +645,8 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
             body += (f'<p>Its result: <a href="/api/jobs/{_e(run_id)}/result">the JSON '
                      "document</a>.</p>")
         elif run["status"] == "done":
+            if report_kind(run) == "over-time":
+                body += await run_in_threadpool(p.over_time_note, run)
             links = " · ".join(
                 f'<a href="/runs/{_e(run_id)}/download/{w}" download>{w}</a>'
                 for w in DOWNLOADS[report_kind(run) or ""])
@@ -813,7 +688,7 @@ def pages_router(*, data_dir: Path, store: Store, manager: JobManager,
             data, media = await run_in_threadpool(p.download, run, what)
         except SustainError as exc:
             return error_page(f"error: {exc}")
-        name = f"{run['kind']}-{run_id[:8]}.{what}"
+        name = f"{report_kind(run) or run['kind']}-{run_id[:8]}.{what}"
         return Response(data, media_type=media,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

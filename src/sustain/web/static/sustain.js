@@ -13,6 +13,7 @@ function followRun(el) {
       location.reload();
     });
   }
+  let wait = 100;
   async function look() {
     const answer = await fetch(`/api/jobs/${id}`);
     if (!answer.ok) { return; }
@@ -24,7 +25,9 @@ function followRun(el) {
     }
     state.textContent = text;
     if (run.status === "queued" || run.status === "running") {
-      setTimeout(look, 500);
+      // Soon at first (most runs take a second or two), then every half second.
+      wait = Math.min(wait * 1.5, 500);
+      setTimeout(look, wait);
     } else {
       location.reload();
     }
