@@ -75,6 +75,21 @@ def test_a_table_reference_out_of_the_upload_is_refused_by_the_loader(
     assert "Traceback" not in answer.text
 
 
+def test_a_missing_table_file_is_named_without_the_servers_folders(
+    make_client: Client, tmp_path: Path
+) -> None:
+    """The scenario names a table file the upload lacks: the message names the file as
+    the upload does, not the server's folder it was written to."""
+    client = make_client()
+    answer = client.post("/api/evaluate", content=example(SCENARIO),
+                         headers={"content-type": "application/yaml"})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert any(f"'{ITEMS}' not found (looked for {ITEMS})" in p
+               for p in body["problems"]), body
+    assert str(tmp_path) not in answer.text and "uploads" not in answer.text
+
+
 def test_yaml_tags_that_build_objects_are_refused(client: TestClient) -> None:
     body = b"name: !!python/object/apply:os.system ['echo hi']\nsites: []\n"
     answer = client.post("/api/evaluate", content=body)

@@ -141,6 +141,8 @@ class JobManager:
         with self._lock:
             if job.finished.is_set():
                 return
+            if error is not None:
+                error = error.within(job.folder)
             # The outcome before the status: whoever sees the status sees the outcome.
             job.result, job.error = result, error
             job.status = status

@@ -15,7 +15,7 @@ imported this module (and through it the engines) once.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -73,6 +73,14 @@ class Failure:
     message: str
     exit_code: int = 2
     problems: tuple[str, ...] = ()
+
+    def within(self, folder: Path) -> Failure:
+        """The failure with the upload ``folder``'s path left out of its messages: a
+        file of the upload is named as the client named it, and the server's data
+        directory is not shown."""
+        prefix = f"{folder}{os.sep}"
+        return replace(self, message=self.message.replace(prefix, ""),
+                       problems=tuple(p.replace(prefix, "") for p in self.problems))
 
     def to_dict(self) -> dict[str, Any]:
         """The error body of the API (HTTP 422) and of a failed job."""
