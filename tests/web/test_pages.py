@@ -156,6 +156,18 @@ def test_a_zip_upload_and_refused_uploads(client: TestClient) -> None:
         answer.text
 
 
+def test_a_missing_table_file_is_named_as_uploaded(client: TestClient) -> None:
+    """The scenario without its items table: the page names the file the scenario
+    asks for, not the server's folder the upload was checked in."""
+    answer = client.post("/scenarios", files=[(
+        "files", ("air.yaml", (EXAMPLES / "coalition-air-defence.yaml").read_bytes()))],
+        follow_redirects=False)
+    page = client.get(answer.headers["location"]).text if answer.status_code == 303 \
+        else answer.text
+    assert "not found (looked for coalition-air-defence-items.csv)" in page
+    assert "/tmp" not in page and "uploads" not in page
+
+
 def test_deleting_keeps_runs(client: TestClient) -> None:
     unused = _from_example(client)
     assert client.post(f"{unused}/delete", follow_redirects=False).status_code == 303

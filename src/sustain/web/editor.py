@@ -18,13 +18,14 @@ table files.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import tempfile
 import zipfile
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -219,7 +220,10 @@ def check_all(files: tuple[tuple[str, bytes], ...],
     try:
         sc = load_scenario(folder / files[0][0])
     except SustainError as exc:
-        return as_scenario_error(exc, files[0][0]), []
+        error = as_scenario_error(exc, files[0][0])
+        inside = f"{folder}{os.sep}"  # the files as the user named them, not our folder
+        return ScenarioError([replace(i, message=i.message.replace(inside, ""))
+                              for i in error.issues], total=error.total), []
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     found = [*getattr(sc, "warnings", ()),
