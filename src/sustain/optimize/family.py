@@ -154,6 +154,11 @@ def families_of(a: ScenarioArrays) -> list[Family]:
     children: dict[int, list[int]] = {}
     for r, p in enumerate(a.item_parent.tolist()):
         children.setdefault(p, []).append(r)
+    # The manned fleets of each system type, in fleet order; an item's fleets are those
+    # of its system types (one vectorised test per distinct set of types).
+    manned = a.fleet_count > 0
+    uses = a.qty_per_system > 0
+    fleets_of: dict[bytes, IntArray] = {}
     out: list[Family] = []
     for top in children.get(-1, []):
         rows = [top]
@@ -161,9 +166,13 @@ def families_of(a: ScenarioArrays) -> list[Family]:
         while frontier:
             frontier = [c for p in frontier for c in children.get(p, [])]
             rows.extend(frontier)
-        k = np.flatnonzero(a.qty_per_system[top] > 0)
-        fleets = np.flatnonzero(np.isin(a.fleet_system, k) & (a.fleet_count > 0))
-        out.append(Family(top=top, rows=np.array(rows, dtype=np.int64), fleets=fleets))
+        key = uses[top].tobytes()
+        fleets = fleets_of.get(key)
+        if fleets is None:
+            k = np.flatnonzero(uses[top])
+            fleets = np.flatnonzero(np.isin(a.fleet_system, k) & manned)
+            fleets_of[key] = fleets
+        out.append(Family(top=top, rows=np.array(rows, dtype=np.int64), fleets=fleets.copy()))
     return out
 
 
