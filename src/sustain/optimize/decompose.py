@@ -118,10 +118,11 @@ def targeted_families(a: ScenarioArrays, targeted: np.ndarray,
 
 
 def make_chunks(a: ScenarioArrays, keep: IntArray, fams: list[Family] | None = None,
-                size: int = CHUNK_FAMILIES) -> list[Chunk]:
+                size: int | None = None) -> list[Chunk]:
     """Families ``keep`` (of ``families_of``, or ``fams``) cut into chunks of ``size``
-    (:data:`CHUNK_FAMILIES`), in order."""
+    (None: :data:`CHUNK_FAMILIES`), in order."""
     fams = families_of(a) if fams is None else fams
+    size = CHUNK_FAMILIES if size is None else size
     keep = keep.tolist()
     out = []
     for s in range(0, len(keep), size):

@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
+from sustain.optimize import decompose
 from sustain.optimize.decompose import (
-    CHUNK_FAMILIES,
     DAMPING,
     MAX_STEP,
-    SAMPLE_CHUNK_FAMILIES,
     SAMPLE_FAMILIES,
     SCALE_FAMILIES,
     Candidates,
@@ -146,7 +145,7 @@ def lagrange_plan(
     if every.size == 0:
         return LagrangePlan(stock=stock, prices=np.zeros(n_f), met=True, cost=0.0)
 
-    def problem(ids: IntArray, size: int = CHUNK_FAMILIES) -> Problem:
+    def problem(ids: IntArray, size: int | None = None) -> Problem:
         return Problem(a=a, lo=lo, hi=hi, method=method,
                        chunks=tuple(make_chunks(a, ids, fams, size)))
 
@@ -155,7 +154,7 @@ def lagrange_plan(
     with Builder(full, workers=workers, dask_address=dask_address) as builder:
         # 1. A common price from whole curves of a small sample.
         few = every_kth(every, SCALE_FAMILIES)
-        with Builder(problem(few, SAMPLE_CHUNK_FAMILIES), workers=workers,
+        with Builder(problem(few, decompose.SAMPLE_CHUNK_FAMILIES), workers=workers,
                      dask_address=builder.client) as b:
             c = b.candidates(np.where(tgt, 1.0, 0.0), 0.0)
         scale, slope = _common_scale(c, scale_goal(a, every, few, goal, fams), base)
@@ -169,7 +168,7 @@ def lagrange_plan(
         some = every_kth(every, SAMPLE_FAMILIES)
         s_goal = scale_goal(a, every, some, goal, fams)
         if some.size < every.size:
-            with Builder(problem(some, SAMPLE_CHUNK_FAMILIES), workers=workers,
+            with Builder(problem(some, decompose.SAMPLE_CHUNK_FAMILIES), workers=workers,
                          dask_address=builder.client) as b:
                 _, s_choice = _rounds(b, prices, s_goal, base, slope, SAMPLE_ROUNDS)
                 prices = s_choice.prices

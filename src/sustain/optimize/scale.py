@@ -36,11 +36,11 @@ BYTES_PER_PAIR = 4_000
 #: From this many item-site pairs up, ``auto`` takes the decomposition.
 AUTO_PAIRS = 1_000_000
 #: The repair's greedy first buys only for the families likeliest to gain most for the
-#: fleets left short: this share of the families serving them, and at least
-#: REPAIR_MIN_FAMILIES (all of them when fewer); the greedy over every family of the
-#: short fleets follows only when that does not meet the targets.
+#: fleets left short: for each such fleet, this share of the families serving it, and
+#: at least REPAIR_MIN_FAMILIES (all of them when fewer); the greedy over every family
+#: of the short fleets follows only when that does not meet the targets.
 REPAIR_SHARE = 0.1
-REPAIR_MIN_FAMILIES = 2048
+REPAIR_MIN_FAMILIES = 256
 
 #: Where the last decomposition run spent its time (seconds per stage), and its plan:
 #: read by the benchmark's profile.
@@ -109,28 +109,34 @@ def repair_families(a: ScenarioArrays, start: Evaluation, goals: FloatArray
     The fleets short of their targets at ``start`` are the greedy's objective there
     (weight 1 each).  A family's first unit gains, for a fleet, about its term's size
     ``−Z log(1 − x)`` (backorders shed by a unit: ``P(X > s)``, close to ``EBO(s)`` at
-    the stock levels of a plan near its targets), so the families are ranked by
-    ``−Σ_short terms / unit cost`` and the first :data:`REPAIR_SHARE` of those serving
-    a short fleet (at least :data:`REPAIR_MIN_FAMILIES`) are kept.  The ranking is a
+    the stock levels of a plan near its targets), so for each short fleet the families
+    serving it are ranked by ``−term / unit cost`` and the first :data:`REPAIR_SHARE`
+    of them (at least :data:`REPAIR_MIN_FAMILIES`) are kept.  The ranking is a
     heuristic: it chooses where the greedy looks first, not what it buys.
     """
     is_short = ~np.isnan(goals) & (start.availability < goals) & (a.fleet_count > 0)
     short = np.flatnonzero(is_short)
+    if short.size == 0:
+        return None
     fams = families_of(a)
     serving = np.array([n for n, f in enumerate(fams) if is_short[f.fleets].any()],
                        dtype=np.int64)
-    keep = max(REPAIR_MIN_FAMILIES, math.ceil(REPAIR_SHARE * serving.size))
-    if short.size == 0 or serving.size <= keep:
-        return None
     tops = np.array([fams[n].top for n in serving.tolist()], dtype=np.int64)
-    score = np.zeros(tops.size)
-    for lo in range(0, tops.size, REPAIR_MIN_FAMILIES):  # bounded temporaries
-        rows = tops[lo : lo + REPAIR_MIN_FAMILIES]
+    score = np.zeros((tops.size, short.size))
+    for lo in range(0, tops.size, 2048):  # bounded temporaries
+        rows = tops[lo : lo + 2048]
         terms = fleet_terms(a, start.flows, start.pipes.ebo, rows, np.arange(a.n_items), short,
                             (start.pipes.mean, start.pipes.var, start.arrays.stock))
-        score[lo : lo + rows.size] = -terms.sum(axis=1) / np.maximum(a.unit_cost[rows], 1e-300)
-    order = np.argsort(-score, kind="stable")[:keep]
-    return np.sort(serving[order])
+        score[lo : lo + rows.size] = -terms / np.maximum(a.unit_cost[rows], 1e-300)[:, None]
+    keep = np.zeros(tops.size, dtype=bool)
+    for j in range(short.size):
+        col = score[:, j]
+        mine = np.flatnonzero(col > 0)
+        k = max(REPAIR_MIN_FAMILIES, math.ceil(REPAIR_SHARE * mine.size))
+        keep[mine[np.argsort(-col[mine], kind="stable")[:k]]] = True
+    if keep.all():
+        return None
+    return serving[keep]
 
 
 def lagrange_search(
