@@ -151,6 +151,33 @@ def test_builder_gives_every_chunk_in_order_on_two_processes() -> None:
                 np.testing.assert_array_equal(getattr(x, name), getattr(y, name))
 
 
+def test_answers_are_the_last_points_of_the_curves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each family's answer at the prices (found without its curve) is the last point
+    of its curve built down to a gain of 1 per money, at prices from buying little to
+    buying much."""
+    a = _zero(60, 3)
+    n = a.fleet_system.size
+    every = targeted_families(a, np.ones(n, dtype=bool))
+    prob = Problem(a=a, lo=a.stock.copy(), hi=np.full_like(a.stock, np.inf),
+                   method=Method.VARI_METRIC, chunks=tuple(make_chunks(a, every)))
+    state = decompose.chunk_state(prob, prob.chunks[0])
+    rows = prob.chunks[0].rows
+    whole = decompose.build_curves
+    rng = np.random.default_rng(3)
+    bought = []
+    for scale_ in 10.0 ** np.arange(6, 13, 2):
+        prices = scale_ * np.exp(rng.normal(0.0, 0.5, n))
+        fast = decompose.chunk_candidates(state, rows, prices, 1.0)
+        with monkeypatch.context() as m:
+            m.setattr(decompose, "build_curves",
+                      lambda st, fams, cut=0.0, rel=0.0, answer=False: whole(st, fams, cut=cut))
+            slow = decompose.chunk_candidates(state, rows, prices, 1.0)
+        np.testing.assert_array_equal(fast.stock, slow.stock)
+        np.testing.assert_allclose(fast.term, slow.term, rtol=1e-12, atol=0)
+        bought.append(fast.units.sum())
+    assert bought[0] < bought[-1]
+
+
 def test_repair_near_the_margin_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """The repair buying first for a few families near the margin (and for all of them
     when those are not enough) meets every target on re-evaluation, at a cost close to

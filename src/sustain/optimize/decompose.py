@@ -159,7 +159,7 @@ def chunk_candidates(
     fams = state.families
     for f in fams:
         f.curve, f.sub_move = None, None
-    build_curves(state, fams, cut=cut)
+    build_curves(state, fams, cut=cut, answer=cut >= 1.0)
     units: list[list[FloatArray]] = [[f.curve.units.astype(np.float64)] for f in fams]  # type: ignore[union-attr]
     stocks: list[list[FloatArray]] = [[f.curve.stock] for f in fams]  # type: ignore[union-attr]
     logs: list[list[FloatArray]] = [[f.curve.logs] for f in fams]  # type: ignore[union-attr]
