@@ -423,7 +423,7 @@ def marginal_allocation(
                 break
             changed = {n for f in np.flatnonzero(newly) for n in opt.fams_of_fleet[f]}
             for n in changed:
-                if np.any(opt.w[families[n].fleets] > 0):
+                if (opt.w[families[n].fleets] > 0).any():
                     dirty.add(n)
                 else:  # nothing left to gain for this family: drop it from the heap
                     dead = families[n]

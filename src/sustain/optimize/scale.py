@@ -39,8 +39,8 @@ AUTO_PAIRS = 1_000_000
 #: fleets left short: for each such fleet, this share of the families serving it, and
 #: at least REPAIR_MIN_FAMILIES (all of them when fewer); the greedy over every family
 #: of the short fleets follows only when that does not meet the targets.
-REPAIR_SHARE = 0.1
-REPAIR_MIN_FAMILIES = 256
+REPAIR_SHARE = 0.02
+REPAIR_MIN_FAMILIES = 64
 
 #: Where the last decomposition run spent its time (seconds per stage), and its plan:
 #: read by the benchmark's profile.
