@@ -8,10 +8,12 @@ evaluation, on scenarios with shared items, several bases and sub-items.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from sustain.optimize.family import families_of, fleet_terms, log_factor
+from sustain.optimize.family import Family, FamilyTerms, families_of, fleet_terms, log_factor
 from sustain.readiness.evaluate import evaluate_arrays
 from sustain.scenario import scenario_from_dict
 from sustain.scenario.compile import compile_scenario
@@ -42,3 +44,29 @@ def test_log_factor_is_log1p_inside_and_linear_past_the_edge() -> None:
     np.testing.assert_allclose(log_factor(past), np.log1p(-edge) + slope * (past - edge),
                                rtol=1e-12)
     assert np.all(np.diff(log_factor(np.linspace(0, 3, 50))) < 0)  # decreasing throughout
+
+
+def test_fleet_sums_are_fsum_of_the_current_terms_after_changes() -> None:
+    """Each fleet's sum, kept exactly and updated by the terms that change, is the
+    correctly rounded sum of the current terms (``math.fsum``), bit for bit, through
+    terms of very different sizes, repeated changes and a term set back."""
+    rng = np.random.default_rng(11)
+    n_fleets = 4
+    fams = [Family(top=n, rows=np.array([n]),
+                   fleets=np.flatnonzero(rng.random(n_fleets) < 0.7)) for n in range(60)]
+    terms = FamilyTerms(fams, n_fleets)
+
+    def expected(f: int) -> float:
+        return math.fsum(float(terms.current[n][list(fam.fleets).index(f)])
+                         for n, fam in enumerate(fams) if f in fam.fleets)
+
+    for step in range(300):
+        n = int(rng.integers(len(fams)))
+        size = 10.0 ** rng.integers(-20, 3, fams[n].fleets.size)
+        value = -rng.random(fams[n].fleets.size) * size
+        if step % 7 == 0:
+            value = np.zeros(fams[n].fleets.size)  # set back to nothing
+        terms.assign(n, value)
+        if step % 5 == 0:
+            for f in range(n_fleets):
+                assert terms.fleet_sum(f) == expected(f)

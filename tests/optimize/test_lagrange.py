@@ -18,9 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sustain.errors import SustainError
-from sustain.optimize import decompose, lagrange
+from sustain.optimize import decompose, lagrange, scale
 from sustain.optimize.api import optimize_arrays
 from sustain.optimize.decompose import Problem, choose, make_chunks, targeted_families
+from sustain.optimize.family import families_of
 from sustain.optimize.parallel import Builder
 from sustain.readiness.evaluate import evaluate_arrays
 from sustain.readiness.metric import Method
@@ -106,6 +107,7 @@ def _plan(a: ScenarioArrays, **kw: object) -> np.ndarray:
 def test_same_plan_on_one_and_two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks are fixed by the scenario: the plan is the same for any worker count."""
     monkeypatch.setattr(decompose, "CHUNK_FAMILIES", 20)
+    monkeypatch.setattr(decompose, "SAMPLE_CHUNK_FAMILIES", 8)
     monkeypatch.setattr(lagrange, "SAMPLE_FAMILIES", 40)
     monkeypatch.setattr(lagrange, "SCALE_FAMILIES", 20)
     a = _zero(90, 3)
@@ -117,6 +119,7 @@ def test_same_plan_on_a_dask_local_cluster(monkeypatch: pytest.MonkeyPatch) -> N
     """A Dask LocalCluster (2 workers, one thread each) gives the same plan."""
     distributed = pytest.importorskip("dask.distributed")
     monkeypatch.setattr(decompose, "CHUNK_FAMILIES", 20)
+    monkeypatch.setattr(decompose, "SAMPLE_CHUNK_FAMILIES", 8)
     monkeypatch.setattr(lagrange, "SAMPLE_FAMILIES", 40)
     monkeypatch.setattr(lagrange, "SCALE_FAMILIES", 20)
     a = _zero(90, 3)
@@ -127,6 +130,76 @@ def test_same_plan_on_a_dask_local_cluster(monkeypatch: pytest.MonkeyPatch) -> N
     ):
         by_dask = _plan(a, dask_address=client)
     np.testing.assert_array_equal(by_dask, _plan(a))
+
+
+def test_builder_gives_every_chunk_in_order_on_two_processes() -> None:
+    """Chunks owned by workers (k mod 2) come back in chunk order: the same candidates
+    as in this process, for an odd number of chunks."""
+    a = _zero(30, 3)
+    n = a.fleet_system.size
+    every = targeted_families(a, np.ones(n, dtype=bool))
+    lo, hi = a.stock.copy(), np.full_like(a.stock, np.inf)
+    prob = Problem(a=a, lo=lo, hi=hi, method=Method.VARI_METRIC,
+                   chunks=tuple(make_chunks(a, every, size=7)))
+    assert len(prob.chunks) % 2 == 1
+    prices = np.linspace(0.5, 2.0, n)
+    with Builder(prob) as one, Builder(prob, workers=2) as two:
+        assert len(two.pools) == 2
+        for cut in (0.0, 1.0):
+            x, y = one.candidates(prices, cut), two.candidates(prices, cut)
+            for name in ("top", "first", "units", "stock", "pair_point", "pair_fleet", "term"):
+                np.testing.assert_array_equal(getattr(x, name), getattr(y, name))
+
+
+def test_answers_are_the_last_points_of_the_curves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each family's answer at the prices (found without its curve) is the last point
+    of its curve built down to a gain of 1 per money, at prices from buying little to
+    buying much."""
+    a = _zero(60, 3)
+    n = a.fleet_system.size
+    every = targeted_families(a, np.ones(n, dtype=bool))
+    prob = Problem(a=a, lo=a.stock.copy(), hi=np.full_like(a.stock, np.inf),
+                   method=Method.VARI_METRIC, chunks=tuple(make_chunks(a, every)))
+    state = decompose.chunk_state(prob, prob.chunks[0])
+    rows = prob.chunks[0].rows
+    whole = decompose.build_curves
+    rng = np.random.default_rng(3)
+    bought = []
+    for scale_ in 10.0 ** np.arange(6, 13, 2):
+        prices = scale_ * np.exp(rng.normal(0.0, 0.5, n))
+        fast = decompose.chunk_candidates(state, rows, prices, 1.0)
+        with monkeypatch.context() as m:
+            m.setattr(decompose, "build_curves",
+                      lambda st, fams, cut=0.0, rel=0.0, answer=False: whole(st, fams, cut=cut))
+            slow = decompose.chunk_candidates(state, rows, prices, 1.0)
+        np.testing.assert_array_equal(fast.stock, slow.stock)
+        np.testing.assert_allclose(fast.term, slow.term, rtol=1e-12, atol=0)
+        bought.append(fast.units.sum())
+    assert bought[0] < bought[-1]
+
+
+def test_repair_near_the_margin_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repair buying first for a few families near the margin (and for all of them
+    when those are not enough) meets every target on re-evaluation, at a cost close to
+    the greedy's; the families it picks serve a short fleet."""
+    a = _zero(150, 4)
+    t = np.full(a.fleet_system.size, 0.9)
+    greedy = optimize_arrays(a, target=0.9, search="greedy", refine_seconds=0)
+    start = evaluate_arrays(a)
+    monkeypatch.setattr(scale, "REPAIR_MIN_FAMILIES", 3)
+    near = scale.repair_families(a, start, t)
+    fams = families_of(a)
+    short = start.availability < t
+    assert near is not None and 3 <= near.size < len(fams)
+    assert all(short[fams[n].fleets].any() for n in near.tolist())
+    # One family a fleet is too few here: the greedy over all of them follows.
+    for least, share in ((3, 0.1), (1, 1e-6)):
+        monkeypatch.setattr(scale, "REPAIR_MIN_FAMILIES", least)
+        monkeypatch.setattr(scale, "REPAIR_SHARE", share)
+        opt = optimize_arrays(a, target=0.9, search="lagrange", refine_seconds=0)
+        ev = evaluate_arrays(a.with_stock(opt.evaluation.arrays.stock))
+        assert np.all(ev.availability >= 0.9 - 1e-9)
+        assert opt.purchase_cost <= 1.03 * greedy.purchase_cost
 
 
 def test_options_are_checked() -> None:

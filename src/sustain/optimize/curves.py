@@ -69,7 +69,8 @@ def stock_caps(
 
 
 def build_curves(
-    state: AllocationState, fams: list[Family], cut: float = 0.0, rel: float = 0.0
+    state: AllocationState, fams: list[Family], cut: float = 0.0, rel: float = 0.0,
+    answer: bool = False,
 ) -> None:
     """Efficient curve of each family's top item from the current stock (batched).
 
@@ -79,6 +80,10 @@ def build_curves(
     (a share of each item's best first leaf gain) above 0, curves stop where their
     steps gain less; such a curve's ``beyond`` bounds what lies past its end, and
     the greedy extends it when that bound reaches the top (docs/optimize.md).
+
+    With ``answer`` (and ``cut`` > 0), each curve is only its point maximising value −
+    ``cut`` · money (:func:`_answers`), the family's answer to its Lagrangian problem at
+    the weights (``decompose.py``), found without building the curve before it.
     """
     if not fams:
         return
@@ -99,7 +104,7 @@ def build_curves(
     def build(batch: list[int]) -> None:
         idx = np.array(batch, dtype=np.int64)
         pre = (pipes0.mean[idx], pipes0.var[idx], pipes0.ebo[idx])
-        build_batch(state, [fams[n] for n in batch], cut, rel, pre)
+        build_batch(state, [fams[n] for n in batch], cut, rel, pre, answer)
 
     for n in order.tolist():
         worst = max(worst, float(size[n]))
@@ -112,9 +117,10 @@ def build_curves(
 
 def build_batch(
     state: AllocationState, fams: list[Family], cut: float = 0.0, rel: float = 0.0,
-    pre: tuple[FloatArray, FloatArray, FloatArray] | None = None,
+    pre: tuple[FloatArray, FloatArray, FloatArray] | None = None, answer: bool = False,
 ) -> None:
-    """Curves of one batch; ``pre``: the tops' pipelines at their floor without waits."""
+    """Curves of one batch; ``pre``: the tops' pipelines at their floor without waits;
+    ``answer``: only each curve's answer at ``cut`` (:func:`build_curves`)."""
     a, flows = state.a, state.flows
     tops = np.array([f.top for f in fams], dtype=np.int64)
     n_b, n_s = tops.size, a.n_sites
@@ -253,6 +259,10 @@ def build_batch(
     gains = np.diff(value_leaf, axis=2)  # (live rows, leaves, n_lv): from m_lo + j
     del value_leaf
     gains[~((lvl >= fl_leaf) & (lvl < cap_leaf))] = -np.inf
+    if answer and cut > 0 and rel == 0 and not narrowed.any():
+        _answers(state, fams, tops, gamma, (gains, start, live, fl_leaf, m_lo),
+                 (combos, n_c, floor, stock), (table, p_ebo, p_mean, p_var))
+        return
     # Picks best first and the value after each: merged from the leaves' runs of
     # falling gains (compiled), sorted where a row's gains rise somewhere.
     vals = np.full((n_b * n_c, gains.shape[1] * gains.shape[2] + 1), -np.inf)
@@ -306,6 +316,65 @@ def build_batch(
             units=units_b, value=value_b,
             stock=alloc[first[b] : first[b + 1]], logs=t, beyond=beyond,
             ratio=ratio_b.tolist(), low=t.min(axis=1, initial=0.0).tolist(),
+        )
+
+
+def _answers(
+    state: AllocationState, fams: list[Family], tops: IntArray, gamma: FloatArray,
+    leaf: tuple[FloatArray, FloatArray, IntArray, FloatArray, int],
+    box: tuple[FloatArray, int, FloatArray, FloatArray],
+    tables: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+) -> None:
+    """Each family's point maximising value − ``gamma`` · units, as a one-point curve.
+
+    With the upper sites' levels fixed (a combo), the leaves are independent: each
+    leaf takes the number of units whose gains, less ``gamma`` each, sum highest (the
+    first such number: fewest units on ties); the family takes its best combo (the
+    first on ties).  That is the Lagrangian problem of the family solved exactly over
+    the levels enumerated, which is what the last point of the curve built down to
+    ``gamma`` gives (Everett 1963) without the curve's points before it.  ``leaf``:
+    the gains (live rows × leaves × levels from ``m_lo``, ``-inf`` outside each
+    leaf's range), the rows' values at their floor, the live rows, the leaf floors
+    (live rows × leaves × 1) and ``m_lo``; ``box``: the combos, their count, the floors
+    (items × sites) and the rows' stock; ``tables``: what :func:`_point_terms` reads.
+    """
+    gains, start, live, fl_leaf, m_lo = leaf
+    combos, n_c, floor, stock = box
+    table, p_ebo, p_mean, p_var = tables
+    ups, leaves = state.uppers, state.leaves
+    n_b = tops.size
+    b_of = live // n_c
+    net = gains - gamma[b_of][:, None, None]
+    lvl = np.arange(m_lo, m_lo + gains.shape[2])[None, None, :]
+    net[lvl < fl_leaf] = 0.0  # units held: no cost, no gain
+    run = np.concatenate([np.zeros((*net.shape[:2], 1)), np.cumsum(net, axis=2)], axis=2)
+    del net
+    j = np.argmax(run, axis=2)  # (live rows × leaves): levels m_lo .. m_lo + j - 1 taken
+    best = np.take_along_axis(run, j[:, :, None], axis=2)[:, :, 0]
+    add = np.maximum(m_lo + j - fl_leaf[:, :, 0], 0.0)  # units at each leaf
+    off = combos.sum(axis=1)
+    units = off[live % n_c] + add.sum(axis=1)
+    obj = start + best.sum(axis=1) - gamma[b_of] * off[live % n_c]
+    # The best live row of each item (the first on ties): rows are in item, combo order.
+    top_obj = np.full(n_b, -np.inf)
+    np.maximum.at(top_obj, b_of, obj)
+    hit = np.flatnonzero(obj >= top_obj[b_of])
+    first = np.concatenate([[True], b_of[hit][1:] != b_of[hit][:-1]])
+    pick = hit[first]  # positions in ``live``, one per item, in item order
+    r = live[pick]
+    owner = np.arange(n_b, dtype=np.int64)
+    alloc = floor.copy()
+    alloc[:, ups] = stock[r][:, ups]
+    alloc[:, leaves] += add[pick]
+    terms = _point_terms(state, fams, tops, owner, r, alloc, table, p_ebo, (p_mean, p_var),
+                         first_level=m_lo)
+    w = state.w
+    for b, fam in enumerate(fams):
+        t = terms[b]
+        fam.curve = Curve(
+            units=np.array([int(units[pick[b]])], dtype=np.int64), value=t @ w[fam.fleets],
+            stock=alloc[b : b + 1], logs=t, beyond=0.0, ratio=[],
+            low=t.min(axis=1, initial=0.0).tolist(),
         )
 
 

@@ -32,8 +32,10 @@ from sustain.optimize.state import AllocationState
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
 
-#: Families (a top-level item and its sub-items) per chunk of work.
+#: Families (a top-level item and its sub-items) per chunk of work; the samples'
+#: chunks are smaller, so that a few hundred families still spread over the workers.
 CHUNK_FAMILIES = 2048
+SAMPLE_CHUNK_FAMILIES = 256
 #: Samples: every k-th family, with k chosen so that the sample holds about this many:
 #: whole curves under equal prices for the first common price, then rounds of curves
 #: at the prices found for the prices per fleet.
@@ -115,15 +117,16 @@ def targeted_families(a: ScenarioArrays, targeted: np.ndarray,
                      if f.fleets.size and bool(np.any(targeted[f.fleets]))], dtype=np.int64)
 
 
-def make_chunks(a: ScenarioArrays, keep: IntArray,
-                fams: list[Family] | None = None) -> list[Chunk]:
-    """Families ``keep`` (of ``families_of``, or ``fams``) cut into chunks of
-    :data:`CHUNK_FAMILIES`, in order."""
+def make_chunks(a: ScenarioArrays, keep: IntArray, fams: list[Family] | None = None,
+                size: int | None = None) -> list[Chunk]:
+    """Families ``keep`` (of ``families_of``, or ``fams``) cut into chunks of ``size``
+    (None: :data:`CHUNK_FAMILIES`), in order."""
     fams = families_of(a) if fams is None else fams
+    size = CHUNK_FAMILIES if size is None else size
     keep = keep.tolist()
     out = []
-    for s in range(0, len(keep), CHUNK_FAMILIES):
-        idx = keep[s : s + CHUNK_FAMILIES]
+    for s in range(0, len(keep), size):
+        idx = keep[s : s + size]
         rows = np.concatenate([fams[n].rows for n in idx]).astype(np.int64)
         out.append(Chunk(families=np.array(idx, dtype=np.int64), rows=rows))
     return out
@@ -156,7 +159,7 @@ def chunk_candidates(
     fams = state.families
     for f in fams:
         f.curve, f.sub_move = None, None
-    build_curves(state, fams, cut=cut)
+    build_curves(state, fams, cut=cut, answer=cut >= 1.0)
     units: list[list[FloatArray]] = [[f.curve.units.astype(np.float64)] for f in fams]  # type: ignore[union-attr]
     stocks: list[list[FloatArray]] = [[f.curve.stock] for f in fams]  # type: ignore[union-attr]
     logs: list[list[FloatArray]] = [[f.curve.logs] for f in fams]  # type: ignore[union-attr]

@@ -154,6 +154,11 @@ def families_of(a: ScenarioArrays) -> list[Family]:
     children: dict[int, list[int]] = {}
     for r, p in enumerate(a.item_parent.tolist()):
         children.setdefault(p, []).append(r)
+    # The manned fleets of each system type, in fleet order; an item's fleets are those
+    # of its system types (one vectorised test per distinct set of types).
+    manned = a.fleet_count > 0
+    uses = a.qty_per_system > 0
+    fleets_of: dict[bytes, IntArray] = {}
     out: list[Family] = []
     for top in children.get(-1, []):
         rows = [top]
@@ -161,9 +166,13 @@ def families_of(a: ScenarioArrays) -> list[Family]:
         while frontier:
             frontier = [c for p in frontier for c in children.get(p, [])]
             rows.extend(frontier)
-        k = np.flatnonzero(a.qty_per_system[top] > 0)
-        fleets = np.flatnonzero(np.isin(a.fleet_system, k) & (a.fleet_count > 0))
-        out.append(Family(top=top, rows=np.array(rows, dtype=np.int64), fleets=fleets))
+        key = uses[top].tobytes()
+        fleets = fleets_of.get(key)
+        if fleets is None:
+            k = np.flatnonzero(uses[top])
+            fleets = np.flatnonzero(np.isin(a.fleet_system, k) & manned)
+            fleets_of[key] = fleets
+        out.append(Family(top=top, rows=np.array(rows, dtype=np.int64), fleets=fleets.copy()))
     return out
 
 
@@ -193,6 +202,9 @@ class FamilyTerms:
         self.current: list[FloatArray] = [np.zeros(c) for c in counts]
         self.lows = [0.0] * len(families)
         self._stale: set[int] = set()  # families assigned since ``_flat`` was last written
+        self._fleet_of_slot: list[int] = fleet[order].tolist()
+        #: Each fleet's exact sum of terms in units of 2**-1074 (None: not summed yet).
+        self._exact: list[int | None] = [None] * n_fleets
 
     def assign(self, n: int, value: FloatArray, low: float | None = None) -> None:
         """Set family ``n``'s terms; ``low``, when given, is already ``min(0, value)``."""
@@ -201,9 +213,42 @@ class FamilyTerms:
         self.lows[n] = float(value.min(initial=0.0)) if low is None else low
 
     def fleet_sum(self, f: int) -> float:
-        """Σ over the families of fleet ``f`` of their term for it, correctly rounded."""
+        """Σ over the families of fleet ``f`` of their term for it, correctly rounded.
+
+        The exact sum is kept as an integer count of ``2**-1074`` (every double is a
+        whole number of those) and updated by the terms that changed, so a call after
+        a few changes costs a few integer additions, not a pass over the fleet's
+        families; the integer divided by ``2**1074`` is rounded correctly, as
+        ``math.fsum`` of the terms would be (the same float)."""
         if self._stale:
             for n in self._stale:
-                self._flat[self._slots[n]] = self.current[n]
+                slots = self._slots[n]
+                new = self.current[n]
+                for sl, old, value in zip(slots.tolist(), self._flat[slots].tolist(),
+                                          new.tolist(), strict=True):
+                    g = self._fleet_of_slot[sl]
+                    if old != value and self._exact[g] is not None:
+                        if math.isfinite(old) and math.isfinite(value):
+                            self._exact[g] += _whole(value) - _whole(old)
+                        else:
+                            self._exact[g] = None
+                self._flat[slots] = new
             self._stale.clear()
-        return math.fsum(self._flat[self._start[f] : self._start[f + 1]].tolist())
+        terms = self._flat[self._start[f] : self._start[f + 1]]
+        exact = self._exact[f]
+        if exact is None:
+            if not np.all(np.isfinite(terms)):
+                return math.fsum(terms.tolist())
+            exact = sum(map(_whole, terms.tolist()))
+            self._exact[f] = exact
+        return exact / _ULP_SCALE
+
+
+#: Doubles are whole multiples of 2**-1074; sums are kept in those units.
+_ULP_SCALE = 1 << 1074
+
+
+def _whole(x: float) -> int:
+    """``x`` in units of ``2**-1074`` (exact: ``x`` finite)."""
+    num, den = x.as_integer_ratio()
+    return num << (1075 - den.bit_length())

@@ -153,6 +153,7 @@ def marginal_allocation(
     start: Evaluation | None = None,
     deadline: Deadline | None = None,
     fleet_weight: FloatArray | None = None,
+    only_families: IntArray | None = None,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
 
@@ -182,6 +183,9 @@ def marginal_allocation(
     fleet_weight : FloatArray, optional
         With a budget and no targets: each fleet's weight, which multiplies its size in
         the objective Σ weight·N·log A (1 for every fleet when not given).
+    only_families : IntArray, optional
+        The families (:func:`~sustain.optimize.family.families_of` order) that may be
+        bought for; the others keep their starting stock (None: every family).
     """
     n_f = a.fleet_system.size
     lo, hi = stock_bounds(a, min_stock, max_stock)
@@ -209,8 +213,13 @@ def marginal_allocation(
         )
 
     fam_terms = opt.terms  # current fleet terms of each family, to update log A
+    allowed = np.ones(len(opt.families), dtype=bool)
+    if only_families is not None:
+        allowed[:] = False
+        allowed[only_families] = True
     active = [
-        n for n, f in enumerate(opt.families) if f.fleets.size and np.any(opt.w[f.fleets] > 0)
+        n for n, f in enumerate(opt.families)
+        if allowed[n] and f.fleets.size and np.any(opt.w[f.fleets] > 0)
     ]
     build_curves(opt, [opt.families[n] for n in active],
                  rel=INITIAL_CUT if budget is None else 0.0)
@@ -355,7 +364,8 @@ def marginal_allocation(
                 revived[fell] += 1
                 opt.w[fell] = 1.0
                 live[fell] = targets[fell]
-                again = sorted({n for f in fell.tolist() for n in opt.fams_of_fleet[f]})
+                again = sorted({n for f in fell.tolist() for n in opt.fams_of_fleet[f]
+                                if allowed[n]})
                 dirty.difference_update(again)
                 build_curves(opt, [families[n] for n in again],
                              REBUILD_CUT * last_ratio if budget is None else 0.0)
@@ -413,7 +423,7 @@ def marginal_allocation(
                 break
             changed = {n for f in np.flatnonzero(newly) for n in opt.fams_of_fleet[f]}
             for n in changed:
-                if np.any(opt.w[families[n].fleets] > 0):
+                if (opt.w[families[n].fleets] > 0).any():
                     dirty.add(n)
                 else:  # nothing left to gain for this family: drop it from the heap
                     dead = families[n]

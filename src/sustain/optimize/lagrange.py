@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from sustain._types import FloatArray, IntArray
+from sustain.optimize import decompose
 from sustain.optimize.decompose import (
     DAMPING,
     MAX_STEP,
@@ -144,28 +145,31 @@ def lagrange_plan(
     if every.size == 0:
         return LagrangePlan(stock=stock, prices=np.zeros(n_f), met=True, cost=0.0)
 
-    def problem(ids: IntArray) -> Problem:
+    def problem(ids: IntArray, size: int | None = None) -> Problem:
         return Problem(a=a, lo=lo, hi=hi, method=method,
-                       chunks=tuple(make_chunks(a, ids, fams)))
+                       chunks=tuple(make_chunks(a, ids, fams, size)))
 
     seconds: dict[str, float] = {}
-    # 1. A common price from whole curves of a small sample.
-    few = every_kth(every, SCALE_FAMILIES)
-    with Builder(problem(few)) as b:
-        c = b.candidates(np.where(tgt, 1.0, 0.0), 0.0)
-    scale, slope = _common_scale(c, scale_goal(a, every, few, goal, fams), base)
-    prices = np.where(tgt, scale, 0.0)
-    t1 = clock()
-    seconds["scale"] = t1 - t0
-    # 2. Prices per fleet from rounds on a larger sample; 3. every family at those
-    # prices, the sample's goals recalibrated to what every family gave there, the
-    # sample's rounds again, and every family at the prices found.
     full = problem(every)
-    some = every_kth(every, SAMPLE_FAMILIES)
-    s_goal = scale_goal(a, every, some, goal, fams)
     with Builder(full, workers=workers, dask_address=dask_address) as builder:
+        # 1. A common price from whole curves of a small sample.
+        few = every_kth(every, SCALE_FAMILIES)
+        with Builder(problem(few, decompose.SAMPLE_CHUNK_FAMILIES), workers=workers,
+                     dask_address=builder.client) as b:
+            c = b.candidates(np.where(tgt, 1.0, 0.0), 0.0)
+        scale, slope = _common_scale(c, scale_goal(a, every, few, goal, fams), base)
+        del c
+        prices = np.where(tgt, scale, 0.0)
+        t1 = clock()
+        seconds["scale"] = t1 - t0
+        # 2. Prices per fleet from rounds on a larger sample; 3. every family at those
+        # prices, the sample's goals recalibrated to what every family gave there, the
+        # sample's rounds again, and every family at the prices found.
+        some = every_kth(every, SAMPLE_FAMILIES)
+        s_goal = scale_goal(a, every, some, goal, fams)
         if some.size < every.size:
-            with Builder(problem(some), workers=workers, dask_address=builder.client) as b:
+            with Builder(problem(some, decompose.SAMPLE_CHUNK_FAMILIES), workers=workers,
+                         dask_address=builder.client) as b:
                 _, s_choice = _rounds(b, prices, s_goal, base, slope, SAMPLE_ROUNDS)
                 prices = s_choice.prices
                 t2 = clock()

@@ -3,8 +3,11 @@
 The scenario goes to each worker once (worker processes: when they start; Dask:
 scattered); each round sends only the prices.  A worker keeps the allocation state
 of the chunks it has built (their families, flows and bounds), so a later round on the
-same chunk starts at once.  The candidates come back in chunk order, whichever worker
-built them, so the plan does not depend on the number of workers.
+same chunk starts at once.  Local worker processes own their chunks (chunk ``k`` goes
+to worker ``k mod workers`` in every round), so each chunk's state is set up once, by
+one worker, and a round costs one message to each worker and one back.  The
+candidates come back in chunk order, whichever worker built them, so the plan does not
+depend on the number of workers.
 """
 
 from __future__ import annotations
@@ -47,9 +50,8 @@ def _init(problem: Problem) -> None:
     _PROBLEM[:] = [problem]
 
 
-def _on_worker(task: tuple[str, int, FloatArray, float]) -> Candidates:
-    token, k, prices, cut = task
-    return build_chunk(token, _PROBLEM[0], k, prices, cut)
+def _on_worker(token: str, ks: list[int], prices: FloatArray, cut: float) -> list[Candidates]:
+    return [build_chunk(token, _PROBLEM[0], k, prices, cut) for k in ks]
 
 
 class Builder:
@@ -64,7 +66,7 @@ class Builder:
                  dask_address: str | Any | None = None) -> None:
         self.problem = problem
         self.token = uuid.uuid4().hex
-        self.pool: Any = None
+        self.pools: list[Any] = []
         self.client: Any = None
         self.own_client = False
         self.shared: Any = None
@@ -87,8 +89,8 @@ class Builder:
             self.shared = self.client.scatter(problem, broadcast=True, hash=False)
         elif workers > 1 and n > 1:
             ctx = multiprocessing.get_context("fork")
-            self.pool = ctx.Pool(processes=min(workers, n), initializer=_init,
-                                 initargs=(problem,))
+            self.pools = [ctx.Pool(processes=1, initializer=_init, initargs=(problem,))
+                          for _ in range(min(workers, n))]
 
     def __enter__(self) -> Builder:
         return self
@@ -98,10 +100,10 @@ class Builder:
 
     def close(self) -> None:
         """Stop the worker processes, or close the Dask client made here."""
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
+        for pool in self.pools:
+            pool.terminate()
+            pool.join()
+        self.pools = []
         if self.client is not None:
             if self.own_client:
                 self.client.close()
@@ -113,17 +115,21 @@ class Builder:
         """Every chunk's candidates at ``prices`` down to ``cut``, joined in chunk order."""
         n = len(self.problem.chunks)
         prices = np.asarray(prices, dtype=np.float64)
+        parts: list[Any] = [None] * n
         if self.client is not None:
             futures = [self.client.submit(build_chunk, self.token, self.shared, k, prices, cut,
                                           pure=False) for k in range(n)]
             try:
-                parts = self.client.gather(futures)
+                parts = list(self.client.gather(futures))
             except BaseException:
                 self.client.cancel(futures)
                 raise
-        elif self.pool is not None:
-            parts = self.pool.map(_on_worker, [(self.token, k, prices, cut) for k in range(n)],
-                                  chunksize=1)
+        elif self.pools:
+            m = len(self.pools)
+            jobs = [pool.apply_async(_on_worker, (self.token, list(range(i, n, m)), prices, cut))
+                    for i, pool in enumerate(self.pools)]
+            for i, job in enumerate(jobs):
+                parts[i::m] = job.get()
         else:
             parts = [build_chunk(self.token, self.problem, k, prices, cut) for k in range(n)]
         return Candidates.join(list(parts))

@@ -11,14 +11,16 @@ limits keep out of reach is reported as by the greedy).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 import numpy as np
 
-from sustain._types import FloatArray
+from sustain._types import FloatArray, IntArray
 from sustain.errors import SustainError
 from sustain.optimize.curves import CELL_BUDGET
+from sustain.optimize.family import families_of, fleet_terms
 from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.lagrange import LagrangePlan, lagrange_plan
 from sustain.optimize.state import MarginalResult, Progress, stock_bounds
@@ -33,6 +35,12 @@ SEARCHES = ("auto", "greedy", "lagrange")
 BYTES_PER_PAIR = 4_000
 #: From this many item-site pairs up, ``auto`` takes the decomposition.
 AUTO_PAIRS = 1_000_000
+#: The repair's greedy first buys only for the families likeliest to gain most for the
+#: fleets left short: for each such fleet, this share of the families serving it, and
+#: at least REPAIR_MIN_FAMILIES (all of them when fewer); the greedy over every family
+#: of the short fleets follows only when that does not meet the targets.
+REPAIR_SHARE = 0.02
+REPAIR_MIN_FAMILIES = 64
 
 #: Where the last decomposition run spent its time (seconds per stage), and its plan:
 #: read by the benchmark's profile.
@@ -94,6 +102,43 @@ def use_lagrange(a: ScenarioArrays, search: str, goals: FloatArray) -> bool:
     return applies and a.n_items * a.n_sites >= AUTO_PAIRS
 
 
+def repair_families(a: ScenarioArrays, start: Evaluation, goals: FloatArray
+                    ) -> IntArray | None:
+    """The families (``families_of`` order) the repair buys for first, or None for all.
+
+    The fleets short of their targets at ``start`` are the greedy's objective there
+    (weight 1 each).  A family's first unit gains, for a fleet, about its term's size
+    ``−Z log(1 − x)`` (backorders shed by a unit: ``P(X > s)``, close to ``EBO(s)`` at
+    the stock levels of a plan near its targets), so for each short fleet the families
+    serving it are ranked by ``−term / unit cost`` and the first :data:`REPAIR_SHARE`
+    of them (at least :data:`REPAIR_MIN_FAMILIES`) are kept.  The ranking is a
+    heuristic: it chooses where the greedy looks first, not what it buys.
+    """
+    is_short = ~np.isnan(goals) & (start.availability < goals) & (a.fleet_count > 0)
+    short = np.flatnonzero(is_short)
+    if short.size == 0:
+        return None
+    fams = families_of(a)
+    serving = np.array([n for n, f in enumerate(fams) if is_short[f.fleets].any()],
+                       dtype=np.int64)
+    tops = np.array([fams[n].top for n in serving.tolist()], dtype=np.int64)
+    score = np.zeros((tops.size, short.size))
+    for lo in range(0, tops.size, 2048):  # bounded temporaries
+        rows = tops[lo : lo + 2048]
+        terms = fleet_terms(a, start.flows, start.pipes.ebo, rows, np.arange(a.n_items), short,
+                            (start.pipes.mean, start.pipes.var, start.arrays.stock))
+        score[lo : lo + rows.size] = -terms / np.maximum(a.unit_cost[rows], 1e-300)[:, None]
+    keep = np.zeros(tops.size, dtype=bool)
+    for j in range(short.size):
+        col = score[:, j]
+        mine = np.flatnonzero(col > 0)
+        k = max(REPAIR_MIN_FAMILIES, math.ceil(REPAIR_SHARE * mine.size))
+        keep[mine[np.argsort(-col[mine], kind="stable")[:k]]] = True
+    if keep.all():
+        return None
+    return serving[keep]
+
+
 def lagrange_search(
     a: ScenarioArrays, goals: FloatArray, method: Method, min_stock: FloatArray | None,
     max_stock: FloatArray | None, progress: Progress | None, *, workers: int = 1,
@@ -109,8 +154,13 @@ def lagrange_search(
                                        dask_address=dask_address)
     t1 = time.perf_counter()
     start = evaluate_arrays(a.with_stock(plan.stock), method=method)
+    near = repair_families(a, start, goals)
     repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
-                                 max_stock=max_stock, progress=progress, start=start)
+                                 max_stock=max_stock, progress=progress, start=start,
+                                 only_families=near)
+    if near is not None and not repair.met:
+        repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
+                                     max_stock=max_stock, progress=progress, start=start)
     t2 = time.perf_counter()
     before = evaluate_arrays(a.with_stock(lo), method=method)
     LAST_RUN.clear()
