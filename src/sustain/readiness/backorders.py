@@ -355,7 +355,7 @@ def _bd0(a: FloatArray, b: FloatArray, d: FloatArray) -> FloatArray:
     for j in range(1, _BD0_TERMS + 1):
         term = term * v2
         series = series + term / (2 * j + 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a / b → inf: pmf 0
         direct = special.xlogy(a, a / b) - d
     return np.where(near, series, direct)
 
