@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table as RichTable
 
-from sustain.report.model import Column, Kind, Section, Table, Text, table_markdown
+from sustain.report.model import Column, Kind, Section, Table, Text, table_markdown, table_rich
 
 TITLE = "Before and after"
 
@@ -124,15 +123,6 @@ def before_after_markdown(doc: dict[str, Any], currency: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _rich(table: Table) -> RichTable:
-    t = RichTable(title=table.title or None)
-    for c in table.columns:
-        t.add_column(c.heading, justify="right" if c.numeric else "left")
-    for n, row in enumerate(table.text_rows()):
-        t.add_row(*row, end_section=n in table.rules)
-    return t
-
-
 def print_before_after(console: Console, doc: dict[str, Any], currency: str) -> None:
     """The section's tables and notes in its order: fleets now → target → after with
     their spend, how the spend is split, the spend by system type, the purchases by site
@@ -141,6 +131,6 @@ def print_before_after(console: Console, doc: dict[str, Any], currency: str) -> 
     budget_mode = doc.get("budget") is not None and not doc.get("targets")
     for block in blocks if budget_mode else rest:
         if isinstance(block, Table):
-            console.print(_rich(block))
+            console.print(table_rich(block))
         elif isinstance(block, Text):
             console.print(block.markdown, soft_wrap=True, markup=False, highlight=False)

@@ -15,6 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
 
 #: A table cell: text, a number, or nothing known (shown as ``n/a``).
 Cell = str | int | float | None
@@ -214,6 +218,18 @@ def table_markdown(table: Table) -> str:
     body = ["| " + " | ".join(_escape(v) for v in row) + " |" for row in table.text_rows()]
     lines = [f"**{table.title}**", ""] if table.title else []
     return "\n".join([*lines, head, rule, *body])
+
+
+def table_rich(table: Table) -> RichTable:
+    """The table for the terminal (Rich), numbers aligned right, rules kept."""
+    from rich.table import Table as RichTable
+
+    t = RichTable(title=table.title or None)
+    for c in table.columns:
+        t.add_column(c.heading, justify="right" if c.numeric else "left")
+    for n, row in enumerate(table.text_rows()):
+        t.add_row(*row, end_section=n in table.rules)
+    return t
 
 
 def _block_markdown(block: Block) -> str | None:

@@ -7,9 +7,8 @@ import math
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table as RichTable
 
-from sustain.report.model import Column, Kind, Report, Section, Table, Text
+from sustain.report.model import Column, Kind, Report, Section, Table, Text, table_rich
 from sustain.sweep.robust import CI_LEVEL, RobustPlan, clopper_pearson
 
 #: Name of the comparison table.
@@ -115,20 +114,11 @@ def robust_report(title: str, source: str, plan: RobustPlan, currency: str = "")
     )
 
 
-def _rich(table: Table) -> RichTable:
-    t = RichTable(title=table.title or None)
-    for c in table.columns:
-        t.add_column(c.heading, justify="right" if c.numeric else "left")
-    for n, row in enumerate(table.text_rows()):
-        t.add_row(*row, end_section=n in table.rules)
-    return t
-
-
 def print_robust(console: Console, plan: RobustPlan, top: int, currency: str = "") -> None:
     """The cost table, the comparison table and the first ``top`` purchase rows."""
-    console.print(_rich(cost_table(plan, currency)))
-    console.print(_rich(comparison_table(plan)))
+    console.print(table_rich(cost_table(plan, currency)))
+    console.print(table_rich(comparison_table(plan)))
     p = purchases_table(plan, currency)
-    console.print(_rich(Table(name=p.name, title=p.title, columns=p.columns,
+    console.print(table_rich(Table(name=p.name, title=p.title, columns=p.columns,
                               rows=p.rows[:top])))
     console.print(summary(plan, currency), soft_wrap=True, markup=False, highlight=False)

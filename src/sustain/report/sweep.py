@@ -9,9 +9,18 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table as RichTable
 
-from sustain.report.model import Chart, Column, Kind, Report, Section, Series, Table, Text
+from sustain.report.model import (
+    Chart,
+    Column,
+    Kind,
+    Report,
+    Section,
+    Series,
+    Table,
+    Text,
+    table_rich,
+)
 from sustain.report.plots import PlotError, pyplot
 from sustain.sweep import Measure, Propagation, Sensitivity
 from sustain.sweep.factors import SCALES
@@ -140,19 +149,10 @@ def _targets(result: Sensitivity) -> str:
     return "n/a" if t is None else f"{t:g} for every fleet"
 
 
-def _rich(table: Table) -> RichTable:
-    t = RichTable(title=table.title or None)
-    for c in table.columns:
-        t.add_column(c.heading, justify="right" if c.numeric else "left")
-    for n, row in enumerate(table.text_rows()):
-        t.add_row(*row, end_section=n in table.rules)
-    return t
-
-
 def print_sensitivity(console: Console, title: str, result: Sensitivity,
                       currency: str = "") -> None:
     """The results table of a one-at-a-time sweep, the largest swing first."""
-    console.print(_rich(sensitivity_table(result, currency)))
+    console.print(table_rich(sensitivity_table(result, currency)))
 
 
 def save_tornado_plot(result: Sensitivity, path: Path, fmt: str, *, currency: str = "") -> None:
@@ -381,15 +381,15 @@ def importance_section(result: Propagation) -> Section:
 
 def print_propagation(console: Console, result: Propagation, currency: str = "") -> None:
     """The results table of a propagation (and the share of draws meeting every target)."""
-    console.print(_rich(propagation_table(result, currency)))
+    console.print(table_rich(propagation_table(result, currency)))
     p_all = result.p_all_meet() if result.measure is Measure.AVAILABILITY else math.nan
     if math.isfinite(p_all):
         console.print(f"Every fleet with a target meets it in {100 * p_all:.1f} % of the "
                       "draws.", soft_wrap=True, markup=False, highlight=False)
     if result.importance is not None:
-        console.print(_rich(importance_table(result)))
+        console.print(table_rich(importance_table(result)))
         if result.measure is Measure.AVAILABILITY:
-            console.print(_rich(importance_fleets_table(result)))
+            console.print(table_rich(importance_fleets_table(result)))
 
 
 def save_quantile_plot(result: Propagation, path: Path, fmt: str) -> None:
