@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from sustain.readiness import laterals as lat_mod
 from sustain.readiness.evaluate import evaluate
 from sustain.readiness.laterals import lateral_pipelines
 from sustain.scenario import scenario_from_dict
@@ -85,3 +86,48 @@ def test_documents_carry_lateral_keys_only_with_laterals() -> None:
     assert all(0 <= row["lateral_share"] <= 1 for row in linked["fleets"] + linked["items"])
     hub = next(r for r in linked["items"] if r["site"] == "HUB")
     assert hub["lateral_share"] == 0.0
+
+
+def ring(stocks: list[int]) -> dict[str, Any]:
+    """Three bases linked in a ring, two items: rows that settle at
+    different speeds in one fixed point."""
+    out = doc(0, 0, laterals=False)
+    out["sites"].append({"id": "C", "parent": "HUB", "order_ship_days": 9})
+    out["fleets"].append({"system": "SYS", "site": "C", "count": 5, "hours_per_day": 8})
+    out["items"].append({"id": "Q", "unit_cost": 3, "mtbf_hours": 90, "installed_in": "SYS:2",
+                         "depot_repair_days": 12, "base_repair_fraction": 0.3,
+                         "base_repair_days": 5})
+    out["stock"] = [{"item": "P", "site": "HUB", "qty": 60}] + [
+        {"item": item, "site": site, "qty": q}
+        for (item, site), q in zip([(i, s) for i in "PQ" for s in "ABC"], stocks, strict=True)]
+    out["laterals"] = [{"from": f, "to": t, "days": d} for f, t, d in
+                       (("A", "B", 1), ("B", "C", 2), ("A", "C", 3))]
+    return out
+
+
+@pytest.mark.parametrize("stocks", [[1, 2, 0, 3, 0, 5], [0, 0, 0, 0, 0, 0],
+                                    [3, 0, 1, 9, 8, 0], [1, 1, 1, 2, 2, 2]])
+def test_accelerated_rates_are_the_plain_iterations(monkeypatch: pytest.MonkeyPatch,
+                                                    stocks: list[int]) -> None:
+    # The Anderson-accelerated fixed point against the plain iteration x = step(x)
+    # (no memory): the same rates, to the iteration's tolerance.
+    ev = evaluate(scenario_from_dict(ring(stocks)))
+    plain = evaluate(scenario_from_dict({**ring(stocks), "laterals": []})).pipes
+    fast = lateral_pipelines(ev.arrays, ev.flows, plain)
+    monkeypatch.setattr(lat_mod, "ANDERSON_MEMORY", 0)
+    slow = lateral_pipelines(ev.arrays, ev.flows, plain)
+    scale = float(ev.flows.demand.max())
+    assert_allclose(fast.sent_per_day, slow.sent_per_day, rtol=0, atol=1e-9 * scale)
+    for name in ("mean", "ebo", "fill_rate"):
+        assert_allclose(getattr(fast.pipes, name), getattr(slow.pipes, name), rtol=1e-8,
+                        atol=1e-12)
+
+
+def test_rounds_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stopped after MAX_ROUNDS, the rates are the last round's: still a valid result.
+    ev = evaluate(scenario_from_dict(ring([1, 2, 0, 3, 0, 5])))
+    plain = evaluate(scenario_from_dict({**ring([1, 2, 0, 3, 0, 5]), "laterals": []})).pipes
+    monkeypatch.setattr(lat_mod, "MAX_ROUNDS", 2)
+    res = lateral_pipelines(ev.arrays, ev.flows, plain)
+    assert np.all((res.share >= 0) & (res.share <= 1))
+    assert np.all(np.isfinite(res.pipes.ebo))

@@ -224,6 +224,27 @@ def test_mixed_batch_matches_single_rows() -> None:
         assert np.isfinite(arr).all()
 
 
+def test_fill_rates_alone_are_those_of_the_moments() -> None:
+    """``fill_rates`` skips the tail sums: the same fill rates, bit for bit, for rows of
+    every kind (zero mean or stock, the recurrences, the incomplete gamma and beta
+    functions, Poisson and negative binomial), in one call and in chunks."""
+    rng = np.random.default_rng(11)
+    size = bo.CHUNK_ROWS + 500
+    m = np.exp(rng.uniform(np.log(1e-9), np.log(1e4), size))
+    m[::13] = 0.0
+    v = m * rng.choice([1.0, 1.5, 5.0, 50.0], size)
+    s = np.floor(rng.choice([0.0, 0.3, 1.0, 1.5, 3.0], size) * m + rng.integers(0, 4, size))
+    s[::29] = 0.0
+    np.testing.assert_array_equal(bo.fill_rates(m, v, s), backorder_moments(m, v, s).fill_rate)
+    grid = (np.array([[0.5, 3.0], [700.0, 2e4]]), np.array([[0.5, 6.0], [700.0, 9e4]]),
+            np.array([[1, 2], [650, 30_000]]))
+    np.testing.assert_array_equal(bo.fill_rates(*grid), backorder_moments(*grid).fill_rate)
+    with pytest.raises(ValueError, match="non-negative"):
+        bo.fill_rates([-1.0], [1.0], [1])
+    with pytest.raises(ValueError, match="integers"):
+        bo.fill_rates([1.0], [1.0], [0.5])
+
+
 def test_tiny_mean_has_no_cancellation() -> None:
     """m = 1e-9, s = 1: EBO = m − 1 + e^{−m} ≈ m²/2 (mpmath), not 0 or noise."""
     m = 1e-9

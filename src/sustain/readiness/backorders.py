@@ -76,6 +76,7 @@ __all__ = [
     "BackorderMoments",
     "backorder_moments",
     "ebo_table",
+    "fill_rates",
     "is_poisson",
     "pipeline_pmf",
 ]
@@ -883,11 +884,13 @@ def _moments_chunk(
     mean: FloatArray,
     var: FloatArray,
     stock: FloatArray,
-    ebo: FloatArray,
-    vbo: FloatArray,
+    ebo: FloatArray | None,
+    vbo: FloatArray | None,
     fill: FloatArray,
 ) -> None:
-    """EBO, VBO and fill rate of one chunk of rows, written to ``ebo, vbo, fill``.
+    """EBO, VBO and fill rate of one chunk of rows, written to ``ebo, vbo, fill``
+    (the fill rate alone when ``ebo`` is None: the same numbers, without the tail
+    sums of the moments).
 
     The inputs are checked first (``ValueError``: moments as :func:`_check_rows`,
     stocks integers ≥ 0).  The rows are then sorted (a radix sort of a small
@@ -932,6 +935,7 @@ def _moments_chunk(
     else:
         n0, n1, n2, n3 = (int(c) for c in np.cumsum(counts)[:4])
     m, v, s = np.take(mean, order), np.take(var, order), np.take(stock, order)
+    moments = ebo is not None
     e = np.empty(size)
     vb = np.empty(size)
     f = np.empty(size)
@@ -945,28 +949,33 @@ def _moments_chunk(
         if n1 > n0:  # s ≤ m, recurrence
             sl = slice(n0, n1)
             f[sl], l1, l2 = _lower_loop(s[sl], fit.part(0, n1 - n0))
-            e[sl], vb[sl] = _lower_moments(m[sl], v[sl], s[sl], l1, l2)
+            if moments:
+                e[sl], vb[sl] = _lower_moments(m[sl], v[sl], s[sl], l1, l2)
         if n2 > n1:  # s > m, recurrence
             sl = slice(n1, n2)
             part = fit.part(n1 - n0, n2 - n0)
             f[sl], p_y = _upper_loop(s[sl], part)
-            e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, None, True)
+            if moments:
+                e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, None, True)
         if n3 > n2:  # s ≤ m, incomplete gamma / beta functions
             sl = slice(n2, n3)
             part = fit.part(n2 - n0, n3 - n0)
             p_s = np.exp(_log_pmf(part, s[sl]))
             f[sl], l1, l2 = _lower_closed(part, s[sl], p_s)
-            e[sl], vb[sl] = _lower_moments(m[sl], v[sl], s[sl], l1, l2)
+            if moments:
+                e[sl], vb[sl] = _lower_moments(m[sl], v[sl], s[sl], l1, l2)
         if size > n3:  # s > m, incomplete gamma / beta functions and Loader's pmf
             sl = slice(n3, size)
             part = fit.part(n3 - n0, size - n0)
-            p_s = np.exp(_log_pmf(part, s[sl]))
             f[sl] = _below(part, s[sl])
-            p_y = p_s * (part.alpha * s[sl] + part.p * part.mean) / (s[sl] + 1.0)
-            e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, p_s, False)
+            if moments:
+                p_s = np.exp(_log_pmf(part, s[sl]))
+                p_y = p_s * (part.alpha * s[sl] + part.p * part.mean) / (s[sl] + 1.0)
+                e[sl], vb[sl] = _upper_moments(part, s[sl], p_y, p_s, False)
         np.clip(f[n0:], 0.0, 1.0, out=f[n0:])
-    ebo[order] = e
-    vbo[order] = vb
+    if ebo is not None and vbo is not None:
+        ebo[order] = e
+        vbo[order] = vb
     fill[order] = f
 
 
@@ -985,6 +994,23 @@ def _moments_flat(
         part = slice(lo, lo + CHUNK_ROWS)
         _moments_chunk(mean[part], var[part], stock[part], ebo[part], vbo[part], fill[part])
     return ebo, vbo, fill
+
+
+def fill_rates(mean: npt.ArrayLike, var: npt.ArrayLike, stock: npt.ArrayLike) -> FloatArray:
+    """The fill rate ``P(X < s)`` of every row: ``backorder_moments(...).fill_rate``.
+
+    The same numbers, bit for bit, without the tail sums that only the backorder
+    moments need (a fixed point on fill rates, such as the lateral rates of
+    :mod:`sustain.readiness.laterals`, evaluates them many times).  Parameters and
+    errors as :func:`backorder_moments`.
+    """
+    m, v, s, shape = _as_rows(mean, var, stock)
+    fill = np.empty(m.size)
+    with np.errstate(under="ignore"):
+        for lo in range(0, m.size, CHUNK_ROWS):
+            part = slice(lo, lo + CHUNK_ROWS)
+            _moments_chunk(m[part], v[part], s[part], None, None, fill[part])
+    return fill.reshape(shape)
 
 
 def _check_rows(mean: FloatArray, var: FloatArray) -> None:
