@@ -141,17 +141,8 @@ def demand_flows(a: ScenarioArrays) -> Flows:
     repairs = np.empty((n_i, n_s))
     keep = 1.0 - a.condemnation_fraction
     depths = _levels(a.site_depth)
-    # Each depth's sites grouped by parent, to pass flows up: (parent, child columns).
-    to_parent: list[list[tuple[int, Index]]] = []
-    for cols in depths:
-        idx = _as_array(cols, n_s)
-        parents = a.site_parent[idx]
-        groups: list[tuple[int, Index]] = []
-        for p in np.unique(parents[parents >= 0]).tolist():
-            mine = np.flatnonzero(parents == p)
-            same = mine.size == idx.size and isinstance(cols, slice)
-            groups.append((p, slice(None) if same else mine))
-        to_parent.append(groups)
+    # Each depth's sites grouped by parent, to pass flows up.
+    to_parent = [_to_parent(a.site_parent, _as_array(cols, n_s)) for cols in depths]
     roots = np.flatnonzero(a.site_parent < 0)
     # Failures of installed units: Σ_k Z_ik · rate_i · hours_k,s (sparse over (i, k)).
     local = a.installations.per_system_rate(a.failures_per_hour, op)  # sub-items: below
@@ -172,8 +163,8 @@ def demand_flows(a: ScenarioArrays) -> Flows:
             rep[:, cols] = loc[:, cols] * r_rows
             upr[:, cols] = dem[:, cols] - rep[:, cols]
             sent = upr[:, cols]
-            for parent, children in to_parent[d]:
-                dem[:, parent] += sent[:, children].sum(axis=1)
+            for parents, children in to_parent[d]:
+                dem[:, parents] += sent[:, children].sum(axis=-1)
         rep[:, roots] = dem[:, roots] * keep[rows, None]
         upr[:, roots] = 0.0
         if level:
@@ -181,6 +172,30 @@ def demand_flows(a: ScenarioArrays) -> Flows:
         if not view:
             demand[rows], up[rows], repairs[rows] = dem, upr, rep
     return Flows(local=local, demand=demand, up=up, repairs=repairs)
+
+
+def _to_parent(site_parent: IntArray, idx: IntArray) -> list[tuple[IntArray, IntArray]]:
+    """The sites ``idx`` of one depth grouped by parent, to pass flows up.
+
+    One ``(parents, children)`` pair per number ``c`` of children: the parents with
+    ``c`` children (ascending) and, for each, the positions in ``idx`` of its children
+    in site order (parents × c).  ``x[:, children].sum(axis=-1)`` then sums each
+    parent's children exactly as a sum over that parent alone would (a tree copied
+    along a time axis has thousands of parents: no loop over them).
+    """
+    parents = site_parent[idx]
+    order = np.flatnonzero(parents >= 0)
+    order = order[np.argsort(parents[order], kind="stable")]
+    ps = parents[order]
+    if ps.size == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
+    counts = np.diff(np.r_[starts, ps.size])
+    out = []
+    for c in np.unique(counts).tolist():
+        first = starts[counts == c]
+        out.append((ps[first], order[first[:, None] + np.arange(c)]))
+    return out
 
 
 def _row_chunks(rows: Index, n_cols: int) -> list[Index]:

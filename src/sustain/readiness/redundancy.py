@@ -42,6 +42,7 @@ Pure array code: no I/O, no printing.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -55,6 +56,8 @@ from sustain.scenario.compile import ScenarioArrays
 #: Largest (site backorders × fleet positions) table of the binomial thinning; beyond
 #: it the positions are taken as independent (module docstring).
 MAX_THINNING_CELLS = 4_000_000
+#: Fleet tables (the binomial thinning of ``P(H ≤ Z − k | B)``) kept for reuse.
+TABLE_CACHE_SIZE = 256
 
 
 def _log_choose(n_: FloatArray | float, r_: FloatArray | float) -> FloatArray:
@@ -152,6 +155,23 @@ def redundant_factor(
             tail = max(0.0, mean - float(x @ pmf))  # the mean beyond the table
             ebo_fleet = share * (over @ pmf + tail)
         return _independent(np.asarray(ebo_fleet, dtype=np.float64), positions, z, k)
+    g = _fleet_table(count, z, k, consolidated, share, cut, big)
+    pmf = pipeline_pmf(mean, var, width)
+    cdf = np.minimum(np.cumsum(pmf), 1.0)
+    steps = np.arange(1, cut + 1)
+    tail = pmf[s[:, None] + steps[None, :]] @ g[1:]
+    return np.clip(cdf[s] + tail, 0.0, 1.0)
+
+
+@functools.lru_cache(maxsize=TABLE_CACHE_SIZE)
+def _fleet_table(count: int, z: int, k: int, consolidated: bool, share: float, cut: int,
+                 big: bool) -> FloatArray:
+    """``P(a given system is up | B_site = n)`` for ``n = 0 .. cut`` (read-only).
+
+    A function of the fleet and its demand share alone, not of the stock or the
+    pipeline: the optimisers value many stocks of one (fleet, item) pair, so the tables
+    are kept (:data:`TABLE_CACHE_SIZE` of them, least recently used dropped).
+    """
     h = up_given_backorders(count, z, k, consolidated=consolidated)
     if big:  # consolidated, thousands of systems: B_f taken as p·B_site (mean kept)
         g = np.zeros(cut + 1)
@@ -159,11 +179,8 @@ def redundant_factor(
         g[at < h.size] = h[at[at < h.size]]
     else:
         g = _thinned(h, share, cut)
-    pmf = pipeline_pmf(mean, var, width)
-    cdf = np.minimum(np.cumsum(pmf), 1.0)
-    steps = np.arange(1, cut + 1)
-    tail = pmf[s[:, None] + steps[None, :]] @ g[1:]
-    return np.clip(cdf[s] + tail, 0.0, 1.0)
+    g.flags.writeable = False
+    return g
 
 
 def fleet_rows(a: ScenarioArrays) -> tuple[IntArray, IntArray]:

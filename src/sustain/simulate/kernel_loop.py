@@ -1032,10 +1032,9 @@ def _loop(md, sd, ph, phased, stock0, n_s, burst, rng, days, warmup_days, series
     at each site (queued or in service) and of its busy channels.
     """
     channels, sys_fleet, fleet_npos, fleet_qty = md[2], md[6], md[8], md[10]
-    limited = False
-    for s in range(n_s):
-        if channels[s] > 0:
-            limited = True
+    # A value, not the constant False: numba would otherwise also compile ``_run`` for
+    # the literal type ``Literal[bool](False)`` it first sees (twice the compile time).
+    limited = np.any(channels[:n_s] > 0)
     n_flat = stock0.size
     n_sys = sys_fleet.size
     n_f = fleet_npos.size
