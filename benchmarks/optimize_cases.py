@@ -373,6 +373,7 @@ class Comparison:
     brute_cost: float
     opt_cost: float  # inf when the optimiser raised TargetUnreachable
     error: str | None = None
+    opt_stock: FloatArray | None = None  # the optimiser's stock (None when it raised)
 
     @property
     def ratio(self) -> float:
@@ -415,7 +416,8 @@ def compare(seed: int) -> tuple[Comparison, ScenarioArrays]:
         opt = optimize_arrays(a, target=t, max_stock=hi, method=METHOD)
     except TargetUnreachable as e:
         return Comparison(seed, doc, t, bf.cost, math.inf, error=str(e)), a
-    return Comparison(seed, doc, t, bf.cost, opt.purchase_cost), a
+    return Comparison(seed, doc, t, bf.cost, opt.purchase_cost,
+                      opt_stock=opt.evaluation.arrays.stock), a
 
 
 def distribution(seeds: range) -> list[Comparison]:

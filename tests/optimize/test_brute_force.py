@@ -24,6 +24,7 @@ from benchmarks.optimize_cases import (
     ME_MAX,
     METHOD,
     TARGET_TOL,
+    Comparison,
     FloatArray,
     brute_min_cost,
     describe,
@@ -180,22 +181,29 @@ def test_single_site_target_cost_is_bracketed_by_the_brute_force_hull(seed: int)
 
 
 # -- multi-echelon, multi-indenture: the cost to reach a target ---------------------------
-def check_optimiser_answer(seed: int) -> None:
+ME_SEEDS = range(2000, 2050)
+
+
+@pytest.fixture(scope="module")
+def me_rows() -> list[Comparison]:
+    """Optimiser against brute force on every multi-echelon instance, run once for the
+    module (each test checks its own property of the same answers)."""
+    return distribution(ME_SEEDS)
+
+
+def check_optimiser_answer(row: Comparison) -> None:
     """The optimiser's answer is in the box and meets the target by an independent check."""
-    _, a, t = multi_echelon_instance(seed)
-    hi = np.full_like(a.stock, ME_MAX)
-    opt = optimize_arrays(a, target=t, max_stock=hi, method=METHOD)
-    stock = opt.evaluation.arrays.stock
+    _, a, t = multi_echelon_instance(row.seed)
+    assert row.target == t
+    assert row.opt_stock is not None, row.error  # the optimiser answered
+    stock = row.opt_stock
     assert np.all(stock >= a.stock) and np.all(stock <= ME_MAX)
     mine = evaluate_arrays(a.with_stock(stock), method=METHOD)
     assert np.all(mine.availability >= t - TARGET_TOL)
 
 
-ME_SEEDS = range(2000, 2050)
-
-
-def test_multi_echelon_cost_is_near_the_brute_force_optimum() -> None:
-    rows = distribution(ME_SEEDS)
+def test_multi_echelon_cost_is_near_the_brute_force_optimum(me_rows: list[Comparison]) -> None:
+    rows = me_rows
     s = summary(rows)
     print("\ncost ratio optimiser / brute force:", {k: round(v, 4) for k, v in s.items()})
     # The brute force searches the whole box, which holds the optimiser's answer.
@@ -211,8 +219,9 @@ def test_multi_echelon_cost_is_near_the_brute_force_optimum() -> None:
 
 
 @pytest.mark.parametrize("seed", ME_SEEDS[:10])
-def test_multi_echelon_answer_meets_the_target_in_the_box(seed: int) -> None:
-    check_optimiser_answer(seed)
+def test_multi_echelon_answer_meets_the_target_in_the_box(me_rows: list[Comparison],
+                                                           seed: int) -> None:
+    check_optimiser_answer(me_rows[ME_SEEDS.index(seed)])
 
 
 def test_brute_force_finds_the_optimum_of_a_hand_checked_case() -> None:
