@@ -23,6 +23,7 @@ from sustain._types import FloatArray
 from sustain.errors import MissingExtraError, SustainError
 from sustain.optimize.decompose import (
     Candidates,
+    Chunk,
     Problem,
     chunk_candidates,
     chunk_curves,
@@ -64,6 +65,21 @@ def curves_chunk(token: str, problem: Problem, k: int, weights: FloatArray, rel:
 
 #: What a worker can be asked for, by name.
 _JOBS: dict[str, Callable[..., Any]] = {"candidates": build_chunk, "curves": curves_chunk}
+
+
+def _load_kernels(problem: Problem) -> None:
+    """Run the curve builds on the first family alone, here, so that the compiled
+    kernels they call are loaded in this process before workers are forked from it
+    (each worker would otherwise load them from numba's cache again)."""
+    a, chunk = problem.a, problem.chunks[0]
+    later = np.flatnonzero(a.item_parent[chunk.rows[1:]] < 0)  # the next family's top
+    end = int(later[0]) + 1 if later.size else chunk.rows.size
+    one = Chunk(families=chunk.families[:1], rows=chunk.rows[:end])
+    state = chunk_state(Problem(a=a, lo=problem.lo, hi=problem.hi, method=problem.method,
+                                chunks=(one,)), one)
+    ones = np.ones(a.fleet_system.size)
+    for cut in (0.0, 1.0):
+        chunk_candidates(state, one.rows, ones, cut)
 
 
 def _init(problem: Problem) -> None:
@@ -108,6 +124,7 @@ class Builder:
                 self.own_client = True
             self.shared = self.client.scatter(problem, broadcast=True, hash=False)
         elif workers > 1 and n > 1:
+            _load_kernels(problem)
             ctx = multiprocessing.get_context("fork")
             self.pools = [ctx.Pool(processes=1, initializer=_init, initargs=(problem,))
                           for _ in range(min(workers, n))]
