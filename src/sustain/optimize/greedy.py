@@ -155,6 +155,7 @@ def marginal_allocation(
     fleet_weight: FloatArray | None = None,
     only_families: IntArray | None = None,
     prebuilt: tuple[FloatArray, dict[int, Curve | None]] | None = None,
+    rebuild_ahead: int | None = None,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
 
@@ -191,8 +192,13 @@ def marginal_allocation(
         Fleet weights and the first curves of families (index → curve) built under
         them from the starting stock, as this function would build them (elsewhere:
         on worker processes); used when the weights are the ones found here.
+    rebuild_ahead : int, optional
+        Families whose curves are rebuilt together when a stale one comes to the top
+        (None: :data:`REBUILD_AHEAD`; more suits a search over many families whose weights
+        change often, as the decomposition's repair).
     """
     n_f = a.fleet_system.size
+    rebuild_ahead = REBUILD_AHEAD if rebuild_ahead is None else rebuild_ahead
     lo, hi = stock_bounds(a, min_stock, max_stock)
     if targets is None:
         targets = np.full(n_f, np.nan)
@@ -299,14 +305,14 @@ def marginal_allocation(
             # Lazy rebuild: weights only fall, so a stale ratio is an upper bound on the
             # new one; rebuild this family (and the next dirty ones on top) and re-queue.
             batch = [fam_i]
-            if len(dirty) > 1 and REBUILD_AHEAD > 1:
+            if len(dirty) > 1 and rebuild_ahead > 1:
                 # Rebuild ahead the dirty families likeliest to be popped next (highest
                 # stale ratios): one batched build instead of many small ones.
                 others = np.fromiter(dirty, dtype=np.int64, count=len(dirty))
                 others = others[others != fam_i]
                 keys = queued[others]
-                if others.size > REBUILD_AHEAD - 1:
-                    top = np.argpartition(-keys, REBUILD_AHEAD - 2)[: REBUILD_AHEAD - 1]
+                if others.size > rebuild_ahead - 1:
+                    top = np.argpartition(-keys, rebuild_ahead - 2)[: rebuild_ahead - 1]
                     others, keys = others[top], keys[top]
                 batch.extend(others[keys > 0].tolist())
             dirty.difference_update(batch)

@@ -43,6 +43,9 @@ AUTO_PAIRS = 1_000_000
 #: of the short fleets follows only when that does not meet the targets.
 REPAIR_SHARE = 0.02
 REPAIR_MIN_FAMILIES = 64
+#: The repair's greedy rebuilds stale curves this many at a time (each fleet that
+#: meets its target makes the curves of the families serving it stale).
+REPAIR_REBUILD_AHEAD = 256
 
 #: Where the last decomposition run spent its time (seconds per stage), and its plan:
 #: read by the benchmark's profile.
@@ -170,10 +173,12 @@ def lagrange_search(
         prebuilt = (weights, dict(zip(near.tolist(), curves, strict=True)))
     repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
                                  max_stock=max_stock, progress=progress, start=start,
-                                 only_families=near, prebuilt=prebuilt)
+                                 only_families=near, prebuilt=prebuilt,
+                                 rebuild_ahead=REPAIR_REBUILD_AHEAD)
     if near is not None and not repair.met:
         repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
-                                     max_stock=max_stock, progress=progress, start=start)
+                                     max_stock=max_stock, progress=progress, start=start,
+                                     rebuild_ahead=REPAIR_REBUILD_AHEAD)
     t2 = time.perf_counter()
     before = evaluate_arrays(a.with_stock(lo), method=method) if held is None else held
     LAST_RUN.clear()
