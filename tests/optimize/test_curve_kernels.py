@@ -184,3 +184,56 @@ def test_merged_gains_equal_the_sorted_ones(seed: int) -> None:
             if idx.size and (np.any(np.diff(run) > 0) or idx[-1] - idx[0] + 1 != idx.size):
                 clean[i] = False
     assert np.array_equal(done, clean)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 6), st.integers(1, 4), st.integers(1, 9))
+def test_log_factors_added_as_the_numpy_expression(seed: int, n_rows: int, n_l: int,
+                                                   n_k: int) -> None:
+    """``_add_log_factors`` (compiled gather and sum around NumPy's ``log1p``) equals
+    ``value[rows, lps, :] += wz · log_factor(table · coef)`` to the bit, past the
+    edge (x ≥ 1) included."""
+    from sustain.optimize.curves import _add_log_factors
+    from sustain.optimize.family import log_factor
+
+    rng = np.random.default_rng(seed)
+    table = rng.exponential(0.3, (n_rows, n_l, n_k)) * rng.choice([1e-12, 1.0, 5.0], n_rows)[
+        :, None, None]
+    value = rng.normal(0.0, 1.0, table.shape)
+    cells = rng.permutation(n_rows * n_l)[: max(1, n_rows * n_l // 2)]
+    rows, lps = cells // n_l, cells % n_l
+    coef = rng.uniform(0.0, 2.0, rows.size)
+    wz = rng.uniform(0.0, 3.0, rows.size)
+    want = value.copy()
+    want[rows, lps, :] += wz[:, None] * log_factor(table[rows, lps, :] * coef[:, None])
+    _add_log_factors(table, value, rows.astype(np.int64), lps.astype(np.int64), coef, wz)
+    np.testing.assert_array_equal(value, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 5), st.integers(1, 4), st.integers(1, 10))
+def test_leaf_answers_as_diff_cumsum_argmax(seed: int, n_p: int, n_l: int, n_k: int) -> None:
+    """``leaf_answers`` equals the NumPy code: gains by ``diff``, 0 below the floor and
+    ``-inf`` from the cap, less gamma, ``cumsum`` from 0 and the first ``argmax``
+    (ties included: values on a coarse grid)."""
+    from sustain.optimize.curve_kernels import leaf_answers
+
+    rng = np.random.default_rng(seed)
+    value = np.cumsum(rng.integers(-1, 4, (n_p + 2, n_l, n_k + 1)), axis=2).astype(float)
+    rows = rng.permutation(n_p + 2)[:n_p].astype(np.int64)
+    floor = rng.integers(0, n_k + 1, (n_p, n_l)).astype(np.int64)
+    cap = np.maximum(floor, rng.integers(0, n_k + 1, (n_p, n_l))).astype(np.int64)
+    gamma = rng.integers(0, 3, n_p).astype(float)
+    at_floor, best, take = leaf_answers(value, rows, floor, cap, gamma)
+    v = value[rows]
+    lvl = np.arange(n_k)[None, None, :]
+    gains = np.diff(v, axis=2)
+    gains[~((lvl >= floor[:, :, None]) & (lvl < cap[:, :, None]))] = -np.inf
+    net = gains - gamma[:, None, None]
+    net[lvl < floor[:, :, None]] = 0.0
+    run = np.concatenate([np.zeros((n_p, n_l, 1)), np.cumsum(net, axis=2)], axis=2)
+    j = np.argmax(run, axis=2)
+    np.testing.assert_array_equal(take, j)
+    np.testing.assert_array_equal(best, np.take_along_axis(run, j[:, :, None], axis=2)[:, :, 0])
+    np.testing.assert_array_equal(
+        at_floor, np.take_along_axis(v, floor[:, :, None], axis=2)[:, :, 0])

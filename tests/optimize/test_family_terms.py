@@ -9,11 +9,22 @@ evaluation, on scenarios with shared items, several bases and sub-items.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sustain.optimize.family import Family, FamilyTerms, families_of, fleet_terms, log_factor
+from sustain.optimize.family import (
+    Family,
+    FamilyTerms,
+    _whole,
+    families_of,
+    fleet_terms,
+    log_factor,
+    whole_sum,
+)
 from sustain.readiness.evaluate import evaluate_arrays
 from sustain.scenario import scenario_from_dict
 from sustain.scenario.compile import compile_scenario
@@ -70,3 +81,14 @@ def test_fleet_sums_are_fsum_of_the_current_terms_after_changes() -> None:
         if step % 5 == 0:
             for f in range(n_fleets):
                 assert terms.fleet_sum(f) == expected(f)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), max_size=300))
+def test_whole_sum_is_the_exact_sum_of_the_doubles(values: list[float]) -> None:
+    """The grouped exact sum equals the sum of every value's exact integer (and so
+    rounds to ``math.fsum``), subnormals, zeros, signs and the largest doubles included."""
+    x = np.array(values, dtype=np.float64)
+    got = whole_sum(x)
+    assert got == sum(_whole(v) for v in values)
+    assert got == sum(Fraction(v) for v in values) * 2**1074

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sustain.errors import SustainError
-from sustain.optimize import decompose, lagrange, scale
+from sustain.optimize import decompose, greedy, lagrange, scale
 from sustain.optimize.api import optimize_arrays
 from sustain.optimize.decompose import Problem, choose, make_chunks, targeted_families
 from sustain.optimize.family import families_of
@@ -140,7 +140,7 @@ def test_builder_gives_every_chunk_in_order_on_two_processes() -> None:
     every = targeted_families(a, np.ones(n, dtype=bool))
     lo, hi = a.stock.copy(), np.full_like(a.stock, np.inf)
     prob = Problem(a=a, lo=lo, hi=hi, method=Method.VARI_METRIC,
-                   chunks=tuple(make_chunks(a, every, size=7)))
+                   chunks=tuple(make_chunks(a, every, size=10)))
     assert len(prob.chunks) % 2 == 1
     prices = np.linspace(0.5, 2.0, n)
     with Builder(prob) as one, Builder(prob, workers=2) as two:
@@ -210,3 +210,62 @@ def test_options_are_checked() -> None:
         optimize_arrays(a, target=0.9, workers=0)
     with pytest.raises(SustainError, match="search lagrange works with availability targets"):
         optimize_arrays(a, budget=1e6, search="lagrange")
+
+
+@pytest.mark.parametrize(("n", "size", "count"), [
+    (100_000, 2048, 54), (10_000, 2048, 6), (300, 256, 2), (1500, 256, 6), (30, 10, 3),
+    (13, 1, 13), (5, 7, 1), (50, 20, 3),
+])
+def test_chunks_are_equal_and_split_evenly(n: int, size: int, count: int) -> None:
+    """1, 2, 3 or a multiple of 6 chunks (never more than the families), of sizes
+    differing by at most one, covering the families in order."""
+    assert decompose.chunk_count(n, size) == count
+    a = _zero(n, 2) if n <= 1500 else None
+    if a is not None:
+        every = targeted_families(a, np.ones(a.fleet_system.size, dtype=bool))
+        chunks = make_chunks(a, every, size=size)
+        sizes = [c.families.size for c in chunks]
+        assert len(chunks) == count and max(sizes) - min(sizes) <= 1
+        np.testing.assert_array_equal(np.concatenate([c.families for c in chunks]), every)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_repair_curves_built_on_workers_are_the_greedys(
+    workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repair's first curves, built chunk by chunk on the workers, give the greedy
+    the same purchases as the curves it builds itself."""
+    a = _zero(120, 3)
+    n = a.fleet_system.size
+    plan = np.zeros_like(a.stock)
+    plan[:, 1:] = 1.0  # one unit at every base
+    start = evaluate_arrays(a.with_stock(plan))
+    goals = np.full(n, 0.6)
+    short = start.availability < goals
+    assert short.any() and not short.all()  # weight 1 for the short fleets only
+    fams = np.arange(len(families_of(a)))
+    near = fams[fams % 5 != 0]  # four families in five
+    weights = np.where(short, 1.0, 0.0)
+    prob = Problem(a=a, lo=plan, hi=np.full_like(plan, np.inf), method=Method.VARI_METRIC,
+                   chunks=tuple(make_chunks(a, near, size=16)))
+    with Builder(prob, workers=workers) as builder:
+        curves = builder.curves(weights, greedy.INITIAL_CUT)
+    assert any(c is not None for c in curves)
+    kw = {"targets": goals, "min_stock": plan, "start": start, "only_families": near}
+    first: list[int] = []  # families in the greedy's first build of each run
+    real = greedy.build_curves
+
+    def counted(state: object, fams: list[object], *args: object, **kwargs: object) -> None:
+        if kwargs.get("rel") == greedy.INITIAL_CUT:
+            first.append(len(fams))
+        real(state, fams, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(greedy, "build_curves", counted)
+    own = greedy.marginal_allocation(a, **kw)  # type: ignore[arg-type]
+    given = greedy.marginal_allocation(
+        a, prebuilt=(weights, dict(zip(near.tolist(), curves, strict=True))),
+        **kw)  # type: ignore[arg-type]
+    assert first == [sum(c is not None for c in curves), 0]  # the given curves were used
+    assert own.met and given.met
+    np.testing.assert_array_equal(given.stock, own.stock)
+    assert [s.cost for s in given.steps] == [s.cost for s in own.steps]

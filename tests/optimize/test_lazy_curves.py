@@ -89,6 +89,8 @@ def test_rebuilding_ahead_does_not_change_the_plan(
     monkeypatch.setattr(greedy, "REBUILD_AHEAD", 1)
     one_by_one, _ = run(a)
     np.testing.assert_array_equal(batched, one_by_one)
+    monkeypatch.setattr(greedy, "REBUILD_AHEAD", 256)  # as the decomposition's repair
+    np.testing.assert_array_equal(run(a)[0], one_by_one)
 
 
 def test_curves_on_demand_cost_within_0_1_percent_of_full_curves(

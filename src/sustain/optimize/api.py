@@ -14,7 +14,7 @@ from sustain._types import FloatArray
 from sustain.errors import SustainError
 from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.laterals import lateral_greedy, polish_with_laterals
-from sustain.optimize.path import plan_path
+from sustain.optimize.path import fills, plan_path
 from sustain.optimize.plain import plain_greedy
 from sustain.optimize.redistribute import (
     Moves,
@@ -536,7 +536,7 @@ def optimize_arrays(
     deadline = Deadline(refine_seconds, refine_progress)
     if decompose:
         res = lagrange_search(a, goals, method, min_stock, max_stock, progress,
-                              workers=workers, dask_address=dask_address)
+                              workers=workers, dask_address=dask_address, held=start)
         deadline.restart()
         if res.met and a.n_items * a.n_sites <= REFINE_MAX_PAIRS:
             # Small cases: the neighbourhood search from the decomposition's plan.
@@ -557,7 +557,13 @@ def optimize_arrays(
     # The plan's purchases in order: targeted fleets count (those with a target of 0
     # too, when every target is 0).
     weights = np.where(np.isnan(goals if np.any(~np.isnan(goals)) else targets), 0.0, 1.0)
-    costs, avs = plan_path(a, res, res.stock, method, CURVE_POINTS, weights)
+    if decompose and not res.steps and not fills(res.start_stock, res.stock):
+        # A plan found without steps (the decomposition's), too large to put in order
+        # unit by unit: its curve is the start and the plan, as evaluated.
+        costs = np.array([res.start_cost, _cost(a, res)])
+        avs = np.array([res.start_availability, final.availability])
+    else:
+        costs, avs = plan_path(a, res, res.stock, method, CURVE_POINTS, weights)
     return Optimization(
         evaluation=final, held=a.stock, targets=targets, budget=budget,
         curve_cost=costs, curve_availability=avs, refinement_stopped=deadline.stopped,

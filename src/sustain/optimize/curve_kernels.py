@@ -193,3 +193,80 @@ def merge_gains(gains, start, order, vals, out_rows):  # type: ignore[no-untyped
                     order[i, n] = leaf * n_v + j
                     n += 1
     return done
+
+
+@_jit
+def leaf_answers(value_leaf, rows, floor, cap, gamma):  # type: ignore[no-untyped-def]
+    """Each leaf's best number of units at fixed upper-site levels, at a price.
+
+    ``value_leaf[rows[p], l, k]`` is the value of leaf ``l`` of point row ``p`` at
+    stock level ``k`` (table columns; levels below ``floor[p, l]`` are held, levels
+    from ``cap[p, l]`` on are not points).  The leaf takes levels ``0 .. j − 1``: ``j``
+    maximises the running sum of ``net[k]``, which is 0 below the floor, the gain
+    ``value[k + 1] − value[k]`` less ``gamma[p]`` up to the cap and ``-inf`` beyond
+    (the first such ``j`` on ties, ``j = 0`` included).  Returns the value at the
+    floor, the best running sum and ``j`` (points × leaves): the same numbers as the
+    NumPy code (``diff``, ``cumsum`` and ``argmax`` along the levels) it replaces.
+    """
+    n_p = rows.size
+    n_l = value_leaf.shape[1]
+    n_k = value_leaf.shape[2] - 1
+    at_floor = np.empty((n_p, n_l))
+    best = np.empty((n_p, n_l))
+    take = np.zeros((n_p, n_l), dtype=np.int64)
+    for p in range(n_p):
+        r = rows[p]
+        g = gamma[p]
+        for q in range(n_l):
+            f = floor[p, q]
+            c = cap[p, q]
+            at_floor[p, q] = value_leaf[r, q, f]
+            run = 0.0
+            top = 0.0
+            j = 0
+            for k in range(n_k):
+                if k < f:
+                    net = 0.0
+                elif k < c:
+                    net = (value_leaf[r, q, k + 1] - value_leaf[r, q, k]) - g
+                else:
+                    break  # -inf from here on: no later level can be best
+                run += net
+                if run > top:
+                    top = run
+                    j = k + 1
+            best[p, q] = top
+            take[p, q] = j
+    return at_floor, best, take
+
+
+@_jit
+def gather_scaled(table, rows, lps, coef, out):  # type: ignore[no-untyped-def]
+    """``out[p, :] = table[rows[p], lps[p], :] · coef[p]`` (``out``: points × levels)."""
+    n_k = table.shape[2]
+    for p in range(rows.size):
+        r = rows[p]
+        q = lps[p]
+        c = coef[p]
+        for k in range(n_k):
+            out[p, k] = table[r, q, k] * c
+
+
+@_jit
+def add_log_factors(table, value, rows, lps, coef, wz, inside, edge, x_edge):  # type: ignore[no-untyped-def]
+    """``value[rows[p], lps[p], :] += wz[p] · log_factor(x)`` with ``x = table[rows[p],
+    lps[p], :] · coef[p]`` and ``inside[p, :] = log1p(−min(x, edge))`` computed by the
+    caller (NumPy's ``log1p``, whose results the compiled one does not match to the
+    bit), for each ``p`` in order: :func:`sustain.optimize.family.log_factor`'s
+    operations, without its temporaries.  A cell is written by at most one ``p`` per
+    call (the caller's rounds), so the order of the additions into a cell is the
+    caller's."""
+    n_k = table.shape[2]
+    for p in range(rows.size):
+        r = rows[p]
+        q = lps[p]
+        c = coef[p]
+        w = wz[p]
+        for k in range(n_k):
+            x = table[r, q, k] * c
+            value[r, q, k] += w * (inside[p, k] - max(x - edge, 0.0) / x_edge)

@@ -23,8 +23,22 @@ import math
 import numpy as np
 
 from sustain._types import BoolArray, FloatArray, IntArray
-from sustain.optimize.curve_kernels import best_and_hulls, leaf_counts, merge_gains
-from sustain.optimize.family import Curve, Family, log_factor, special_pairs, special_terms
+from sustain.optimize.curve_kernels import (
+    add_log_factors,
+    best_and_hulls,
+    gather_scaled,
+    leaf_answers,
+    leaf_counts,
+    merge_gains,
+)
+from sustain.optimize.family import (
+    X_EDGE,
+    Curve,
+    Family,
+    log_factor,
+    special_pairs,
+    special_terms,
+)
 from sustain.optimize.state import MIN_GAIN, AllocationState
 from sustain.readiness.backorders import ebo_table
 from sustain.readiness.metric import Flows, pipelines, position_shortfall
@@ -248,6 +262,10 @@ def build_batch(
     # The large (rows × leaves × levels) arrays are made one at a time and released
     # (or overwritten in place) as soon as the next is made: the peak memory is a few
     # tables, not one per step.
+    if answer and cut > 0 and rel == 0 and not narrowed.any():
+        _answers(state, fams, tops, gamma, (value_leaf, value_up, live, m_lo),
+                 (combos, n_c, floor, stock, cap), (table, p_ebo, p_mean, p_var))
+        return
     if live.size < n_b * n_c:
         value_leaf = value_leaf[live]
     lvl = np.arange(m_lo, m_max)[None, None, :]
@@ -259,10 +277,6 @@ def build_batch(
     gains = np.diff(value_leaf, axis=2)  # (live rows, leaves, n_lv): from m_lo + j
     del value_leaf
     gains[~((lvl >= fl_leaf) & (lvl < cap_leaf))] = -np.inf
-    if answer and cut > 0 and rel == 0 and not narrowed.any():
-        _answers(state, fams, tops, gamma, (gains, start, live, fl_leaf, m_lo),
-                 (combos, n_c, floor, stock), (table, p_ebo, p_mean, p_var))
-        return
     # Picks best first and the value after each: merged from the leaves' runs of
     # falling gains (compiled), sorted where a row's gains rise somewhere.
     vals = np.full((n_b * n_c, gains.shape[1] * gains.shape[2] + 1), -np.inf)
@@ -321,37 +335,35 @@ def build_batch(
 
 def _answers(
     state: AllocationState, fams: list[Family], tops: IntArray, gamma: FloatArray,
-    leaf: tuple[FloatArray, FloatArray, IntArray, FloatArray, int],
-    box: tuple[FloatArray, int, FloatArray, FloatArray],
+    leaf: tuple[FloatArray, FloatArray, IntArray, int],
+    box: tuple[FloatArray, int, FloatArray, FloatArray, FloatArray],
     tables: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
 ) -> None:
     """Each family's point maximising value − ``gamma`` · units, as a one-point curve.
 
     With the upper sites' levels fixed (a combo), the leaves are independent: each
     leaf takes the number of units whose gains, less ``gamma`` each, sum highest (the
-    first such number: fewest units on ties); the family takes its best combo (the
-    first on ties).  That is the Lagrangian problem of the family solved exactly over
-    the levels enumerated, which is what the last point of the curve built down to
-    ``gamma`` gives (Everett 1963) without the curve's points before it.  ``leaf``:
-    the gains (live rows × leaves × levels from ``m_lo``, ``-inf`` outside each
-    leaf's range), the rows' values at their floor, the live rows, the leaf floors
-    (live rows × leaves × 1) and ``m_lo``; ``box``: the combos, their count, the floors
-    (items × sites) and the rows' stock; ``tables``: what :func:`_point_terms` reads.
+    first such number: fewest units on ties; :func:`~sustain.optimize.curve_kernels.leaf_answers`);
+    the family takes its best combo (the first on ties).  That is the Lagrangian
+    problem of the family solved exactly over the levels enumerated, which is what the
+    last point of the curve built down to ``gamma`` gives (Everett 1963) without the
+    curve's points before it.  ``leaf``: the leaves' values (rows × leaves × levels
+    from ``m_lo``), the upper sites' values per row, the live rows and ``m_lo``;
+    ``box``: the combos, their count, the floors and caps (items × sites) and the
+    rows' stock; ``tables``: what :func:`_point_terms` reads.
     """
-    gains, start, live, fl_leaf, m_lo = leaf
-    combos, n_c, floor, stock = box
+    value_leaf, value_up, live, m_lo = leaf
+    combos, n_c, floor, stock, cap = box
     table, p_ebo, p_mean, p_var = tables
     ups, leaves = state.uppers, state.leaves
     n_b = tops.size
     b_of = live // n_c
-    net = gains - gamma[b_of][:, None, None]
-    lvl = np.arange(m_lo, m_lo + gains.shape[2])[None, None, :]
-    net[lvl < fl_leaf] = 0.0  # units held: no cost, no gain
-    run = np.concatenate([np.zeros((*net.shape[:2], 1)), np.cumsum(net, axis=2)], axis=2)
-    del net
-    j = np.argmax(run, axis=2)  # (live rows × leaves): levels m_lo .. m_lo + j - 1 taken
-    best = np.take_along_axis(run, j[:, :, None], axis=2)[:, :, 0]
-    add = np.maximum(m_lo + j - fl_leaf[:, :, 0], 0.0)  # units at each leaf
+    fl = np.repeat(floor[:, leaves], n_c, axis=0)[live].astype(np.int64) - m_lo
+    cp = np.repeat(cap[:, leaves], n_c, axis=0)[live].astype(np.int64) - m_lo
+    at_floor, best, j = leaf_answers(value_leaf, live.astype(np.int64), fl, cp,
+                                     np.ascontiguousarray(gamma[b_of], dtype=np.float64))
+    start = value_up[live] + at_floor.sum(axis=1)
+    add = np.maximum(j - fl, 0).astype(np.float64)  # units at each leaf
     off = combos.sum(axis=1)
     units = off[live % n_c] + add.sum(axis=1)
     obj = start + best.sum(axis=1) - gamma[b_of] * off[live % n_c]
@@ -433,19 +445,33 @@ def _values(
         leaf_sel = sel[at_leaf[sel]]
         if leaf_sel.size:
             pair, rows = _pair_rows(b, leaf_sel, n_c, cols, per_b)
-            lp = lpos[pair]
-            step = max(1, CHUNK_CELLS // max(table.shape[2], 1))  # bounded temporaries
-            for k in range(0, rows.size, step):
-                cut_k = slice(k, k + step)
-                x = table[rows[cut_k], lp[cut_k], :] * coef[pair[cut_k]][:, None]
-                value_leaf[rows[cut_k], lp[cut_k], :] += (
-                    wz[pair[cut_k]][:, None] * log_factor(x))
+            _add_log_factors(table, value_leaf, rows.astype(np.int64),
+                             lpos[pair].astype(np.int64), coef[pair], wz[pair])
         up_sel = sel[~at_leaf[sel]]
         if up_sel.size:
             pair, rows = _pair_rows(b, up_sel, n_c, cols, per_b)
             x = ebo_rows[rows, s[pair]] * coef[pair]
             value_up[rows] += wz[pair] * log_factor(x)
     return value_up, value_leaf
+
+
+def _add_log_factors(table: FloatArray, value: FloatArray, rows: IntArray, lps: IntArray,
+                     coef: FloatArray, wz: FloatArray) -> None:
+    """``value[rows, lps, :] += wz · log_factor(table[rows, lps, :] · coef)`` (one
+    cell per pair), in pieces of at most :data:`CHUNK_CELLS` cells: the scaled EBOs
+    gathered by a compiled loop, NumPy's ``log1p`` on them in place, and the sum
+    added by a compiled loop (the same numbers as the NumPy expression)."""
+    n_k = table.shape[2]
+    step = max(1, CHUNK_CELLS // max(n_k, 1))
+    edge = 1.0 - X_EDGE
+    for k in range(0, rows.size, step):
+        r, q, c, w = rows[k : k + step], lps[k : k + step], coef[k : k + step], wz[k : k + step]
+        buf = np.empty((r.size, n_k))
+        gather_scaled(table, r, q, c, buf)
+        np.minimum(buf, edge, out=buf)
+        np.negative(buf, out=buf)
+        np.log1p(buf, out=buf)
+        add_log_factors(table, value, r, q, c, w, buf, edge, X_EDGE)
 
 
 def _special_values(

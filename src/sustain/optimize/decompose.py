@@ -20,6 +20,7 @@ and the samples' goals.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from sustain._types import FloatArray, IntArray
 from sustain.optimize.curves import build_curves
-from sustain.optimize.family import Family, families_of
+from sustain.optimize.family import Curve, Family, families_of
 from sustain.optimize.state import AllocationState
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
@@ -117,16 +118,30 @@ def targeted_families(a: ScenarioArrays, targeted: np.ndarray,
                      if f.fleets.size and bool(np.any(targeted[f.fleets]))], dtype=np.int64)
 
 
+def chunk_count(n: int, size: int) -> int:
+    """Chunks for ``n`` families of about ``size`` each: at least ``n / size``, raised to
+    1, 2, 3 or a multiple of 6 (so that equal chunks split evenly over 2 or 3 workers),
+    and never more than ``n``."""
+    need = max(1, math.ceil(n / max(size, 1)))
+    count = need if need <= 3 else 6 * math.ceil(need / 6)
+    return max(1, min(count, n))
+
+
 def make_chunks(a: ScenarioArrays, keep: IntArray, fams: list[Family] | None = None,
                 size: int | None = None) -> list[Chunk]:
-    """Families ``keep`` (of ``families_of``, or ``fams``) cut into chunks of ``size``
-    (None: :data:`CHUNK_FAMILIES`), in order."""
+    """Families ``keep`` (of ``families_of``, or ``fams``) cut into equal chunks of
+    about ``size`` (None: :data:`CHUNK_FAMILIES`; :func:`chunk_count` of them), in
+    order."""
     fams = families_of(a) if fams is None else fams
     size = CHUNK_FAMILIES if size is None else size
     keep = keep.tolist()
+    if not keep:
+        return []
+    count = chunk_count(len(keep), size)
+    cuts = [len(keep) * k // count for k in range(count + 1)]
     out = []
-    for s in range(0, len(keep), size):
-        idx = keep[s : s + size]
+    for lo_k, hi_k in itertools.pairwise(cuts):
+        idx = keep[lo_k:hi_k]
         rows = np.concatenate([fams[n].rows for n in idx]).astype(np.int64)
         out.append(Chunk(families=np.array(idx, dtype=np.int64), rows=rows))
     return out
@@ -205,6 +220,20 @@ def chunk_candidates(
         stock=np.concatenate(st) if st else np.zeros((0, a.n_sites)),
         pair_point=pair_point, pair_fleet=pair_fleet, term=term,
     )
+
+
+def chunk_curves(state: AllocationState, weights: FloatArray, rel: float) -> list[Curve | None]:
+    """Curves of every family of ``state`` from its lower bounds under fleet
+    ``weights``, each down to ``rel`` of its best first gain (as the greedy starts
+    them); None for a family without a fleet of positive weight."""
+    state.w = weights.astype(np.float64).copy()
+    state.stock = state.lo.copy()
+    fams = state.families
+    live = [f for f in fams if f.fleets.size and bool(np.any(state.w[f.fleets] > 0))]
+    for f in fams:
+        f.curve, f.sub_move = None, None
+    build_curves(state, live, rel=rel)
+    return [f.curve for f in fams]
 
 
 @dataclass(frozen=True, slots=True)

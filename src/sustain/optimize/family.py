@@ -151,28 +151,39 @@ class Family:
 def families_of(a: ScenarioArrays) -> list[Family]:
     """Every top-level item with its descendants (tree order), and the manned fleets of
     the systems it is installed in."""
-    children: dict[int, list[int]] = {}
-    for r, p in enumerate(a.item_parent.tolist()):
-        children.setdefault(p, []).append(r)
+    parent = a.item_parent
+    tops = np.flatnonzero(parent < 0)
     # The manned fleets of each system type, in fleet order; an item's fleets are those
-    # of its system types (one vectorised test per distinct set of types).
+    # of its system types (one test per distinct set of types).
     manned = a.fleet_count > 0
-    uses = a.qty_per_system > 0
-    fleets_of: dict[bytes, IntArray] = {}
+    uses = a.qty_per_system[tops] > 0
+    packed = np.ascontiguousarray(np.packbits(uses, axis=1))  # a row's set as bytes
+    keys = packed.view(f"V{max(packed.shape[1], 1)}").ravel() if packed.shape[1] else \
+        np.zeros(tops.size, dtype="V1")
+    _, first, kind_of = np.unique(keys, return_index=True, return_inverse=True)
+    kinds = uses[first]
+    kind_of = kind_of.ravel()
+    fleets_of = [np.flatnonzero(np.isin(a.fleet_system, np.flatnonzero(k)) & manned)
+                 for k in kinds]
+    has_children = np.zeros(a.n_items, dtype=bool)
+    has_children[parent[parent >= 0]] = True
+    children: dict[int, list[int]] = {}
+    if has_children.any():
+        for r in np.flatnonzero(parent >= 0).tolist():
+            children.setdefault(int(parent[r]), []).append(r)
+    singles = tops.reshape(-1, 1)
     out: list[Family] = []
-    for top in children.get(-1, []):
-        rows = [top]
-        frontier = [top]
-        while frontier:
-            frontier = [c for p in frontier for c in children.get(p, [])]
-            rows.extend(frontier)
-        key = uses[top].tobytes()
-        fleets = fleets_of.get(key)
-        if fleets is None:
-            k = np.flatnonzero(uses[top])
-            fleets = np.flatnonzero(np.isin(a.fleet_system, k) & manned)
-            fleets_of[key] = fleets
-        out.append(Family(top=top, rows=np.array(rows, dtype=np.int64), fleets=fleets.copy()))
+    for k, (top, kind) in enumerate(zip(tops.tolist(), kind_of.tolist(), strict=True)):
+        if has_children[top]:
+            rows = [top]
+            frontier = [top]
+            while frontier:
+                frontier = [c for p in frontier for c in children.get(p, [])]
+                rows.extend(frontier)
+            fam_rows = np.array(rows, dtype=np.int64)
+        else:
+            fam_rows = singles[k]
+        out.append(Family(top=top, rows=fam_rows, fleets=fleets_of[kind].copy()))
     return out
 
 
@@ -239,7 +250,7 @@ class FamilyTerms:
         if exact is None:
             if not np.all(np.isfinite(terms)):
                 return math.fsum(terms.tolist())
-            exact = sum(map(_whole, terms.tolist()))
+            exact = whole_sum(terms)
             self._exact[f] = exact
         return exact / _ULP_SCALE
 
@@ -252,3 +263,30 @@ def _whole(x: float) -> int:
     """``x`` in units of ``2**-1074`` (exact: ``x`` finite)."""
     num, den = x.as_integer_ratio()
     return num << (1075 - den.bit_length())
+
+
+def whole_sum(x: FloatArray) -> int:
+    """The exact sum of finite doubles ``x`` in units of ``2**-1074`` (the sum of
+    :func:`_whole` over ``x``), grouped by binary exponent: one integer operation per
+    exponent present rather than per value.
+
+    Each value is ``m · 2**(e − 53)`` with ``m`` a whole number below ``2**53``
+    (``numpy.frexp``); ``m`` is split at bit 26 so that the sums per exponent stay
+    within 64-bit integers for up to ``2**36`` values.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if x.size == 0:
+        return 0
+    frac, exp = np.frexp(x)
+    mant = (frac * float(1 << 53)).astype(np.int64)  # exact: |frac| < 1
+    order = np.argsort(exp, kind="stable")
+    exp, mant = exp[order], mant[order]
+    starts = np.flatnonzero(np.concatenate([[True], exp[1:] != exp[:-1]]))
+    high = np.add.reduceat(mant >> 26, starts).tolist()
+    low = np.add.reduceat(mant & ((1 << 26) - 1), starts).tolist()
+    total = 0
+    for e, h, lo in zip(exp[starts].tolist(), high, low, strict=True):
+        m = (h << 26) + lo
+        shift = e + 1021  # 2**(e − 53) in units of 2**−1074
+        total += m << shift if shift >= 0 else m >> -shift  # (exact: subnormals only)
+    return total

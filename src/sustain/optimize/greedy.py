@@ -154,6 +154,8 @@ def marginal_allocation(
     deadline: Deadline | None = None,
     fleet_weight: FloatArray | None = None,
     only_families: IntArray | None = None,
+    prebuilt: tuple[FloatArray, dict[int, Curve | None]] | None = None,
+    rebuild_ahead: int | None = None,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
 
@@ -186,8 +188,17 @@ def marginal_allocation(
     only_families : IntArray, optional
         The families (:func:`~sustain.optimize.family.families_of` order) that may be
         bought for; the others keep their starting stock (None: every family).
+    prebuilt : (FloatArray, dict), optional
+        Fleet weights and the first curves of families (index → curve) built under
+        them from the starting stock, as this function would build them (elsewhere:
+        on worker processes); used when the weights are the ones found here.
+    rebuild_ahead : int, optional
+        Families whose curves are rebuilt together when a stale one comes to the top
+        (None: :data:`REBUILD_AHEAD`; more suits a search over many families whose weights
+        change often, as the decomposition's repair).
     """
     n_f = a.fleet_system.size
+    rebuild_ahead = REBUILD_AHEAD if rebuild_ahead is None else rebuild_ahead
     lo, hi = stock_bounds(a, min_stock, max_stock)
     if targets is None:
         targets = np.full(n_f, np.nan)
@@ -221,8 +232,17 @@ def marginal_allocation(
         n for n, f in enumerate(opt.families)
         if allowed[n] and f.fleets.size and np.any(opt.w[f.fleets] > 0)
     ]
-    build_curves(opt, [opt.families[n] for n in active],
-                 rel=INITIAL_CUT if budget is None else 0.0)
+    # The families each fleet depends on that may be bought for (the others are never
+    # queued, so a change of weights has nothing to mark on them).
+    fleet_fams = opt.fams_of_fleet if only_families is None else [
+        np.asarray(fs, dtype=np.int64)[allowed[fs]].tolist() for fs in opt.fams_of_fleet]
+    to_build = [opt.families[n] for n in active]
+    if prebuilt is not None and budget is None and np.array_equal(prebuilt[0], opt.w):
+        ready = prebuilt[1]
+        for n in active:
+            opt.families[n].curve = ready.get(n)
+        to_build = [f for f in to_build if f.curve is None]
+    build_curves(opt, to_build, rel=INITIAL_CUT if budget is None else 0.0)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)
@@ -285,14 +305,14 @@ def marginal_allocation(
             # Lazy rebuild: weights only fall, so a stale ratio is an upper bound on the
             # new one; rebuild this family (and the next dirty ones on top) and re-queue.
             batch = [fam_i]
-            if len(dirty) > 1 and REBUILD_AHEAD > 1:
+            if len(dirty) > 1 and rebuild_ahead > 1:
                 # Rebuild ahead the dirty families likeliest to be popped next (highest
                 # stale ratios): one batched build instead of many small ones.
                 others = np.fromiter(dirty, dtype=np.int64, count=len(dirty))
                 others = others[others != fam_i]
                 keys = queued[others]
-                if others.size > REBUILD_AHEAD - 1:
-                    top = np.argpartition(-keys, REBUILD_AHEAD - 2)[: REBUILD_AHEAD - 1]
+                if others.size > rebuild_ahead - 1:
+                    top = np.argpartition(-keys, rebuild_ahead - 2)[: rebuild_ahead - 1]
                     others, keys = others[top], keys[top]
                 batch.extend(others[keys > 0].tolist())
             dirty.difference_update(batch)
@@ -364,8 +384,7 @@ def marginal_allocation(
                 revived[fell] += 1
                 opt.w[fell] = 1.0
                 live[fell] = targets[fell]
-                again = sorted({n for f in fell.tolist() for n in opt.fams_of_fleet[f]
-                                if allowed[n]})
+                again = sorted({n for f in fell.tolist() for n in fleet_fams[f]})
                 dirty.difference_update(again)
                 build_curves(opt, [families[n] for n in again],
                              REBUILD_CUT * last_ratio if budget is None else 0.0)
@@ -421,7 +440,7 @@ def marginal_allocation(
             live[newly] = np.inf
             if not np.any(opt.w > 0):
                 break
-            changed = {n for f in np.flatnonzero(newly) for n in opt.fams_of_fleet[f]}
+            changed = {n for f in np.flatnonzero(newly) for n in fleet_fams[f]}
             for n in changed:
                 if (opt.w[families[n].fleets] > 0).any():
                     dirty.add(n)

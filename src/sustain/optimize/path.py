@@ -58,6 +58,14 @@ def family_terms(
     return out
 
 
+def fills(chain: FloatArray, plan: FloatArray) -> bool:
+    """Whether the units of ``plan − chain`` are few enough to be put in order one at a
+    time (:func:`_fill`: at most :data:`FILL_WORK` evaluations).  Without them, the
+    chain from a search without steps is its two ends."""
+    cells = int(np.count_nonzero(plan > chain))
+    return cells > 0 and float(np.sum(plan - chain)) * cells <= FILL_WORK
+
+
 def _fill(
     a: ScenarioArrays, fams: list[Family], family_of: IntArray, chain: FloatArray,
     plan: FloatArray, weights: FloatArray, method: Method,
@@ -65,10 +73,9 @@ def _fill(
     """The units of ``plan − chain`` one at a time, each the unit with the largest gain
     in Σ w log A per money given the units before it: ``(row, site, new family terms)``
     per unit, or ``[]`` when that would take more than :data:`FILL_WORK` evaluations."""
-    cells = np.argwhere(plan > chain)
-    units = float(np.sum(plan - chain))
-    if not cells.size or units * cells.shape[0] > FILL_WORK:
+    if not fills(chain, plan):
         return []
+    cells = np.argwhere(plan > chain)
     stock = chain.copy()
     by_family: dict[int, list[tuple[int, int]]] = {}
     for r, s in cells.tolist():

@@ -20,9 +20,11 @@ import numpy as np
 from sustain._types import FloatArray, IntArray
 from sustain.errors import SustainError
 from sustain.optimize.curves import CELL_BUDGET
+from sustain.optimize.decompose import Problem, make_chunks
 from sustain.optimize.family import families_of, fleet_terms
-from sustain.optimize.greedy import marginal_allocation
+from sustain.optimize.greedy import INITIAL_CUT, marginal_allocation
 from sustain.optimize.lagrange import LagrangePlan, lagrange_plan
+from sustain.optimize.parallel import Builder
 from sustain.optimize.state import MarginalResult, Progress, stock_bounds
 from sustain.optimize.work import BYTES_PER_CELL, estimate_work, format_bytes
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
@@ -41,6 +43,9 @@ AUTO_PAIRS = 1_000_000
 #: of the short fleets follows only when that does not meet the targets.
 REPAIR_SHARE = 0.02
 REPAIR_MIN_FAMILIES = 64
+#: The repair's greedy rebuilds stale curves this many at a time (each fleet that
+#: meets its target makes the curves of the families serving it stale).
+REPAIR_REBUILD_AHEAD = 256
 
 #: Where the last decomposition run spent its time (seconds per stage), and its plan:
 #: read by the benchmark's profile.
@@ -142,11 +147,12 @@ def repair_families(a: ScenarioArrays, start: Evaluation, goals: FloatArray
 def lagrange_search(
     a: ScenarioArrays, goals: FloatArray, method: Method, min_stock: FloatArray | None,
     max_stock: FloatArray | None, progress: Progress | None, *, workers: int = 1,
-    dask_address: str | Any | None = None,
+    dask_address: str | Any | None = None, held: Evaluation | None = None,
 ) -> MarginalResult:
     """The decomposition's stock, evaluated and topped up by the greedy where a target
-    is missed.  The result starts at the stock held (raised to ``min_stock``) and ends
-    at the plan, with no steps between (the curve reported is the plan alone)."""
+    is missed.  The result starts at the stock held (raised to ``min_stock``; ``held``:
+    its evaluation, when the caller has one) and ends at the plan, with no steps
+    between (the curve reported is the plan alone)."""
     workers = check_workers(workers)
     lo, hi = stock_bounds(a, min_stock, max_stock)
     t0 = time.perf_counter()
@@ -155,14 +161,26 @@ def lagrange_search(
     t1 = time.perf_counter()
     start = evaluate_arrays(a.with_stock(plan.stock), method=method)
     near = repair_families(a, start, goals)
+    prebuilt = None
+    if near is not None and near.size:
+        # The greedy's first curves of the families near the margin, built on the
+        # workers (from the plan, under weight 1 for each fleet short of its target).
+        weights = np.where(~np.isnan(goals) & (start.availability < goals), 1.0, 0.0)
+        problem = Problem(a=a, lo=plan.stock, hi=hi, method=method,
+                          chunks=tuple(make_chunks(a, near)))
+        with Builder(problem, workers=workers, dask_address=dask_address) as builder:
+            curves = builder.curves(weights, INITIAL_CUT)
+        prebuilt = (weights, dict(zip(near.tolist(), curves, strict=True)))
     repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
                                  max_stock=max_stock, progress=progress, start=start,
-                                 only_families=near)
+                                 only_families=near, prebuilt=prebuilt,
+                                 rebuild_ahead=REPAIR_REBUILD_AHEAD)
     if near is not None and not repair.met:
         repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
-                                     max_stock=max_stock, progress=progress, start=start)
+                                     max_stock=max_stock, progress=progress, start=start,
+                                     rebuild_ahead=REPAIR_REBUILD_AHEAD)
     t2 = time.perf_counter()
-    before = evaluate_arrays(a.with_stock(lo), method=method)
+    before = evaluate_arrays(a.with_stock(lo), method=method) if held is None else held
     LAST_RUN.clear()
     LAST_RUN.update(
         seconds={**plan.seconds, "decomposition": t1 - t0, "repair": t2 - t1},

@@ -155,13 +155,21 @@ class AllocationState:
         self.leaves = np.flatnonzero(~np.isin(np.arange(a.n_sites), a.site_parent))
         self.uppers = np.flatnonzero(np.isin(np.arange(a.n_sites), a.site_parent))
         self.families: list[Family] = families_of(a)
+        fams = self.families
         self.family_of = np.zeros(a.n_items, dtype=np.int64)
-        for n, fam in enumerate(self.families):
-            self.family_of[fam.rows] = n
-        self.fams_of_fleet: list[list[int]] = [[] for _ in range(a.fleet_system.size)]
-        for n, fam in enumerate(self.families):
-            for f in fam.fleets.tolist():
-                self.fams_of_fleet[f].append(n)
+        if fams:
+            rows = np.concatenate([f.rows for f in fams])
+            self.family_of[rows] = np.repeat(np.arange(len(fams)), [f.rows.size for f in fams])
+        # The families of each fleet, in family order.
+        sizes = [f.fleets.size for f in fams]
+        fleet = (np.concatenate([f.fleets for f in fams]) if fams
+                 else np.zeros(0, np.int64)).astype(np.int64)
+        owner = np.repeat(np.arange(len(fams), dtype=np.int64), sizes)
+        order = np.argsort(fleet, kind="stable")
+        bounds = np.searchsorted(fleet[order], np.arange(a.fleet_system.size + 1)).tolist()
+        by_fleet = owner[order].tolist()
+        self.fams_of_fleet: list[list[int]] = [
+            by_fleet[bounds[f] : bounds[f + 1]] for f in range(a.fleet_system.size)]
         self.terms = FamilyTerms(self.families, a.fleet_system.size)
 
     def start_log_availability(self, ev: Evaluation) -> FloatArray:
