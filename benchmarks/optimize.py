@@ -28,8 +28,9 @@ fleet to ``--target`` from zero stock): each size of ``--scale-sizes`` in a subp
 its own (time, peak resident memory of the process and of its largest worker, cost,
 worst fleet on re-evaluation, seconds per stage), the greedy on the sizes up to
 ``--greedy-up-to`` (cost ratio), ``--workers`` against one worker on the largest size
-(speed-up: the best of ``--speedup-runs`` runs of each, alternately), the exponent of time against size (least squares on log-log), and the
-load average of the machine before and after (the timings depend on it).
+(speed-up: the best of ``--speedup-runs`` runs of each, alternately), the exponent of
+time against size (least squares on log-log), and the load average of the machine
+before and after (the timings depend on it).
 """
 
 from __future__ import annotations
