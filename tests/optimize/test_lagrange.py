@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sustain.errors import SustainError
-from sustain.optimize import decompose, greedy, lagrange, scale
+from sustain.optimize import decompose, lagrange, scale
 from sustain.optimize.api import optimize_arrays
 from sustain.optimize.decompose import Problem, choose, make_chunks, targeted_families
 from sustain.optimize.family import families_of
@@ -227,45 +227,3 @@ def test_chunks_are_equal_and_split_evenly(n: int, size: int, count: int) -> Non
         sizes = [c.families.size for c in chunks]
         assert len(chunks) == count and max(sizes) - min(sizes) <= 1
         np.testing.assert_array_equal(np.concatenate([c.families for c in chunks]), every)
-
-
-@pytest.mark.parametrize("workers", [1, 2])
-def test_repair_curves_built_on_workers_are_the_greedys(
-    workers: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The repair's first curves, built chunk by chunk on the workers, give the greedy
-    the same purchases as the curves it builds itself."""
-    a = _zero(120, 3)
-    n = a.fleet_system.size
-    plan = np.zeros_like(a.stock)
-    plan[:, 1:] = 1.0  # one unit at every base
-    start = evaluate_arrays(a.with_stock(plan))
-    goals = np.full(n, 0.6)
-    short = start.availability < goals
-    assert short.any() and not short.all()  # weight 1 for the short fleets only
-    fams = np.arange(len(families_of(a)))
-    near = fams[fams % 5 != 0]  # four families in five
-    weights = np.where(short, 1.0, 0.0)
-    prob = Problem(a=a, lo=plan, hi=np.full_like(plan, np.inf), method=Method.VARI_METRIC,
-                   chunks=tuple(make_chunks(a, near, size=16)))
-    with Builder(prob, workers=workers) as builder:
-        curves = builder.curves(weights, greedy.INITIAL_CUT)
-    assert any(c is not None for c in curves)
-    kw = {"targets": goals, "min_stock": plan, "start": start, "only_families": near}
-    first: list[int] = []  # families in the greedy's first build of each run
-    real = greedy.build_curves
-
-    def counted(state: object, fams: list[object], *args: object, **kwargs: object) -> None:
-        if kwargs.get("rel") == greedy.INITIAL_CUT:
-            first.append(len(fams))
-        real(state, fams, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(greedy, "build_curves", counted)
-    own = greedy.marginal_allocation(a, **kw)  # type: ignore[arg-type]
-    given = greedy.marginal_allocation(
-        a, prebuilt=(weights, dict(zip(near.tolist(), curves, strict=True))),
-        **kw)  # type: ignore[arg-type]
-    assert first == [sum(c is not None for c in curves), 0]  # the given curves were used
-    assert own.met and given.met
-    np.testing.assert_array_equal(given.stock, own.stock)
-    assert [s.cost for s in given.steps] == [s.cost for s in own.steps]

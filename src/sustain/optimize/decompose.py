@@ -28,7 +28,7 @@ import numpy as np
 
 from sustain._types import FloatArray, IntArray
 from sustain.optimize.curves import build_curves
-from sustain.optimize.family import Curve, Family, families_of
+from sustain.optimize.family import Family, families_of
 from sustain.optimize.state import AllocationState
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
@@ -220,20 +220,6 @@ def chunk_candidates(
         stock=np.concatenate(st) if st else np.zeros((0, a.n_sites)),
         pair_point=pair_point, pair_fleet=pair_fleet, term=term,
     )
-
-
-def chunk_curves(state: AllocationState, weights: FloatArray, rel: float) -> list[Curve | None]:
-    """Curves of every family of ``state`` from its lower bounds under fleet
-    ``weights``, each down to ``rel`` of its best first gain (as the greedy starts
-    them); None for a family without a fleet of positive weight."""
-    state.w = weights.astype(np.float64).copy()
-    state.stock = state.lo.copy()
-    fams = state.families
-    live = [f for f in fams if f.fleets.size and bool(np.any(state.w[f.fleets] > 0))]
-    for f in fams:
-        f.curve, f.sub_move = None, None
-    build_curves(state, live, rel=rel)
-    return [f.curve for f in fams]
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,6 @@ def marginal_allocation(
     deadline: Deadline | None = None,
     fleet_weight: FloatArray | None = None,
     only_families: IntArray | None = None,
-    prebuilt: tuple[FloatArray, dict[int, Curve | None]] | None = None,
     rebuild_ahead: int | None = None,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
@@ -188,10 +187,6 @@ def marginal_allocation(
     only_families : IntArray, optional
         The families (:func:`~sustain.optimize.family.families_of` order) that may be
         bought for; the others keep their starting stock (None: every family).
-    prebuilt : (FloatArray, dict), optional
-        Fleet weights and the first curves of families (index → curve) built under
-        them from the starting stock, as this function would build them (elsewhere:
-        on worker processes); used when the weights are the ones found here.
     rebuild_ahead : int, optional
         Families whose curves are rebuilt together when a stale one comes to the top
         (None: :data:`REBUILD_AHEAD`; more suits a search over many families whose weights
@@ -236,13 +231,8 @@ def marginal_allocation(
     # queued, so a change of weights has nothing to mark on them).
     fleet_fams = opt.fams_of_fleet if only_families is None else [
         np.asarray(fs, dtype=np.int64)[allowed[fs]].tolist() for fs in opt.fams_of_fleet]
-    to_build = [opt.families[n] for n in active]
-    if prebuilt is not None and budget is None and np.array_equal(prebuilt[0], opt.w):
-        ready = prebuilt[1]
-        for n in active:
-            opt.families[n].curve = ready.get(n)
-        to_build = [f for f in to_build if f.curve is None]
-    build_curves(opt, to_build, rel=INITIAL_CUT if budget is None else 0.0)
+    build_curves(opt, [opt.families[n] for n in active],
+                 rel=INITIAL_CUT if budget is None else 0.0)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,10 +25,8 @@ from sustain.optimize.decompose import (
     Chunk,
     Problem,
     chunk_candidates,
-    chunk_curves,
     chunk_state,
 )
-from sustain.optimize.family import Curve
 from sustain.optimize.state import AllocationState
 
 #: Chunk states kept by this process (a worker's, or the caller's), per run.
@@ -55,18 +52,6 @@ def build_chunk(token: str, problem: Problem, k: int, prices: FloatArray, cut: f
     return chunk_candidates(state, problem.chunks[k].rows, prices, cut)
 
 
-def curves_chunk(token: str, problem: Problem, k: int, weights: FloatArray, rel: float
-                 ) -> list[Curve | None]:
-    """Curves of chunk ``k``'s families from the problem's lower bounds under fleet
-    ``weights``, each built down to ``rel`` of its best first gain (None: a family
-    without a fleet of positive weight)."""
-    return chunk_curves(_state(token, problem, k), weights, rel)
-
-
-#: What a worker can be asked for, by name.
-_JOBS: dict[str, Callable[..., Any]] = {"candidates": build_chunk, "curves": curves_chunk}
-
-
 def _load_kernels(problem: Problem) -> None:
     """Run the curve builds on the first family alone, here, so that the compiled
     kernels they call are loaded in this process before workers are forked from it
@@ -86,8 +71,8 @@ def _init(problem: Problem) -> None:
     _PROBLEM[:] = [problem]
 
 
-def _on_worker(job: str, token: str, ks: list[int], *args: Any) -> list[Any]:
-    return [_JOBS[job](token, _PROBLEM[0], k, *args) for k in ks]
+def _on_worker(token: str, ks: list[int], prices: FloatArray, cut: float) -> list[Candidates]:
+    return [build_chunk(token, _PROBLEM[0], k, prices, cut) for k in ks]
 
 
 class Builder:
@@ -148,14 +133,14 @@ class Builder:
         for key in [x for x in _STATES if x[0] == self.token]:
             del _STATES[key]
 
-    def _run(self, job: str, *args: Any) -> list[Any]:
-        """``job`` (of :data:`_JOBS`) on every chunk, the results in chunk order."""
+    def candidates(self, prices: FloatArray, cut: float) -> Candidates:
+        """Every chunk's candidates at ``prices`` down to ``cut``, joined in chunk order."""
         n = len(self.problem.chunks)
-        fn = _JOBS[job]
+        prices = np.asarray(prices, dtype=np.float64)
         parts: list[Any] = [None] * n
         if self.client is not None:
-            futures = [self.client.submit(fn, self.token, self.shared, k, *args, pure=False)
-                       for k in range(n)]
+            futures = [self.client.submit(build_chunk, self.token, self.shared, k, prices, cut,
+                                          pure=False) for k in range(n)]
             try:
                 parts = list(self.client.gather(futures))
             except BaseException:
@@ -163,20 +148,10 @@ class Builder:
                 raise
         elif self.pools:
             m = len(self.pools)
-            jobs = [pool.apply_async(_on_worker, (job, self.token, list(range(i, n, m)), *args))
+            jobs = [pool.apply_async(_on_worker, (self.token, list(range(i, n, m)), prices, cut))
                     for i, pool in enumerate(self.pools)]
-            for i, done in enumerate(jobs):
-                parts[i::m] = done.get()
+            for i, job in enumerate(jobs):
+                parts[i::m] = job.get()
         else:
-            parts = [fn(self.token, self.problem, k, *args) for k in range(n)]
-        return parts
-
-    def candidates(self, prices: FloatArray, cut: float) -> Candidates:
-        """Every chunk's candidates at ``prices`` down to ``cut``, joined in chunk order."""
-        return Candidates.join(self._run("candidates", np.asarray(prices, dtype=np.float64),
-                                         cut))
-
-    def curves(self, weights: FloatArray, rel: float) -> list[Curve | None]:
-        """Every chunk's families' curves (:func:`curves_chunk`), in chunk order."""
-        parts = self._run("curves", np.asarray(weights, dtype=np.float64), rel)
-        return [c for part in parts for c in part]
+            parts = [build_chunk(self.token, self.problem, k, prices, cut) for k in range(n)]
+        return Candidates.join(list(parts))

@@ -20,11 +20,9 @@ import numpy as np
 from sustain._types import FloatArray, IntArray
 from sustain.errors import SustainError
 from sustain.optimize.curves import CELL_BUDGET
-from sustain.optimize.decompose import Problem, make_chunks
 from sustain.optimize.family import families_of, fleet_terms
-from sustain.optimize.greedy import INITIAL_CUT, marginal_allocation
+from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.lagrange import LagrangePlan, lagrange_plan
-from sustain.optimize.parallel import Builder
 from sustain.optimize.state import MarginalResult, Progress, stock_bounds
 from sustain.optimize.work import BYTES_PER_CELL, estimate_work, format_bytes
 from sustain.readiness.evaluate import Evaluation, evaluate_arrays
@@ -161,19 +159,9 @@ def lagrange_search(
     t1 = time.perf_counter()
     start = evaluate_arrays(a.with_stock(plan.stock), method=method)
     near = repair_families(a, start, goals)
-    prebuilt = None
-    if near is not None and near.size:
-        # The greedy's first curves of the families near the margin, built on the
-        # workers (from the plan, under weight 1 for each fleet short of its target).
-        weights = np.where(~np.isnan(goals) & (start.availability < goals), 1.0, 0.0)
-        problem = Problem(a=a, lo=plan.stock, hi=hi, method=method,
-                          chunks=tuple(make_chunks(a, near)))
-        with Builder(problem, workers=workers, dask_address=dask_address) as builder:
-            curves = builder.curves(weights, INITIAL_CUT)
-        prebuilt = (weights, dict(zip(near.tolist(), curves, strict=True)))
     repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
                                  max_stock=max_stock, progress=progress, start=start,
-                                 only_families=near, prebuilt=prebuilt,
+                                 only_families=near,
                                  rebuild_ahead=REPAIR_REBUILD_AHEAD)
     if near is not None and not repair.met:
         repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
