@@ -134,3 +134,70 @@ def test_a_forked_worker_dies_of_sigterm_as_without_the_handler() -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"{int(signal.SIGTERM)}\n", "")
+
+
+# A command that sorts with the C library's qsort, whose comparison is a Python function
+# called from C through ctypes (as numba's compiler calls llvmlite's Python code): the
+# first comparison sends SIGINT to the process; the command then writes an output.
+_CALLBACK_RUN = '''
+import ctypes, ctypes.util, signal, sys, time
+import typer
+from sustain.cli.common import command, install_interrupt_handlers
+from sustain.report.files import Output, text_file, write_outputs
+
+install_interrupt_handlers()
+namespace = {"signal": signal}
+exec(compile(
+    "def compare(a, b):\\n"
+    "    if not sent:\\n"
+    "        sent.append(1)\\n"
+    "        signal.raise_signal(signal.SIGINT)\\n"
+    "    return a[0] - b[0]\\n",
+    sys.argv[1], "exec"), namespace)
+namespace["sent"] = []
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+Compare = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int),
+                           ctypes.POINTER(ctypes.c_int))
+compare = Compare(namespace["compare"])
+
+
+@command
+def run() -> None:
+    values = (ctypes.c_int * 64)(*range(64, 0, -1))
+    libc.qsort(values, 64, ctypes.sizeof(ctypes.c_int), compare)
+    time.sleep(float(sys.argv[3]))
+    write_outputs([(Output("-o", __import__("pathlib").Path(sys.argv[2])),
+                    text_file("new\\n"))])
+
+try:
+    run()
+except typer.Exit as exc:
+    sys.exit(exc.exit_code)
+'''
+
+
+def _run_callback(tmp_path: Path, code_file: str, wait: float) -> tuple[int, str]:
+    out = tmp_path / "out.txt"
+    out.write_text("precious\n")
+    proc = subprocess.run([sys.executable, "-c", _CALLBACK_RUN, code_file, str(out),
+                           str(wait)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert out.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+    return proc.returncode, proc.stderr
+
+
+def test_a_signal_inside_llvmlite_code_waits_until_it_returns(tmp_path: Path) -> None:
+    """Inside llvmlite's Python code called from C the exception would be lost: the
+    handler sends the signal again a moment later, and it stops the run cleanly."""
+    code, stderr = _run_callback(tmp_path, "/lib/llvmlite/binding/fake.py", 5.0)
+    assert (code, stderr) == (130, "interrupted\n")
+
+
+def test_a_signal_whose_exception_was_lost_stops_the_outputs(tmp_path: Path) -> None:
+    """A signal raised in a C callback elsewhere is lost by Python ("Exception ignored"):
+    the run still stops before any output is renamed into place, with exit 130."""
+    code, stderr = _run_callback(tmp_path, "/elsewhere/fake.py", 0.0)
+    assert "Exception ignored" in stderr  # the case this guards against did happen
+    assert code == 130
+    assert stderr.endswith("interrupted\n")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from sustain import _signals
 from sustain.errors import ScenarioError, SustainError
 from sustain.report.files import Input, Output, Render, check_not_inputs, check_outputs
 from sustain.report.model import Report
@@ -376,11 +377,9 @@ class Interrupted(KeyboardInterrupt):
 
 
 _main_pid: int | None = None
-_last_signal: int | None = None
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    global _last_signal
     if os.getpid() != _main_pid:
         # A worker process forked from this one: behave as without a handler.
         if signum == signal.SIGINT:
@@ -388,7 +387,11 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
-    _last_signal = signum
+    _signals.arrived(signum)
+    if _signals.in_callback(frame):
+        # Raised here, the exception would be lost (sustain._signals): try again soon.
+        _signals.redeliver_later(signum)
+        return
     raise Interrupted(signum)
 
 
@@ -407,9 +410,12 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            _signals.raise_missed()  # a signal whose exception was lost on the way
+            return result
         except KeyboardInterrupt as exc:
-            signum = getattr(exc, "signum", None) or _last_signal or signal.SIGINT
+            signum = getattr(exc, "signum", None) or _signals.pending() or signal.SIGINT
+            _signals.handled()
             # On a terminal the ^C echo has no line end of its own.
             sys.stderr.write(("\n" if sys.stderr.isatty() else "") + "interrupted\n")
             sys.stderr.flush()

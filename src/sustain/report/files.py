@@ -7,7 +7,8 @@ every file it reads.  When the results are ready, :func:`write_outputs` renders
 every file into a temporary file beside its target and, only when all of them
 rendered, renames them into place one after the other with SIGINT and SIGTERM held
 back, so an error or an interrupt leaves either every output written or none (each
-target keeps what it held before).
+target keeps what it held before).  A signal whose exception Python lost on the way
+(:mod:`sustain._signals`) is sent again before the renames, so it too stops them.
 
 Rules for a target path (the README gives them to users):
 
@@ -33,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from sustain import _signals
 from sustain._paths import kind_of
 from sustain.errors import SustainError
 
@@ -233,6 +235,7 @@ def write_outputs(files: Sequence[tuple[Output, Render]]) -> None:
                 raise OutputError(f"{out.label}: {exc}") from None
         umask = os.umask(0)
         os.umask(umask)
+        _signals.raise_missed()  # a signal whose exception was lost: nothing renamed
         with _signals_held():
             for out, _ in files:  # a target may have changed while the work ran
                 _check_one(out)
