@@ -23,6 +23,7 @@ LAYERS = {
     "_types": 0,
     "_paths": 0,
     "_procs": 0,
+    "_signals": 0,
     "scenario": 1,
     "readiness": 2,
     "optimize": 3,
