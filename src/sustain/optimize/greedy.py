@@ -155,6 +155,7 @@ def marginal_allocation(
     fleet_weight: FloatArray | None = None,
     only_families: IntArray | None = None,
     rebuild_ahead: int | None = None,
+    first_cut: float | None = None,
 ) -> MarginalResult:
     """Greedy marginal analysis from the stock held, to targets or within a budget.
 
@@ -191,6 +192,11 @@ def marginal_allocation(
         Families whose curves are rebuilt together when a stale one comes to the top
         (None: :data:`REBUILD_AHEAD`; more suits a search over many families whose weights
         change often, as the decomposition's repair).
+    first_cut : float, optional
+        With targets: the first curves are built down to this ratio (gain per money)
+        instead of :data:`INITIAL_CUT` of each item's best first unit, and extended on
+        demand past it (a caller that knows roughly where the greedy will stop, as the
+        decomposition's repair does, builds less).
     """
     n_f = a.fleet_system.size
     rebuild_ahead = REBUILD_AHEAD if rebuild_ahead is None else rebuild_ahead
@@ -231,8 +237,11 @@ def marginal_allocation(
     # queued, so a change of weights has nothing to mark on them).
     fleet_fams = opt.fams_of_fleet if only_families is None else [
         np.asarray(fs, dtype=np.int64)[allowed[fs]].tolist() for fs in opt.fams_of_fleet]
-    build_curves(opt, [opt.families[n] for n in active],
-                 rel=INITIAL_CUT if budget is None else 0.0)
+    if first_cut is not None and budget is None:
+        build_curves(opt, [opt.families[n] for n in active], first_cut)
+    else:
+        build_curves(opt, [opt.families[n] for n in active],
+                     rel=INITIAL_CUT if budget is None else 0.0)
     heap: list[tuple[float, int, int, int]] = []  # (-ratio, seq, family, version)
     seq = itertools.count()
     queued = np.zeros(len(opt.families))  # ratio of each family's live heap entry (0: none)

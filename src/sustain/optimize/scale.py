@@ -44,6 +44,11 @@ REPAIR_MIN_FAMILIES = 64
 #: The repair's greedy rebuilds stale curves this many at a time (each fleet that
 #: meets its target makes the curves of the families serving it stale).
 REPAIR_REBUILD_AHEAD = 256
+#: The repair's first curves go down to this share of ``1 / λ`` (``λ``: the largest
+#: price of a fleet short of its target in the decomposition's answer, per unit of
+#: log A; a fleet's marginal gain per money there is about ``1 / λ``), and are extended
+#: on demand past it: the greedy near the decomposition's margin needs little more.
+REPAIR_FIRST_CUT = 0.5
 
 #: Where the last decomposition run spent its time (seconds per stage), and its plan:
 #: read by the benchmark's profile.
@@ -142,6 +147,16 @@ def repair_families(a: ScenarioArrays, start: Evaluation, goals: FloatArray
     return serving[keep]
 
 
+def repair_cut(prices: FloatArray, start: Evaluation, goals: FloatArray) -> float | None:
+    """The ratio the repair's first curves are built down to (:data:`REPAIR_FIRST_CUT`
+    of ``1 / λ``), or None when no fleet short of its target has a price."""
+    short = ~np.isnan(goals) & (start.availability < goals)
+    top = float(np.max(prices[short], initial=0.0))
+    if not math.isfinite(top) or top <= 0:
+        return None
+    return REPAIR_FIRST_CUT / top
+
+
 def lagrange_search(
     a: ScenarioArrays, goals: FloatArray, method: Method, min_stock: FloatArray | None,
     max_stock: FloatArray | None, progress: Progress | None, *, workers: int = 1,
@@ -161,8 +176,8 @@ def lagrange_search(
     near = repair_families(a, start, goals)
     repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
                                  max_stock=max_stock, progress=progress, start=start,
-                                 only_families=near,
-                                 rebuild_ahead=REPAIR_REBUILD_AHEAD)
+                                 only_families=near, rebuild_ahead=REPAIR_REBUILD_AHEAD,
+                                 first_cut=repair_cut(plan.prices, start, goals))
     if near is not None and not repair.met:
         repair = marginal_allocation(a, targets=goals, method=method, min_stock=plan.stock,
                                      max_stock=max_stock, progress=progress, start=start,
