@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sustain.optimize import family
 from sustain.optimize.family import (
     Family,
     FamilyTerms,
@@ -57,10 +58,15 @@ def test_log_factor_is_log1p_inside_and_linear_past_the_edge() -> None:
     assert np.all(np.diff(log_factor(np.linspace(0, 3, 50))) < 0)  # decreasing throughout
 
 
-def test_fleet_sums_are_fsum_of_the_current_terms_after_changes() -> None:
+@pytest.mark.parametrize("at_once", [512, 3])
+def test_fleet_sums_are_fsum_of_the_current_terms_after_changes(
+    at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each fleet's sum, kept exactly and updated by the terms that change, is the
     correctly rounded sum of the current terms (``math.fsum``), bit for bit, through
-    terms of very different sizes, repeated changes and a term set back."""
+    terms of very different sizes, repeated changes and a term set back; with few
+    changes between sums (updated one by one) and with many (written at once)."""
+    monkeypatch.setattr(family, "FLUSH_AT_ONCE", at_once)
     rng = np.random.default_rng(11)
     n_fleets = 4
     fams = [Family(top=n, rows=np.array([n]),

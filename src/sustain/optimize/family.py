@@ -187,6 +187,11 @@ def families_of(a: ScenarioArrays) -> list[Family]:
     return out
 
 
+#: Families changed since the last sum above which :meth:`FamilyTerms.fleet_sum` writes
+#: them all at once and sums the fleets they touch afresh, instead of one by one.
+FLUSH_AT_ONCE = 512
+
+
 class FamilyTerms:
     """Current fleet terms of each family, and each fleet's log-availability from them.
 
@@ -214,6 +219,7 @@ class FamilyTerms:
         self.lows = [0.0] * len(families)
         self._stale: set[int] = set()  # families assigned since ``_flat`` was last written
         self._fleet_of_slot: list[int] = fleet[order].tolist()
+        self._fleet_of_slot_array = fleet[order]
         #: Each fleet's exact sum of terms in units of 2**-1074 (None: not summed yet).
         self._exact: list[int | None] = [None] * n_fleets
 
@@ -231,7 +237,16 @@ class FamilyTerms:
         a few changes costs a few integer additions, not a pass over the fleet's
         families; the integer divided by ``2**1074`` is rounded correctly, as
         ``math.fsum`` of the terms would be (the same float)."""
-        if self._stale:
+        if len(self._stale) > FLUSH_AT_ONCE:
+            # Many families changed (a whole start, or a long run of the greedy): write
+            # them all at once; the fleets they touch are summed afresh (same integers).
+            stale = list(self._stale)
+            slots = np.concatenate([self._slots[n] for n in stale])
+            self._flat[slots] = np.concatenate([self.current[n] for n in stale])
+            for g in np.unique(self._fleet_of_slot_array[slots]).tolist():
+                self._exact[g] = None
+            self._stale.clear()
+        elif self._stale:
             for n in self._stale:
                 slots = self._slots[n]
                 new = self.current[n]
