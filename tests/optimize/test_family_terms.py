@@ -8,15 +8,18 @@ evaluation, on scenarios with shared items, several bases and sub-items.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from benchmarks.evaluate import build
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sustain.optimize import family
+from sustain.optimize.decompose import scale_goal
 from sustain.optimize.family import (
     Family,
     FamilyTerms,
@@ -24,6 +27,7 @@ from sustain.optimize.family import (
     families_of,
     fleet_terms,
     log_factor,
+    serving_families,
     whole_sum,
 )
 from sustain.readiness.evaluate import evaluate_arrays
@@ -98,3 +102,37 @@ def test_whole_sum_is_the_exact_sum_of_the_doubles(values: list[float]) -> None:
     got = whole_sum(x)
     assert got == sum(_whole(v) for v in values)
     assert got == sum(Fraction(v) for v in values) * 2**1074
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_serving_families_and_sample_goals_match_the_families_fleets(seed: int) -> None:
+    """The vectorised family selections agree with each family's own fleets (from
+    :func:`families_of`): items in several system types, sub-items, fleets with no
+    systems, any set of fleets."""
+    rng = np.random.default_rng(seed)
+    n_items, n_systems, n_bases = 40, 4, 3
+    a = build(n_items, n_bases, n_systems=n_systems, seed=seed % 100)
+    qty = (rng.random((n_items, n_systems)) < 0.3) * rng.integers(1, 3, (n_items, n_systems))
+    parent = np.full(n_items, -1, dtype=np.int64)
+    subs = np.flatnonzero(rng.random(n_items) < 0.3)
+    subs = subs[subs > 0]
+    parent[subs] = rng.integers(0, subs, subs.size)  # an earlier item (a tree)
+    a = dataclasses.replace(
+        a, qty_per_system=qty.astype(np.float64), item_parent=parent,
+        fleet_count=np.where(rng.random(a.fleet_count.size) < 0.2, 0.0, a.fleet_count))
+    fams = families_of(a)
+    wanted = rng.random(a.fleet_system.size) < 0.4
+    expected = [n for n, f in enumerate(fams) if f.fleets.size and wanted[f.fleets].any()]
+    assert serving_families(a, wanted).tolist() == expected
+    every = np.arange(len(fams))
+    sample = every[rng.random(every.size) < 0.5]
+    goal = np.log(rng.uniform(0.5, 0.99, a.fleet_system.size))
+
+    def count(ids: np.ndarray) -> np.ndarray:
+        return np.bincount(np.concatenate([fams[n].fleets for n in ids] + [np.zeros(0, int)]),
+                           minlength=a.fleet_system.size).astype(float)
+
+    share = count(sample) / np.maximum(count(every), 1)
+    np.testing.assert_array_equal(scale_goal(a, every, sample, goal),
+                                  goal * np.where(share > 0, share, np.nan))

@@ -28,7 +28,7 @@ import numpy as np
 
 from sustain._types import FloatArray, IntArray
 from sustain.optimize.curves import build_curves
-from sustain.optimize.family import Family, families_of
+from sustain.optimize.family import Family, families_of, serving_families
 from sustain.optimize.state import AllocationState
 from sustain.readiness.metric import Method
 from sustain.scenario.compile import ScenarioArrays
@@ -109,13 +109,10 @@ class Candidates:
         )
 
 
-def targeted_families(a: ScenarioArrays, targeted: np.ndarray,
-                      fams: list[Family] | None = None) -> IntArray:
-    """The families (``families_of`` order, or ``fams``) with a fleet in ``targeted``
-    (bool per fleet)."""
-    fams = families_of(a) if fams is None else fams
-    return np.array([n for n, f in enumerate(fams)
-                     if f.fleets.size and bool(np.any(targeted[f.fleets]))], dtype=np.int64)
+def targeted_families(a: ScenarioArrays, targeted: np.ndarray) -> IntArray:
+    """The families (``families_of`` order) with a fleet in ``targeted`` (bool per
+    fleet)."""
+    return serving_families(a, np.asarray(targeted, dtype=bool))
 
 
 def chunk_count(n: int, size: int) -> int:
@@ -262,17 +259,17 @@ def every_kth(ids: IntArray, size: int) -> IntArray:
     return ids[::k]
 
 
-def scale_goal(a: ScenarioArrays, every: IntArray, sample: IntArray, goal: FloatArray,
-               fams: list[Family] | None = None) -> FloatArray:
-    """Each fleet's goal for the families ``sample`` (of ``every``): its log target
-    times the sample's share of the fleet's families."""
-    fams = families_of(a) if fams is None else fams
-    n_f = a.fleet_system.size
+def scale_goal(a: ScenarioArrays, every: IntArray, sample: IntArray, goal: FloatArray
+               ) -> FloatArray:
+    """Each fleet's goal for the families ``sample`` (of ``every``; ``families_of``
+    order): its log target times the sample's share of the fleet's families."""
+    tops = np.flatnonzero(a.item_parent < 0)
+    manned = a.fleet_count > 0
 
     def count(ids: IntArray) -> FloatArray:
-        got = [fams[n].fleets for n in ids.tolist()]
-        return np.bincount(np.concatenate(got or [np.zeros(0, np.int64)]),
-                           minlength=n_f).astype(np.float64)
+        # A family counts for the manned fleets of every system type its top is in.
+        per_system = (a.qty_per_system[tops[ids]] > 0).sum(axis=0)
+        return np.where(manned, per_system[a.fleet_system], 0).astype(np.float64)
 
     share = count(sample) / np.maximum(count(every), 1)
     return np.asarray(goal * np.where(share > 0, share, np.nan), dtype=np.float64)

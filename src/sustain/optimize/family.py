@@ -187,6 +187,15 @@ def families_of(a: ScenarioArrays) -> list[Family]:
     return out
 
 
+def serving_families(a: ScenarioArrays, fleets: BoolArray) -> IntArray:
+    """The families (:func:`families_of` order) with a manned fleet among ``fleets``
+    (bool per fleet): those whose top item is installed in such a fleet's system type."""
+    wanted = np.flatnonzero(fleets & (a.fleet_count > 0))
+    tops = np.flatnonzero(a.item_parent < 0)
+    uses = a.qty_per_system[tops][:, np.unique(a.fleet_system[wanted])] > 0
+    return np.flatnonzero(uses.any(axis=1))
+
+
 #: Families changed since the last sum above which :meth:`FamilyTerms.fleet_sum` writes
 #: them all at once and sums the fleets they touch afresh, instead of one by one.
 FLUSH_AT_ONCE = 512

@@ -140,7 +140,7 @@ def lagrange_plan(
     goal = np.where(tgt, np.log(np.where(tgt, goals, 1.0)), np.nan)
     base = np.zeros(n_f)
     fams = families_of(a)
-    every: IntArray = targeted_families(a, tgt, fams)
+    every: IntArray = targeted_families(a, tgt)
     stock = lo.copy()
     if every.size == 0:
         return LagrangePlan(stock=stock, prices=np.zeros(n_f), met=True, cost=0.0)
@@ -157,7 +157,7 @@ def lagrange_plan(
         with Builder(problem(few, decompose.SAMPLE_CHUNK_FAMILIES), workers=workers,
                      dask_address=builder.client) as b:
             c = b.candidates(np.where(tgt, 1.0, 0.0), 0.0)
-        scale, slope = _common_scale(c, scale_goal(a, every, few, goal, fams), base)
+        scale, slope = _common_scale(c, scale_goal(a, every, few, goal), base)
         del c
         prices = np.where(tgt, scale, 0.0)
         t1 = clock()
@@ -166,7 +166,7 @@ def lagrange_plan(
         # prices, the sample's goals recalibrated to what every family gave there, the
         # sample's rounds again, and every family at the prices found.
         some = every_kth(every, SAMPLE_FAMILIES)
-        s_goal = scale_goal(a, every, some, goal, fams)
+        s_goal = scale_goal(a, every, some, goal)
         if some.size < every.size:
             with Builder(problem(some, decompose.SAMPLE_CHUNK_FAMILIES), workers=workers,
                          dask_address=builder.client) as b:

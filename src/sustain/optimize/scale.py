@@ -20,7 +20,7 @@ import numpy as np
 from sustain._types import FloatArray, IntArray
 from sustain.errors import SustainError
 from sustain.optimize.curves import CELL_BUDGET
-from sustain.optimize.family import fleet_terms
+from sustain.optimize.family import fleet_terms, serving_families
 from sustain.optimize.greedy import marginal_allocation
 from sustain.optimize.lagrange import LagrangePlan, lagrange_plan
 from sustain.optimize.state import MarginalResult, Progress, stock_bounds
@@ -126,12 +126,8 @@ def repair_families(a: ScenarioArrays, start: Evaluation, goals: FloatArray
     short = np.flatnonzero(is_short)
     if short.size == 0:
         return None
-    # Families in families_of order (their tops); a family serves the manned fleets of
-    # the system types its top is installed in.
-    every_top = np.flatnonzero(a.item_parent < 0)
-    serving = np.flatnonzero((a.qty_per_system[every_top][:, a.fleet_system[short]] > 0)
-                             .any(axis=1))
-    tops = every_top[serving]
+    serving = serving_families(a, is_short)
+    tops = np.flatnonzero(a.item_parent < 0)[serving]
     score = np.zeros((tops.size, short.size))
     for lo in range(0, tops.size, 2048):  # bounded temporaries
         rows = tops[lo : lo + 2048]
