@@ -229,8 +229,16 @@ class FamilyTerms:
         self._stale: set[int] = set()  # families assigned since ``_flat`` was last written
         self._fleet_of_slot: list[int] = fleet[order].tolist()
         self._fleet_of_slot_array = fleet[order]
+        self._family_of_slot = np.repeat(np.arange(len(families), dtype=np.int64),
+                                         counts)[order]
         #: Each fleet's exact sum of terms in units of 2**-1074 (None: not summed yet).
         self._exact: list[int | None] = [None] * n_fleets
+
+    def families_by_fleet(self) -> list[list[int]]:
+        """The families each fleet depends on, in family order (one list per fleet)."""
+        by_slot = self._family_of_slot.tolist()
+        bounds = self._start
+        return [by_slot[bounds[f] : bounds[f + 1]] for f in range(len(bounds) - 1)]
 
     def assign(self, n: int, value: FloatArray, low: float | None = None) -> None:
         """Set family ``n``'s terms; ``low``, when given, is already ``min(0, value)``."""

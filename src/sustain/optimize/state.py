@@ -160,17 +160,8 @@ class AllocationState:
         if fams:
             rows = np.concatenate([f.rows for f in fams])
             self.family_of[rows] = np.repeat(np.arange(len(fams)), [f.rows.size for f in fams])
-        # The families of each fleet, in family order.
-        sizes = [f.fleets.size for f in fams]
-        fleet = (np.concatenate([f.fleets for f in fams]) if fams
-                 else np.zeros(0, np.int64)).astype(np.int64)
-        owner = np.repeat(np.arange(len(fams), dtype=np.int64), sizes)
-        order = np.argsort(fleet, kind="stable")
-        bounds = np.searchsorted(fleet[order], np.arange(a.fleet_system.size + 1)).tolist()
-        by_fleet = owner[order].tolist()
-        self.fams_of_fleet: list[list[int]] = [
-            by_fleet[bounds[f] : bounds[f + 1]] for f in range(a.fleet_system.size)]
         self.terms = FamilyTerms(self.families, a.fleet_system.size)
+        self.fams_of_fleet: list[list[int]] = self.terms.families_by_fleet()
 
     def start_log_availability(self, ev: Evaluation) -> FloatArray:
         """Set every family's terms from an evaluation of the current stock; returns
